@@ -1,0 +1,272 @@
+"""The three ONNX graphs of a warmgate model, all reading one shared weights file.
+
+engine.onnx: the contract the runtime engine runs every step (paged KV cache).
+  One step computes T new tokens of any mix of sequences (prefill chunks and decodes, flattened).
+  Keys and values of earlier tokens live in a block pool that the engine owns; each layer's pool is an
+  input, read in place (no copy):  k_cache_l [N, KVH, Dh, BS] (keys stored transposed, so scores are
+  one MatMul with no Transpose),  v_cache_l [N, KVH, BS, Dh].  Attention of each new token is the
+  log-sum-exp merge of three parts:
+   1. direct:   every pool block n attends with the one query token that owns it (direct_owner[n]).
+                No gather: the pool itself is the operand. This is the decode path, and why the paged
+                step costs about what a contiguous cache costs (BENCHMARKS.md, paged_vs_contiguous).
+   2. gathered: blocks that several queries need (a prefill chunk's past, prefix blocks shared by
+                sequences in the same step) are gathered per group of query rows. Its cost is a copy of
+                those blocks, amortised over the chunk's many query tokens.
+   3. new:      this step's tokens attend to each other (same sequence, causal) through new_mask.
+  Outputs: logits only for the rows in logits_index (positions that sample), and the new keys and
+  values [L, T, KVH, Dh], which the engine writes into the pool's slots itself. Returning only the new
+  entries keeps the output copy proportional to T, not to the cache.
+
+reference.onnx: plain causal attention over a whole sequence, no cache: the independent reference the
+  tests compare the paged path against.
+
+decode_contiguous.onnx: one decode token per sequence against a contiguous per-sequence cache
+  ([B, KVH, Dh, P] keys, [B, KVH, P, Dh] values, read in place): the baseline of the paged-vs-contiguous
+  benchmark, built from the same ops so the comparison isolates the cache layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto
+
+from onnx_builder import NEG, Graph, WeightFile
+
+F, I = TensorProto.FLOAT, TensorProto.INT64
+
+
+def weight_names(n_layer: int) -> list[str]:
+    names = ["tok_emb", "pos_emb", "ln_f.w", "ln_f.b"]
+    for l in range(n_layer):
+        names += [f"l{l}.{n}" for n in ("ln1.w", "ln1.b", "wq", "wk", "wv", "wo", "ln2.w", "ln2.b", "fc1", "fc2")]
+    return names
+
+
+def add_weights(wf: WeightFile, state: dict, n_layer: int) -> None:
+    """torch state_dict -> weight file; Linear weights stored [in, out] so every graph uses x @ W."""
+    s = {k: v.detach().float().cpu().numpy() for k, v in state.items()}
+    wf.add("tok_emb", s["tok.weight"])
+    wf.add("pos_emb", s["pos.weight"])
+    wf.add("ln_f.w", s["ln_f.weight"])
+    wf.add("ln_f.b", s["ln_f.bias"])
+    for l in range(n_layer):
+        p = f"blocks.{l}."
+        wf.add(f"l{l}.ln1.w", s[p + "ln1.weight"])
+        wf.add(f"l{l}.ln1.b", s[p + "ln1.bias"])
+        for n in ("wq", "wk", "wv", "wo"):
+            wf.add(f"l{l}.{n}", s[p + f"attn.{n}.weight"].T)
+        wf.add(f"l{l}.ln2.w", s[p + "ln2.weight"])
+        wf.add(f"l{l}.ln2.b", s[p + "ln2.bias"])
+        wf.add(f"l{l}.fc1", s[p + "fc1.weight"].T)
+        wf.add(f"l{l}.fc2", s[p + "fc2.weight"].T)
+
+
+def _attach(g: Graph, wf: WeightFile, n_layer: int) -> None:
+    for name in weight_names(n_layer):
+        g.external(name, wf.tensor(name))
+
+
+def _mlp(g: Graph, x: str, l: int, eps: float) -> str:
+    h = g.layer_norm(x, f"l{l}.ln2.w", f"l{l}.ln2.b", eps)
+    return g.op("Add", x, g.matmul(g.gelu(g.matmul(h, f"l{l}.fc1")), f"l{l}.fc2"))
+
+
+def _lse_merge(g: Graph, parts: list[tuple[str, str, str]]) -> str:
+    """Merge partial softmax attentions (max, sum of exp, weighted values) into the normalised output."""
+    m = g.op("Max", *[p[0] for p in parts])
+    total_l, total_a = None, None
+    for pm, pl, pa in parts:
+        f = g.op("Exp", g.op("Sub", pm, m))
+        l_i, a_i = g.op("Mul", pl, f), g.op("Mul", pa, f)
+        total_l = l_i if total_l is None else g.op("Add", total_l, l_i)
+        total_a = a_i if total_a is None else g.op("Add", total_a, a_i)
+    return g.op("Div", total_a, total_l)
+
+
+def _scatter_rows(g: Graph, updates: str, index: str, rows_shape: str, reduction: str, fill: float) -> str:
+    """Segment-reduce `updates` rows into `rows_shape` rows by `index` (one row id per update row)."""
+    data = g.op("Expand", g.const(fill, np.float32), rows_shape)
+    idx = g.op("Expand", index, g.op("Shape", updates))
+    return g.op("ScatterElements", data, idx, updates, axis=0, reduction=reduction)
+
+
+def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
+    L, d, H, KVH, Dh, V = (cfg[k] for k in ("n_layer", "d_model", "n_head", "n_kv_head", "head_dim", "vocab_size"))
+    G, eps = H // KVH, cfg["norm_eps"]
+    g = Graph("warmgate_engine")
+    ids = g.input("input_ids", I, ["T"])
+    pos = g.input("positions", I, ["T"])
+    k_cache = [g.input(f"k_cache_{l}", F, ["N", KVH, Dh, "BS"]) for l in range(L)]
+    v_cache = [g.input(f"v_cache_{l}", F, ["N", KVH, "BS", Dh]) for l in range(L)]
+    d_owner = g.input("direct_owner", I, ["N"])
+    d_mask = g.input("direct_mask", F, ["N", 1, 1, "BS"])
+    g_blocks = g.input("gather_blocks", I, ["S", "MB"])
+    g_mask = g.input("gather_mask", F, ["S", 1, 1, "MBxBS"])
+    g_query = g.input("gather_query", I, ["S", "QM"])
+    n_mask = g.input("new_mask", F, ["T", "T"])
+    logits_index = g.input("logits_index", I, ["R"])
+    _attach(g, wf, L)
+
+    x = g.op("Add", g.op("Gather", "tok_emb", ids, axis=0), g.op("Gather", "pos_emb", pos, axis=0))
+    scale = g.const(1.0 / np.sqrt(Dh), np.float32)
+    q_pad_row = g.const(np.zeros((1, KVH, G, Dh)), np.float32)
+    # Row T of every per-token tensor is a sink for unused blocks and padding rows; it is dropped.
+    t_plus_1 = g.op("Add", g.op("Shape", ids), g.const([1]))
+    rows_1 = g.op("Concat", t_plus_1, g.const([KVH, G, 1]), axis=0)
+    rows_dh = g.op("Concat", t_plus_1, g.const([KVH, G, Dh]), axis=0)
+    owner4 = g.reshape(d_owner, [-1, 1, 1, 1])
+    query_flat = g.reshape(g_query, [-1, 1, 1, 1])
+    t_len = g.op("Shape", ids)
+    new_keys, new_values = [], []
+    for l in range(L):
+        h = g.layer_norm(x, f"l{l}.ln1.w", f"l{l}.ln1.b", eps)
+        q = g.reshape(g.op("Mul", g.matmul(h, f"l{l}.wq"), scale), [-1, KVH, G, Dh])  # [T,KVH,G,Dh]
+        k = g.reshape(g.matmul(h, f"l{l}.wk"), [-1, KVH, Dh])  # [T,KVH,Dh]
+        v = g.reshape(g.matmul(h, f"l{l}.wv"), [-1, KVH, Dh])
+        new_keys.append(g.op("Unsqueeze", k, g.const([0])))
+        new_values.append(g.op("Unsqueeze", v, g.const([0])))
+        q_pad = g.op("Concat", q, q_pad_row, axis=0)  # [T+1,KVH,G,Dh]
+
+        # 1. direct: pool blocks in place, one query each.
+        qd = g.op("Gather", q_pad, d_owner, axis=0)  # [N,KVH,G,Dh]
+        s = g.op("Add", g.matmul(qd, k_cache[l]), d_mask)  # [N,KVH,G,BS]
+        bmax = g.reduce_max(s, 3)
+        e = g.op("Exp", g.op("Sub", s, bmax))
+        bsum = g.reduce_sum(e, 3)
+        pv = g.matmul(e, v_cache[l])  # [N,KVH,G,Dh]
+        m1 = _scatter_rows(g, bmax, owner4, rows_1, "max", NEG)
+        f = g.op("Exp", g.op("Sub", bmax, g.op("Gather", m1, d_owner, axis=0)))
+        l1 = _scatter_rows(g, g.op("Mul", bsum, f), owner4, rows_1, "add", 0.0)
+        a1 = _scatter_rows(g, g.op("Mul", pv, f), owner4, rows_dh, "add", 0.0)
+
+        # 2. gathered: copied blocks, a group of query rows each.
+        kg = g.op("Gather", k_cache[l], g_blocks, axis=0)  # [S,MB,KVH,Dh,BS]
+        kg = g.reshape(g.transpose(kg, [0, 2, 3, 1, 4]), [0, 0, 0, -1])  # [S,KVH,Dh,MB*BS]
+        vg = g.op("Gather", v_cache[l], g_blocks, axis=0)  # [S,MB,KVH,BS,Dh]
+        vg = g.reshape(g.transpose(vg, [0, 2, 1, 3, 4]), [0, 0, -1, Dh])  # [S,KVH,MB*BS,Dh]
+        qg = g.op("Gather", q_pad, g_query, axis=0)  # [S,QM,KVH,G,Dh]
+        qg_shape = g.op("Shape", qg)
+        qg = g.reshape(g.transpose(qg, [0, 2, 1, 3, 4]), [0, 0, -1, Dh])  # [S,KVH,QM*G,Dh]
+        s = g.op("Add", g.matmul(qg, kg), g_mask)
+        gmax = g.reduce_max(s, 3)
+        e = g.op("Exp", g.op("Sub", s, gmax))
+        gsum = g.reduce_sum(e, 3)
+        pvg = g.matmul(e, vg)  # [S,KVH,QM*G,Dh]
+
+        def to_rows(t: str, last: int) -> str:
+            # [S,KVH,QM*G,last] -> [S*QM,KVH,G,last]
+            s_kvh_qm_g = g.op("Concat", g.op("Slice", qg_shape, g.const([0]), g.const([1])), g.const([KVH]),
+                              g.op("Slice", qg_shape, g.const([1]), g.const([2])), g.const([G, last]), axis=0)
+            t = g.transpose(g.op("Reshape", t, s_kvh_qm_g), [0, 2, 1, 3, 4])
+            return g.reshape(t, [-1, KVH, G, last])
+
+        m2 = _scatter_rows(g, to_rows(gmax, 1), query_flat, rows_1, "max", NEG)
+        l2 = _scatter_rows(g, to_rows(gsum, 1), query_flat, rows_1, "add", 0.0)
+        a2 = _scatter_rows(g, to_rows(pvg, Dh), query_flat, rows_dh, "add", 0.0)
+
+        # 3. new: this step's tokens among themselves.
+        qn = g.reshape(g.transpose(q, [1, 0, 2, 3]), [KVH, -1, Dh])  # [KVH,T*G,Dh]
+        kn = g.transpose(k, [1, 2, 0])  # [KVH,Dh,T]
+        vn = g.transpose(v, [1, 0, 2])  # [KVH,T,Dh]
+        s = g.op("Reshape", g.matmul(qn, kn), g.op("Concat", g.const([KVH]), t_len, g.const([G]), t_len, axis=0))
+        s = g.op("Add", s, g.op("Unsqueeze", n_mask, g.const([0, 2])))  # [KVH,T,G,T]
+        nmax = g.reduce_max(s, 3)
+        e = g.op("Exp", g.op("Sub", s, nmax))
+        nsum = g.reduce_sum(e, 3)
+        e = g.op("Reshape", e, g.op("Concat", g.const([KVH, -1]), t_len, axis=0))  # [KVH,T*G,T]
+        pvn = g.matmul(e, vn)  # [KVH,T*G,Dh]
+        pvn = g.transpose(g.reshape(pvn, [KVH, -1, G, Dh]), [1, 0, 2, 3])
+        m3, l3 = g.transpose(nmax, [1, 0, 2, 3]), g.transpose(nsum, [1, 0, 2, 3])
+
+        def first_t(t: str) -> str:
+            return g.op("Slice", t, g.const([0]), t_len, g.const([0]))
+
+        out = _lse_merge(g, [(first_t(m1), first_t(l1), first_t(a1)), (first_t(m2), first_t(l2), first_t(a2)),
+                             (m3, l3, pvn)])
+        x = g.op("Add", x, g.matmul(g.reshape(out, [-1, H * Dh]), f"l{l}.wo"))
+        x = _mlp(g, x, l, eps)
+
+    hidden = g.op("Gather", x, logits_index, axis=0)
+    hidden = g.layer_norm(hidden, "ln_f.w", "ln_f.b", eps)
+    g.op("Gemm", hidden, "tok_emb", transB=1, name="logits")
+    g.op("Concat", *new_keys, axis=0, name="new_keys")
+    g.op("Concat", *new_values, axis=0, name="new_values")
+    g.output("logits", F, ["R", V])
+    g.output("new_keys", F, [L, "T", KVH, Dh])
+    g.output("new_values", F, [L, "T", KVH, Dh])
+    return g
+
+
+def reference_graph(cfg: dict, wf: WeightFile) -> Graph:
+    """Full recompute: input_ids [T] -> logits [T, V], textbook causal attention with repeated KV heads."""
+    L, H, KVH, Dh, V = (cfg[k] for k in ("n_layer", "n_head", "n_kv_head", "head_dim", "vocab_size"))
+    G, eps = H // KVH, cfg["norm_eps"]
+    g = Graph("warmgate_reference")
+    ids = g.input("input_ids", I, ["T"])
+    _attach(g, wf, L)
+    t_len = g.op("Shape", ids)
+    pos = g.op("Range", g.const(0), g.op("Squeeze", t_len), g.const(1))
+    x = g.op("Add", g.op("Gather", "tok_emb", ids, axis=0), g.op("Gather", "pos_emb", pos, axis=0))
+    ones = g.op("Expand", g.const(1.0, np.float32), g.op("Concat", t_len, t_len, axis=0))
+    causal = g.op("Trilu", ones, upper=0)
+    mask = g.op("Mul", g.op("Sub", g.const(1.0, np.float32), causal), g.const(NEG, np.float32))  # [T,T]
+    for l in range(L):
+        h = g.layer_norm(x, f"l{l}.ln1.w", f"l{l}.ln1.b", eps)
+        q = g.transpose(g.reshape(g.matmul(h, f"l{l}.wq"), [-1, H, Dh]), [1, 0, 2])  # [H,T,Dh]
+        k = g.transpose(g.reshape(g.matmul(h, f"l{l}.wk"), [-1, KVH, Dh]), [1, 0, 2])  # [KVH,T,Dh]
+        v = g.transpose(g.reshape(g.matmul(h, f"l{l}.wv"), [-1, KVH, Dh]), [1, 0, 2])
+        # repeat each KV head G times: [KVH,T,Dh] -> [KVH,G,T,Dh] -> [H,T,Dh]
+        rep = g.op("Concat", g.const([KVH, G]), t_len, g.const([Dh]), axis=0)
+        k = g.reshape(g.op("Expand", g.op("Unsqueeze", k, g.const([1])), rep), [H, -1, Dh])
+        v = g.reshape(g.op("Expand", g.op("Unsqueeze", v, g.const([1])), rep), [H, -1, Dh])
+        s = g.op("Div", g.matmul(q, g.transpose(k, [0, 2, 1])), g.const(np.sqrt(Dh), np.float32))
+        p = g.op("Softmax", g.op("Add", s, mask), axis=-1)
+        y = g.reshape(g.transpose(g.matmul(p, v), [1, 0, 2]), [-1, H * Dh])
+        x = g.op("Add", x, g.matmul(y, f"l{l}.wo"))
+        x = _mlp(g, x, l, eps)
+    x = g.layer_norm(x, "ln_f.w", "ln_f.b", eps)
+    g.op("Gemm", x, "tok_emb", transB=1, name="logits")
+    g.output("logits", F, ["T", V])
+    return g
+
+
+def decode_contiguous_graph(cfg: dict, wf: WeightFile) -> Graph:
+    """Benchmark baseline: one new token per sequence, past keys/values contiguous per sequence."""
+    L, d, H, KVH, Dh, V = (cfg[k] for k in ("n_layer", "d_model", "n_head", "n_kv_head", "head_dim", "vocab_size"))
+    G, eps = H // KVH, cfg["norm_eps"]
+    g = Graph("warmgate_decode_contiguous")
+    ids = g.input("input_ids", I, ["B"])
+    pos = g.input("positions", I, ["B"])
+    k_past = [g.input(f"k_past_{l}", F, ["B", KVH, Dh, "P"]) for l in range(L)]
+    v_past = [g.input(f"v_past_{l}", F, ["B", KVH, "P", Dh]) for l in range(L)]
+    p_mask = g.input("past_mask", F, ["B", 1, 1, "P"])
+    _attach(g, wf, L)
+    x = g.op("Add", g.op("Gather", "tok_emb", ids, axis=0), g.op("Gather", "pos_emb", pos, axis=0))
+    scale = g.const(1.0 / np.sqrt(Dh), np.float32)
+    new_keys, new_values = [], []
+    for l in range(L):
+        h = g.layer_norm(x, f"l{l}.ln1.w", f"l{l}.ln1.b", eps)
+        q = g.reshape(g.op("Mul", g.matmul(h, f"l{l}.wq"), scale), [-1, KVH, G, Dh])
+        k = g.reshape(g.matmul(h, f"l{l}.wk"), [-1, KVH, Dh])
+        v = g.reshape(g.matmul(h, f"l{l}.wv"), [-1, KVH, Dh])
+        new_keys.append(g.op("Unsqueeze", k, g.const([0])))
+        new_values.append(g.op("Unsqueeze", v, g.const([0])))
+        s = g.op("Add", g.matmul(q, k_past[l]), p_mask)  # [B,KVH,G,P]
+        m1 = g.reduce_max(s, 3)
+        e = g.op("Exp", g.op("Sub", s, m1))
+        part_past = (m1, g.reduce_sum(e, 3), g.matmul(e, v_past[l]))
+        # the token with itself: score q.k, weight 1 at its own max
+        self_s = g.reduce_sum(g.op("Mul", q, g.op("Unsqueeze", k, g.const([2]))), 3)  # [B,KVH,G,1]
+        ones = g.op("Expand", g.const(1.0, np.float32), g.op("Shape", self_s))
+        part_self = (self_s, ones, g.op("Mul", ones, g.op("Unsqueeze", v, g.const([2]))))
+        out = _lse_merge(g, [part_past, part_self])
+        x = g.op("Add", x, g.matmul(g.reshape(out, [-1, H * Dh]), f"l{l}.wo"))
+        x = _mlp(g, x, l, eps)
+    x = g.layer_norm(x, "ln_f.w", "ln_f.b", eps)
+    g.op("Gemm", x, "tok_emb", transB=1, name="logits")
+    g.op("Concat", *new_keys, axis=0, name="new_keys")
+    g.op("Concat", *new_values, axis=0, name="new_values")
+    g.output("logits", F, ["B", V])
+    g.output("new_keys", F, [L, "B", KVH, Dh])
+    g.output("new_values", F, [L, "B", KVH, Dh])
+    return g
