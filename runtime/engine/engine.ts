@@ -1,0 +1,299 @@
+import { randomUUID } from 'node:crypto';
+import type { LoadedModel } from '../model/index.ts';
+import { AsyncQueue } from './async-queue.ts';
+import { type EngineConfig, engineConfig } from './config.ts';
+import type { AdmissionError } from './errors.ts';
+import { KVCacheManager } from './kv/index.ts';
+import { RequestState } from './request-state.ts';
+import { KVStore } from './runner/kv-store.ts';
+import { ModelRunner } from './runner/model-runner.ts';
+import type { StepEntry } from './runner/step-inputs.ts';
+import type { SamplingParams } from './sampling/params.ts';
+import { Rng } from './sampling/rng.ts';
+import { sample } from './sampling/sampler.ts';
+import type { ScheduledSeq } from './scheduler/scheduler.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
+import { PRIORITY, type Priority, type Sequence } from './sequence.ts';
+import { type EngineStats, StepStats } from './step-stats.ts';
+
+export interface GenerateRequest {
+  /** Prompt token ids. */
+  readonly prompt: readonly number[];
+  readonly params: SamplingParams;
+  readonly priority?: Priority;
+  readonly requestId?: string;
+  /** Aborting it (the client left) removes the request at the next step boundary. */
+  readonly signal?: AbortSignal;
+}
+
+export type GenerationEvent =
+  | {
+      readonly type: 'token';
+      /** Which of the n samples. */
+      readonly index: number;
+      readonly token: number;
+      /** Text completed by this token; '' while a character or a possible stop string is incomplete. */
+      readonly text: string;
+      readonly logprob: number;
+      readonly top: readonly { token: number; logprob: number }[];
+    }
+  | {
+      readonly type: 'finish';
+      readonly index: number;
+      readonly reason: 'stop' | 'length' | 'abort';
+      /** Text released at the end (held-back bytes or stop-string prefixes that never completed). */
+      readonly text: string;
+      readonly promptTokens: number;
+      readonly completionTokens: number;
+    };
+
+export type SubmitResult =
+  | { readonly ok: true; readonly requestId: string; readonly events: AsyncIterable<GenerationEvent> }
+  | { readonly ok: false; readonly error: AdmissionError };
+
+export interface EngineHooks {
+  /** Called after every step, e.g. to check KV reference counts as an invariant in tests. */
+  readonly onStep?: (engine: Engine) => void;
+}
+
+/**
+ * A runtime instance's inference engine: admission, then a loop of steps. Each step the scheduler
+ * forms a batch, the runner executes it on engine.onnx over the paged KV store, and every sequence
+ * that reached its end samples one token, which is streamed to its request.
+ */
+export class Engine {
+  readonly model: LoadedModel;
+  readonly config: Readonly<EngineConfig>;
+  readonly #kv: KVCacheManager;
+  readonly #store: KVStore;
+  readonly #runner: ModelRunner;
+  readonly #scheduler: Scheduler;
+  readonly #requests = new Map<string, RequestState>();
+  readonly #aborts = new Set<string>();
+  readonly #hooks: EngineHooks;
+  readonly #stats = new StepStats();
+  #arrivals = 0;
+  #loop: Promise<void> | null = null;
+  #draining = false;
+
+  constructor(model: LoadedModel, config: Partial<EngineConfig> = {}, hooks: EngineHooks = {}) {
+    this.model = model;
+    this.config = engineConfig(config);
+    const arch = model.manifest.architecture;
+    const numBlocks = Math.floor(this.config.kvCacheBytes / KVStore.bytesPerBlock(arch, this.config.blockSize));
+    this.#store = new KVStore(arch, this.config.blockSize, Math.max(1, numBlocks));
+    this.#kv = new KVCacheManager({
+      numBlocks: this.#store.numBlocks,
+      blockSize: this.config.blockSize,
+      modelId: model.modelId,
+      enablePrefixCaching: this.config.enablePrefixCaching,
+    });
+    this.#runner = new ModelRunner(model, this.#store);
+    this.#scheduler = new Scheduler(this.config, this.#kv);
+    this.#hooks = hooks;
+  }
+
+  /** Admits a request or refuses it at once; never throws for bad input. */
+  submit(req: GenerateRequest): SubmitResult {
+    const refused = this.#admissionError(req);
+    if (refused) return { ok: false, error: refused };
+    const id = req.requestId ?? randomUUID();
+    if (this.#requests.has(id)) {
+      return { ok: false, error: { code: 'invalid_sampling_params', field: 'requestId', message: `request id ${id} is already in use` } };
+    }
+    const queue = new AsyncQueue<GenerationEvent>(() => this.abort(id));
+    const state = new RequestState(id, req.prompt.length, req.params, this.model.manifest.tokenizer.eos_token_id, queue);
+    this.#requests.set(id, state);
+    const seq = this.#newSequence(id, 0, req, [...req.prompt], this.#arrivals++);
+    state.add(seq);
+    this.#scheduler.waiting.push(seq);
+    if (req.signal) {
+      if (req.signal.aborted) this.abort(id);
+      else req.signal.addEventListener('abort', () => this.abort(id), { once: true });
+    }
+    this.#kick();
+    return { ok: true, requestId: id, events: queue };
+  }
+
+  /** Removes the request at the next step boundary and returns all its blocks. */
+  abort(requestId: string): boolean {
+    if (!this.#requests.has(requestId)) return false;
+    this.#aborts.add(requestId);
+    this.#kick();
+    return true;
+  }
+
+  /** Stops admitting; resolves when every admitted request has finished. */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    await this.idle();
+  }
+
+  /** Resolves when the engine has nothing left to do. */
+  async idle(): Promise<void> {
+    while (this.#loop) await this.#loop;
+  }
+
+  stats(): EngineStats {
+    const kv = this.#kv.stats();
+    return this.#stats.snapshot({
+      running: this.#scheduler.running.length,
+      waiting: this.#scheduler.waiting.length,
+      kv,
+      kvBytes: this.#store.bytes,
+    });
+  }
+
+  /** Reference counts and tables agree, and every KV holder is a live sequence. Throws if not. */
+  checkInvariants(): void {
+    this.#kv.checkInvariants();
+    const live = new Set<string>();
+    for (const s of this.#scheduler.running) live.add(s.id);
+    for (const s of this.#scheduler.running) if (!this.#kv.has(s.id)) throw new Error(`running ${s.id} holds no blocks`);
+    for (const s of this.#scheduler.waiting) {
+      if (this.#kv.has(s.id)) throw new Error(`waiting ${s.id} still holds blocks`);
+    }
+    if (this.#kv.stats().usedBlocks > 0 && live.size === 0) throw new Error('blocks in use with no running sequence');
+  }
+
+  #admissionError(req: GenerateRequest): AdmissionError | null {
+    const ctx = this.model.manifest.architecture.context_length;
+    const vocab = this.model.manifest.architecture.vocab_size;
+    const { prompt, params } = req;
+    if (this.#draining) return { code: 'engine_draining', message: 'this instance is draining and admits no new requests; retry on another instance' };
+    if (prompt.length === 0) return { code: 'empty_prompt', field: 'prompt', message: 'the prompt is empty: send at least one token' };
+    const bad = prompt.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
+    if (bad !== undefined) return { code: 'invalid_token', field: 'prompt', message: `token id ${bad} is outside the vocabulary (0..${vocab - 1})` };
+    if (!Number.isInteger(params.maxTokens) || params.maxTokens < 1) {
+      return { code: 'invalid_sampling_params', field: 'max_tokens', message: `max_tokens must be a positive integer, got ${params.maxTokens}` };
+    }
+    if (!Number.isInteger(params.n) || params.n < 1 || params.n > this.config.maxN) {
+      return { code: 'invalid_sampling_params', field: 'n', message: `n must be between 1 and ${this.config.maxN}, got ${params.n}` };
+    }
+    const total = prompt.length + params.maxTokens;
+    if (total > ctx) {
+      return {
+        code: 'context_length_exceeded',
+        field: 'max_tokens',
+        message: `prompt (${prompt.length} tokens) plus max_tokens (${params.maxTokens}) is ${total}, over the model's context of ${ctx} tokens: shorten the prompt or lower max_tokens`,
+      };
+    }
+    if (!this.#kv.canEverFit(total)) {
+      return {
+        code: 'kv_capacity_exceeded',
+        field: 'max_tokens',
+        message: `${total} tokens need ${this.#kv.numBlocksNeeded(total)} KV blocks but this instance has ${this.#store.numBlocks}: lower max_tokens or shorten the prompt`,
+      };
+    }
+    if (this.#scheduler.waiting.length >= this.config.maxWaiting) {
+      return { code: 'queue_full', message: `the waiting queue is full (${this.config.maxWaiting} requests): retry later` };
+    }
+    return null;
+  }
+
+  #newSequence(requestId: string, index: number, req: Pick<GenerateRequest, 'params' | 'priority'>, tokens: number[], arrival: number): Sequence {
+    const p = req.params;
+    return {
+      id: `${requestId}#${index}`,
+      requestId,
+      index,
+      priority: req.priority ?? PRIORITY.interactive,
+      arrival,
+      params: p,
+      rng: p.seed === undefined ? Rng.random() : Rng.fromSeed(p.seed, index),
+      tokens,
+      promptLength: tokens.length,
+      numComputed: 0,
+      pendingFork: p.n > 1,
+      preemptions: 0,
+    };
+  }
+
+  #kick(): void {
+    if (this.#loop) return;
+    this.#loop = this.#run().finally(() => {
+      this.#loop = null;
+      if (this.#scheduler.hasWork() || this.#aborts.size) this.#kick();
+    });
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      this.#applyAborts();
+      if (!this.#scheduler.hasWork()) return;
+      const plan = this.#scheduler.schedule();
+      this.#stats.preempted(plan.preempted.length);
+      if (plan.scheduled.length === 0) throw new Error('scheduler formed an empty step with work pending');
+      const started = performance.now();
+      const entries: StepEntry[] = plan.scheduled.map((s) => ({
+        tokens: s.seq.tokens,
+        numComputed: s.seq.numComputed,
+        numNew: s.numNew,
+        blockTable: this.#kv.blockTable(s.seq.id),
+        samples: s.samples,
+      }));
+      const out = await this.#runner.step(entries, plan.scheduled.flatMap((s) => s.copies));
+      this.#applyAborts(); // a request whose client left during the step gets nothing from it
+      let sampled = 0;
+      plan.scheduled.forEach((s, i) => {
+        if (!this.#requests.has(s.seq.requestId) || !this.#kv.has(s.seq.id)) return;
+        s.seq.numComputed += s.numNew;
+        this.#kv.commitComputed(s.seq.id, s.seq.tokens, s.seq.numComputed);
+        const row = out.logitsRow[i]!;
+        if (row >= 0) sampled += this.#sampleInto(s, out.logits, row);
+      });
+      this.#stats.step({ totalMs: performance.now() - started, runMs: out.runMs, tokens: out.numTokens, seqs: entries.length, sampled });
+      this.#hooks.onStep?.(this);
+      await new Promise<void>((r) => setImmediate(r)); // let I/O (new requests, aborts) in between steps
+    }
+  }
+
+  /** Samples the next token of `s.seq` (and of its n-1 siblings when the prompt just finished). */
+  #sampleInto(s: ScheduledSeq, logits: Float32Array, row: number): number {
+    const state = this.#requests.get(s.seq.requestId)!;
+    const seqs = [s.seq];
+    if (s.seq.pendingFork) {
+      s.seq.pendingFork = false;
+      for (let i = 1; i < s.seq.params.n; i++) {
+        const child = this.#newSequence(s.seq.requestId, i, s.seq, [...s.seq.tokens], s.seq.arrival);
+        child.numComputed = s.seq.numComputed;
+        this.#kv.fork(s.seq.id, child.id);
+        state.add(child);
+        this.#scheduler.addRunning(child);
+        seqs.push(child);
+      }
+    }
+    const vocab = this.model.manifest.architecture.vocab_size;
+    const ctx = this.model.manifest.architecture.context_length;
+    for (const seq of seqs) {
+      const r = sample(logits, row * vocab, vocab, seq.params, seq.rng, state.eosTokenId);
+      seq.tokens.push(r.token);
+      const reason = state.onToken(seq, r, ctx);
+      if (reason) this.#finish(seq, reason);
+    }
+    return seqs.length;
+  }
+
+  #finish(seq: Sequence, reason: 'stop' | 'length' | 'abort'): void {
+    this.#scheduler.remove(seq);
+    const state = this.#requests.get(seq.requestId);
+    if (!state) return;
+    state.finish(seq, reason);
+    if (state.done) {
+      this.#requests.delete(seq.requestId);
+      this.#stats.requestDone(state);
+    }
+  }
+
+  #applyAborts(): void {
+    for (const id of this.#aborts) {
+      const state = this.#requests.get(id);
+      this.#aborts.delete(id);
+      if (!state) continue;
+      for (const seq of this.#scheduler.removeRequest(id)) state.finish(seq, 'abort');
+      state.abortRemaining();
+      this.#requests.delete(id);
+      this.#stats.requestDone(state);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import type { AsyncQueue } from './async-queue.ts';
+import type { GenerationEvent } from './engine.ts';
+import type { SamplingParams } from './sampling/params.ts';
+import type { SampleResult } from './sampling/sampler.ts';
+import type { FinishReason, Sequence } from './sequence.ts';
+import { IncrementalDecoder } from './text/byte-tokenizer.ts';
+import { StopMatcher } from './text/stop-matcher.ts';
+
+interface SampleState {
+  readonly decoder: IncrementalDecoder;
+  readonly stop: StopMatcher;
+  generated: number;
+  finished: boolean;
+}
+
+/** One request's streaming side: turns sampled tokens into events and decides when a sample ends. */
+export class RequestState {
+  readonly id: string;
+  readonly promptTokens: number;
+  readonly eosTokenId: number;
+  readonly arrivedAt = performance.now();
+  firstTokenAt: number | null = null;
+  finishedAt: number | null = null;
+  completionTokens = 0;
+  readonly #params: SamplingParams;
+  readonly #queue: AsyncQueue<GenerationEvent>;
+  readonly #samples = new Map<number, SampleState>();
+  #finished = 0;
+
+  constructor(id: string, promptTokens: number, params: SamplingParams, eosTokenId: number, queue: AsyncQueue<GenerationEvent>) {
+    this.id = id;
+    this.promptTokens = promptTokens;
+    this.#params = params;
+    this.eosTokenId = eosTokenId;
+    this.#queue = queue;
+  }
+
+  get done(): boolean {
+    return this.#finished === this.#params.n;
+  }
+
+  add(seq: Sequence): void {
+    this.#samples.set(seq.index, { decoder: new IncrementalDecoder(), stop: new StopMatcher(seq.params.stop), generated: 0, finished: false });
+  }
+
+  /** Streams the token; returns why the sample ends now, or null to go on. */
+  onToken(seq: Sequence, r: SampleResult, contextLength: number): FinishReason | null {
+    const s = this.#samples.get(seq.index)!;
+    s.generated++;
+    this.completionTokens++;
+    this.firstTokenAt ??= performance.now();
+    if (r.token === this.eosTokenId && !this.#params.ignoreEos) return 'stop';
+    const { emit, stopped } = s.stop.push(s.decoder.push(r.token));
+    this.#queue.push({ type: 'token', index: seq.index, token: r.token, text: emit, logprob: r.logprob, top: r.top });
+    if (stopped) return 'stop';
+    if (s.generated >= this.#params.maxTokens || seq.tokens.length >= contextLength) return 'length';
+    return null;
+  }
+
+  finish(seq: Sequence, reason: FinishReason): void {
+    this.#close(seq.index, reason);
+  }
+
+  /** Samples that never started (an n>1 request aborted before its fork) end as aborted too. */
+  abortRemaining(): void {
+    for (let i = 0; i < this.#params.n; i++) this.#close(i, 'abort');
+  }
+
+  #close(index: number, reason: FinishReason): void {
+    let s = this.#samples.get(index);
+    if (!s) {
+      s = { decoder: new IncrementalDecoder(), stop: new StopMatcher([]), generated: 0, finished: false };
+      this.#samples.set(index, s);
+    }
+    if (s.finished) return;
+    s.finished = true;
+    this.#finished++;
+    const text = reason === 'abort' ? '' : s.stop.push(s.decoder.flush()).emit + s.stop.flush();
+    this.#queue.push({ type: 'finish', index, reason, text, promptTokens: this.promptTokens, completionTokens: s.generated });
+    if (this.done) {
+      this.finishedAt = performance.now();
+      this.#queue.close();
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { checkManifest, type ManifestFile, type ModelManifest } from './manifest.ts';
+
+/** A model refused at load time: `code` is stable, `message` says what is wrong and what to do. */
+export class ModelLoadError extends Error {
+  readonly code: 'model_not_found' | 'model_manifest_invalid' | 'model_file_corrupt' | 'model_graph_invalid';
+  constructor(code: ModelLoadError['code'], message: string) {
+    super(message);
+    this.name = 'ModelLoadError';
+    this.code = code;
+  }
+}
+
+export interface LoadedModel {
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+  /** Stable identity for prefix-cache keys: name plus the engine graph's and weights' hashes. */
+  readonly modelId: string;
+  readonly engine: ort.InferenceSession;
+  release(): Promise<void>;
+}
+
+export interface LoadOptions {
+  intraOpThreads?: number;
+  executionProviders?: string[];
+}
+
+const engineInputs = (layers: number) => [
+  'input_ids',
+  'positions',
+  ...Array.from({ length: layers }, (_, l) => [`k_cache_${l}`, `v_cache_${l}`]).flat(),
+  'direct_owner',
+  'direct_mask',
+  'gather_blocks',
+  'gather_mask',
+  'gather_query',
+  'new_mask',
+  'logits_index',
+];
+const ENGINE_OUTPUTS = ['logits', 'new_keys', 'new_values'];
+
+export async function readManifest(dir: string): Promise<ModelManifest> {
+  let raw: string;
+  try {
+    raw = await readFile(join(dir, 'model.json'), 'utf8');
+  } catch {
+    throw new ModelLoadError('model_not_found', `no model.json in ${dir}: point the runtime at a folder written by export.py`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    throw new ModelLoadError('model_manifest_invalid', `${dir}/model.json is not JSON: ${(e as Error).message}`);
+  }
+  const check = checkManifest(parsed);
+  if (!check.ok) {
+    throw new ModelLoadError('model_manifest_invalid', `${dir}/model.json is invalid: ${check.problems.join('; ')}`);
+  }
+  return check.manifest;
+}
+
+export async function verifyFile(dir: string, role: string, f: ManifestFile): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, f.path));
+  } catch {
+    throw new ModelLoadError('model_not_found', `${role} file ${f.path} is missing from ${dir}`);
+  }
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== f.sha256) {
+    throw new ModelLoadError(
+      'model_file_corrupt',
+      `${role} file ${f.path} has sha256 ${actual.slice(0, 12)}…, model.json expects ${f.sha256.slice(0, 12)}…: the file is corrupt or from another export; re-export the model`,
+    );
+  }
+  return bytes;
+}
+
+export function sessionOptions(o: LoadOptions): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: o.intraOpThreads ?? 0,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionProviders: o.executionProviders ?? ['cpu'],
+  };
+}
+
+/** Verifies hashes before ONNX Runtime parses anything, then checks the graph's inputs and outputs. */
+export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  const manifest = await readManifest(dir);
+  await verifyFile(dir, 'weights', manifest.files.weights);
+  await verifyFile(dir, 'engine', manifest.files.engine);
+  let engine: ort.InferenceSession;
+  try {
+    engine = await ort.InferenceSession.create(join(dir, manifest.files.engine.path), sessionOptions(options));
+  } catch (e) {
+    throw new ModelLoadError('model_graph_invalid', `ONNX Runtime refused ${manifest.files.engine.path}: ${(e as Error).message}`);
+  }
+  const missing = engineInputs(manifest.architecture.n_layer).filter((n) => !engine.inputNames.includes(n));
+  const missingOut = ENGINE_OUTPUTS.filter((n) => !engine.outputNames.includes(n));
+  if (missing.length || missingOut.length) {
+    await engine.release();
+    throw new ModelLoadError(
+      'model_graph_invalid',
+      `engine graph does not match the paged contract for ${manifest.architecture.n_layer} layers: missing ${[...missing, ...missingOut].join(', ')}`,
+    );
+  }
+  const modelId = `${manifest.name}@${manifest.files.engine.sha256.slice(0, 16)}:${manifest.files.weights.sha256.slice(0, 16)}`;
+  return { dir, manifest, modelId, engine, release: () => engine.release() };
+}
