@@ -144,6 +144,25 @@ export class Engine {
     });
   }
 
+  /**
+   * KV slots held by running sequences and how many of them hold a token: the waste of the paged
+   * cache is allocated minus filled (shared blocks counted once).
+   */
+  kvOccupancy(): { allocatedSlots: number; filledSlots: number } {
+    const bs = this.config.blockSize;
+    const filled = new Map<number, number>();
+    for (const seq of this.#scheduler.running) {
+      const table = this.#kv.blockTable(seq.id);
+      table.forEach((block, i) => {
+        const n = Math.max(0, Math.min(bs, seq.numComputed - i * bs));
+        filled.set(block, Math.max(filled.get(block) ?? 0, n));
+      });
+    }
+    let sum = 0;
+    for (const n of filled.values()) sum += n;
+    return { allocatedSlots: filled.size * bs, filledSlots: sum };
+  }
+
   /** Reference counts and tables agree, and every KV holder is a live sequence. Throws if not. */
   checkInvariants(): void {
     this.#kv.checkInvariants();
@@ -221,10 +240,10 @@ export class Engine {
     for (;;) {
       this.#applyAborts();
       if (!this.#scheduler.hasWork()) return;
+      const started = performance.now();
       const plan = this.#scheduler.schedule();
       this.#stats.preempted(plan.preempted.length);
       if (plan.scheduled.length === 0) throw new Error('scheduler formed an empty step with work pending');
-      const started = performance.now();
       const entries: StepEntry[] = plan.scheduled.map((s) => ({
         tokens: s.seq.tokens,
         numComputed: s.seq.numComputed,

@@ -36,7 +36,8 @@ const MASKED = -1e30;
  * that is the block's only reader in this step owns it) or through a gather (a prefill chunk's past,
  * or a block another sequence already owns, e.g. a shared prompt after an n>1 fork or a prefix hit).
  */
-export function buildStepInputs(entries: readonly StepEntry[], blockSize: number): StepInputs {
+export function buildStepInputs(entries: readonly StepEntry[], blockSize: number, opts: { inPlace?: boolean } = {}): StepInputs {
+  const inPlace = opts.inPlace ?? true; // false routes every block through the gather (benchmark baseline)
   let T = 0;
   let poolBlocks = 1;
   for (const e of entries) {
@@ -75,7 +76,7 @@ export function buildStepInputs(entries: readonly StepEntry[], blockSize: number
     for (let i = 0; i < pastBlocks; i++) {
       const block = e.blockTable[i]!;
       const n = Math.min(blockSize, e.numComputed - i * blockSize);
-      if (e.numNew === 1 && directOwner[block] === sink) {
+      if (inPlace && e.numNew === 1 && directOwner[block] === sink) {
         directOwner[block] = BigInt(first);
         directMask.fill(0, block * blockSize, block * blockSize + n);
       } else {

@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { type LoadedModel, sessionOptions } from '../model/index.ts';
+import { KVStore } from '../engine/runner/kv-store.ts';
+import { buildStepInputs, type StepEntry } from '../engine/runner/step-inputs.ts';
+import { percentile } from './workload.ts';
+
+export interface LayoutResult {
+  readonly contiguousMs: number;
+  readonly pagedMs: number;
+  readonly pagedGatherMs: number;
+  /** Largest |logit difference| between the paged and the contiguous step (same keys and values). */
+  readonly maxLogitDiff: number;
+}
+
+/**
+ * One decode step at `batch` sequences of `context` tokens (context - 1 cached), three ways over the
+ * same keys and values: a contiguous per-sequence cache (decode_contiguous.onnx), the paged pool read
+ * in place (engine.onnx, the engine's layout), and the paged pool through an in-graph gather of every
+ * block (the naive paged layout). Paged block ids are shuffled, as a long-running pool's would be.
+ */
+export async function measureLayouts(model: LoadedModel, batch: number, context: number, blockSize: number, reps: number, threads: number): Promise<LayoutResult> {
+  const a = model.manifest.architecture;
+  const file = model.manifest.files.decode_contiguous;
+  if (!file) throw new Error('model has no decode_contiguous graph');
+  const contiguous = await ort.InferenceSession.create(join(model.dir, file.path), sessionOptions({ intraOpThreads: threads }));
+  const P = context - 1;
+  const H = a.n_kv_head;
+  const D = a.head_dim;
+  const blocksPerSeq = Math.ceil(P / blockSize);
+  const store = new KVStore(a, blockSize, batch * blocksPerSeq);
+  const ids = shuffled(batch * blocksPerSeq, 7);
+  const tables = Array.from({ length: batch }, (_, b) => ids.slice(b * blocksPerSeq, (b + 1) * blocksPerSeq));
+  let seed = 1;
+  const rand = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32 - 0.5;
+  };
+  const kPast: Float32Array[] = [];
+  const vPast: Float32Array[] = [];
+  for (let l = 0; l < a.n_layer; l++) {
+    const k = new Float32Array(batch * H * D * P).map(rand);
+    const v = new Float32Array(batch * H * P * D).map(rand);
+    kPast.push(k);
+    vPast.push(v);
+    for (let b = 0; b < batch; b++) {
+      for (let p = 0; p < P; p++) {
+        const block = tables[b]![Math.floor(p / blockSize)]!;
+        const slot = p % blockSize;
+        for (let h = 0; h < H; h++) {
+          for (let d = 0; d < D; d++) {
+            store.keys[l]![((block * H + h) * D + d) * blockSize + slot] = k[((b * H + h) * D + d) * P + p]!;
+            store.values[l]![((block * H + h) * blockSize + slot) * D + d] = v[((b * H + h) * P + p) * D + d]!;
+          }
+        }
+      }
+    }
+  }
+  const tokens = Array.from({ length: context }, (_, i) => 32 + (i % 90));
+  const entries: StepEntry[] = tables.map((t) => ({ tokens, numComputed: P, numNew: 1, blockTable: t, samples: true }));
+  const cFeeds: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(tokens[P]!)), [batch]),
+    positions: new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(P)), [batch]),
+    past_mask: new ort.Tensor('float32', new Float32Array(batch * P), [batch, 1, 1, P]),
+  };
+  for (let l = 0; l < a.n_layer; l++) {
+    cFeeds[`k_past_${l}`] = new ort.Tensor('float32', kPast[l]!, [batch, H, D, P]);
+    cFeeds[`v_past_${l}`] = new ort.Tensor('float32', vPast[l]!, [batch, H, P, D]);
+  }
+  const pagedStep = async (inPlace: boolean) => {
+    const s = buildStepInputs(entries, blockSize, { inPlace });
+    const [S, MB, QM] = s.gatherShape;
+    const N = s.poolBlocks;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', s.inputIds, [s.numTokens]),
+      positions: new ort.Tensor('int64', s.positions, [s.numTokens]),
+      direct_owner: new ort.Tensor('int64', s.directOwner, [N]),
+      direct_mask: new ort.Tensor('float32', s.directMask, [N, 1, 1, blockSize]),
+      gather_blocks: new ort.Tensor('int64', s.gatherBlocks, [S, MB]),
+      gather_mask: new ort.Tensor('float32', s.gatherMask, [S, 1, 1, MB * blockSize]),
+      gather_query: new ort.Tensor('int64', s.gatherQuery, [S, QM]),
+      new_mask: new ort.Tensor('float32', s.newMask, [s.numTokens, s.numTokens]),
+      logits_index: new ort.Tensor('int64', s.logitsIndex, [s.logitsIndex.length]),
+    };
+    for (let l = 0; l < a.n_layer; l++) {
+      feeds[`k_cache_${l}`] = new ort.Tensor('float32', store.keys[l]!.subarray(0, N * store.blockFloats), [N, H, D, blockSize]);
+      feeds[`v_cache_${l}`] = new ort.Tensor('float32', store.values[l]!.subarray(0, N * store.blockFloats), [N, H, blockSize, D]);
+    }
+    return (await model.engine.run(feeds)).logits!.data as Float32Array;
+  };
+  const time = async (f: () => Promise<unknown>) => {
+    for (let i = 0; i < 3; i++) await f();
+    const ms: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t = performance.now();
+      await f();
+      ms.push(performance.now() - t);
+    }
+    return percentile(ms, 50);
+  };
+  // Interleave the three so drift on a shared machine hits each alike.
+  const c: number[] = [];
+  const p: number[] = [];
+  const g: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    c.push(await time(() => contiguous.run(cFeeds)));
+    p.push(await time(() => pagedStep(true)));
+    g.push(await time(() => pagedStep(false)));
+  }
+  const cl = (await contiguous.run(cFeeds)).logits!.data as Float32Array;
+  const pl = await pagedStep(true);
+  let maxLogitDiff = 0;
+  for (let i = 0; i < cl.length; i++) maxLogitDiff = Math.max(maxLogitDiff, Math.abs(cl[i]! - pl[i]!));
+  await contiguous.release();
+  return { contiguousMs: percentile(c, 50), pagedMs: percentile(p, 50), pagedGatherMs: percentile(g, 50), maxLogitDiff };
+}
+
+function shuffled(n: number, seed: number): number[] {
+  const a = Array.from({ length: n }, (_, i) => i);
+  let s = seed;
+  for (let i = n - 1; i > 0; i--) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const j = s % (i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}

@@ -1,0 +1,166 @@
+/**
+ * npm run bench:runtime [-- --json] [--requests N] [--model DIR] ...
+ *
+ * Runtime engine on the demo model over a workload shaped like the Azure LLM 2023 conversation trace:
+ * throughput of continuous vs static batching vs one at a time, engine overhead, latency at ~70% load,
+ * KV waste and capacity, paged vs contiguous step time, resident memory. All in one process, one run.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Engine, type EngineConfig } from '../engine/index.ts';
+import { KVStore } from '../engine/runner/kv-store.ts';
+import { loadModel } from '../model/index.ts';
+import { runContinuous, runPaced, runSequential, runStatic } from './drive.ts';
+import { measureLayouts } from './paged-vs-contiguous.ts';
+import { loadWorkload, percentile } from './workload.ts';
+
+const { values: o } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    model: { type: 'string', default: 'runtime/models/demo' },
+    trace: { type: 'string', default: '../shared/traces/azure_llm_2023_conv.csv' },
+    corpus: { type: 'string', default: '../shared/data/tinyshakespeare.txt' },
+    requests: { type: 'string', default: '128' },
+    'length-scale': { type: 'string', default: '0.25' },
+    'block-size': { type: 'string', default: '16' },
+    'max-batch': { type: 'string', default: '32' },
+    'kv-mb': { type: 'string', default: '64' },
+    threads: { type: 'string', default: '2' },
+    'layout-context': { type: 'string', default: '1024' },
+    'layout-reps': { type: 'string', default: '10' },
+  },
+});
+const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
+
+const model = await loadModel(o.model, { intraOpThreads: Number(o.threads) });
+const arch = model.manifest.architecture;
+const blockSize = Number(o['block-size']);
+const maxBatch = Number(o['max-batch']);
+const config: Partial<EngineConfig> = {
+  kvCacheBytes: Number(o['kv-mb']) * 2 ** 20,
+  blockSize,
+  maxRunningSeqs: maxBatch,
+  maxBatchedTokens: 512,
+  maxPrefillChunk: 256,
+  intraOpThreads: Number(o.threads),
+};
+const workload = loadWorkload({
+  tracePath: o.trace,
+  corpusPath: o.corpus,
+  contextLength: arch.context_length,
+  lengthScale: Number(o['length-scale']),
+  count: Number(o.requests),
+});
+const meanPrompt = workload.reduce((a, r) => a + r.prompt.length, 0) / workload.length;
+const meanOutput = workload.reduce((a, r) => a + r.maxTokens, 0) / workload.length;
+log(`workload: ${workload.length} requests, prompt mean ${meanPrompt.toFixed(0)}, output mean ${meanOutput.toFixed(0)} tokens`);
+
+const warm = async (e: Engine) => {
+  await runContinuous(e, workload.slice(0, 4).map((r) => ({ ...r, maxTokens: 4 })));
+};
+
+// Continuous batching, with resident memory and KV waste sampled at every step.
+let peakRss = process.memoryUsage.rss();
+let peakAllocated = 0;
+let wasteAtPeak = 0;
+const sampleRss = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 25);
+const continuousEngine = new Engine(model, config, {
+  onStep: (e) => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const occ = e.kvOccupancy();
+    if (occ.allocatedSlots > peakAllocated) {
+      peakAllocated = occ.allocatedSlots;
+      wasteAtPeak = occ.allocatedSlots - occ.filledSlots;
+    }
+  },
+});
+await warm(continuousEngine);
+const before = continuousEngine.stats();
+const continuous = await runContinuous(continuousEngine, workload);
+const after = continuousEngine.stats();
+clearInterval(sampleRss);
+const engineOverheadPct = (100 * (after.stepMsTotal - before.stepMsTotal - (after.runMsTotal - before.runMsTotal))) / (after.runMsTotal - before.runMsTotal);
+const continuousTps = (1000 * continuous.outputTokens) / continuous.wallMs;
+log(`continuous: ${continuousTps.toFixed(1)} tok/s, engine overhead ${engineOverheadPct.toFixed(1)}%`);
+const modelBytes = statSync(join(model.dir, model.manifest.files.weights.path)).size + statSync(join(model.dir, model.manifest.files.engine.path)).size;
+const rssOverheadMb = (peakRss - modelBytes - continuousEngine.stats().kvBytes) / 2 ** 20;
+
+const staticEngine = new Engine(model, config);
+await warm(staticEngine);
+const stat = await runStatic(staticEngine, workload, maxBatch);
+const staticTps = (1000 * stat.outputTokens) / stat.wallMs;
+log(`static: ${staticTps.toFixed(1)} tok/s`);
+
+const sequentialEngine = new Engine(model, config);
+await warm(sequentialEngine);
+const seq = await runSequential(sequentialEngine, workload);
+const sequentialTps = (1000 * seq.outputTokens) / seq.wallMs;
+log(`sequential: ${sequentialTps.toFixed(1)} tok/s`);
+
+// Latency at ~70% load: the trace's arrival pattern, time-scaled so the offered rate is 70% of what
+// continuous batching sustained above.
+const sustainedRps = (1000 * workload.length) / continuous.wallMs;
+const traceSpanMs = workload.at(-1)!.arrivalMs || 1;
+const targetRps = 0.7 * sustainedRps;
+const timeScale = workload.length / targetRps / (traceSpanMs / 1000);
+const pacedEngine = new Engine(model, config);
+await warm(pacedEngine);
+const pacedBefore = pacedEngine.stats();
+const paced = await runPaced(pacedEngine, workload, timeScale);
+const busyPct = (100 * (pacedEngine.stats().stepMsTotal - pacedBefore.stepMsTotal)) / paced.wallMs;
+log(`paced at ${targetRps.toFixed(2)} req/s: busy ${busyPct.toFixed(0)}%, TTFT p50 ${percentile(paced.ttftMs, 50).toFixed(1)} ms`);
+
+// Capacity in one KV budget: paged holds what each sequence uses (rounded up to a block), contiguous
+// preallocates the whole context per sequence.
+const kvBytes = Number(o['kv-mb']) * 2 ** 20;
+const numBlocks = Math.floor(kvBytes / KVStore.bytesPerBlock(arch, blockSize));
+let used = 0;
+let maxConcurrentPaged = 0;
+for (const r of workload) {
+  used += Math.ceil((r.prompt.length + r.maxTokens) / blockSize);
+  if (used > numBlocks) break;
+  maxConcurrentPaged++;
+}
+const maxConcurrentContiguous = Math.floor((numBlocks * blockSize) / arch.context_length);
+
+const layout = await measureLayouts(model, 32, Number(o['layout-context']), blockSize, Number(o['layout-reps']), Number(o.threads));
+log(`layout: contiguous ${layout.contiguousMs.toFixed(2)} ms, paged ${layout.pagedMs.toFixed(2)} ms, paged via gather ${layout.pagedGatherMs.toFixed(2)} ms (max logit diff ${layout.maxLogitDiff.toExponential(1)})`);
+
+const r2 = (x: number) => Math.round(x * 100) / 100;
+const result = {
+  model: model.manifest.name,
+  requests: workload.length,
+  prompt_tokens_mean: r2(meanPrompt),
+  output_tokens_mean: r2(meanOutput),
+  continuous_tps: r2(continuousTps),
+  static_tps: r2(staticTps),
+  sequential_tps: r2(sequentialTps),
+  continuous_vs_sequential: r2(continuousTps / sequentialTps),
+  continuous_vs_static: r2(continuousTps / staticTps),
+  engine_overhead_pct: r2(engineOverheadPct),
+  paged_vs_contiguous_step_ratio: r2(layout.pagedMs / layout.contiguousMs),
+  paged_gather_vs_contiguous_step_ratio: r2(layout.pagedGatherMs / layout.contiguousMs),
+  contiguous_step_ms: r2(layout.contiguousMs),
+  paged_step_ms: r2(layout.pagedMs),
+  kv_waste_pct: r2(peakAllocated ? (100 * wasteAtPeak) / peakAllocated : 0),
+  max_concurrent_paged: maxConcurrentPaged,
+  max_concurrent_contiguous: maxConcurrentContiguous,
+  ttft_ms_p50: r2(percentile(paced.ttftMs, 50)),
+  ttft_ms_p99: r2(percentile(paced.ttftMs, 99)),
+  tpot_ms_p50: r2(percentile(paced.tpotMs, 50)),
+  tpot_ms_p99: r2(percentile(paced.tpotMs, 99)),
+  paced_rps: r2(targetRps),
+  paced_busy_pct: r2(busyPct),
+  rss_overhead_mb: r2(rssOverheadMb),
+  peak_rss_mb: r2(peakRss / 2 ** 20),
+  block_size: blockSize,
+  max_batch: maxBatch,
+  kv_cache_mb: Number(o['kv-mb']),
+  threads: Number(o.threads),
+};
+if (o.json) console.log(JSON.stringify(result));
+else console.table(result);
+await model.release();

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+
+/** One request of a replayed trace, lengths already scaled to the model. */
+export interface WorkloadRequest {
+  /** Milliseconds since the first request. */
+  readonly arrivalMs: number;
+  readonly prompt: number[];
+  readonly maxTokens: number;
+}
+
+export interface WorkloadOptions {
+  tracePath: string;
+  corpusPath: string;
+  contextLength: number;
+  /** Multiplies the trace's prompt and output lengths (the trace's requests are longer than the model's context). */
+  lengthScale: number;
+  count: number;
+}
+
+/**
+ * The Azure LLM 2023 conversation trace in arrival order, with prompt and output lengths multiplied by
+ * `lengthScale` (rounded, at least 1) and the prompt cut so prompt + output fits the context. Prompt
+ * text is the corpus read from a deterministic offset, so a real model sees real text.
+ */
+export function loadWorkload(o: WorkloadOptions): WorkloadRequest[] {
+  const rows = readFileSync(o.tracePath, 'utf8').trim().split('\n').slice(1);
+  const corpus = readFileSync(o.corpusPath);
+  const out: WorkloadRequest[] = [];
+  let t0: number | null = null;
+  for (const [i, row] of rows.slice(0, o.count).entries()) {
+    const [stamp, ctx, gen] = row.split(',');
+    const at = Date.parse(`${stamp!.slice(0, 23).replace(' ', 'T')}Z`);
+    t0 ??= at;
+    const maxTokens = Math.max(1, Math.round(Number(gen) * o.lengthScale));
+    const promptLen = Math.max(1, Math.min(Math.round(Number(ctx) * o.lengthScale), o.contextLength - maxTokens));
+    const start = (i * 7919 * 13) % (corpus.length - promptLen);
+    out.push({ arrivalMs: at - t0, prompt: [...corpus.subarray(start, start + promptLen)], maxTokens });
+  }
+  return out;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
