@@ -8,10 +8,18 @@ export interface RunResult {
   readonly tpotMs: number[];
 }
 
-const params = (maxTokens: number) => ({ ...DEFAULT_SAMPLING_PARAMS, temperature: 0, maxTokens, ignoreEos: true });
+const params = (maxTokens: number) => ({
+  ...DEFAULT_SAMPLING_PARAMS,
+  temperature: 0,
+  maxTokens,
+  ignoreEos: true,
+});
 
 /** Submits one request and resolves when it has finished, with its first-token and finish times. */
-async function one(engine: Engine, r: WorkloadRequest): Promise<{ submitted: number; first: number; done: number; tokens: number }> {
+async function one(
+  engine: Engine,
+  r: WorkloadRequest,
+): Promise<{ submitted: number; first: number; done: number; tokens: number }> {
   const submitted = performance.now();
   const res = engine.submit({ prompt: r.prompt, params: params(r.maxTokens) });
   if (!res.ok) throw new Error(`benchmark request refused: ${res.error.code}: ${res.error.message}`);
@@ -41,10 +49,15 @@ export async function runContinuous(engine: Engine, reqs: readonly WorkloadReque
 }
 
 /** Static batching: a batch of `batch` forms in arrival order and runs until every member is done. */
-export async function runStatic(engine: Engine, reqs: readonly WorkloadRequest[], batch: number): Promise<RunResult> {
+export async function runStatic(
+  engine: Engine,
+  reqs: readonly WorkloadRequest[],
+  batch: number,
+): Promise<RunResult> {
   const started = performance.now();
   const runs = [];
-  for (let i = 0; i < reqs.length; i += batch) runs.push(...(await Promise.all(reqs.slice(i, i + batch).map((r) => one(engine, r)))));
+  for (let i = 0; i < reqs.length; i += batch)
+    runs.push(...(await Promise.all(reqs.slice(i, i + batch).map((r) => one(engine, r)))));
   return summarise(started, runs);
 }
 
@@ -57,7 +70,11 @@ export async function runSequential(engine: Engine, reqs: readonly WorkloadReque
 }
 
 /** Open-loop replay: request i is submitted at arrivalMs[i] * timeScale, whatever the engine is doing. */
-export async function runPaced(engine: Engine, reqs: readonly WorkloadRequest[], timeScale: number): Promise<RunResult> {
+export async function runPaced(
+  engine: Engine,
+  reqs: readonly WorkloadRequest[],
+  timeScale: number,
+): Promise<RunResult> {
   const started = performance.now();
   const runs = reqs.map(
     (r) =>

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { type LoadedModel, sessionOptions } from '../model/index.ts';
 import { KVStore } from '../engine/runner/kv-store.ts';
 import { buildStepInputs, type StepEntry } from '../engine/runner/step-inputs.ts';
+import { type LoadedModel, sessionOptions } from '../model/index.ts';
 import { percentile } from './workload.ts';
 
 export interface LayoutResult {
@@ -19,11 +19,21 @@ export interface LayoutResult {
  * in place (engine.onnx, the engine's layout), and the paged pool through an in-graph gather of every
  * block (the naive paged layout). Paged block ids are shuffled, as a long-running pool's would be.
  */
-export async function measureLayouts(model: LoadedModel, batch: number, context: number, blockSize: number, reps: number, threads: number): Promise<LayoutResult> {
+export async function measureLayouts(
+  model: LoadedModel,
+  batch: number,
+  context: number,
+  blockSize: number,
+  reps: number,
+  threads: number,
+): Promise<LayoutResult> {
   const a = model.manifest.architecture;
   const file = model.manifest.files.decode_contiguous;
   if (!file) throw new Error('model has no decode_contiguous graph');
-  const contiguous = await ort.InferenceSession.create(join(model.dir, file.path), sessionOptions({ intraOpThreads: threads }));
+  const contiguous = await ort.InferenceSession.create(
+    join(model.dir, file.path),
+    sessionOptions({ intraOpThreads: threads }),
+  );
   const P = context - 1;
   const H = a.n_kv_head;
   const D = a.head_dim;
@@ -50,14 +60,21 @@ export async function measureLayouts(model: LoadedModel, batch: number, context:
         for (let h = 0; h < H; h++) {
           for (let d = 0; d < D; d++) {
             store.keys[l]![((block * H + h) * D + d) * blockSize + slot] = k[((b * H + h) * D + d) * P + p]!;
-            store.values[l]![((block * H + h) * blockSize + slot) * D + d] = v[((b * H + h) * P + p) * D + d]!;
+            store.values[l]![((block * H + h) * blockSize + slot) * D + d] =
+              v[((b * H + h) * P + p) * D + d]!;
           }
         }
       }
     }
   }
   const tokens = Array.from({ length: context }, (_, i) => 32 + (i % 90));
-  const entries: StepEntry[] = tables.map((t) => ({ tokens, numComputed: P, numNew: 1, blockTable: t, samples: true }));
+  const entries: StepEntry[] = tables.map((t) => ({
+    tokens,
+    numComputed: P,
+    numNew: 1,
+    blockTable: t,
+    samples: true,
+  }));
   const cFeeds: Record<string, ort.Tensor> = {
     input_ids: new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(tokens[P]!)), [batch]),
     positions: new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(P)), [batch]),
@@ -83,8 +100,18 @@ export async function measureLayouts(model: LoadedModel, batch: number, context:
       logits_index: new ort.Tensor('int64', s.logitsIndex, [s.logitsIndex.length]),
     };
     for (let l = 0; l < a.n_layer; l++) {
-      feeds[`k_cache_${l}`] = new ort.Tensor('float32', store.keys[l]!.subarray(0, N * store.blockFloats), [N, H, D, blockSize]);
-      feeds[`v_cache_${l}`] = new ort.Tensor('float32', store.values[l]!.subarray(0, N * store.blockFloats), [N, H, blockSize, D]);
+      feeds[`k_cache_${l}`] = new ort.Tensor('float32', store.keys[l]!.subarray(0, N * store.blockFloats), [
+        N,
+        H,
+        D,
+        blockSize,
+      ]);
+      feeds[`v_cache_${l}`] = new ort.Tensor('float32', store.values[l]!.subarray(0, N * store.blockFloats), [
+        N,
+        H,
+        blockSize,
+        D,
+      ]);
     }
     return (await model.engine.run(feeds)).logits!.data as Float32Array;
   };
@@ -112,7 +139,12 @@ export async function measureLayouts(model: LoadedModel, batch: number, context:
   let maxLogitDiff = 0;
   for (let i = 0; i < cl.length; i++) maxLogitDiff = Math.max(maxLogitDiff, Math.abs(cl[i]! - pl[i]!));
   await contiguous.release();
-  return { contiguousMs: percentile(c, 50), pagedMs: percentile(p, 50), pagedGatherMs: percentile(g, 50), maxLogitDiff };
+  return {
+    contiguousMs: percentile(c, 50),
+    pagedMs: percentile(p, 50),
+    pagedGatherMs: percentile(g, 50),
+    maxLogitDiff,
+  };
 }
 
 function shuffled(n: number, seed: number): number[] {

@@ -54,10 +54,15 @@ const workload = loadWorkload({
 });
 const meanPrompt = workload.reduce((a, r) => a + r.prompt.length, 0) / workload.length;
 const meanOutput = workload.reduce((a, r) => a + r.maxTokens, 0) / workload.length;
-log(`workload: ${workload.length} requests, prompt mean ${meanPrompt.toFixed(0)}, output mean ${meanOutput.toFixed(0)} tokens`);
+log(
+  `workload: ${workload.length} requests, prompt mean ${meanPrompt.toFixed(0)}, output mean ${meanOutput.toFixed(0)} tokens`,
+);
 
 const warm = async (e: Engine) => {
-  await runContinuous(e, workload.slice(0, 4).map((r) => ({ ...r, maxTokens: 4 })));
+  await runContinuous(
+    e,
+    workload.slice(0, 4).map((r) => ({ ...r, maxTokens: 4 })),
+  );
 };
 
 // Continuous batching, with resident memory and KV waste sampled at every step.
@@ -82,10 +87,14 @@ const before = continuousEngine.stats();
 const continuous = await runContinuous(continuousEngine, workload);
 const after = continuousEngine.stats();
 clearInterval(sampleRss);
-const engineOverheadPct = (100 * (after.stepMsTotal - before.stepMsTotal - (after.runMsTotal - before.runMsTotal))) / (after.runMsTotal - before.runMsTotal);
+const engineOverheadPct =
+  (100 * (after.stepMsTotal - before.stepMsTotal - (after.runMsTotal - before.runMsTotal))) /
+  (after.runMsTotal - before.runMsTotal);
 const continuousTps = (1000 * continuous.outputTokens) / continuous.wallMs;
 log(`continuous: ${continuousTps.toFixed(1)} tok/s, engine overhead ${engineOverheadPct.toFixed(1)}%`);
-const modelBytes = statSync(join(model.dir, model.manifest.files.weights.path)).size + statSync(join(model.dir, model.manifest.files.engine.path)).size;
+const modelBytes =
+  statSync(join(model.dir, model.manifest.files.weights.path)).size +
+  statSync(join(model.dir, model.manifest.files.engine.path)).size;
 const rssOverheadMb = (peakRss - modelBytes - continuousEngine.stats().kvBytes) / 2 ** 20;
 
 const staticEngine = new Engine(model, config);
@@ -111,7 +120,9 @@ await warm(pacedEngine);
 const pacedBefore = pacedEngine.stats();
 const paced = await runPaced(pacedEngine, workload, timeScale);
 const busyPct = (100 * (pacedEngine.stats().stepMsTotal - pacedBefore.stepMsTotal)) / paced.wallMs;
-log(`paced at ${targetRps.toFixed(2)} req/s: busy ${busyPct.toFixed(0)}%, TTFT p50 ${percentile(paced.ttftMs, 50).toFixed(1)} ms`);
+log(
+  `paced at ${targetRps.toFixed(2)} req/s: busy ${busyPct.toFixed(0)}%, TTFT p50 ${percentile(paced.ttftMs, 50).toFixed(1)} ms`,
+);
 
 // Capacity in one KV budget: paged holds what each sequence uses (rounded up to a block), contiguous
 // preallocates the whole context per sequence.
@@ -126,8 +137,17 @@ for (const r of workload) {
 }
 const maxConcurrentContiguous = Math.floor((numBlocks * blockSize) / arch.context_length);
 
-const layout = await measureLayouts(model, 32, Number(o['layout-context']), blockSize, Number(o['layout-reps']), Number(o.threads));
-log(`layout: contiguous ${layout.contiguousMs.toFixed(2)} ms, paged ${layout.pagedMs.toFixed(2)} ms, paged via gather ${layout.pagedGatherMs.toFixed(2)} ms (max logit diff ${layout.maxLogitDiff.toExponential(1)})`);
+const layout = await measureLayouts(
+  model,
+  32,
+  Number(o['layout-context']),
+  blockSize,
+  Number(o['layout-reps']),
+  Number(o.threads),
+);
+log(
+  `layout: contiguous ${layout.contiguousMs.toFixed(2)} ms, paged ${layout.pagedMs.toFixed(2)} ms, paged via gather ${layout.pagedGatherMs.toFixed(2)} ms (max logit diff ${layout.maxLogitDiff.toExponential(1)})`,
+);
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const result = {

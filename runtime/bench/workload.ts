@@ -32,7 +32,10 @@ export function loadWorkload(o: WorkloadOptions): WorkloadRequest[] {
     const at = Date.parse(`${stamp!.slice(0, 23).replace(' ', 'T')}Z`);
     t0 ??= at;
     const maxTokens = Math.max(1, Math.round(Number(gen) * o.lengthScale));
-    const promptLen = Math.max(1, Math.min(Math.round(Number(ctx) * o.lengthScale), o.contextLength - maxTokens));
+    const promptLen = Math.max(
+      1,
+      Math.min(Math.round(Number(ctx) * o.lengthScale), o.contextLength - maxTokens),
+    );
     const start = (i * 7919 * 13) % (corpus.length - promptLen);
     out.push({ arrivalMs: at - t0, prompt: [...corpus.subarray(start, start + promptLen)], maxTokens });
   }

@@ -80,7 +80,9 @@ export class Engine {
     this.model = model;
     this.config = engineConfig(config);
     const arch = model.manifest.architecture;
-    const numBlocks = Math.floor(this.config.kvCacheBytes / KVStore.bytesPerBlock(arch, this.config.blockSize));
+    const numBlocks = Math.floor(
+      this.config.kvCacheBytes / KVStore.bytesPerBlock(arch, this.config.blockSize),
+    );
     this.#store = new KVStore(arch, this.config.blockSize, Math.max(1, numBlocks));
     this.#kv = new KVCacheManager({
       numBlocks: this.#store.numBlocks,
@@ -99,10 +101,23 @@ export class Engine {
     if (refused) return { ok: false, error: refused };
     const id = req.requestId ?? randomUUID();
     if (this.#requests.has(id)) {
-      return { ok: false, error: { code: 'invalid_sampling_params', field: 'requestId', message: `request id ${id} is already in use` } };
+      return {
+        ok: false,
+        error: {
+          code: 'invalid_sampling_params',
+          field: 'requestId',
+          message: `request id ${id} is already in use`,
+        },
+      };
     }
     const queue = new AsyncQueue<GenerationEvent>(() => this.abort(id));
-    const state = new RequestState(id, req.prompt.length, req.params, this.model.manifest.tokenizer.eos_token_id, queue);
+    const state = new RequestState(
+      id,
+      req.prompt.length,
+      req.params,
+      this.model.manifest.tokenizer.eos_token_id,
+      queue,
+    );
     this.#requests.set(id, state);
     const seq = this.#newSequence(id, 0, req, [...req.prompt], this.#arrivals++);
     state.add(seq);
@@ -168,26 +183,50 @@ export class Engine {
     this.#kv.checkInvariants();
     const live = new Set<string>();
     for (const s of this.#scheduler.running) live.add(s.id);
-    for (const s of this.#scheduler.running) if (!this.#kv.has(s.id)) throw new Error(`running ${s.id} holds no blocks`);
+    for (const s of this.#scheduler.running)
+      if (!this.#kv.has(s.id)) throw new Error(`running ${s.id} holds no blocks`);
     for (const s of this.#scheduler.waiting) {
       if (this.#kv.has(s.id)) throw new Error(`waiting ${s.id} still holds blocks`);
     }
-    if (this.#kv.stats().usedBlocks > 0 && live.size === 0) throw new Error('blocks in use with no running sequence');
+    if (this.#kv.stats().usedBlocks > 0 && live.size === 0)
+      throw new Error('blocks in use with no running sequence');
   }
 
   #admissionError(req: GenerateRequest): AdmissionError | null {
     const ctx = this.model.manifest.architecture.context_length;
     const vocab = this.model.manifest.architecture.vocab_size;
     const { prompt, params } = req;
-    if (this.#draining) return { code: 'engine_draining', message: 'this instance is draining and admits no new requests; retry on another instance' };
-    if (prompt.length === 0) return { code: 'empty_prompt', field: 'prompt', message: 'the prompt is empty: send at least one token' };
+    if (this.#draining)
+      return {
+        code: 'engine_draining',
+        message: 'this instance is draining and admits no new requests; retry on another instance',
+      };
+    if (prompt.length === 0)
+      return {
+        code: 'empty_prompt',
+        field: 'prompt',
+        message: 'the prompt is empty: send at least one token',
+      };
     const bad = prompt.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
-    if (bad !== undefined) return { code: 'invalid_token', field: 'prompt', message: `token id ${bad} is outside the vocabulary (0..${vocab - 1})` };
+    if (bad !== undefined)
+      return {
+        code: 'invalid_token',
+        field: 'prompt',
+        message: `token id ${bad} is outside the vocabulary (0..${vocab - 1})`,
+      };
     if (!Number.isInteger(params.maxTokens) || params.maxTokens < 1) {
-      return { code: 'invalid_sampling_params', field: 'max_tokens', message: `max_tokens must be a positive integer, got ${params.maxTokens}` };
+      return {
+        code: 'invalid_sampling_params',
+        field: 'max_tokens',
+        message: `max_tokens must be a positive integer, got ${params.maxTokens}`,
+      };
     }
     if (!Number.isInteger(params.n) || params.n < 1 || params.n > this.config.maxN) {
-      return { code: 'invalid_sampling_params', field: 'n', message: `n must be between 1 and ${this.config.maxN}, got ${params.n}` };
+      return {
+        code: 'invalid_sampling_params',
+        field: 'n',
+        message: `n must be between 1 and ${this.config.maxN}, got ${params.n}`,
+      };
     }
     const total = prompt.length + params.maxTokens;
     if (total > ctx) {
@@ -205,12 +244,21 @@ export class Engine {
       };
     }
     if (this.#scheduler.waiting.length >= this.config.maxWaiting) {
-      return { code: 'queue_full', message: `the waiting queue is full (${this.config.maxWaiting} requests): retry later` };
+      return {
+        code: 'queue_full',
+        message: `the waiting queue is full (${this.config.maxWaiting} requests): retry later`,
+      };
     }
     return null;
   }
 
-  #newSequence(requestId: string, index: number, req: Pick<GenerateRequest, 'params' | 'priority'>, tokens: number[], arrival: number): Sequence {
+  #newSequence(
+    requestId: string,
+    index: number,
+    req: Pick<GenerateRequest, 'params' | 'priority'>,
+    tokens: number[],
+    arrival: number,
+  ): Sequence {
     const p = req.params;
     return {
       id: `${requestId}#${index}`,
@@ -251,7 +299,10 @@ export class Engine {
         blockTable: this.#kv.blockTable(s.seq.id),
         samples: s.samples,
       }));
-      const out = await this.#runner.step(entries, plan.scheduled.flatMap((s) => s.copies));
+      const out = await this.#runner.step(
+        entries,
+        plan.scheduled.flatMap((s) => s.copies),
+      );
       this.#applyAborts(); // a request whose client left during the step gets nothing from it
       let sampled = 0;
       plan.scheduled.forEach((s, i) => {
@@ -261,7 +312,13 @@ export class Engine {
         const row = out.logitsRow[i]!;
         if (row >= 0) sampled += this.#sampleInto(s, out.logits, row);
       });
-      this.#stats.step({ totalMs: performance.now() - started, runMs: out.runMs, tokens: out.numTokens, seqs: entries.length, sampled });
+      this.#stats.step({
+        totalMs: performance.now() - started,
+        runMs: out.runMs,
+        tokens: out.numTokens,
+        seqs: entries.length,
+        sampled,
+      });
       this.#hooks.onStep?.(this);
       await new Promise<void>((r) => setImmediate(r)); // let I/O (new requests, aborts) in between steps
     }

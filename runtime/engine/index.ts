@@ -1,5 +1,11 @@
 export { DEFAULT_ENGINE_CONFIG, type EngineConfig, EngineConfigError, engineConfig } from './config.ts';
-export { Engine, type EngineHooks, type GenerateRequest, type GenerationEvent, type SubmitResult } from './engine.ts';
+export {
+  Engine,
+  type EngineHooks,
+  type GenerateRequest,
+  type GenerationEvent,
+  type SubmitResult,
+} from './engine.ts';
 export type { AdmissionError, AdmissionErrorCode } from './errors.ts';
 export { DEFAULT_SAMPLING_PARAMS, type SamplingParams, validateSamplingParams } from './sampling/params.ts';
 export { PRIORITY, type Priority } from './sequence.ts';

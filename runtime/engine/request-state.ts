@@ -27,7 +27,13 @@ export class RequestState {
   readonly #samples = new Map<number, SampleState>();
   #finished = 0;
 
-  constructor(id: string, promptTokens: number, params: SamplingParams, eosTokenId: number, queue: AsyncQueue<GenerationEvent>) {
+  constructor(
+    id: string,
+    promptTokens: number,
+    params: SamplingParams,
+    eosTokenId: number,
+    queue: AsyncQueue<GenerationEvent>,
+  ) {
     this.id = id;
     this.promptTokens = promptTokens;
     this.#params = params;
@@ -40,7 +46,12 @@ export class RequestState {
   }
 
   add(seq: Sequence): void {
-    this.#samples.set(seq.index, { decoder: new IncrementalDecoder(), stop: new StopMatcher(seq.params.stop), generated: 0, finished: false });
+    this.#samples.set(seq.index, {
+      decoder: new IncrementalDecoder(),
+      stop: new StopMatcher(seq.params.stop),
+      generated: 0,
+      finished: false,
+    });
   }
 
   /** Streams the token; returns why the sample ends now, or null to go on. */
@@ -51,7 +62,14 @@ export class RequestState {
     this.firstTokenAt ??= performance.now();
     if (r.token === this.eosTokenId && !this.#params.ignoreEos) return 'stop';
     const { emit, stopped } = s.stop.push(s.decoder.push(r.token));
-    this.#queue.push({ type: 'token', index: seq.index, token: r.token, text: emit, logprob: r.logprob, top: r.top });
+    this.#queue.push({
+      type: 'token',
+      index: seq.index,
+      token: r.token,
+      text: emit,
+      logprob: r.logprob,
+      top: r.top,
+    });
     if (stopped) return 'stop';
     if (s.generated >= this.#params.maxTokens || seq.tokens.length >= contextLength) return 'length';
     return null;
@@ -76,7 +94,14 @@ export class RequestState {
     s.finished = true;
     this.#finished++;
     const text = reason === 'abort' ? '' : s.stop.push(s.decoder.flush()).emit + s.stop.flush();
-    this.#queue.push({ type: 'finish', index, reason, text, promptTokens: this.promptTokens, completionTokens: s.generated });
+    this.#queue.push({
+      type: 'finish',
+      index,
+      reason,
+      text,
+      promptTokens: this.promptTokens,
+      completionTokens: s.generated,
+    });
     if (this.done) {
       this.finishedAt = performance.now();
       this.#queue.close();

@@ -47,17 +47,26 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
   try {
     raw = await readFile(join(dir, 'model.json'), 'utf8');
   } catch {
-    throw new ModelLoadError('model_not_found', `no model.json in ${dir}: point the runtime at a folder written by export.py`);
+    throw new ModelLoadError(
+      'model_not_found',
+      `no model.json in ${dir}: point the runtime at a folder written by export.py`,
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch (e) {
-    throw new ModelLoadError('model_manifest_invalid', `${dir}/model.json is not JSON: ${(e as Error).message}`);
+    throw new ModelLoadError(
+      'model_manifest_invalid',
+      `${dir}/model.json is not JSON: ${(e as Error).message}`,
+    );
   }
   const check = checkManifest(parsed);
   if (!check.ok) {
-    throw new ModelLoadError('model_manifest_invalid', `${dir}/model.json is invalid: ${check.problems.join('; ')}`);
+    throw new ModelLoadError(
+      'model_manifest_invalid',
+      `${dir}/model.json is invalid: ${check.problems.join('; ')}`,
+    );
   }
   return check.manifest;
 }
@@ -95,9 +104,15 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   await verifyFile(dir, 'engine', manifest.files.engine);
   let engine: ort.InferenceSession;
   try {
-    engine = await ort.InferenceSession.create(join(dir, manifest.files.engine.path), sessionOptions(options));
+    engine = await ort.InferenceSession.create(
+      join(dir, manifest.files.engine.path),
+      sessionOptions(options),
+    );
   } catch (e) {
-    throw new ModelLoadError('model_graph_invalid', `ONNX Runtime refused ${manifest.files.engine.path}: ${(e as Error).message}`);
+    throw new ModelLoadError(
+      'model_graph_invalid',
+      `ONNX Runtime refused ${manifest.files.engine.path}: ${(e as Error).message}`,
+    );
   }
   const missing = engineInputs(manifest.architecture.n_layer).filter((n) => !engine.inputNames.includes(n));
   const missingOut = ENGINE_OUTPUTS.filter((n) => !engine.outputNames.includes(n));

@@ -24,7 +24,8 @@ export interface ModelManifest {
     dtype: 'float32';
   };
   dtype: 'float32';
-  files: Record<'engine' | 'weights', ManifestFile> & Partial<Record<'reference' | 'decode_contiguous' | 'golden', ManifestFile>>;
+  files: Record<'engine' | 'weights', ManifestFile> &
+    Partial<Record<'reference' | 'decode_contiguous' | 'golden', ManifestFile>>;
 }
 
 export interface ManifestFile {
@@ -36,7 +37,10 @@ const positive = { type: 'integer', minimum: 1 } as const;
 const file = {
   type: 'object',
   required: ['path', 'sha256'],
-  properties: { path: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+  properties: {
+    path: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' },
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+  },
 } as const;
 
 const schema: JSONSchemaType<ModelManifest> = {
@@ -47,7 +51,18 @@ const schema: JSONSchemaType<ModelManifest> = {
     name: { type: 'string', minLength: 1 },
     architecture: {
       type: 'object',
-      required: ['type', 'vocab_size', 'context_length', 'd_model', 'n_layer', 'n_head', 'n_kv_head', 'head_dim', 'd_ff', 'norm_eps'],
+      required: [
+        'type',
+        'vocab_size',
+        'context_length',
+        'd_model',
+        'n_layer',
+        'n_head',
+        'n_kv_head',
+        'head_dim',
+        'd_ff',
+        'norm_eps',
+      ],
       properties: {
         type: { type: 'string', const: 'decoder-only-transformer' },
         vocab_size: positive,
@@ -64,7 +79,11 @@ const schema: JSONSchemaType<ModelManifest> = {
     tokenizer: {
       type: 'object',
       required: ['type', 'vocab_size', 'eos_token_id'],
-      properties: { type: { type: 'string', const: 'byte' }, vocab_size: positive, eos_token_id: { type: 'integer', minimum: 0 } },
+      properties: {
+        type: { type: 'string', const: 'byte' },
+        vocab_size: positive,
+        eos_token_id: { type: 'integer', minimum: 0 },
+      },
     },
     kv_layout: {
       type: 'object',
@@ -98,13 +117,20 @@ export type ManifestCheck = { ok: true; manifest: ModelManifest } | { ok: false;
 /** Schema plus the cross-field rules a schema cannot say. */
 export function checkManifest(value: unknown): ManifestCheck {
   if (!validate(value)) {
-    return { ok: false, problems: (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`) };
+    return {
+      ok: false,
+      problems: (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`),
+    };
   }
   const a = value.architecture;
   const problems: string[] = [];
-  if (a.n_head % a.n_kv_head !== 0) problems.push(`n_head (${a.n_head}) must be a multiple of n_kv_head (${a.n_kv_head})`);
-  if (a.head_dim * a.n_head !== a.d_model) problems.push(`head_dim * n_head must equal d_model (${a.d_model})`);
-  if (value.tokenizer.vocab_size !== a.vocab_size) problems.push('tokenizer.vocab_size must equal architecture.vocab_size');
-  if (value.tokenizer.eos_token_id >= a.vocab_size) problems.push('tokenizer.eos_token_id must be below vocab_size');
+  if (a.n_head % a.n_kv_head !== 0)
+    problems.push(`n_head (${a.n_head}) must be a multiple of n_kv_head (${a.n_kv_head})`);
+  if (a.head_dim * a.n_head !== a.d_model)
+    problems.push(`head_dim * n_head must equal d_model (${a.d_model})`);
+  if (value.tokenizer.vocab_size !== a.vocab_size)
+    problems.push('tokenizer.vocab_size must equal architecture.vocab_size');
+  if (value.tokenizer.eos_token_id >= a.vocab_size)
+    problems.push('tokenizer.eos_token_id must be below vocab_size');
   return problems.length ? { ok: false, problems } : { ok: true, manifest: value };
 }

@@ -26,7 +26,8 @@ export class KVStore {
     this.#kvHeads = arch.n_kv_head;
     this.#headDim = arch.head_dim;
     this.blockFloats = arch.n_kv_head * arch.head_dim * blockSize;
-    const make = () => Array.from({ length: arch.n_layer }, () => new Float32Array(numBlocks * this.blockFloats));
+    const make = () =>
+      Array.from({ length: arch.n_layer }, () => new Float32Array(numBlocks * this.blockFloats));
     this.keys = make();
     this.values = make();
   }

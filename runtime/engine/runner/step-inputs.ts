@@ -36,7 +36,11 @@ const MASKED = -1e30;
  * that is the block's only reader in this step owns it) or through a gather (a prefill chunk's past,
  * or a block another sequence already owns, e.g. a shared prompt after an n>1 fork or a prefix hit).
  */
-export function buildStepInputs(entries: readonly StepEntry[], blockSize: number, opts: { inPlace?: boolean } = {}): StepInputs {
+export function buildStepInputs(
+  entries: readonly StepEntry[],
+  blockSize: number,
+  opts: { inPlace?: boolean } = {},
+): StepInputs {
   const inPlace = opts.inPlace ?? true; // false routes every block through the gather (benchmark baseline)
   let T = 0;
   let poolBlocks = 1;

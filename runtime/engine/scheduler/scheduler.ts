@@ -18,7 +18,10 @@ export interface StepPlan {
   readonly numTokens: number;
 }
 
-type Limits = Pick<EngineConfig, 'maxRunningSeqs' | 'maxBatchedTokens' | 'maxPrefillChunk' | 'enablePrefixCaching'>;
+type Limits = Pick<
+  EngineConfig,
+  'maxRunningSeqs' | 'maxBatchedTokens' | 'maxPrefillChunk' | 'enablePrefixCaching'
+>;
 
 /**
  * Forms each step's batch at iteration level. Running sequences go first, so decodes are never
