@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { KVStore } from '../engine/runner/kv-store.ts';
+import { stepFeeds } from '../engine/runner/model-runner.ts';
 import { buildStepInputs, type StepEntry } from '../engine/runner/step-inputs.ts';
 import { type LoadedModel, sessionOptions } from '../model/index.ts';
 import { percentile } from './workload.ts';
@@ -85,34 +86,7 @@ export async function measureLayouts(
     cFeeds[`v_past_${l}`] = new ort.Tensor('float32', vPast[l]!, [batch, H, P, D]);
   }
   const pagedStep = async (inPlace: boolean) => {
-    const s = buildStepInputs(entries, blockSize, { inPlace });
-    const [S, MB, QM] = s.gatherShape;
-    const N = s.poolBlocks;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', s.inputIds, [s.numTokens]),
-      positions: new ort.Tensor('int64', s.positions, [s.numTokens]),
-      direct_owner: new ort.Tensor('int64', s.directOwner, [N]),
-      direct_mask: new ort.Tensor('float32', s.directMask, [N, 1, 1, blockSize]),
-      gather_blocks: new ort.Tensor('int64', s.gatherBlocks, [S, MB]),
-      gather_mask: new ort.Tensor('float32', s.gatherMask, [S, 1, 1, MB * blockSize]),
-      gather_query: new ort.Tensor('int64', s.gatherQuery, [S, QM]),
-      new_mask: new ort.Tensor('float32', s.newMask, [s.numTokens, s.numTokens]),
-      logits_index: new ort.Tensor('int64', s.logitsIndex, [s.logitsIndex.length]),
-    };
-    for (let l = 0; l < a.n_layer; l++) {
-      feeds[`k_cache_${l}`] = new ort.Tensor('float32', store.keys[l]!.subarray(0, N * store.blockFloats), [
-        N,
-        H,
-        D,
-        blockSize,
-      ]);
-      feeds[`v_cache_${l}`] = new ort.Tensor('float32', store.values[l]!.subarray(0, N * store.blockFloats), [
-        N,
-        H,
-        blockSize,
-        D,
-      ]);
-    }
+    const feeds = stepFeeds(buildStepInputs(entries, blockSize, { inPlace }), store, H, D);
     return (await model.engine.run(feeds)).logits!.data as Float32Array;
   };
   const time = async (f: () => Promise<unknown>) => {

@@ -26,8 +26,9 @@ export class KVStore {
     this.#kvHeads = arch.n_kv_head;
     this.#headDim = arch.head_dim;
     this.blockFloats = arch.n_kv_head * arch.head_dim * blockSize;
+    // fill(0) touches every page: the pool's memory is committed at start, not discovered mid-step.
     const make = () =>
-      Array.from({ length: arch.n_layer }, () => new Float32Array(numBlocks * this.blockFloats));
+      Array.from({ length: arch.n_layer }, () => new Float32Array(numBlocks * this.blockFloats).fill(0));
     this.keys = make();
     this.values = make();
   }

@@ -2,7 +2,7 @@ import ort from 'onnxruntime-node';
 import type { LoadedModel } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
 import type { KVStore } from './kv-store.ts';
-import { buildStepInputs, type StepEntry } from './step-inputs.ts';
+import { buildStepInputs, type StepEntry, type StepInputs } from './step-inputs.ts';
 
 export interface StepOutput {
   /** Row-major [rows, vocab]. */
@@ -18,7 +18,6 @@ export interface StepOutput {
 export class ModelRunner {
   readonly #session: ort.InferenceSession;
   readonly #store: KVStore;
-  readonly #layers: number;
   readonly #kvHeads: number;
   readonly #headDim: number;
 
@@ -26,7 +25,6 @@ export class ModelRunner {
     this.#session = model.engine;
     this.#store = store;
     const a = model.manifest.architecture;
-    this.#layers = a.n_layer;
     this.#kvHeads = a.n_kv_head;
     this.#headDim = a.head_dim;
   }
@@ -36,31 +34,48 @@ export class ModelRunner {
     const bs = store.blockSize;
     store.copy(copies);
     const s = buildStepInputs(entries, bs);
-    const T = s.numTokens;
-    const N = s.poolBlocks;
-    const [S, MB, QM] = s.gatherShape;
-    const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
-    const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: i64(s.inputIds, [T]),
-      positions: i64(s.positions, [T]),
-      direct_owner: i64(s.directOwner, [N]),
-      direct_mask: f32(s.directMask, [N, 1, 1, bs]),
-      gather_blocks: i64(s.gatherBlocks, [S, MB]),
-      gather_mask: f32(s.gatherMask, [S, 1, 1, MB * bs]),
-      gather_query: i64(s.gatherQuery, [S, QM]),
-      new_mask: f32(s.newMask, [T, T]),
-      logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
-    };
-    const view = N * store.blockFloats; // the pool below the highest past block, passed without a copy
-    for (let l = 0; l < this.#layers; l++) {
-      feeds[`k_cache_${l}`] = f32(store.keys[l]!.subarray(0, view), [N, this.#kvHeads, this.#headDim, bs]);
-      feeds[`v_cache_${l}`] = f32(store.values[l]!.subarray(0, view), [N, this.#kvHeads, bs, this.#headDim]);
-    }
+    const feeds = stepFeeds(s, store, this.#kvHeads, this.#headDim);
     const started = performance.now();
     const out = await this.#session.run(feeds);
     const runMs = performance.now() - started;
     store.write(out.new_keys!.data as Float32Array, out.new_values!.data as Float32Array, s.slots);
-    return { logits: out.logits!.data as Float32Array, logitsRow: s.logitsRow, runMs, numTokens: T };
+    return {
+      logits: out.logits!.data as Float32Array,
+      logitsRow: s.logitsRow,
+      runMs,
+      numTokens: s.numTokens,
+    };
   }
+}
+
+/** engine.onnx's feeds: the step's layout plus each layer's pool below the highest past block (no copy). */
+export function stepFeeds(
+  s: StepInputs,
+  store: KVStore,
+  kvHeads: number,
+  headDim: number,
+): Record<string, ort.Tensor> {
+  const bs = store.blockSize;
+  const T = s.numTokens;
+  const N = s.poolBlocks;
+  const [S, MB, QM] = s.gatherShape;
+  const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
+  const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: i64(s.inputIds, [T]),
+    positions: i64(s.positions, [T]),
+    direct_owner: i64(s.directOwner, [N]),
+    direct_mask: f32(s.directMask, [N, 1, 1, bs]),
+    gather_blocks: i64(s.gatherBlocks, [S, MB]),
+    gather_mask: f32(s.gatherMask, [S, 1, 1, MB * bs]),
+    gather_query: i64(s.gatherQuery, [S, QM]),
+    new_mask: f32(s.newMask, [T, T]),
+    logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
+  };
+  const view = N * store.blockFloats;
+  for (let l = 0; l < store.keys.length; l++) {
+    feeds[`k_cache_${l}`] = f32(store.keys[l]!.subarray(0, view), [N, kvHeads, headDim, bs]);
+    feeds[`v_cache_${l}`] = f32(store.values[l]!.subarray(0, view), [N, kvHeads, bs, headDim]);
+  }
+  return feeds;
 }
