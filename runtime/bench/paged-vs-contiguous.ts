@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
+import { KVCacheManager } from '../engine/kv/index.ts';
 import { KVStore } from '../engine/runner/kv-store.ts';
 import { stepFeeds } from '../engine/runner/model-runner.ts';
-import { buildStepInputs, type StepEntry } from '../engine/runner/step-inputs.ts';
+import { buildStepInputs, type StepEntry, type TileShape } from '../engine/runner/step-inputs.ts';
 import { type LoadedModel, sessionOptions } from '../model/index.ts';
 import { percentile } from './workload.ts';
 
@@ -18,13 +19,13 @@ export interface LayoutResult {
  * One decode step at `batch` sequences of `context` tokens (context - 1 cached), three ways over the
  * same keys and values: a contiguous per-sequence cache (decode_contiguous.onnx), the paged pool read
  * in place (engine.onnx, the engine's layout), and the paged pool through an in-graph gather of every
- * block (the naive paged layout). Paged block ids are shuffled, as a long-running pool's would be.
+ * block (the naive paged layout). Paged blocks come from the engine's allocator.
  */
 export async function measureLayouts(
   model: LoadedModel,
   batch: number,
   context: number,
-  blockSize: number,
+  shape: TileShape,
   reps: number,
   threads: number,
 ): Promise<LayoutResult> {
@@ -38,10 +39,22 @@ export async function measureLayouts(
   const P = context - 1;
   const H = a.n_kv_head;
   const D = a.head_dim;
+  const { blockSize } = shape;
   const blocksPerSeq = Math.ceil(P / blockSize);
-  const store = new KVStore(a, blockSize, batch * blocksPerSeq);
-  const ids = shuffled(batch * blocksPerSeq, 7);
-  const tables = Array.from({ length: batch }, (_, b) => ids.slice(b * blocksPerSeq, (b + 1) * blocksPerSeq));
+  // Blocks come from the engine's own allocator, the sequences growing in turn one block at a time,
+  // as concurrent decodes do: the worst interleaving for where each sequence's blocks land.
+  const kv = new KVCacheManager({
+    numBlocks: batch * blocksPerSeq,
+    blockSize,
+    modelId: 'bench',
+    enablePrefixCaching: false,
+    tileBlocks: shape.tileBlocks,
+  });
+  for (let i = 1; i <= blocksPerSeq; i++) {
+    for (let b = 0; b < batch; b++) kv.allocateSlots(`s${b}`, Math.min(P, i * blockSize));
+  }
+  const tables = Array.from({ length: batch }, (_, b) => kv.blockTable(`s${b}`));
+  const store = new KVStore(a, shape, batch * blocksPerSeq);
   let seed = 1;
   const rand = () => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -49,6 +62,9 @@ export async function measureLayouts(
   };
   const kPast: Float32Array[] = [];
   const vPast: Float32Array[] = [];
+  const T = batch * P;
+  const newKeys = new Float32Array(a.n_layer * T * H * D);
+  const newValues = new Float32Array(a.n_layer * T * H * D);
   for (let l = 0; l < a.n_layer; l++) {
     const k = new Float32Array(batch * H * D * P).map(rand);
     const v = new Float32Array(batch * H * P * D).map(rand);
@@ -56,18 +72,22 @@ export async function measureLayouts(
     vPast.push(v);
     for (let b = 0; b < batch; b++) {
       for (let p = 0; p < P; p++) {
-        const block = tables[b]![Math.floor(p / blockSize)]!;
-        const slot = p % blockSize;
         for (let h = 0; h < H; h++) {
           for (let d = 0; d < D; d++) {
-            store.keys[l]![((block * H + h) * D + d) * blockSize + slot] = k[((b * H + h) * D + d) * P + p]!;
-            store.values[l]![((block * H + h) * blockSize + slot) * D + d] =
-              v[((b * H + h) * P + p) * D + d]!;
+            const at = ((l * T + b * P + p) * H + h) * D + d;
+            newKeys[at] = k[((b * H + h) * D + d) * P + p]!;
+            newValues[at] = v[((b * H + h) * P + p) * D + d]!;
           }
         }
       }
     }
   }
+  const slots = new Int32Array(T);
+  for (let b = 0; b < batch; b++) {
+    for (let p = 0; p < P; p++)
+      slots[b * P + p] = tables[b]![Math.floor(p / blockSize)]! * blockSize + (p % blockSize);
+  }
+  store.write(newKeys, newValues, slots);
   const tokens = Array.from({ length: context }, (_, i) => 32 + (i % 90));
   const entries: StepEntry[] = tables.map((t) => ({
     tokens,
@@ -86,7 +106,7 @@ export async function measureLayouts(
     cFeeds[`v_past_${l}`] = new ort.Tensor('float32', vPast[l]!, [batch, H, P, D]);
   }
   const pagedStep = async (inPlace: boolean) => {
-    const feeds = stepFeeds(buildStepInputs(entries, blockSize, { inPlace }), store, H, D);
+    const feeds = stepFeeds(buildStepInputs(entries, shape, { inPlace }), store, H, D);
     return (await model.engine.run(feeds)).logits!.data as Float32Array;
   };
   const time = async (f: () => Promise<unknown>) => {
@@ -119,15 +139,4 @@ export async function measureLayouts(
     pagedGatherMs: percentile(g, 50),
     maxLogitDiff,
   };
-}
-
-function shuffled(n: number, seed: number): number[] {
-  const a = Array.from({ length: n }, (_, i) => i);
-  let s = seed;
-  for (let i = n - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
 }

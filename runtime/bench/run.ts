@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { Engine, type EngineConfig } from '../engine/index.ts';
 import { KVStore } from '../engine/runner/kv-store.ts';
 import { loadModel } from '../model/index.ts';
-import { runContinuous, runPaced, runSequential, runStatic } from './drive.ts';
+import { runContinuous, runPaced, runSequential, runStatic, runStaticShrinking } from './drive.ts';
 import { measureLayouts } from './paged-vs-contiguous.ts';
 import { loadWorkload, percentile } from './workload.ts';
 
@@ -24,6 +24,7 @@ const { values: o } = parseArgs({
     requests: { type: 'string', default: '128' },
     'length-scale': { type: 'string', default: '0.25' },
     'block-size': { type: 'string', default: '16' },
+    'tile-blocks': { type: 'string', default: '4' },
     'max-batch': { type: 'string', default: '32' },
     'kv-mb': { type: 'string', default: '64' },
     threads: { type: 'string', default: '2' },
@@ -36,10 +37,12 @@ const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...
 const model = await loadModel(o.model, { intraOpThreads: Number(o.threads) });
 const arch = model.manifest.architecture;
 const blockSize = Number(o['block-size']);
+const tileBlocks = Number(o['tile-blocks']);
 const maxBatch = Number(o['max-batch']);
 const config: Partial<EngineConfig> = {
   kvCacheBytes: Number(o['kv-mb']) * 2 ** 20,
   blockSize,
+  tileBlocks,
   maxRunningSeqs: maxBatch,
   maxBatchedTokens: 512,
   maxPrefillChunk: 256,
@@ -99,9 +102,14 @@ const rssOverheadMb = (peakRss - modelBytes - continuousEngine.stats().kvBytes) 
 
 const staticEngine = new Engine(model, config);
 await warm(staticEngine);
-const stat = await runStatic(staticEngine, workload, maxBatch);
+const stat = await runStatic(staticEngine, workload, maxBatch, arch.context_length);
 const staticTps = (1000 * stat.outputTokens) / stat.wallMs;
-log(`static: ${staticTps.toFixed(1)} tok/s`);
+log(`static (padded): ${staticTps.toFixed(1)} tok/s`);
+const shrinkingEngine = new Engine(model, config);
+await warm(shrinkingEngine);
+const shrink = await runStaticShrinking(shrinkingEngine, workload, maxBatch);
+const staticShrinkingTps = (1000 * shrink.outputTokens) / shrink.wallMs;
+log(`static (finished members leave): ${staticShrinkingTps.toFixed(1)} tok/s`);
 
 const sequentialEngine = new Engine(model, config);
 await warm(sequentialEngine);
@@ -141,7 +149,7 @@ const layout = await measureLayouts(
   model,
   32,
   Number(o['layout-context']),
-  blockSize,
+  { blockSize, tileBlocks },
   Number(o['layout-reps']),
   Number(o.threads),
 );
@@ -157,9 +165,11 @@ const result = {
   output_tokens_mean: r2(meanOutput),
   continuous_tps: r2(continuousTps),
   static_tps: r2(staticTps),
+  static_shrinking_tps: r2(staticShrinkingTps),
   sequential_tps: r2(sequentialTps),
   continuous_vs_sequential: r2(continuousTps / sequentialTps),
   continuous_vs_static: r2(continuousTps / staticTps),
+  continuous_vs_static_shrinking: r2(continuousTps / staticShrinkingTps),
   engine_overhead_pct: r2(engineOverheadPct),
   paged_vs_contiguous_step_ratio: r2(layout.pagedMs / layout.contiguousMs),
   paged_gather_vs_contiguous_step_ratio: r2(layout.pagedGatherMs / layout.contiguousMs),
@@ -177,6 +187,7 @@ const result = {
   rss_overhead_mb: r2(rssOverheadMb),
   peak_rss_mb: r2(peakRss / 2 ** 20),
   block_size: blockSize,
+  tile_blocks: tileBlocks,
   max_batch: maxBatch,
   kv_cache_mb: Number(o['kv-mb']),
   threads: Number(o.threads),

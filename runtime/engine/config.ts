@@ -4,8 +4,13 @@ import { Ajv, type JSONSchemaType } from 'ajv';
 export interface EngineConfig {
   /** Bytes of KV cache (keys and values, all layers); the pool holds floor(bytes / bytesPerBlock) blocks. */
   kvCacheBytes: number;
-  /** Token slots per KV block. */
+  /** Token slots per KV block: the unit of allocation (smaller wastes less at each sequence's end). */
   blockSize: number;
+  /**
+   * Blocks per attention tile: the unit engine.onnx reads in place. Larger tiles mean fewer, larger
+   * matrix products per step; the allocator keeps each sequence's blocks in tiles of its own.
+   */
+  tileBlocks: number;
   /** Most sequences running at once (the decode batch). */
   maxRunningSeqs: number;
   /** Token budget of one step, shared by decodes (1 each) and prefill chunks. */
@@ -24,6 +29,7 @@ export interface EngineConfig {
 export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   kvCacheBytes: 256 * 1024 * 1024,
   blockSize: 16,
+  tileBlocks: 4,
   maxRunningSeqs: 32,
   maxBatchedTokens: 512,
   maxPrefillChunk: 256,
@@ -42,6 +48,7 @@ const schema: JSONSchemaType<EngineConfig> = {
   properties: {
     kvCacheBytes: int(1024, 2 ** 40),
     blockSize: int(1, 1024),
+    tileBlocks: int(1, 64),
     maxRunningSeqs: int(1, 4096),
     maxBatchedTokens: int(1, 65536),
     maxPrefillChunk: int(1, 65536),

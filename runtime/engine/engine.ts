@@ -45,6 +45,8 @@ export type GenerationEvent =
       readonly text: string;
       readonly promptTokens: number;
       readonly completionTokens: number;
+      /** Times this sample lost its KV blocks to preemption and was recomputed (0 for most requests). */
+      readonly preemptions: number;
     };
 
 export type SubmitResult =
@@ -83,12 +85,13 @@ export class Engine {
     const numBlocks = Math.floor(
       this.config.kvCacheBytes / KVStore.bytesPerBlock(arch, this.config.blockSize),
     );
-    this.#store = new KVStore(arch, this.config.blockSize, Math.max(1, numBlocks));
+    this.#store = new KVStore(arch, this.config, Math.max(1, numBlocks));
     this.#kv = new KVCacheManager({
       numBlocks: this.#store.numBlocks,
       blockSize: this.config.blockSize,
       modelId: model.modelId,
       enablePrefixCaching: this.config.enablePrefixCaching,
+      tileBlocks: this.config.tileBlocks,
     });
     this.#runner = new ModelRunner(model, this.#store);
     this.#scheduler = new Scheduler(this.config, this.#kv);
@@ -271,7 +274,7 @@ export class Engine {
       tokens,
       promptLength: tokens.length,
       numComputed: 0,
-      pendingFork: p.n > 1,
+      pendingFork: index === 0 && p.n > 1, // only the first sequence forks; its siblings are born forked
       preemptions: 0,
     };
   }

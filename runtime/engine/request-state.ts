@@ -76,7 +76,7 @@ export class RequestState {
   }
 
   finish(seq: Sequence, reason: FinishReason): void {
-    this.#close(seq.index, reason);
+    this.#close(seq.index, reason, seq.preemptions);
   }
 
   /** Samples that never started (an n>1 request aborted before its fork) end as aborted too. */
@@ -84,7 +84,7 @@ export class RequestState {
     for (let i = 0; i < this.#params.n; i++) this.#close(i, 'abort');
   }
 
-  #close(index: number, reason: FinishReason): void {
+  #close(index: number, reason: FinishReason, preemptions = 0): void {
     let s = this.#samples.get(index);
     if (!s) {
       s = { decoder: new IncrementalDecoder(), stop: new StopMatcher([]), generated: 0, finished: false };
@@ -101,6 +101,7 @@ export class RequestState {
       text,
       promptTokens: this.promptTokens,
       completionTokens: s.generated,
+      preemptions,
     });
     if (this.done) {
       this.finishedAt = performance.now();

@@ -47,43 +47,73 @@ class MinHeap {
 /**
  * Owns every block's refcount and hash. A block with ref 0 is either plain free (never hashed,
  * in the min-heap) or cached (hashed, in the LRU, still findable by hash until evicted).
+ *
+ * Blocks are grouped in tiles of `tileBlocks` consecutive ids: the runtime computes attention a tile at
+ * a time, reading a tile in place when one sequence owns it. So a sequence that grows takes the next
+ * block of its own tile when it can, and a sequence that needs a new tile takes a wholly free one.
+ * With tileBlocks 1 this is plain lowest-id-first allocation.
  */
 export class BlockPool {
   readonly numBlocks: number;
+  readonly tileBlocks: number;
   readonly #refs: Int32Array;
   readonly #hashes: (BlockHash | null)[];
   readonly #byHash = new Map<BlockHash, number>();
+  // The heaps delete lazily: an id taken out of turn stays in its heap, marked here, and is skipped.
   readonly #plain: MinHeap;
+  readonly #isPlain: Uint8Array;
+  #numPlain: number;
+  readonly #tileFree: Int32Array;
+  readonly #freeTiles: MinHeap;
   // Set iteration order is insertion order: the first entry is the least recently freed.
   readonly #lru = new Set<number>();
 
-  constructor(numBlocks: number) {
+  constructor(numBlocks: number, tileBlocks = 1) {
     if (!Number.isInteger(numBlocks) || numBlocks < 1) {
       throw new RangeError(`BlockPool: numBlocks must be a positive integer, got ${numBlocks}`);
     }
+    if (!Number.isInteger(tileBlocks) || tileBlocks < 1) {
+      throw new RangeError(`BlockPool: tileBlocks must be a positive integer, got ${tileBlocks}`);
+    }
     this.numBlocks = numBlocks;
+    this.tileBlocks = tileBlocks;
     this.#refs = new Int32Array(numBlocks);
     this.#hashes = new Array<BlockHash | null>(numBlocks).fill(null);
     this.#plain = new MinHeap(Array.from({ length: numBlocks }, (_, i) => i));
+    this.#isPlain = new Uint8Array(numBlocks).fill(1);
+    this.#numPlain = numBlocks;
+    const tiles = Math.ceil(numBlocks / tileBlocks);
+    this.#tileFree = new Int32Array(tiles);
+    for (let b = 0; b < numBlocks; b++) this.#tileFree[Math.floor(b / tileBlocks)]!++;
+    const whole = Array.from({ length: tiles }, (_, t) => t).filter((t) => this.#tileFree[t] === tileBlocks);
+    this.#freeTiles = new MinHeap(whole);
   }
 
-  /** A block with ref 1: the lowest plain free id, else the least recently freed cached block. */
-  allocate(): number | null {
-    let block = this.#plain.pop();
+  /**
+   * A block with ref 1: `preferred` if it is plain free, else the first block of the lowest wholly free
+   * tile, else the lowest plain free id, else the least recently freed cached block.
+   */
+  allocate(preferred?: number): number | null {
+    let block: number | undefined;
+    if (preferred !== undefined && preferred < this.numBlocks && this.#isPlain[preferred]) block = preferred;
+    block ??= this.#takeFreeTile();
+    block ??= this.#popPlain();
     if (block === undefined) {
       block = this.#evictOldest();
       if (block === undefined) return null;
+    } else {
+      this.#leavePlain(block);
     }
     this.#refs[block] = 1;
     return block;
   }
 
   numAvailable(): number {
-    return this.#plain.size + this.#lru.size;
+    return this.#numPlain + this.#lru.size;
   }
 
   numFreePlain(): number {
-    return this.#plain.size;
+    return this.#numPlain;
   }
 
   numCachedEvictable(): number {
@@ -105,7 +135,7 @@ export class BlockPool {
     if (this.#refs[block]! <= 0) throw new Error(`BlockPool.unref: block ${block} has no references`);
     if (--this.#refs[block]! > 0) return;
     if (this.#hashes[block] !== null) this.#lru.add(block);
-    else this.#plain.push(block);
+    else this.#enterPlain(block);
   }
 
   lookup(hash: BlockHash): number | null {
@@ -152,14 +182,26 @@ export class BlockPool {
     for (const b of expectedRefs.keys()) {
       if (!Number.isInteger(b) || b < 0 || b >= this.numBlocks) fail(`expected refs name unknown block ${b}`);
     }
-    const inPlain = new Uint8Array(this.numBlocks);
+    const inHeap = new Uint8Array(this.numBlocks);
     const heap = this.#plain.items;
     for (let i = 0; i < heap.length; i++) {
-      const b = heap[i]!;
-      if (inPlain[b]) fail(`block ${b} is in the plain free heap twice`);
-      inPlain[b] = 1;
-      if (i > 0 && heap[(i - 1) >> 1]! > b) fail(`heap order broken at index ${i}`);
+      inHeap[heap[i]!] = 1;
+      if (i > 0 && heap[(i - 1) >> 1]! > heap[i]!) fail(`heap order broken at index ${i}`);
     }
+    const inPlain = this.#isPlain;
+    let plain = 0;
+    const tileFree = new Int32Array(this.#tileFree.length);
+    for (let b = 0; b < this.numBlocks; b++) {
+      if (!inPlain[b]) continue;
+      plain++;
+      tileFree[Math.floor(b / this.tileBlocks)]!++;
+      if (!inHeap[b]) fail(`plain free block ${b} is missing from the heap`);
+    }
+    if (plain !== this.#numPlain) fail(`plain free count ${this.#numPlain}, counted ${plain}`);
+    tileFree.forEach((n, t) => {
+      if (n !== this.#tileFree[t])
+        fail(`tile ${t} has ${this.#tileFree[t]} free blocks recorded, ${n} counted`);
+    });
     for (let b = 0; b < this.numBlocks; b++) {
       const ref = this.#refs[b]!;
       const want = expectedRefs.get(b) ?? 0;
@@ -179,6 +221,36 @@ export class BlockPool {
       if (this.#hashes[b] !== hash)
         fail(`hash ${hash} maps to block ${b}, which has hash ${this.#hashes[b]}`);
     }
+  }
+
+  #popPlain(): number | undefined {
+    for (;;) {
+      const b = this.#plain.pop();
+      if (b === undefined || this.#isPlain[b]) return b;
+    }
+  }
+
+  #takeFreeTile(): number | undefined {
+    if (this.tileBlocks === 1) return undefined;
+    for (;;) {
+      const t = this.#freeTiles.pop();
+      if (t === undefined) return undefined;
+      if (this.#tileFree[t] === this.tileBlocks) return t * this.tileBlocks;
+    }
+  }
+
+  #leavePlain(block: number): void {
+    this.#isPlain[block] = 0;
+    this.#numPlain--;
+    this.#tileFree[Math.floor(block / this.tileBlocks)]!--;
+  }
+
+  #enterPlain(block: number): void {
+    this.#isPlain[block] = 1;
+    this.#numPlain++;
+    this.#plain.push(block);
+    const t = Math.floor(block / this.tileBlocks);
+    if (++this.#tileFree[t]! === this.tileBlocks && this.tileBlocks > 1) this.#freeTiles.push(t);
   }
 
   #evictOldest(): number | undefined {

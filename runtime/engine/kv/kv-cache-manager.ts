@@ -6,6 +6,8 @@ export interface KVCacheConfig {
   readonly blockSize: number;
   readonly modelId: string;
   readonly enablePrefixCaching: boolean;
+  /** Blocks per attention tile (see BlockPool); 1 when the runtime reads blocks one by one. */
+  readonly tileBlocks?: number;
 }
 
 /** Cached full blocks at the head of a prompt. Only valid until the next allocation: pass it straight on. */
@@ -91,7 +93,7 @@ export class KVCacheManager {
 
   constructor(config: KVCacheConfig) {
     this.config = validate(config);
-    this.#pool = new BlockPool(this.config.numBlocks);
+    this.#pool = new BlockPool(this.config.numBlocks, this.config.tileBlocks ?? 1);
   }
 
   numBlocksNeeded(numTokens: number): number {
@@ -176,7 +178,13 @@ export class KVCacheManager {
       copies.push({ src, dst });
     }
     const newBlocks: number[] = [];
-    for (let i = 0; i < numNew; i++) newBlocks.push(this.#mustAllocate());
+    const tile = this.#pool.tileBlocks;
+    for (let i = 0; i < numNew; i++) {
+      // Continue in the tile of the sequence's last block, so its tiles stay its own.
+      const last = newBlocks.at(-1) ?? seq.blocks.at(-1);
+      const next = last !== undefined && (last + 1) % tile !== 0 ? last + 1 : undefined;
+      newBlocks.push(this.#mustAllocate(next));
+    }
     seq.blocks.push(...newBlocks);
     return { newBlocks, copies };
   }
@@ -275,7 +283,7 @@ export class KVCacheManager {
   /** Frees every sequence and forgets the whole prefix cache (e.g. after a model reload). */
   reset(): void {
     this.#seqs.clear();
-    this.#pool = new BlockPool(this.config.numBlocks);
+    this.#pool = new BlockPool(this.config.numBlocks, this.config.tileBlocks ?? 1);
   }
 
   /** Throws if refcounts, free lists, hashes or table lengths disagree. For tests and debug builds. */
@@ -331,8 +339,8 @@ export class KVCacheManager {
     return key;
   }
 
-  #mustAllocate(): number {
-    const b = this.#pool.allocate();
+  #mustAllocate(preferred?: number): number {
+    const b = this.#pool.allocate(preferred);
     if (b === null) throw new Error('KVCacheManager: pool ran dry after the availability check');
     return b;
   }

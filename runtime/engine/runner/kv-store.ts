@@ -1,16 +1,22 @@
 import type { ModelManifest } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
+import type { TileShape } from './step-inputs.ts';
 
 /**
- * The KV cache's memory: per layer, one Float32Array of keys [block, kv_head, head_dim, slot] and one of
- * values [block, kv_head, slot, head_dim] (the layout engine.onnx reads in place; keys are stored
- * transposed so attention scores need no Transpose). Sized in bytes; block ids index it directly.
+ * The KV cache's memory. Per layer, one Float32Array of keys [tile, kv_head, head_dim, tile_slot] and one
+ * of values [tile, kv_head, tile_slot, head_dim]: the layout engine.onnx reads in place (keys stored
+ * transposed, so attention scores need no Transpose). A tile is `tileBlocks` consecutive blocks; block b
+ * occupies slots [(b % tileBlocks) * blockSize, +blockSize) of tile floor(b / tileBlocks). Allocation
+ * stays per block (little waste); attention runs per tile (few, larger matrix products).
  */
 export class KVStore {
   readonly numBlocks: number;
+  readonly numTiles: number;
   readonly blockSize: number;
-  /** Floats of one block in one layer's key (or value) array. */
-  readonly blockFloats: number;
+  readonly tileBlocks: number;
+  readonly tileSize: number;
+  /** Floats of one tile in one layer's key (or value) array. */
+  readonly tileFloats: number;
   readonly keys: Float32Array[];
   readonly values: Float32Array[];
   readonly #kvHeads: number;
@@ -20,30 +26,46 @@ export class KVStore {
     return arch.n_layer * 2 * arch.n_kv_head * arch.head_dim * blockSize * Float32Array.BYTES_PER_ELEMENT;
   }
 
-  constructor(arch: ModelManifest['architecture'], blockSize: number, numBlocks: number) {
+  constructor(arch: ModelManifest['architecture'], shape: TileShape, numBlocks: number) {
     this.numBlocks = numBlocks;
-    this.blockSize = blockSize;
+    this.blockSize = shape.blockSize;
+    this.tileBlocks = shape.tileBlocks;
+    this.tileSize = shape.blockSize * shape.tileBlocks;
+    this.numTiles = Math.ceil(numBlocks / shape.tileBlocks);
     this.#kvHeads = arch.n_kv_head;
     this.#headDim = arch.head_dim;
-    this.blockFloats = arch.n_kv_head * arch.head_dim * blockSize;
+    this.tileFloats = arch.n_kv_head * arch.head_dim * this.tileSize;
     // fill(0) touches every page: the pool's memory is committed at start, not discovered mid-step.
     const make = () =>
-      Array.from({ length: arch.n_layer }, () => new Float32Array(numBlocks * this.blockFloats).fill(0));
+      Array.from({ length: arch.n_layer }, () => new Float32Array(this.numTiles * this.tileFloats).fill(0));
     this.keys = make();
     this.values = make();
   }
 
   get bytes(): number {
-    return this.keys.length * 2 * this.numBlocks * this.blockFloats * Float32Array.BYTES_PER_ELEMENT;
+    return this.keys.length * 2 * this.numTiles * this.tileFloats * Float32Array.BYTES_PER_ELEMENT;
   }
 
   /** Copy-on-write: a shared block's contents move to the sequence's private copy before it writes. */
   copy(copies: readonly BlockCopy[]): void {
-    const f = this.blockFloats;
+    const H = this.#kvHeads;
+    const D = this.#headDim;
+    const bs = this.blockSize;
+    const ts = this.tileSize;
     for (const { src, dst } of copies) {
+      const [st, sc] = this.#locate(src);
+      const [dt, dc] = this.#locate(dst);
       for (let l = 0; l < this.keys.length; l++) {
-        this.keys[l]!.copyWithin(dst * f, src * f, (src + 1) * f);
-        this.values[l]!.copyWithin(dst * f, src * f, (src + 1) * f);
+        const k = this.keys[l]!;
+        const v = this.values[l]!;
+        for (let h = 0; h < H; h++) {
+          for (let d = 0; d < D; d++) {
+            const from = ((st * H + h) * D + d) * ts + sc;
+            k.copyWithin(((dt * H + h) * D + d) * ts + dc, from, from + bs);
+          }
+          const from = ((st * H + h) * ts + sc) * D;
+          v.copyWithin(((dt * H + h) * ts + dc) * D, from, from + bs * D);
+        }
       }
     }
   }
@@ -56,21 +78,28 @@ export class KVStore {
     const T = slots.length;
     const H = this.#kvHeads;
     const D = this.#headDim;
-    const bs = this.blockSize;
-    for (let l = 0; l < this.keys.length; l++) {
-      const k = this.keys[l]!;
-      const v = this.values[l]!;
-      for (let t = 0; t < T; t++) {
-        const slot = slots[t]!;
-        const block = Math.floor(slot / bs);
-        const offset = slot - block * bs;
+    const ts = this.tileSize;
+    for (let t = 0; t < T; t++) {
+      const slot = slots[t]!;
+      const block = Math.floor(slot / this.blockSize);
+      const [tile, col0] = this.#locate(block);
+      const col = col0 + slot - block * this.blockSize;
+      for (let l = 0; l < this.keys.length; l++) {
+        const k = this.keys[l]!;
+        const v = this.values[l]!;
         for (let h = 0; h < H; h++) {
           const src = ((l * T + t) * H + h) * D;
-          const kBase = (block * H + h) * D * bs + offset;
-          for (let d = 0; d < D; d++) k[kBase + d * bs] = newKeys[src + d]!;
-          v.set(newValues.subarray(src, src + D), ((block * H + h) * bs + offset) * D);
+          const kBase = (tile * H + h) * D * ts + col;
+          for (let d = 0; d < D; d++) k[kBase + d * ts] = newKeys[src + d]!;
+          v.set(newValues.subarray(src, src + D), ((tile * H + h) * ts + col) * D);
         }
       }
     }
+  }
+
+  /** Tile of a block and the block's first column in it. */
+  #locate(block: number): [number, number] {
+    const tile = Math.floor(block / this.tileBlocks);
+    return [tile, (block - tile * this.tileBlocks) * this.blockSize];
   }
 }

@@ -31,9 +31,8 @@ export class ModelRunner {
 
   async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
     const store = this.#store;
-    const bs = store.blockSize;
     store.copy(copies);
-    const s = buildStepInputs(entries, bs);
+    const s = buildStepInputs(entries, store);
     const feeds = stepFeeds(s, store, this.#kvHeads, this.#headDim);
     const started = performance.now();
     const out = await this.#session.run(feeds);
@@ -48,31 +47,35 @@ export class ModelRunner {
   }
 }
 
-/** engine.onnx's feeds: the step's layout plus each layer's pool below the highest past block (no copy). */
+/** engine.onnx's feeds: the step's layout plus each layer's pool below the highest past tile (no copy). */
 export function stepFeeds(
   s: StepInputs,
   store: KVStore,
   kvHeads: number,
   headDim: number,
 ): Record<string, ort.Tensor> {
-  const bs = store.blockSize;
+  const bs = store.tileSize;
   const T = s.numTokens;
-  const N = s.poolBlocks;
+  const N = s.poolTiles;
   const [S, MB, QM] = s.gatherShape;
   const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
   const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
   const feeds: Record<string, ort.Tensor> = {
     input_ids: i64(s.inputIds, [T]),
     positions: i64(s.positions, [T]),
+    direct_query: i64(s.directQuery, [s.directQuery.length]),
     direct_owner: i64(s.directOwner, [N]),
     direct_mask: f32(s.directMask, [N, 1, 1, bs]),
+    direct_seg: f32(s.directSeg, [s.directQuery.length, N]),
+    token_direct_row: i64(s.tokenDirectRow, [T]),
     gather_blocks: i64(s.gatherBlocks, [S, MB]),
     gather_mask: f32(s.gatherMask, [S, 1, 1, MB * bs]),
     gather_query: i64(s.gatherQuery, [S, QM]),
+    token_gather_row: i64(s.tokenGatherRow, [T]),
     new_mask: f32(s.newMask, [T, T]),
     logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
   };
-  const view = N * store.blockFloats;
+  const view = N * store.tileFloats;
   for (let l = 0; l < store.keys.length; l++) {
     feeds[`k_cache_${l}`] = f32(store.keys[l]!.subarray(0, view), [N, kvHeads, headDim, bs]);
     feeds[`v_cache_${l}`] = f32(store.values[l]!.subarray(0, view), [N, kvHeads, bs, headDim]);

@@ -11,16 +11,25 @@ export interface StepEntry {
 /** The engine graph's inputs for one step, as flat typed arrays with their shapes. */
 export interface StepInputs {
   readonly numTokens: number;
-  /** Blocks [0, poolBlocks) of the pool are passed to the graph (all past blocks lie below). */
-  readonly poolBlocks: number;
+  /** Tiles [0, poolTiles) of the pool are passed to the graph (every past block lies below). */
+  readonly poolTiles: number;
   readonly inputIds: BigInt64Array;
   readonly positions: BigInt64Array;
+  /** Direct rows (decode tokens reading their blocks in place): each row's token. */
+  readonly directQuery: BigInt64Array;
+  /** Per pool tile, its direct row, or directQuery.length when no row reads it in place. */
   readonly directOwner: BigInt64Array;
   readonly directMask: Float32Array;
+  /** One-hot [rows, poolTiles]: which tiles each direct row owns. */
+  readonly directSeg: Float32Array;
+  /** Per token, its direct row, or directQuery.length. */
+  readonly tokenDirectRow: BigInt64Array;
   readonly gatherBlocks: BigInt64Array;
   readonly gatherMask: Float32Array;
   readonly gatherQuery: BigInt64Array;
   readonly gatherShape: readonly [number, number, number];
+  /** Per token, its row among the S*QM gathered query rows, or S*QM. */
+  readonly tokenGatherRow: BigInt64Array;
   readonly newMask: Float32Array;
   readonly logitsIndex: BigInt64Array;
   /** Per entry, its row in the logits output, or -1 when it does not sample this step. */
@@ -31,36 +40,67 @@ export interface StepInputs {
 
 const MASKED = -1e30;
 
+/** Valid columns of one tile for one sequence: [start, end) pairs, one per block of it in the tile. */
+type TileColumns = number[];
+
+interface GatherGroup {
+  tiles: number[];
+  columns: TileColumns[];
+  first: number;
+  count: number;
+}
+
+export interface TileShape {
+  /** Token slots per block (the allocation unit). */
+  readonly blockSize: number;
+  /** Blocks per tile (the attention unit); block b lies in tile floor(b / tileBlocks). */
+  readonly tileBlocks: number;
+}
+
 /**
- * Lays out one step for engine.onnx. Each past block is read either in place (direct: a decode token
- * that is the block's only reader in this step owns it) or through a gather (a prefill chunk's past,
- * or a block another sequence already owns, e.g. a shared prompt after an n>1 fork or a prefix hit).
+ * Lays out one step for engine.onnx, whose unit is the tile. Each tile of a sequence's past is read
+ * either in place (direct: a decode token that is the tile's only reader in this step owns it) or
+ * through a gather (a prefill chunk's past, or a tile another sequence already owns: a shared prompt
+ * after an n>1 fork, a prefix hit, or a tile two sequences' blocks ended up in). `inPlace: false` sends
+ * every tile through the gather: the naive layout, kept as the benchmark's baseline.
  */
 export function buildStepInputs(
   entries: readonly StepEntry[],
-  blockSize: number,
+  shape: TileShape,
   opts: { inPlace?: boolean } = {},
 ): StepInputs {
-  const inPlace = opts.inPlace ?? true; // false routes every block through the gather (benchmark baseline)
+  const inPlace = opts.inPlace ?? true;
+  const { blockSize, tileBlocks } = shape;
+  const tileSize = blockSize * tileBlocks;
   let T = 0;
-  let poolBlocks = 1;
+  let poolTiles = 1;
+  let decodes = 0;
   for (const e of entries) {
     T += e.numNew;
+    if (inPlace && e.numNew === 1 && e.numComputed > 0) decodes++;
     const pastBlocks = Math.ceil(e.numComputed / blockSize);
-    for (let i = 0; i < pastBlocks; i++) poolBlocks = Math.max(poolBlocks, e.blockTable[i]! + 1);
+    for (let i = 0; i < pastBlocks; i++) {
+      poolTiles = Math.max(poolTiles, Math.floor(e.blockTable[i]! / tileBlocks) + 1);
+    }
   }
-  const sink = BigInt(T); // row T of the graph's per-token tensors absorbs padding and unowned blocks
+  // At least one direct row and one gather group keep every tensor non-empty; extras are inert.
+  const Qd = Math.max(1, decodes);
+  const noRow = BigInt(Qd);
   const inputIds = new BigInt64Array(T);
   const positions = new BigInt64Array(T);
   const slots = new Int32Array(T);
-  const directOwner = new BigInt64Array(poolBlocks).fill(sink);
-  const directMask = new Float32Array(poolBlocks * blockSize).fill(MASKED);
+  const directQuery = new BigInt64Array(Qd);
+  const directOwner = new BigInt64Array(poolTiles).fill(noRow);
+  const directMask = new Float32Array(poolTiles * tileSize).fill(MASKED);
+  const directSeg = new Float32Array(Qd * poolTiles);
+  const tokenDirectRow = new BigInt64Array(T).fill(noRow);
   const newMask = new Float32Array(T * T).fill(MASKED);
   const logitsRow = new Int32Array(entries.length).fill(-1);
   const logitRows: bigint[] = [];
-  const groups: { blocks: number[]; valid: number[]; first: number; count: number }[] = [];
+  const groups: GatherGroup[] = [];
 
   let t = 0;
+  let row = 0;
   entries.forEach((e, ei) => {
     const first = t;
     for (let i = 0; i < e.numNew; i++, t++) {
@@ -74,52 +114,82 @@ export function buildStepInputs(
       logitsRow[ei] = logitRows.length;
       logitRows.push(BigInt(t - 1));
     }
-    const pastBlocks = Math.ceil(e.numComputed / blockSize);
-    const gathered: number[] = [];
-    const valid: number[] = [];
-    for (let i = 0; i < pastBlocks; i++) {
-      const block = e.blockTable[i]!;
-      const n = Math.min(blockSize, e.numComputed - i * blockSize);
-      if (inPlace && e.numNew === 1 && directOwner[block] === sink) {
-        directOwner[block] = BigInt(first);
-        directMask.fill(0, block * blockSize, block * blockSize + n);
+    const tiles = tilesOf(e, blockSize, tileBlocks);
+    const direct = inPlace && e.numNew === 1 && tiles.size > 0;
+    if (direct) {
+      directQuery[row] = BigInt(first);
+      tokenDirectRow[first] = BigInt(row);
+    }
+    const group: GatherGroup = { tiles: [], columns: [], first, count: e.numNew };
+    for (const [tile, cols] of tiles) {
+      if (direct && directOwner[tile] === noRow) {
+        directOwner[tile] = BigInt(row);
+        for (let c = 0; c < cols.length; c += 2)
+          directMask.fill(0, tile * tileSize + cols[c]!, tile * tileSize + cols[c + 1]!);
+        directSeg[row * poolTiles + tile] = 1;
       } else {
-        gathered.push(block);
-        valid.push(n);
+        group.tiles.push(tile);
+        group.columns.push(cols);
       }
     }
-    if (gathered.length) groups.push({ blocks: gathered, valid, first, count: e.numNew });
+    if (direct) row++;
+    if (group.tiles.length) groups.push(group);
   });
 
   const S = Math.max(1, groups.length);
-  const MB = Math.max(1, ...groups.map((g) => g.blocks.length));
+  const MB = Math.max(1, ...groups.map((g) => g.tiles.length));
   const QM = Math.max(1, ...groups.map((g) => g.count));
   const gatherBlocks = new BigInt64Array(S * MB);
-  const gatherMask = new Float32Array(S * MB * blockSize).fill(MASKED);
-  const gatherQuery = new BigInt64Array(S * QM).fill(sink);
+  const gatherMask = new Float32Array(S * MB * tileSize).fill(MASKED);
+  const gatherQuery = new BigInt64Array(S * QM).fill(BigInt(T)); // T: the graph's zero query row
+  const tokenGatherRow = new BigInt64Array(T).fill(BigInt(S * QM));
   groups.forEach((g, s) => {
-    g.blocks.forEach((block, j) => {
-      gatherBlocks[s * MB + j] = BigInt(block);
-      const base = (s * MB + j) * blockSize;
-      gatherMask.fill(0, base, base + g.valid[j]!);
+    g.tiles.forEach((tile, j) => {
+      gatherBlocks[s * MB + j] = BigInt(tile);
+      const base = (s * MB + j) * tileSize;
+      const cols = g.columns[j]!;
+      for (let c = 0; c < cols.length; c += 2) gatherMask.fill(0, base + cols[c]!, base + cols[c + 1]!);
     });
-    for (let q = 0; q < g.count; q++) gatherQuery[s * QM + q] = BigInt(g.first + q);
+    for (let q = 0; q < g.count; q++) {
+      gatherQuery[s * QM + q] = BigInt(g.first + q);
+      tokenGatherRow[g.first + q] = BigInt(s * QM + q);
+    }
   });
 
   return {
     numTokens: T,
-    poolBlocks,
+    poolTiles,
     inputIds,
     positions,
+    directQuery,
     directOwner,
     directMask,
+    directSeg,
+    tokenDirectRow,
     gatherBlocks,
     gatherMask,
     gatherQuery,
     gatherShape: [S, MB, QM],
+    tokenGatherRow,
     newMask,
     logitsIndex: BigInt64Array.from(logitRows),
     logitsRow,
     slots,
   };
+}
+
+/** The tiles holding a sequence's computed tokens, each with the columns that are this sequence's. */
+function tilesOf(e: StepEntry, blockSize: number, tileBlocks: number): Map<number, TileColumns> {
+  const tiles = new Map<number, TileColumns>();
+  const pastBlocks = Math.ceil(e.numComputed / blockSize);
+  for (let i = 0; i < pastBlocks; i++) {
+    const block = e.blockTable[i]!;
+    const tile = Math.floor(block / tileBlocks);
+    const start = (block % tileBlocks) * blockSize;
+    const filled = Math.min(blockSize, e.numComputed - i * blockSize);
+    let cols = tiles.get(tile);
+    if (!cols) tiles.set(tile, (cols = []));
+    cols.push(start, start + filled);
+  }
+  return tiles;
 }

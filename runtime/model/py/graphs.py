@@ -2,20 +2,21 @@
 
 engine.onnx: the contract the runtime engine runs every step (paged KV cache).
   One step computes T new tokens of any mix of sequences (prefill chunks and decodes, flattened).
-  Keys and values of earlier tokens live in a block pool that the engine owns; each layer's pool is an
-  input, read in place (no copy):  k_cache_l [N, KVH, Dh, BS] (keys stored transposed, so scores are
-  one MatMul with no Transpose),  v_cache_l [N, KVH, BS, Dh].  Attention of each new token is the
-  log-sum-exp merge of three parts:
-   1. direct:   every pool block n attends with the one query token that owns it (direct_owner[n]).
-                No gather: the pool itself is the operand. This is the decode path, and why the paged
-                step costs about what a contiguous cache costs (BENCHMARKS.md, paged_vs_contiguous).
-   2. gathered: blocks that several queries need (a prefill chunk's past, prefix blocks shared by
+  Keys and values of earlier tokens live in a pool that the engine owns, in tiles of TS token slots
+  (a tile is a few allocation blocks; the graph only sees tiles). Each layer's pool is an input, read in
+  place (no copy): k_cache_l [N, KVH, Dh, TS] (keys stored transposed, so scores are one MatMul with no
+  Transpose), v_cache_l [N, KVH, TS, Dh]. Attention of each new token is the log-sum-exp merge of:
+   1. direct:   every pool tile n attends with the one decode token that owns it (direct_owner[n], a
+                row of direct_query). No gather: the pool itself is the operand, so a decode step costs
+                about what a contiguous cache costs (BENCHMARKS.md, paged_vs_contiguous). Per-row
+                partial results are combined with a one-hot product (direct_seg), not a scatter.
+   2. gathered: tiles that several queries need (a prefill chunk's past, prefix blocks shared by
                 sequences in the same step) are gathered per group of query rows. Its cost is a copy of
-                those blocks, amortised over the chunk's many query tokens.
+                those tiles, amortised over the chunk's many query tokens.
    3. new:      this step's tokens attend to each other (same sequence, causal) through new_mask.
-  Outputs: logits only for the rows in logits_index (positions that sample), and the new keys and
-  values [L, T, KVH, Dh], which the engine writes into the pool's slots itself. Returning only the new
-  entries keeps the output copy proportional to T, not to the cache.
+  Masks say which columns of a tile belong to the reader. Outputs: logits only for the rows in
+  logits_index (positions that sample), and the new keys and values [L, T, KVH, Dh], which the engine
+  writes into the pool itself. Returning only the new entries keeps the output copy proportional to T.
 
 reference.onnx: plain causal attention over a whole sequence, no cache: the independent reference the
   tests compare the paged path against.
@@ -83,13 +84,6 @@ def _lse_merge(g: Graph, parts: list[tuple[str, str, str]]) -> str:
     return g.op("Div", total_a, total_l)
 
 
-def _scatter_rows(g: Graph, updates: str, index: str, rows_shape: str, reduction: str, fill: float) -> str:
-    """Segment-reduce `updates` rows into `rows_shape` rows by `index` (one row id per update row)."""
-    data = g.op("Expand", g.const(fill, np.float32), rows_shape)
-    idx = g.op("Expand", index, g.op("Shape", updates))
-    return g.op("ScatterElements", data, idx, updates, axis=0, reduction=reduction)
-
-
 def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
     L, d, H, KVH, Dh, V = (cfg[k] for k in ("n_layer", "d_model", "n_head", "n_kv_head", "head_dim", "vocab_size"))
     G, eps = H // KVH, cfg["norm_eps"]
@@ -98,11 +92,15 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
     pos = g.input("positions", I, ["T"])
     k_cache = [g.input(f"k_cache_{l}", F, ["N", KVH, Dh, "BS"]) for l in range(L)]
     v_cache = [g.input(f"v_cache_{l}", F, ["N", KVH, "BS", Dh]) for l in range(L)]
+    d_query = g.input("direct_query", I, ["Qd"])
     d_owner = g.input("direct_owner", I, ["N"])
     d_mask = g.input("direct_mask", F, ["N", 1, 1, "BS"])
+    d_seg = g.input("direct_seg", F, ["Qd", "N"])
+    t_direct = g.input("token_direct_row", I, ["T"])
     g_blocks = g.input("gather_blocks", I, ["S", "MB"])
     g_mask = g.input("gather_mask", F, ["S", 1, 1, "MBxBS"])
     g_query = g.input("gather_query", I, ["S", "QM"])
+    t_gather = g.input("token_gather_row", I, ["T"])
     n_mask = g.input("new_mask", F, ["T", "T"])
     logits_index = g.input("logits_index", I, ["R"])
     _attach(g, wf, L)
@@ -110,12 +108,13 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
     x = g.op("Add", g.op("Gather", "tok_emb", ids, axis=0), g.op("Gather", "pos_emb", pos, axis=0))
     scale = g.const(1.0 / np.sqrt(Dh), np.float32)
     q_pad_row = g.const(np.zeros((1, KVH, G, Dh)), np.float32)
-    # Row T of every per-token tensor is a sink for unused blocks and padding rows; it is dropped.
-    t_plus_1 = g.op("Add", g.op("Shape", ids), g.const([1]))
-    rows_1 = g.op("Concat", t_plus_1, g.const([KVH, G, 1]), axis=0)
-    rows_dh = g.op("Concat", t_plus_1, g.const([KVH, G, Dh]), axis=0)
-    owner4 = g.reshape(d_owner, [-1, 1, 1, 1])
-    query_flat = g.reshape(g_query, [-1, 1, 1, 1])
+    # Sink rows: index Qd (direct) and S*QM (gathered) mean "none"; they carry an empty partial
+    # (max -inf, sum 0, values 0) that the log-sum-exp merge ignores.
+    sink_m = g.const(np.full((1, KVH, G, 1), NEG), np.float32)
+    sink_l = g.const(np.zeros((1, KVH, G, 1)), np.float32)
+    sink_a = g.const(np.zeros((1, KVH, G, Dh)), np.float32)
+    owned_bias = g.op("Mul", g.op("Sub", d_seg, g.const(1.0, np.float32)), g.const(-NEG, np.float32))  # 0 / -inf
+    owned_bias = g.op("Unsqueeze", owned_bias, g.const([1]))  # [Qd,1,N]
     t_len = g.op("Shape", ids)
     new_keys, new_values = [], []
     for l in range(L):
@@ -127,17 +126,31 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
         new_values.append(g.op("Unsqueeze", v, g.const([0])))
         q_pad = g.op("Concat", q, q_pad_row, axis=0)  # [T+1,KVH,G,Dh]
 
-        # 1. direct: pool blocks in place, one query each.
-        qd = g.op("Gather", q_pad, d_owner, axis=0)  # [N,KVH,G,Dh]
+        # 1. direct: pool blocks in place, one query row each; rows are this step's decode tokens.
+        qd = g.op("Concat", g.op("Gather", q, d_query, axis=0), q_pad_row, axis=0)  # [Qd+1,KVH,G,Dh]
+        qd = g.op("Gather", qd, d_owner, axis=0)  # [N,KVH,G,Dh]
         s = g.op("Add", g.matmul(qd, k_cache[l]), d_mask)  # [N,KVH,G,BS]
-        bmax = g.reduce_max(s, 3)
+        bmax = g.reduce_max(s, 3)  # [N,KVH,G,1]
         e = g.op("Exp", g.op("Sub", s, bmax))
-        bsum = g.reduce_sum(e, 3)
+        bsum = g.reshape(g.reduce_sum(e, 3), [0, KVH * G])  # [N,KVH*G]
         pv = g.matmul(e, v_cache[l])  # [N,KVH,G,Dh]
-        m1 = _scatter_rows(g, bmax, owner4, rows_1, "max", NEG)
-        f = g.op("Exp", g.op("Sub", bmax, g.op("Gather", m1, d_owner, axis=0)))
-        l1 = _scatter_rows(g, g.op("Mul", bsum, f), owner4, rows_1, "add", 0.0)
-        a1 = _scatter_rows(g, g.op("Mul", pv, f), owner4, rows_dh, "add", 0.0)
+        # Segment reductions over the blocks each row owns, as dense products with the one-hot
+        # direct_seg [Qd,N]: Qd is at most the decode batch, so this stays small, and MatMul/ReduceMax
+        # are far faster in ONNX Runtime than ScatterElements with a reduction.
+        bmax2 = g.reshape(bmax, [0, KVH * G])  # [N,KVH*G]
+        m_rows = g.op("ReduceMax", g.op("Add", owned_bias, g.transpose(bmax2, [1, 0])), g.const([2]), keepdims=0)
+        m_rows = g.op("Concat", m_rows, g.const(np.full((1, KVH * G), NEG), np.float32), axis=0)  # [Qd+1,KVH*G]
+        f = g.op("Exp", g.op("Sub", bmax2, g.op("Gather", m_rows, d_owner, axis=0)))  # [N,KVH*G]
+        l_rows = g.matmul(d_seg, g.op("Mul", bsum, f))  # [Qd,KVH*G]
+        a_rows = g.matmul(d_seg, g.reshape(g.op("Mul", pv, g.reshape(f, [0, KVH, G, 1])), [0, KVH * G * Dh]))
+
+        def direct_to_tokens(rows: str, sink: str, last: int) -> str:
+            rows = g.op("Concat", g.reshape(rows, [-1, KVH, G, last]), sink, axis=0)
+            return g.op("Gather", rows, t_direct, axis=0)  # [T,KVH,G,last]
+
+        m1 = g.op("Gather", g.reshape(m_rows, [-1, KVH, G, 1]), t_direct, axis=0)
+        l1 = direct_to_tokens(l_rows, sink_l, 1)
+        a1 = direct_to_tokens(a_rows, sink_a, Dh)
 
         # 2. gathered: copied blocks, a group of query rows each.
         kg = g.op("Gather", k_cache[l], g_blocks, axis=0)  # [S,MB,KVH,Dh,BS]
@@ -160,9 +173,12 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
             t = g.transpose(g.op("Reshape", t, s_kvh_qm_g), [0, 2, 1, 3, 4])
             return g.reshape(t, [-1, KVH, G, last])
 
-        m2 = _scatter_rows(g, to_rows(gmax, 1), query_flat, rows_1, "max", NEG)
-        l2 = _scatter_rows(g, to_rows(gsum, 1), query_flat, rows_1, "add", 0.0)
-        a2 = _scatter_rows(g, to_rows(pvg, Dh), query_flat, rows_dh, "add", 0.0)
+        def gathered_to_tokens(t: str, sink: str, last: int) -> str:
+            return g.op("Gather", g.op("Concat", to_rows(t, last), sink, axis=0), t_gather, axis=0)
+
+        m2 = gathered_to_tokens(gmax, sink_m, 1)
+        l2 = gathered_to_tokens(gsum, sink_l, 1)
+        a2 = gathered_to_tokens(pvg, sink_a, Dh)
 
         # 3. new: this step's tokens among themselves.
         qn = g.reshape(g.transpose(q, [1, 0, 2, 3]), [KVH, -1, Dh])  # [KVH,T*G,Dh]
@@ -178,11 +194,7 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
         pvn = g.transpose(g.reshape(pvn, [KVH, -1, G, Dh]), [1, 0, 2, 3])
         m3, l3 = g.transpose(nmax, [1, 0, 2, 3]), g.transpose(nsum, [1, 0, 2, 3])
 
-        def first_t(t: str) -> str:
-            return g.op("Slice", t, g.const([0]), t_len, g.const([0]))
-
-        out = _lse_merge(g, [(first_t(m1), first_t(l1), first_t(a1)), (first_t(m2), first_t(l2), first_t(a2)),
-                             (m3, l3, pvn)])
+        out = _lse_merge(g, [(m1, l1, a1), (m2, l2, a2), (m3, l3, pvn)])
         x = g.op("Add", x, g.matmul(g.reshape(out, [-1, H * Dh]), f"l{l}.wo"))
         x = _mlp(g, x, l, eps)
 
