@@ -44,7 +44,7 @@ const config: Partial<EngineConfig> = {
   blockSize,
   tileBlocks,
   maxRunningSeqs: maxBatch,
-  maxBatchedTokens: 512,
+  maxBatchedTokens: 256,
   maxPrefillChunk: 256,
   intraOpThreads: Number(o.threads),
 };

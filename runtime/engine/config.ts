@@ -31,7 +31,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   blockSize: 16,
   tileBlocks: 4,
   maxRunningSeqs: 32,
-  maxBatchedTokens: 512,
+  maxBatchedTokens: 256,
   maxPrefillChunk: 256,
   maxWaiting: 1024,
   maxN: 8,

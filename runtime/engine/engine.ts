@@ -191,6 +191,10 @@ export class Engine {
     for (const s of this.#scheduler.waiting) {
       if (this.#kv.has(s.id)) throw new Error(`waiting ${s.id} still holds blocks`);
     }
+    // Every running sequence holds a table (above), so equal counts mean no table outlived its sequence.
+    if (this.#kv.numSequences() !== live.size) {
+      throw new Error(`${this.#kv.numSequences()} sequences hold KV blocks but ${live.size} are running`);
+    }
     if (this.#kv.stats().usedBlocks > 0 && live.size === 0)
       throw new Error('blocks in use with no running sequence');
   }
@@ -281,10 +285,19 @@ export class Engine {
 
   #kick(): void {
     if (this.#loop) return;
-    this.#loop = this.#run().finally(() => {
-      this.#loop = null;
-      if (this.#scheduler.hasWork() || this.#aborts.size) this.#kick();
-    });
+    this.#loop = this.#run().then(
+      () => {
+        this.#loop = null;
+        if (this.#scheduler.hasWork() || this.#aborts.size) this.#kick();
+      },
+      (err: unknown) => {
+        // No restart from here: a step that fails every time (a released session, a broken invariant)
+        // would restart through microtasks forever and starve the event loop. The error goes to idle()
+        // and drain() callers (or surfaces as unhandled); the next submit() or abort() starts a new loop.
+        this.#loop = null;
+        throw err;
+      },
+    );
   }
 
   async #run(): Promise<void> {

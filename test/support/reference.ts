@@ -44,6 +44,30 @@ export class Reference {
     return out;
   }
 
+  /**
+   * Greedy continuation that never picks `eosTokenId` (what the engine does with ignoreEos), recomputing
+   * the whole sequence for every token. Ties go to the lowest id, as in the engine's sampler.
+   */
+  async greedyIgnoringEos(
+    prompt: readonly number[],
+    maxTokens: number,
+    eosTokenId: number,
+  ): Promise<number[]> {
+    const tokens = [...prompt];
+    const out: number[] = [];
+    for (let i = 0; i < maxTokens; i++) {
+      const logits = await this.logits(tokens);
+      const row = (tokens.length - 1) * this.#vocab;
+      let best = -1;
+      for (let v = 0; v < this.#vocab; v++) {
+        if (v !== eosTokenId && (best < 0 || logits[row + v]! > logits[row + best]!)) best = v;
+      }
+      tokens.push(best);
+      out.push(best);
+    }
+    return out;
+  }
+
   release(): Promise<void> {
     return this.#session.release();
   }

@@ -256,6 +256,11 @@ export class KVCacheManager {
     return this.#seqs.has(seqId);
   }
 
+  /** Sequences holding a block table (for the engine's invariant check: each must be a live sequence). */
+  numSequences(): number {
+    return this.#seqs.size;
+  }
+
   blockTable(seqId: string): readonly number[] {
     return this.#get(seqId, 'blockTable').blocks;
   }

@@ -187,8 +187,8 @@ function tilesOf(e: StepEntry, blockSize: number, tileBlocks: number): Map<numbe
     const tile = Math.floor(block / tileBlocks);
     const start = (block % tileBlocks) * blockSize;
     const filled = Math.min(blockSize, e.numComputed - i * blockSize);
-    let cols = tiles.get(tile);
-    if (!cols) tiles.set(tile, (cols = []));
+    const cols = tiles.get(tile) ?? [];
+    if (cols.length === 0) tiles.set(tile, cols);
     cols.push(start, start + filled);
   }
   return tiles;

@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Engine, type EngineConfig } from '../../../runtime/engine/index.ts';
+import { type LoadedModel, loadModel } from '../../../runtime/model/index.ts';
+import {
+  bytes,
+  type Collected,
+  collect,
+  greedyParams,
+  kvBytesFor,
+  mustSubmit,
+  pick,
+  prng,
+  randInt,
+  runAlone,
+  TINY_MODEL_DIR,
+} from '../../support/engine-harness.ts';
+import { Reference } from '../../support/reference.ts';
+
+// Continuous batching must not change what a request computes: every request of a busy run (chunked
+// prefill, prefix hits and preemption all happening) gets exactly the tokens it gets alone, and exactly
+// what full recompute through reference.onnx gives.
+
+const NUM_REQUESTS = 220;
+const FIRST_WAVE = 60;
+const BLOCK_SIZE = 8;
+const CHUNK = 16;
+const POOL_BLOCKS = 28;
+
+const STEMS = [
+  'First Citizen:\nBefore we proceed any further, hear me speak.\nAll:\nSpeak, speak.\nFirst Citizen:\nYou are all',
+  'ROMEO:\nBut, soft! what light through yonder window breaks? It is the east, and Juliet is the sun.',
+  'To be, or not to be, that is the question: whether tis nobler in the mind to suffer the slings',
+  'the quick brown fox jumps over the lazy dog; the quick brown fox jumps over the lazy dog again!',
+];
+
+interface Job {
+  readonly prompt: number[];
+  readonly maxTokens: number;
+  readonly joinAtStep: number;
+}
+
+function makeJobs(seed: number): Job[] {
+  const rand = prng(seed);
+  const jobs: Job[] = [];
+  for (let i = 0; i < NUM_REQUESTS; i++) {
+    const length = rand() < 0.15 ? randInt(rand, 1, 8) : randInt(rand, 9, 120);
+    const stem = bytes(pick(rand, STEMS));
+    const letters = () => pick(rand, bytes('abcdefgh '));
+    // Mostly a long shared head (prefix hits), then a random tail of lowercase letters and spaces.
+    const shared = Math.min(
+      length,
+      stem.length,
+      rand() < 0.7 ? randInt(rand, 16, 100) : randInt(rand, 0, 16),
+    );
+    let prompt = [...stem.slice(0, shared), ...Array.from({ length: length - shared }, letters)];
+    // Some prompts put one block of their own before a stem: the same tokens in the same block positions
+    // as cached blocks, after a different first block, so they must not reuse those blocks' KV.
+    if (rand() < 0.15 && length > BLOCK_SIZE) {
+      prompt = [...Array.from({ length: BLOCK_SIZE }, letters), ...stem.slice(BLOCK_SIZE, length)];
+    }
+    jobs.push({
+      prompt,
+      maxTokens: randInt(rand, 1, 24),
+      joinAtStep: i < FIRST_WAVE ? 0 : randInt(rand, 1, 120),
+    });
+  }
+  return jobs;
+}
+
+// The timeout turns a stalled engine into a failure instead of a hung CI job.
+describe('batched generation equals generation alone and full recompute', { timeout: 300_000 }, () => {
+  let model: LoadedModel;
+  let ref: Reference;
+
+  before(async () => {
+    model = await loadModel(TINY_MODEL_DIR, { intraOpThreads: 1 });
+    ref = await Reference.open(model);
+  });
+  after(async () => {
+    await ref.release();
+    await model.release();
+  });
+
+  it('greedy tokens are identical batched, alone and in the reference, with chunking, prefix hits and preemption in one run', async (t) => {
+    const config: Partial<EngineConfig> = {
+      kvCacheBytes: kvBytesFor(model, BLOCK_SIZE, POOL_BLOCKS),
+      blockSize: BLOCK_SIZE,
+      maxPrefillChunk: CHUNK,
+      maxBatchedTokens: 48,
+      maxRunningSeqs: 12,
+      intraOpThreads: 1,
+    };
+    const jobs = makeJobs(20240611);
+    const eos = model.manifest.tokenizer.eos_token_id;
+    const params = (job: Job) => greedyParams(job.maxTokens, { logprobs: 1 });
+
+    // Batched run: a first wave, then the rest joining from the step hook at their step.
+    const results = new Map<number, Promise<Collected>>();
+    const later = jobs
+      .map((job, i) => ({ job, i }))
+      .filter(({ job }) => job.joinAtStep > 0)
+      .sort((a, b) => a.job.joinAtStep - b.job.joinAtStep);
+    let steps = 0;
+    let joinedFromHook = 0;
+    const hookErrors: unknown[] = [];
+    const submit = (engine: Engine, i: number) => {
+      const job = jobs[i]!;
+      const { events } = mustSubmit(engine, { prompt: job.prompt, params: params(job) });
+      results.set(i, collect(events, 1));
+    };
+    const engine = new Engine(model, config, {
+      onStep: (e) => {
+        steps++;
+        try {
+          e.checkInvariants();
+          while (later.length && later[0]!.job.joinAtStep <= steps) {
+            submit(e, later.shift()!.i);
+            joinedFromHook++;
+          }
+        } catch (err) {
+          hookErrors.push(err);
+        }
+      },
+    });
+    jobs.forEach((job, i) => {
+      if (job.joinAtStep === 0) submit(engine, i);
+    });
+    await engine.idle();
+    // If the engine ran dry before a join step came, the rest join now (each restarts the loop).
+    while (later.length) {
+      submit(engine, later.shift()!.i);
+      await engine.idle();
+    }
+    const batched = await Promise.all(jobs.map((_, i) => results.get(i)!));
+    await engine.idle();
+    assert.deepEqual(hookErrors, []);
+
+    const stats = engine.stats();
+    t.diagnostic(
+      `steps ${stats.steps}, preemptions ${stats.preemptions}, prefix hit rate ${stats.prefixHitRate.toFixed(3)}, ` +
+        `tokens computed ${stats.tokensComputed}, joined from the hook ${joinedFromHook}`,
+    );
+    assert.ok(stats.preemptions > 0, `expected preemptions, got ${stats.preemptions}`);
+    assert.ok(stats.prefixHitRate > 0, `expected prefix hits, got rate ${stats.prefixHitRate}`);
+    const chunked = jobs.filter((j) => j.prompt.length > CHUNK).length;
+    assert.ok(chunked >= 50, `expected many prompts longer than the chunk (${CHUNK}), got ${chunked}`);
+    assert.ok(joinedFromHook >= 50, `expected requests joining mid-run, got ${joinedFromHook}`);
+    assert.equal(stats.running, 0);
+    assert.equal(stats.waiting, 0);
+    assert.equal(stats.kvFreeBlocks, stats.kvTotalBlocks);
+
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      const got = batched[i]!;
+      assert.equal(got.finishes.length, 1, `request ${i}: one finish event`);
+      assert.equal(got.finishes[0]!.reason, 'length', `request ${i}`);
+      assert.equal(got.tokens[0]!.length, job.maxTokens, `request ${i}: token count`);
+
+      const alone = await runAlone(() => new Engine(model, config, { onStep: (e) => e.checkInvariants() }), {
+        prompt: job.prompt,
+        params: params(job),
+      });
+      assert.deepEqual(
+        got.tokens[0],
+        alone.collected.tokens[0],
+        `request ${i} (prompt ${job.prompt.length}): batched vs alone`,
+      );
+      // Equal tokens could hide numeric drift; the logprobs reported with them must agree closely too.
+      got.logprobs[0]!.forEach((lp, k) => {
+        const other = alone.collected.logprobs[0]![k]!;
+        assert.ok(
+          Math.abs(lp - other) <= 1e-4,
+          `request ${i} token ${k}: logprob ${lp} batched vs ${other} alone`,
+        );
+      });
+      const expected = await ref.greedyIgnoringEos(job.prompt, job.maxTokens, eos);
+      assert.deepEqual(
+        got.tokens[0],
+        expected,
+        `request ${i} (prompt ${job.prompt.length}): batched vs reference`,
+      );
+    }
+  });
+});
