@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { KVCacheManager } from '../engine/kv/index.ts';
 import { KVStore } from '../engine/runner/kv-store.ts';
-import { stepFeeds } from '../engine/runner/model-runner.ts';
-import { buildStepInputs, type StepEntry, type TileShape } from '../engine/runner/step-inputs.ts';
+import { ModelRunner } from '../engine/runner/model-runner.ts';
+import type { StepEntry, TileShape } from '../engine/runner/step-inputs.ts';
 import { type LoadedModel, sessionOptions } from '../model/index.ts';
 import { percentile } from './workload.ts';
 
@@ -105,10 +105,11 @@ export async function measureLayouts(
     cFeeds[`k_past_${l}`] = new ort.Tensor('float32', kPast[l]!, [batch, H, D, P]);
     cFeeds[`v_past_${l}`] = new ort.Tensor('float32', vPast[l]!, [batch, H, P, D]);
   }
-  const pagedStep = async (inPlace: boolean) => {
-    const feeds = stepFeeds(buildStepInputs(entries, shape, { inPlace }), store, H, D);
-    return (await model.engine.run(feeds)).logits!.data as Float32Array;
-  };
+  // The engine's own step (layout, ONNX Runtime call, KV write-back); writing the new token's slot
+  // again each repetition changes nothing the next one reads.
+  const inPlace = new ModelRunner(model, store);
+  const naive = new ModelRunner(model, store, { inPlace: false });
+  const pagedStep = async (direct: boolean) => (await (direct ? inPlace : naive).step(entries, [])).logits;
   const time = async (f: () => Promise<unknown>) => {
     for (let i = 0; i < 3; i++) await f();
     const ms: number[] = [];

@@ -24,7 +24,7 @@ const { values: o } = parseArgs({
     requests: { type: 'string', default: '128' },
     'length-scale': { type: 'string', default: '0.25' },
     'block-size': { type: 'string', default: '16' },
-    'tile-blocks': { type: 'string', default: '4' },
+    'tile-blocks': { type: 'string', default: '8' },
     'max-batch': { type: 'string', default: '32' },
     'kv-mb': { type: 'string', default: '64' },
     threads: { type: 'string', default: '2' },

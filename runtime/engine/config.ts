@@ -29,7 +29,7 @@ export interface EngineConfig {
 export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   kvCacheBytes: 256 * 1024 * 1024,
   blockSize: 16,
-  tileBlocks: 4,
+  tileBlocks: 8,
   maxRunningSeqs: 32,
   maxBatchedTokens: 256,
   maxPrefillChunk: 256,

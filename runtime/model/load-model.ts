@@ -20,6 +20,8 @@ export interface LoadedModel {
   /** Stable identity for prefix-cache keys: name plus the engine graph's and weights' hashes. */
   readonly modelId: string;
   readonly engine: ort.InferenceSession;
+  /** engine_decode.onnx when the model has it: the same step for decode-only batches, fewer nodes. */
+  readonly engineDecode: ort.InferenceSession | null;
   release(): Promise<void>;
 }
 
@@ -46,7 +48,20 @@ const engineInputs = (layers: number) => [
   'gather_mask',
   'gather_query',
   'token_gather_row',
+  'shared_blocks',
+  'shared_mask',
+  'shared_query',
+  'token_shared_row',
   'new_mask',
+  'logits_index',
+];
+const decodeInputs = (layers: number) => [
+  'input_ids',
+  'positions',
+  ...Array.from({ length: layers }, (_, l) => [`k_cache_${l}`, `v_cache_${l}`]).flat(),
+  'direct_owner',
+  'direct_mask',
+  'direct_seg',
   'logits_index',
 ];
 const ENGINE_OUTPUTS = ['logits', 'new_keys', 'new_values'];
@@ -112,27 +127,60 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const manifest = await readManifest(dir);
   await verifyFile(dir, 'weights', manifest.files.weights);
   await verifyFile(dir, 'engine', manifest.files.engine);
-  let engine: ort.InferenceSession;
-  try {
-    engine = await ort.InferenceSession.create(
-      join(dir, manifest.files.engine.path),
-      sessionOptions(options),
-    );
-  } catch (e) {
-    throw new ModelLoadError(
-      'model_graph_invalid',
-      `ONNX Runtime refused ${manifest.files.engine.path}: ${(e as Error).message}`,
-    );
-  }
-  const missing = engineInputs(manifest.architecture.n_layer).filter((n) => !engine.inputNames.includes(n));
-  const missingOut = ENGINE_OUTPUTS.filter((n) => !engine.outputNames.includes(n));
-  if (missing.length || missingOut.length) {
-    await engine.release();
-    throw new ModelLoadError(
-      'model_graph_invalid',
-      `engine graph does not match the paged contract for ${manifest.architecture.n_layer} layers: missing ${[...missing, ...missingOut].join(', ')}`,
+  const decodeFile = manifest.files.engine_decode;
+  if (decodeFile) await verifyFile(dir, 'engine_decode', decodeFile);
+  const layers = manifest.architecture.n_layer;
+  const engine = await openGraph(dir, 'engine', manifest.files.engine, engineInputs(layers), options);
+  let engineDecode: ort.InferenceSession | null = null;
+  if (decodeFile) {
+    engineDecode = await openGraph(dir, 'engine_decode', decodeFile, decodeInputs(layers), options).catch(
+      async (e) => {
+        await engine.release();
+        throw e;
+      },
     );
   }
   const modelId = `${manifest.name}@${manifest.files.engine.sha256.slice(0, 16)}:${manifest.files.weights.sha256.slice(0, 16)}`;
-  return { dir, manifest, modelId, engine, release: () => engine.release() };
+  return {
+    dir,
+    manifest,
+    modelId,
+    engine,
+    engineDecode,
+    release: async () => {
+      await engine.release();
+      await engineDecode?.release();
+    },
+  };
+}
+
+/** Opens one graph of the paged contract and checks its inputs and outputs by name. */
+async function openGraph(
+  dir: string,
+  role: string,
+  f: ManifestFile,
+  inputs: string[],
+  options: LoadOptions,
+): Promise<ort.InferenceSession> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(join(dir, f.path), sessionOptions(options));
+  } catch (e) {
+    throw new ModelLoadError(
+      'model_graph_invalid',
+      `ONNX Runtime refused ${role} graph ${f.path}: ${(e as Error).message}`,
+    );
+  }
+  const missing = [
+    ...inputs.filter((n) => !session.inputNames.includes(n)),
+    ...ENGINE_OUTPUTS.filter((n) => !session.outputNames.includes(n)),
+  ];
+  if (missing.length) {
+    await session.release();
+    throw new ModelLoadError(
+      'model_graph_invalid',
+      `${role} graph ${f.path} does not match the paged contract: missing ${missing.join(', ')}`,
+    );
+  }
+  return session;
 }

@@ -65,6 +65,9 @@ export class BlockPool {
   #numPlain: number;
   readonly #tileFree: Int32Array;
   readonly #freeTiles: MinHeap;
+  // Ref-0 blocks per tile, plain or cached: a tile of only those can be taken whole by evicting.
+  readonly #tileUnref: Int32Array;
+  readonly #unrefTiles: MinHeap;
   // Set iteration order is insertion order: the first entry is the least recently freed.
   readonly #lru = new Set<number>();
 
@@ -87,23 +90,34 @@ export class BlockPool {
     for (let b = 0; b < numBlocks; b++) this.#tileFree[Math.floor(b / tileBlocks)]!++;
     const whole = Array.from({ length: tiles }, (_, t) => t).filter((t) => this.#tileFree[t] === tileBlocks);
     this.#freeTiles = new MinHeap(whole);
+    this.#tileUnref = Int32Array.from(this.#tileFree);
+    this.#unrefTiles = new MinHeap([...whole]);
   }
 
   /**
-   * A block with ref 1: `preferred` if it is plain free, else the first block of the lowest wholly free
-   * tile, else the lowest plain free id, else the least recently freed cached block.
+   * A block with ref 1. In order: `preferred` if plain free; the first block of the lowest wholly plain
+   * free tile; `preferred` if cached and unreferenced (evicted); the first block of a tile with no
+   * referenced block (evicting); the lowest plain free id; the least recently freed cached block.
+   * Keeping tiles whole costs some cache hits when tiles are larger than one block: a sequence would
+   * rather evict a cached tile than scatter into other sequences' tiles, which it then could only read
+   * through a gather. With tileBlocks 1 the order is plain free (lowest id), then LRU eviction.
    */
   allocate(preferred?: number): number | null {
+    const tiled = this.tileBlocks > 1;
+    const wanted = preferred !== undefined && preferred < this.numBlocks ? preferred : undefined;
     let block: number | undefined;
-    if (preferred !== undefined && preferred < this.numBlocks && this.#isPlain[preferred]) block = preferred;
-    block ??= this.#takeFreeTile();
-    block ??= this.#popPlain();
-    if (block === undefined) {
-      block = this.#evictOldest();
-      if (block === undefined) return null;
-    } else {
-      this.#leavePlain(block);
+    if (wanted !== undefined && this.#isPlain[wanted]) block = wanted;
+    if (tiled) {
+      block ??= this.#takeTile(this.#freeTiles, this.#tileFree);
+      if (block === undefined && wanted !== undefined && this.#refs[wanted] === 0) block = wanted;
+      block ??= this.#takeTile(this.#unrefTiles, this.#tileUnref);
     }
+    block ??= this.#popPlain();
+    block ??= this.#lru.values().next().value;
+    if (block === undefined) return null;
+    if (this.#isPlain[block]) this.#leavePlain(block);
+    else this.#evict(block);
+    this.#tileUnref[Math.floor(block / this.tileBlocks)]!--;
     this.#refs[block] = 1;
     return block;
   }
@@ -126,6 +140,7 @@ export class BlockPool {
     if (this.#refs[block] === 0) {
       if (!this.#lru.delete(block))
         throw new Error(`BlockPool.ref: block ${block} is plain free, not cached`);
+      this.#tileUnref[Math.floor(block / this.tileBlocks)]!--;
     }
     this.#refs[block]!++;
   }
@@ -134,6 +149,8 @@ export class BlockPool {
     this.#check(block);
     if (this.#refs[block]! <= 0) throw new Error(`BlockPool.unref: block ${block} has no references`);
     if (--this.#refs[block]! > 0) return;
+    const t = Math.floor(block / this.tileBlocks);
+    if (++this.#tileUnref[t]! === this.tileBlocks && this.tileBlocks > 1) this.#unrefTiles.push(t);
     if (this.#hashes[block] !== null) this.#lru.add(block);
     else this.#enterPlain(block);
   }
@@ -198,6 +215,13 @@ export class BlockPool {
       if (!inHeap[b]) fail(`plain free block ${b} is missing from the heap`);
     }
     if (plain !== this.#numPlain) fail(`plain free count ${this.#numPlain}, counted ${plain}`);
+    const tileUnref = new Int32Array(this.#tileUnref.length);
+    for (let b = 0; b < this.numBlocks; b++)
+      if (this.#refs[b] === 0) tileUnref[Math.floor(b / this.tileBlocks)]!++;
+    tileUnref.forEach((n, t) => {
+      if (n !== this.#tileUnref[t])
+        fail(`tile ${t} has ${this.#tileUnref[t]} unreferenced blocks recorded, ${n} counted`);
+    });
     tileFree.forEach((n, t) => {
       if (n !== this.#tileFree[t])
         fail(`tile ${t} has ${this.#tileFree[t]} free blocks recorded, ${n} counted`);
@@ -230,12 +254,12 @@ export class BlockPool {
     }
   }
 
-  #takeFreeTile(): number | undefined {
-    if (this.tileBlocks === 1) return undefined;
+  /** First block of the lowest tile whose `counts` entry is full (lazy heap: stale entries skipped). */
+  #takeTile(heap: MinHeap, counts: Int32Array): number | undefined {
     for (;;) {
-      const t = this.#freeTiles.pop();
+      const t = heap.pop();
       if (t === undefined) return undefined;
-      if (this.#tileFree[t] === this.tileBlocks) return t * this.tileBlocks;
+      if (counts[t] === this.tileBlocks) return t * this.tileBlocks;
     }
   }
 
@@ -253,14 +277,11 @@ export class BlockPool {
     if (++this.#tileFree[t]! === this.tileBlocks && this.tileBlocks > 1) this.#freeTiles.push(t);
   }
 
-  #evictOldest(): number | undefined {
-    const first = this.#lru.values().next();
-    if (first.done) return undefined;
-    const block = first.value;
-    this.#lru.delete(block);
+  /** Drops a cached, unreferenced block's hash so the block can be handed out. */
+  #evict(block: number): void {
+    if (!this.#lru.delete(block)) throw new Error(`BlockPool: block ${block} is neither free nor cached`);
     this.#byHash.delete(this.#hashes[block]!);
     this.#hashes[block] = null;
-    return block;
   }
 
   #check(block: number): void {

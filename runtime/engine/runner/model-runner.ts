@@ -2,7 +2,7 @@ import ort from 'onnxruntime-node';
 import type { LoadedModel } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
 import type { KVStore } from './kv-store.ts';
-import { buildStepInputs, type StepEntry, type StepInputs } from './step-inputs.ts';
+import { buildStepInputs, type GatherInputs, type StepEntry, type StepInputs } from './step-inputs.ts';
 
 export interface StepOutput {
   /** Row-major [rows, vocab]. */
@@ -17,12 +17,18 @@ export interface StepOutput {
 /** Runs one step of engine.onnx over the KV store and writes the step's keys and values back. */
 export class ModelRunner {
   readonly #session: ort.InferenceSession;
+  readonly #decodeSession: ort.InferenceSession | null;
   readonly #store: KVStore;
   readonly #kvHeads: number;
   readonly #headDim: number;
 
-  constructor(model: LoadedModel, store: KVStore) {
+  readonly #inPlace: boolean;
+
+  /** `inPlace: false` gathers every tile (the naive paged layout): for the benchmark's baseline only. */
+  constructor(model: LoadedModel, store: KVStore, opts: { inPlace?: boolean } = {}) {
+    this.#inPlace = opts.inPlace ?? true;
     this.#session = model.engine;
+    this.#decodeSession = model.engineDecode;
     this.#store = store;
     const a = model.manifest.architecture;
     this.#kvHeads = a.n_kv_head;
@@ -32,10 +38,11 @@ export class ModelRunner {
   async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
     const store = this.#store;
     store.copy(copies);
-    const s = buildStepInputs(entries, store);
-    const feeds = stepFeeds(s, store, this.#kvHeads, this.#headDim);
+    const s = buildStepInputs(entries, store, { inPlace: this.#inPlace });
+    const decode = s.decodeOnly && this.#decodeSession !== null;
+    const feeds = stepFeeds(s, store, this.#kvHeads, this.#headDim, decode);
     const started = performance.now();
-    const out = await this.#session.run(feeds);
+    const out = await (decode ? this.#decodeSession! : this.#session).run(feeds);
     const runMs = performance.now() - started;
     store.write(out.new_keys!.data as Float32Array, out.new_values!.data as Float32Array, s.slots);
     return {
@@ -47,38 +54,52 @@ export class ModelRunner {
   }
 }
 
-/** engine.onnx's feeds: the step's layout plus each layer's pool below the highest past tile (no copy). */
+/**
+ * The step's feeds: its layout plus each layer's pool below the highest past tile (no copy). For
+ * engine_decode.onnx (`decodeGraph`), only the inputs that graph has.
+ */
 export function stepFeeds(
   s: StepInputs,
   store: KVStore,
   kvHeads: number,
   headDim: number,
+  decodeGraph = false,
 ): Record<string, ort.Tensor> {
-  const bs = store.tileSize;
+  const ts = store.tileSize;
   const T = s.numTokens;
   const N = s.poolTiles;
-  const [S, MB, QM] = s.gatherShape;
   const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
   const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+  const gatherFeeds = (prefix: string, rowName: string, g: GatherInputs) => {
+    const [S, MB, QM] = g.shape;
+    return {
+      [`${prefix}_blocks`]: i64(g.tiles, [S, MB]),
+      [`${prefix}_mask`]: f32(g.mask, [S, 1, 1, MB * ts]),
+      [`${prefix}_query`]: i64(g.query, [S, QM]),
+      [rowName]: i64(g.tokenRow, [T]),
+    };
+  };
   const feeds: Record<string, ort.Tensor> = {
     input_ids: i64(s.inputIds, [T]),
     positions: i64(s.positions, [T]),
-    direct_query: i64(s.directQuery, [s.directQuery.length]),
     direct_owner: i64(s.directOwner, [N]),
-    direct_mask: f32(s.directMask, [N, 1, 1, bs]),
+    direct_mask: f32(s.directMask, [N, 1, 1, ts]),
     direct_seg: f32(s.directSeg, [s.directQuery.length, N]),
-    token_direct_row: i64(s.tokenDirectRow, [T]),
-    gather_blocks: i64(s.gatherBlocks, [S, MB]),
-    gather_mask: f32(s.gatherMask, [S, 1, 1, MB * bs]),
-    gather_query: i64(s.gatherQuery, [S, QM]),
-    token_gather_row: i64(s.tokenGatherRow, [T]),
-    new_mask: f32(s.newMask, [T, T]),
     logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
   };
+  if (!decodeGraph) {
+    Object.assign(feeds, {
+      direct_query: i64(s.directQuery, [s.directQuery.length]),
+      token_direct_row: i64(s.tokenDirectRow, [T]),
+      ...gatherFeeds('gather', 'token_gather_row', s.gathered),
+      ...gatherFeeds('shared', 'token_shared_row', s.shared),
+      new_mask: f32(s.newMask, [T, T]),
+    });
+  }
   const view = N * store.tileFloats;
   for (let l = 0; l < store.keys.length; l++) {
-    feeds[`k_cache_${l}`] = f32(store.keys[l]!.subarray(0, view), [N, kvHeads, headDim, bs]);
-    feeds[`v_cache_${l}`] = f32(store.values[l]!.subarray(0, view), [N, kvHeads, bs, headDim]);
+    feeds[`k_cache_${l}`] = f32(store.keys[l]!.subarray(0, view), [N, kvHeads, headDim, ts]);
+    feeds[`v_cache_${l}`] = f32(store.values[l]!.subarray(0, view), [N, kvHeads, ts, headDim]);
   }
   return feeds;
 }

@@ -11,6 +11,8 @@ export interface StepEntry {
 /** The engine graph's inputs for one step, as flat typed arrays with their shapes. */
 export interface StepInputs {
   readonly numTokens: number;
+  /** Every token is a decode reading all its tiles in place: engine_decode.onnx can run the step. */
+  readonly decodeOnly: boolean;
   /** Tiles [0, poolTiles) of the pool are passed to the graph (every past block lies below). */
   readonly poolTiles: number;
   readonly inputIds: BigInt64Array;
@@ -24,12 +26,10 @@ export interface StepInputs {
   readonly directSeg: Float32Array;
   /** Per token, its direct row, or directQuery.length. */
   readonly tokenDirectRow: BigInt64Array;
-  readonly gatherBlocks: BigInt64Array;
-  readonly gatherMask: Float32Array;
-  readonly gatherQuery: BigInt64Array;
-  readonly gatherShape: readonly [number, number, number];
-  /** Per token, its row among the S*QM gathered query rows, or S*QM. */
-  readonly tokenGatherRow: BigInt64Array;
+  /** Prefill chunks over their past tiles (groups of many query rows). */
+  readonly gathered: GatherInputs;
+  /** Decodes over tiles they read but do not own (groups of one query row). */
+  readonly shared: GatherInputs;
   readonly newMask: Float32Array;
   readonly logitsIndex: BigInt64Array;
   /** Per entry, its row in the logits output, or -1 when it does not sample this step. */
@@ -42,6 +42,16 @@ const MASKED = -1e30;
 
 /** Valid columns of one tile for one sequence: [start, end) pairs, one per block of it in the tile. */
 type TileColumns = number[];
+
+/** One gathered path's inputs: S groups, each MB tiles and QM query rows. */
+export interface GatherInputs {
+  readonly tiles: BigInt64Array;
+  readonly mask: Float32Array;
+  readonly query: BigInt64Array;
+  /** Per token, its row among the S*QM query rows, or S*QM. */
+  readonly tokenRow: BigInt64Array;
+  readonly shape: readonly [number, number, number];
+}
 
 interface GatherGroup {
   tiles: number[];
@@ -136,28 +146,20 @@ export function buildStepInputs(
     if (group.tiles.length) groups.push(group);
   });
 
-  const S = Math.max(1, groups.length);
-  const MB = Math.max(1, ...groups.map((g) => g.tiles.length));
-  const QM = Math.max(1, ...groups.map((g) => g.count));
-  const gatherBlocks = new BigInt64Array(S * MB);
-  const gatherMask = new Float32Array(S * MB * tileSize).fill(MASKED);
-  const gatherQuery = new BigInt64Array(S * QM).fill(BigInt(T)); // T: the graph's zero query row
-  const tokenGatherRow = new BigInt64Array(T).fill(BigInt(S * QM));
-  groups.forEach((g, s) => {
-    g.tiles.forEach((tile, j) => {
-      gatherBlocks[s * MB + j] = BigInt(tile);
-      const base = (s * MB + j) * tileSize;
-      const cols = g.columns[j]!;
-      for (let c = 0; c < cols.length; c += 2) gatherMask.fill(0, base + cols[c]!, base + cols[c + 1]!);
-    });
-    for (let q = 0; q < g.count; q++) {
-      gatherQuery[s * QM + q] = BigInt(g.first + q);
-      tokenGatherRow[g.first + q] = BigInt(s * QM + q);
-    }
-  });
+  const gathered = packGroups(
+    groups.filter((g) => g.count > 1),
+    T,
+    tileSize,
+  );
+  const shared = packGroups(
+    groups.filter((g) => g.count === 1),
+    T,
+    tileSize,
+  );
 
   return {
     numTokens: T,
+    decodeOnly: groups.length === 0 && decodes === T,
     poolTiles,
     inputIds,
     positions,
@@ -166,11 +168,8 @@ export function buildStepInputs(
     directMask,
     directSeg,
     tokenDirectRow,
-    gatherBlocks,
-    gatherMask,
-    gatherQuery,
-    gatherShape: [S, MB, QM],
-    tokenGatherRow,
+    gathered,
+    shared,
     newMask,
     logitsIndex: BigInt64Array.from(logitRows),
     logitsRow,
@@ -192,4 +191,28 @@ function tilesOf(e: StepEntry, blockSize: number, tileBlocks: number): Map<numbe
     cols.push(start, start + filled);
   }
   return tiles;
+}
+
+/** Pads groups to S x MB tiles and S x QM query rows; at least one (inert) group keeps tensors non-empty. */
+function packGroups(groups: readonly GatherGroup[], T: number, tileSize: number): GatherInputs {
+  const S = Math.max(1, groups.length);
+  const MB = Math.max(1, ...groups.map((g) => g.tiles.length));
+  const QM = Math.max(1, ...groups.map((g) => g.count));
+  const tiles = new BigInt64Array(S * MB);
+  const mask = new Float32Array(S * MB * tileSize).fill(MASKED);
+  const query = new BigInt64Array(S * QM).fill(BigInt(T)); // T: the graph's zero query row
+  const tokenRow = new BigInt64Array(T).fill(BigInt(S * QM));
+  groups.forEach((g, s) => {
+    g.tiles.forEach((tile, j) => {
+      tiles[s * MB + j] = BigInt(tile);
+      const base = (s * MB + j) * tileSize;
+      const cols = g.columns[j]!;
+      for (let c = 0; c < cols.length; c += 2) mask.fill(0, base + cols[c]!, base + cols[c + 1]!);
+    });
+    for (let q = 0; q < g.count; q++) {
+      query[s * QM + q] = BigInt(g.first + q);
+      tokenRow[g.first + q] = BigInt(s * QM + q);
+    }
+  });
+  return { tiles, mask, query, tokenRow, shape: [S, MB, QM] };
 }

@@ -10,13 +10,18 @@ engine.onnx: the contract the runtime engine runs every step (paged KV cache).
                 row of direct_query). No gather: the pool itself is the operand, so a decode step costs
                 about what a contiguous cache costs (BENCHMARKS.md, paged_vs_contiguous). Per-row
                 partial results are combined with a one-hot product (direct_seg), not a scatter.
-   2. gathered: tiles that several queries need (a prefill chunk's past, prefix blocks shared by
-                sequences in the same step) are gathered per group of query rows. Its cost is a copy of
-                those tiles, amortised over the chunk's many query tokens.
+   2. gathered: a prefill chunk's past tiles, gathered per group of query rows (a copy, amortised
+                over the chunk's many query tokens).
+   4. shared:   tiles a decode reads but does not own (prefix blocks shared in the same step, tiles two
+                sequences ended up in), gathered per decode token: a group of one row, so decodes never
+                pad to a prefill chunk's rows.
    3. new:      this step's tokens attend to each other (same sequence, causal) through new_mask.
   Masks say which columns of a tile belong to the reader. Outputs: logits only for the rows in
   logits_index (positions that sample), and the new keys and values [L, T, KVH, Dh], which the engine
   writes into the pool itself. Returning only the new entries keeps the output copy proportional to T.
+
+engine_decode.onnx: engine.onnx for steps of decodes only whose tiles are all read in place (the
+  steady state of a decode batch): the same direct part, the new part reduced to one dot product.
 
 reference.onnx: plain causal attention over a whole sequence, no cache: the independent reference the
   tests compare the paged path against.
@@ -84,6 +89,60 @@ def _lse_merge(g: Graph, parts: list[tuple[str, str, str]]) -> str:
     return g.op("Div", total_a, total_l)
 
 
+def _direct_part(g: Graph, q_rows: str, k_cache: str, v_cache: str, owner: str, mask: str, seg: str,
+                 dims: tuple[int, int, int]) -> tuple[str, str, str]:
+    """Tiles read in place, each with the query row that owns it (owner[n] in [0, rows], rows = none).
+
+    Returns per row (max [rows,KVH*G], sum of exp [rows,KVH*G], weighted values [rows,KVH*G*Dh]).
+    Per-tile partials combine per row through the one-hot seg [rows,N]: rows are at most the decode
+    batch, so these are small dense products, far faster in ONNX Runtime than a ScatterElements reduction.
+    """
+    KVH, G, Dh = dims
+    qd = g.op("Concat", q_rows, g.const(np.zeros((1, KVH, G, Dh)), np.float32), axis=0)  # [rows+1,KVH,G,Dh]
+    qd = g.op("Gather", qd, owner, axis=0)  # [N,KVH,G,Dh]
+    s = g.op("Add", g.matmul(qd, k_cache), mask)  # [N,KVH,G,TS]
+    bmax = g.reduce_max(s, 3)  # [N,KVH,G,1]
+    e = g.op("Exp", g.op("Sub", s, bmax))
+    bsum = g.reshape(g.reduce_sum(e, 3), [0, KVH * G])  # [N,KVH*G]
+    pv = g.matmul(e, v_cache)  # [N,KVH,G,Dh]
+    bmax2 = g.reshape(bmax, [0, KVH * G])
+    owned_bias = g.op("Mul", g.op("Sub", seg, g.const(1.0, np.float32)), g.const(-NEG, np.float32))  # 0 / -inf
+    scores = g.op("Add", g.op("Unsqueeze", owned_bias, g.const([1])), g.transpose(bmax2, [1, 0]))  # [rows,KVH*G,N]
+    m_rows = g.op("ReduceMax", scores, g.const([2]), keepdims=0)  # [rows,KVH*G]
+    m_sink = g.op("Concat", m_rows, g.const(np.full((1, KVH * G), NEG), np.float32), axis=0)
+    f = g.op("Exp", g.op("Sub", bmax2, g.op("Gather", m_sink, owner, axis=0)))  # [N,KVH*G]
+    l_rows = g.matmul(seg, g.op("Mul", bsum, f))
+    a_rows = g.matmul(seg, g.reshape(g.op("Mul", pv, g.reshape(f, [0, KVH, G, 1])), [0, KVH * G * Dh]))
+    return m_rows, l_rows, a_rows
+
+
+def _gathered_part(g: Graph, q_pad: str, k_cache: str, v_cache: str, tiles: str, mask: str, query: str,
+                   token_row: str, sinks: tuple[str, str, str], dims: tuple[int, int, int]) -> tuple[str, str, str]:
+    """Groups of query rows, each over its own gathered tiles; results mapped back to token rows."""
+    KVH, G, Dh = dims
+    kg = g.op("Gather", k_cache, tiles, axis=0)  # [S,MB,KVH,Dh,TS]
+    kg = g.reshape(g.transpose(kg, [0, 2, 3, 1, 4]), [0, 0, 0, -1])  # [S,KVH,Dh,MB*TS]
+    vg = g.op("Gather", v_cache, tiles, axis=0)  # [S,MB,KVH,TS,Dh]
+    vg = g.reshape(g.transpose(vg, [0, 2, 1, 3, 4]), [0, 0, -1, Dh])  # [S,KVH,MB*TS,Dh]
+    qg = g.op("Gather", q_pad, query, axis=0)  # [S,QM,KVH,G,Dh]
+    qg_shape = g.op("Shape", qg)
+    qg = g.reshape(g.transpose(qg, [0, 2, 1, 3, 4]), [0, 0, -1, Dh])  # [S,KVH,QM*G,Dh]
+    s = g.op("Add", g.matmul(qg, kg), mask)
+    gmax = g.reduce_max(s, 3)
+    e = g.op("Exp", g.op("Sub", s, gmax))
+    gsum = g.reduce_sum(e, 3)
+    pvg = g.matmul(e, vg)  # [S,KVH,QM*G,Dh]
+
+    def to_tokens(t: str, sink: str, last: int) -> str:
+        # [S,KVH,QM*G,last] -> [S*QM,KVH,G,last], plus the sink row, then one row per token
+        shape = g.op("Concat", g.op("Slice", qg_shape, g.const([0]), g.const([1])), g.const([KVH]),
+                     g.op("Slice", qg_shape, g.const([1]), g.const([2])), g.const([G, last]), axis=0)
+        rows = g.reshape(g.transpose(g.op("Reshape", t, shape), [0, 2, 1, 3, 4]), [-1, KVH, G, last])
+        return g.op("Gather", g.op("Concat", rows, sink, axis=0), token_row, axis=0)
+
+    return to_tokens(gmax, sinks[0], 1), to_tokens(gsum, sinks[1], 1), to_tokens(pvg, sinks[2], Dh)
+
+
 def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
     L, d, H, KVH, Dh, V = (cfg[k] for k in ("n_layer", "d_model", "n_head", "n_kv_head", "head_dim", "vocab_size"))
     G, eps = H // KVH, cfg["norm_eps"]
@@ -101,6 +160,10 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
     g_mask = g.input("gather_mask", F, ["S", 1, 1, "MBxBS"])
     g_query = g.input("gather_query", I, ["S", "QM"])
     t_gather = g.input("token_gather_row", I, ["T"])
+    s_blocks = g.input("shared_blocks", I, ["Ss", "MBs"])
+    s_mask = g.input("shared_mask", F, ["Ss", 1, 1, "MBsxTS"])
+    s_query = g.input("shared_query", I, ["Ss", 1])
+    t_shared = g.input("token_shared_row", I, ["T"])
     n_mask = g.input("new_mask", F, ["T", "T"])
     logits_index = g.input("logits_index", I, ["R"])
     _attach(g, wf, L)
@@ -113,8 +176,7 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
     sink_m = g.const(np.full((1, KVH, G, 1), NEG), np.float32)
     sink_l = g.const(np.zeros((1, KVH, G, 1)), np.float32)
     sink_a = g.const(np.zeros((1, KVH, G, Dh)), np.float32)
-    owned_bias = g.op("Mul", g.op("Sub", d_seg, g.const(1.0, np.float32)), g.const(-NEG, np.float32))  # 0 / -inf
-    owned_bias = g.op("Unsqueeze", owned_bias, g.const([1]))  # [Qd,1,N]
+    dims = (KVH, G, Dh)
     t_len = g.op("Shape", ids)
     new_keys, new_values = [], []
     for l in range(L):
@@ -126,59 +188,23 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
         new_values.append(g.op("Unsqueeze", v, g.const([0])))
         q_pad = g.op("Concat", q, q_pad_row, axis=0)  # [T+1,KVH,G,Dh]
 
-        # 1. direct: pool blocks in place, one query row each; rows are this step's decode tokens.
-        qd = g.op("Concat", g.op("Gather", q, d_query, axis=0), q_pad_row, axis=0)  # [Qd+1,KVH,G,Dh]
-        qd = g.op("Gather", qd, d_owner, axis=0)  # [N,KVH,G,Dh]
-        s = g.op("Add", g.matmul(qd, k_cache[l]), d_mask)  # [N,KVH,G,BS]
-        bmax = g.reduce_max(s, 3)  # [N,KVH,G,1]
-        e = g.op("Exp", g.op("Sub", s, bmax))
-        bsum = g.reshape(g.reduce_sum(e, 3), [0, KVH * G])  # [N,KVH*G]
-        pv = g.matmul(e, v_cache[l])  # [N,KVH,G,Dh]
-        # Segment reductions over the blocks each row owns, as dense products with the one-hot
-        # direct_seg [Qd,N]: Qd is at most the decode batch, so this stays small, and MatMul/ReduceMax
-        # are far faster in ONNX Runtime than ScatterElements with a reduction.
-        bmax2 = g.reshape(bmax, [0, KVH * G])  # [N,KVH*G]
-        m_rows = g.op("ReduceMax", g.op("Add", owned_bias, g.transpose(bmax2, [1, 0])), g.const([2]), keepdims=0)
-        m_rows = g.op("Concat", m_rows, g.const(np.full((1, KVH * G), NEG), np.float32), axis=0)  # [Qd+1,KVH*G]
-        f = g.op("Exp", g.op("Sub", bmax2, g.op("Gather", m_rows, d_owner, axis=0)))  # [N,KVH*G]
-        l_rows = g.matmul(d_seg, g.op("Mul", bsum, f))  # [Qd,KVH*G]
-        a_rows = g.matmul(d_seg, g.reshape(g.op("Mul", pv, g.reshape(f, [0, KVH, G, 1])), [0, KVH * G * Dh]))
+        # 1. direct: pool tiles in place, one query row each; rows are this step's decode tokens.
+        qd = g.op("Gather", q, d_query, axis=0)  # [Qd,KVH,G,Dh]
+        m_rows, l_rows, a_rows = _direct_part(g, qd, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, dims)
 
         def direct_to_tokens(rows: str, sink: str, last: int) -> str:
             rows = g.op("Concat", g.reshape(rows, [-1, KVH, G, last]), sink, axis=0)
             return g.op("Gather", rows, t_direct, axis=0)  # [T,KVH,G,last]
 
-        m1 = g.op("Gather", g.reshape(m_rows, [-1, KVH, G, 1]), t_direct, axis=0)
+        m1 = direct_to_tokens(m_rows, sink_m, 1)
         l1 = direct_to_tokens(l_rows, sink_l, 1)
         a1 = direct_to_tokens(a_rows, sink_a, Dh)
 
-        # 2. gathered: copied blocks, a group of query rows each.
-        kg = g.op("Gather", k_cache[l], g_blocks, axis=0)  # [S,MB,KVH,Dh,BS]
-        kg = g.reshape(g.transpose(kg, [0, 2, 3, 1, 4]), [0, 0, 0, -1])  # [S,KVH,Dh,MB*BS]
-        vg = g.op("Gather", v_cache[l], g_blocks, axis=0)  # [S,MB,KVH,BS,Dh]
-        vg = g.reshape(g.transpose(vg, [0, 2, 1, 3, 4]), [0, 0, -1, Dh])  # [S,KVH,MB*BS,Dh]
-        qg = g.op("Gather", q_pad, g_query, axis=0)  # [S,QM,KVH,G,Dh]
-        qg_shape = g.op("Shape", qg)
-        qg = g.reshape(g.transpose(qg, [0, 2, 1, 3, 4]), [0, 0, -1, Dh])  # [S,KVH,QM*G,Dh]
-        s = g.op("Add", g.matmul(qg, kg), g_mask)
-        gmax = g.reduce_max(s, 3)
-        e = g.op("Exp", g.op("Sub", s, gmax))
-        gsum = g.reduce_sum(e, 3)
-        pvg = g.matmul(e, vg)  # [S,KVH,QM*G,Dh]
-
-        def to_rows(t: str, last: int) -> str:
-            # [S,KVH,QM*G,last] -> [S*QM,KVH,G,last]
-            s_kvh_qm_g = g.op("Concat", g.op("Slice", qg_shape, g.const([0]), g.const([1])), g.const([KVH]),
-                              g.op("Slice", qg_shape, g.const([1]), g.const([2])), g.const([G, last]), axis=0)
-            t = g.transpose(g.op("Reshape", t, s_kvh_qm_g), [0, 2, 1, 3, 4])
-            return g.reshape(t, [-1, KVH, G, last])
-
-        def gathered_to_tokens(t: str, sink: str, last: int) -> str:
-            return g.op("Gather", g.op("Concat", to_rows(t, last), sink, axis=0), t_gather, axis=0)
-
-        m2 = gathered_to_tokens(gmax, sink_m, 1)
-        l2 = gathered_to_tokens(gsum, sink_l, 1)
-        a2 = gathered_to_tokens(pvg, sink_a, Dh)
+        # 2. gathered: copied tiles, a group of query rows each. Prefill chunks (many rows) and decodes
+        # reading tiles they do not own (one row) are separate groups, so neither pads to the other.
+        sinks = (sink_m, sink_l, sink_a)
+        m2, l2, a2 = _gathered_part(g, q_pad, k_cache[l], v_cache[l], g_blocks, g_mask, g_query, t_gather, sinks, dims)
+        m4, l4, a4 = _gathered_part(g, q_pad, k_cache[l], v_cache[l], s_blocks, s_mask, s_query, t_shared, sinks, dims)
 
         # 3. new: this step's tokens among themselves.
         qn = g.reshape(g.transpose(q, [1, 0, 2, 3]), [KVH, -1, Dh])  # [KVH,T*G,Dh]
@@ -194,12 +220,60 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
         pvn = g.transpose(g.reshape(pvn, [KVH, -1, G, Dh]), [1, 0, 2, 3])
         m3, l3 = g.transpose(nmax, [1, 0, 2, 3]), g.transpose(nsum, [1, 0, 2, 3])
 
-        out = _lse_merge(g, [(m1, l1, a1), (m2, l2, a2), (m3, l3, pvn)])
+        out = _lse_merge(g, [(m1, l1, a1), (m2, l2, a2), (m4, l4, a4), (m3, l3, pvn)])
         x = g.op("Add", x, g.matmul(g.reshape(out, [-1, H * Dh]), f"l{l}.wo"))
         x = _mlp(g, x, l, eps)
 
     hidden = g.op("Gather", x, logits_index, axis=0)
     hidden = g.layer_norm(hidden, "ln_f.w", "ln_f.b", eps)
+    g.op("Gemm", hidden, "tok_emb", transB=1, name="logits")
+    g.op("Concat", *new_keys, axis=0, name="new_keys")
+    g.op("Concat", *new_values, axis=0, name="new_values")
+    g.output("logits", F, ["R", V])
+    g.output("new_keys", F, [L, "T", KVH, Dh])
+    g.output("new_values", F, [L, "T", KVH, Dh])
+    return g
+
+
+def engine_decode_graph(cfg: dict, wf: WeightFile) -> Graph:
+    """engine.onnx specialised for the commonest step: every token a decode that owns all its tiles.
+
+    The runtime picks it when a step has no prefill and no gathered tile; then direct rows are the tokens
+    themselves and a token's attention to its own new key is one dot product. Same inputs as engine.onnx
+    minus the ones this case makes trivial; about half the nodes, which is most of a decode step's cost
+    on CPU at small batch.
+    """
+    L, H, KVH, Dh, V = (cfg[k] for k in ("n_layer", "n_head", "n_kv_head", "head_dim", "vocab_size"))
+    G, eps = H // KVH, cfg["norm_eps"]
+    g = Graph("warmgate_engine_decode")
+    ids = g.input("input_ids", I, ["T"])
+    pos = g.input("positions", I, ["T"])
+    k_cache = [g.input(f"k_cache_{l}", F, ["N", KVH, Dh, "TS"]) for l in range(L)]
+    v_cache = [g.input(f"v_cache_{l}", F, ["N", KVH, "TS", Dh]) for l in range(L)]
+    d_owner = g.input("direct_owner", I, ["N"])
+    d_mask = g.input("direct_mask", F, ["N", 1, 1, "TS"])
+    d_seg = g.input("direct_seg", F, ["T", "N"])
+    logits_index = g.input("logits_index", I, ["R"])
+    _attach(g, wf, L)
+    x = g.op("Add", g.op("Gather", "tok_emb", ids, axis=0), g.op("Gather", "pos_emb", pos, axis=0))
+    scale = g.const(1.0 / np.sqrt(Dh), np.float32)
+    new_keys, new_values = [], []
+    for l in range(L):
+        h = g.layer_norm(x, f"l{l}.ln1.w", f"l{l}.ln1.b", eps)
+        q = g.reshape(g.op("Mul", g.matmul(h, f"l{l}.wq"), scale), [-1, KVH, G, Dh])
+        k = g.reshape(g.matmul(h, f"l{l}.wk"), [-1, KVH, Dh])
+        v = g.reshape(g.matmul(h, f"l{l}.wv"), [-1, KVH, Dh])
+        new_keys.append(g.op("Unsqueeze", k, g.const([0])))
+        new_values.append(g.op("Unsqueeze", v, g.const([0])))
+        m_rows, l_rows, a_rows = _direct_part(g, q, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, (KVH, G, Dh))
+        past = (g.reshape(m_rows, [-1, KVH, G, 1]), g.reshape(l_rows, [-1, KVH, G, 1]), g.reshape(a_rows, [-1, KVH, G, Dh]))
+        self_s = g.reduce_sum(g.op("Mul", q, g.op("Unsqueeze", k, g.const([2]))), 3)  # [T,KVH,G,1]
+        ones = g.op("Expand", g.const(1.0, np.float32), g.op("Shape", self_s))
+        own = (self_s, ones, g.op("Mul", ones, g.op("Unsqueeze", v, g.const([2]))))
+        out = _lse_merge(g, [past, own])
+        x = g.op("Add", x, g.matmul(g.reshape(out, [-1, H * Dh]), f"l{l}.wo"))
+        x = _mlp(g, x, l, eps)
+    hidden = g.layer_norm(g.op("Gather", x, logits_index, axis=0), "ln_f.w", "ln_f.b", eps)
     g.op("Gemm", hidden, "tok_emb", transB=1, name="logits")
     g.op("Concat", *new_keys, axis=0, name="new_keys")
     g.op("Concat", *new_values, axis=0, name="new_values")

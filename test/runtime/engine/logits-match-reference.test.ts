@@ -68,13 +68,15 @@ function paths(entries: readonly StepEntry[], shape: TileShape): Paths {
     const open = s.directMask.subarray(tile * tileSize, (tile + 1) * tileSize).some((m) => m > MASKED);
     if (ei >= 0 && open) direct[ei]!.add(tile);
   });
-  const [S, MB, QM] = s.gatherShape;
-  for (let g = 0; g < S; g++) {
-    const ei = firstToken.indexOf(Number(s.gatherQuery[g * QM]!));
-    for (let j = 0; j < MB; j++) {
-      const base = (g * MB + j) * tileSize;
-      const open = s.gatherMask.subarray(base, base + tileSize).some((m) => m > MASKED);
-      if (ei >= 0 && open) gathered[ei]!.add(Number(s.gatherBlocks[g * MB + j]!));
+  for (const path of [s.gathered, s.shared]) {
+    const [S, MB, QM] = path.shape;
+    for (let g = 0; g < S; g++) {
+      const ei = firstToken.indexOf(Number(path.query[g * QM]!));
+      for (let j = 0; j < MB; j++) {
+        const base = (g * MB + j) * tileSize;
+        const open = path.mask.subarray(base, base + tileSize).some((m) => m > MASKED);
+        if (ei >= 0 && open) gathered[ei]!.add(Number(path.tiles[g * MB + j]!));
+      }
     }
   }
   return { direct, gathered };

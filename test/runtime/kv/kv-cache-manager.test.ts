@@ -162,10 +162,10 @@ function rng(seed: number): () => number {
  * Random admit / grow / commit / fork / free against a model of what the KV blocks hold: every computed
  * position must read back its own token, and a write must only ever land in a block its sequence owns alone.
  */
-function randomOps(seed: number, enablePrefixCaching: boolean) {
+function randomOps(seed: number, enablePrefixCaching: boolean, tileBlocks = 1) {
   const blockSize = 4;
   const numBlocks = 24;
-  const kv = new KVCacheManager({ numBlocks, blockSize, modelId: 'm', enablePrefixCaching });
+  const kv = new KVCacheManager({ numBlocks, blockSize, modelId: 'm', enablePrefixCaching, tileBlocks });
   const random = rng(seed);
   const int = (n: number) => Math.floor(random() * n);
   const tokens = new Map<string, number[]>();
@@ -287,6 +287,15 @@ describe('KVCacheManager random operations', () => {
       assert.ok(c.copies > 0, 'no copy-on-write');
       assert.ok(c.hitTokens > 0, 'no prefix hit');
       assert.ok(c.admitted > 100, 'too few sequences admitted');
+    });
+  }
+
+  for (const tileBlocks of [2, 4]) {
+    it(`keeps its invariants and block contents with tiles of ${tileBlocks} blocks`, () => {
+      const c = randomOps(11 + tileBlocks, true, tileBlocks);
+      assert.ok(c.nulls > 0, 'no refused allocation');
+      assert.ok(c.copies > 0, 'no copy-on-write');
+      assert.ok(c.hitTokens > 0, 'no prefix hit');
     });
   }
 

@@ -137,3 +137,46 @@ describe('prefix cache scenario (blockSize 4, 10 blocks)', () => {
     assert.deepEqual(admit(kv, 'B', t).res.newBlocks, [0, 1, 2]);
   });
 });
+
+describe('tile-affine allocation', () => {
+  it('keeps a growing sequence in its own tile and starts new sequences on wholly free tiles', () => {
+    const kv = new KVCacheManager({
+      numBlocks: 16,
+      blockSize: 2,
+      modelId: 'm',
+      enablePrefixCaching: true,
+      tileBlocks: 4,
+    });
+    // Two sequences growing in turn, one block at a time.
+    for (let n = 2; n <= 8; n += 2) {
+      assert.ok(kv.allocateSlots('a', n));
+      assert.ok(kv.allocateSlots('b', n));
+    }
+    assert.deepEqual(kv.blockTable('a'), [0, 1, 2, 3]);
+    assert.deepEqual(kv.blockTable('b'), [4, 5, 6, 7]);
+  });
+
+  it('evicts a cached tile whole rather than scatter a new sequence into used tiles', () => {
+    const kv = new KVCacheManager({
+      numBlocks: 8,
+      blockSize: 2,
+      modelId: 'm',
+      enablePrefixCaching: true,
+      tileBlocks: 4,
+    });
+    const tokens = [1, 2, 3, 4, 5, 6, 7, 8];
+    assert.ok(kv.allocateSlots('a', 8));
+    kv.commitComputed('a', tokens, 8);
+    kv.free('a'); // tile 0 is now four cached blocks
+    assert.ok(kv.allocateSlots('b', 2)); // b takes tile 1
+    assert.deepEqual(kv.blockTable('b'), [4]);
+    assert.ok(kv.allocateSlots('c', 2)); // no wholly free tile left: c takes cached tile 0 whole
+    assert.deepEqual(kv.blockTable('c'), [0]);
+    assert.equal(
+      kv.findCachedPrefix([...tokens, 9]).numTokens,
+      0,
+      'block 0 was evicted, so the chain breaks',
+    );
+    kv.checkInvariants();
+  });
+});
