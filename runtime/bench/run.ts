@@ -100,7 +100,11 @@ const modelBytes =
   statSync(join(model.dir, model.manifest.files.engine.path)).size;
 const rssOverheadMb = (peakRss - modelBytes - continuousEngine.stats().kvBytes) / 2 ** 20;
 
-const staticEngine = new Engine(model, config);
+// Static batching reserves every member's whole context up front (no preemption): give it that much.
+const staticEngine = new Engine(model, {
+  ...config,
+  kvCacheBytes: Math.max(config.kvCacheBytes!, maxBatch * arch.context_length * KVStore.bytesPerBlock(arch, 1)),
+});
 await warm(staticEngine);
 const stat = await runStatic(staticEngine, workload, maxBatch, arch.context_length);
 const staticTps = (1000 * stat.outputTokens) / stat.wallMs;
