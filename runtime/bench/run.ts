@@ -103,7 +103,10 @@ const rssOverheadMb = (peakRss - modelBytes - continuousEngine.stats().kvBytes) 
 // Static batching reserves every member's whole context up front (no preemption): give it that much.
 const staticEngine = new Engine(model, {
   ...config,
-  kvCacheBytes: Math.max(config.kvCacheBytes!, maxBatch * arch.context_length * KVStore.bytesPerBlock(arch, 1)),
+  kvCacheBytes: Math.max(
+    config.kvCacheBytes!,
+    maxBatch * arch.context_length * KVStore.bytesPerBlock(arch, 1),
+  ),
 });
 await warm(staticEngine);
 const stat = await runStatic(staticEngine, workload, maxBatch, arch.context_length);

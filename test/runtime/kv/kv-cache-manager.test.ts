@@ -235,7 +235,7 @@ function randomOps(seed: number, enablePrefixCaching: boolean, tileBlocks = 1) {
       const res = kv.allocateSlots(id, t.length);
       if (res === null) {
         refused(before, id, table);
-        if (random() < 0.5) tokens.delete(id) && kv.free(id); // preempt
+        if (random() < 0.5 && tokens.delete(id)) kv.free(id); // preempt
       } else {
         apply(res);
         commitSome(id);

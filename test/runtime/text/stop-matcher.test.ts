@@ -99,7 +99,7 @@ describe('StopMatcher', () => {
       const hits = stops.map((s) => text.indexOf(s)).filter((i) => i >= 0);
       const expected = hits.length > 0 ? text.slice(0, Math.min(...hits)) : text;
       const pieces: string[] = [];
-      for (let i = 0; i < text.length; ) {
+      for (let i = 0; i < text.length;) {
         const size = Math.floor(rng.next() * 4);
         pieces.push(text.slice(i, i + size));
         i += size;
