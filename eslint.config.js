@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'runtime/models/', '.scratch/', '**/*.py'] },
+  { ignores: ['node_modules/', 'dist/', 'runtime/models/', '.scratch/', '**/*.py'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

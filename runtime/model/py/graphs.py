@@ -89,8 +89,14 @@ def _lse_merge(g: Graph, parts: list[tuple[str, str, str]]) -> str:
     return g.op("Div", total_a, total_l)
 
 
+def _owned_bias(g: Graph, seg: str) -> str:
+    """[rows,1,N]: 0 where the row owns the tile, -inf elsewhere; the same for every layer."""
+    bias = g.op("Mul", g.op("Sub", seg, g.const(1.0, np.float32)), g.const(-NEG, np.float32))
+    return g.op("Unsqueeze", bias, g.const([1]))
+
+
 def _direct_part(g: Graph, q_rows: str, k_cache: str, v_cache: str, owner: str, mask: str, seg: str,
-                 dims: tuple[int, int, int]) -> tuple[str, str, str]:
+                 owned_bias: str, dims: tuple[int, int, int]) -> tuple[str, str, str]:
     """Tiles read in place, each with the query row that owns it (owner[n] in [0, rows], rows = none).
 
     Returns per row (max [rows,KVH*G], sum of exp [rows,KVH*G], weighted values [rows,KVH*G*Dh]).
@@ -106,8 +112,7 @@ def _direct_part(g: Graph, q_rows: str, k_cache: str, v_cache: str, owner: str, 
     bsum = g.reshape(g.reduce_sum(e, 3), [0, KVH * G])  # [N,KVH*G]
     pv = g.matmul(e, v_cache)  # [N,KVH,G,Dh]
     bmax2 = g.reshape(bmax, [0, KVH * G])
-    owned_bias = g.op("Mul", g.op("Sub", seg, g.const(1.0, np.float32)), g.const(-NEG, np.float32))  # 0 / -inf
-    scores = g.op("Add", g.op("Unsqueeze", owned_bias, g.const([1])), g.transpose(bmax2, [1, 0]))  # [rows,KVH*G,N]
+    scores = g.op("Add", owned_bias, g.transpose(bmax2, [1, 0]))  # [rows,KVH*G,N]
     m_rows = g.op("ReduceMax", scores, g.const([2]), keepdims=0)  # [rows,KVH*G]
     m_sink = g.op("Concat", m_rows, g.const(np.full((1, KVH * G), NEG), np.float32), axis=0)
     f = g.op("Exp", g.op("Sub", bmax2, g.op("Gather", m_sink, owner, axis=0)))  # [N,KVH*G]
@@ -177,6 +182,7 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
     sink_l = g.const(np.zeros((1, KVH, G, 1)), np.float32)
     sink_a = g.const(np.zeros((1, KVH, G, Dh)), np.float32)
     dims = (KVH, G, Dh)
+    owned = _owned_bias(g, d_seg)
     t_len = g.op("Shape", ids)
     new_keys, new_values = [], []
     for l in range(L):
@@ -190,7 +196,7 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
 
         # 1. direct: pool tiles in place, one query row each; rows are this step's decode tokens.
         qd = g.op("Gather", q, d_query, axis=0)  # [Qd,KVH,G,Dh]
-        m_rows, l_rows, a_rows = _direct_part(g, qd, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, dims)
+        m_rows, l_rows, a_rows = _direct_part(g, qd, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, owned, dims)
 
         def direct_to_tokens(rows: str, sink: str, last: int) -> str:
             rows = g.op("Concat", g.reshape(rows, [-1, KVH, G, last]), sink, axis=0)
@@ -257,6 +263,7 @@ def engine_decode_graph(cfg: dict, wf: WeightFile) -> Graph:
     _attach(g, wf, L)
     x = g.op("Add", g.op("Gather", "tok_emb", ids, axis=0), g.op("Gather", "pos_emb", pos, axis=0))
     scale = g.const(1.0 / np.sqrt(Dh), np.float32)
+    owned = _owned_bias(g, d_seg)
     new_keys, new_values = [], []
     for l in range(L):
         h = g.layer_norm(x, f"l{l}.ln1.w", f"l{l}.ln1.b", eps)
@@ -265,12 +272,17 @@ def engine_decode_graph(cfg: dict, wf: WeightFile) -> Graph:
         v = g.reshape(g.matmul(h, f"l{l}.wv"), [-1, KVH, Dh])
         new_keys.append(g.op("Unsqueeze", k, g.const([0])))
         new_values.append(g.op("Unsqueeze", v, g.const([0])))
-        m_rows, l_rows, a_rows = _direct_part(g, q, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, (KVH, G, Dh))
-        past = (g.reshape(m_rows, [-1, KVH, G, 1]), g.reshape(l_rows, [-1, KVH, G, 1]), g.reshape(a_rows, [-1, KVH, G, Dh]))
+        m_rows, l_rows, a_rows = _direct_part(g, q, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, owned, (KVH, G, Dh))
+        m_past = g.reshape(m_rows, [-1, KVH, G, 1])
+        # The token's own key: score q.k, weight 1 at its own scale; merged with the past by log-sum-exp.
         self_s = g.reduce_sum(g.op("Mul", q, g.op("Unsqueeze", k, g.const([2]))), 3)  # [T,KVH,G,1]
-        ones = g.op("Expand", g.const(1.0, np.float32), g.op("Shape", self_s))
-        own = (self_s, ones, g.op("Mul", ones, g.op("Unsqueeze", v, g.const([2]))))
-        out = _lse_merge(g, [past, own])
+        m = g.op("Max", m_past, self_s)
+        f_past = g.op("Exp", g.op("Sub", m_past, m))
+        f_self = g.op("Exp", g.op("Sub", self_s, m))
+        num = g.op("Add", g.op("Mul", g.reshape(a_rows, [-1, KVH, G, Dh]), f_past),
+                   g.op("Mul", g.op("Unsqueeze", v, g.const([2])), f_self))
+        den = g.op("Add", g.op("Mul", g.reshape(l_rows, [-1, KVH, G, 1]), f_past), f_self)
+        out = g.op("Div", num, den)
         x = g.op("Add", x, g.matmul(g.reshape(out, [-1, H * Dh]), f"l{l}.wo"))
         x = _mlp(g, x, l, eps)
     hidden = g.layer_norm(g.op("Gather", x, logits_index, axis=0), "ln_f.w", "ln_f.b", eps)
