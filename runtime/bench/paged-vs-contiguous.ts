@@ -10,6 +10,8 @@ import { percentile } from './workload.ts';
 export interface LayoutResult {
   readonly contiguousMs: number;
   readonly pagedMs: number;
+  /** The part of pagedMs inside ONNX Runtime's run(). */
+  readonly pagedRunMs: number;
   readonly pagedGatherMs: number;
   /** Largest |logit difference| between the paged and the contiguous step (same keys and values). */
   readonly maxLogitDiff: number;
@@ -109,25 +111,32 @@ export async function measureLayouts(
   // again each repetition changes nothing the next one reads.
   const inPlace = new ModelRunner(model, store);
   const naive = new ModelRunner(model, store, { inPlace: false });
-  const pagedStep = async (direct: boolean) => (await (direct ? inPlace : naive).step(entries, [])).logits;
-  const time = async (f: () => Promise<unknown>) => {
-    for (let i = 0; i < 3; i++) await f();
-    const ms: number[] = [];
-    for (let i = 0; i < reps; i++) {
-      const t = performance.now();
-      await f();
-      ms.push(performance.now() - t);
-    }
-    return percentile(ms, 50);
+  let lastRunMs = 0;
+  const pagedStep = async (direct: boolean) => {
+    const out = await (direct ? inPlace : naive).step(entries, []);
+    lastRunMs = out.runMs;
+    return out.logits;
   };
-  // Interleave the three so drift on a shared machine hits each alike.
+  const timed = async (f: () => Promise<unknown>) => {
+    const t = performance.now();
+    await f();
+    return performance.now() - t;
+  };
+  // Interleaved rep by rep, so drift on a shared machine hits each variant alike.
   const c: number[] = [];
   const p: number[] = [];
+  const pRun: number[] = [];
   const g: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    c.push(await time(() => contiguous.run(cFeeds)));
-    p.push(await time(() => pagedStep(true)));
-    g.push(await time(() => pagedStep(false)));
+  for (let i = 0; i < reps + 3; i++) {
+    const ci = await timed(() => contiguous.run(cFeeds));
+    const pi = await timed(() => pagedStep(true));
+    const pr = lastRunMs;
+    const gi = await timed(() => pagedStep(false));
+    if (i < 3) continue; // warm-up
+    c.push(ci);
+    p.push(pi);
+    pRun.push(pr);
+    g.push(gi);
   }
   const cl = (await contiguous.run(cFeeds)).logits!.data as Float32Array;
   const pl = await pagedStep(true);
@@ -137,6 +146,7 @@ export async function measureLayouts(
   return {
     contiguousMs: percentile(c, 50),
     pagedMs: percentile(p, 50),
+    pagedRunMs: percentile(pRun, 50),
     pagedGatherMs: percentile(g, 50),
     maxLogitDiff,
   };

@@ -29,7 +29,7 @@ const { values: o } = parseArgs({
     'kv-mb': { type: 'string', default: '64' },
     threads: { type: 'string', default: '2' },
     'layout-context': { type: 'string', default: '1024' },
-    'layout-reps': { type: 'string', default: '10' },
+    'layout-reps': { type: 'string', default: '60' },
   },
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
@@ -182,6 +182,8 @@ const result = {
   paged_gather_vs_contiguous_step_ratio: r2(layout.pagedGatherMs / layout.contiguousMs),
   contiguous_step_ms: r2(layout.contiguousMs),
   paged_step_ms: r2(layout.pagedMs),
+  paged_run_ms: r2(layout.pagedRunMs),
+  paged_run_vs_contiguous_ratio: r2(layout.pagedRunMs / layout.contiguousMs),
   kv_waste_pct: r2(peakAllocated ? (100 * wasteAtPeak) / peakAllocated : 0),
   max_concurrent_paged: maxConcurrentPaged,
   max_concurrent_contiguous: maxConcurrentContiguous,

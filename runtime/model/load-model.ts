@@ -118,6 +118,9 @@ export function sessionOptions(o: LoadOptions): ort.InferenceSession.SessionOpti
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     enableCpuMemArena: o.memArena ?? true,
+    // A model has two sessions (full step and decode-only step), each with its own intra-op pool; an
+    // idle pool's threads spinning for work took the cores from the other session's run.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
     executionProviders: o.executionProviders ?? ['cpu'],
   };
 }
