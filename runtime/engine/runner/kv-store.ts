@@ -90,8 +90,11 @@ export class KVStore {
         for (let h = 0; h < H; h++) {
           const src = ((l * T + t) * H + h) * D;
           const kBase = (tile * H + h) * D * ts + col;
-          for (let d = 0; d < D; d++) k[kBase + d * ts] = newKeys[src + d]!;
-          v.set(newValues.subarray(src, src + D), ((tile * H + h) * ts + col) * D);
+          const vBase = ((tile * H + h) * ts + col) * D;
+          for (let d = 0; d < D; d++) {
+            k[kBase + d * ts] = newKeys[src + d]!;
+            v[vBase + d] = newValues[src + d]!;
+          }
         }
       }
     }
