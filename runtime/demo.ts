@@ -28,6 +28,7 @@ const outputs = await Promise.all(
     if (!r.ok) return `refused: ${r.error.code}: ${r.error.message}`;
     let text = prompt;
     for await (const ev of r.events) {
+      if (ev.type === 'error') return `failed: ${ev.message}`;
       text += ev.text;
       if (ev.type === 'finish') text += `\n[finish: ${ev.reason}, ${ev.completionTokens} tokens]`;
     }

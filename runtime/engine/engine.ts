@@ -47,10 +47,25 @@ export type GenerationEvent =
       readonly completionTokens: number;
       /** Times this sample lost its KV blocks to preemption and was recomputed (0 for most requests). */
       readonly preemptions: number;
-    };
+    }
+  | GenerationError;
+
+/**
+ * The step that carried this request failed (a broken model session, a broken invariant): the request
+ * ends here, its blocks are freed, and the stream closes after this event.
+ */
+export interface GenerationError {
+  readonly type: 'error';
+  readonly code: 'engine_step_failed';
+  readonly message: string;
+}
 
 export type SubmitResult =
-  | { readonly ok: true; readonly requestId: string; readonly events: AsyncIterable<GenerationEvent> }
+  | {
+      readonly ok: true;
+      readonly requestId: string;
+      readonly events: AsyncIterable<GenerationEvent>;
+    }
   | { readonly ok: false; readonly error: AdmissionError };
 
 export interface EngineHooks {
@@ -77,6 +92,7 @@ export class Engine {
   #arrivals = 0;
   #loop: Promise<void> | null = null;
   #draining = false;
+  #lastError: unknown = undefined;
 
   constructor(model: LoadedModel, config: Partial<EngineConfig> = {}, hooks: EngineHooks = {}) {
     this.model = model;
@@ -147,9 +163,12 @@ export class Engine {
     await this.idle();
   }
 
-  /** Resolves when the engine has nothing left to do. */
+  /** Resolves when the engine has nothing left to do; rejects if a step failed since the last call. */
   async idle(): Promise<void> {
     while (this.#loop) await this.#loop;
+    const err = this.#lastError;
+    this.#lastError = undefined;
+    if (err !== undefined) throw err;
   }
 
   stats(): EngineStats {
@@ -291,11 +310,11 @@ export class Engine {
         if (this.#scheduler.hasWork() || this.#aborts.size) this.#kick();
       },
       (err: unknown) => {
-        // No restart from here: a step that fails every time (a released session, a broken invariant)
-        // would restart through microtasks forever and starve the event loop. The error goes to idle()
-        // and drain() callers (or surfaces as unhandled); the next submit() or abort() starts a new loop.
+        // Every request admitted so far fails with the error and gives its blocks back; the loop is not
+        // restarted from here (a step that fails every time would spin), the next submit() starts one.
         this.#loop = null;
-        throw err;
+        this.#failAll(err);
+        this.#lastError = err;
       },
     );
   }
@@ -375,6 +394,17 @@ export class Engine {
       this.#requests.delete(seq.requestId);
       this.#stats.requestDone(state);
     }
+  }
+
+  #failAll(err: unknown): void {
+    const message = `engine step failed: ${err instanceof Error ? err.message : String(err)}`;
+    for (const [id, state] of this.#requests) {
+      this.#scheduler.removeRequest(id);
+      state.fail({ type: 'error', code: 'engine_step_failed', message });
+      this.#stats.requestDone(state);
+    }
+    this.#requests.clear();
+    this.#aborts.clear();
   }
 
   #applyAborts(): void {

@@ -3,6 +3,7 @@ export {
   Engine,
   type EngineHooks,
   type GenerateRequest,
+  type GenerationError,
   type GenerationEvent,
   type SubmitResult,
 } from './engine.ts';

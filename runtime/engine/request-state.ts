@@ -1,5 +1,5 @@
 import type { AsyncQueue } from './async-queue.ts';
-import type { GenerationEvent } from './engine.ts';
+import type { GenerationError, GenerationEvent } from './engine.ts';
 import type { SamplingParams } from './sampling/params.ts';
 import type { SampleResult } from './sampling/sampler.ts';
 import type { FinishReason, Sequence } from './sequence.ts';
@@ -77,6 +77,13 @@ export class RequestState {
 
   finish(seq: Sequence, reason: FinishReason): void {
     this.#close(seq.index, reason, seq.preemptions);
+  }
+
+  /** The engine failed under this request: one error event, then the stream ends. */
+  fail(error: GenerationError): void {
+    this.#queue.push(error);
+    this.finishedAt = performance.now();
+    this.#queue.close();
   }
 
   /** Samples that never started (an n>1 request aborted before its fork) end as aborted too. */

@@ -64,6 +64,7 @@ export async function collect(events: AsyncIterable<GenerationEvent>, n: number)
   };
   const done = new Set<number>();
   for await (const ev of events) {
+    if (ev.type === 'error') throw new Error(`stream failed: ${ev.message}`);
     if (done.has(ev.index)) c.afterFinish.push(ev);
     c.text[ev.index] += ev.text;
     if (ev.type === 'token') {

@@ -182,14 +182,26 @@ describe('admission and streaming', { timeout: 120_000 }, () => {
     });
   });
 
-  it('a step that fails surfaces its error through idle() instead of retrying forever', async () => {
-    // A model of its own, released under the engine: every step fails. The engine used to restart its
-    // loop on failure at once, through microtasks only, which starved the event loop for good.
+  it('a failing step ends its requests with an error event, frees their blocks and does not spin', async () => {
+    // A model of its own, released under the engine: every step fails.
     const released = await loadModel(TINY_MODEL_DIR, { intraOpThreads: 1 });
     const engine = new Engine(released, small(16));
     await released.release();
-    assert.ok(engine.submit({ prompt: bytes('hello'), params: greedyParams(2) }).ok);
+    const r = engine.submit({ prompt: bytes('hello'), params: greedyParams(2) });
+    assert.ok(r.ok);
+    const events = [];
+    for await (const ev of r.events) events.push(ev);
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.type, 'error');
+    assert.equal(events[0]!.type === 'error' && events[0]!.code, 'engine_step_failed');
     await assert.rejects(engine.idle());
+    const s = engine.stats();
+    assert.equal(s.kvFreeBlocks, s.kvTotalBlocks, 'the failed request gave its blocks back');
+    assert.equal(s.running + s.waiting, 0);
+    // A later request fails the same way instead of hanging, and timers still run (no spinning loop).
+    const again = engine.submit({ prompt: bytes('again'), params: greedyParams(2) });
+    assert.ok(again.ok);
+    for await (const ev of again.events) assert.equal(ev.type, 'error');
     const timer = await new Promise<string>((resolve) => setTimeout(() => resolve('timers still run'), 10));
     assert.equal(timer, 'timers still run');
   });
