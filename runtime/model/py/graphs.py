@@ -89,6 +89,19 @@ def _lse_merge(g: Graph, parts: list[tuple[str, str, str]]) -> str:
     return g.op("Div", total_a, total_l)
 
 
+def _qkv(g: Graph, x: str, l: int, scale: str, dims: tuple[int, int, int], eps: float,
+         new_keys: list[str], new_values: list[str]) -> tuple[str, str, str]:
+    """Layer l's queries [T,KVH,G,Dh] (pre-scaled), keys and values [T,KVH,Dh]; records the new K/V."""
+    KVH, G, Dh = dims
+    h = g.layer_norm(x, f"l{l}.ln1.w", f"l{l}.ln1.b", eps)
+    q = g.reshape(g.op("Mul", g.matmul(h, f"l{l}.wq"), scale), [-1, KVH, G, Dh])
+    k = g.reshape(g.matmul(h, f"l{l}.wk"), [-1, KVH, Dh])
+    v = g.reshape(g.matmul(h, f"l{l}.wv"), [-1, KVH, Dh])
+    new_keys.append(g.op("Unsqueeze", k, g.const([0])))
+    new_values.append(g.op("Unsqueeze", v, g.const([0])))
+    return q, k, v
+
+
 def _owned_bias(g: Graph, seg: str) -> str:
     """[rows,1,N]: 0 where the row owns the tile, -inf elsewhere; the same for every layer."""
     bias = g.op("Mul", g.op("Sub", seg, g.const(1.0, np.float32)), g.const(-NEG, np.float32))
@@ -186,12 +199,7 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
     t_len = g.op("Shape", ids)
     new_keys, new_values = [], []
     for l in range(L):
-        h = g.layer_norm(x, f"l{l}.ln1.w", f"l{l}.ln1.b", eps)
-        q = g.reshape(g.op("Mul", g.matmul(h, f"l{l}.wq"), scale), [-1, KVH, G, Dh])  # [T,KVH,G,Dh]
-        k = g.reshape(g.matmul(h, f"l{l}.wk"), [-1, KVH, Dh])  # [T,KVH,Dh]
-        v = g.reshape(g.matmul(h, f"l{l}.wv"), [-1, KVH, Dh])
-        new_keys.append(g.op("Unsqueeze", k, g.const([0])))
-        new_values.append(g.op("Unsqueeze", v, g.const([0])))
+        q, k, v = _qkv(g, x, l, scale, (KVH, G, Dh), eps, new_keys, new_values)
         q_pad = g.op("Concat", q, q_pad_row, axis=0)  # [T+1,KVH,G,Dh]
 
         # 1. direct: pool tiles in place, one query row each; rows are this step's decode tokens.
@@ -266,12 +274,7 @@ def engine_decode_graph(cfg: dict, wf: WeightFile) -> Graph:
     owned = _owned_bias(g, d_seg)
     new_keys, new_values = [], []
     for l in range(L):
-        h = g.layer_norm(x, f"l{l}.ln1.w", f"l{l}.ln1.b", eps)
-        q = g.reshape(g.op("Mul", g.matmul(h, f"l{l}.wq"), scale), [-1, KVH, G, Dh])
-        k = g.reshape(g.matmul(h, f"l{l}.wk"), [-1, KVH, Dh])
-        v = g.reshape(g.matmul(h, f"l{l}.wv"), [-1, KVH, Dh])
-        new_keys.append(g.op("Unsqueeze", k, g.const([0])))
-        new_values.append(g.op("Unsqueeze", v, g.const([0])))
+        q, k, v = _qkv(g, x, l, scale, (KVH, G, Dh), eps, new_keys, new_values)
         m_rows, l_rows, a_rows = _direct_part(g, q, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, owned, (KVH, G, Dh))
         m_past = g.reshape(m_rows, [-1, KVH, G, 1])
         # The token's own key: score q.k, weight 1 at its own scale; merged with the past by log-sum-exp.
@@ -343,12 +346,7 @@ def decode_contiguous_graph(cfg: dict, wf: WeightFile) -> Graph:
     scale = g.const(1.0 / np.sqrt(Dh), np.float32)
     new_keys, new_values = [], []
     for l in range(L):
-        h = g.layer_norm(x, f"l{l}.ln1.w", f"l{l}.ln1.b", eps)
-        q = g.reshape(g.op("Mul", g.matmul(h, f"l{l}.wq"), scale), [-1, KVH, G, Dh])
-        k = g.reshape(g.matmul(h, f"l{l}.wk"), [-1, KVH, Dh])
-        v = g.reshape(g.matmul(h, f"l{l}.wv"), [-1, KVH, Dh])
-        new_keys.append(g.op("Unsqueeze", k, g.const([0])))
-        new_values.append(g.op("Unsqueeze", v, g.const([0])))
+        q, k, v = _qkv(g, x, l, scale, (KVH, G, Dh), eps, new_keys, new_values)
         s = g.op("Add", g.matmul(q, k_past[l]), p_mask)  # [B,KVH,G,P]
         m1 = g.reduce_max(s, 3)
         e = g.op("Exp", g.op("Sub", s, m1))
