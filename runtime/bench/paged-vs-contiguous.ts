@@ -18,10 +18,11 @@ export interface LayoutResult {
 }
 
 /**
- * One decode step at `batch` sequences of `context` tokens (context - 1 cached), three ways over the
- * same keys and values: a contiguous per-sequence cache (decode_contiguous.onnx), the paged pool read
- * in place (engine.onnx, the engine's layout), and the paged pool through an in-graph gather of every
- * block (the naive paged layout). Paged blocks come from the engine's allocator.
+ * One whole decode step (inputs, the ONNX Runtime run, the new keys and values written back) at `batch`
+ * sequences of `context` tokens (context - 1 cached), three ways over the same keys and values: a
+ * contiguous per-sequence cache of the whole context (decode_contiguous.onnx), the engine's own step over
+ * the paged pool read in place (ModelRunner, engine_decode.onnx), and the same step with every tile
+ * gathered in-graph (the naive paged layout). Paged blocks come from the engine's allocator.
  */
 export async function measureLayouts(
   model: LoadedModel,
@@ -67,9 +68,11 @@ export async function measureLayouts(
   const T = batch * P;
   const newKeys = new Float32Array(a.n_layer * T * H * D);
   const newValues = new Float32Array(a.n_layer * T * H * D);
+  // The contiguous cache holds the whole context per sequence (C slots); slot P takes the new token.
+  const C = context;
   for (let l = 0; l < a.n_layer; l++) {
-    const k = new Float32Array(batch * H * D * P).map(rand);
-    const v = new Float32Array(batch * H * P * D).map(rand);
+    const k = new Float32Array(batch * H * D * C).map(rand);
+    const v = new Float32Array(batch * H * C * D).map(rand);
     kPast.push(k);
     vPast.push(v);
     for (let b = 0; b < batch; b++) {
@@ -77,8 +80,8 @@ export async function measureLayouts(
         for (let h = 0; h < H; h++) {
           for (let d = 0; d < D; d++) {
             const at = ((l * T + b * P + p) * H + h) * D + d;
-            newKeys[at] = k[((b * H + h) * D + d) * P + p]!;
-            newValues[at] = v[((b * H + h) * P + p) * D + d]!;
+            newKeys[at] = k[((b * H + h) * D + d) * C + p]!;
+            newValues[at] = v[((b * H + h) * C + p) * D + d]!;
           }
         }
       }
@@ -98,15 +101,44 @@ export async function measureLayouts(
     blockTable: t,
     samples: true,
   }));
-  const cFeeds: Record<string, ort.Tensor> = {
-    input_ids: new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(tokens[P]!)), [batch]),
-    positions: new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(P)), [batch]),
-    past_mask: new ort.Tensor('float32', new Float32Array(batch * P), [batch, 1, 1, P]),
+  // A contiguous engine's step: its inputs and mask, the run, and the new keys and values written
+  // into each sequence's next slot, the same duties as the paged engine's step.
+  const contiguousStep = async () => {
+    const mask = new Float32Array(batch * C);
+    for (let b = 0; b < batch; b++) mask.fill(-1e30, b * C + P, (b + 1) * C);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(entries, (e) => BigInt(e.tokens[P]!)),
+        [batch],
+      ),
+      positions: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(entries, (e) => BigInt(e.numComputed)),
+        [batch],
+      ),
+      past_mask: new ort.Tensor('float32', mask, [batch, 1, 1, C]),
+    };
+    for (let l = 0; l < a.n_layer; l++) {
+      feeds[`k_past_${l}`] = new ort.Tensor('float32', kPast[l]!, [batch, H, D, C]);
+      feeds[`v_past_${l}`] = new ort.Tensor('float32', vPast[l]!, [batch, H, C, D]);
+    }
+    const out = await contiguous.run(feeds);
+    const nk = out.new_keys!.data as Float32Array;
+    const nv = out.new_values!.data as Float32Array;
+    for (let l = 0; l < a.n_layer; l++) {
+      for (let b = 0; b < batch; b++) {
+        for (let h = 0; h < H; h++) {
+          const src = ((l * batch + b) * H + h) * D;
+          for (let d = 0; d < D; d++) {
+            kPast[l]![((b * H + h) * D + d) * C + P] = nk[src + d]!;
+            vPast[l]![((b * H + h) * C + P) * D + d] = nv[src + d]!;
+          }
+        }
+      }
+    }
+    return out.logits!.data as Float32Array;
   };
-  for (let l = 0; l < a.n_layer; l++) {
-    cFeeds[`k_past_${l}`] = new ort.Tensor('float32', kPast[l]!, [batch, H, D, P]);
-    cFeeds[`v_past_${l}`] = new ort.Tensor('float32', vPast[l]!, [batch, H, P, D]);
-  }
   // The engine's own step (layout, ONNX Runtime call, KV write-back); writing the new token's slot
   // again each repetition changes nothing the next one reads.
   const inPlace = new ModelRunner(model, store);
@@ -128,7 +160,7 @@ export async function measureLayouts(
   const pRun: number[] = [];
   const g: number[] = [];
   for (let i = 0; i < reps + 3; i++) {
-    const ci = await timed(() => contiguous.run(cFeeds));
+    const ci = await timed(contiguousStep);
     const pi = await timed(() => pagedStep(true));
     const pr = lastRunMs;
     const gi = await timed(() => pagedStep(false));
@@ -138,7 +170,7 @@ export async function measureLayouts(
     pRun.push(pr);
     g.push(gi);
   }
-  const cl = (await contiguous.run(cFeeds)).logits!.data as Float32Array;
+  const cl = await contiguousStep();
   const pl = await pagedStep(true);
   let maxLogitDiff = 0;
   for (let i = 0; i < cl.length; i++) maxLogitDiff = Math.max(maxLogitDiff, Math.abs(cl[i]! - pl[i]!));

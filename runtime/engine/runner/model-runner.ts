@@ -67,6 +67,7 @@ export function stepFeeds(
 ): Record<string, ort.Tensor> {
   const ts = store.tileSize;
   const T = s.numTokens;
+  const noRow = BigInt(s.directQuery.length);
   const N = s.poolTiles;
   const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
   const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
@@ -82,7 +83,8 @@ export function stepFeeds(
   const feeds: Record<string, ort.Tensor> = {
     input_ids: i64(s.inputIds, [T]),
     positions: i64(s.positions, [T]),
-    direct_owner: i64(s.directOwner, [N]),
+    // engine_decode.onnx has no sink row: a tile no token reads names token 0 (its mask is closed).
+    direct_owner: i64(decodeGraph ? s.directOwner.map((o) => (o === noRow ? 0n : o)) : s.directOwner, [N]),
     direct_mask: f32(s.directMask, [N, 1, 1, ts]),
     direct_seg: f32(s.directSeg, [s.directQuery.length, N]),
     logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),

@@ -109,16 +109,20 @@ def _owned_bias(g: Graph, seg: str) -> str:
 
 
 def _direct_part(g: Graph, q_rows: str, k_cache: str, v_cache: str, owner: str, mask: str, seg: str,
-                 owned_bias: str, dims: tuple[int, int, int]) -> tuple[str, str, str]:
+                 owned_bias: str, dims: tuple[int, int, int], sink: bool = True) -> tuple[str, str, str]:
     """Tiles read in place, each with the query row that owns it (owner[n] in [0, rows], rows = none).
+
+    Without `sink`, owner[n] is in [0, rows) and an unread tile names any row: its mask is closed, so its
+    weight exp(-inf - row max) is 0. That needs every row to own a tile, as in engine_decode.onnx.
 
     Returns per row (max [rows,KVH*G], sum of exp [rows,KVH*G], weighted values [rows,KVH*G*Dh]).
     Per-tile partials combine per row through the one-hot seg [rows,N]: rows are at most the decode
     batch, so these are small dense products, far faster in ONNX Runtime than a ScatterElements reduction.
     """
     KVH, G, Dh = dims
-    qd = g.op("Concat", q_rows, g.const(np.zeros((1, KVH, G, Dh)), np.float32), axis=0)  # [rows+1,KVH,G,Dh]
-    qd = g.op("Gather", qd, owner, axis=0)  # [N,KVH,G,Dh]
+    if sink:
+        q_rows = g.op("Concat", q_rows, g.const(np.zeros((1, KVH, G, Dh)), np.float32), axis=0)  # [rows+1,...]
+    qd = g.op("Gather", q_rows, owner, axis=0)  # [N,KVH,G,Dh]
     s = g.op("Add", g.matmul(qd, k_cache), mask)  # [N,KVH,G,TS]
     bmax = g.reduce_max(s, 3)  # [N,KVH,G,1]
     e = g.op("Exp", g.op("Sub", s, bmax))
@@ -127,7 +131,7 @@ def _direct_part(g: Graph, q_rows: str, k_cache: str, v_cache: str, owner: str, 
     bmax2 = g.reshape(bmax, [0, KVH * G])
     scores = g.op("Add", owned_bias, g.transpose(bmax2, [1, 0]))  # [rows,KVH*G,N]
     m_rows = g.op("ReduceMax", scores, g.const([2]), keepdims=0)  # [rows,KVH*G]
-    m_sink = g.op("Concat", m_rows, g.const(np.full((1, KVH * G), NEG), np.float32), axis=0)
+    m_sink = g.op("Concat", m_rows, g.const(np.full((1, KVH * G), NEG), np.float32), axis=0) if sink else m_rows
     f = g.op("Exp", g.op("Sub", bmax2, g.op("Gather", m_sink, owner, axis=0)))  # [N,KVH*G]
     l_rows = g.matmul(seg, g.op("Mul", bsum, f))
     a_rows = g.matmul(seg, g.reshape(g.op("Mul", pv, g.reshape(f, [0, KVH, G, 1])), [0, KVH * G * Dh]))
@@ -264,7 +268,7 @@ def engine_decode_graph(cfg: dict, wf: WeightFile) -> Graph:
     pos = g.input("positions", I, ["T"])
     k_cache = [g.input(f"k_cache_{l}", F, ["N", KVH, Dh, "TS"]) for l in range(L)]
     v_cache = [g.input(f"v_cache_{l}", F, ["N", KVH, "TS", Dh]) for l in range(L)]
-    d_owner = g.input("direct_owner", I, ["N"])
+    d_owner = g.input("direct_owner", I, ["N"])  # tiles no token reads name token 0 (see _direct_part)
     d_mask = g.input("direct_mask", F, ["N", 1, 1, "TS"])
     d_seg = g.input("direct_seg", F, ["T", "N"])
     logits_index = g.input("logits_index", I, ["R"])
@@ -275,7 +279,7 @@ def engine_decode_graph(cfg: dict, wf: WeightFile) -> Graph:
     new_keys, new_values = [], []
     for l in range(L):
         q, k, v = _qkv(g, x, l, scale, (KVH, G, Dh), eps, new_keys, new_values)
-        m_rows, l_rows, a_rows = _direct_part(g, q, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, owned, (KVH, G, Dh))
+        m_rows, l_rows, a_rows = _direct_part(g, q, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, owned, (KVH, G, Dh), sink=False)
         m_past = g.reshape(m_rows, [-1, KVH, G, 1])
         # The token's own key: score q.k, weight 1 at its own scale; merged with the past by log-sum-exp.
         self_s = g.reduce_sum(g.op("Mul", q, g.op("Unsqueeze", k, g.const([2]))), 3)  # [T,KVH,G,1]
