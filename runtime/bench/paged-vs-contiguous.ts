@@ -21,7 +21,7 @@ export interface LayoutResult {
  * One whole decode step (inputs, the ONNX Runtime run, the new keys and values written back) at `batch`
  * sequences of `context` tokens (context - 1 cached), three ways over the same keys and values: a
  * contiguous per-sequence cache of the whole context (decode_contiguous.onnx), the engine's own step over
- * the paged pool read in place (ModelRunner, engine_decode.onnx), and the same step with every tile
+ * the paged pool read in place (ModelRunner, engine.onnx's decode-only branch), and the same step with every tile
  * gathered in-graph (the naive paged layout). Paged blocks come from the engine's allocator.
  */
 export async function measureLayouts(

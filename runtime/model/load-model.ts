@@ -20,8 +20,6 @@ export interface LoadedModel {
   /** Stable identity for prefix-cache keys: name plus the engine graph's and weights' hashes. */
   readonly modelId: string;
   readonly engine: ort.InferenceSession;
-  /** engine_decode.onnx when the model has it: the same step for decode-only batches, fewer nodes. */
-  readonly engineDecode: ort.InferenceSession | null;
   release(): Promise<void>;
 }
 
@@ -36,6 +34,7 @@ export interface LoadOptions {
 }
 
 const engineInputs = (layers: number) => [
+  'decode_only',
   'input_ids',
   'positions',
   ...Array.from({ length: layers }, (_, l) => [`k_cache_${l}`, `v_cache_${l}`]).flat(),
@@ -53,15 +52,6 @@ const engineInputs = (layers: number) => [
   'shared_query',
   'token_shared_row',
   'new_mask',
-  'logits_index',
-];
-const decodeInputs = (layers: number) => [
-  'input_ids',
-  'positions',
-  ...Array.from({ length: layers }, (_, l) => [`k_cache_${l}`, `v_cache_${l}`]).flat(),
-  'direct_owner',
-  'direct_mask',
-  'direct_seg',
   'logits_index',
 ];
 const ENGINE_OUTPUTS = ['logits', 'new_keys', 'new_values'];
@@ -118,8 +108,8 @@ export function sessionOptions(o: LoadOptions): ort.InferenceSession.SessionOpti
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     enableCpuMemArena: o.memArena ?? true,
-    // A model has two sessions (full step and decode-only step), each with its own intra-op pool; an
-    // idle pool's threads spinning for work took the cores from the other session's run.
+    // Spinning threads waiting for work took the cores from other sessions in this process (the
+    // benchmark's baselines, later several models per instance); measured faster without it.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
     executionProviders: o.executionProviders ?? ['cpu'],
   };
@@ -130,30 +120,15 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const manifest = await readManifest(dir);
   await verifyFile(dir, 'weights', manifest.files.weights);
   await verifyFile(dir, 'engine', manifest.files.engine);
-  const decodeFile = manifest.files.engine_decode;
-  if (decodeFile) await verifyFile(dir, 'engine_decode', decodeFile);
   const layers = manifest.architecture.n_layer;
   const engine = await openGraph(dir, 'engine', manifest.files.engine, engineInputs(layers), options);
-  let engineDecode: ort.InferenceSession | null = null;
-  if (decodeFile) {
-    engineDecode = await openGraph(dir, 'engine_decode', decodeFile, decodeInputs(layers), options).catch(
-      async (e) => {
-        await engine.release();
-        throw e;
-      },
-    );
-  }
   const modelId = `${manifest.name}@${manifest.files.engine.sha256.slice(0, 16)}:${manifest.files.weights.sha256.slice(0, 16)}`;
   return {
     dir,
     manifest,
     modelId,
     engine,
-    engineDecode,
-    release: async () => {
-      await engine.release();
-      await engineDecode?.release();
-    },
+    release: () => engine.release(),
   };
 }
 

@@ -25,7 +25,7 @@ export interface ModelManifest {
   };
   dtype: 'float32';
   files: Record<'engine' | 'weights', ManifestFile> &
-    Partial<Record<'engine_decode' | 'reference' | 'decode_contiguous' | 'golden', ManifestFile>>;
+    Partial<Record<'reference' | 'decode_contiguous' | 'golden', ManifestFile>>;
 }
 
 export interface ManifestFile {
@@ -102,7 +102,6 @@ const schema: JSONSchemaType<ModelManifest> = {
       properties: {
         engine: file,
         weights: file,
-        engine_decode: { ...file, nullable: true },
         reference: { ...file, nullable: true },
         decode_contiguous: { ...file, nullable: true },
         golden: { ...file, nullable: true },

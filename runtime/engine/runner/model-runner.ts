@@ -17,7 +17,6 @@ export interface StepOutput {
 /** Runs one step of engine.onnx over the KV store and writes the step's keys and values back. */
 export class ModelRunner {
   readonly #session: ort.InferenceSession;
-  readonly #decodeSession: ort.InferenceSession | null;
   readonly #store: KVStore;
   readonly #kvHeads: number;
   readonly #headDim: number;
@@ -28,7 +27,6 @@ export class ModelRunner {
   constructor(model: LoadedModel, store: KVStore, opts: { inPlace?: boolean } = {}) {
     this.#inPlace = opts.inPlace ?? true;
     this.#session = model.engine;
-    this.#decodeSession = model.engineDecode;
     this.#store = store;
     const a = model.manifest.architecture;
     this.#kvHeads = a.n_kv_head;
@@ -39,10 +37,9 @@ export class ModelRunner {
     const store = this.#store;
     store.copy(copies);
     const s = buildStepInputs(entries, store, { inPlace: this.#inPlace });
-    const decode = s.decodeOnly && this.#decodeSession !== null;
-    const feeds = stepFeeds(s, store, this.#kvHeads, this.#headDim, decode);
+    const feeds = stepFeeds(s, store, this.#kvHeads, this.#headDim);
     const started = performance.now();
-    const out = await (decode ? this.#decodeSession! : this.#session).run(feeds);
+    const out = await this.#session.run(feeds);
     const runMs = performance.now() - started;
     store.write(out.new_keys!.data as Float32Array, out.new_values!.data as Float32Array, s.slots);
     return {
@@ -54,20 +51,15 @@ export class ModelRunner {
   }
 }
 
-/**
- * The step's feeds: its layout plus each layer's pool below the highest past tile (no copy). For
- * engine_decode.onnx (`decodeGraph`), only the inputs that graph has.
- */
+/** engine.onnx's feeds: the step's layout plus each layer's pool below the highest past tile (no copy). */
 export function stepFeeds(
   s: StepInputs,
   store: KVStore,
   kvHeads: number,
   headDim: number,
-  decodeGraph = false,
 ): Record<string, ort.Tensor> {
   const ts = store.tileSize;
   const T = s.numTokens;
-  const noRow = BigInt(s.directQuery.length);
   const N = s.poolTiles;
   const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
   const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
@@ -81,23 +73,20 @@ export function stepFeeds(
     };
   };
   const feeds: Record<string, ort.Tensor> = {
+    // The graph's If takes its decode-only branch (half the nodes) when every token reads in place.
+    decode_only: new ort.Tensor('bool', Uint8Array.of(s.decodeOnly ? 1 : 0), [1]),
     input_ids: i64(s.inputIds, [T]),
     positions: i64(s.positions, [T]),
-    // engine_decode.onnx has no sink row: a tile no token reads names token 0 (its mask is closed).
-    direct_owner: i64(decodeGraph ? s.directOwner.map((o) => (o === noRow ? 0n : o)) : s.directOwner, [N]),
+    direct_query: i64(s.directQuery, [s.directQuery.length]),
+    direct_owner: i64(s.directOwner, [N]),
     direct_mask: f32(s.directMask, [N, 1, 1, ts]),
     direct_seg: f32(s.directSeg, [s.directQuery.length, N]),
+    token_direct_row: i64(s.tokenDirectRow, [T]),
+    ...gatherFeeds('gather', 'token_gather_row', s.gathered),
+    ...gatherFeeds('shared', 'token_shared_row', s.shared),
+    new_mask: f32(s.newMask, [T, T]),
     logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
   };
-  if (!decodeGraph) {
-    Object.assign(feeds, {
-      direct_query: i64(s.directQuery, [s.directQuery.length]),
-      token_direct_row: i64(s.tokenDirectRow, [T]),
-      ...gatherFeeds('gather', 'token_gather_row', s.gathered),
-      ...gatherFeeds('shared', 'token_shared_row', s.shared),
-      new_mask: f32(s.newMask, [T, T]),
-    });
-  }
   const view = N * store.tileFloats;
   for (let l = 0; l < store.keys.length; l++) {
     feeds[`k_cache_${l}`] = f32(store.keys[l]!.subarray(0, view), [N, kvHeads, headDim, ts]);

@@ -11,7 +11,7 @@ export interface StepEntry {
 /** The engine graph's inputs for one step, as flat typed arrays with their shapes. */
 export interface StepInputs {
   readonly numTokens: number;
-  /** Every token is a decode reading all its tiles in place: engine_decode.onnx can run the step. */
+  /** Every token is a decode reading all its tiles in place: the graph's decode-only branch runs the step. */
   readonly decodeOnly: boolean;
   /** Tiles [0, poolTiles) of the pool are passed to the graph (every past block lies below). */
   readonly poolTiles: number;

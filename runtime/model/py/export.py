@@ -3,7 +3,7 @@
     /usr/bin/python3 runtime/model/py/export.py --checkpoint runtime/models/demo/checkpoint.pt \
         --out runtime/models/demo --name demo-shakespeare
 
-Writes weights.bin (shared external data), engine.onnx, engine_decode.onnx, reference.onnx, decode_contiguous.onnx,
+Writes weights.bin (shared external data), engine.onnx, reference.onnx, decode_contiguous.onnx,
 golden.json (torch logits for a fixed prompt: an implementation independent of every ONNX graph) and
 model.json, the manifest the runtime validates at load (architecture, tokenizer, KV layout, dtype and the
 sha256 of every file, so a truncated or swapped file is refused before ONNX Runtime sees it).
@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from arch import EOS_TOKEN, Config, Transformer  # noqa: E402
-from graphs import add_weights, decode_contiguous_graph, engine_decode_graph, engine_graph, reference_graph  # noqa: E402
+from graphs import add_weights, decode_contiguous_graph, engine_graph, reference_graph  # noqa: E402
 from onnx_builder import WeightFile  # noqa: E402
 
 GOLDEN_PROMPT = "First Citizen:\nBefore we proceed any further, hear me speak."
@@ -46,7 +46,6 @@ def export(model: Transformer, out: str, name: str, extra: dict) -> dict:
     files = {"weights": "weights.bin"}
     for role, build in (
         ("engine", engine_graph),
-        ("engine_decode", engine_decode_graph),
         ("reference", reference_graph),
         ("decode_contiguous", decode_contiguous_graph),
     ):

@@ -20,8 +20,9 @@ engine.onnx: the contract the runtime engine runs every step (paged KV cache).
   logits_index (positions that sample), and the new keys and values [L, T, KVH, Dh], which the engine
   writes into the pool itself. Returning only the new entries keeps the output copy proportional to T.
 
-engine_decode.onnx: engine.onnx for steps of decodes only whose tiles are all read in place (the
-  steady state of a decode batch): the same direct part, the new part reduced to one dot product.
+  engine.onnx holds two versions of this step behind an If on decode_only: the full one above, and one
+  for the commonest step, where every token is a decode that owns all its tiles (the steady state of a
+  decode batch): the direct part and one dot product for the token's own key, half the nodes.
 
 reference.onnx: plain causal attention over a whole sequence, no cache: the independent reference the
   tests compare the paged path against.
@@ -34,7 +35,7 @@ decode_contiguous.onnx: one decode token per sequence against a contiguous per-s
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto
+from onnx import TensorProto, helper
 
 from onnx_builder import NEG, Graph, WeightFile
 
@@ -112,16 +113,12 @@ def _direct_part(g: Graph, q_rows: str, k_cache: str, v_cache: str, owner: str, 
                  owned_bias: str, dims: tuple[int, int, int], sink: bool = True) -> tuple[str, str, str]:
     """Tiles read in place, each with the query row that owns it (owner[n] in [0, rows], rows = none).
 
-    Without `sink`, owner[n] is in [0, rows) and an unread tile names any row: its mask is closed, so its
-    weight exp(-inf - row max) is 0. That needs every row to own a tile, as in engine_decode.onnx.
-
     Returns per row (max [rows,KVH*G], sum of exp [rows,KVH*G], weighted values [rows,KVH*G*Dh]).
     Per-tile partials combine per row through the one-hot seg [rows,N]: rows are at most the decode
     batch, so these are small dense products, far faster in ONNX Runtime than a ScatterElements reduction.
     """
     KVH, G, Dh = dims
-    if sink:
-        q_rows = g.op("Concat", q_rows, g.const(np.zeros((1, KVH, G, Dh)), np.float32), axis=0)  # [rows+1,...]
+    q_rows = g.op("Concat", q_rows, g.const(np.zeros((1, KVH, G, Dh)), np.float32), axis=0)  # [rows+1,...]
     qd = g.op("Gather", q_rows, owner, axis=0)  # [N,KVH,G,Dh]
     s = g.op("Add", g.matmul(qd, k_cache), mask)  # [N,KVH,G,TS]
     bmax = g.reduce_max(s, 3)  # [N,KVH,G,1]
@@ -131,7 +128,7 @@ def _direct_part(g: Graph, q_rows: str, k_cache: str, v_cache: str, owner: str, 
     bmax2 = g.reshape(bmax, [0, KVH * G])
     scores = g.op("Add", owned_bias, g.transpose(bmax2, [1, 0]))  # [rows,KVH*G,N]
     m_rows = g.op("ReduceMax", scores, g.const([2]), keepdims=0)  # [rows,KVH*G]
-    m_sink = g.op("Concat", m_rows, g.const(np.full((1, KVH * G), NEG), np.float32), axis=0) if sink else m_rows
+    m_sink = g.op("Concat", m_rows, g.const(np.full((1, KVH * G), NEG), np.float32), axis=0)
     f = g.op("Exp", g.op("Sub", bmax2, g.op("Gather", m_sink, owner, axis=0)))  # [N,KVH*G]
     l_rows = g.matmul(seg, g.op("Mul", bsum, f))
     a_rows = g.matmul(seg, g.reshape(g.op("Mul", pv, g.reshape(f, [0, KVH, G, 1])), [0, KVH * G * Dh]))
@@ -166,9 +163,27 @@ def _gathered_part(g: Graph, q_pad: str, k_cache: str, v_cache: str, tiles: str,
 
 
 def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
+    """engine.onnx: an If on decode_only picks the decode-only step or the full step. One session holds
+    both, so the weights, their prepacked copies and the memory arena exist once, not twice."""
+    L, KVH, Dh, V = (cfg[k] for k in ("n_layer", "n_kv_head", "head_dim", "vocab_size"))
+    g = Graph("warmgate_engine")
+    g.input("decode_only", TensorProto.BOOL, [1])
+    full = full_step_graph(cfg, wf, Graph("full_step", prefix="full/", subgraph=True))
+    g.inputs = [*g.inputs, *full_step_graph(cfg, wf, Graph("declare")).inputs]
+    _attach(g, wf, L)
+    decode = decode_step_graph(cfg, wf, Graph("decode_step", prefix="decode/", subgraph=True))
+    outputs = ["logits", "new_keys", "new_values"]
+    g.nodes.append(helper.make_node("If", ["decode_only"], outputs, then_branch=decode.as_subgraph(),
+                                    else_branch=full.as_subgraph()))
+    g.output("logits", F, ["R", V])
+    g.output("new_keys", F, [L, "T", KVH, Dh])
+    g.output("new_values", F, [L, "T", KVH, Dh])
+    return g
+
+
+def full_step_graph(cfg: dict, wf: WeightFile, g: Graph) -> Graph:
     L, d, H, KVH, Dh, V = (cfg[k] for k in ("n_layer", "d_model", "n_head", "n_kv_head", "head_dim", "vocab_size"))
     G, eps = H // KVH, cfg["norm_eps"]
-    g = Graph("warmgate_engine")
     ids = g.input("input_ids", I, ["T"])
     pos = g.input("positions", I, ["T"])
     k_cache = [g.input(f"k_cache_{l}", F, ["N", KVH, Dh, "BS"]) for l in range(L)]
@@ -253,7 +268,7 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
     return g
 
 
-def engine_decode_graph(cfg: dict, wf: WeightFile) -> Graph:
+def decode_step_graph(cfg: dict, wf: WeightFile, g: Graph) -> Graph:
     """engine.onnx specialised for the commonest step: every token a decode that owns all its tiles.
 
     The runtime picks it when a step has no prefill and no gathered tile; then direct rows are the tokens
@@ -263,12 +278,11 @@ def engine_decode_graph(cfg: dict, wf: WeightFile) -> Graph:
     """
     L, H, KVH, Dh, V = (cfg[k] for k in ("n_layer", "n_head", "n_kv_head", "head_dim", "vocab_size"))
     G, eps = H // KVH, cfg["norm_eps"]
-    g = Graph("warmgate_engine_decode")
     ids = g.input("input_ids", I, ["T"])
     pos = g.input("positions", I, ["T"])
     k_cache = [g.input(f"k_cache_{l}", F, ["N", KVH, Dh, "TS"]) for l in range(L)]
     v_cache = [g.input(f"v_cache_{l}", F, ["N", KVH, "TS", Dh]) for l in range(L)]
-    d_owner = g.input("direct_owner", I, ["N"])  # tiles no token reads name token 0 (see _direct_part)
+    d_owner = g.input("direct_owner", I, ["N"])
     d_mask = g.input("direct_mask", F, ["N", 1, 1, "TS"])
     d_seg = g.input("direct_seg", F, ["T", "N"])
     logits_index = g.input("logits_index", I, ["R"])
@@ -279,7 +293,7 @@ def engine_decode_graph(cfg: dict, wf: WeightFile) -> Graph:
     new_keys, new_values = [], []
     for l in range(L):
         q, k, v = _qkv(g, x, l, scale, (KVH, G, Dh), eps, new_keys, new_values)
-        m_rows, l_rows, a_rows = _direct_part(g, q, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, owned, (KVH, G, Dh), sink=False)
+        m_rows, l_rows, a_rows = _direct_part(g, q, k_cache[l], v_cache[l], d_owner, d_mask, d_seg, owned, (KVH, G, Dh))
         m_past = g.reshape(m_rows, [-1, KVH, G, 1])
         # The token's own key: score q.k, weight 1 at its own scale; merged with the past by log-sum-exp.
         self_s = g.reduce_sum(g.op("Mul", q, g.op("Unsqueeze", k, g.const([2]))), 3)  # [T,KVH,G,1]

@@ -20,8 +20,13 @@ _DTYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorPr
 
 
 class Graph:
-    def __init__(self, name: str):
+    """A graph under construction. As a `subgraph` (a branch of an If node) it declares no inputs or
+    weights of its own: it reads the enclosing graph's values by name, and prefixes what it creates."""
+
+    def __init__(self, name: str, prefix: str = "", subgraph: bool = False):
         self.name = name
+        self.prefix = prefix
+        self.subgraph = subgraph
         self.nodes: list[onnx.NodeProto] = []
         self.inputs: list[onnx.ValueInfoProto] = []
         self.outputs: list[onnx.ValueInfoProto] = []
@@ -30,14 +35,16 @@ class Graph:
         self._consts: dict[tuple, str] = {}
 
     def input(self, name: str, dtype: int, shape: list) -> str:
-        self.inputs.append(helper.make_tensor_value_info(name, dtype, shape))
+        if not self.subgraph:
+            self.inputs.append(helper.make_tensor_value_info(name, dtype, shape))
         return name
 
     def output(self, name: str, dtype: int, shape: list) -> None:
-        self.outputs.append(helper.make_tensor_value_info(name, dtype, shape))
+        self.outputs.append(helper.make_tensor_value_info(self.prefix + name, dtype, shape))
 
     def op(self, op_type: str, *inputs: str, name: str | None = None, n_out: int = 1, **attrs) -> str:
-        outs = [name or f"{op_type.lower()}_{next(self._ids)}" for _ in range(n_out)]
+        name = self.prefix + name if name else None
+        outs = [name or f"{self.prefix}{op_type.lower()}_{next(self._ids)}" for _ in range(n_out)]
         if name and n_out > 1:
             outs = [f"{name}_{i}" for i in range(n_out)]
         self.nodes.append(helper.make_node(op_type, list(inputs), outs, **attrs))
@@ -47,14 +54,18 @@ class Graph:
         arr = np.asarray(value, dtype=dtype)
         key = (arr.dtype.str, arr.shape, arr.tobytes())
         if key not in self._consts:
-            name = f"const_{len(self._consts)}"
+            name = f"{self.prefix}const_{len(self._consts)}"
             self.initializers.append(helper.make_tensor(name, _DTYPES[arr.dtype], arr.shape, arr.flatten().tolist()))
             self._consts[key] = name
         return self._consts[key]
 
     def external(self, name: str, tensor: onnx.TensorProto) -> str:
-        self.initializers.append(tensor)
+        if not self.subgraph:
+            self.initializers.append(tensor)
         return name
+
+    def as_subgraph(self) -> onnx.GraphProto:
+        return helper.make_graph(self.nodes, self.name, [], self.outputs, self.initializers)
 
     def model(self, metadata: dict[str, str]) -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.initializers)
