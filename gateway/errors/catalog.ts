@@ -1,0 +1,78 @@
+import type { AdmissionErrorCode } from '../../runtime/engine/index.ts';
+
+/** How one error code answers over HTTP. `type` is the OpenAI error type the official clients expect. */
+export interface ErrorSpec {
+  readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504;
+  readonly type:
+    | 'invalid_request_error'
+    | 'authentication_error'
+    | 'permission_error'
+    | 'not_found_error'
+    | 'rate_limit_error'
+    | 'server_error';
+  /** What the caller should do, appended to the message when the site of the error has nothing better. */
+  readonly hint: string;
+}
+
+/**
+ * Every error the public API returns, with its HTTP status: the one table. Engine admission codes are
+ * required by type, so a new engine refusal cannot reach a client without an entry here.
+ */
+export const ERROR_CATALOG = {
+  // Request shape
+  invalid_json: { status: 400, type: 'invalid_request_error', hint: 'send a JSON body' },
+  invalid_request: { status: 400, type: 'invalid_request_error', hint: 'fix the field named in the message' },
+  body_too_large: { status: 413, type: 'invalid_request_error', hint: 'send a smaller body' },
+  unsupported_media_type: {
+    status: 415,
+    type: 'invalid_request_error',
+    hint: 'send Content-Type: application/json',
+  },
+  invalid_tensor: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'match the model input shape and datatype',
+  },
+  route_not_found: { status: 404, type: 'not_found_error', hint: 'see the API routes in the README' },
+  method_not_allowed: {
+    status: 405,
+    type: 'invalid_request_error',
+    hint: 'use the method the route documents',
+  },
+  // Models and deployments
+  model_not_found: { status: 404, type: 'not_found_error', hint: 'GET /v1/models lists the deployed models' },
+  deployment_invalid: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'fix the deployment field named in the message',
+  },
+  // Engine admission (runtime/engine/errors.ts)
+  empty_prompt: { status: 400, type: 'invalid_request_error', hint: 'send a non-empty prompt' },
+  invalid_token: { status: 400, type: 'invalid_request_error', hint: 'send token ids inside the vocabulary' },
+  invalid_sampling_params: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'fix the sampling field named in the message',
+  },
+  context_length_exceeded: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'shorten the prompt or lower max_tokens',
+  },
+  kv_capacity_exceeded: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'lower max_tokens or shorten the prompt',
+  },
+  queue_full: { status: 503, type: 'server_error', hint: 'retry after the Retry-After delay' },
+  engine_draining: { status: 503, type: 'server_error', hint: 'retry; another instance will take it' },
+  // Capacity and upstream
+  concurrency_limit: { status: 429, type: 'rate_limit_error', hint: 'retry after the Retry-After delay' },
+  no_capacity: { status: 503, type: 'server_error', hint: 'retry after the Retry-After delay' },
+  upstream_failed: { status: 502, type: 'server_error', hint: 'retry the request' },
+  engine_step_failed: { status: 500, type: 'server_error', hint: 'retry the request' },
+} as const satisfies Record<string, ErrorSpec> & Record<AdmissionErrorCode, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[];

@@ -1,0 +1,2 @@
+export { ApiError, kserveErrorBody, openAIErrorBody } from './api-error.ts';
+export { ERROR_CATALOG, ERROR_CODES, type ErrorCode, type ErrorSpec } from './catalog.ts';
