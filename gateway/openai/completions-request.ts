@@ -1,0 +1,58 @@
+import type { SamplingParams } from '../../runtime/engine/index.ts';
+import { ApiError } from '../errors/index.ts';
+import {
+  ajv,
+  type OpenAISamplingFields,
+  type SamplingLimitsForModel,
+  samplingProperties,
+  schemaError,
+  toSamplingParams,
+} from './sampling-request.ts';
+
+/** POST /v1/completions, as the official clients send it (one prompt per request). */
+export interface CompletionBody extends OpenAISamplingFields {
+  model: string;
+  prompt: string;
+  logprobs?: number | null;
+  echo?: boolean | null;
+  user?: string;
+}
+
+const validate = ajv.compile<CompletionBody>({
+  type: 'object',
+  required: ['model', 'prompt'],
+  additionalProperties: false,
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    prompt: { type: 'string' },
+    logprobs: { type: ['integer', 'null'] },
+    echo: { type: ['boolean', 'null'] },
+    ...samplingProperties,
+  },
+});
+
+export interface CompletionRequest {
+  readonly model: string;
+  readonly prompt: string;
+  readonly params: SamplingParams;
+  readonly stream: boolean;
+  readonly includeUsage: boolean;
+}
+
+/** Checks the shape (before the model is known) and returns the body typed. */
+export function parseCompletionBody(body: unknown): CompletionBody {
+  if (!validate(body)) throw schemaError(validate.errors);
+  if (body.echo) throw new ApiError('invalid_request', "'echo' is not supported", { param: 'echo' });
+  return body;
+}
+
+/** OpenAI's completions default max_tokens is 16. */
+export function completionRequest(body: CompletionBody, limits: SamplingLimitsForModel): CompletionRequest {
+  return {
+    model: body.model,
+    prompt: body.prompt,
+    params: toSamplingParams(body, limits, { logprobs: body.logprobs ?? 0, defaultMaxTokens: 16 }),
+    stream: body.stream ?? false,
+    includeUsage: body.stream_options?.include_usage ?? false,
+  };
+}

@@ -1,0 +1,106 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { type SamplingParams, validateSamplingParams } from '../../runtime/engine/index.ts';
+import { ApiError } from '../errors/index.ts';
+
+/** The sampling fields OpenAI's completions and chat bodies share, as the clients send them. */
+export interface OpenAISamplingFields {
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  top_k?: number | null;
+  n?: number | null;
+  stop?: string | string[] | null;
+  seed?: number | null;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+}
+
+export const samplingProperties = {
+  max_tokens: { type: ['integer', 'null'] },
+  max_completion_tokens: { type: ['integer', 'null'] },
+  temperature: { type: ['number', 'null'] },
+  top_p: { type: ['number', 'null'] },
+  top_k: { type: ['integer', 'null'] },
+  n: { type: ['integer', 'null'] },
+  stop: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }, { type: 'null' }] },
+  seed: { type: ['integer', 'null'] },
+  stream: { type: ['boolean', 'null'] },
+  stream_options: {
+    anyOf: [
+      { type: 'object', properties: { include_usage: { type: 'boolean' } }, additionalProperties: false },
+      { type: 'null' },
+    ],
+  },
+  user: { type: 'string' },
+} as const;
+
+export const ajv = new Ajv({ allErrors: false, strict: false });
+
+/** The first schema violation as an invalid_request error naming the field. */
+export function schemaError(errors: ErrorObject[] | null | undefined): ApiError {
+  const e = errors?.[0];
+  if (!e) return new ApiError('invalid_request', 'the request body is invalid');
+  const field =
+    e.keyword === 'required'
+      ? String(e.params.missingProperty)
+      : e.keyword === 'additionalProperties'
+        ? String(e.params.additionalProperty)
+        : e.instancePath.slice(1).replaceAll('/', '.');
+  const message =
+    e.keyword === 'required'
+      ? `'${field}' is required`
+      : e.keyword === 'additionalProperties'
+        ? `'${field}' is not a supported field`
+        : `'${field}' ${e.message}`;
+  return new ApiError('invalid_request', message, { param: field || undefined });
+}
+
+export interface SamplingLimitsForModel {
+  vocabSize: number;
+  contextLength: number;
+  maxN: number;
+}
+
+/** OpenAI field names and defaults to the engine's SamplingParams, with the engine's own validation. */
+export function toSamplingParams(
+  body: OpenAISamplingFields,
+  limits: SamplingLimitsForModel,
+  opts: { logprobs: number; defaultMaxTokens: number },
+): SamplingParams {
+  const stop = body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  const input = {
+    temperature: body.temperature ?? 1,
+    topP: body.top_p ?? 1,
+    topK: body.top_k ?? 0,
+    n: body.n ?? 1,
+    stop,
+    logprobs: opts.logprobs,
+    maxTokens: body.max_completion_tokens ?? body.max_tokens ?? opts.defaultMaxTokens,
+    ...(body.seed != null ? { seed: body.seed } : {}),
+  };
+  const r = validateSamplingParams(input, {
+    vocabSize: limits.vocabSize,
+    maxN: limits.maxN,
+    maxStop: 4,
+    maxStopLength: 64,
+    maxTokens: limits.contextLength,
+  });
+  if (!r.ok) {
+    // The engine names fields in camelCase; the client sent OpenAI's names.
+    const param = OPENAI_NAMES[r.field] ?? r.field;
+    throw new ApiError('invalid_sampling_params', r.message.replace(r.field, param), { param });
+  }
+  return r.params;
+}
+
+const OPENAI_NAMES: Record<string, string> = {
+  temperature: 'temperature',
+  topP: 'top_p',
+  topK: 'top_k',
+  n: 'n',
+  stop: 'stop',
+  logprobs: 'logprobs',
+  maxTokens: 'max_tokens',
+  seed: 'seed',
+};
