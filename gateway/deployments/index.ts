@@ -1,0 +1,8 @@
+export {
+  checkDeployment,
+  type DeploymentSpec,
+  type GenerativeBatching,
+  type ModelArtifact,
+  type ScalingPolicy,
+  type TensorBatching,
+} from './spec.ts';

@@ -1,0 +1,152 @@
+import { Ajv, type JSONSchemaType } from 'ajv';
+import { ApiError } from '../errors/index.ts';
+
+/** Where a model comes from: a folder on the host, or a URL pinned by its sha256. */
+export type ModelArtifact = { path: string } | { url: string; sha256: string };
+
+export interface ScalingPolicy {
+  minInstances: number;
+  maxInstances: number;
+  /** Ready-idle instances kept above current use. */
+  warmBuffer: number;
+  /** How long an instance stays after its last request before it may be scaled down. */
+  keepAliveMs: number;
+  /** Time-to-first-token objective the autoscaler sizes capacity for. */
+  ttftSloMs: number;
+}
+
+export interface GenerativeBatching {
+  maxRunningSeqs: number;
+  maxBatchedTokens: number;
+  kvCacheBytes: number;
+}
+
+export interface TensorBatching {
+  maxBatchSize: number;
+  preferredBatchSizes: number[];
+  maxQueueDelayMs: number;
+}
+
+/** A deployment: a model served as an HTTP function. What the admin API creates, reads and deletes. */
+export interface DeploymentSpec {
+  name: string;
+  kind: 'generative' | 'tensor';
+  model: ModelArtifact;
+  /** JSON Schema of the function-style body (POST /v1/functions/{name}); compiled once per deployment. */
+  inputSchema?: Record<string, unknown>;
+  batching?: Partial<GenerativeBatching> & Partial<TensorBatching>;
+  scaling: ScalingPolicy;
+}
+
+const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const;
+
+const schema: JSONSchemaType<DeploymentSpec> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'kind', 'model', 'scaling'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
+    kind: { type: 'string', enum: ['generative', 'tensor'] },
+    model: {
+      type: 'object',
+      oneOf: [
+        {
+          type: 'object',
+          required: ['path'],
+          additionalProperties: false,
+          properties: { path: { type: 'string', minLength: 1 } },
+        },
+        {
+          type: 'object',
+          required: ['url', 'sha256'],
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string', pattern: '^https?://' },
+            sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          },
+        },
+      ],
+    } as never,
+    inputSchema: { type: 'object', nullable: true, required: [] },
+    batching: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: [],
+      properties: {
+        maxRunningSeqs: { ...int(1, 4096), nullable: true },
+        maxBatchedTokens: { ...int(1, 65536), nullable: true },
+        kvCacheBytes: { ...int(1024, 2 ** 40), nullable: true },
+        maxBatchSize: { ...int(1, 4096), nullable: true },
+        preferredBatchSizes: { type: 'array', nullable: true, items: int(1, 4096) },
+        maxQueueDelayMs: { ...int(0, 60_000), nullable: true },
+      },
+    },
+    scaling: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['minInstances', 'maxInstances', 'warmBuffer', 'keepAliveMs', 'ttftSloMs'],
+      properties: {
+        minInstances: int(0, 1000),
+        maxInstances: int(1, 1000),
+        warmBuffer: int(0, 1000),
+        keepAliveMs: int(0, 86_400_000),
+        ttftSloMs: int(1, 600_000),
+      },
+    },
+  },
+};
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const validate = ajv.compile(schema);
+
+/**
+ * Checks a deployment as the admin API receives it: the schema, the rules a schema cannot say, and that
+ * its input schema is itself a valid JSON Schema (compiled here, once). Throws deployment_invalid
+ * naming the field to fix.
+ */
+export function checkDeployment(value: unknown): DeploymentSpec {
+  if (!validate(value)) {
+    const e = validate.errors?.[0];
+    const at = e?.instancePath.slice(1).replaceAll('/', '.') ?? '';
+    let field = at;
+    let problem = e?.message ?? 'is invalid';
+    if (e?.schemaPath.includes('/oneOf/')) {
+      problem = 'must be { path } or { url, sha256 }'; // model: either form, reported once
+    } else if (e?.keyword === 'required') {
+      field = at ? `${at}.${String(e.params.missingProperty)}` : String(e.params.missingProperty);
+      problem = 'is required';
+    } else if (e?.keyword === 'additionalProperties') {
+      field = at ? `${at}.${String(e.params.additionalProperty)}` : String(e.params.additionalProperty);
+      problem = 'is not a deployment field';
+    }
+    throw new ApiError('deployment_invalid', `deployment field '${field}' ${problem}`, {
+      param: field,
+    });
+  }
+  const fail = (param: string, message: string): never => {
+    throw new ApiError('deployment_invalid', message, { param });
+  };
+  const s = value.scaling;
+  if (s.minInstances > s.maxInstances) {
+    fail(
+      'scaling.minInstances',
+      `scaling.minInstances (${s.minInstances}) must not exceed maxInstances (${s.maxInstances})`,
+    );
+  }
+  const b = value.batching;
+  if (b?.preferredBatchSizes && b.maxBatchSize && b.preferredBatchSizes.some((n) => n > b.maxBatchSize!)) {
+    fail(
+      'batching.preferredBatchSizes',
+      'batching.preferredBatchSizes must not exceed batching.maxBatchSize',
+    );
+  }
+  if (value.inputSchema) {
+    try {
+      new Ajv({ strict: false }).compile(value.inputSchema);
+    } catch (err) {
+      fail('inputSchema', `inputSchema is not a valid JSON Schema: ${(err as Error).message}`);
+    }
+  }
+  return value;
+}

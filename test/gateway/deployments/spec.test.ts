@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkDeployment } from '../../../gateway/deployments/index.ts';
+import { ApiError } from '../../../gateway/errors/index.ts';
+
+const good = {
+  name: 'shakespeare',
+  kind: 'generative',
+  model: { path: 'runtime/models/demo' },
+  inputSchema: { type: 'object', required: ['prompt'], properties: { prompt: { type: 'string' } } },
+  batching: { maxRunningSeqs: 32 },
+  scaling: { minInstances: 0, maxInstances: 4, warmBuffer: 1, keepAliveMs: 60_000, ttftSloMs: 500 },
+};
+
+function refusal(value: unknown): ApiError {
+  try {
+    checkDeployment(value);
+  } catch (e) {
+    assert.ok(e instanceof ApiError);
+    return e;
+  }
+  assert.fail('expected the deployment to be refused');
+}
+
+describe('deployment spec', () => {
+  it('accepts a complete generative deployment and a tensor one pinned by URL', () => {
+    assert.equal(checkDeployment(good).name, 'shakespeare');
+    const tensor = {
+      ...good,
+      name: 'iris',
+      kind: 'tensor',
+      model: { url: 'https://models.example/iris.onnx', sha256: 'a'.repeat(64) },
+      batching: { maxBatchSize: 64, preferredBatchSizes: [16, 32], maxQueueDelayMs: 2 },
+    };
+    assert.equal(checkDeployment(tensor).kind, 'tensor');
+  });
+
+  const cases: [string, unknown, string][] = [
+    ['no name', { ...good, name: undefined }, 'name'],
+    ['a name with spaces', { ...good, name: 'my model' }, 'name'],
+    ['an unknown kind', { ...good, kind: 'video' }, 'kind'],
+    ['a URL without sha256', { ...good, model: { url: 'https://x/y.onnx' } }, 'model'],
+    ['an unknown field', { ...good, replicas: 3 }, 'replicas'],
+    ['an unknown scaling field', { ...good, scaling: { ...good.scaling, cooldown: 1 } }, 'scaling.cooldown'],
+    ['min above max', { ...good, scaling: { ...good.scaling, minInstances: 5 } }, 'scaling.minInstances'],
+    [
+      'a negative keep-alive',
+      { ...good, scaling: { ...good.scaling, keepAliveMs: -1 } },
+      'scaling.keepAliveMs',
+    ],
+    [
+      'preferred batch above max',
+      { ...good, kind: 'tensor', batching: { maxBatchSize: 8, preferredBatchSizes: [16] } },
+      'batching.preferredBatchSizes',
+    ],
+    ['an input schema that is not a schema', { ...good, inputSchema: { type: 'banana' } }, 'inputSchema'],
+  ];
+  for (const [name, value, param] of cases) {
+    it(`refuses ${name} (deployment_invalid, ${param})`, () => {
+      const e = refusal(value);
+      assert.equal(e.code, 'deployment_invalid');
+      assert.equal(e.status, 400);
+      assert.equal(e.param, param, e.message);
+    });
+  }
+});
