@@ -1,0 +1,56 @@
+import type { Bucket, Counters, RequestRecord } from './types.ts';
+
+export const COUNTER_FIELDS = [
+  'arrivals',
+  'promptTokens',
+  'outputTokens',
+  'errors',
+  'ttftMsSum',
+  'ttftCount',
+] as const satisfies readonly (keyof Counters)[];
+
+export function emptyCounters(): Counters {
+  return { arrivals: 0, promptTokens: 0, outputTokens: 0, errors: 0, ttftMsSum: 0, ttftCount: 0 };
+}
+
+export function emptyBucket(start: number): Bucket {
+  return { start, ...emptyCounters() };
+}
+
+function isCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/** A malformed record is a caller bug: it would poison the counters, so it is refused loudly. */
+export function checkRecord(r: RequestRecord): void {
+  const bad =
+    typeof r.model !== 'string' || r.model.length === 0
+      ? 'model'
+      : !Number.isFinite(r.at)
+        ? 'at'
+        : !isCount(r.promptTokens)
+          ? 'promptTokens'
+          : !isCount(r.outputTokens)
+            ? 'outputTokens'
+            : r.ttftMs !== null && !(Number.isFinite(r.ttftMs) && r.ttftMs >= 0)
+              ? 'ttftMs'
+              : null;
+  if (bad !== null) throw new RangeError(`history record has an invalid ${bad}: ${String(r[bad])}`);
+}
+
+/** Adds one record's contribution to `c` in place. */
+export function countRecord(c: Counters, r: RequestRecord): void {
+  c.arrivals += 1;
+  c.promptTokens += r.promptTokens;
+  c.outputTokens += r.outputTokens;
+  if (r.outcome === 'error' || r.outcome === 'rejected') c.errors += 1;
+  if (r.ttftMs !== null) {
+    c.ttftMsSum += Math.round(r.ttftMs);
+    c.ttftCount += 1;
+  }
+}
+
+/** Adds `from` into `into` in place. */
+export function addCounters(into: Counters, from: Partial<Counters>): void {
+  for (const f of COUNTER_FIELDS) into[f] += from[f] ?? 0;
+}

@@ -1,0 +1,19 @@
+import { MemoryHistoryStore } from './memory-store.ts';
+import { RedisHistoryStore } from './redis-store.ts';
+import type { HistoryStore, Resolution } from './types.ts';
+
+export interface HistoryStoreOptions {
+  /** Redis when given (e.g. 'redis://127.0.0.1:6379'), in-process memory otherwise. */
+  redisUrl?: string;
+  resolutions?: readonly Resolution[];
+  now?: () => number;
+  flushIntervalMs?: number;
+  maxBuffered?: number;
+  keyPrefix?: string;
+}
+
+export function createHistoryStore(options: HistoryStoreOptions = {}): HistoryStore {
+  const { redisUrl, ...rest } = options;
+  if (redisUrl !== undefined && redisUrl !== '') return new RedisHistoryStore({ ...rest, url: redisUrl });
+  return new MemoryHistoryStore({ resolutions: rest.resolutions, now: rest.now });
+}

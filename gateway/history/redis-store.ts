@@ -1,0 +1,199 @@
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import { COUNTER_FIELDS } from './counters.ts';
+import { checkResolutions, chooseResolution } from './resolutions.ts';
+import { planSeries } from './series.ts';
+import type { Bucket, Counters, HistoryStore, RequestRecord, Resolution } from './types.ts';
+import { WriteBuffer, type BucketWrite } from './write-buffer.ts';
+
+interface RedisHistoryCommon {
+  resolutions?: readonly Resolution[];
+  now?: () => number;
+  /** How often buffered records are written; 0 turns the timer off. Default 250 ms. */
+  flushIntervalMs?: number;
+  /** Records held before the oldest are dropped. Default 100_000. */
+  maxBuffered?: number;
+  /** Buffered records that start a flush before the timer does. Default min(10_000, maxBuffered). */
+  flushAtBuffered?: number;
+  /** Default 'wg:hist:'; keys are `${keyPrefix}${model}:${bucketMs}:${bucketStart}`. */
+  keyPrefix?: string;
+  /** How long flush/series wait for a connection that is not ready. Default 1000 ms. */
+  readyTimeoutMs?: number;
+}
+
+/** From a URL (the store owns the client and quits it on close) or from a client the caller owns. */
+export type RedisHistoryOptions = RedisHistoryCommon &
+  ({ url: string; client?: undefined } | { client: Redis; url?: undefined });
+
+const noop = (): void => undefined;
+
+/**
+ * History in Redis hashes, one per (model, resolution, bucket), expired by Redis with PEXPIREAT.
+ * `record` only buffers; a timer and the buffer's size trigger `flush`, which sends one pipeline.
+ */
+export class RedisHistoryStore implements HistoryStore {
+  readonly #client: Redis;
+  readonly #ownsClient: boolean;
+  readonly #resolutions: readonly Resolution[];
+  readonly #now: () => number;
+  readonly #prefix: string;
+  readonly #flushAt: number;
+  readonly #readyTimeoutMs: number;
+  readonly #buffer: WriteBuffer;
+  readonly #timer: NodeJS.Timeout | undefined;
+  #tail: Promise<void> = Promise.resolve();
+  #queuedFlushes = 0;
+  #failedFlushes = 0;
+  #closed = false;
+
+  constructor(options: RedisHistoryOptions) {
+    this.#resolutions = checkResolutions(options.resolutions);
+    this.#now = options.now ?? Date.now;
+    this.#prefix = options.keyPrefix ?? 'wg:hist:';
+    this.#readyTimeoutMs = options.readyTimeoutMs ?? 1000;
+    const maxBuffered = options.maxBuffered ?? 100_000;
+    this.#flushAt = options.flushAtBuffered ?? Math.min(10_000, maxBuffered);
+    this.#buffer = new WriteBuffer(maxBuffered, this.#resolutions, (m, b, s) => this.#key(m, b, s));
+    if (options.client !== undefined) {
+      this.#client = options.client;
+      this.#ownsClient = false;
+    } else {
+      // Fail fast while disconnected: a flush that cannot be sent is kept and retried by the next one.
+      this.#client = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      this.#client.on('error', noop); // surfaced through flush/series; the event would only be noise
+      this.#ownsClient = true;
+    }
+    const every = options.flushIntervalMs ?? 250;
+    this.#timer = every > 0 ? setInterval(() => this.#kick(), every).unref() : undefined;
+  }
+
+  /** Records dropped because the buffer was full (or recorded after close). */
+  get droppedRecords(): number {
+    return this.#buffer.dropped;
+  }
+
+  /** Records not yet aggregated into writes. */
+  get bufferedRecords(): number {
+    return this.#buffer.size;
+  }
+
+  /** Bucket keys with counts that have not reached Redis yet (kept across failed flushes). */
+  get unsentKeys(): number {
+    return this.#buffer.unsentKeys;
+  }
+
+  /** Flushes that failed (Redis unreachable); their counts were kept for the next one. */
+  get failedFlushes(): number {
+    return this.#failedFlushes;
+  }
+
+  record(r: RequestRecord): void {
+    if (this.#closed) return this.#buffer.drop();
+    this.#buffer.push(r);
+    if (this.#buffer.size >= this.#flushAt) this.#kick();
+  }
+
+  /** Flushes run one at a time; a call made during one runs after it, so it covers every earlier record. */
+  flush(): Promise<void> {
+    this.#queuedFlushes += 1;
+    const run = this.#tail.then(() => this.#flushOnce());
+    this.#tail = run.then(noop, noop).then(() => {
+      this.#queuedFlushes -= 1;
+    });
+    return run;
+  }
+
+  async series(model: string, fromMs: number, toMs: number, bucketMs: number): Promise<Bucket[]> {
+    const res = chooseResolution(this.#resolutions, fromMs, bucketMs, this.#now());
+    const plan = planSeries(fromMs, toMs, bucketMs, res.bucketMs);
+    if (plan.fineStarts.length === 0) return plan.buckets;
+    await this.#ready();
+    const p = this.#client.pipeline();
+    for (const s of plan.fineStarts) p.hgetall(this.#key(model, res.bucketMs, s));
+    const results = (await p.exec()) ?? [];
+    for (const [i, [err, hash]] of results.entries()) {
+      if (err) throw err;
+      plan.add(plan.fineStarts[i]!, parseCounters(hash as Record<string, string>));
+    }
+    return plan.buckets;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    try {
+      await this.flush();
+    } finally {
+      if (this.#ownsClient) {
+        if (this.#client.status === 'ready') await this.#client.quit().catch(() => this.#client.disconnect());
+        else this.#client.disconnect();
+      }
+    }
+  }
+
+  #key(model: string, bucketMs: number, start: number): string {
+    return `${this.#prefix}${model}:${bucketMs}:${start}`;
+  }
+
+  /** A background flush, unless one is already queued; its failure is counted, never thrown. */
+  #kick(): void {
+    if (this.#queuedFlushes === 0) this.flush().catch(noop);
+  }
+
+  async #flushOnce(): Promise<void> {
+    const writes = this.#buffer.take(this.#now());
+    if (writes.length === 0) return;
+    let failed: BucketWrite[] = writes;
+    try {
+      await this.#ready();
+      const p = this.#client.pipeline();
+      // Which write (and field, or null for the expiry) each pipeline command carries.
+      const sent: [BucketWrite, keyof Counters | null][] = [];
+      for (const w of writes) {
+        for (const f of COUNTER_FIELDS) {
+          const n = w.counts[f] ?? 0;
+          if (n === 0) continue;
+          p.hincrby(w.key, f, n);
+          sent.push([w, f]);
+        }
+        p.pexpireat(w.key, w.expireAt);
+        sent.push([w, null]);
+      }
+      const results = await p.exec();
+      if (results === null) throw new Error('history flush: pipeline was discarded');
+      // Only what failed is retried, so counts that did land are not added twice.
+      const retry = new Map<string, BucketWrite>();
+      let firstError: Error | null = null;
+      for (const [i, [err]] of results.entries()) {
+        if (!err) continue;
+        firstError ??= err;
+        const [w, field] = sent[i]!;
+        let again = retry.get(w.key);
+        if (again === undefined) retry.set(w.key, (again = { key: w.key, expireAt: w.expireAt, counts: {} }));
+        if (field !== null) again.counts[field] = w.counts[field]!;
+      }
+      failed = [...retry.values()];
+      if (firstError !== null) throw firstError;
+    } catch (e) {
+      this.#buffer.retry(failed);
+      this.#failedFlushes += 1;
+      throw e;
+    }
+  }
+
+  async #ready(): Promise<void> {
+    const c = this.#client;
+    if (c.status === 'ready') return;
+    if (c.status === 'wait') return void (await c.connect());
+    if (c.status === 'end') throw new Error('history: the Redis connection has ended');
+    // Rejects on the next 'error' (e.g. ECONNREFUSED) or after the timeout: a flush must fail fast.
+    await once(c, 'ready', { signal: AbortSignal.timeout(this.#readyTimeoutMs) });
+  }
+}
+
+function parseCounters(hash: Record<string, string>): Partial<Counters> {
+  const c: Partial<Counters> = {};
+  for (const f of COUNTER_FIELDS) if (hash[f] !== undefined) c[f] = Number(hash[f]);
+  return c;
+}
