@@ -1,6 +1,6 @@
-import type { SamplingParams } from '../../runtime/engine/index.ts';
 import {
   ajv,
+  type GenerationRequest,
   type OpenAISamplingFields,
   type SamplingLimitsForModel,
   samplingProperties,
@@ -58,14 +58,6 @@ const validate = ajv.compile<ChatBody>({
   },
 });
 
-export interface ChatRequest {
-  readonly model: string;
-  readonly prompt: string;
-  readonly params: SamplingParams;
-  readonly stream: boolean;
-  readonly includeUsage: boolean;
-}
-
 export function parseChatBody(body: unknown): ChatBody {
   if (!validate(body)) throw schemaError(validate.errors);
   return body;
@@ -87,7 +79,7 @@ export function chatRequest(
   body: ChatBody,
   limits: SamplingLimitsForModel,
   promptTokens: number,
-): ChatRequest {
+): GenerationRequest {
   // The chosen token's logprob always comes back; top_logprobs asks for alternatives too.
   const logprobs = body.logprobs ? (body.top_logprobs ?? 0) : 0;
   return {

@@ -1,7 +1,7 @@
-import type { SamplingParams } from '../../runtime/engine/index.ts';
 import { ApiError } from '../errors/index.ts';
 import {
   ajv,
+  type GenerationRequest,
   type OpenAISamplingFields,
   type SamplingLimitsForModel,
   samplingProperties,
@@ -31,14 +31,6 @@ const validate = ajv.compile<CompletionBody>({
   },
 });
 
-export interface CompletionRequest {
-  readonly model: string;
-  readonly prompt: string;
-  readonly params: SamplingParams;
-  readonly stream: boolean;
-  readonly includeUsage: boolean;
-}
-
 /** Checks the shape (before the model is known) and returns the body typed. */
 export function parseCompletionBody(body: unknown): CompletionBody {
   if (!validate(body)) throw schemaError(validate.errors);
@@ -47,7 +39,7 @@ export function parseCompletionBody(body: unknown): CompletionBody {
 }
 
 /** OpenAI's completions default max_tokens is 16. */
-export function completionRequest(body: CompletionBody, limits: SamplingLimitsForModel): CompletionRequest {
+export function completionRequest(body: CompletionBody, limits: SamplingLimitsForModel): GenerationRequest {
   return {
     model: body.model,
     prompt: body.prompt,

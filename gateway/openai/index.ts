@@ -1,3 +1,3 @@
 export { type ChatBody, chatPrompt, chatRequest, parseChatBody } from './chat-request.ts';
 export { type CompletionBody, completionRequest, parseCompletionBody } from './completions-request.ts';
-export type { SamplingLimitsForModel } from './sampling-request.ts';
+export type { GenerationRequest, SamplingLimitsForModel } from './sampling-request.ts';

@@ -56,6 +56,15 @@ export function schemaError(errors: ErrorObject[] | null | undefined): ApiError 
   return new ApiError('invalid_request', message, { param: field || undefined });
 }
 
+/** A completions or chat body, ready for the engine: the prompt text and its sampling parameters. */
+export interface GenerationRequest {
+  readonly model: string;
+  readonly prompt: string;
+  readonly params: SamplingParams;
+  readonly stream: boolean;
+  readonly includeUsage: boolean;
+}
+
 export interface SamplingLimitsForModel {
   vocabSize: number;
   contextLength: number;

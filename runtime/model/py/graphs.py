@@ -103,6 +103,17 @@ def _qkv(g: Graph, x: str, l: int, scale: str, dims: tuple[int, int, int], eps: 
     return q, k, v
 
 
+def _outputs(g: Graph, hidden: str, new_keys: list[str], new_values: list[str], rows: str, cfg: dict) -> None:
+    """Logits of the given hidden rows (tied embedding) and the step's new keys and values."""
+    L, KVH, Dh, V = (cfg[k] for k in ("n_layer", "n_kv_head", "head_dim", "vocab_size"))
+    g.op("Gemm", hidden, "tok_emb", transB=1, name="logits")
+    g.op("Concat", *new_keys, axis=0, name="new_keys")
+    g.op("Concat", *new_values, axis=0, name="new_values")
+    g.output("logits", F, [rows, V])
+    g.output("new_keys", F, [L, "T" if rows == "R" else rows, KVH, Dh])
+    g.output("new_values", F, [L, "T" if rows == "R" else rows, KVH, Dh])
+
+
 def _owned_bias(g: Graph, seg: str) -> str:
     """[rows,1,N]: 0 where the row owns the tile, -inf elsewhere; the same for every layer."""
     bias = g.op("Mul", g.op("Sub", seg, g.const(1.0, np.float32)), g.const(-NEG, np.float32))
@@ -259,12 +270,7 @@ def full_step_graph(cfg: dict, wf: WeightFile, g: Graph) -> Graph:
 
     hidden = g.op("Gather", x, logits_index, axis=0)
     hidden = g.layer_norm(hidden, "ln_f.w", "ln_f.b", eps)
-    g.op("Gemm", hidden, "tok_emb", transB=1, name="logits")
-    g.op("Concat", *new_keys, axis=0, name="new_keys")
-    g.op("Concat", *new_values, axis=0, name="new_values")
-    g.output("logits", F, ["R", V])
-    g.output("new_keys", F, [L, "T", KVH, Dh])
-    g.output("new_values", F, [L, "T", KVH, Dh])
+    _outputs(g, hidden, new_keys, new_values, "R", cfg)
     return g
 
 
@@ -307,12 +313,7 @@ def decode_step_graph(cfg: dict, wf: WeightFile, g: Graph) -> Graph:
         x = g.op("Add", x, g.matmul(g.reshape(out, [-1, H * Dh]), f"l{l}.wo"))
         x = _mlp(g, x, l, eps)
     hidden = g.layer_norm(g.op("Gather", x, logits_index, axis=0), "ln_f.w", "ln_f.b", eps)
-    g.op("Gemm", hidden, "tok_emb", transB=1, name="logits")
-    g.op("Concat", *new_keys, axis=0, name="new_keys")
-    g.op("Concat", *new_values, axis=0, name="new_values")
-    g.output("logits", F, ["R", V])
-    g.output("new_keys", F, [L, "T", KVH, Dh])
-    g.output("new_values", F, [L, "T", KVH, Dh])
+    _outputs(g, hidden, new_keys, new_values, "R", cfg)
     return g
 
 
@@ -376,11 +377,5 @@ def decode_contiguous_graph(cfg: dict, wf: WeightFile) -> Graph:
         out = _lse_merge(g, [part_past, part_self])
         x = g.op("Add", x, g.matmul(g.reshape(out, [-1, H * Dh]), f"l{l}.wo"))
         x = _mlp(g, x, l, eps)
-    x = g.layer_norm(x, "ln_f.w", "ln_f.b", eps)
-    g.op("Gemm", x, "tok_emb", transB=1, name="logits")
-    g.op("Concat", *new_keys, axis=0, name="new_keys")
-    g.op("Concat", *new_values, axis=0, name="new_values")
-    g.output("logits", F, ["B", V])
-    g.output("new_keys", F, [L, "B", KVH, Dh])
-    g.output("new_values", F, [L, "B", KVH, Dh])
+    _outputs(g, g.layer_norm(x, "ln_f.w", "ln_f.b", eps), new_keys, new_values, "B", cfg)
     return g
