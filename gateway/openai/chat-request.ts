@@ -5,7 +5,7 @@ import {
   type SamplingLimitsForModel,
   samplingProperties,
   schemaError,
-  toSamplingParams,
+  generationRequest,
 } from './sampling-request.ts';
 
 export interface ChatMessage {
@@ -82,14 +82,6 @@ export function chatRequest(
 ): GenerationRequest {
   // The chosen token's logprob always comes back; top_logprobs asks for alternatives too.
   const logprobs = body.logprobs ? (body.top_logprobs ?? 0) : 0;
-  return {
-    model: body.model,
-    prompt: chatPrompt(body.messages),
-    params: toSamplingParams(body, limits, {
-      logprobs,
-      defaultMaxTokens: Math.max(1, limits.contextLength - promptTokens),
-    }),
-    stream: body.stream ?? false,
-    includeUsage: body.stream_options?.include_usage ?? false,
-  };
+  const defaultMaxTokens = Math.max(1, limits.contextLength - promptTokens);
+  return generationRequest(body, chatPrompt(body.messages), limits, { logprobs, defaultMaxTokens });
 }

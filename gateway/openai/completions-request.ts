@@ -6,7 +6,7 @@ import {
   type SamplingLimitsForModel,
   samplingProperties,
   schemaError,
-  toSamplingParams,
+  generationRequest,
 } from './sampling-request.ts';
 
 /** POST /v1/completions, as the official clients send it (one prompt per request). */
@@ -40,11 +40,5 @@ export function parseCompletionBody(body: unknown): CompletionBody {
 
 /** OpenAI's completions default max_tokens is 16. */
 export function completionRequest(body: CompletionBody, limits: SamplingLimitsForModel): GenerationRequest {
-  return {
-    model: body.model,
-    prompt: body.prompt,
-    params: toSamplingParams(body, limits, { logprobs: body.logprobs ?? 0, defaultMaxTokens: 16 }),
-    stream: body.stream ?? false,
-    includeUsage: body.stream_options?.include_usage ?? false,
-  };
+  return generationRequest(body, body.prompt, limits, { logprobs: body.logprobs ?? 0, defaultMaxTokens: 16 });
 }

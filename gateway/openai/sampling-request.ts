@@ -71,6 +71,22 @@ export interface SamplingLimitsForModel {
   maxN: number;
 }
 
+/** A validated body and its prompt text as the engine's request. */
+export function generationRequest(
+  body: OpenAISamplingFields & { model: string },
+  prompt: string,
+  limits: SamplingLimitsForModel,
+  opts: { logprobs: number; defaultMaxTokens: number },
+): GenerationRequest {
+  return {
+    model: body.model,
+    prompt,
+    params: toSamplingParams(body, limits, opts),
+    stream: body.stream ?? false,
+    includeUsage: body.stream_options?.include_usage ?? false,
+  };
+}
+
 /** OpenAI field names and defaults to the engine's SamplingParams, with the engine's own validation. */
 export function toSamplingParams(
   body: OpenAISamplingFields,

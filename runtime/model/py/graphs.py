@@ -180,7 +180,7 @@ def engine_graph(cfg: dict, wf: WeightFile) -> Graph:
     g = Graph("warmgate_engine")
     g.input("decode_only", TensorProto.BOOL, [1])
     full = full_step_graph(cfg, wf, Graph("full_step", prefix="full/", subgraph=True))
-    g.inputs = [*g.inputs, *full_step_graph(cfg, wf, Graph("declare")).inputs]
+    g.inputs = [*g.inputs, *full.inputs]  # the full step reads every input the decode step does
     _attach(g, wf, L)
     decode = decode_step_graph(cfg, wf, Graph("decode_step", prefix="decode/", subgraph=True))
     outputs = ["logits", "new_keys", "new_values"]
@@ -275,12 +275,11 @@ def full_step_graph(cfg: dict, wf: WeightFile, g: Graph) -> Graph:
 
 
 def decode_step_graph(cfg: dict, wf: WeightFile, g: Graph) -> Graph:
-    """engine.onnx specialised for the commonest step: every token a decode that owns all its tiles.
+    """engine.onnx's decode_only branch: the commonest step, every token a decode that owns all its tiles.
 
-    The runtime picks it when a step has no prefill and no gathered tile; then direct rows are the tokens
-    themselves and a token's attention to its own new key is one dot product. Same inputs as engine.onnx
-    minus the ones this case makes trivial; about half the nodes, which is most of a decode step's cost
-    on CPU at small batch.
+    The runner sets decode_only when a step has no prefill and no gathered tile; then direct rows are the
+    tokens themselves and a token's attention to its own new key is one dot product: about half the
+    nodes of the full step, which is most of a decode step's cost on CPU at small batch.
     """
     L, H, KVH, Dh, V = (cfg[k] for k in ("n_layer", "n_head", "n_kv_head", "head_dim", "vocab_size"))
     G, eps = H // KVH, cfg["norm_eps"]

@@ -35,8 +35,8 @@ class Graph:
         self._consts: dict[tuple, str] = {}
 
     def input(self, name: str, dtype: int, shape: list) -> str:
-        if not self.subgraph:
-            self.inputs.append(helper.make_tensor_value_info(name, dtype, shape))
+        # A subgraph records what it reads in `inputs` too; the enclosing graph declares those for it.
+        self.inputs.append(helper.make_tensor_value_info(name, dtype, shape))
         return name
 
     def output(self, name: str, dtype: int, shape: list) -> None:
@@ -65,7 +65,7 @@ class Graph:
         return name
 
     def as_subgraph(self) -> onnx.GraphProto:
-        return helper.make_graph(self.nodes, self.name, [], self.outputs, self.initializers)
+        return helper.make_graph(self.nodes, self.name, [], self.outputs, self.initializers)  # reads outer values
 
     def model(self, metadata: dict[str, str]) -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.initializers)
