@@ -4,7 +4,7 @@ import { AsyncQueue } from './async-queue.ts';
 import { type EngineConfig, engineConfig } from './config.ts';
 import type { AdmissionError } from './errors.ts';
 import { KVCacheManager } from './kv/index.ts';
-import { RequestState } from './request-state.ts';
+import { RequestState, type RequestTimes } from './request-state.ts';
 import { KVStore } from './runner/kv-store.ts';
 import { ModelRunner } from './runner/model-runner.ts';
 import type { StepEntry } from './runner/step-inputs.ts';
@@ -14,7 +14,7 @@ import { sample } from './sampling/sampler.ts';
 import type { ScheduledSeq } from './scheduler/scheduler.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { PRIORITY, type Priority, type Sequence } from './sequence.ts';
-import { type EngineStats, StepStats } from './step-stats.ts';
+import { type EngineStats, type StepRecord, StepStats } from './step-stats.ts';
 
 export interface GenerateRequest {
   /** Prompt token ids. */
@@ -65,12 +65,14 @@ export type SubmitResult =
       readonly ok: true;
       readonly requestId: string;
       readonly events: AsyncIterable<GenerationEvent>;
+      /** Live timestamps of this request, e.g. for tracing its queue, prefill and decode. */
+      readonly times: RequestTimes;
     }
   | { readonly ok: false; readonly error: AdmissionError };
 
 export interface EngineHooks {
-  /** Called after every step, e.g. to check KV reference counts as an invariant in tests. */
-  readonly onStep?: (engine: Engine) => void;
+  /** Called after every step, e.g. to check KV reference counts as an invariant in tests, or for metrics. */
+  readonly onStep?: (engine: Engine, step: Readonly<StepRecord>) => void;
 }
 
 /**
@@ -146,7 +148,7 @@ export class Engine {
       else req.signal.addEventListener('abort', () => this.abort(id), { once: true });
     }
     this.#kick();
-    return { ok: true, requestId: id, events: queue };
+    return { ok: true, requestId: id, events: queue, times: state };
   }
 
   /** Removes the request at the next step boundary and returns all its blocks. */
@@ -327,6 +329,10 @@ export class Engine {
       const plan = this.#scheduler.schedule();
       this.#stats.preempted(plan.preempted.length);
       if (plan.scheduled.length === 0) throw new Error('scheduler formed an empty step with work pending');
+      for (const s of plan.scheduled) {
+        const state = this.#requests.get(s.seq.requestId);
+        if (state) state.scheduledAt ??= started;
+      }
       const entries: StepEntry[] = plan.scheduled.map((s) => ({
         tokens: s.seq.tokens,
         numComputed: s.seq.numComputed,
@@ -347,14 +353,15 @@ export class Engine {
         const row = out.logitsRow[i]!;
         if (row >= 0) sampled += this.#sampleInto(s, out.logits, row);
       });
-      this.#stats.step({
+      const step: StepRecord = {
         totalMs: performance.now() - started,
         runMs: out.runMs,
         tokens: out.numTokens,
         seqs: entries.length,
         sampled,
-      });
-      this.#hooks.onStep?.(this);
+      };
+      this.#stats.step(step);
+      this.#hooks.onStep?.(this, step);
       await new Promise<void>((r) => setImmediate(r)); // let I/O (new requests, aborts) in between steps
     }
   }

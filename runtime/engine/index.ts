@@ -10,5 +10,6 @@ export {
 export type { AdmissionError, AdmissionErrorCode } from './errors.ts';
 export { DEFAULT_SAMPLING_PARAMS, type SamplingParams, validateSamplingParams } from './sampling/params.ts';
 export { PRIORITY, type Priority } from './sequence.ts';
-export type { EngineStats } from './step-stats.ts';
+export type { RequestTimes } from './request-state.ts';
+export type { EngineStats, StepRecord } from './step-stats.ts';
 export { ByteTokenizer } from './text/byte-tokenizer.ts';

@@ -13,12 +13,22 @@ interface SampleState {
   finished: boolean;
 }
 
+/** When a request reached each stage, in performance.now() ms; null until it gets there. */
+export interface RequestTimes {
+  readonly arrivedAt: number;
+  /** The first step that took it (a preempted request keeps its first). */
+  readonly scheduledAt: number | null;
+  readonly firstTokenAt: number | null;
+  readonly finishedAt: number | null;
+}
+
 /** One request's streaming side: turns sampled tokens into events and decides when a sample ends. */
-export class RequestState {
+export class RequestState implements RequestTimes {
   readonly id: string;
   readonly promptTokens: number;
   readonly eosTokenId: number;
   readonly arrivedAt = performance.now();
+  scheduledAt: number | null = null;
   firstTokenAt: number | null = null;
   finishedAt: number | null = null;
   completionTokens = 0;

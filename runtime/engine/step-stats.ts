@@ -11,6 +11,9 @@ export interface EngineStats {
   readonly kvTotalBlocks: number;
   readonly kvBytes: number;
   readonly prefixHitRate: number;
+  /** Cumulative prompt tokens looked up in the prefix cache, and how many of them hit. */
+  readonly prefixQueryTokens: number;
+  readonly prefixHitTokens: number;
   /** Tokens sampled per second over the last few seconds. */
   readonly recentTokensPerSec: number;
   readonly steps: number;
@@ -75,6 +78,8 @@ export class StepStats {
       kvTotalBlocks: o.kv.numBlocks,
       kvBytes: o.kvBytes,
       prefixHitRate: o.kv.prefixQueriedTokens ? o.kv.prefixHitTokens / o.kv.prefixQueriedTokens : 0,
+      prefixQueryTokens: o.kv.prefixQueriedTokens,
+      prefixHitTokens: o.kv.prefixHitTokens,
       recentTokensPerSec: (1000 * recent.reduce((a, r) => a + r.sampled, 0)) / span,
       steps: this.#steps,
       preemptions: this.#preemptions,

@@ -1,6 +1,10 @@
 import { ByteTokenizer, DEFAULT_SAMPLING_PARAMS, Engine, type EngineConfig } from '../engine/index.ts';
-import { type LoadedModel, loadModel } from '../model/index.ts';
+import { type LoadedModel, loadModel, ModelLoadError } from '../model/index.ts';
 import { type BatchingConfig, DynamicBatcher, loadTensorModel, type TensorModel } from '../tensor/index.ts';
+import { createTelemetry, type Telemetry } from '../telemetry/index.ts';
+import { availableExecutionProviders } from './detect-providers.ts';
+import { chooseExecutionProviders } from './execution-providers.ts';
+import { RuntimeMetrics } from './metrics.ts';
 
 export type InstanceState = 'loading' | 'warming' | 'ready' | 'draining' | 'stopped';
 
@@ -11,6 +15,14 @@ export interface InstanceOptions {
   batching?: BatchingConfig;
   /** In-flight work gets this long after a drain starts. */
   drainTimeoutMs?: number;
+  /** ONNX Runtime execution providers in preference order (cpu, cuda, tensorrt); default cpu. */
+  executionProviders?: string[];
+  /** Refuse to start when a requested provider is missing, rather than fall back with a warning. */
+  requireExecutionProvider?: boolean;
+  /** Spans and metrics go here; without it the instance keeps its own, for /metrics only. */
+  telemetry?: Telemetry;
+  /** Where start-up warnings go (default console.warn). */
+  warn?: (message: string) => void;
 }
 
 const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, preferredBatchSizes: [], maxQueueDelayMs: 2 };
@@ -25,26 +37,59 @@ export class RuntimeInstance {
   engine: Engine | null = null;
   batcher: DynamicBatcher | null = null;
   readonly tokenizer = new ByteTokenizer();
+  readonly telemetry: Telemetry;
+  readonly metrics: RuntimeMetrics;
+  /** The provider the model was opened with; null until start() chose it. */
+  executionProvider: string | null = null;
   #model: LoadedModel | TensorModel | null = null;
   #inFlightTensor = 0;
+  #inFlightGenerate = 0;
+  readonly #ownsTelemetry: boolean;
   readonly #options: InstanceOptions;
 
   constructor(options: InstanceOptions) {
     this.kind = options.kind;
     this.#options = options;
+    this.#ownsTelemetry = !options.telemetry;
+    this.telemetry = options.telemetry ?? createTelemetry({ serviceName: 'warmgate-runtime' });
+    this.metrics = new RuntimeMetrics(this.telemetry.meter);
+    this.metrics.observeEngine(
+      () => this.modelName,
+      () => this.engine?.stats() ?? null,
+    );
   }
 
   get modelName(): string {
     return this.#model?.manifest.name ?? '';
   }
 
+  /** The tensor model's declared inputs and outputs (null for a generative model or while loading). */
+  get tensorManifest(): TensorModel['manifest'] | null {
+    return this.kind === 'tensor' && this.#model ? (this.#model as TensorModel).manifest : null;
+  }
+
+  get batching(): BatchingConfig {
+    return this.#options.batching ?? DEFAULT_BATCHING;
+  }
+
+  /** Requests in flight: generations being streamed and tensor requests. */
+  get outstanding(): number {
+    return this.#inFlightGenerate + this.#inFlightTensor;
+  }
+
+  /** Throws ModelLoadError when the model (or a required execution provider) cannot be had. */
   async start(): Promise<void> {
+    const providers = this.#chooseProviders();
     if (this.kind === 'generative') {
       const model = await loadModel(this.#options.modelDir, {
         intraOpThreads: this.#options.engine?.intraOpThreads,
+        executionProviders: [...providers],
       });
       this.#model = model;
-      this.engine = new Engine(model, this.#options.engine ?? {});
+      this.executionProvider = providers[0]!;
+      this.engine = new Engine(model, this.#options.engine ?? {}, {
+        onStep: (_, step) => this.metrics.batch(this.modelName, step.seqs, step.sampled),
+      });
       this.state = 'warming';
       const r = this.engine.submit({
         prompt: [32],
@@ -54,9 +99,14 @@ export class RuntimeInstance {
       for await (const ev of r.events)
         if (ev.type === 'error') throw new Error(`warm-up failed: ${ev.message}`);
     } else {
-      const model = await loadTensorModel(this.#options.modelDir);
+      const model = await loadTensorModel(this.#options.modelDir, this.#options.engine?.intraOpThreads, [
+        ...providers,
+      ]);
       this.#model = model;
-      this.batcher = new DynamicBatcher(model, this.#options.batching ?? DEFAULT_BATCHING);
+      this.executionProvider = providers[0]!;
+      this.batcher = new DynamicBatcher(model, this.#options.batching ?? DEFAULT_BATCHING, undefined, {
+        onBatch: (rows) => this.metrics.batch(this.modelName, rows),
+      });
       this.state = 'warming';
       const inputs = model.manifest.inputs.map((s) => {
         const shape = s.shape.map((d) => (d < 0 ? 1 : d)); // one row, free dimensions at 1
@@ -78,6 +128,16 @@ export class RuntimeInstance {
     }
   }
 
+  /** Counts a generation in flight (for the load report) while its stream is written. */
+  async trackGenerate<T>(work: () => Promise<T>): Promise<T> {
+    this.#inFlightGenerate++;
+    try {
+      return await work();
+    } finally {
+      this.#inFlightGenerate--;
+    }
+  }
+
   /** Stops admitting, lets in-flight work finish up to the deadline; true when all of it finished. */
   async drain(): Promise<boolean> {
     if (this.state === 'draining' || this.state === 'stopped') return true;
@@ -94,6 +154,26 @@ export class RuntimeInstance {
 
   async stop(): Promise<void> {
     this.state = 'stopped';
-    await this.#model?.release();
+    this.metrics.close();
+    try {
+      await this.#model?.release();
+    } finally {
+      if (this.#ownsTelemetry) await this.telemetry.shutdown();
+    }
+  }
+
+  #chooseProviders(): readonly string[] {
+    const choice = chooseExecutionProviders(
+      this.#options.executionProviders ?? [],
+      availableExecutionProviders(),
+      this.#options.requireExecutionProvider ?? false,
+    );
+    if (!choice.ok) throw new ModelLoadError(choice.code, choice.message);
+    for (const w of choice.warnings) this.#warn(w);
+    return choice.providers;
+  }
+
+  #warn(message: string): void {
+    (this.#options.warn ?? console.warn)(message);
   }
 }

@@ -6,7 +6,12 @@ import { checkManifest, type ManifestFile, type ModelManifest } from './manifest
 
 /** A model refused at load time: `code` is stable, `message` says what is wrong and what to do. */
 export class ModelLoadError extends Error {
-  readonly code: 'model_not_found' | 'model_manifest_invalid' | 'model_file_corrupt' | 'model_graph_invalid';
+  readonly code:
+    | 'model_not_found'
+    | 'model_manifest_invalid'
+    | 'model_file_corrupt'
+    | 'model_graph_invalid'
+    | 'execution_provider_unavailable';
   constructor(code: ModelLoadError['code'], message: string) {
     super(message);
     this.name = 'ModelLoadError';
@@ -30,6 +35,7 @@ export interface LoadOptions {
    * a benchmark run went from 291 to 341 MB, the allocator's fragmentation costing more than the arena.
    */
   memArena?: boolean;
+  /** ONNX Runtime execution providers in preference order (default cpu); see instance/execution-providers.ts. */
   executionProviders?: string[];
 }
 

@@ -9,7 +9,13 @@ export interface NamedTensor {
 }
 
 export type InferResult =
-  | { readonly ok: true; readonly outputs: NamedTensor[]; readonly batchRows: number }
+  | {
+      readonly ok: true;
+      readonly outputs: NamedTensor[];
+      readonly batchRows: number;
+      /** Waited in the queue before its ONNX Runtime call began, ms. */
+      readonly queueMs: number;
+    }
   | { readonly ok: false; readonly error: { readonly code: 'invalid_tensor'; readonly message: string } };
 
 interface Pending {
@@ -24,6 +30,11 @@ export interface BatcherClock {
   now(): number;
   setTimeout(f: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+}
+
+export interface BatcherHooks {
+  /** Called as each ONNX Runtime call begins, with its rows (e.g. for a batch size histogram). */
+  readonly onBatch?: (rows: number) => void;
 }
 
 const realClock: BatcherClock = {
@@ -41,16 +52,23 @@ export class DynamicBatcher {
   readonly #model: TensorModel;
   readonly #config: BatchingConfig;
   readonly #clock: BatcherClock;
+  readonly #hooks: BatcherHooks;
   #queue: Pending[] = [];
   #running = false;
   #timer: unknown = null;
   /** batch rows -> ONNX Runtime calls with that many rows. */
   readonly batchSizes = new Map<number, number>();
 
-  constructor(model: TensorModel, config: BatchingConfig, clock: BatcherClock = realClock) {
+  constructor(
+    model: TensorModel,
+    config: BatchingConfig,
+    clock: BatcherClock = realClock,
+    hooks: BatcherHooks = {},
+  ) {
     this.#model = model;
     this.#config = config;
     this.#clock = clock;
+    this.#hooks = hooks;
   }
 
   /** Checks the request against the model's inputs first: a bad one is answered at once and joins no batch. */
@@ -97,7 +115,9 @@ export class DynamicBatcher {
   async #run(batch: Pending[]): Promise<void> {
     const rows = batch.reduce((a, p) => a + p.rows, 0);
     this.batchSizes.set(rows, (this.batchSizes.get(rows) ?? 0) + 1);
+    const startedAt = this.#clock.now();
     try {
+      this.#hooks.onBatch?.(rows); // inside: a hook that throws fails this batch, it does not hang it
       const feeds: Record<string, ort.Tensor> = {};
       for (const spec of this.#model.manifest.inputs) {
         const parts = batch.map((p) => p.inputs.get(spec.name)!);
@@ -121,7 +141,7 @@ export class DynamicBatcher {
           return { name: spec.name, shape: [p.rows, ...rest], data };
         });
         row += p.rows;
-        p.resolve({ ok: true, outputs, batchRows: rows });
+        p.resolve({ ok: true, outputs, batchRows: rows, queueMs: startedAt - p.arrivedAt });
       }
     } catch (e) {
       for (const p of batch) p.reject(e);

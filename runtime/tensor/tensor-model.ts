@@ -64,7 +64,11 @@ export interface TensorModel {
 }
 
 /** Loads a tensor function: manifest checked, file hash verified, graph inputs/outputs matched by name. */
-export async function loadTensorModel(dir: string, threads = 0): Promise<TensorModel> {
+export async function loadTensorModel(
+  dir: string,
+  threads = 0,
+  executionProviders: string[] = ['cpu'],
+): Promise<TensorModel> {
   let manifest: unknown;
   try {
     manifest = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
@@ -84,7 +88,10 @@ export async function loadTensorModel(dir: string, threads = 0): Promise<TensorM
       `${manifest.files.model.path} does not match its sha256 in model.json`,
     );
   }
-  const session = await ort.InferenceSession.create(bytes, sessionOptions({ intraOpThreads: threads }));
+  const session = await ort.InferenceSession.create(
+    bytes,
+    sessionOptions({ intraOpThreads: threads, executionProviders }),
+  );
   const missing = [
     ...manifest.inputs.filter((i) => !session.inputNames.includes(i.name)),
     ...manifest.outputs.filter((o) => !session.outputNames.includes(o.name)),

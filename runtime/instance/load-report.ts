@@ -1,0 +1,51 @@
+import type { InstanceState, RuntimeInstance } from './instance.ts';
+
+/**
+ * What the gateway routes on: GET /load answers it, and every /generate and /infer response carries it
+ * as header x-warmgate-load (compact JSON), so the gateway needs no extra poll. Engine fields are
+ * present for generative instances once the engine exists.
+ */
+export interface LoadReport {
+  readonly model: string;
+  readonly kind: 'generative' | 'tensor';
+  readonly state: InstanceState;
+  readonly executionProvider: string | null;
+  /** Requests in flight here: generations being streamed and tensor requests. */
+  readonly outstanding: number;
+  readonly running?: number;
+  readonly waiting?: number;
+  readonly kvUsagePct?: number;
+  readonly kvFreeBlocks?: number;
+  readonly kvTotalBlocks?: number;
+  readonly prefixHitRate?: number;
+  /** Cumulative prompt tokens that hit the prefix cache, and that were looked up in it. */
+  readonly prefixHitTokens?: number;
+  readonly prefixQueryTokens?: number;
+  readonly recentTokensPerSec?: number;
+}
+
+export const LOAD_HEADER = 'x-warmgate-load';
+
+export function loadReport(inst: RuntimeInstance): LoadReport {
+  const s = inst.engine?.stats();
+  return {
+    model: inst.modelName,
+    kind: inst.kind,
+    state: inst.state,
+    executionProvider: inst.executionProvider,
+    outstanding: inst.outstanding,
+    ...(s
+      ? {
+          running: s.running,
+          waiting: s.waiting,
+          kvUsagePct: s.kvUsagePct,
+          kvFreeBlocks: s.kvFreeBlocks,
+          kvTotalBlocks: s.kvTotalBlocks,
+          prefixHitRate: s.prefixHitRate,
+          prefixHitTokens: s.prefixHitTokens,
+          prefixQueryTokens: s.prefixQueryTokens,
+          recentTokensPerSec: s.recentTokensPerSec,
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,26 @@
+import type { RuntimeInstance } from './instance.ts';
+
+/**
+ * What the instance serves, for the gateway to check requests against before sending them: a generative
+ * model's vocabulary, context and n limit; a tensor model's declared tensors and largest batch.
+ */
+export function instanceMetadata(inst: RuntimeInstance) {
+  if (inst.engine) {
+    const arch = inst.engine.model.manifest.architecture;
+    return {
+      model: inst.modelName,
+      kind: 'generative' as const,
+      vocabSize: arch.vocab_size,
+      contextLength: arch.context_length,
+      maxN: inst.engine.config.maxN,
+    };
+  }
+  const m = inst.tensorManifest;
+  return {
+    model: inst.modelName,
+    kind: 'tensor' as const,
+    inputs: m?.inputs ?? [],
+    outputs: m?.outputs ?? [],
+    maxBatchSize: inst.batching.maxBatchSize,
+  };
+}

@@ -1,0 +1,2 @@
+export { contextFromHeaders, traceHeaders } from './propagation.ts';
+export { createTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.ts';
