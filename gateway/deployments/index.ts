@@ -1,3 +1,13 @@
+export { createDeploymentStore, type DeploymentStoreOptions } from './create-store.ts';
+export { DeploymentFileError, FileDeploymentStore } from './file-store.ts';
+export type { InputCheck } from './input-schema.ts';
+export { RedisDeploymentStore, type RedisDeploymentOptions } from './redis-store.ts';
+export {
+  DeploymentRegistry,
+  type DeploymentChange,
+  type DeploymentListener,
+  type DeploymentRegistryOptions,
+} from './registry.ts';
 export {
   checkDeployment,
   type DeploymentSpec,
@@ -6,3 +16,4 @@ export {
   type ScalingPolicy,
   type TensorBatching,
 } from './spec.ts';
+export type { DeploymentStore } from './store.ts';

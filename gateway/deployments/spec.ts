@@ -34,6 +34,11 @@ export interface DeploymentSpec {
   model: ModelArtifact;
   /** JSON Schema of the function-style body (POST /v1/functions/{name}); compiled once per deployment. */
   inputSchema?: Record<string, unknown>;
+  /**
+   * Generative functions: the prompt built from the function's body, e.g. "Summarize:\n{{text}}\n";
+   * without one the body's `prompt` is the prompt.
+   */
+  promptTemplate?: string;
   batching?: Partial<GenerativeBatching> & Partial<TensorBatching>;
   scaling: ScalingPolicy;
 }
@@ -68,6 +73,7 @@ const schema: JSONSchemaType<DeploymentSpec> = {
       ],
     } as never,
     inputSchema: { type: 'object', nullable: true, required: [] },
+    promptTemplate: { type: 'string', nullable: true, minLength: 1, maxLength: 65_536 },
     batching: {
       type: 'object',
       nullable: true,
@@ -141,12 +147,19 @@ export function checkDeployment(value: unknown): DeploymentSpec {
       'batching.preferredBatchSizes must not exceed batching.maxBatchSize',
     );
   }
+  if (value.promptTemplate !== undefined && value.kind !== 'generative') {
+    fail('promptTemplate', 'promptTemplate is for generative deployments only');
+  }
   if (value.inputSchema) {
+    let async = false;
     try {
-      new Ajv({ strict: false }).compile(value.inputSchema);
+      const compiled = new Ajv({ strict: false }).compile(value.inputSchema);
+      async = (compiled as { $async?: unknown }).$async === true;
     } catch (err) {
       fail('inputSchema', `inputSchema is not a valid JSON Schema: ${(err as Error).message}`);
     }
+    // An async schema answers with a Promise, which a synchronous check would read as "valid".
+    if (async) fail('inputSchema', 'inputSchema must not be $async');
   }
   return value;
 }

@@ -39,12 +39,32 @@ export const ERROR_CATALOG = {
     type: 'invalid_request_error',
     hint: 'use the method the route documents',
   },
+  unauthorized: {
+    status: 401,
+    type: 'authentication_error',
+    hint: 'send the admin token as Authorization: Bearer',
+  },
   // Models and deployments
   model_not_found: { status: 404, type: 'not_found_error', hint: 'GET /v1/models lists the deployed models' },
   deployment_invalid: {
     status: 400,
     type: 'invalid_request_error',
     hint: 'fix the deployment field named in the message',
+  },
+  deployment_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    hint: 'GET /admin/v1/deployments lists the deployments',
+  },
+  deployment_exists: {
+    status: 409,
+    type: 'invalid_request_error',
+    hint: 'PUT /admin/v1/deployments/{name} replaces a deployment',
+  },
+  admin_store_unavailable: {
+    status: 503,
+    type: 'server_error',
+    hint: 'retry once the deployment store is reachable',
   },
   // Engine admission (runtime/engine/errors.ts)
   empty_prompt: { status: 400, type: 'invalid_request_error', hint: 'send a non-empty prompt' },
@@ -71,6 +91,11 @@ export const ERROR_CATALOG = {
   no_capacity: { status: 503, type: 'server_error', hint: 'retry after the Retry-After delay' },
   upstream_failed: { status: 502, type: 'server_error', hint: 'retry the request' },
   engine_step_failed: { status: 500, type: 'server_error', hint: 'retry the request' },
+  internal_error: {
+    status: 500,
+    type: 'server_error',
+    hint: 'retry the request; the gateway logged the cause',
+  },
 } as const satisfies Record<string, ErrorSpec> & Record<AdmissionErrorCode, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -1,2 +1,3 @@
 export { ApiError, kserveErrorBody, openAIErrorBody } from './api-error.ts';
 export { ERROR_CATALOG, ERROR_CODES, type ErrorCode, type ErrorSpec } from './catalog.ts';
+export { apiErrorHandler, type ApiErrorHandlerOptions } from './on-error.ts';

@@ -54,6 +54,7 @@ describe('deployment spec', () => {
       'batching.preferredBatchSizes',
     ],
     ['an input schema that is not a schema', { ...good, inputSchema: { type: 'banana' } }, 'inputSchema'],
+    ['an async input schema', { ...good, inputSchema: { $async: true, type: 'object' } }, 'inputSchema'],
   ];
   for (const [name, value, param] of cases) {
     it(`refuses ${name} (deployment_invalid, ${param})`, () => {

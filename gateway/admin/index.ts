@@ -1,0 +1,1 @@
+export { adminRoutes, type AdminOptions } from './routes.ts';

@@ -1,0 +1,93 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { checkDeployment, type DeploymentRegistry, type DeploymentSpec } from '../deployments/index.ts';
+import { ApiError } from '../errors/index.ts';
+import { bearerToken } from './bearer-token.ts';
+import { readJson } from '../server/read-body.ts';
+
+export interface AdminOptions {
+  /** When set, every request must send `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Largest body accepted. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * The admin API over the deployment registry, mounted by the gateway at /admin/v1. Handlers throw
+ * ApiError; the app that mounts these routes answers them (apiErrorHandler('openai')).
+ */
+export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions = {}): Hono {
+  const app = new Hono();
+  if (options.token !== undefined) app.use('*', bearerToken(options.token));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? 1 << 20,
+      onError: () => {
+        throw new ApiError(
+          'body_too_large',
+          `a deployment body is at most ${options.maxBodyBytes ?? 1 << 20} bytes`,
+        );
+      },
+    }),
+  );
+
+  app.get('/deployments', (c) => c.json({ deployments: registry.list() }));
+
+  app.get('/deployments/:name', (c) => c.json(existing(registry, c.req.param('name'))));
+
+  app.post('/deployments', async (c) => {
+    const spec = checkDeployment(await readJson(c));
+    await registry.create(spec);
+    const path = `${c.req.path.replace(/\/+$/, '')}/${encodeURIComponent(spec.name)}`;
+    return c.json(registry.get(spec.name) ?? spec, 201, { Location: path });
+  });
+
+  app.put('/deployments/:name', async (c) => {
+    const name = c.req.param('name');
+    const spec = checkDeployment(namedBy(name, await readJson(c)));
+    const { created } = await registry.put(spec);
+    const saved = registry.get(name) ?? spec;
+    return created ? c.json(saved, 201, { Location: c.req.path }) : c.json(saved, 200);
+  });
+
+  app.delete('/deployments/:name', async (c) => {
+    const name = c.req.param('name');
+    if (!(await registry.delete(name))) throw notFound(name);
+    return c.body(null, 204);
+  });
+
+  app.all('/deployments', methodNotAllowed('GET, POST'));
+  app.all('/deployments/:name', methodNotAllowed('GET, PUT, DELETE'));
+  return app;
+}
+
+function existing(registry: DeploymentRegistry, name: string): DeploymentSpec {
+  const spec = registry.get(name);
+  if (spec === undefined) throw notFound(name);
+  return spec;
+}
+
+function notFound(name: string): ApiError {
+  return new ApiError('deployment_not_found', `no deployment named '${name}'`);
+}
+
+/** The path names the deployment; a body may repeat the name but not contradict it. */
+function namedBy(name: string, body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body; // checkDeployment refuses it
+  if ('name' in body && body.name !== name) {
+    throw new ApiError(
+      'deployment_invalid',
+      `deployment field 'name' (${JSON.stringify(body.name)}) must match the path's '${name}' or be left out`,
+      { param: 'name' },
+    );
+  }
+  return { name, ...body };
+}
+
+function methodNotAllowed(allow: string) {
+  return (c: Context): never => {
+    c.header('Allow', allow);
+    throw new ApiError('method_not_allowed', `${c.req.method} ${c.req.path} is not allowed; use ${allow}`);
+  };
+}

@@ -1,0 +1,100 @@
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import { checkDeployment, type DeploymentSpec } from './spec.ts';
+import { byName, type DeploymentStore } from './store.ts';
+
+interface RedisDeploymentCommon {
+  /** Default 'warmgate:'; the deployments are the hash `${keyPrefix}deployments`, name → spec JSON. */
+  keyPrefix?: string;
+  /** How long a call waits for a connection that is not ready. Default 1000 ms. */
+  readyTimeoutMs?: number;
+  /** Where entries that fail checkDeployment are reported (they are skipped). Default console.warn. */
+  warn?: (message: string) => void;
+}
+
+/** From a URL (the store owns the client and quits it on close) or from a client the caller owns. */
+export type RedisDeploymentOptions = RedisDeploymentCommon &
+  ({ url: string; client?: undefined } | { client: Redis; url?: undefined });
+
+const noop = (): void => undefined;
+
+/**
+ * Deployments in one Redis hash, so every gateway sharing the Redis sees the same set. Entries are checked
+ * again when read: one written by hand or by an older version is skipped with a warning, not a crash.
+ */
+export class RedisDeploymentStore implements DeploymentStore {
+  readonly key: string;
+  readonly #client: Redis;
+  readonly #ownsClient: boolean;
+  readonly #readyTimeoutMs: number;
+  readonly #warn: (message: string) => void;
+
+  constructor(options: RedisDeploymentOptions) {
+    this.key = `${options.keyPrefix ?? 'warmgate:'}deployments`;
+    this.#readyTimeoutMs = options.readyTimeoutMs ?? 1000;
+    this.#warn = options.warn ?? ((m) => console.warn(m));
+    if (options.client !== undefined) {
+      this.#client = options.client;
+      this.#ownsClient = false;
+    } else {
+      // Fail fast while disconnected: an admin write should answer 503, not hang in an offline queue.
+      this.#client = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      this.#client.on('error', noop); // surfaced by the calls that fail
+      this.#ownsClient = true;
+    }
+  }
+
+  async list(): Promise<DeploymentSpec[]> {
+    await this.#ready();
+    const hash = await this.#client.hgetall(this.key);
+    const specs: DeploymentSpec[] = [];
+    for (const [name, json] of Object.entries(hash)) {
+      const spec = this.#decode(name, json);
+      if (spec !== undefined) specs.push(spec);
+    }
+    return specs.sort(byName);
+  }
+
+  async get(name: string): Promise<DeploymentSpec | undefined> {
+    await this.#ready();
+    const json = await this.#client.hget(this.key, name);
+    return json === null ? undefined : this.#decode(name, json);
+  }
+
+  async put(spec: DeploymentSpec): Promise<void> {
+    await this.#ready();
+    await this.#client.hset(this.key, spec.name, JSON.stringify(spec));
+  }
+
+  async delete(name: string): Promise<boolean> {
+    await this.#ready();
+    return (await this.#client.hdel(this.key, name)) > 0;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#ownsClient) return;
+    const c = this.#client;
+    if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
+    else c.disconnect();
+  }
+
+  #decode(name: string, json: string): DeploymentSpec | undefined {
+    try {
+      const spec = checkDeployment(JSON.parse(json));
+      if (spec.name !== name) throw new Error(`it is named '${spec.name}'`);
+      return spec;
+    } catch (e) {
+      this.#warn(`deployments: skipping '${name}' in Redis hash ${this.key}: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  async #ready(): Promise<void> {
+    const c = this.#client;
+    if (c.status === 'ready') return;
+    if (c.status === 'wait') return void (await c.connect());
+    if (c.status === 'end') throw new Error('deployments: the Redis connection has ended');
+    // Rejects on the next 'error' (e.g. ECONNREFUSED) or after the timeout.
+    await once(c, 'ready', { signal: AbortSignal.timeout(this.#readyTimeoutMs) });
+  }
+}

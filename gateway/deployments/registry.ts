@@ -1,0 +1,174 @@
+import type { ValidateFunction } from 'ajv';
+import { ApiError } from '../errors/index.ts';
+import { checkInput, InputSchemas, type InputCheck } from './input-schema.ts';
+import type { DeploymentSpec } from './spec.ts';
+import { byName, type DeploymentStore } from './store.ts';
+
+export interface DeploymentChange {
+  type: 'put' | 'delete';
+  /** The deployment as it now is ('put') or as it was ('delete'). */
+  spec: DeploymentSpec;
+}
+
+export type DeploymentListener = (change: DeploymentChange) => void;
+
+export interface DeploymentRegistryOptions {
+  /** Where a listener's exception and a stored deployment that cannot be served are reported. */
+  log?: (message: string, error: unknown) => void;
+}
+
+interface Entry {
+  readonly spec: DeploymentSpec;
+  /** The input schema compiled when the deployment was put; null when it has none. */
+  readonly validate: ValidateFunction | null;
+}
+
+/**
+ * This process's deployments: loaded from the store at start, then served from memory (reads never touch
+ * the store). A write goes to the store first and reaches memory only if the store took it, so a failed
+ * write changes nothing here. Writes run one at a time, so memory and store see them in the same order.
+ * Specs handed in must have passed checkDeployment (the admin API and the stores check them); the
+ * registry keeps frozen copies.
+ */
+export class DeploymentRegistry {
+  readonly #store: DeploymentStore;
+  readonly #log: (message: string, error: unknown) => void;
+  readonly #schemas = new InputSchemas();
+  readonly #entries = new Map<string, Entry>();
+  readonly #listeners = new Set<DeploymentListener>();
+  #tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(store: DeploymentStore, options: DeploymentRegistryOptions) {
+    this.#store = store;
+    this.#log = options.log ?? ((message, error) => console.error(message, error));
+  }
+
+  /** Loads every deployment from the store. The store stays the caller's to close. */
+  static async open(
+    store: DeploymentStore,
+    options: DeploymentRegistryOptions = {},
+  ): Promise<DeploymentRegistry> {
+    const registry = new DeploymentRegistry(store, options);
+    for (const spec of await store.list()) {
+      try {
+        registry.#entries.set(spec.name, registry.#entry(spec));
+      } catch (e) {
+        registry.#log(`deployments: not serving '${spec.name}' from the store`, e);
+      }
+    }
+    return registry;
+  }
+
+  get(name: string): DeploymentSpec | undefined {
+    return this.#entries.get(name)?.spec;
+  }
+
+  /** Every deployment, sorted by name. */
+  list(): DeploymentSpec[] {
+    return [...this.#entries.values()].map((e) => e.spec).sort(byName);
+  }
+
+  /** Checks a function-style body against the deployment's input schema, compiled when it was put. */
+  validateInput(name: string, body: unknown): InputCheck {
+    const entry = this.#entries.get(name);
+    if (entry === undefined) {
+      return { ok: false, error: new ApiError('deployment_not_found', `no deployment named '${name}'`) };
+    }
+    return entry.validate === null ? { ok: true } : checkInput(entry.validate, body);
+  }
+
+  /** Creates or replaces. Throws deployment_invalid (input schema) or admin_store_unavailable. */
+  put(spec: DeploymentSpec): Promise<{ created: boolean }> {
+    return this.#serial(async () => ({ created: await this.#put(spec) }));
+  }
+
+  /** Creates; throws deployment_exists when the name is taken (checked in turn with other writes). */
+  create(spec: DeploymentSpec): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#entries.has(spec.name)) {
+        throw new ApiError('deployment_exists', `a deployment named '${spec.name}' already exists`, {
+          param: 'name',
+        });
+      }
+      await this.#put(spec);
+    });
+  }
+
+  /** True when there was one. Throws admin_store_unavailable. */
+  delete(name: string): Promise<boolean> {
+    return this.#serial(async () => {
+      const previous = this.#entries.get(name);
+      let removed: boolean;
+      try {
+        removed = await this.#store.delete(name);
+      } catch (e) {
+        throw storeUnavailable(e);
+      }
+      if (previous === undefined) return removed;
+      this.#entries.delete(name);
+      if (previous.spec.inputSchema) this.#schemas.release(previous.spec.inputSchema);
+      this.#emit({ type: 'delete', spec: previous.spec });
+      return true;
+    });
+  }
+
+  /** Called after each change reaches memory. Returns the function that stops the calls. */
+  onChange(listener: DeploymentListener): () => void {
+    const own = (change: DeploymentChange): void => listener(change); // subscribing twice is two calls
+    this.#listeners.add(own);
+    return () => void this.#listeners.delete(own);
+  }
+
+  /** True when it created the deployment. */
+  async #put(spec: DeploymentSpec): Promise<boolean> {
+    const entry = this.#entry(spec); // compiles first: a bad schema never reaches the store
+    try {
+      await this.#store.put(entry.spec);
+    } catch (e) {
+      if (entry.spec.inputSchema) this.#schemas.release(entry.spec.inputSchema);
+      throw storeUnavailable(e);
+    }
+    const previous = this.#entries.get(spec.name);
+    this.#entries.set(spec.name, entry);
+    if (previous?.spec.inputSchema) this.#schemas.release(previous.spec.inputSchema);
+    this.#emit({ type: 'put', spec: entry.spec });
+    return previous === undefined;
+  }
+
+  #entry(spec: DeploymentSpec): Entry {
+    const own = deepFreeze(structuredClone(spec));
+    return { spec: own, validate: own.inputSchema ? this.#schemas.compile(own.inputSchema) : null };
+  }
+
+  #emit(change: DeploymentChange): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (e) {
+        this.#log(`deployments: a change listener failed on ${change.type} '${change.spec.name}'`, e);
+      }
+    }
+  }
+
+  #serial<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(write);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function storeUnavailable(e: unknown): ApiError {
+  const cause = e instanceof Error ? e.message : String(e);
+  return new ApiError(
+    'admin_store_unavailable',
+    `the deployment store failed (${cause}); nothing was changed`,
+  );
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
