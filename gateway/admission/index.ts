@@ -1,0 +1,1 @@
+export { DEFAULT_GATE_LIMITS, type GateLimits, ModelGate } from './model-gate.ts';

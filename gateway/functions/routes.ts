@@ -1,0 +1,129 @@
+import { Hono } from 'hono';
+import { stream } from 'hono/streaming';
+import { ApiError } from '../errors/index.ts';
+import { checkInputs } from '../kserve/tensors.ts';
+import { modelNotFound } from '../openai/routes.ts';
+import { ajv, generationRequest, schemaError } from '../openai/sampling-request.ts';
+import { ChoiceAccumulator } from '../openai/choice-accumulator.ts';
+import { finishReason, usage } from '../openai/responses.ts';
+import type { GatewayContext } from '../server/context.ts';
+import { startGenerationSession } from '../server/generation.ts';
+import { readJson } from '../server/read-body.ts';
+import { noteModel } from '../server/request-span.ts';
+import { callTensorModel } from '../server/tensor-call.ts';
+import {
+  DEFAULT_GENERATIVE_SCHEMA,
+  DEFAULT_TENSOR_SCHEMA,
+  generativeCall,
+  nest,
+  tensorInputs,
+} from './function-body.ts';
+
+const defaultGenerative = ajv.compile(DEFAULT_GENERATIVE_SCHEMA);
+const defaultTensor = ajv.compile(DEFAULT_TENSOR_SCHEMA);
+
+/**
+ * Every deployment as an HTTP function: POST /v1/functions/{name}. The body is checked against the
+ * deployment's input JSON Schema (compiled once, when the deployment was created) or the kind's default.
+ * Generative functions answer { output, finish_reason, usage } or stream NDJSON when the body says
+ * stream: true; tensor functions answer { outputs: { name: nested array } }.
+ */
+export function functionRoutes(gw: GatewayContext): Hono {
+  const app = new Hono();
+
+  app.post('/:name', async (c) => {
+    const name = c.req.param('name');
+    const d = gw.deployments.get(name);
+    if (!d) throw modelNotFound(name);
+    noteModel(c.req.raw, name, d.kind === 'generative' ? 'text_completion' : 'tensor_inference');
+    const body = await readJson(c);
+    if (d.inputSchema) {
+      const r = gw.deployments.validateInput(name, body);
+      if (!r.ok) throw r.error;
+    } else {
+      const validate = d.kind === 'generative' ? defaultGenerative : defaultTensor;
+      if (!validate(body)) throw schemaError(validate.errors);
+    }
+    const fields = body as Record<string, unknown>;
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+      throw new ApiError('invalid_request', 'the body must be a JSON object');
+    }
+
+    if (d.kind === 'tensor') {
+      if (typeof fields.inputs !== 'object' || fields.inputs === null || Array.isArray(fields.inputs)) {
+        throw new ApiError('invalid_tensor', "'inputs' must map input names to nested arrays", {
+          param: 'inputs',
+        });
+      }
+      const given = tensorInputs(fields.inputs as Record<string, unknown>);
+      const result = await callTensorModel(
+        gw,
+        name,
+        (m) =>
+          checkInputs(
+            given.map((t) => ({
+              ...t,
+              datatype: m.inputs?.find((s) => s.name === t.name)?.datatype ?? 'FP32',
+            })),
+            m.inputs ?? [],
+            m.maxBatchSize ?? Number.MAX_SAFE_INTEGER,
+          ),
+        c.req.raw.signal,
+      );
+      return c.json({
+        outputs: Object.fromEntries(result.outputs.map((o) => [o.name, nest(o.data, o.shape)])),
+      });
+    }
+
+    const { prompt, fields: sampling } = generativeCall(fields, d.promptTemplate);
+    const session = await startGenerationSession(
+      gw,
+      gw.gate(name),
+      name,
+      prompt,
+      (limits) =>
+        generationRequest({ ...sampling, model: name }, prompt, limits, {
+          logprobs: 0,
+          defaultMaxTokens: 64,
+        }),
+      c.req.raw.signal,
+    );
+    const n = session.request.params.n;
+    if (!session.request.stream) {
+      const acc = new ChoiceAccumulator(n);
+      for await (const ev of session.events) {
+        if (ev.type === 'error') throw new ApiError('engine_step_failed', ev.message);
+        acc.add(ev);
+      }
+      const u = usage(acc.promptTokens, acc.completionTokens);
+      const outs = acc.choices.map((ch) => ({
+        output: ch.text,
+        finish_reason: finishReason(ch.finishReason),
+      }));
+      return c.json(n === 1 ? { ...outs[0], usage: u } : { outputs: outs, usage: u });
+    }
+    c.header('Content-Type', 'application/x-ndjson');
+    return stream(c, async (s) => {
+      let promptTokens = 0;
+      let completionTokens = 0;
+      for await (const ev of session.events) {
+        if (ev.type === 'error') {
+          await s.write(`${JSON.stringify({ error: { code: ev.code, message: ev.message } })}\n`);
+          return;
+        }
+        if (ev.type === 'token') {
+          if (ev.text) await s.write(`${JSON.stringify({ index: ev.index, text: ev.text })}\n`);
+          continue;
+        }
+        promptTokens = ev.promptTokens;
+        completionTokens += ev.completionTokens;
+        await s.write(
+          `${JSON.stringify({ index: ev.index, text: ev.text, finish_reason: finishReason(ev.reason) })}\n`,
+        );
+      }
+      await s.write(`${JSON.stringify({ done: true, usage: usage(promptTokens, completionTokens) })}\n`);
+    });
+  });
+
+  return app;
+}

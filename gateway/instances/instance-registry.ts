@@ -1,0 +1,113 @@
+import { EventEmitter } from 'node:events';
+import { UpstreamInstance } from './upstream-instance.ts';
+import type { InstanceMetadata, LoadReport } from './types.ts';
+
+export interface InstanceRegistryOptions {
+  /** How often each instance's readiness and load are polled. */
+  readonly pollIntervalMs?: number;
+  /** A poll that takes longer counts as unreachable. */
+  readonly pollTimeoutMs?: number;
+}
+
+/**
+ * The runtime instances behind each deployment. Instances are added by whoever starts them (the demo
+ * launcher, the warm-pool controller); the registry polls each for readiness, load and metadata, and
+ * announces 'ready' when one becomes routable so queued requests can go.
+ */
+export class InstanceRegistry extends EventEmitter<{
+  ready: [UpstreamInstance];
+  removed: [UpstreamInstance];
+}> {
+  readonly #byDeployment = new Map<string, UpstreamInstance[]>();
+  readonly #pollIntervalMs: number;
+  readonly #pollTimeoutMs: number;
+  readonly #timers = new Map<UpstreamInstance, NodeJS.Timeout>();
+  #seq = 0;
+
+  constructor(o: InstanceRegistryOptions = {}) {
+    super();
+    this.#pollIntervalMs = o.pollIntervalMs ?? 500;
+    this.#pollTimeoutMs = o.pollTimeoutMs ?? 2000;
+  }
+
+  /** Adds an instance and polls it at once; resolves after that first poll. */
+  async add(deployment: string, url: string): Promise<UpstreamInstance> {
+    const inst = new UpstreamInstance({ id: `${deployment}-${++this.#seq}`, deployment, url });
+    const list = this.#byDeployment.get(deployment) ?? [];
+    list.push(inst);
+    this.#byDeployment.set(deployment, list);
+    await this.#poll(inst);
+    return inst;
+  }
+
+  async remove(inst: UpstreamInstance): Promise<void> {
+    const list = this.#byDeployment.get(inst.deployment);
+    if (!list?.includes(inst)) return;
+    list.splice(list.indexOf(inst), 1);
+    clearTimeout(this.#timers.get(inst));
+    this.#timers.delete(inst);
+    this.emit('removed', inst);
+    await inst.close();
+  }
+
+  instances(deployment: string): readonly UpstreamInstance[] {
+    return this.#byDeployment.get(deployment) ?? [];
+  }
+
+  routable(deployment: string): UpstreamInstance[] {
+    return this.instances(deployment).filter((i) => i.routable);
+  }
+
+  /** The metadata of any instance of the deployment that has reported it. */
+  metadata(deployment: string): InstanceMetadata | null {
+    return this.instances(deployment).find((i) => i.metadata)?.metadata ?? null;
+  }
+
+  /** An instance refused or failed before its first byte: out of routing until a poll says otherwise. */
+  markFailed(inst: UpstreamInstance, draining: boolean): void {
+    inst.consecutiveFailures++;
+    inst.health = draining ? 'draining' : 'unreachable';
+  }
+
+  all(): UpstreamInstance[] {
+    return [...this.#byDeployment.values()].flat();
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    await Promise.all(this.all().map((i) => i.close()));
+    this.#byDeployment.clear();
+  }
+
+  async #poll(inst: UpstreamInstance): Promise<void> {
+    const wasRoutable = inst.routable;
+    try {
+      const ready = await this.#get(inst, '/ready');
+      const state = (ready.body as { state?: string }).state;
+      inst.health = ready.status === 200 ? 'ready' : state === 'draining' ? 'draining' : 'starting';
+      if (inst.health === 'ready') {
+        inst.metadata ??= (await this.#get(inst, '/metadata')).body as InstanceMetadata;
+        inst.load = (await this.#get(inst, '/load')).body as LoadReport;
+        inst.consecutiveFailures = 0;
+      }
+    } catch {
+      inst.health = 'unreachable';
+    }
+    if (!wasRoutable && inst.routable) this.emit('ready', inst);
+    if (this.instances(inst.deployment).includes(inst)) {
+      const t = setTimeout(() => void this.#poll(inst), this.#pollIntervalMs);
+      t.unref();
+      this.#timers.set(inst, t);
+    }
+  }
+
+  async #get(inst: UpstreamInstance, path: string): Promise<{ status: number; body: unknown }> {
+    const res = await inst.pool.request({
+      path,
+      method: 'GET',
+      signal: AbortSignal.timeout(this.#pollTimeoutMs),
+    });
+    return { status: res.statusCode, body: await res.body.json() };
+  }
+}

@@ -1,0 +1,88 @@
+import { type Context, Hono } from 'hono';
+import { ApiError } from '../errors/index.ts';
+import type { GatewayContext } from '../server/context.ts';
+import { callTensorModel } from '../server/tensor-call.ts';
+import { readJson } from '../server/read-body.ts';
+import { noteModel } from '../server/request-span.ts';
+import { checkInputs } from './tensors.ts';
+
+/** KServe v2 / Open Inference Protocol for tensor functions, mounted at /v2. */
+export function kserveRoutes(gw: GatewayContext): Hono {
+  const app = new Hono();
+
+  const tensorDeployment = (c: Context, name: string) => {
+    const d = gw.deployments.get(name);
+    if (!d || d.kind !== 'tensor') {
+      throw new ApiError('model_not_found', `tensor model '${name}' is not deployed`, { param: 'model' });
+    }
+    noteModel(c.req.raw, name, 'tensor_inference');
+    return d;
+  };
+
+  app.get('/health/live', (c) => c.json({ live: true }));
+  app.get('/health/ready', (c) => {
+    const waiting = gw.deployments
+      .list()
+      .filter((d) => d.scaling.minInstances > 0 && gw.registry.routable(d.name).length === 0)
+      .map((d) => d.name);
+    return c.json(
+      { ready: waiting.length === 0, ...(waiting.length ? { waiting } : {}) },
+      waiting.length ? 503 : 200,
+    );
+  });
+
+  app.get('/models/:m', (c) => {
+    const d = tensorDeployment(c, c.req.param('m'));
+    const meta = gw.registry.metadata(d.name);
+    return c.json({
+      name: d.name,
+      versions: ['1'],
+      platform: 'onnxruntime_onnx',
+      inputs: meta?.inputs ?? [],
+      outputs: meta?.outputs ?? [],
+    });
+  });
+
+  app.get('/models/:m/ready', (c) => {
+    const d = tensorDeployment(c, c.req.param('m'));
+    const ready = gw.registry.routable(d.name).length > 0;
+    return c.json({ name: d.name, ready }, ready ? 200 : 503);
+  });
+
+  app.post('/models/:m/infer', async (c) => {
+    const d = tensorDeployment(c, c.req.param('m'));
+    const body = (await readJson(c)) as { id?: unknown; inputs?: unknown; outputs?: unknown } | null;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      throw new ApiError('invalid_tensor', 'send { inputs: [{ name, shape, datatype, data }] }', {
+        param: 'inputs',
+      });
+    }
+    if (body.id !== undefined && typeof body.id !== 'string') {
+      throw new ApiError('invalid_request', "'id' must be a string", { param: 'id' });
+    }
+    const wanted = parseRequestedOutputs(body.outputs);
+    const result = await callTensorModel(
+      gw,
+      d.name,
+      (m) => checkInputs(body.inputs, m.inputs ?? [], m.maxBatchSize ?? Number.MAX_SAFE_INTEGER),
+      c.req.raw.signal,
+    );
+    const outputs = result.outputs.filter((o) => !wanted || wanted.includes(o.name));
+    return c.json({
+      model_name: d.name,
+      model_version: '1',
+      ...(typeof body.id === 'string' ? { id: body.id } : {}),
+      outputs,
+    });
+  });
+
+  return app;
+}
+
+function parseRequestedOutputs(outputs: unknown): string[] | null {
+  if (outputs === undefined) return null;
+  if (!Array.isArray(outputs) || !outputs.every((o) => typeof (o as { name?: unknown })?.name === 'string')) {
+    throw new ApiError('invalid_request', "'outputs' must be an array of { name }", { param: 'outputs' });
+  }
+  return outputs.map((o) => (o as { name: string }).name);
+}

@@ -1,0 +1,34 @@
+import type { GenerationEvent } from '../../runtime/engine/index.ts';
+
+type TokenEvent = Extract<GenerationEvent, { type: 'token' }>;
+type FinishEvent = Extract<GenerationEvent, { type: 'finish' }>;
+
+export interface ChoiceState {
+  text: string;
+  tokens: TokenEvent[];
+  finishReason: FinishEvent['reason'] | null;
+}
+
+/** Gathers the events of n samples into whole choices, for non-streaming answers. */
+export class ChoiceAccumulator {
+  readonly choices: ChoiceState[];
+  promptTokens = 0;
+  completionTokens = 0;
+
+  constructor(n: number) {
+    this.choices = Array.from({ length: n }, () => ({ text: '', tokens: [], finishReason: null }));
+  }
+
+  add(ev: TokenEvent | FinishEvent): void {
+    const choice = this.choices[ev.index]!;
+    if (ev.type === 'token') {
+      choice.text += ev.text;
+      choice.tokens.push(ev);
+    } else {
+      choice.text += ev.text;
+      choice.finishReason = ev.reason;
+      this.promptTokens = ev.promptTokens;
+      this.completionTokens += ev.completionTokens;
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import type { GenerationEvent } from '../../runtime/engine/index.ts';
+import type { ChoiceState } from './choice-accumulator.ts';
+import { tokenBytes, tokenText } from './token-text.ts';
+
+type TokenEvent = Extract<GenerationEvent, { type: 'token' }>;
+
+/** The shapes of OpenAI's completions and chat answers, as the official clients parse them. */
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export const usage = (prompt: number, completion: number): Usage => ({
+  prompt_tokens: prompt,
+  completion_tokens: completion,
+  total_tokens: prompt + completion,
+});
+
+/** The engine's 'abort' never reaches a client that is still there; it reads as 'stop'. */
+export const finishReason = (r: string | null): 'stop' | 'length' | null =>
+  r === null ? null : r === 'length' ? 'length' : 'stop';
+
+/** Completions' logprobs: parallel arrays, top alternatives as { token: logprob } maps. */
+export function completionLogprobs(tokens: readonly TokenEvent[], offset0: number) {
+  let offset = offset0;
+  const text_offset: number[] = [];
+  for (const t of tokens) {
+    text_offset.push(offset);
+    offset += t.text.length;
+  }
+  return {
+    tokens: tokens.map((t) => tokenText(t.token)),
+    token_logprobs: tokens.map((t) => t.logprob),
+    top_logprobs: tokens.map((t) => Object.fromEntries(t.top.map((a) => [tokenText(a.token), a.logprob]))),
+    text_offset,
+  };
+}
+
+/** Chat's logprobs: one entry per token with its bytes and alternatives. */
+export function chatLogprobs(tokens: readonly TokenEvent[]) {
+  return {
+    content: tokens.map((t) => ({
+      token: tokenText(t.token),
+      logprob: t.logprob,
+      bytes: tokenBytes(t.token),
+      top_logprobs: t.top.map((a) => ({
+        token: tokenText(a.token),
+        logprob: a.logprob,
+        bytes: tokenBytes(a.token),
+      })),
+    })),
+    refusal: null,
+  };
+}
+
+export interface ResponseIds {
+  readonly id: string;
+  readonly created: number;
+  readonly model: string;
+}
+
+export function completionResponse(
+  ids: ResponseIds,
+  choices: readonly ChoiceState[],
+  logprobs: boolean,
+  u: Usage,
+) {
+  return {
+    id: ids.id,
+    object: 'text_completion' as const,
+    created: ids.created,
+    model: ids.model,
+    system_fingerprint: null,
+    choices: choices.map((c, index) => ({
+      index,
+      text: c.text,
+      logprobs: logprobs ? completionLogprobs(c.tokens, 0) : null,
+      finish_reason: finishReason(c.finishReason),
+    })),
+    usage: u,
+  };
+}
+
+export function chatResponse(ids: ResponseIds, choices: readonly ChoiceState[], logprobs: boolean, u: Usage) {
+  return {
+    id: ids.id,
+    object: 'chat.completion' as const,
+    created: ids.created,
+    model: ids.model,
+    system_fingerprint: null,
+    choices: choices.map((c, index) => ({
+      index,
+      message: { role: 'assistant' as const, content: c.text, refusal: null },
+      logprobs: logprobs ? chatLogprobs(c.tokens) : null,
+      finish_reason: finishReason(c.finishReason),
+    })),
+    usage: u,
+  };
+}
+
+/** One streamed completions chunk. `usage` is null on every chunk but the last when usage was asked for. */
+export function completionChunk(
+  ids: ResponseIds,
+  choice: { index: number; text: string; logprobs: unknown; finish_reason: 'stop' | 'length' | null } | null,
+  u: Usage | null | undefined,
+) {
+  return {
+    id: ids.id,
+    object: 'text_completion' as const,
+    created: ids.created,
+    model: ids.model,
+    system_fingerprint: null,
+    choices: choice ? [choice] : [],
+    ...(u !== undefined ? { usage: u } : {}),
+  };
+}
+
+export function chatChunk(
+  ids: ResponseIds,
+  choice: {
+    index: number;
+    delta: { role?: 'assistant'; content?: string };
+    logprobs: unknown;
+    finish_reason: 'stop' | 'length' | null;
+  } | null,
+  u: Usage | null | undefined,
+) {
+  return {
+    id: ids.id,
+    object: 'chat.completion.chunk' as const,
+    created: ids.created,
+    model: ids.model,
+    system_fingerprint: null,
+    choices: choice ? [choice] : [],
+    ...(u !== undefined ? { usage: u } : {}),
+  };
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { GenerationEvent } from '../../runtime/engine/index.ts';
+import type { GatewayContext } from '../server/context.ts';
+import { startGenerationSession } from '../server/generation.ts';
+import { readJson } from '../server/read-body.ts';
+import { noteModel } from '../server/request-span.ts';
+import { ChoiceAccumulator } from './choice-accumulator.ts';
+import { chatRequest, parseChatBody } from './chat-request.ts';
+import { chatPrompt } from './chat-request.ts';
+import { completionRequest, parseCompletionBody } from './completions-request.ts';
+import {
+  chatChunk,
+  chatLogprobs,
+  chatResponse,
+  completionChunk,
+  completionLogprobs,
+  completionResponse,
+  finishReason,
+  type ResponseIds,
+  usage,
+} from './responses.ts';
+import type { GenerationRequest, SamplingLimitsForModel } from './sampling-request.ts';
+import { ApiError } from '../errors/index.ts';
+
+type Flavor = 'completion' | 'chat';
+
+/** OpenAI-compatible routes: /v1/completions, /v1/chat/completions, /v1/models. */
+export function openAIRoutes(gw: GatewayContext): Hono {
+  const app = new Hono();
+
+  app.get('/models', (c) =>
+    c.json({
+      object: 'list',
+      data: gw.deployments
+        .list()
+        .filter((d) => d.kind === 'generative')
+        .map((d) => ({ id: d.name, object: 'model', created: gw.createdAt(d.name), owned_by: 'warmgate' })),
+    }),
+  );
+
+  app.get('/models/:name', (c) => {
+    const d = gw.deployments.get(c.req.param('name'));
+    if (!d || d.kind !== 'generative') throw modelNotFound(c.req.param('name'));
+    return c.json({ id: d.name, object: 'model', created: gw.createdAt(d.name), owned_by: 'warmgate' });
+  });
+
+  app.post('/completions', async (c) => {
+    const body = parseCompletionBody(await readJson(c));
+    return generate(c, gw, 'completion', body.model, body.prompt, (body.logprobs ?? 0) > 0, (limits) =>
+      completionRequest(body, limits),
+    );
+  });
+
+  app.post('/chat/completions', async (c) => {
+    const body = parseChatBody(await readJson(c));
+    const prompt = chatPrompt(body.messages);
+    return generate(c, gw, 'chat', body.model, prompt, body.logprobs === true, (limits) =>
+      chatRequest(body, limits, Buffer.byteLength(prompt)),
+    );
+  });
+
+  return app;
+}
+
+export function modelNotFound(name: string): ApiError {
+  return new ApiError(
+    'model_not_found',
+    `model '${name}' is not deployed: GET /v1/models lists the deployed models`,
+    {
+      param: 'model',
+    },
+  );
+}
+
+async function generate(
+  c: Context,
+  gw: GatewayContext,
+  flavor: Flavor,
+  model: string,
+  prompt: string,
+  logprobs: boolean,
+  build: (limits: SamplingLimitsForModel) => GenerationRequest,
+): Promise<Response> {
+  const d = gw.deployments.get(model);
+  if (!d || d.kind !== 'generative') throw modelNotFound(model);
+  noteModel(c.req.raw, model, flavor === 'chat' ? 'chat' : 'text_completion');
+  const session = await startGenerationSession(gw, gw.gate(model), model, prompt, build, c.req.raw.signal);
+  const req = session.request;
+  const ids: ResponseIds = {
+    id: `${flavor === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`,
+    created: Math.floor(Date.now() / 1000),
+    model,
+  };
+  if (!req.stream) {
+    const acc = new ChoiceAccumulator(req.params.n);
+    for await (const ev of session.events) {
+      if (ev.type === 'error') throw new ApiError('engine_step_failed', ev.message);
+      acc.add(ev);
+    }
+    const u = usage(acc.promptTokens, acc.completionTokens);
+    return c.json(
+      flavor === 'chat'
+        ? chatResponse(ids, acc.choices, logprobs, u)
+        : completionResponse(ids, acc.choices, logprobs, u),
+    );
+  }
+  return streamSSE(c, async (sse) => {
+    const usageField = req.includeUsage ? null : undefined;
+    const send = (chunk: unknown) => sse.writeSSE({ data: JSON.stringify(chunk) });
+    let promptTokens = 0;
+    let completionTokens = 0;
+    if (flavor === 'chat') {
+      for (let index = 0; index < req.params.n; index++) {
+        await send(
+          chatChunk(
+            ids,
+            { index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
+            usageField,
+          ),
+        );
+      }
+    }
+    for await (const ev of session.events) {
+      if (ev.type === 'error') {
+        await send({ error: { message: ev.message, type: 'server_error', param: null, code: ev.code } });
+        return;
+      }
+      if (ev.type === 'finish') {
+        promptTokens = ev.promptTokens;
+        completionTokens += ev.completionTokens;
+      }
+      await send(chunkOf(flavor, ids, ev, logprobs, usageField));
+    }
+    if (req.includeUsage) {
+      const u = usage(promptTokens, completionTokens);
+      await send(flavor === 'chat' ? chatChunk(ids, null, u) : completionChunk(ids, null, u));
+    }
+    await sse.writeSSE({ data: '[DONE]' });
+  });
+}
+
+function chunkOf(
+  flavor: Flavor,
+  ids: ResponseIds,
+  ev: Exclude<GenerationEvent, { type: 'error' }>,
+  logprobs: boolean,
+  usageField: null | undefined,
+) {
+  const tokens = ev.type === 'token' ? [ev] : [];
+  const reason = ev.type === 'finish' ? finishReason(ev.reason) : null;
+  if (flavor === 'chat') {
+    return chatChunk(
+      ids,
+      {
+        index: ev.index,
+        delta: ev.text || ev.type === 'token' ? { content: ev.text } : {},
+        logprobs: logprobs && tokens.length ? chatLogprobs(tokens) : null,
+        finish_reason: reason,
+      },
+      usageField,
+    );
+  }
+  return completionChunk(
+    ids,
+    {
+      index: ev.index,
+      text: ev.text,
+      logprobs: logprobs && tokens.length ? completionLogprobs(tokens, 0) : null,
+      finish_reason: reason,
+    },
+    usageField,
+  );
+}

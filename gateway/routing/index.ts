@@ -1,0 +1,12 @@
+export {
+  chooseInstance,
+  DEFAULT_ROUTING,
+  loadScore,
+  type RouteCandidate,
+  type RouteDecision,
+  type RoutingOptions,
+  type RoutingPolicy,
+} from './choose-instance.ts';
+export { prefixBlockHashes } from './prefix-hash.ts';
+export { PrefixIndex } from './prefix-index.ts';
+export { type Route, Router, type RouterOptions } from './router.ts';

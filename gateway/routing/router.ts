@@ -1,0 +1,51 @@
+import type { InstanceRegistry, UpstreamInstance } from '../instances/index.ts';
+import { chooseInstance, type RouteDecision, type RoutingOptions } from './choose-instance.ts';
+import { prefixBlockHashes } from './prefix-hash.ts';
+import { PrefixIndex } from './prefix-index.ts';
+
+export interface RouterOptions extends RoutingOptions {
+  /** Bytes per prefix block: the engine's KV block (16 tokens; the demo model's tokens are bytes). */
+  readonly blockBytes: number;
+  /** Only the first blocks matter for affinity; long prompts are not hashed to the end. */
+  readonly maxBlocks: number;
+}
+
+export interface Route {
+  readonly instance: UpstreamInstance;
+  readonly decision: RouteDecision;
+}
+
+/** Where a request is routed: a ready instance of its deployment, by prefix affinity and load. */
+export class Router {
+  readonly #registry: InstanceRegistry;
+  readonly #options: RouterOptions;
+  readonly #index = new PrefixIndex();
+  #turn = 0;
+
+  constructor(registry: InstanceRegistry, options: RouterOptions) {
+    this.#registry = registry;
+    this.#options = options;
+    registry.on('removed', (inst) => this.#index.forget(inst.id));
+  }
+
+  /** Null when no instance is ready (the caller queues). `exclude`: instances that already failed it. */
+  route(deployment: string, prompt: string | null, exclude: ReadonlySet<string> = new Set()): Route | null {
+    const ready = this.#registry.routable(deployment).filter((i) => !exclude.has(i.id));
+    const hashes =
+      prompt === null ? [] : prefixBlockHashes(prompt, this.#options.blockBytes, this.#options.maxBlocks);
+    const decision = chooseInstance(
+      ready.map((i) => ({
+        id: i.id,
+        outstanding: i.outstanding,
+        waiting: i.load.waiting ?? 0,
+        kvUsagePct: i.load.kvUsagePct ?? 0,
+      })),
+      hashes.length ? this.#index.match(hashes) : new Map(),
+      this.#options,
+      this.#turn++,
+    );
+    if (!decision) return null;
+    if (hashes.length) this.#index.record(hashes, decision.id);
+    return { instance: ready.find((i) => i.id === decision.id)!, decision };
+  }
+}

@@ -1,0 +1,121 @@
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Telemetry } from '../../runtime/telemetry/index.ts';
+import { adminRoutes } from '../admin/index.ts';
+import { DEFAULT_GATE_LIMITS, type GateLimits, ModelGate } from '../admission/index.ts';
+import type { DeploymentRegistry } from '../deployments/index.ts';
+import { ApiError } from '../errors/index.ts';
+import { apiErrorHandler } from '../errors/on-error.ts';
+import { functionRoutes } from '../functions/routes.ts';
+import { createHistoryStore, type HistoryStore } from '../history/index.ts';
+import { InstanceRegistry } from '../instances/index.ts';
+import { kserveRoutes } from '../kserve/routes.ts';
+import { openAIRoutes } from '../openai/routes.ts';
+import { DEFAULT_ROUTING, Router, type RouterOptions } from '../routing/index.ts';
+import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import type { GatewayContext } from './context.ts';
+import { requestSpan } from './request-span.ts';
+
+export interface GatewayOptions {
+  readonly deployments: DeploymentRegistry;
+  readonly telemetry: Telemetry;
+  readonly registry?: InstanceRegistry;
+  /** Default: the in-memory store. */
+  readonly history?: HistoryStore;
+  readonly routing?: Partial<RouterOptions>;
+  readonly limits?: Partial<GateLimits>;
+  /** Largest request body; larger ones get 413. */
+  readonly bodyLimitBytes?: number;
+  /** Bearer token the admin API requires, when set. */
+  readonly adminToken?: string;
+}
+
+export interface Gateway {
+  readonly app: Hono;
+  readonly context: GatewayContext;
+  readonly registry: InstanceRegistry;
+  close(): Promise<void>;
+}
+
+/** The gateway: every public route, wired to deployments, instances, routing, admission and telemetry. */
+export function createGateway(o: GatewayOptions): Gateway {
+  const registry = o.registry ?? new InstanceRegistry();
+  const history = o.history ?? createHistoryStore();
+  const routerOptions: RouterOptions = { ...DEFAULT_ROUTING, blockBytes: 16, maxBlocks: 64, ...o.routing };
+  const router = new Router(registry, routerOptions);
+  const limits = { ...DEFAULT_GATE_LIMITS, ...o.limits };
+  const gates = new Map<string, ModelGate>();
+  const firstSeen = new Map<string, number>();
+  const gate = (model: string) => {
+    let g = gates.get(model);
+    if (!g) gates.set(model, (g = new ModelGate(model, limits)));
+    return g;
+  };
+  registry.on('ready', (inst) => gate(inst.deployment).wakeAll());
+  const metrics = new GatewayMetrics(o.telemetry.meter, {
+    inFlight: () =>
+      [...gates.values()].map((g) => [g.model, g.inFlight, g.queued] as [string, number, number]),
+    readyInstances: () =>
+      o.deployments.list().map((d) => [d.name, registry.routable(d.name).length] as [string, number]),
+  });
+  const ctx: GatewayContext = {
+    deployments: o.deployments,
+    registry,
+    router,
+    tracer: o.telemetry.tracer,
+    history,
+    metrics,
+    gate,
+    createdAt: (model) => {
+      if (!firstSeen.has(model)) firstSeen.set(model, Math.floor(Date.now() / 1000));
+      return firstSeen.get(model)!;
+    },
+  };
+
+  const app = new Hono();
+  app.use('*', requestSpan(o.telemetry.tracer, metrics));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: o.bodyLimitBytes ?? 4 * 2 ** 20,
+      onError: () => {
+        throw new ApiError(
+          'body_too_large',
+          `the body is over the ${o.bodyLimitBytes ?? 4 * 2 ** 20}-byte limit`,
+        );
+      },
+    }),
+  );
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async (c) =>
+    c.text(await o.telemetry.metricsText(), 200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    }),
+  );
+  app.route('/v1', openAIRoutes(ctx));
+  app.route('/v1/functions', functionRoutes(ctx));
+  app.route('/v2', kserveRoutes(ctx));
+  app.route('/admin/v1', adminRoutes(o.deployments, { token: o.adminToken }));
+  const onError = (err: Error, c: Context) =>
+    apiErrorHandler(c.req.path.startsWith('/v2/') ? 'kserve' : 'openai')(err, c);
+  app.notFound((c) =>
+    onError(
+      new ApiError(
+        'route_not_found',
+        `no route ${c.req.method} ${c.req.path}: see the API routes in the README`,
+      ),
+      c,
+    ),
+  );
+  app.onError(onError);
+
+  return {
+    app,
+    context: ctx,
+    registry,
+    async close() {
+      await registry.close();
+      await history.close();
+    },
+  };
+}

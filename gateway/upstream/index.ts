@@ -1,0 +1,10 @@
+export { instanceError, RetryableUpstreamError } from './errors.ts';
+export {
+  type CallOptions,
+  inferTensors,
+  type InstanceGenerateBody,
+  type InstanceInferResult,
+  startGeneration,
+  type TensorPayload,
+} from './instance-client.ts';
+export { ndjson } from './ndjson.ts';

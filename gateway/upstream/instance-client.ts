@@ -1,0 +1,73 @@
+import type { GenerationEvent } from '../../runtime/engine/index.ts';
+import type { UpstreamInstance } from '../instances/index.ts';
+import { instanceError, RetryableUpstreamError } from './errors.ts';
+import { ndjson } from './ndjson.ts';
+
+/** The body of an instance's POST /generate. */
+export interface InstanceGenerateBody {
+  readonly prompt: string;
+  readonly params: Record<string, unknown>;
+  readonly priority?: number;
+}
+
+export interface TensorPayload {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: readonly number[];
+}
+
+export interface InstanceInferResult {
+  readonly outputs: { name: string; shape: number[]; datatype: string; data: number[] }[];
+  readonly batchRows: number;
+}
+
+export interface CallOptions {
+  /** The client's signal: when it aborts, the upstream request is torn down and the instance frees it. */
+  readonly signal: AbortSignal;
+  /** Trace context and the like. */
+  readonly headers?: Record<string, string>;
+}
+
+async function post(inst: UpstreamInstance, path: string, body: unknown, o: CallOptions) {
+  let res;
+  try {
+    res = await inst.pool.request({
+      path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...o.headers },
+      body: JSON.stringify(body),
+      signal: o.signal,
+    });
+  } catch (e) {
+    if (o.signal.aborted) throw e;
+    throw new RetryableUpstreamError(`instance ${inst.id} unreachable: ${(e as Error).message}`, false);
+  }
+  inst.noteLoadHeader(res.headers['x-warmgate-load']);
+  if (res.statusCode !== 200) {
+    const parsed = await res.body.json().catch(() => null);
+    throw instanceError(res.statusCode, parsed);
+  }
+  return res;
+}
+
+/**
+ * Starts a generation on the instance. Resolves once the instance accepted it (status 200), so a refusal
+ * is known before the client sees a byte; the events then stream as the instance writes them.
+ */
+export async function startGeneration(
+  inst: UpstreamInstance,
+  body: InstanceGenerateBody,
+  o: CallOptions,
+): Promise<AsyncGenerator<GenerationEvent>> {
+  const res = await post(inst, '/generate', body, o);
+  return ndjson<GenerationEvent>(res.body);
+}
+
+export async function inferTensors(
+  inst: UpstreamInstance,
+  inputs: readonly TensorPayload[],
+  o: CallOptions,
+): Promise<InstanceInferResult> {
+  const res = await post(inst, '/infer', { inputs }, o);
+  return (await res.body.json()) as InstanceInferResult;
+}

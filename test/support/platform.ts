@@ -1,0 +1,80 @@
+// The platform as tests use it: real runtime instance processes (started through tsx) behind an
+// in-process gateway on a free loopback port. Always pair with `after(() => p.close())`.
+import { launchInstance, type LaunchedInstance } from '../../runtime/instance/launch.ts';
+import type { Telemetry } from '../../runtime/telemetry/index.ts';
+import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
+import { type RunningGateway, startGateway, type StartGatewayOptions } from '../../gateway/server/index.ts';
+
+export const MODELS = new URL('../../runtime/models/', import.meta.url).pathname;
+
+export const SCALING = {
+  minInstances: 1,
+  maxInstances: 4,
+  warmBuffer: 0,
+  keepAliveMs: 60_000,
+  ttftSloMs: 1000,
+};
+
+export interface PlatformInstance {
+  readonly deployment: string;
+  readonly launched: LaunchedInstance;
+}
+
+export interface Platform {
+  readonly url: string;
+  readonly gateway: RunningGateway;
+  readonly instances: PlatformInstance[];
+  close(): Promise<void>;
+}
+
+export interface PlatformOptions extends Omit<StartGatewayOptions, 'instances' | 'deployments'> {
+  /** Each deployment with how many instance processes to start for it and their extra flags. */
+  readonly deployments: readonly { spec: DeploymentSpec; instances?: number; args?: readonly string[] }[];
+  readonly telemetry?: Telemetry;
+}
+
+export function deployment(
+  name: string,
+  kind: 'generative' | 'tensor',
+  model: string,
+  extra: Partial<DeploymentSpec> = {},
+): DeploymentSpec {
+  return { name, kind, model: { path: `${MODELS}${model}` }, scaling: SCALING, ...extra };
+}
+
+export async function startPlatform(o: PlatformOptions): Promise<Platform> {
+  const launched: PlatformInstance[] = [];
+  try {
+    await Promise.all(
+      o.deployments.flatMap((d) =>
+        Array.from({ length: d.instances ?? 1 }, async () => {
+          const l = await launchInstance({
+            model: (d.spec.model as { path: string }).path,
+            kind: d.spec.kind,
+            args: ['--intra-op-threads', '1', '--kv-mb', '8', ...(d.args ?? [])],
+          });
+          launched.push({ deployment: d.spec.name, launched: l });
+        }),
+      ),
+    );
+  } catch (e) {
+    await Promise.all(launched.map((i) => i.launched.stop()));
+    throw e;
+  }
+  const gateway = await startGateway({
+    ...o,
+    port: 0,
+    pollIntervalMs: o.pollIntervalMs ?? 100,
+    deployments: o.deployments.map((d) => d.spec),
+    instances: launched.map((i) => ({ deployment: i.deployment, url: i.launched.url })),
+  });
+  return {
+    url: gateway.url,
+    gateway,
+    instances: launched,
+    async close() {
+      await gateway.close();
+      await Promise.all(launched.map((i) => i.launched.stop()));
+    },
+  };
+}
