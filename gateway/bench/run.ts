@@ -1,0 +1,192 @@
+/**
+ * npm run bench:gateway [-- --json] [--part all|proxy|routing] [--concurrency 32] [--requests N] ...
+ *
+ * Part 1, proxy overhead: one trivial upstream on loopback, measured directly, through nginx (Debian's,
+ * installed when absent, run with a generated keep-alive config) and through the warmgate gateway, at
+ * fixed concurrency. Part 2, routing quality: the Mooncake conversation trace replayed through the
+ * gateway over runtime instances of the demo model, prefix-aware routing against round-robin.
+ */
+import { parseArgs } from 'node:util';
+import { describeMachine } from './machine.ts';
+import { loadMooncake, unboundedPrefixHitRate } from './mooncake.ts';
+import { runProxyBench, type TargetName, type TargetOutcome } from './proxy-bench.ts';
+import { runRoutingBench, type RoutingRunResult } from './routing-bench.ts';
+import { r2, r4 } from './stats.ts';
+
+const { values: o } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    part: { type: 'string', default: 'all' },
+    concurrency: { type: 'string', default: '32' },
+    'duration-s': { type: 'string', default: '4' },
+    'warmup-s': { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
+    'no-install': { type: 'boolean', default: false },
+    requests: { type: 'string', default: '400' },
+    'time-scale': { type: 'string', default: '0.25' },
+    instances: { type: 'string', default: '4' },
+    'kv-mb': { type: 'string', default: '16' },
+    // One intra-op thread each: four instances on a small machine share its cores without oversubscribing.
+    'instance-threads': { type: 'string', default: '1' },
+    model: { type: 'string', default: 'runtime/models/demo' },
+    'routing-via': { type: 'string', default: 'gateway' },
+  },
+});
+if (!['all', 'proxy', 'routing'].includes(o.part))
+  throw new Error(`--part must be all, proxy or routing, got ${o.part}`);
+if (o['routing-via'] !== 'gateway' && o['routing-via'] !== 'direct')
+  throw new Error(`--routing-via must be gateway or direct, got ${o['routing-via']}`);
+// With --json the last line of stdout is the result; progress goes to stderr.
+const log = (s: string) => (o.json ? console.error(s) : console.log(s));
+const date = new Date().toISOString();
+const machine = describeMachine();
+log(`${date}  ${machine}`);
+
+const result: Record<string, unknown> = {};
+const rows: string[][] = [];
+const table = (header: string[], body: string[][]) => {
+  const all = [header, ...body];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  for (const r of all)
+    log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('   '));
+};
+
+if (o.part !== 'routing') {
+  const concurrency = Number(o.concurrency);
+  const rounds = Number(o.rounds);
+  const durationMs = Number(o['duration-s']) * 1000;
+  const warmupMs = Number(o['warmup-s']) * 1000;
+  log(
+    `\npart 1: proxy overhead on loopback, one trivial upstream (one token per request), concurrency ${concurrency}, ` +
+      `${rounds} rounds x ${durationMs / 1000} s per target (+${warmupMs / 1000} s warm-up each), interleaved`,
+  );
+  const p = await runProxyBench(
+    { concurrency, durationMs, warmupMs, rounds, installNginx: !o['no-install'] },
+    log,
+  );
+  const load = (t: TargetOutcome) => (t.ok ? t.load : null);
+  const [direct, nginx, gateway] = (['direct', 'nginx', 'gateway'] as TargetName[]).map((n) =>
+    load(p.targets[n]),
+  );
+  for (const name of ['direct', 'nginx', 'gateway'] as TargetName[]) {
+    const t = p.targets[name];
+    rows.push(
+      t.ok
+        ? [
+            name,
+            t.load.rps.toFixed(0),
+            t.load.p50Ms.toFixed(3),
+            t.load.p99Ms.toFixed(3),
+            String(t.load.errors),
+          ]
+        : [name, '-', '-', '-', '-'],
+    );
+  }
+  log('');
+  table(['target', 'req/s', 'p50 ms', 'p99 ms', 'errors'], rows);
+  for (const name of ['direct', 'nginx', 'gateway'] as TargetName[]) {
+    const t = p.targets[name];
+    log(`${name}: ${t.ok ? p.requests[name] : `not measured: ${t.reason}`}`);
+  }
+  const ratio = gateway && nginx ? gateway.rps / nginx.rps : null;
+  const added = gateway && direct ? gateway.p50Ms - direct.p50Ms : null;
+  log(
+    `gateway/nginx req/s ${ratio === null ? 'n/a' : ratio.toFixed(3)} (target >= 0.5); ` +
+      `added p50 (gateway - direct) ${added === null ? 'n/a' : `${added.toFixed(3)} ms`} (target <= 0.5 ms)`,
+  );
+  Object.assign(result, {
+    direct_rps: r2(direct?.rps ?? null),
+    nginx_rps: r2(nginx?.rps ?? null),
+    gateway_rps: r2(gateway?.rps ?? null),
+    gateway_vs_nginx_rps: r4(ratio),
+    added_p50_ms: r4(added),
+    nginx_added_p50_ms: r4(nginx && direct ? nginx.p50Ms - direct.p50Ms : null),
+    direct_p50_ms: r4(direct?.p50Ms ?? null),
+    nginx_p50_ms: r4(nginx?.p50Ms ?? null),
+    gateway_p50_ms: r4(gateway?.p50Ms ?? null),
+    direct_p99_ms: r4(direct?.p99Ms ?? null),
+    nginx_p99_ms: r4(nginx?.p99Ms ?? null),
+    gateway_p99_ms: r4(gateway?.p99Ms ?? null),
+    direct_errors: direct?.errors ?? null,
+    nginx_errors: nginx?.errors ?? null,
+    gateway_errors: gateway?.errors ?? null,
+    concurrency,
+    duration_s: (rounds * durationMs) / 1000,
+    rounds,
+    warmup_s: warmupMs / 1000,
+    nginx_version: p.nginxVersion,
+    ...(p.targets.nginx.ok ? {} : { nginx_reason: p.targets.nginx.reason }),
+    ...(p.targets.gateway.ok ? {} : { gateway_reason: p.targets.gateway.reason }),
+    gateway_request: p.requests.gateway,
+    direct_request: p.requests.direct,
+  });
+}
+
+if (o.part !== 'proxy') {
+  const timeScale = Number(o['time-scale']);
+  const requests = loadMooncake({ limit: Number(o.requests), blockBytes: 16, timeScale });
+  const spanS = requests.at(-1)!.atMs / 1000;
+  const promptMean = requests.reduce((a, r) => a + r.prompt.length, 0) / requests.length;
+  const outputMean = requests.reduce((a, r) => a + r.maxTokens, 0) / requests.length;
+  const ideal = unboundedPrefixHitRate(requests);
+  log(
+    `\npart 2: routing quality, the first ${requests.length} requests of the Mooncake conversation trace ` +
+      `(512-token blocks as 16 bytes, at most 55 blocks; output /64, 1..16; time x${timeScale}: ` +
+      `${(requests.length / spanS).toFixed(1)} req/s over ${spanS.toFixed(0)} s; prompt mean ${promptMean.toFixed(0)}, ` +
+      `output mean ${outputMean.toFixed(1)} tokens) over ${o.instances} instances of ${o.model} (--kv-mb ${o['kv-mb']}, --intra-op-threads ${o['instance-threads']}), ` +
+      `open loop, TTFT at the client (first streamed chunk with text); ` +
+      `one unbounded cache would hit ${ideal.toFixed(4)} of prompt tokens`,
+  );
+  const runs = await runRoutingBench(
+    {
+      requests,
+      instances: Number(o.instances),
+      model: o.model,
+      kvMb: Number(o['kv-mb']),
+      intraOpThreads: Number(o['instance-threads']),
+      via: o['routing-via'] as 'gateway' | 'direct',
+    },
+    log,
+  );
+  log('');
+  table(
+    ['routing', 'prefix hit rate', 'TTFT p50 ms', 'TTFT p99 ms', 'errors', 'no text'],
+    runs.map((r) => [
+      r.run,
+      r.prefixHitRate === null ? 'n/a' : r.prefixHitRate.toFixed(4),
+      r.replay.ttftP50Ms.toFixed(1),
+      r.replay.ttftP99Ms.toFixed(1),
+      String(r.replay.errors),
+      String(r.replay.noText),
+    ]),
+  );
+  const by = (run: string): RoutingRunResult | undefined => runs.find((r) => r.run === run);
+  const aware = by('prefix');
+  const rr = by('round-robin') ?? by('client-round-robin');
+  Object.assign(result, {
+    prefix_hit_rate_aware: r4(aware?.prefixHitRate ?? null),
+    prefix_hit_rate_rr: r4(rr?.prefixHitRate ?? null),
+    prefix_hit_rate_unbounded: r4(ideal),
+    ttft_p50_ms_aware: r2(aware?.replay.ttftP50Ms ?? null),
+    ttft_p50_ms_rr: r2(rr?.replay.ttftP50Ms ?? null),
+    ttft_p99_ms_aware: r2(aware?.replay.ttftP99Ms ?? null),
+    ttft_p99_ms_rr: r2(rr?.replay.ttftP99Ms ?? null),
+    routing_errors_aware: aware?.replay.errors ?? null,
+    routing_errors_rr: rr?.replay.errors ?? null,
+    routing_via: o['routing-via'],
+    routing_requests: requests.length,
+    routing_time_scale: timeScale,
+    routing_offered_rps: r2(requests.length / spanS),
+    routing_prompt_tokens_mean: r2(promptMean),
+    routing_output_tokens_mean: r2(outputMean),
+    routing_instances: Number(o.instances),
+    routing_kv_mb: Number(o['kv-mb']),
+    routing_instance_threads: Number(o['instance-threads']),
+    ...(runs.find((r) => r.prefixHitRateNote)
+      ? { prefix_hit_rate_note: runs.find((r) => r.prefixHitRateNote)!.prefixHitRateNote }
+      : {}),
+  });
+}
+
+Object.assign(result, { machine, date });
+if (o.json) console.log(JSON.stringify(result));
