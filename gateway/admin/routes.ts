@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { checkDeployment, type DeploymentRegistry, type DeploymentSpec } from '../deployments/index.ts';
 import { ApiError } from '../errors/index.ts';
 import { bearerToken } from './bearer-token.ts';
+import { limitBody } from '../server/limit-body.ts';
 import { readJson } from '../server/read-body.ts';
 
 export interface AdminOptions {
@@ -19,18 +19,7 @@ export interface AdminOptions {
 export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions = {}): Hono {
   const app = new Hono();
   if (options.token !== undefined) app.use('*', bearerToken(options.token));
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes ?? 1 << 20,
-      onError: () => {
-        throw new ApiError(
-          'body_too_large',
-          `a deployment body is at most ${options.maxBodyBytes ?? 1 << 20} bytes`,
-        );
-      },
-    }),
-  );
+  app.use('*', limitBody(options.maxBodyBytes ?? 1 << 20));
 
   app.get('/deployments', (c) => c.json({ deployments: registry.list() }));
 

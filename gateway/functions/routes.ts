@@ -9,6 +9,7 @@ import { finishReason, usage } from '../openai/responses.ts';
 import type { GatewayContext } from '../server/context.ts';
 import { startGenerationSession } from '../server/generation.ts';
 import { readJson } from '../server/read-body.ts';
+import { clientSignal } from '../server/client-signal.ts';
 import { noteModel } from '../server/request-span.ts';
 import { callTensorModel } from '../server/tensor-call.ts';
 import {
@@ -35,7 +36,7 @@ export function functionRoutes(gw: GatewayContext): Hono {
     const name = c.req.param('name');
     const d = gw.deployments.get(name);
     if (!d) throw modelNotFound(name);
-    noteModel(c.req.raw, name, d.kind === 'generative' ? 'text_completion' : 'tensor_inference');
+    noteModel(c, name, d.kind === 'generative' ? 'text_completion' : 'tensor_inference');
     const body = await readJson(c);
     if (d.inputSchema) {
       const r = gw.deployments.validateInput(name, body);
@@ -68,7 +69,7 @@ export function functionRoutes(gw: GatewayContext): Hono {
             m.inputs ?? [],
             m.maxBatchSize ?? Number.MAX_SAFE_INTEGER,
           ),
-        c.req.raw.signal,
+        clientSignal(c),
       );
       return c.json({
         outputs: Object.fromEntries(result.outputs.map((o) => [o.name, nest(o.data, o.shape)])),
@@ -86,7 +87,7 @@ export function functionRoutes(gw: GatewayContext): Hono {
           logprobs: 0,
           defaultMaxTokens: 64,
         }),
-      c.req.raw.signal,
+      clientSignal(c),
     );
     const n = session.request.params.n;
     if (!session.request.stream) {
@@ -106,20 +107,27 @@ export function functionRoutes(gw: GatewayContext): Hono {
     return stream(c, async (s) => {
       let promptTokens = 0;
       let completionTokens = 0;
-      for await (const ev of session.events) {
-        if (ev.type === 'error') {
-          await s.write(`${JSON.stringify({ error: { code: ev.code, message: ev.message } })}\n`);
-          return;
+      try {
+        for await (const ev of session.events) {
+          if (ev.type === 'error') {
+            await s.write(`${JSON.stringify({ error: { code: ev.code, message: ev.message } })}\n`);
+            return;
+          }
+          if (ev.type === 'token') {
+            if (ev.text) await s.write(`${JSON.stringify({ index: ev.index, text: ev.text })}\n`);
+            continue;
+          }
+          promptTokens = ev.promptTokens;
+          completionTokens += ev.completionTokens;
+          await s.write(
+            `${JSON.stringify({ index: ev.index, text: ev.text, finish_reason: finishReason(ev.reason) })}\n`,
+          );
         }
-        if (ev.type === 'token') {
-          if (ev.text) await s.write(`${JSON.stringify({ index: ev.index, text: ev.text })}\n`);
-          continue;
-        }
-        promptTokens = ev.promptTokens;
-        completionTokens += ev.completionTokens;
-        await s.write(
-          `${JSON.stringify({ index: ev.index, text: ev.text, finish_reason: finishReason(ev.reason) })}\n`,
-        );
+      } catch (e) {
+        // The instance went away mid-stream: say so in the stream rather than end it as if complete.
+        if (!(e instanceof ApiError)) throw e;
+        await s.write(`${JSON.stringify({ error: { code: e.code, message: e.message } })}\n`);
+        return;
       }
       await s.write(`${JSON.stringify({ done: true, usage: usage(promptTokens, completionTokens) })}\n`);
     });

@@ -3,6 +3,7 @@ import { ApiError } from '../errors/index.ts';
 import type { GatewayContext } from '../server/context.ts';
 import { callTensorModel } from '../server/tensor-call.ts';
 import { readJson } from '../server/read-body.ts';
+import { clientSignal } from '../server/client-signal.ts';
 import { noteModel } from '../server/request-span.ts';
 import { checkInputs } from './tensors.ts';
 
@@ -15,7 +16,7 @@ export function kserveRoutes(gw: GatewayContext): Hono {
     if (!d || d.kind !== 'tensor') {
       throw new ApiError('model_not_found', `tensor model '${name}' is not deployed`, { param: 'model' });
     }
-    noteModel(c.req.raw, name, 'tensor_inference');
+    noteModel(c, name, 'tensor_inference');
     return d;
   };
 
@@ -65,7 +66,7 @@ export function kserveRoutes(gw: GatewayContext): Hono {
       gw,
       d.name,
       (m) => checkInputs(body.inputs, m.inputs ?? [], m.maxBatchSize ?? Number.MAX_SAFE_INTEGER),
-      c.req.raw.signal,
+      clientSignal(c),
     );
     const outputs = result.outputs.filter((o) => !wanted || wanted.includes(o.name));
     return c.json({

@@ -5,6 +5,7 @@ import type { GenerationEvent } from '../../runtime/engine/index.ts';
 import type { GatewayContext } from '../server/context.ts';
 import { startGenerationSession } from '../server/generation.ts';
 import { readJson } from '../server/read-body.ts';
+import { clientSignal } from '../server/client-signal.ts';
 import { noteModel } from '../server/request-span.ts';
 import { ChoiceAccumulator } from './choice-accumulator.ts';
 import { chatRequest, parseChatBody } from './chat-request.ts';
@@ -22,7 +23,7 @@ import {
   usage,
 } from './responses.ts';
 import type { GenerationRequest, SamplingLimitsForModel } from './sampling-request.ts';
-import { ApiError } from '../errors/index.ts';
+import { ApiError, openAIErrorBody } from '../errors/index.ts';
 
 type Flavor = 'completion' | 'chat';
 
@@ -85,8 +86,8 @@ async function generate(
 ): Promise<Response> {
   const d = gw.deployments.get(model);
   if (!d || d.kind !== 'generative') throw modelNotFound(model);
-  noteModel(c.req.raw, model, flavor === 'chat' ? 'chat' : 'text_completion');
-  const session = await startGenerationSession(gw, gw.gate(model), model, prompt, build, c.req.raw.signal);
+  noteModel(c, model, flavor === 'chat' ? 'chat' : 'text_completion');
+  const session = await startGenerationSession(gw, gw.gate(model), model, prompt, build, clientSignal(c));
   const req = session.request;
   const ids: ResponseIds = {
     id: `${flavor === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`,
@@ -122,16 +123,23 @@ async function generate(
         );
       }
     }
-    for await (const ev of session.events) {
-      if (ev.type === 'error') {
-        await send({ error: { message: ev.message, type: 'server_error', param: null, code: ev.code } });
-        return;
+    try {
+      for await (const ev of session.events) {
+        if (ev.type === 'error') {
+          await send({ error: { message: ev.message, type: 'server_error', param: null, code: ev.code } });
+          return;
+        }
+        if (ev.type === 'finish') {
+          promptTokens = ev.promptTokens;
+          completionTokens += ev.completionTokens;
+        }
+        await send(chunkOf(flavor, ids, ev, logprobs, usageField));
       }
-      if (ev.type === 'finish') {
-        promptTokens = ev.promptTokens;
-        completionTokens += ev.completionTokens;
-      }
-      await send(chunkOf(flavor, ids, ev, logprobs, usageField));
+    } catch (e) {
+      // The instance went away mid-stream: an error event, else the client takes the cut for an end.
+      if (!(e instanceof ApiError)) throw e;
+      await send(openAIErrorBody(e));
+      return;
     }
     if (req.includeUsage) {
       const u = usage(promptTokens, completionTokens);

@@ -16,9 +16,19 @@ export interface RoutingOptions {
   readonly affinitySlack: number;
   /** Above this KV use an instance gets no affinity traffic: the prefix would be evicted anyway. */
   readonly affinityMaxKvPct: number;
+  /**
+   * Affinity needs to save at least this many blocks over the least loaded instance. A prefix every
+   * instance soon holds (a shared system prompt) must not pull all traffic to the first that saw it.
+   */
+  readonly minAffinityBlocks: number;
 }
 
-export const DEFAULT_ROUTING: RoutingOptions = { policy: 'prefix', affinitySlack: 4, affinityMaxKvPct: 95 };
+export const DEFAULT_ROUTING: RoutingOptions = {
+  policy: 'prefix',
+  affinitySlack: 2,
+  affinityMaxKvPct: 95,
+  minAffinityBlocks: 2,
+};
 
 export interface RouteDecision {
   readonly id: string;
@@ -33,8 +43,8 @@ export function loadScore(c: RouteCandidate): number {
 
 /**
  * Picks the instance for one request. Prefix policy: the instance believed to hold the longest prefix
- * of the prompt, unless that would overload it (its score exceeds the least loaded one's by more than
- * the slack), then the least loaded. `turn` drives round-robin. Pure: no clock, no I/O.
+ * of the prompt, when that saves enough blocks over the least loaded instance and would not overload it
+ * (its score exceeds the least loaded one's by more than the slack); else the least loaded. `turn` drives round-robin. Pure: no clock, no I/O.
  */
 export function chooseInstance(
   candidates: readonly RouteCandidate[],
@@ -66,6 +76,7 @@ export function chooseInstance(
     }
     if (
       best &&
+      bestBlocks - (matches.get(least.id) ?? 0) >= options.minAffinityBlocks &&
       best.kvUsagePct <= options.affinityMaxKvPct &&
       loadScore(best) <= loadScore(least) + options.affinitySlack
     ) {

@@ -10,6 +10,8 @@ export interface ForwardDeps {
   readonly registry: InstanceRegistry;
   readonly router: Router;
   readonly tracer: Tracer;
+  /** Called when a request that failed before answering is sent on to another instance. */
+  readonly onRetry?: (deployment: string) => void;
 }
 
 export interface Forwarded<T> {
@@ -44,16 +46,16 @@ export async function forward<T>(
     });
     queueMs += route.waitedMs;
     const { instance, decision } = route.value;
-    deps.tracer
-      .startSpan('gateway.route', {
-        attributes: {
-          'warmgate.instance': instance.id,
-          'warmgate.route.reason': decision.reason,
-          'warmgate.route.matched_blocks': decision.matchedBlocks,
-          'warmgate.attempt': attempt,
-        },
-      })
-      .end();
+    const routeSpan = deps.tracer.startSpan('gateway.route');
+    if (routeSpan.isRecording()) {
+      routeSpan.setAttributes({
+        'warmgate.instance': instance.id,
+        'warmgate.route.reason': decision.reason,
+        'warmgate.route.matched_blocks': decision.matchedBlocks,
+        'warmgate.attempt': attempt,
+      });
+    }
+    routeSpan.end();
     instance.outstanding++;
     let held = true;
     const release = () => {
@@ -75,6 +77,7 @@ export async function forward<T>(
       if (attempt >= 2) {
         throw new ApiError('upstream_failed', `the model's instances failed the request twice: ${e.message}`);
       }
+      deps.onRetry?.(deployment);
     }
   }
 }
@@ -82,6 +85,7 @@ export async function forward<T>(
 /** Runs `f` in a child span of the active one; the span ends (with the error recorded) however f ends. */
 export async function inSpan<T>(tracer: Tracer, name: string, f: (span: Span) => Promise<T>): Promise<T> {
   const span = tracer.startSpan(name, {}, context.active());
+  if (!span.isRecording()) return f(span); // tracing off: no context to carry
   try {
     return await context.with(trace.setSpan(context.active(), span), () => f(span));
   } catch (e) {

@@ -1,5 +1,4 @@
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Telemetry } from '../../runtime/telemetry/index.ts';
 import { adminRoutes } from '../admin/index.ts';
 import { DEFAULT_GATE_LIMITS, type GateLimits, ModelGate } from '../admission/index.ts';
@@ -14,6 +13,7 @@ import { openAIRoutes } from '../openai/routes.ts';
 import { DEFAULT_ROUTING, Router, type RouterOptions } from '../routing/index.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { GatewayContext } from './context.ts';
+import { limitBody } from './limit-body.ts';
 import { requestSpan } from './request-span.ts';
 
 export interface GatewayOptions {
@@ -65,6 +65,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     tracer: o.telemetry.tracer,
     history,
     metrics,
+    onRetry: (model) => metrics.retried(model),
     gate,
     createdAt: (model) => {
       if (!firstSeen.has(model)) firstSeen.set(model, Math.floor(Date.now() / 1000));
@@ -73,19 +74,8 @@ export function createGateway(o: GatewayOptions): Gateway {
   };
 
   const app = new Hono();
-  app.use('*', requestSpan(o.telemetry.tracer, metrics));
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: o.bodyLimitBytes ?? 4 * 2 ** 20,
-      onError: () => {
-        throw new ApiError(
-          'body_too_large',
-          `the body is over the ${o.bodyLimitBytes ?? 4 * 2 ** 20}-byte limit`,
-        );
-      },
-    }),
-  );
+  app.use('*', requestSpan(o.telemetry.tracer, metrics, o.telemetry.tracing));
+  app.use('*', limitBody(o.bodyLimitBytes ?? 4 * 2 ** 20));
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/metrics', async (c) =>
     c.text(await o.telemetry.metricsText(), 200, {

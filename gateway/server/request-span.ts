@@ -1,54 +1,62 @@
 import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { contextFromHeaders } from '../../runtime/telemetry/index.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import { clientSignal } from './client-signal.ts';
 
-const models = new WeakMap<Request, string>();
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The deployment a request was for, once a route has found it. */
+    model: string;
+  }
+}
 
 /** Names the model a request was for, so the request's metrics and span carry it. */
-export function noteModel(req: Request, model: string, operation: string): void {
-  models.set(req, model);
+export function noteModel(c: Context, model: string, operation: string): void {
+  c.set('model', model);
   trace.getActiveSpan()?.setAttributes({ 'gen_ai.request.model': model, 'gen_ai.operation.name': operation });
 }
+
+const isStream = (type: string | null) =>
+  type !== null && (type.startsWith('text/event-stream') || type.startsWith('application/x-ndjson'));
 
 /**
  * A span per request (child of the caller's W3C trace context, when it sent one) that ends when the
  * response's last byte is written, streams included; and the request's metrics, recorded at that moment.
+ * With tracing off only the metrics remain: no span, no context carried.
  */
-export function requestSpan(tracer: Tracer, metrics: GatewayMetrics): MiddlewareHandler {
+export function requestSpan(tracer: Tracer, metrics: GatewayMetrics, tracing: boolean): MiddlewareHandler {
   return async function requestSpan(c, next) {
     const t0 = performance.now();
-    const parent = contextFromHeaders((name) => c.req.header(name));
-    const route = c.req.routePath === '/*' ? c.req.path : c.req.routePath;
-    const span = tracer.startSpan(
-      `${c.req.method} ${c.req.path}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': c.req.method, 'url.path': c.req.path },
-      },
-      parent,
-    );
+    const span = tracing
+      ? tracer.startSpan(
+          `${c.req.method} ${c.req.path}`,
+          {
+            kind: SpanKind.SERVER,
+            attributes: { 'http.request.method': c.req.method, 'url.path': c.req.path },
+          },
+          contextFromHeaders((name) => c.req.header(name)),
+        )
+      : null;
     let ended = false;
     const end = () => {
       if (ended) return;
       ended = true;
       const status = c.res.status;
-      span.setAttribute('http.response.status_code', status);
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-      metrics.request(models.get(c.req.raw) ?? '', c.req.routePath || route, status, performance.now() - t0);
+      if (span) {
+        span.setAttribute('http.response.status_code', status);
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
+      metrics.request(c.get('model') ?? '', c.req.routePath, status, performance.now() - t0);
     };
-    await context.with(trace.setSpan(parent, span), () => next());
+    if (span) await context.with(trace.setSpan(context.active(), span), () => next());
+    else await next();
     const body = c.res.body;
-    const type = c.res.headers.get('content-type') ?? '';
-    if (body && (type.startsWith('text/event-stream') || type.startsWith('application/x-ndjson'))) {
+    if (body && isStream(c.res.headers.get('content-type'))) {
       // Streaming: the span lasts until the stream closes or the client goes away.
-      const watched = body.pipeThrough(
-        new TransformStream({
-          flush: end,
-        }),
-      );
-      c.req.raw.signal.addEventListener('abort', end, { once: true });
+      const watched = body.pipeThrough(new TransformStream({ flush: end }));
+      clientSignal(c).addEventListener('abort', end, { once: true });
       c.res = new Response(watched, c.res);
     } else {
       end();

@@ -87,6 +87,31 @@ describe('choosing an instance', () => {
     assert.deepEqual(over, { id: 'a', reason: 'least-load', matchedBlocks: 0 });
   });
 
+  it('no affinity when it saves too few blocks over the least loaded instance', () => {
+    const one = chooseInstance([idle('a', 0), idle('b', 1)], new Map([['b', 1]]), DEFAULT_ROUTING, 0);
+    assert.equal(one?.id, 'a'); // a shared first block is not worth a busier instance
+    const shared = chooseInstance(
+      [idle('a', 0), idle('b', 1)],
+      new Map([
+        ['a', 3],
+        ['b', 4],
+      ]),
+      DEFAULT_ROUTING,
+      0,
+    );
+    assert.equal(shared?.id, 'a');
+    const worth = chooseInstance(
+      [idle('a', 0), idle('b', 1)],
+      new Map([
+        ['a', 1],
+        ['b', 3],
+      ]),
+      DEFAULT_ROUTING,
+      0,
+    );
+    assert.deepEqual(worth, { id: 'b', reason: 'affinity', matchedBlocks: 3 });
+  });
+
   it('no affinity to an instance whose KV cache is nearly full', () => {
     const d = chooseInstance([idle('a'), idle('b', 0, 99)], new Map([['b', 5]]), DEFAULT_ROUTING, 0);
     assert.equal(d?.id, 'a');

@@ -1,0 +1,17 @@
+import type { MiddlewareHandler } from 'hono';
+import { ApiError } from '../errors/index.ts';
+
+/**
+ * 413 body_too_large past `maxBytes`: a declared Content-Length is refused before anything is read; a
+ * body without one (chunked) is counted by readJson as it arrives.
+ */
+export function limitBody(maxBytes: number): MiddlewareHandler {
+  return async function limitBody(c, next) {
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && Number(declared) > maxBytes) {
+      throw new ApiError('body_too_large', `the body is over the ${maxBytes}-byte limit`);
+    }
+    c.set('maxBodyBytes', maxBytes);
+    return next();
+  };
+}
