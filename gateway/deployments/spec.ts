@@ -126,9 +126,8 @@ export function checkDeployment(value: unknown): DeploymentSpec {
       field = at ? `${at}.${String(e.params.additionalProperty)}` : String(e.params.additionalProperty);
       problem = 'is not a deployment field';
     }
-    throw new ApiError('deployment_invalid', `deployment field '${field}' ${problem}`, {
-      param: field,
-    });
+    const message = field ? `deployment field '${field}' ${problem}` : `the deployment ${problem}`;
+    throw new ApiError('deployment_invalid', message, { param: field });
   }
   const fail = (param: string, message: string): never => {
     throw new ApiError('deployment_invalid', message, { param });

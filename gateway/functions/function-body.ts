@@ -1,6 +1,7 @@
 import { ApiError } from '../errors/index.ts';
-import { flattenNumbers } from '../kserve/tensors.ts';
+import { checkInputs, flattenNumbers, MAX_TENSOR_RANK } from '../kserve/tensors.ts';
 import type { OpenAISamplingFields } from '../openai/sampling-request.ts';
+import type { InstanceMetadata } from '../instances/index.ts';
 import type { TensorPayload } from '../upstream/index.ts';
 
 /** The body a generative function takes when its deployment declares no input schema. */
@@ -54,11 +55,12 @@ export function generativeCall(
   return { prompt, fields: fields as OpenAISamplingFields };
 }
 
-/** The shape of nested arrays, row-major; null when ragged. */
-export function shapeOf(v: unknown): number[] | null {
+/** The shape of nested arrays, row-major; null when ragged or nested deeper than MAX_TENSOR_RANK. */
+export function shapeOf(v: unknown, depth = 0): number[] | null {
   if (!Array.isArray(v)) return [];
+  if (depth >= MAX_TENSOR_RANK) return null;
   if (v.length === 0) return [0];
-  const inner = v.map(shapeOf);
+  const inner = v.map((x) => shapeOf(x, depth + 1));
   const first = inner[0];
   if (!first || inner.some((s) => s === null || s.join() !== first.join())) return null;
   return [v.length, ...first];
@@ -78,6 +80,29 @@ export function tensorInputs(inputs: Record<string, unknown>): TensorPayload[] {
     }
     return { name, shape, data };
   });
+}
+
+/**
+ * A tensor function's inputs checked against the instance's declared tensors. The body names inputs by
+ * key, so a refusal's param is `inputs.<name>`, not the position checkInputs reports.
+ */
+export function checkFunctionInputs(
+  given: readonly TensorPayload[],
+  meta: InstanceMetadata,
+): TensorPayload[] {
+  const declared = meta.inputs ?? [];
+  const typed = given.map((t) => ({
+    ...t,
+    datatype: declared.find((s) => s.name === t.name)?.datatype ?? 'FP32',
+  }));
+  try {
+    return checkInputs(typed, declared, meta.maxBatchSize ?? Number.MAX_SAFE_INTEGER);
+  } catch (e) {
+    const at = e instanceof ApiError ? /^inputs\.(\d+)/.exec(e.param ?? '') : null;
+    if (!at) throw e;
+    const { code, message } = e as ApiError;
+    throw new ApiError(code, message, { param: `inputs.${given[Number(at[1])]!.name}` });
+  }
 }
 
 /** A flat row-major array back into nesting of the given shape. */

@@ -1,7 +1,6 @@
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { ApiError } from '../errors/index.ts';
-import { checkInputs } from '../kserve/tensors.ts';
 import { modelNotFound } from '../openai/routes.ts';
 import { ajv, generationRequest, schemaError } from '../openai/sampling-request.ts';
 import { ChoiceAccumulator } from '../openai/choice-accumulator.ts';
@@ -13,6 +12,7 @@ import { clientSignal } from '../server/client-signal.ts';
 import { noteModel } from '../server/request-span.ts';
 import { callTensorModel } from '../server/tensor-call.ts';
 import {
+  checkFunctionInputs,
   DEFAULT_GENERATIVE_SCHEMA,
   DEFAULT_TENSOR_SCHEMA,
   generativeCall,
@@ -57,20 +57,7 @@ export function functionRoutes(gw: GatewayContext): Hono {
         });
       }
       const given = tensorInputs(fields.inputs as Record<string, unknown>);
-      const result = await callTensorModel(
-        gw,
-        name,
-        (m) =>
-          checkInputs(
-            given.map((t) => ({
-              ...t,
-              datatype: m.inputs?.find((s) => s.name === t.name)?.datatype ?? 'FP32',
-            })),
-            m.inputs ?? [],
-            m.maxBatchSize ?? Number.MAX_SAFE_INTEGER,
-          ),
-        clientSignal(c),
-      );
+      const result = await callTensorModel(gw, name, (m) => checkFunctionInputs(given, m), clientSignal(c));
       return c.json({
         outputs: Object.fromEntries(result.outputs.map((o) => [o.name, nest(o.data, o.shape)])),
       });

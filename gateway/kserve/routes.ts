@@ -5,7 +5,7 @@ import { callTensorModel } from '../server/tensor-call.ts';
 import { readJson } from '../server/read-body.ts';
 import { clientSignal } from '../server/client-signal.ts';
 import { noteModel } from '../server/request-span.ts';
-import { checkInputs } from './tensors.ts';
+import { checkInputs, checkRequestedOutputs } from './tensors.ts';
 
 /** KServe v2 / Open Inference Protocol for tensor functions, mounted at /v2. */
 export function kserveRoutes(gw: GatewayContext): Hono {
@@ -65,7 +65,10 @@ export function kserveRoutes(gw: GatewayContext): Hono {
     const result = await callTensorModel(
       gw,
       d.name,
-      (m) => checkInputs(body.inputs, m.inputs ?? [], m.maxBatchSize ?? Number.MAX_SAFE_INTEGER),
+      (m) => {
+        checkRequestedOutputs(wanted, m.outputs ?? []);
+        return checkInputs(body.inputs, m.inputs ?? [], m.maxBatchSize ?? Number.MAX_SAFE_INTEGER);
+      },
       clientSignal(c),
     );
     const outputs = result.outputs.filter((o) => !wanted || wanted.includes(o.name));

@@ -13,18 +13,30 @@ export interface V2InputTensor {
 
 const bad = (message: string, param: string) => new ApiError('invalid_tensor', message, { param });
 
-/** Flattens nested arrays (the protocol allows row-major nesting); null when something is not a number. */
+/**
+ * Deepest nesting a tensor's data may have. A body of nothing but brackets is valid JSON; walking it
+ * unbounded overflowed the stack (a 500) at a few thousand levels.
+ */
+export const MAX_TENSOR_RANK = 32;
+
+/** Largest finite FP32 value: a larger number would reach the model as Infinity. */
+const FP32_MAX = 3.4028234663852886e38;
+
+/**
+ * Flattens nested arrays (the protocol allows row-major nesting); null when something is not a number
+ * or the nesting is deeper than MAX_TENSOR_RANK.
+ */
 export function flattenNumbers(data: unknown): number[] | null {
   const out: number[] = [];
-  const walk = (v: unknown): boolean => {
+  const walk = (v: unknown, depth: number): boolean => {
     if (typeof v === 'number' && Number.isFinite(v)) {
       out.push(v);
       return true;
     }
-    if (Array.isArray(v)) return v.every(walk);
+    if (Array.isArray(v) && depth < MAX_TENSOR_RANK) return v.every((x) => walk(x, depth + 1));
     return false;
   };
-  return walk(data) ? out : null;
+  return walk(data, 0) ? out : null;
 }
 
 /**
@@ -89,6 +101,9 @@ export function checkInputs(
     batch = rows;
     const data = flattenNumbers(t.data);
     if (!data) throw bad(`input '${t.name}' data must be numbers (flat or nested arrays)`, `${at}.data`);
+    if (spec.datatype === 'FP32' && data.some((v) => Math.abs(v) > FP32_MAX)) {
+      throw bad(`input '${t.name}' has values outside the FP32 range (±${FP32_MAX})`, `${at}.data`);
+    }
     const expected = shape.reduce((a, b) => a * b, 1);
     if (data.length !== expected) {
       throw bad(
@@ -101,4 +116,18 @@ export function checkInputs(
   const missing = declared.filter((d) => !seen.has(d.name));
   if (missing.length) throw bad(`missing input '${missing[0]!.name}'`, 'inputs');
   return out;
+}
+
+/** Outputs the request names must be the model's: one it lacks would otherwise answer as an empty list. */
+export function checkRequestedOutputs(
+  wanted: readonly string[] | null,
+  declared: readonly TensorMetadata[],
+): void {
+  const unknown = wanted?.find((n) => !declared.some((d) => d.name === n));
+  if (unknown === undefined) return;
+  throw new ApiError(
+    'invalid_request',
+    `output '${unknown}' is not an output of this model; it has ${declared.map((d) => `'${d.name}'`).join(', ')}`,
+    { param: 'outputs' },
+  );
 }

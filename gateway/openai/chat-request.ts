@@ -83,5 +83,9 @@ export function chatRequest(
   // The chosen token's logprob always comes back; top_logprobs asks for alternatives too.
   const logprobs = body.logprobs ? (body.top_logprobs ?? 0) : 0;
   const defaultMaxTokens = Math.max(1, limits.contextLength - promptTokens);
-  return generationRequest(body, chatPrompt(body.messages), limits, { logprobs, defaultMaxTokens });
+  return generationRequest(body, chatPrompt(body.messages), limits, {
+    logprobs,
+    defaultMaxTokens,
+    logprobsParam: 'top_logprobs',
+  });
 }

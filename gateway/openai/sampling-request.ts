@@ -52,7 +52,9 @@ export function schemaError(errors: ErrorObject[] | null | undefined): ApiError 
       ? `'${field}' is required`
       : e.keyword === 'additionalProperties'
         ? `'${field}' is not a supported field`
-        : `'${field}' ${e.message}`;
+        : field
+          ? `'${field}' ${e.message}`
+          : `the request body ${e.message}`;
   return new ApiError('invalid_request', message, { param: field || undefined });
 }
 
@@ -76,7 +78,7 @@ export function generationRequest(
   body: OpenAISamplingFields & { model: string },
   prompt: string,
   limits: SamplingLimitsForModel,
-  opts: { logprobs: number; defaultMaxTokens: number },
+  opts: { logprobs: number; defaultMaxTokens: number; logprobsParam?: string },
 ): GenerationRequest {
   return {
     model: body.model,
@@ -91,7 +93,7 @@ export function generationRequest(
 export function toSamplingParams(
   body: OpenAISamplingFields,
   limits: SamplingLimitsForModel,
-  opts: { logprobs: number; defaultMaxTokens: number },
+  opts: { logprobs: number; defaultMaxTokens: number; logprobsParam?: string },
 ): SamplingParams {
   const stop = body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
   const input = {
@@ -112,8 +114,13 @@ export function toSamplingParams(
     maxTokens: limits.contextLength,
   });
   if (!r.ok) {
-    // The engine names fields in camelCase; the client sent OpenAI's names.
-    const param = OPENAI_NAMES[r.field] ?? r.field;
+    // The engine names fields in camelCase; the client sent OpenAI's names, and the one it used.
+    const param =
+      r.field === 'maxTokens' && body.max_completion_tokens != null
+        ? 'max_completion_tokens'
+        : r.field === 'logprobs' && opts.logprobsParam
+          ? opts.logprobsParam
+          : (OPENAI_NAMES[r.field] ?? r.field);
     throw new ApiError('invalid_sampling_params', r.message.replace(r.field, param), { param });
   }
   return r.params;

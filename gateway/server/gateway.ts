@@ -15,6 +15,7 @@ import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { GatewayContext } from './context.ts';
 import { limitBody } from './limit-body.ts';
 import { requestSpan } from './request-span.ts';
+import { allowedMethods } from './wrong-method.ts';
 
 export interface GatewayOptions {
   readonly deployments: DeploymentRegistry;
@@ -88,15 +89,22 @@ export function createGateway(o: GatewayOptions): Gateway {
   app.route('/admin/v1', adminRoutes(o.deployments, { token: o.adminToken }));
   const onError = (err: Error, c: Context) =>
     apiErrorHandler(c.req.path.startsWith('/v2/') ? 'kserve' : 'openai')(err, c);
-  app.notFound((c) =>
-    onError(
-      new ApiError(
-        'route_not_found',
-        `no route ${c.req.method} ${c.req.path}: see the API routes in the README`,
-      ),
-      c,
-    ),
-  );
+  const allowAt = allowedMethods(app);
+  app.notFound((c) => {
+    const allow = allowAt(c.req.path);
+    if (allow === null) {
+      return onError(
+        new ApiError(
+          'route_not_found',
+          `no route ${c.req.method} ${c.req.path}: see the API routes in the README`,
+        ),
+        c,
+      );
+    }
+    c.header('Allow', allow);
+    const message = `${c.req.method} ${c.req.path} is not allowed; use ${allow}`;
+    return onError(new ApiError('method_not_allowed', message), c);
+  });
   app.onError(onError);
 
   return {

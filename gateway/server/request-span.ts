@@ -52,8 +52,9 @@ export function requestSpan(tracer: Tracer, metrics: GatewayMetrics, tracing: bo
     };
     if (span) await context.with(trace.setSpan(context.active(), span), () => next());
     else await next();
-    const body = c.res.body;
-    if (body && isStream(c.res.headers.get('content-type'))) {
+    // Only a stream's body is touched: reading .body makes hono's lightweight response a full one.
+    if (isStream(c.res.headers.get('content-type')) && c.res.body) {
+      const body = c.res.body;
       // Streaming: the span lasts until the stream closes or the client goes away.
       const watched = body.pipeThrough(new TransformStream({ flush: end }));
       clientSignal(c).addEventListener('abort', end, { once: true });
