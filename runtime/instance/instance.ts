@@ -1,3 +1,4 @@
+import ort from 'onnxruntime-node';
 import { ByteTokenizer, DEFAULT_SAMPLING_PARAMS, Engine, type EngineConfig } from '../engine/index.ts';
 import { type LoadedModel, loadModel, ModelLoadError } from '../model/index.ts';
 import { type BatchingConfig, DynamicBatcher, loadTensorModel, type TensorModel } from '../tensor/index.ts';
@@ -108,12 +109,17 @@ export class RuntimeInstance {
         onBatch: (rows) => this.metrics.batch(this.modelName, rows),
       });
       this.state = 'warming';
-      const inputs = model.manifest.inputs.map((s) => {
-        const shape = s.shape.map((d) => (d < 0 ? 1 : d)); // one row, free dimensions at 1
-        return { name: s.name, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
-      });
-      const r = await this.batcher.infer(inputs);
-      if (!r.ok) throw new Error(`warm-up failed: ${r.error.message}`);
+      // Straight to the session: through the batcher a lone row would wait out the queue delay.
+      const feeds = Object.fromEntries(
+        model.manifest.inputs.map((s) => {
+          const shape = s.shape.map((d) => (d < 0 ? 1 : d)); // one row, free dimensions at 1
+          return [
+            s.name,
+            new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape),
+          ];
+        }),
+      );
+      await model.session.run(feeds);
     }
     this.state = 'ready';
   }
