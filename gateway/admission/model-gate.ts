@@ -1,3 +1,4 @@
+import type { ClientSignal } from '../server/client-signal.ts';
 import { ApiError } from '../errors/index.ts';
 
 export interface GateLimits {
@@ -65,7 +66,7 @@ export class ModelGate {
    * Returns what `attempt` finds (e.g. a route to a ready instance), waiting while it finds nothing:
    * retried each time `wakeAll` is called, until the deadline or the client leaves.
    */
-  async waitFor<T>(attempt: () => T | null, signal: AbortSignal): Promise<{ value: T; waitedMs: number }> {
+  async waitFor<T>(attempt: () => T | null, signal: ClientSignal): Promise<{ value: T; waitedMs: number }> {
     const first = attempt();
     if (first !== null) return { value: first, waitedMs: 0 };
     if (this.#waiters.size >= this.#limits.maxQueued) {
@@ -98,7 +99,7 @@ export class ModelGate {
   }
 
   /** Resolves true when woken, false at the timeout or when the signal aborts. */
-  #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  #sleep(ms: number, signal: ClientSignal): Promise<boolean> {
     if (ms <= 0 || signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (woken: boolean) => {

@@ -1,3 +1,4 @@
+import type { ClientSignal } from './client-signal.ts';
 import { context, type Span, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { traceHeaders } from '../../runtime/telemetry/index.ts';
 import type { ModelGate } from '../admission/index.ts';
@@ -33,7 +34,7 @@ export async function forward<T>(
   gate: ModelGate,
   deployment: string,
   prompt: string | null,
-  signal: AbortSignal,
+  signal: ClientSignal,
   call: (inst: UpstreamInstance, headers: Record<string, string>) => Promise<T>,
 ): Promise<Forwarded<T>> {
   const exclude = new Set<string>();
@@ -83,9 +84,13 @@ export async function forward<T>(
 }
 
 /** Runs `f` in a child span of the active one; the span ends (with the error recorded) however f ends. */
-export async function inSpan<T>(tracer: Tracer, name: string, f: (span: Span) => Promise<T>): Promise<T> {
+export function inSpan<T>(tracer: Tracer, name: string, f: (span: Span) => Promise<T>): Promise<T> {
   const span = tracer.startSpan(name, {}, context.active());
-  if (!span.isRecording()) return f(span); // tracing off: no context to carry
+  if (!span.isRecording()) return f(span); // tracing off: nothing to record, no context to carry
+  return recorded(span, f);
+}
+
+async function recorded<T>(span: Span, f: (span: Span) => Promise<T>): Promise<T> {
   try {
     return await context.with(trace.setSpan(context.active(), span), () => f(span));
   } catch (e) {

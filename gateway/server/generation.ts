@@ -1,3 +1,4 @@
+import type { ClientSignal } from './client-signal.ts';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { GenerationEvent } from '../../runtime/engine/index.ts';
 import type { ModelGate } from '../admission/index.ts';
@@ -38,7 +39,7 @@ export async function startGenerationSession(
   deployment: string,
   promptForRouting: string,
   build: (limits: SamplingLimitsForModel) => GenerationRequest,
-  signal: AbortSignal,
+  signal: ClientSignal,
 ): Promise<GenerationSession> {
   const arrivedAt = Date.now();
   const t0 = performance.now();
@@ -51,7 +52,7 @@ export async function startGenerationSession(
       return startGeneration(
         inst,
         { prompt: request.prompt, params: { ...request.params } },
-        { signal, headers },
+        { signal, headers, whole: !request.stream },
       );
     });
   } catch (e) {

@@ -1,3 +1,4 @@
+import type { ClientSignal } from './client-signal.ts';
 import { ApiError } from '../errors/index.ts';
 import type { Outcome } from '../history/index.ts';
 import type { InstanceMetadata } from '../instances/index.ts';
@@ -13,7 +14,7 @@ export async function callTensorModel(
   gw: GatewayContext,
   deployment: string,
   inputs: (meta: InstanceMetadata) => TensorPayload[],
-  signal: AbortSignal,
+  signal: ClientSignal,
 ): Promise<InstanceInferResult> {
   const at = Date.now();
   const t0 = performance.now();

@@ -1,7 +1,8 @@
+import type { ClientSignal } from '../server/client-signal.ts';
 import type { GenerationEvent } from '../../runtime/engine/index.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import { instanceError, RetryableUpstreamError } from './errors.ts';
-import { ndjson } from './ndjson.ts';
+import { ndjson, ndjsonText } from './ndjson.ts';
 
 /** The body of an instance's POST /generate. */
 export interface InstanceGenerateBody {
@@ -23,9 +24,11 @@ export interface InstanceInferResult {
 
 export interface CallOptions {
   /** The client's signal: when it aborts, the upstream request is torn down and the instance frees it. */
-  readonly signal: AbortSignal;
+  readonly signal: ClientSignal;
   /** Trace context and the like. */
   readonly headers?: Record<string, string>;
+  /** The caller waits for the whole answer (no streaming to its client). */
+  readonly whole?: boolean;
 }
 
 async function post(inst: UpstreamInstance, path: string, body: unknown, o: CallOptions) {
@@ -60,7 +63,8 @@ export async function startGeneration(
   o: CallOptions,
 ): Promise<AsyncGenerator<GenerationEvent>> {
   const res = await post(inst, '/generate', body, o);
-  return ndjson<GenerationEvent>(res.body);
+  // A caller that answers in one piece reads the body whole: cheaper than iterating it chunk by chunk.
+  return o.whole ? ndjsonText<GenerationEvent>(res.body.text()) : ndjson<GenerationEvent>(res.body);
 }
 
 export async function inferTensors(
