@@ -8,7 +8,6 @@
  * the warm-pool controller attaches the ones it starts. OTEL_EXPORTER_OTLP_ENDPOINT turns on OTLP export.
  */
 import { parseArgs } from 'node:util';
-import { createHistoryStore } from './history/index.ts';
 import { startGateway } from './server/index.ts';
 
 const { values: o } = parseArgs({
@@ -36,7 +35,6 @@ const gw = await startGateway({
   instances,
   redisUrl,
   deploymentsFile: o['deployments-file'],
-  history: createHistoryStore({ redisUrl }),
   otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
   adminToken: process.env.WARMGATE_ADMIN_TOKEN || undefined,
 });

@@ -6,6 +6,7 @@ import { ajv, generationRequest, schemaError } from '../openai/sampling-request.
 import { ChoiceAccumulator } from '../openai/choice-accumulator.ts';
 import { finishReason, usage } from '../openai/responses.ts';
 import type { GatewayContext } from '../server/context.ts';
+import { validated } from '../server/forward.ts';
 import { startGenerationSession } from '../server/generation.ts';
 import { readJson } from '../server/read-body.ts';
 import { clientSignal } from '../server/client-signal.ts';
@@ -38,13 +39,15 @@ export function functionRoutes(gw: GatewayContext): Hono {
     if (!d) throw modelNotFound(name);
     noteModel(c, name, d.kind === 'generative' ? 'text_completion' : 'tensor_inference');
     const body = await readJson(c);
-    if (d.inputSchema) {
-      const r = gw.deployments.validateInput(name, body);
-      if (!r.ok) throw r.error;
-    } else {
-      const validate = d.kind === 'generative' ? defaultGenerative : defaultTensor;
-      if (!validate(body)) throw schemaError(validate.errors);
-    }
+    validated(gw.tracer, () => {
+      if (d.inputSchema) {
+        const r = gw.deployments.validateInput(name, body);
+        if (!r.ok) throw r.error;
+      } else {
+        const validate = d.kind === 'generative' ? defaultGenerative : defaultTensor;
+        if (!validate(body)) throw schemaError(validate.errors);
+      }
+    });
     const fields = body as Record<string, unknown>;
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
       throw new ApiError('invalid_request', 'the body must be a JSON object');

@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { ApiError } from '../errors/index.ts';
 import type { GatewayContext } from '../server/context.ts';
+import { validated } from '../server/forward.ts';
 import { callTensorModel } from '../server/tensor-call.ts';
 import { readJson } from '../server/read-body.ts';
 import { clientSignal } from '../server/client-signal.ts';
@@ -67,7 +68,9 @@ export function kserveRoutes(gw: GatewayContext): Hono {
       d.name,
       (m) => {
         checkRequestedOutputs(wanted, m.outputs ?? []);
-        return checkInputs(body.inputs, m.inputs ?? [], m.maxBatchSize ?? Number.MAX_SAFE_INTEGER);
+        return validated(gw.tracer, () =>
+          checkInputs(body.inputs, m.inputs ?? [], m.maxBatchSize ?? Number.MAX_SAFE_INTEGER),
+        );
       },
       clientSignal(c),
     );

@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { GenerationEvent } from '../../runtime/engine/index.ts';
 import type { GatewayContext } from '../server/context.ts';
+import { validated } from '../server/forward.ts';
 import { startGenerationSession } from '../server/generation.ts';
 import { readJson } from '../server/read-body.ts';
 import { clientSignal } from '../server/client-signal.ts';
@@ -48,14 +49,16 @@ export function openAIRoutes(gw: GatewayContext): Hono {
   });
 
   app.post('/completions', async (c) => {
-    const body = parseCompletionBody(await readJson(c));
+    const raw = await readJson(c);
+    const body = validated(gw.tracer, () => parseCompletionBody(raw));
     return generate(c, gw, 'completion', body.model, body.prompt, (body.logprobs ?? 0) > 0, (limits) =>
       completionRequest(body, limits),
     );
   });
 
   app.post('/chat/completions', async (c) => {
-    const body = parseChatBody(await readJson(c));
+    const raw = await readJson(c);
+    const body = validated(gw.tracer, () => parseChatBody(raw));
     const prompt = chatPrompt(body.messages);
     return generate(c, gw, 'chat', body.model, prompt, body.logprobs === true, (limits) =>
       chatRequest(body, limits, Buffer.byteLength(prompt)),

@@ -101,3 +101,16 @@ async function recorded<T>(span: Span, f: (span: Span) => Promise<T>): Promise<T
     span.end();
   }
 }
+
+/** Runs the request's checks in a `gateway.validate` span, so a trace shows what refused a request. */
+export function validated<T>(tracer: Tracer, f: () => T): T {
+  const span = tracer.startSpan('gateway.validate');
+  try {
+    return f();
+  } catch (e) {
+    if (span.isRecording()) span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
+    throw e;
+  } finally {
+    span.end();
+  }
+}

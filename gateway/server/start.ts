@@ -11,7 +11,7 @@ import {
   type DeploymentSpec,
   type DeploymentStore,
 } from '../deployments/index.ts';
-import type { HistoryStore } from '../history/index.ts';
+import { createHistoryStore, type HistoryStore } from '../history/index.ts';
 import { InstanceRegistry } from '../instances/index.ts';
 import type { RouterOptions, RoutingPolicy } from '../routing/index.ts';
 import { createGateway, type Gateway } from './gateway.ts';
@@ -30,6 +30,7 @@ export interface StartGatewayOptions {
   /** Deployments persist in Redis when set, else in deploymentsFile (else a temporary file). */
   readonly redisUrl?: string;
   readonly deploymentsFile?: string;
+  /** Default: in Redis when redisUrl is set, else in memory. */
   readonly history?: HistoryStore;
   readonly limits?: Partial<GateLimits>;
   readonly bodyLimitBytes?: number;
@@ -61,7 +62,7 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
     deployments,
     telemetry,
     registry: new InstanceRegistry({ pollIntervalMs: o.pollIntervalMs }),
-    history: o.history,
+    history: o.history ?? createHistoryStore({ redisUrl: o.redisUrl }),
     routing: typeof o.routing === 'string' ? { policy: o.routing } : o.routing,
     limits: o.limits,
     bodyLimitBytes: o.bodyLimitBytes,

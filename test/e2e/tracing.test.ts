@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { ServerType } from '@hono/node-server';
 import { SpanKind } from '@opentelemetry/api';
+import { hrTimeToNanoseconds } from '@opentelemetry/core';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { type RunningGateway, startGateway } from '../../gateway/server/index.ts';
 import { RuntimeInstance } from '../../runtime/instance/instance.ts';
@@ -121,15 +122,20 @@ describe('tracing across gateway and runtime', { timeout: 60_000 }, () => {
         return found[0]!;
       };
 
-      // The gateway: a SERVER span under the client's, with queue, route and upstream under it.
+      // The gateway: a SERVER span under the client's, with validate, queue, route and upstream under it.
       assert.equal(server!.kind, SpanKind.SERVER);
       assert.equal(server!.spanContext().traceId, client.traceId);
       assert.equal(server!.parentSpanContext?.spanId, client.spanId, "a child of the client's span");
       assert.equal(server!.parentSpanContext?.isRemote, true);
+      const validate = one(gatewayFinished, server!, 'gateway.validate');
       one(gatewayFinished, server!, 'gateway.queue');
       const route = one(gatewayFinished, server!, 'gateway.route');
       assert.equal(route.attributes['warmgate.attempt'], 1);
       const upstream = one(gatewayFinished, server!, 'gateway.upstream');
+      assert.ok(
+        hrTimeToNanoseconds(validate.endTime) <= hrTimeToNanoseconds(upstream.startTime),
+        'the body is checked before the upstream call',
+      );
       assert.equal(upstream.attributes['server.address'], instanceUrl);
       assert.deepEqual(
         {
@@ -234,6 +240,7 @@ describe('tracing across gateway and runtime', { timeout: 60_000 }, () => {
       for (const text of [
         'warmgate-gateway',
         ROUTE,
+        'gateway.validate',
         'gateway.queue',
         'gateway.route',
         'gateway.upstream',
