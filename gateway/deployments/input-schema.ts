@@ -1,5 +1,5 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ApiError } from '../errors/index.ts';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { ApiError, schemaError } from '../errors/index.ts';
 
 export type InputCheck = { ok: true } | { ok: false; error: ApiError };
 
@@ -39,27 +39,5 @@ export class InputSchemas {
 
 /** Runs a compiled input schema; a violation is invalid_request naming the field, as the OpenAI routes do. */
 export function checkInput(validate: ValidateFunction, body: unknown): InputCheck {
-  return validate(body) ? { ok: true } : { ok: false, error: inputError(validate.errors) };
-}
-
-function inputError(errors: ErrorObject[] | null | undefined): ApiError {
-  const e = errors?.[0];
-  if (!e) return new ApiError('invalid_request', 'the request body is invalid');
-  const at = e.instancePath.slice(1).replaceAll('/', '.');
-  const child =
-    e.keyword === 'required'
-      ? String(e.params.missingProperty)
-      : e.keyword === 'additionalProperties'
-        ? String(e.params.additionalProperty)
-        : null;
-  const field = child === null ? at : at ? `${at}.${child}` : child;
-  const message =
-    e.keyword === 'required'
-      ? `'${field}' is required`
-      : e.keyword === 'additionalProperties'
-        ? `'${field}' is not a supported field`
-        : field
-          ? `'${field}' ${e.message}`
-          : `the request body ${e.message}`;
-  return new ApiError('invalid_request', message, { param: field || undefined });
+  return validate(body) ? { ok: true } : { ok: false, error: schemaError(validate.errors) };
 }

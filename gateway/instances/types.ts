@@ -1,17 +1,10 @@
-/** The load report a runtime instance answers on GET /load and carries on responses (x-warmgate-load). */
-export interface LoadReport {
-  readonly state?: string;
-  readonly running?: number;
-  readonly waiting?: number;
-  readonly outstanding?: number;
-  readonly kvUsagePct?: number;
-  readonly kvFreeBlocks?: number;
-  readonly kvTotalBlocks?: number;
-  readonly prefixHitRate?: number;
-  readonly prefixHitTokens?: number;
-  readonly prefixQueryTokens?: number;
-  readonly recentTokensPerSec?: number;
-}
+import type { LoadReport as RuntimeLoadReport } from '../../runtime/instance/load-report.ts';
+
+/**
+ * The load report a runtime instance answers on GET /load and carries on responses (x-warmgate-load),
+ * as the gateway reads it: any field may be missing (an older instance, a tensor model, a failed poll).
+ */
+export type LoadReport = Partial<RuntimeLoadReport>;
 
 /** What the instance serves, from GET /metadata: limits the gateway checks requests against. */
 export interface InstanceMetadata {

@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import { type SamplingParams, validateSamplingParams } from '../../runtime/engine/index.ts';
 import { ApiError } from '../errors/index.ts';
 
@@ -37,26 +37,7 @@ export const samplingProperties = {
 
 export const ajv = new Ajv({ allErrors: false, strict: false });
 
-/** The first schema violation as an invalid_request error naming the field. */
-export function schemaError(errors: ErrorObject[] | null | undefined): ApiError {
-  const e = errors?.[0];
-  if (!e) return new ApiError('invalid_request', 'the request body is invalid');
-  const field =
-    e.keyword === 'required'
-      ? String(e.params.missingProperty)
-      : e.keyword === 'additionalProperties'
-        ? String(e.params.additionalProperty)
-        : e.instancePath.slice(1).replaceAll('/', '.');
-  const message =
-    e.keyword === 'required'
-      ? `'${field}' is required`
-      : e.keyword === 'additionalProperties'
-        ? `'${field}' is not a supported field`
-        : field
-          ? `'${field}' ${e.message}`
-          : `the request body ${e.message}`;
-  return new ApiError('invalid_request', message, { param: field || undefined });
-}
+export { schemaError } from '../errors/index.ts';
 
 /** A completions or chat body, ready for the engine: the prompt text and its sampling parameters. */
 export interface GenerationRequest {

@@ -115,7 +115,7 @@ describe('OpenAI chat body', () => {
   for (const [name, body, param] of [
     ['no messages', { model: 'm', messages: [] }, 'messages'],
     ['bad role', { model: 'm', messages: [{ role: 'wizard', content: 'x' }] }, 'messages.0.role'],
-    ['content missing', { model: 'm', messages: [{ role: 'user' }] }, 'content'],
+    ['content missing', { model: 'm', messages: [{ role: 'user' }] }, 'messages.0.content'],
   ] as const) {
     it(`refuses ${name}`, () => {
       const e = refused(() => parseChatBody(body));

@@ -1,0 +1,25 @@
+import type { ErrorObject } from 'ajv';
+import { ApiError } from './api-error.ts';
+
+/** The first JSON Schema violation as invalid_request, naming the field by its dotted path. */
+export function schemaError(errors: ErrorObject[] | null | undefined): ApiError {
+  const e = errors?.[0];
+  if (!e) return new ApiError('invalid_request', 'the request body is invalid');
+  const at = e.instancePath.slice(1).replaceAll('/', '.');
+  const child =
+    e.keyword === 'required'
+      ? String(e.params.missingProperty)
+      : e.keyword === 'additionalProperties'
+        ? String(e.params.additionalProperty)
+        : null;
+  const field = child === null ? at : at ? `${at}.${child}` : child;
+  const message =
+    e.keyword === 'required'
+      ? `'${field}' is required`
+      : e.keyword === 'additionalProperties'
+        ? `'${field}' is not a supported field`
+        : field
+          ? `'${field}' ${e.message}`
+          : `the request body ${e.message}`;
+  return new ApiError('invalid_request', message, { param: field || undefined });
+}
