@@ -1,0 +1,2 @@
+export * from './lifecycle/index.ts';
+export * from './providers/index.ts';

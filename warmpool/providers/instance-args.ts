@@ -1,0 +1,32 @@
+import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
+
+/**
+ * The runtime instance's command-line flags for a deployment (see runtime/instance/main.ts). Throws for
+ * an artifact the local provider cannot run yet (a URL: nothing fetches it).
+ */
+export function instanceArgs(d: DeploymentSpec, host: string, port: number): string[] {
+  if (!('path' in d.model))
+    throw new Error(
+      `deployment ${d.name}: model ${d.model.url} is a URL artifact; the local provider runs only { path } models`,
+    );
+  const b = d.batching ?? {};
+  const flags: [string, string | undefined][] = [
+    ['--kv-mb', b.kvCacheBytes === undefined ? undefined : String(b.kvCacheBytes / 2 ** 20)],
+    ['--max-running-seqs', b.maxRunningSeqs?.toString()],
+    ['--max-batched-tokens', b.maxBatchedTokens?.toString()],
+    ['--max-batch-size', b.maxBatchSize?.toString()],
+    ['--preferred-batch-sizes', b.preferredBatchSizes?.join(',')],
+    ['--max-queue-delay-ms', b.maxQueueDelayMs?.toString()],
+  ];
+  return [
+    '--model',
+    d.model.path,
+    '--kind',
+    d.kind,
+    '--host',
+    host,
+    '--port',
+    String(port),
+    ...flags.flatMap(([f, v]) => (v === undefined || v === '' ? [] : [f, v])),
+  ];
+}

@@ -1,0 +1,41 @@
+import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
+
+/** An instance a provider runs: one runtime process (or pod) serving one deployment. */
+export interface ProviderInstance {
+  readonly id: string;
+  readonly deployment: DeploymentSpec;
+  /** Base URL of the instance's internal API (/live, /ready, /generate, ...). */
+  readonly url: string;
+  readonly startedAt: number;
+}
+
+/** What a provider can tell about an instance; 'starting' covers loading and warming. */
+export type InstanceHealth = 'starting' | 'ready' | 'draining' | 'gone';
+
+/** How an instance ended, kept by the provider so that 'gone' comes with a reason. */
+export interface InstanceExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** The last lines the instance wrote to stderr. */
+  readonly stderrTail: string;
+}
+
+export interface StartSpec {
+  readonly deployment: DeploymentSpec;
+  readonly instanceId: string;
+}
+
+/**
+ * Where warm-pool instances run. start() returns once the instance is launched, not when it is ready:
+ * readiness is observed through health().
+ */
+export interface Provider {
+  start(spec: StartSpec): Promise<ProviderInstance>;
+  /** Drains the instance, forcing it down after drainTimeoutMs; resolves with how it ended. */
+  stop(id: string, o: { drainTimeoutMs: number }): Promise<InstanceExit | undefined>;
+  /** The instances this provider runs (for adoption after a restart). */
+  list(): Promise<ProviderInstance[]>;
+  health(id: string): Promise<InstanceHealth>;
+  /** How an instance that is gone ended; undefined while it runs or when it is unknown. */
+  exitOf(id: string): InstanceExit | undefined;
+}
