@@ -1,2 +1,3 @@
 export * from './lifecycle/index.ts';
 export * from './providers/index.ts';
+export * from './leader/index.ts';
