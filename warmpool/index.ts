@@ -1,3 +1,5 @@
 export * from './lifecycle/index.ts';
 export * from './providers/index.ts';
 export * from './leader/index.ts';
+export * from './pool/index.ts';
+export * from './controller/index.ts';

@@ -1,0 +1,141 @@
+import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
+import type { Provider } from '../providers/index.ts';
+import { WarmPool, type WarmPoolOptions, type WarmPoolStatus, warmPoolTarget } from '../pool/index.ts';
+import { Ring } from './decision-ring.ts';
+
+/** A deployment's demand as the gateway sees it. */
+export interface Demand {
+  readonly inUse: number;
+  readonly queued: number;
+  readonly lastRequestAt?: number;
+}
+
+export interface Decision {
+  readonly at: number;
+  readonly deployment: string;
+  readonly desired: number;
+  /** Instances counted towards desired before this tick acted. */
+  readonly actual: number;
+  readonly reason: string;
+  readonly demand?: Demand;
+}
+
+export interface ControllerOptions {
+  readonly deployments: () => readonly DeploymentSpec[];
+  readonly demand: (d: DeploymentSpec) => Demand | Promise<Demand>;
+  readonly provider: Provider;
+  /** Whether idle deployments with minInstances 0 may go to zero. Default true. */
+  readonly scaleToZero?: boolean;
+  /** Decisions kept per deployment. Default 50. */
+  readonly decisionsKept?: number;
+  /** Options for each deployment's pool (hooks, drain timeout, backoff). */
+  readonly pool?: Omit<WarmPoolOptions, 'deployment' | 'provider'>;
+}
+
+/**
+ * One control step per tick: for each deployment, read its demand, compute the target and reconcile
+ * its pool. A deployment that disappeared drains to zero and its pool is dropped once empty.
+ */
+export class Controller {
+  readonly #o: ControllerOptions;
+  readonly #pools = new Map<string, WarmPool>();
+  readonly #decisions = new Map<string, Ring<Decision>>();
+
+  constructor(o: ControllerOptions) {
+    this.#o = o;
+  }
+
+  async tick(now: number): Promise<void> {
+    const specs = this.#o.deployments();
+    const names = new Set(specs.map((d) => d.name));
+    const gone = [...this.#pools.values()].filter((p) => !names.has(p.deployment.name));
+    await Promise.all([...specs.map((d) => this.#step(d, now)), ...gone.map((p) => this.#retire(p, now))]);
+  }
+
+  /** Recent decisions (oldest first) for one deployment, or for all. */
+  decisions(deployment?: string): Decision[] {
+    if (deployment !== undefined) return this.#decisions.get(deployment)?.toArray() ?? [];
+    return [...this.#decisions.values()].flatMap((r) => r.toArray());
+  }
+
+  status(): WarmPoolStatus[] {
+    return [...this.#pools.values()].map((p) => p.status());
+  }
+
+  pool(deployment: string): WarmPool | undefined {
+    return this.#pools.get(deployment);
+  }
+
+  /** Drains every pool and waits for its instances to end. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+    this.#pools.clear();
+  }
+
+  async #step(d: DeploymentSpec, now: number): Promise<void> {
+    const pool = this.#poolFor(d);
+    const actual = pool.actual;
+    try {
+      const demand = await this.#o.demand(d);
+      const target = warmPoolTarget({
+        scaling: d.scaling,
+        inUse: demand.inUse,
+        queued: demand.queued,
+        current: actual,
+        ...(demand.lastRequestAt !== undefined && { lastRequestAt: demand.lastRequestAt }),
+        now,
+        scaleToZero: this.#o.scaleToZero ?? true,
+      });
+      await pool.reconcile(target.desired, now);
+      // Read after reconciling, so a failure seen in this tick already shows.
+      const backoff = pool.status().backoffUntil;
+      const held = backoff !== undefined && now < backoff && pool.actual < target.desired;
+      const reason = held ? `${target.reason}; start held back until ${backoff} (crash loop)` : target.reason;
+      this.#record({ at: now, deployment: d.name, desired: target.desired, actual, reason, demand });
+    } catch (e) {
+      this.#record({
+        at: now,
+        deployment: d.name,
+        desired: pool.status().desired,
+        actual,
+        reason: `error: ${(e as Error).message}`,
+      });
+    }
+  }
+
+  async #retire(pool: WarmPool, now: number): Promise<void> {
+    const name = pool.deployment.name;
+    const actual = pool.actual;
+    if (actual > 0)
+      this.#record({ at: now, deployment: name, desired: 0, actual, reason: 'deployment removed: draining' });
+    try {
+      await pool.reconcile(0, now);
+    } finally {
+      if (pool.size === 0) {
+        this.#pools.delete(name);
+        this.#record({
+          at: now,
+          deployment: name,
+          desired: 0,
+          actual: 0,
+          reason: 'deployment removed: pool empty',
+        });
+      }
+    }
+  }
+
+  #poolFor(d: DeploymentSpec): WarmPool {
+    let pool = this.#pools.get(d.name);
+    if (!pool) {
+      pool = new WarmPool({ ...this.#o.pool, deployment: d, provider: this.#o.provider });
+      this.#pools.set(d.name, pool);
+    }
+    return pool;
+  }
+
+  #record(d: Decision): void {
+    let ring = this.#decisions.get(d.deployment);
+    if (!ring) this.#decisions.set(d.deployment, (ring = new Ring(this.#o.decisionsKept ?? 50)));
+    ring.push(d);
+  }
+}

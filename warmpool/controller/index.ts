@@ -1,0 +1,2 @@
+export { Controller, type ControllerOptions, type Decision, type Demand } from './controller.ts';
+export { startControllerLoop, type ControllerLoop, type ControllerLoopOptions } from './loop.ts';

@@ -1,0 +1,48 @@
+import { realTimers, type Timers } from '../leader/index.ts';
+import type { Controller } from './controller.ts';
+
+export interface ControllerLoopOptions {
+  readonly intervalMs: number;
+  readonly timers?: Timers;
+  readonly now?: () => number;
+  /** A tick that threw; the loop goes on. Default: ignored. */
+  readonly onError?: (e: unknown) => void;
+}
+
+export interface ControllerLoop {
+  /** Stops scheduling ticks and waits for the one in progress. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Calls controller.tick(now) every intervalMs; the next tick is scheduled when the previous one ends,
+ * so ticks never overlap.
+ */
+export function startControllerLoop(controller: Controller, o: ControllerLoopOptions): ControllerLoop {
+  const timers = o.timers ?? realTimers;
+  const now = o.now ?? Date.now;
+  let stopped = false;
+  let handle: unknown;
+  let current: Promise<void> = Promise.resolve();
+
+  const run = () => {
+    current = (async () => {
+      try {
+        await controller.tick(now());
+      } catch (e) {
+        o.onError?.(e);
+      } finally {
+        if (!stopped) handle = timers.setTimeout(run, o.intervalMs);
+      }
+    })();
+  };
+  handle = timers.setTimeout(run, 0);
+
+  return {
+    async stop() {
+      stopped = true;
+      timers.clearTimeout(handle);
+      await current;
+    },
+  };
+}

@@ -1,0 +1,11 @@
+export { backoffMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
+export {
+  describeExit,
+  WarmPool,
+  type PoolFailure,
+  type PoolInstanceStatus,
+  type WarmPoolHooks,
+  type WarmPoolOptions,
+  type WarmPoolStatus,
+} from './warm-pool.ts';
+export { warmPoolTarget, type WarmPoolTarget, type WarmPoolTargetInput } from './warm-pool-target.ts';
