@@ -3,3 +3,4 @@ export * from './providers/index.ts';
 export * from './leader/index.ts';
 export * from './pool/index.ts';
 export * from './controller/index.ts';
+export { type RunningWarmgate, startWarmgate, type WarmgateOptions } from './platform.ts';

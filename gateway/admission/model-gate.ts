@@ -29,11 +29,17 @@ export class ModelGate {
   readonly model: string;
   readonly #limits: GateLimits;
   #inFlight = 0;
+  /** Epoch ms of the last request admitted, for keep-alive; null before the first. */
+  lastRequestAt: number | null = null;
   readonly #waiters = new Set<Waiter>();
 
-  constructor(model: string, limits: GateLimits) {
+  readonly #onWait: (model: string) => void;
+
+  /** `onWait`: a request started waiting for a ready instance (capacity should come up now). */
+  constructor(model: string, limits: GateLimits, onWait: (model: string) => void = () => {}) {
     this.model = model;
     this.#limits = limits;
+    this.#onWait = onWait;
   }
 
   get inFlight(): number {
@@ -54,6 +60,7 @@ export class ModelGate {
       );
     }
     this.#inFlight++;
+    this.lastRequestAt = Date.now();
     let released = false;
     return () => {
       if (released) return;
@@ -77,6 +84,7 @@ export class ModelGate {
       );
     }
     const started = performance.now();
+    this.#onWait(this.model);
     const deadline = started + this.#limits.queueTimeoutMs;
     for (;;) {
       const woken = await this.#sleep(deadline - performance.now(), signal);

@@ -29,6 +29,8 @@ export interface GatewayOptions {
   readonly bodyLimitBytes?: number;
   /** Bearer token the admin API requires, when set. */
   readonly adminToken?: string;
+  /** A request is waiting for a ready instance of the model: the warm-pool controller acts at once. */
+  readonly onWait?: (model: string) => void;
 }
 
 export interface Gateway {
@@ -49,7 +51,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   const firstSeen = new Map<string, number>();
   const gate = (model: string) => {
     let g = gates.get(model);
-    if (!g) gates.set(model, (g = new ModelGate(model, limits)));
+    if (!g) gates.set(model, (g = new ModelGate(model, limits, (m) => o.onWait?.(m))));
     return g;
   };
   registry.on('ready', (inst) => gate(inst.deployment).wakeAll());

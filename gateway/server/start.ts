@@ -36,6 +36,7 @@ export interface StartGatewayOptions {
   readonly bodyLimitBytes?: number;
   readonly adminToken?: string;
   readonly pollIntervalMs?: number;
+  readonly onWait?: (model: string) => void;
 }
 
 export interface RunningGateway {
@@ -67,6 +68,7 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
     limits: o.limits,
     bodyLimitBytes: o.bodyLimitBytes,
     adminToken: o.adminToken,
+    onWait: o.onWait,
   });
   for (const i of o.instances ?? []) await gateway.registry.add(i.deployment, i.url);
   const server = serve({ fetch: gateway.app.fetch, hostname: o.host ?? '127.0.0.1', port: o.port ?? 8080 });

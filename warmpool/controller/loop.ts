@@ -10,6 +10,8 @@ export interface ControllerLoopOptions {
 }
 
 export interface ControllerLoop {
+  /** Runs a tick now (after the one in progress, if any): e.g. a request is waiting at zero instances. */
+  kick(): void;
   /** Stops scheduling ticks and waits for the one in progress. */
   stop(): Promise<void>;
 }
@@ -38,7 +40,18 @@ export function startControllerLoop(controller: Controller, o: ControllerLoopOpt
   };
   handle = timers.setTimeout(run, 0);
 
+  let kicked = false;
   return {
+    kick() {
+      if (stopped || kicked) return;
+      kicked = true;
+      void current.then(() => {
+        kicked = false;
+        if (stopped) return;
+        timers.clearTimeout(handle);
+        run();
+      });
+    },
     async stop() {
       stopped = true;
       timers.clearTimeout(handle);

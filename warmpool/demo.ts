@@ -1,10 +1,11 @@
 /**
- * `npm start`: the gateway on port 8080 with the demo generative model and the demo tensor model, each on
- * a ready runtime instance of its own, no Redis needed. Prints example requests; Ctrl-C stops it all.
+ * `npm start`: the gateway on port 8080 and the warm-pool controller, which keeps one ready runtime
+ * instance each of the demo generative model and the demo tensor model (local provider: processes on this
+ * host). No Redis needed; REDIS_URL puts deployments and request history there. Prints example requests;
+ * Ctrl-C drains and stops it all.
  */
-import { launchInstance } from '../runtime/instance/launch.ts';
-import type { DeploymentSpec } from './deployments/index.ts';
-import { startGateway } from './server/index.ts';
+import type { DeploymentSpec } from '../gateway/deployments/index.ts';
+import { startWarmgate } from './platform.ts';
 
 const port = Number(process.env.PORT ?? 8080);
 const scaling = { minInstances: 1, maxInstances: 1, warmBuffer: 0, keepAliveMs: 600_000, ttftSloMs: 1000 };
@@ -13,21 +14,30 @@ const deployments: DeploymentSpec[] = [
   { name: 'classifier', kind: 'tensor', model: { path: 'runtime/models/classifier' }, scaling },
 ];
 
-console.log('starting runtime instances (loading and warming the models)…');
-const instances = await Promise.all(
-  deployments.map((d) =>
-    launchInstance({ model: (d.model as { path: string }).path, kind: d.kind, output: 'inherit' }),
-  ),
-);
-const gw = await startGateway({
+console.log('starting the gateway and the warm-pool controller (loading and warming the models)…');
+const wg = await startWarmgate({
   port,
   host: process.env.HOST ?? '127.0.0.1',
   deployments,
-  instances: deployments.map((d, i) => ({ deployment: d.name, url: instances[i]!.url })),
   otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,
   redisUrl: process.env.REDIS_URL,
 });
-
+const registry = wg.gateway.gateway.registry;
+const deadline = Date.now() + 120_000;
+while (!deployments.every((d) => registry.routable(d.name).length > 0)) {
+  const failed = wg.controller.status().find((s) => s.lastFailure);
+  if (failed || Date.now() > deadline) {
+    console.error(`an instance did not come up: ${failed?.lastFailure?.reason ?? 'timed out after 120 s'}`);
+    await wg.close();
+    process.exit(1);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+}
+for (const s of wg.controller.status()) {
+  for (const i of s.instances)
+    console.log(`${s.deployment}: instance ${i.id} ${i.state}, cold start ${i.coldStartMs} ms`);
+}
+const gw = wg;
 const u = gw.url;
 console.log(`
 warmgate gateway on ${u}  (models: demo, classifier)
@@ -48,8 +58,7 @@ let stopping = false;
 const shutdown = async () => {
   if (stopping) return;
   stopping = true;
-  await gw.close();
-  await Promise.all(instances.map((i) => i.stop()));
+  await wg.close();
   process.exit(0);
 };
 process.on('SIGINT', () => void shutdown());
