@@ -51,3 +51,53 @@ describe('warmgate platform: scale from zero', { timeout: 60_000 }, () => {
     );
   });
 });
+
+describe('warmgate platform: scale down under steady traffic', { timeout: 60_000 }, () => {
+  let wg: RunningWarmgate;
+  const two = { minInstances: 2, maxInstances: 2, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 };
+  before(async () => {
+    wg = await startWarmgate({
+      port: 0,
+      tickMs: 100,
+      deployments: [deployment('tiny', 'generative', 'tiny', { scaling: two })],
+    });
+  });
+  after(async () => wg?.close());
+
+  it('drains an instance away while clients keep sending: no request fails', async () => {
+    const registry = wg.gateway.gateway.registry;
+    const end = Date.now() + 30_000;
+    while (registry.routable('tiny').length < 2) {
+      assert.ok(Date.now() < end, 'two instances ready within 30 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    let stop = false;
+    const failures: string[] = [];
+    let served = 0;
+    const client = async (k: number) => {
+      for (let i = 0; !stop; i++) {
+        const res = await complete(wg.url, `client ${k} request ${i}`);
+        if (res.status === 200) served++;
+        else failures.push(`${res.status} ${await res.text()}`);
+        await res.body?.cancel().catch(() => {});
+      }
+    };
+    const clients = [0, 1, 2, 3].map(client);
+    await new Promise((r) => setTimeout(r, 500));
+    const before = served;
+    await wg.gateway.deployments.put(
+      deployment('tiny', 'generative', 'tiny', { scaling: { ...two, minInstances: 1, maxInstances: 1 } }),
+    );
+    const status = () => wg.controller.status().find((s) => s.deployment === 'tiny')!;
+    while (status().instances.filter((i) => i.state !== 'stopped').length > 1) {
+      assert.ok(Date.now() < end, `scaled down to 1 within 30 s: ${JSON.stringify(status())}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 300)); // traffic goes on after the drain
+    stop = true;
+    await Promise.all(clients);
+    assert.deepEqual(failures, [], 'no request failed');
+    assert.ok(served > before, 'requests were served during the scale-down');
+    assert.equal(registry.routable('tiny').length, 1);
+  });
+});
