@@ -4,3 +4,4 @@ export * from './leader/index.ts';
 export * from './pool/index.ts';
 export * from './controller/index.ts';
 export { type RunningWarmgate, startWarmgate, type WarmgateOptions } from './platform.ts';
+export * from './registry/index.ts';
