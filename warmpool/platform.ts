@@ -4,7 +4,7 @@ import { type RunningGateway, startGateway, type StartGatewayOptions } from '../
 import { Controller, type ControllerLoop, type Demand, startControllerLoop } from './controller/index.ts';
 import { LocalProvider, type Provider } from './providers/index.ts';
 
-export interface WarmgateOptions extends Omit<StartGatewayOptions, 'instances' | 'onWait'> {
+export interface WarmgateOptions extends Omit<StartGatewayOptions, 'instances' | 'onWait' | 'operations'> {
   /** Where instances run. Default: processes on this host. */
   readonly provider?: Provider;
   /** Controller tick. A request waiting at zero instances triggers one at once. */
@@ -35,7 +35,15 @@ function perInstance(d: DeploymentSpec): number {
  */
 export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate> {
   let loop: ControllerLoop | null = null;
-  const gw = await startGateway({ ...o, onWait: () => loop?.kick() });
+  let controller: Controller | null = null;
+  const gw = await startGateway({
+    ...o,
+    onWait: () => loop?.kick(),
+    operations: {
+      instances: () => controller?.status() ?? [],
+      decisions: (deployment) => controller?.decisions(deployment) ?? [],
+    },
+  });
   const routed = new Map<string, UpstreamInstance>();
   const unroute = (id: string) => {
     const inst = routed.get(id);
@@ -43,7 +51,7 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     if (inst) void gw.gateway.registry.remove(inst);
   };
   const provider = o.provider ?? new LocalProvider();
-  const controller = new Controller({
+  controller = new Controller({
     deployments: () => gw.deployments.list(),
     demand: (d): Demand => {
       const gate = gw.gateway.context.gate(d.name);

@@ -1,1 +1,1 @@
-export { adminRoutes, type AdminOptions } from './routes.ts';
+export { type AdminOperations, adminRoutes, type AdminOptions } from './routes.ts';

@@ -10,6 +10,16 @@ export interface AdminOptions {
   token?: string;
   /** Largest body accepted. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** What the warm-pool controller reports, when one runs with this gateway. */
+  operations?: AdminOperations;
+}
+
+/** The warm-pool controller's view, for GET /instances and GET /decisions. */
+export interface AdminOperations {
+  /** Each deployment's pool: instances with their states and cold-start phases. */
+  instances(): unknown[];
+  /** Recent scaling decisions with their reasons, oldest first. */
+  decisions(deployment?: string): unknown[];
 }
 
 /**
@@ -22,6 +32,11 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
   app.use('*', limitBody(options.maxBodyBytes ?? 1 << 20));
 
   app.get('/deployments', (c) => c.json({ deployments: registry.list() }));
+
+  app.get('/instances', (c) => c.json({ pools: options.operations?.instances() ?? [] }));
+  app.get('/decisions', (c) =>
+    c.json({ decisions: options.operations?.decisions(c.req.query('deployment')) ?? [] }),
+  );
 
   app.get('/deployments/:name', (c) => c.json(existing(registry, c.req.param('name'))));
 

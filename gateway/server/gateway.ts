@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import type { Telemetry } from '../../runtime/telemetry/index.ts';
-import { adminRoutes } from '../admin/index.ts';
+import { type AdminOperations, adminRoutes } from '../admin/index.ts';
 import { DEFAULT_GATE_LIMITS, type GateLimits, ModelGate } from '../admission/index.ts';
 import type { DeploymentRegistry } from '../deployments/index.ts';
 import { ApiError } from '../errors/index.ts';
@@ -29,6 +29,8 @@ export interface GatewayOptions {
   readonly bodyLimitBytes?: number;
   /** Bearer token the admin API requires, when set. */
   readonly adminToken?: string;
+  /** The warm-pool controller's reports, served on the admin API. */
+  readonly operations?: AdminOperations;
   /** A request is waiting for a ready instance of the model: the warm-pool controller acts at once. */
   readonly onWait?: (model: string) => void;
 }
@@ -88,7 +90,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   app.route('/v1', openAIRoutes(ctx));
   app.route('/v1/functions', functionRoutes(ctx));
   app.route('/v2', kserveRoutes(ctx));
-  app.route('/admin/v1', adminRoutes(o.deployments, { token: o.adminToken }));
+  app.route('/admin/v1', adminRoutes(o.deployments, { token: o.adminToken, operations: o.operations }));
   const onError = (err: Error, c: Context) =>
     apiErrorHandler(c.req.path.startsWith('/v2/') ? 'kserve' : 'openai')(err, c);
   const allowAt = allowedMethods(app);

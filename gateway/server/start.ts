@@ -1,3 +1,4 @@
+import type { AdminOperations } from '../admin/index.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,7 @@ export interface StartGatewayOptions {
   readonly adminToken?: string;
   readonly pollIntervalMs?: number;
   readonly onWait?: (model: string) => void;
+  readonly operations?: AdminOperations;
 }
 
 export interface RunningGateway {
@@ -69,6 +71,7 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
     bodyLimitBytes: o.bodyLimitBytes,
     adminToken: o.adminToken,
     onWait: o.onWait,
+    operations: o.operations,
   });
   for (const i of o.instances ?? []) await gateway.registry.add(i.deployment, i.url);
   const server = serve({ fetch: gateway.app.fetch, hostname: o.host ?? '127.0.0.1', port: o.port ?? 8080 });

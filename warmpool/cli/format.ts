@@ -1,0 +1,72 @@
+/** Plain-text tables for the warmgate CLI; pure, so they are tested without a server. */
+
+export interface DeploymentRow {
+  name: string;
+  kind: string;
+  model: { path?: string; url?: string };
+  scaling: { minInstances: number; maxInstances: number; warmBuffer: number; keepAliveMs: number };
+}
+
+export interface PoolStatus {
+  deployment: string;
+  desired: number;
+  instances: { id: string; state: string; url?: string; coldStartMs?: number }[];
+  backoffUntil?: number;
+  lastFailure?: { reason: string };
+}
+
+export interface DecisionRow {
+  at: number;
+  deployment: string;
+  desired: number;
+  actual: number;
+  reason: string;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function formatDeployments(ds: readonly DeploymentRow[]): string {
+  return table([
+    ['NAME', 'KIND', 'MODEL', 'MIN', 'MAX', 'BUFFER', 'KEEP-ALIVE'],
+    ...ds.map((d) => [
+      d.name,
+      d.kind,
+      d.model.path ?? d.model.url ?? '',
+      String(d.scaling.minInstances),
+      String(d.scaling.maxInstances),
+      String(d.scaling.warmBuffer),
+      `${d.scaling.keepAliveMs / 1000}s`,
+    ]),
+  ]);
+}
+
+export function formatInstances(pools: readonly PoolStatus[]): string {
+  const rows = [['DEPLOYMENT', 'INSTANCE', 'STATE', 'COLD START', 'URL']];
+  for (const p of pools) {
+    for (const i of p.instances) {
+      rows.push([
+        p.deployment,
+        i.id,
+        i.state,
+        i.coldStartMs === undefined ? '-' : `${Math.round(i.coldStartMs)} ms`,
+        i.url ?? '',
+      ]);
+    }
+    if (p.lastFailure) rows.push([p.deployment, '-', 'failing', '-', p.lastFailure.reason.slice(0, 80)]);
+  }
+  return table(rows);
+}
+
+export function formatDecision(d: DecisionRow): string {
+  return `${new Date(d.at).toISOString()}  ${d.deployment}  ${d.actual} -> ${d.desired}  ${d.reason}`;
+}
