@@ -1,8 +1,9 @@
 import type { DeploymentSpec } from '../gateway/deployments/index.ts';
-import type { UpstreamInstance } from '../gateway/instances/index.ts';
+import { followSharedRegistry } from '../gateway/instances/follow-shared-registry.ts';
 import { type RunningGateway, startGateway, type StartGatewayOptions } from '../gateway/server/index.ts';
 import { Controller, type ControllerLoop, type Demand, startControllerLoop } from './controller/index.ts';
-import { LocalProvider, type Provider } from './providers/index.ts';
+import { LocalProvider, type Provider, type ProviderInstance } from './providers/index.ts';
+import { createSharedRegistry, type PublishedState, RedisSharedRegistry } from './registry/index.ts';
 
 export interface WarmgateOptions extends Omit<StartGatewayOptions, 'instances' | 'onWait' | 'operations'> {
   /** Where instances run. Default: processes on this host. */
@@ -44,12 +45,15 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
       decisions: (deployment) => controller?.decisions(deployment) ?? [],
     },
   });
-  const routed = new Map<string, UpstreamInstance>();
-  const unroute = (id: string) => {
-    const inst = routed.get(id);
-    routed.delete(id);
-    if (inst) void gw.gateway.registry.remove(inst);
-  };
+  // Instances reach routing through the shared registry: in memory for this one gateway, or Redis, where
+  // every gateway sharing it follows the same view.
+  const shared = createSharedRegistry({ redisUrl: o.redisUrl });
+  if (shared instanceof RedisSharedRegistry) await shared.connected();
+  const follower = followSharedRegistry(shared, gw.gateway.registry);
+  const announce = (i: ProviderInstance, state: PublishedState) =>
+    shared
+      .publish({ id: i.id, deployment: i.deployment.name, url: i.url, state, updatedAt: Date.now() })
+      .catch((e: unknown) => console.error(`instance ${i.id} not announced: ${(e as Error).message}`));
   const provider = o.provider ?? new LocalProvider();
   controller = new Controller({
     deployments: () => gw.deployments.list(),
@@ -66,14 +70,31 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     pool: {
       drainTimeoutMs: o.drainTimeoutMs,
       hooks: {
-        onReady: (i) => {
-          void gw.gateway.registry.add(i.deployment.name, i.url).then((inst) => routed.set(i.id, inst));
-        },
-        onDraining: (i) => unroute(i.id),
-        onGone: (i) => unroute(i.id),
+        onReady: (i) => void announce(i, 'ready'),
+        onDraining: (i) => void announce(i, 'draining'),
+        onGone: (i) => void shared.remove(i.id).catch(() => {}),
       },
     },
   });
+  // Entries expire unless re-announced: the ready instances are announced again every few seconds.
+  const refresh = setInterval(() => {
+    for (const pool of controller?.status() ?? []) {
+      for (const i of pool.instances) {
+        if ((i.state === 'ready-idle' || i.state === 'serving') && i.url) {
+          void shared
+            .publish({
+              id: i.id,
+              deployment: pool.deployment,
+              url: i.url,
+              state: 'ready',
+              updatedAt: Date.now(),
+            })
+            .catch(() => {});
+        }
+      }
+    }
+  }, 3000);
+  refresh.unref();
   loop = startControllerLoop(controller, {
     intervalMs: o.tickMs ?? 500,
     onError: (e) => console.error('warm-pool controller tick failed', e),
@@ -83,8 +104,11 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     gateway: gw,
     controller,
     async close() {
+      clearInterval(refresh);
       await loop?.stop();
-      await controller.close();
+      await controller?.close();
+      await follower.close();
+      await shared.close();
       await gw.close();
     },
   };
