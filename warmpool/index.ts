@@ -5,3 +5,4 @@ export * from './pool/index.ts';
 export * from './controller/index.ts';
 export { type RunningWarmgate, startWarmgate, type WarmgateOptions } from './platform.ts';
 export * from './registry/index.ts';
+export * from './artifacts/index.ts';

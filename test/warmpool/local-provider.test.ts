@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { freePort } from '../../runtime/instance/launch.ts';
+import { ArtifactCache } from '../../warmpool/artifacts/index.ts';
 import { followTimings, InstanceLifecycle, instanceArgs, LocalProvider } from '../../warmpool/index.ts';
 import type { InstanceHealth } from '../../warmpool/index.ts';
 import { deployment } from '../support/platform.ts';
@@ -59,14 +64,20 @@ describe('instanceArgs', () => {
     assert.match(args[1]!, /runtime\/models\/classifier$/);
   });
 
-  it('refuses a URL artifact, naming the deployment', async () => {
+  it('a URL artifact that cannot be fetched fails its start, naming the deployment', async () => {
+    // A loopback port nothing listens on: refused at once, no network needed.
     const d = deployment('remote-model', 'generative', 'tiny', {
-      model: { url: 'https://example.com/m.tar', sha256: 'a'.repeat(64) },
+      model: { url: `http://127.0.0.1:${await freePort()}/m`, sha256: 'a'.repeat(64) },
     });
     assert.throws(() => instanceArgs(d, '127.0.0.1', 1), /deployment remote-model: .*URL artifact/);
-    const p = new LocalProvider();
-    await assert.rejects(p.start({ deployment: d, instanceId: 'u-1' }), /deployment remote-model/);
+    const cache = mkdtempSync(join(tmpdir(), 'wg-cache-'));
+    const p = new LocalProvider({ artifacts: new ArtifactCache({ dir: cache }) });
+    await assert.rejects(
+      p.start({ deployment: d, instanceId: 'u-1' }),
+      /deployment remote-model: artifact_unreachable/,
+    );
     assert.deepEqual(await p.list(), []);
+    rmSync(cache, { recursive: true, force: true });
   });
 });
 

@@ -2,12 +2,12 @@ import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
 
 /**
  * The runtime instance's command-line flags for a deployment (see runtime/instance/main.ts). Throws for
- * an artifact the local provider cannot run yet (a URL: nothing fetches it).
+ * a URL artifact: the provider resolves it to a local folder (warmpool/artifacts) before calling this.
  */
 export function instanceArgs(d: DeploymentSpec, host: string, port: number): string[] {
   if (!('path' in d.model))
     throw new Error(
-      `deployment ${d.name}: model ${d.model.url} is a URL artifact; the local provider runs only { path } models`,
+      `deployment ${d.name}: model ${d.model.url} is a URL artifact; resolve it to a local folder first`,
     );
   const b = d.batching ?? {};
   const flags: [string, string | undefined][] = [

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../runtime/instance/launch.ts';
+import { ArtifactCache, ArtifactStartError, defaultCacheDir } from '../artifacts/index.ts';
 import type { StartTimings } from '../lifecycle/index.ts';
 import { instanceArgs } from './instance-args.ts';
 import { OutputTail } from './output-tail.ts';
@@ -14,6 +15,8 @@ export interface LocalProviderOptions {
   readonly probeTimeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
   readonly now?: () => number;
+  /** Where URL artifacts are downloaded and verified. Default: a cache under defaultCacheDir(env). */
+  readonly artifacts?: ArtifactCache;
 }
 
 interface Running {
@@ -41,6 +44,7 @@ export class LocalProvider implements Provider {
   readonly #probeMs: number;
   readonly #env: NodeJS.ProcessEnv;
   readonly #now: () => number;
+  readonly #artifacts: ArtifactCache;
   readonly #running = new Map<string, Running>();
 
   constructor(o: LocalProviderOptions = {}) {
@@ -49,12 +53,20 @@ export class LocalProvider implements Provider {
     this.#probeMs = o.probeTimeoutMs ?? 1000;
     this.#env = o.env ?? process.env;
     this.#now = o.now ?? Date.now;
+    this.#artifacts = o.artifacts ?? new ArtifactCache({ dir: defaultCacheDir(this.#env) });
   }
 
   async start({ deployment, instanceId }: StartSpec): Promise<ProviderInstance> {
     if (this.#running.has(instanceId)) throw new Error(`instance ${instanceId} already exists`);
+    let local = deployment;
+    if ('url' in deployment.model) {
+      // Download and verify before spawning: a bad artifact rejects this start and nothing else.
+      const r = await this.#artifacts.resolve(deployment.model);
+      if (!r.ok) throw new ArtifactStartError(deployment.name, r.error);
+      local = { ...deployment, model: { path: r.dir } };
+    }
     const port = await freePort();
-    const args = instanceArgs(deployment, this.#host, port); // throws for what cannot run here
+    const args = instanceArgs(local, this.#host, port); // throws for what cannot run here
     const child = spawn(process.execPath, [...(FROM_SOURCE ? ['--import', 'tsx'] : []), MAIN, ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: this.#env,
