@@ -1,0 +1,253 @@
+/**
+ * npm run bench:coldstart [-- --json] [--reps N] [--drop-caches]
+ *
+ * Cold start of the demo model through the local provider, against the physical floor on this machine,
+ * and what a cold or ready-idle instance adds to time to first token through the whole platform.
+ * Run from the build (dist/), as instances are in production.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeMachine } from '../../gateway/bench/machine.ts';
+import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
+import { DEFAULT_SAMPLING_PARAMS, Engine } from '../../runtime/engine/index.ts';
+import { loadModel } from '../../runtime/model/index.ts';
+import { startWarmgate } from '../platform.ts';
+import { LocalProvider } from '../providers/index.ts';
+import {
+  floorOf,
+  type FloorParts,
+  median,
+  medianPhases,
+  type ObservedStart,
+  type Phases,
+  round2,
+  splitPhases,
+} from './summary.ts';
+import { streamCompletion } from './ttft.ts';
+
+const { values: o } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    model: { type: 'string', default: 'runtime/models/demo' },
+    reps: { type: 'string', default: '5' },
+    'ttft-reps': { type: 'string', default: '10' },
+    'cold-reps': { type: 'string', default: '3' },
+    'poll-ms': { type: 'string', default: '5' },
+    'tick-ms': { type: 'string', default: '50' },
+    'drop-caches': { type: 'boolean', default: false },
+  },
+});
+const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
+const reps = Number(o.reps);
+const pollMs = Number(o['poll-ms']);
+const tickMs = Number(o['tick-ms']);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const times = async (n: number, f: () => Promise<number>) => {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(await f());
+  return out;
+};
+
+// Floor, part 1: a bare process start, spawn to exit.
+const bareStart = () =>
+  new Promise<number>((resolve, reject) => {
+    const t0 = performance.now();
+    const c = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    c.once('error', reject);
+    c.once('exit', () => resolve(performance.now() - t0));
+  });
+await bareStart();
+const processStartMs = median(await times(10, bareStart));
+log(`bare process start: ${processStartMs.toFixed(1)} ms`);
+
+// Floor, part 2: the bytes the engine loads (graph + weights), read again right after a first read.
+const manifest = JSON.parse(readFileSync(join(o.model, 'model.json'), 'utf8')) as {
+  files: { engine: { path: string }; weights: { path: string } };
+};
+const modelFiles = [manifest.files.engine.path, manifest.files.weights.path].map((p) => join(o.model, p));
+const readAll = () => {
+  const t0 = performance.now();
+  let bytes = 0;
+  for (const f of modelFiles) bytes += readFileSync(f).length;
+  return { ms: performance.now() - t0, bytes };
+};
+const modelBytes = readAll().bytes;
+const readModelMs = median(await times(5, async () => readAll().ms));
+log(`model bytes ${modelBytes}, page-cache read ${readModelMs.toFixed(2)} ms`);
+
+// Floor, part 3: the first decode step on a freshly loaded model (a 1-token generation), in-process.
+const firstStep = async () => {
+  const model = await loadModel(o.model);
+  try {
+    const engine = new Engine(model, { kvCacheBytes: 64 * 2 ** 20 });
+    const t0 = performance.now();
+    const r = engine.submit({
+      prompt: [32],
+      params: { ...DEFAULT_SAMPLING_PARAMS, temperature: 0, maxTokens: 1 },
+    });
+    if (!r.ok) throw new Error(r.error.message);
+    for await (const ev of r.events) if (ev.type === 'error') throw new Error(ev.message);
+    return performance.now() - t0;
+  } finally {
+    await model.release();
+  }
+};
+const warmupStepMs = median(await times(3, firstStep));
+log(`first decode step after load: ${warmupStepMs.toFixed(2)} ms`);
+
+const floorParts: FloorParts = {
+  process_start_ms: processStartMs,
+  read_model_ms: readModelMs,
+  warmup_step_ms: warmupStepMs,
+};
+const floorMs = floorOf(floorParts);
+
+// Cold starts through the provider, polled every pollMs.
+const demo = (minInstances: number): DeploymentSpec => ({
+  name: 'demo',
+  kind: 'generative',
+  model: { path: o.model },
+  scaling: { minInstances, maxInstances: 1, warmBuffer: 0, keepAliveMs: 600_000, ttftSloMs: 60_000 },
+});
+const provider = new LocalProvider({ pollIntervalMs: pollMs });
+const starts: ObservedStart[] = [];
+try {
+  for (let i = 0; i < reps; i++) {
+    const id = `bench-${i}`;
+    await provider.start({ deployment: demo(1), instanceId: id });
+    let t = provider.timings(id);
+    while (t?.readyAt === undefined) {
+      if (provider.exitOf(id)) throw new Error(`instance exited: ${provider.exitOf(id)!.stderrTail}`);
+      await sleep(pollMs);
+      t = provider.timings(id);
+    }
+    const { spawnedAt, liveAt, warmingAt, readyAt } = t;
+    starts.push({ spawnedAt, liveAt: liveAt ?? readyAt, warmingAt: warmingAt ?? readyAt, readyAt });
+    await provider.stop(id, { drainTimeoutMs: 5000 });
+  }
+} finally {
+  await provider.close();
+}
+const phases: Phases = medianPhases(starts.map((t) => splitPhases(t, processStartMs)));
+const coldStartMs = median(starts.map((t) => t.readyAt - t.spawnedAt));
+log(`cold start (spawn → ready) median of ${reps}: ${coldStartMs.toFixed(1)} ms`, phases);
+
+const platform = (minInstances: number) =>
+  startWarmgate({
+    port: 0,
+    host: '127.0.0.1',
+    deployments: [demo(minInstances)],
+    provider: new LocalProvider({ pollIntervalMs: pollMs }),
+    tickMs,
+  });
+const short = { model: 'demo', prompt: 'ROMEO:\n', max_tokens: 8 };
+const ttft = async (url: string) => {
+  const s = streamCompletion(url, short);
+  try {
+    return await s.firstToken;
+  } finally {
+    await s.done;
+  }
+};
+
+// Warm hit: one instance (minInstances 1). Ready-idle = nothing else in flight, after a pause;
+// serving = a long streaming request to the same instance is mid-generation.
+const ttftReps = Number(o['ttft-reps']);
+const idleTtft: number[] = [];
+const servingTtft: number[] = [];
+{
+  const wg = await platform(1);
+  try {
+    const registry = wg.gateway.gateway.registry;
+    while (registry.routable('demo').length === 0) await sleep(10);
+    await ttft(wg.url); // first request through the gateway's connection pool
+    for (let i = 0; i < ttftReps; i++) {
+      await sleep(300);
+      idleTtft.push(await ttft(wg.url));
+    }
+    for (let i = 0; i < ttftReps; i++) {
+      const bg = streamCompletion(wg.url, { model: 'demo', prompt: 'JULIET:\n', max_tokens: 900 });
+      try {
+        await bg.firstToken;
+        await sleep(20);
+        servingTtft.push(await ttft(wg.url));
+      } finally {
+        bg.abort();
+        await bg.done;
+      }
+    }
+  } finally {
+    await wg.close();
+  }
+}
+const ttftIdleMs = median(idleTtft);
+const ttftServingMs = median(servingTtft);
+log(`TTFT ready-idle ${ttftIdleMs.toFixed(2)} ms, while serving ${ttftServingMs.toFixed(2)} ms`);
+
+// Cold vs warm TTFT: minInstances 0, so the first request kicks the controller and waits for the start.
+const coldTtft: number[] = [];
+const warmTtft: number[] = [];
+for (let i = 0; i < Number(o['cold-reps']); i++) {
+  const wg = await platform(0);
+  try {
+    coldTtft.push(await ttft(wg.url));
+    for (let j = 0; j < 3; j++) {
+      await sleep(100);
+      warmTtft.push(await ttft(wg.url));
+    }
+  } finally {
+    await wg.close();
+  }
+}
+const ttftColdMs = median(coldTtft);
+const ttftWarmMs = median(warmTtft);
+log(`TTFT cold ${ttftColdMs.toFixed(1)} ms, warm ${ttftWarmMs.toFixed(2)} ms`);
+
+// Optional: the same read from a cold page cache (needs root and a writable /proc/sys).
+let coldCacheRead: number | string = 'not measured (pass --drop-caches, needs root)';
+if (o['drop-caches']) {
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+    coldCacheRead = round2(readAll().ms);
+  } catch (e) {
+    coldCacheRead = `not measured: ${(e as Error).message}`;
+  }
+}
+
+const result = {
+  model: o.model,
+  phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round2(v)])),
+  cold_start_ms: round2(coldStartMs),
+  floor_ms: round2(floorMs),
+  floor_parts: {
+    ...Object.fromEntries(Object.entries(floorParts).map(([k, v]) => [k, round2(v)])),
+    model_bytes: modelBytes,
+    read_from: 'page cache (second read)',
+    cold_cache_read_ms: coldCacheRead,
+  },
+  cold_vs_floor: round2(coldStartMs / floorMs),
+  warm_hit_added_ttft_ms: round2(ttftIdleMs - ttftServingMs),
+  ttft_ready_idle_ms: round2(ttftIdleMs),
+  ttft_serving_ms: round2(ttftServingMs),
+  cold_vs_warm_ttft_ratio: round2(ttftColdMs / ttftWarmMs),
+  ttft_cold_ms: round2(ttftColdMs),
+  ttft_warm_ms: round2(ttftWarmMs),
+  reps,
+  ttft_reps: ttftReps,
+  cold_reps: coldTtft.length,
+  provider_poll_ms: pollMs,
+  controller_tick_ms: tickMs,
+  machine: describeMachine(),
+  date: new Date().toISOString(),
+};
+if (o.json) console.log(JSON.stringify(result));
+else {
+  const { phases: ph, floor_parts: fp, ...rest } = result;
+  console.table({
+    ...Object.fromEntries(Object.entries(ph).map(([k, v]) => [`phases.${k}`, v])),
+    ...Object.fromEntries(Object.entries(fp).map(([k, v]) => [`floor_parts.${k}`, v])),
+    ...rest,
+  });
+}

@@ -1,0 +1,60 @@
+/** Pure arithmetic of the cold-start benchmark: medians, the phase split, the floor. */
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Moments the provider observed for one start (ms, one clock). */
+export interface ObservedStart {
+  readonly spawnedAt: number;
+  readonly liveAt: number;
+  readonly warmingAt: number;
+  readonly readyAt: number;
+}
+
+export interface Phases {
+  /** Bare process start (the `node -e ""` median), at most spawn → /live. */
+  readonly spawn_ms: number;
+  /** The rest of spawn → /live: importing the runtime and listening. */
+  readonly runtime_import_ms: number;
+  /** /live → /live says warming. */
+  readonly model_load_ms: number;
+  /** warming → /ready answers 200. */
+  readonly warmup_ms: number;
+}
+
+/** Splits one observed start into phases that add up to readyAt − spawnedAt. */
+export function splitPhases(t: ObservedStart, bareStartMs: number): Phases {
+  const live = t.liveAt - t.spawnedAt;
+  const spawn = Math.min(bareStartMs, live);
+  return {
+    spawn_ms: spawn,
+    runtime_import_ms: live - spawn,
+    model_load_ms: t.warmingAt - t.liveAt,
+    warmup_ms: t.readyAt - t.warmingAt,
+  };
+}
+
+/** Per-phase medians over several starts. */
+export function medianPhases(all: readonly Phases[]): Phases {
+  const m = (k: keyof Phases) => median(all.map((p) => p[k]));
+  return {
+    spawn_ms: m('spawn_ms'),
+    runtime_import_ms: m('runtime_import_ms'),
+    model_load_ms: m('model_load_ms'),
+    warmup_ms: m('warmup_ms'),
+  };
+}
+
+export interface FloorParts {
+  readonly process_start_ms: number;
+  readonly read_model_ms: number;
+  readonly warmup_step_ms: number;
+}
+
+export const floorOf = (p: FloorParts): number => p.process_start_ms + p.read_model_ms + p.warmup_step_ms;
+
+export const round2 = (x: number): number => Math.round(x * 100) / 100;
