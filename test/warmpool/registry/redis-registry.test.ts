@@ -145,7 +145,12 @@ describe('RedisSharedRegistry: Redis down and back', () => {
       await direct.connect();
       // Someone else's entry: a restart without persistence loses it, and no one writes it back.
       await direct.hset('warmgate:instances', 'lost', JSON.stringify(entry('lost')));
-      await within('both seen', BOUND_MS, () => ids(gateway).join() === 'kept,lost');
+      // Written without a message: each side sees it at its own next resync.
+      await within(
+        'both seen on both sides',
+        BOUND_MS,
+        () => ids(gateway).join() === 'kept,lost' && ids(controller).join() === 'kept,lost',
+      );
       direct.disconnect();
 
       await redis.stop();
