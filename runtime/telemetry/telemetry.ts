@@ -1,6 +1,5 @@
 import { type Meter, ProxyTracerProvider, type Tracer } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
@@ -14,6 +13,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { ensureContextManager } from './context-manager.ts';
+import { LazyOtlpExporter } from './lazy-otlp-exporter.ts';
 
 export interface TelemetryOptions {
   /** e.g. 'warmgate-gateway', 'warmgate-runtime'. */
@@ -51,7 +51,7 @@ export function createTelemetry(o: TelemetryOptions): Telemetry {
   const spanProcessors: SpanProcessor[] = [];
   if (o.otlpEndpoint) {
     const url = `${o.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`;
-    spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url })));
+    spanProcessors.push(new BatchSpanProcessor(new LazyOtlpExporter(url)));
   }
   if (o.spanExporter) spanProcessors.push(new SimpleSpanProcessor(o.spanExporter));
   const tracerProvider = new BasicTracerProvider({
