@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../runtime/instance/launch.ts';
 import { fromSource, repoRoot } from './paths.ts';
 
 export interface InstanceOptions {

@@ -65,7 +65,6 @@ export class InstanceRegistry extends EventEmitter<{
 
   /** An instance refused or failed before its first byte: out of routing until a poll says otherwise. */
   markFailed(inst: UpstreamInstance, draining: boolean): void {
-    inst.consecutiveFailures++;
     inst.health = draining ? 'draining' : 'unreachable';
   }
 
@@ -83,13 +82,12 @@ export class InstanceRegistry extends EventEmitter<{
   async #poll(inst: UpstreamInstance): Promise<void> {
     const wasRoutable = inst.routable;
     try {
-      const ready = await this.#get(inst, '/ready');
-      const state = (ready.body as { state?: string }).state;
-      inst.health = ready.status === 200 ? 'ready' : state === 'draining' ? 'draining' : 'starting';
+      // One request a poll: the load report carries the instance's state too.
+      const load = (await this.#get(inst, '/load')) as LoadReport;
+      inst.health = load.state === 'ready' ? 'ready' : load.state === 'draining' ? 'draining' : 'starting';
+      inst.load = load;
       if (inst.health === 'ready') {
-        inst.metadata ??= (await this.#get(inst, '/metadata')).body as InstanceMetadata;
-        inst.load = (await this.#get(inst, '/load')).body as LoadReport;
-        inst.consecutiveFailures = 0;
+        inst.metadata ??= (await this.#get(inst, '/metadata')) as InstanceMetadata;
       }
     } catch {
       inst.health = 'unreachable';
@@ -102,12 +100,12 @@ export class InstanceRegistry extends EventEmitter<{
     }
   }
 
-  async #get(inst: UpstreamInstance, path: string): Promise<{ status: number; body: unknown }> {
+  async #get(inst: UpstreamInstance, path: string): Promise<unknown> {
     const res = await inst.pool.request({
       path,
       method: 'GET',
       signal: AbortSignal.timeout(this.#pollTimeoutMs),
     });
-    return { status: res.statusCode, body: await res.body.json() };
+    return res.body.json();
   }
 }

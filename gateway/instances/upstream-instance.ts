@@ -23,8 +23,6 @@ export class UpstreamInstance {
   metadata: InstanceMetadata | null = null;
   /** Requests the gateway has sent and not yet seen end. */
   outstanding = 0;
-  /** Failures in a row (refused connections, 5xx before a byte); a success resets it. */
-  consecutiveFailures = 0;
 
   constructor(o: UpstreamInstanceOptions) {
     this.id = o.id;

@@ -100,15 +100,10 @@ export function chatResponse(ids: ResponseIds, choices: readonly ChoiceState[], 
   };
 }
 
-/** One streamed completions chunk. `usage` is null on every chunk but the last when usage was asked for. */
-export function completionChunk(
-  ids: ResponseIds,
-  choice: { index: number; text: string; logprobs: unknown; finish_reason: 'stop' | 'length' | null } | null,
-  u: Usage | null | undefined,
-) {
+function chunk<C>(object: string, ids: ResponseIds, choice: C | null, u: Usage | null | undefined) {
   return {
     id: ids.id,
-    object: 'text_completion' as const,
+    object,
     created: ids.created,
     model: ids.model,
     system_fingerprint: null,
@@ -117,7 +112,14 @@ export function completionChunk(
   };
 }
 
-export function chatChunk(
+/** One streamed completions chunk. `usage` is null on every chunk but the last when usage was asked for. */
+export const completionChunk = (
+  ids: ResponseIds,
+  choice: { index: number; text: string; logprobs: unknown; finish_reason: 'stop' | 'length' | null } | null,
+  u: Usage | null | undefined,
+) => chunk('text_completion', ids, choice, u);
+
+export const chatChunk = (
   ids: ResponseIds,
   choice: {
     index: number;
@@ -126,14 +128,4 @@ export function chatChunk(
     finish_reason: 'stop' | 'length' | null;
   } | null,
   u: Usage | null | undefined,
-) {
-  return {
-    id: ids.id,
-    object: 'chat.completion.chunk' as const,
-    created: ids.created,
-    model: ids.model,
-    system_fingerprint: null,
-    choices: choice ? [choice] : [],
-    ...(u !== undefined ? { usage: u } : {}),
-  };
-}
+) => chunk('chat.completion.chunk', ids, choice, u);

@@ -24,28 +24,39 @@ export interface LaunchedInstance {
   stop(): Promise<number | null>;
 }
 
+/** A loopback port that was free a moment ago (the kernel picks it; a child process then binds it). */
 export async function freePort(): Promise<number> {
   const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', resolve);
+  });
   const { port } = srv.address() as { port: number };
   await new Promise((r) => srv.close(r));
   return port;
 }
 
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
 /**
- * Starts a runtime instance process and resolves once it answers /ready. Run from the compiled build it
- * starts dist/…/main.js; run from source (tests) it starts main.ts through tsx.
+ * Node's arguments that start a runtime instance process, before main's own flags: from the compiled
+ * build dist/…/main.js, from source (tests) main.ts through tsx.
+ */
+export const INSTANCE_MAIN_ARGS: readonly string[] = [
+  ...(FROM_SOURCE ? ['--import', 'tsx'] : []),
+  fileURLToPath(new URL(FROM_SOURCE ? './main.ts' : './main.js', import.meta.url)),
+];
+
+/**
+ * Starts a runtime instance process and resolves once it answers /ready.
  */
 export async function launchInstance(o: LaunchOptions): Promise<LaunchedInstance> {
   const host = o.host ?? '127.0.0.1';
   const port = o.port ?? (await freePort());
-  const fromSource = import.meta.url.endsWith('.ts');
-  const main = fileURLToPath(new URL(fromSource ? './main.ts' : './main.js', import.meta.url));
   const child = spawn(
     process.execPath,
     [
-      ...(fromSource ? ['--import', 'tsx'] : []),
-      main,
+      ...INSTANCE_MAIN_ARGS,
       '--model',
       o.model,
       '--kind',

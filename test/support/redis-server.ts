@@ -1,9 +1,10 @@
 // Starts a throwaway redis-server on a free loopback port, for tests. Always pair with `after(() => s.stop())`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../runtime/instance/launch.ts';
 
 export interface RedisServer {
   readonly port: number;
@@ -85,18 +86,6 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await start();
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** True when something on the port answers +PONG within 500 ms. */

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '../../runtime/instance/launch.ts';
+import { freePort, INSTANCE_MAIN_ARGS } from '../../runtime/instance/launch.ts';
 import { ArtifactCache, ArtifactStartError, defaultCacheDir } from '../artifacts/index.ts';
 import type { StartTimings } from '../lifecycle/index.ts';
 import { instanceArgs } from './instance-args.ts';
@@ -27,12 +26,6 @@ interface Running {
   exit?: InstanceExit;
   stopping: boolean;
 }
-
-// From source (tests, tsx) the provider starts main.ts through tsx; from the build, main.js.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const MAIN = fileURLToPath(
-  new URL(`../../runtime/instance/${FROM_SOURCE ? 'main.ts' : 'main.js'}`, import.meta.url),
-);
 
 /**
  * Runtime instance processes on this host, one free loopback port each. start() returns once the
@@ -67,7 +60,7 @@ export class LocalProvider implements Provider {
     }
     const port = await freePort();
     const args = instanceArgs(local, this.#host, port); // throws for what cannot run here
-    const child = spawn(process.execPath, [...(FROM_SOURCE ? ['--import', 'tsx'] : []), MAIN, ...args], {
+    const child = spawn(process.execPath, [...INSTANCE_MAIN_ARGS, ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: this.#env,
     });
