@@ -1,7 +1,17 @@
+import type { AdminOperations } from '../gateway/admin/index.ts';
 import type { DeploymentSpec } from '../gateway/deployments/index.ts';
 import { followSharedRegistry } from '../gateway/instances/follow-shared-registry.ts';
 import { type RunningGateway, startGateway, type StartGatewayOptions } from '../gateway/server/index.ts';
-import { Controller, type ControllerLoop, type Demand, startControllerLoop } from './controller/index.ts';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  Controller,
+  type ControllerLoop,
+  type Demand,
+  LeadingController,
+  startControllerLoop,
+} from './controller/index.ts';
+import { LeaderElector, RedisLease } from './leader/index.ts';
 import { LocalProvider, type Provider, type ProviderInstance } from './providers/index.ts';
 import { createSharedRegistry, type PublishedState, RedisSharedRegistry } from './registry/index.ts';
 
@@ -12,6 +22,15 @@ export interface WarmgateOptions extends Omit<StartGatewayOptions, 'instances' |
   readonly tickMs?: number;
   readonly drainTimeoutMs?: number;
   readonly scaleToZero?: boolean;
+  /**
+   * For the default local provider: where instances leave records so that the next controller on this
+   * host adopts them (see LocalProviderOptions.stateDir). Default: none.
+   */
+  readonly instanceStateDir?: string;
+  /** With Redis: the controller lease's TTL; a dead leader is replaced after about this long. Default 3000 ms. */
+  readonly leaseTtlMs?: number;
+  /** With Redis: this replica's name in the election. Default host:pid:random. */
+  readonly replicaId?: string;
 }
 
 export interface RunningWarmgate {
@@ -37,14 +56,11 @@ function perInstance(d: DeploymentSpec): number {
 export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate> {
   let loop: ControllerLoop | null = null;
   let controller: Controller | null = null;
-  const gw = await startGateway({
-    ...o,
-    onWait: () => loop?.kick(),
-    operations: {
-      instances: () => controller?.status() ?? [],
-      decisions: (deployment) => controller?.decisions(deployment) ?? [],
-    },
-  });
+  const gwOperations: AdminOperations = {
+    instances: () => controller?.status() ?? [],
+    decisions: (deployment) => controller?.decisions(deployment) ?? [],
+  };
+  const gw = await startGateway({ ...o, onWait: () => loop?.kick(), operations: gwOperations });
   // Instances reach routing through the shared registry: in memory for this one gateway, or Redis, where
   // every gateway sharing it follows the same view.
   const shared = createSharedRegistry({ redisUrl: o.redisUrl });
@@ -54,7 +70,8 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     shared
       .publish({ id: i.id, deployment: i.deployment.name, url: i.url, state, updatedAt: Date.now() })
       .catch((e: unknown) => console.error(`instance ${i.id} not announced: ${(e as Error).message}`));
-  const provider = o.provider ?? new LocalProvider();
+  const provider =
+    o.provider ?? new LocalProvider(o.instanceStateDir !== undefined ? { stateDir: o.instanceStateDir } : {});
   controller = new Controller({
     deployments: () => gw.deployments.list(),
     demand: (d): Demand => {
@@ -95,10 +112,37 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     }
   }, 3000);
   refresh.unref();
-  loop = startControllerLoop(controller, {
+  // With Redis, every gateway replica runs a controller and one leads (a lease with fencing tokens);
+  // alone, this one leads. Either way the first tick of a term adopts what the provider runs.
+  const holderId = o.replicaId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  let elector: LeaderElector | null = null;
+  let lease: RedisLease | null = null;
+  const leading = new LeadingController(controller, () => elector === null || elector.leading() !== null);
+  if (o.redisUrl) {
+    elector = new LeaderElector({
+      lease: (lease = new RedisLease({
+        url: o.redisUrl,
+        key: 'wg:warmpool:leader',
+        ttlMs: o.leaseTtlMs ?? 3000,
+      })),
+      holderId,
+      retryMs: Math.max(100, Math.floor((o.leaseTtlMs ?? 3000) / 3)),
+      onElected: () => {
+        leading.elected();
+        loop?.kick();
+      },
+      onLost: () => loop?.kick(), // the tick lets go of the pools
+    });
+  }
+  gwOperations.controller = () => {
+    const term = elector ? elector.leading() : { token: 0 };
+    return { leading: term !== null, holderId, ...(term && elector && { token: term.token }) };
+  };
+  loop = startControllerLoop(leading, {
     intervalMs: o.tickMs ?? 500,
     onError: (e) => console.error('warm-pool controller tick failed', e),
   });
+  elector?.start();
   return {
     url: gw.url,
     gateway: gw,
@@ -106,7 +150,11 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     async close() {
       clearInterval(refresh);
       await loop?.stop();
+      // Stepping down first: a follower takes over only after this replica's instances are drained.
       await controller?.close();
+      await elector?.stop();
+      await lease?.close();
+      await provider.close?.(); // its standbys; the pools have drained the instances
       await follower.close();
       await shared.close();
       await gw.close();

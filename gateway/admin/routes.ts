@@ -20,6 +20,8 @@ export interface AdminOperations {
   instances(): unknown[];
   /** Recent scaling decisions with their reasons, oldest first. */
   decisions(deployment?: string): unknown[];
+  /** Whether this replica's controller leads (several gateways on one Redis elect one). */
+  controller?(): { leading: boolean; holderId: string; token?: number };
 }
 
 /**
@@ -34,6 +36,9 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
   app.get('/deployments', (c) => c.json({ deployments: registry.list() }));
 
   app.get('/instances', (c) => c.json({ pools: options.operations?.instances() ?? [] }));
+  app.get('/controller', (c) =>
+    c.json(options.operations?.controller?.() ?? { leading: false, holderId: null }),
+  );
   app.get('/decisions', (c) =>
     c.json({ decisions: options.operations?.decisions(c.req.query('deployment')) ?? [] }),
   );

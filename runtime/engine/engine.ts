@@ -96,14 +96,20 @@ export class Engine {
   #draining = false;
   #lastError: unknown = undefined;
 
-  constructor(model: LoadedModel, config: Partial<EngineConfig> = {}, hooks: EngineHooks = {}) {
+  /** `kvArena`: pre-committed zeroed memory for the KV cache (see KVStore), used when large enough. */
+  constructor(
+    model: LoadedModel,
+    config: Partial<EngineConfig> = {},
+    hooks: EngineHooks = {},
+    kvArena?: ArrayBuffer,
+  ) {
     this.model = model;
     this.config = engineConfig(config);
     const arch = model.manifest.architecture;
     const numBlocks = Math.floor(
       this.config.kvCacheBytes / KVStore.bytesPerBlock(arch, this.config.blockSize),
     );
-    this.#store = new KVStore(arch, this.config, Math.max(1, numBlocks));
+    this.#store = new KVStore(arch, this.config, Math.max(1, numBlocks), kvArena);
     this.#kv = new KVCacheManager({
       numBlocks: this.#store.numBlocks,
       blockSize: this.config.blockSize,

@@ -22,6 +22,10 @@ export interface InstanceOptions {
   requireExecutionProvider?: boolean;
   /** Spans and metrics go here; without it the instance keeps its own, for /metrics only. */
   telemetry?: Telemetry;
+  /** Where optimized graphs are kept between starts (runtime/model/graph-cache.ts). */
+  graphCacheDir?: string;
+  /** Zeroed memory committed ahead for the KV cache (a standby's), used when large enough. */
+  kvArena?: ArrayBuffer;
   /** Where start-up warnings go (default console.warn). */
   warn?: (message: string) => void;
 }
@@ -85,12 +89,16 @@ export class RuntimeInstance {
       const model = await loadModel(this.#options.modelDir, {
         intraOpThreads: this.#options.engine?.intraOpThreads,
         executionProviders: [...providers],
+        ...(this.#options.graphCacheDir !== undefined && { graphCacheDir: this.#options.graphCacheDir }),
       });
       this.#model = model;
       this.executionProvider = providers[0]!;
-      this.engine = new Engine(model, this.#options.engine ?? {}, {
-        onStep: (_, step) => this.metrics.batch(this.modelName, step.seqs, step.sampled),
-      });
+      this.engine = new Engine(
+        model,
+        this.#options.engine ?? {},
+        { onStep: (_, step) => this.metrics.batch(this.modelName, step.seqs, step.sampled) },
+        this.#options.kvArena,
+      );
       this.state = 'warming';
       const r = this.engine.submit({
         prompt: [32],

@@ -6,104 +6,125 @@
  * It answers /live at once, /ready only after the model is loaded and warmed. SIGTERM (or POST /drain)
  * stops admission, lets in-flight requests finish up to --drain-timeout-ms, then exits 0.
  *
+ * With --standby it loads no model: it primes ONNX Runtime and commits --kv-mb of KV memory, then waits
+ * for POST /assign {"args": [...]} carrying the flags above, and becomes that instance without paying
+ * process start, imports or ONNX Runtime's set-up again (warm pools keep one per host).
+ *
+ * --exit-with-parent drains and exits when the process that started it ends (set by a provider that
+ * keeps no records for adoption; a standby does it until assigned).
+ *
+ * --graph-cache DIR keeps ONNX Runtime's optimized graph there, so later starts of the model skip the
+ * optimizer.
+ *
  * --ep cuda,cpu picks ONNX Runtime execution providers in preference order; one this build lacks is
  * skipped with a warning, or, with --ep-required, the process exits 1 saying so. Spans go to
  * OTEL_EXPORTER_OTLP_ENDPOINT (OTLP http/protobuf) when it is set; metrics are on GET /metrics.
  */
-import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
 import { createTelemetry } from '../telemetry/index.ts';
 import { createInstanceApp } from './app.ts';
-import { EXECUTION_PROVIDERS } from './execution-providers.ts';
+import { type InstanceConfig, parseInstanceArgs } from './config.ts';
 import { RuntimeInstance } from './instance.ts';
+import { watchParent } from './parent-watch.ts';
+import { type AssignResult, createStandbyApp, primeStandby, type Standby } from './standby.ts';
 
-const { values: o } = parseArgs({
-  options: {
-    model: { type: 'string', default: 'runtime/models/demo' },
-    kind: { type: 'string', default: 'generative' },
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '9000' },
-    'kv-mb': { type: 'string', default: '64' },
-    'drain-timeout-ms': { type: 'string', default: '30000' },
-    ep: { type: 'string', default: 'cpu' },
-    'ep-required': { type: 'boolean', default: false },
-    'intra-op-threads': { type: 'string' },
-    // Generative batching limits (the engine validates them and names a bad one).
-    'max-running-seqs': { type: 'string' },
-    'max-batched-tokens': { type: 'string' },
-    // Tensor dynamic batching.
-    'max-batch-size': { type: 'string', default: '64' },
-    'preferred-batch-sizes': { type: 'string', default: '' },
-    'max-queue-delay-ms': { type: 'string', default: '2' },
-  },
-});
-if (o.kind !== 'generative' && o.kind !== 'tensor')
-  throw new Error(`--kind must be generative or tensor, got ${o.kind}`);
-const providers = o.ep.split(',').map((p) => p.trim());
-for (const p of providers) {
-  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p))
-    throw new Error(`--ep takes a comma list of ${EXECUTION_PROVIDERS.join(', ')}; got ${p}`);
-}
-
-const num = (flag: string, v: string | undefined, min: number): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer ≥ ${min}, got ${v}`);
-  return n;
-};
-const engineLimits = Object.fromEntries(
-  Object.entries({
-    intraOpThreads: num('intra-op-threads', o['intra-op-threads'], 0),
-    maxRunningSeqs: num('max-running-seqs', o['max-running-seqs'], 1),
-    maxBatchedTokens: num('max-batched-tokens', o['max-batched-tokens'], 1),
-  }).filter(([, v]) => v !== undefined),
-);
-const maxBatchSize = num('max-batch-size', o['max-batch-size'], 1)!;
-const preferredBatchSizes = o['preferred-batch-sizes']
-  ? o['preferred-batch-sizes'].split(',').map((v) => num('preferred-batch-sizes', v.trim(), 1)!)
-  : [];
-if (preferredBatchSizes.some((n) => n > maxBatchSize))
-  throw new Error(`--preferred-batch-sizes must not exceed --max-batch-size (${maxBatchSize})`);
-
+const config = parseInstanceArgs(process.argv.slice(2));
 const telemetry = createTelemetry({
   serviceName: 'warmgate-runtime',
   otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
 });
 
-const instance = new RuntimeInstance({
-  modelDir: o.model,
-  kind: o.kind,
-  engine: { kvCacheBytes: Number(o['kv-mb']) * 2 ** 20, ...engineLimits },
-  batching: {
-    maxBatchSize,
-    preferredBatchSizes,
-    maxQueueDelayMs: num('max-queue-delay-ms', o['max-queue-delay-ms'], 0)!,
-  },
-  drainTimeoutMs: Number(o['drain-timeout-ms']),
-  executionProviders: providers,
-  requireExecutionProvider: o['ep-required'],
-  telemetry,
-});
-// Installed before the model loads: a SIGTERM during loading drains too, and (measured) a handler added
+let instance: RuntimeInstance | null = null;
+let app: Hono;
+
+// The provider that started this process may end before it (an instance outlives its controller, to be
+// adopted by the next): writing to its closed stderr pipe must not kill the instance.
+process.stderr.on('error', () => undefined);
+process.stdout.on('error', () => undefined);
+const endWithParent = () => process.kill(process.pid, 'SIGTERM'); // the handler below drains
+
+// Installed before anything loads: a SIGTERM during loading drains too, and (measured) a handler added
 // only after ONNX Runtime had run was never called, the process dying with 143 instead.
 process.once('SIGTERM', async () => {
-  const clean = await instance.drain();
+  const clean = (await instance?.drain()) ?? true;
   server.close();
-  await instance.stop();
+  await instance?.stop();
   await telemetry.shutdown(); // exports the spans still batched
   process.exit(clean ? 0 : 1);
 });
-const server = serve(
-  { fetch: createInstanceApp(instance).fetch, hostname: o.host, port: Number(o.port) },
-  (info) => console.log(`instance listening on ${o.host}:${info.port}, loading ${o.model}`),
-);
-try {
-  await instance.start();
-} catch (e) {
-  const code = (e as { code?: string }).code;
-  console.error(`instance failed to start${code ? ` (${code})` : ''}: ${(e as Error).message}`);
-  server.close();
-  await telemetry.shutdown();
-  process.exit(1);
+
+/** Builds the instance for `c`; its API is served from now on. */
+function become(c: InstanceConfig, standby?: Standby): RuntimeInstance {
+  if (c.exitWithParent) watchParent(endWithParent);
+  const inst = new RuntimeInstance({
+    modelDir: c.model,
+    kind: c.kind,
+    engine: c.engine,
+    batching: c.batching,
+    drainTimeoutMs: c.drainTimeoutMs,
+    executionProviders: c.executionProviders,
+    requireExecutionProvider: c.requireExecutionProvider,
+    ...(c.graphCacheDir !== undefined && { graphCacheDir: c.graphCacheDir }),
+    telemetry,
+    ...(standby && { kvArena: standby.kvArena }),
+  });
+  instance = inst;
+  app = createInstanceApp(inst);
+  return inst;
 }
-console.log(`instance ready: ${instance.modelName} on ${instance.executionProvider}`);
+
+/** Loads and warms the model; exits 1 if the instance cannot start. */
+function load(inst: RuntimeInstance): void {
+  inst.start().then(
+    () => console.log(`instance ready: ${inst.modelName} on ${inst.executionProvider}`),
+    async (e: unknown) => {
+      const code = (e as { code?: string }).code;
+      console.error(`instance failed to start${code ? ` (${code})` : ''}: ${(e as Error).message}`);
+      server.close();
+      await telemetry.shutdown();
+      process.exit(1);
+    },
+  );
+}
+
+let standby: Standby | undefined;
+if (config.standby) {
+  // Until assigned: a standby whose provider is gone has no one to serve.
+  const unwatch = watchParent(endWithParent);
+  const assign = (args: string[]): AssignResult => {
+    if (instance)
+      return { ok: false, status: 409, code: 'already_assigned', message: 'this standby has a model' };
+    if (!standby) return { ok: false, status: 409, code: 'not_primed', message: 'still priming; retry' };
+    let c: InstanceConfig;
+    try {
+      c = parseInstanceArgs(args);
+    } catch (e) {
+      return { ok: false, status: 400, code: 'invalid_assignment', message: (e as Error).message };
+    }
+    if (c.standby)
+      return { ok: false, status: 400, code: 'invalid_assignment', message: 'no --standby in an assignment' };
+    unwatch(); // from now on the assignment says (--exit-with-parent)
+    load(become(c, standby));
+    return { ok: true };
+  };
+  app = createStandbyApp(() => standby !== undefined, assign);
+} else {
+  become(config);
+}
+
+const server = serve(
+  // Through a variable: a standby's API gives way to its instance's on assignment.
+  { fetch: (req) => app.fetch(req), hostname: config.host, port: config.port },
+  (info) =>
+    console.log(
+      `instance listening on ${config.host}:${info.port}, ${config.standby ? 'standing by' : `loading ${config.model}`}`,
+    ),
+);
+
+if (config.standby) {
+  standby = await primeStandby(config.engine.kvCacheBytes ?? 64 * 2 ** 20);
+  console.log(`standby primed in ${standby.primeMs.toFixed(0)} ms`);
+} else {
+  load(instance!);
+}

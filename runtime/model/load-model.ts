@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
+import { graphCachePath, openCached } from './graph-cache.ts';
 import { checkManifest, type ManifestFile, type ModelManifest } from './manifest.ts';
 
 /** A model refused at load time: `code` is stable, `message` says what is wrong and what to do. */
@@ -37,6 +37,8 @@ export interface LoadOptions {
   memArena?: boolean;
   /** ONNX Runtime execution providers in preference order (default cpu); see instance/execution-providers.ts. */
   executionProviders?: string[];
+  /** Where optimized graphs are kept between loads (see graph-cache.ts); none when unset. */
+  graphCacheDir?: string;
 }
 
 const engineInputs = (layers: number) => [
@@ -98,7 +100,8 @@ export async function verifyFile(dir: string, role: string, f: ManifestFile): Pr
   } catch {
     throw new ModelLoadError('model_not_found', `${role} file ${f.path} is missing from ${dir}`);
   }
-  const actual = createHash('sha256').update(bytes).digest('hex');
+  // On the thread pool (WebCrypto), so it overlaps with ONNX Runtime opening the graph on this thread.
+  const actual = Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
   if (actual !== f.sha256) {
     throw new ModelLoadError(
       'model_file_corrupt',
@@ -121,13 +124,32 @@ export function sessionOptions(o: LoadOptions): ort.InferenceSession.SessionOpti
   };
 }
 
-/** Verifies hashes before ONNX Runtime parses anything, then checks the graph's inputs and outputs. */
+/**
+ * Checks the files' hashes while ONNX Runtime opens the graph (they run on different threads), and hands
+ * out the session only when both match: a corrupt file is reported as corrupt even when ONNX Runtime
+ * also refused it. Then checks the graph's inputs and outputs.
+ */
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const manifest = await readManifest(dir);
-  await verifyFile(dir, 'weights', manifest.files.weights);
-  await verifyFile(dir, 'engine', manifest.files.engine);
+  const verified = Promise.all([
+    verifyFile(dir, 'weights', manifest.files.weights),
+    verifyFile(dir, 'engine', manifest.files.engine),
+  ]);
+  verified.catch(() => undefined); // awaited below, on every path
   const layers = manifest.architecture.n_layer;
-  const engine = await openGraph(dir, 'engine', manifest.files.engine, engineInputs(layers), options);
+  let engine: ort.InferenceSession;
+  try {
+    engine = await openGraph(dir, 'engine', manifest, engineInputs(layers), options);
+  } catch (e) {
+    await verified;
+    throw e;
+  }
+  try {
+    await verified;
+  } catch (e) {
+    await engine.release();
+    throw e;
+  }
   const modelId = `${manifest.name}@${manifest.files.engine.sha256.slice(0, 16)}:${manifest.files.weights.sha256.slice(0, 16)}`;
   return {
     dir,
@@ -142,13 +164,26 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
 async function openGraph(
   dir: string,
   role: string,
-  f: ManifestFile,
+  manifest: ModelManifest,
   inputs: string[],
   options: LoadOptions,
 ): Promise<ort.InferenceSession> {
+  const f = manifest.files.engine;
+  const path = join(dir, f.path);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(join(dir, f.path), sessionOptions(options));
+    session =
+      options.graphCacheDir === undefined
+        ? await ort.InferenceSession.create(path, sessionOptions(options))
+        : await openCached(
+            path,
+            graphCachePath(options.graphCacheDir, {
+              graphSha256: f.sha256,
+              weightsSha256: manifest.files.weights.sha256,
+              executionProviders: options.executionProviders ?? ['cpu'],
+            }),
+            sessionOptions(options),
+          );
   } catch (e) {
     throw new ModelLoadError(
       'model_graph_invalid',

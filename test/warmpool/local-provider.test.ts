@@ -148,3 +148,43 @@ describe('LocalProvider with the tiny model', { timeout: 60_000 }, () => {
     assert.match(life.failure!, /exit code 1: instance failed to start/);
   });
 });
+
+describe('LocalProvider standby processes (tiny model)', { timeout: 90_000 }, () => {
+  const graphs = mkdtempSync(join(tmpdir(), 'wg-graphs-'));
+  const p = new LocalProvider({ pollIntervalMs: 20, standby: 1, standbyKvMb: 4, graphCacheDir: graphs });
+  after(async () => {
+    await p.close(1000);
+    rmSync(graphs, { recursive: true, force: true });
+  });
+  const tiny = deployment('tiny', 'generative', 'tiny', { batching: { kvCacheBytes: 4 * 2 ** 20 } });
+
+  it('a start takes the primed standby (same process), serves, and the standby is replaced once it is up', async () => {
+    p.prepare(tiny); // what the controller calls for a deployment it manages: primes the standby
+    await p.standbyPrimed();
+    const [standbyPid] = p.standbyPids();
+    assert.ok(standbyPid, 'one standby waiting');
+
+    const a = await p.start({ deployment: tiny, instanceId: 'sa' });
+    assert.equal(p.pid('sa'), standbyPid, 'the instance is the standby process');
+    assert.deepEqual(p.standbyPids(), [], 'not replaced while the instance loads');
+    await healthBecomes(p, 'sa', 'ready');
+    const t = p.timings('sa')!;
+    assert.ok(t.liveAt !== undefined && t.readyAt! >= t.liveAt, 'assignment and readiness timed');
+    assert.equal((await events(await generate(a.url, 4))).at(-1)!.reason, 'length');
+
+    await until(async () => p.standbyPids().length === 1, 'a new standby');
+    assert.notEqual(p.standbyPids()[0], standbyPid);
+    assert.equal((await p.stop('sa', { drainTimeoutMs: 5000 }))?.code, 0);
+  });
+
+  it('a start with no primed standby spawns a process of its own', async () => {
+    const q = new LocalProvider({ pollIntervalMs: 20, standby: 0, graphCacheDir: graphs });
+    try {
+      await q.start({ deployment: tiny, instanceId: 'own' });
+      assert.deepEqual(q.standbyPids(), []);
+      await healthBecomes(q, 'own', 'ready');
+    } finally {
+      await q.close(1000);
+    }
+  });
+});

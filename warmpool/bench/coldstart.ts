@@ -6,7 +6,8 @@
  * Run from the build (dist/), as instances are in production.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeMachine } from '../../gateway/bench/machine.ts';
@@ -104,44 +105,80 @@ const floorParts: FloorParts = {
 };
 const floorMs = floorOf(floorParts);
 
-// Cold starts through the provider, polled every pollMs.
+// Cold starts through the provider, polled every pollMs. Three ways a start can go on this host:
+// - standby: a primed standby process takes the model, whose optimized graph an earlier start of it
+//   left in the host's graph cache: what every scale-up of a deployment gets (the headline figure);
+// - fresh process: no standby free (e.g. a burst took them all), graph cache warm;
+// - first on host: no standby and an empty graph cache (the model's first start on a new host).
 const demo = (minInstances: number): DeploymentSpec => ({
   name: 'demo',
   kind: 'generative',
   model: { path: o.model },
   scaling: { minInstances, maxInstances: 1, warmBuffer: 0, keepAliveMs: 600_000, ttftSloMs: 60_000 },
 });
-const provider = new LocalProvider({ pollIntervalMs: pollMs });
-const starts: ObservedStart[] = [];
-try {
-  for (let i = 0; i < reps; i++) {
-    const id = `bench-${i}`;
-    await provider.start({ deployment: demo(1), instanceId: id });
-    let t = provider.timings(id);
-    while (t?.readyAt === undefined) {
-      if (provider.exitOf(id)) throw new Error(`instance exited: ${provider.exitOf(id)!.stderrTail}`);
-      await sleep(pollMs);
-      t = provider.timings(id);
+const graphDir = mkdtempSync(join(tmpdir(), 'wg-bench-graphs-'));
+const observeStarts = async (mode: 'standby' | 'fresh' | 'first', n: number): Promise<ObservedStart[]> => {
+  const out: ObservedStart[] = [];
+  for (let i = 0; i < n; i++) {
+    const provider = new LocalProvider({
+      pollIntervalMs: pollMs,
+      standby: mode === 'standby' ? 1 : 0,
+      graphCacheDir: mode === 'first' ? mkdtempSync(join(tmpdir(), 'wg-bench-graphs-')) : graphDir,
+    });
+    try {
+      if (mode === 'standby') await provider.standbyPrimed();
+      await sleep(200); // the standby (or nothing) idle, as on a host between starts
+      const id = `bench-${mode}-${i}`;
+      await provider.start({ deployment: demo(1), instanceId: id });
+      let t = provider.timings(id);
+      while (t?.readyAt === undefined) {
+        if (provider.exitOf(id)) throw new Error(`instance exited: ${provider.exitOf(id)!.stderrTail}`);
+        await sleep(pollMs);
+        t = provider.timings(id);
+      }
+      const { spawnedAt, liveAt, warmingAt, readyAt } = t;
+      out.push({ spawnedAt, liveAt: liveAt ?? readyAt, warmingAt: warmingAt ?? readyAt, readyAt });
+    } finally {
+      await provider.close();
     }
-    const { spawnedAt, liveAt, warmingAt, readyAt } = t;
-    starts.push({ spawnedAt, liveAt: liveAt ?? readyAt, warmingAt: warmingAt ?? readyAt, readyAt });
-    await provider.stop(id, { drainTimeoutMs: 5000 });
   }
-} finally {
-  await provider.close();
-}
-const phases: Phases = medianPhases(starts.map((t) => splitPhases(t, processStartMs)));
-const coldStartMs = median(starts.map((t) => t.readyAt - t.spawnedAt));
-log(`cold start (spawn → ready) median of ${reps}: ${coldStartMs.toFixed(1)} ms`, phases);
+  return out;
+};
+const firstStarts = await observeStarts('first', Math.min(reps, 3)); // also fills graphDir's cache
+const freshStarts = await observeStarts('fresh', reps);
+const standbyStarts = await observeStarts('standby', reps);
+const startMs = (xs: ObservedStart[]) => median(xs.map((t) => t.readyAt - t.spawnedAt));
+const phasesOf = (xs: ObservedStart[]): Phases => medianPhases(xs.map((t) => splitPhases(t, processStartMs)));
+const freshPhases = phasesOf(freshStarts);
+// A standby was spawned and imported before the start: what remains is the assignment (request to
+// accepted), then the model's load and warm-up.
+const sp = phasesOf(standbyStarts);
+const phases = {
+  spawn_ms: 0,
+  runtime_import_ms: 0,
+  assign_ms: sp.spawn_ms + sp.runtime_import_ms,
+  model_load_ms: sp.model_load_ms,
+  warmup_ms: sp.warmup_ms,
+};
+const coldStartMs = startMs(standbyStarts);
+const freshStartMs = startMs(freshStarts);
+const firstStartMs = startMs(firstStarts);
+log(`cold start (request → ready), median of ${reps}: standby ${coldStartMs.toFixed(1)} ms`, phases);
+log(`  fresh process ${freshStartMs.toFixed(1)} ms`, freshPhases);
+log(`  first on host (no standby, empty graph cache) ${firstStartMs.toFixed(1)} ms`);
 
-const platform = (minInstances: number) =>
-  startWarmgate({
+const platform = async (minInstances: number) => {
+  const provider = new LocalProvider({ pollIntervalMs: pollMs, graphCacheDir: graphDir });
+  const wg = await startWarmgate({
     port: 0,
     host: '127.0.0.1',
     deployments: [demo(minInstances)],
-    provider: new LocalProvider({ pollIntervalMs: pollMs }),
+    provider,
     tickMs,
   });
+  await provider.standbyPrimed(); // a platform that has been up a while has its standby primed
+  return wg;
+};
 const short = { model: 'demo', prompt: 'ROMEO:\n', max_tokens: 8 };
 const ttft = async (url: string) => {
   const s = streamCompletion(url, short);
@@ -220,6 +257,9 @@ const result = {
   model: o.model,
   phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round2(v)])),
   cold_start_ms: round2(coldStartMs),
+  cold_start_fresh_process_ms: round2(freshStartMs),
+  phases_fresh_process: Object.fromEntries(Object.entries(freshPhases).map(([k, v]) => [k, round2(v)])),
+  cold_start_first_on_host_ms: round2(firstStartMs),
   floor_ms: round2(floorMs),
   floor_parts: {
     ...Object.fromEntries(Object.entries(floorParts).map(([k, v]) => [k, round2(v)])),
@@ -242,11 +282,13 @@ const result = {
   machine: describeMachine(),
   date: new Date().toISOString(),
 };
+rmSync(graphDir, { recursive: true, force: true });
 if (o.json) console.log(JSON.stringify(result));
 else {
-  const { phases: ph, floor_parts: fp, ...rest } = result;
+  const { phases: ph, floor_parts: fp, phases_fresh_process: pf, ...rest } = result;
   console.table({
     ...Object.fromEntries(Object.entries(ph).map(([k, v]) => [`phases.${k}`, v])),
+    ...Object.fromEntries(Object.entries(pf).map(([k, v]) => [`phases_fresh_process.${k}`, v])),
     ...Object.fromEntries(Object.entries(fp).map(([k, v]) => [`floor_parts.${k}`, v])),
     ...rest,
   });

@@ -66,6 +66,38 @@ export class Controller {
     return this.#pools.get(deployment);
   }
 
+  /**
+   * Rebuilds the view from the provider when this controller starts leading: every instance it lists
+   * joins its deployment's pool (one of a deleted deployment joins a pool that drains it), so nothing an
+   * earlier leader started is duplicated or left running unmanaged. Returns the instances adopted.
+   */
+  async adopt(now: number): Promise<number> {
+    const specs = new Map(this.#o.deployments().map((d) => [d.name, d]));
+    let adopted = 0;
+    for (const i of await this.#o.provider.list()) {
+      const d = specs.get(i.deployment.name) ?? i.deployment;
+      if (this.#poolFor(d).adopt(i, now)) adopted++;
+    }
+    for (const [name, pool] of this.#pools)
+      if (pool.size > 0)
+        this.#record({
+          at: now,
+          deployment: name,
+          desired: pool.status().desired,
+          actual: pool.actual,
+          reason: `leading: adopted the ${pool.size} running instance(s) the provider lists`,
+        });
+    return adopted;
+  }
+
+  /**
+   * Lets go of every pool without touching its instances: leadership was lost and the next leader
+   * adopts them. Decisions are kept.
+   */
+  forget(): void {
+    this.#pools.clear();
+  }
+
   /** Drains every pool and waits for its instances to end. */
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((p) => p.close()));
@@ -129,6 +161,7 @@ export class Controller {
     if (!pool) {
       pool = new WarmPool({ ...this.#o.pool, deployment: d, provider: this.#o.provider });
       this.#pools.set(d.name, pool);
+      this.#o.provider.prepare?.(d); // e.g. its model read into the page cache before the first start
     }
     return pool;
   }

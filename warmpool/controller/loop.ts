@@ -1,5 +1,4 @@
 import { realTimers, type Timers } from '../leader/index.ts';
-import type { Controller } from './controller.ts';
 
 export interface ControllerLoopOptions {
   readonly intervalMs: number;
@@ -16,11 +15,16 @@ export interface ControllerLoop {
   stop(): Promise<void>;
 }
 
+/** What the loop drives: a Controller, or a wrapper that ticks it only while leading. */
+export interface Tickable {
+  tick(now: number): Promise<void>;
+}
+
 /**
  * Calls controller.tick(now) every intervalMs; the next tick is scheduled when the previous one ends,
  * so ticks never overlap.
  */
-export function startControllerLoop(controller: Controller, o: ControllerLoopOptions): ControllerLoop {
+export function startControllerLoop(controller: Tickable, o: ControllerLoopOptions): ControllerLoop {
   const timers = o.timers ?? realTimers;
   const now = o.now ?? Date.now;
   let stopped = false;

@@ -7,6 +7,7 @@ import {
   type StartTimings,
 } from '../lifecycle/index.ts';
 import type { InstanceExit, Provider, ProviderInstance } from '../providers/index.ts';
+import { randomBytes } from 'node:crypto';
 import { type BackoffPolicy, backoffMs, DEFAULT_BACKOFF } from './backoff.ts';
 
 /** Callbacks through which the gateway's instance registry follows the pool. */
@@ -28,7 +29,7 @@ export interface WarmPoolOptions {
   readonly hooks?: WarmPoolHooks;
   /** Clock for lifecycle stamps between reconciles. Default Date.now. */
   readonly now?: () => number;
-  /** Instance ids; default `<deployment>-<n>`. */
+  /** Instance ids; default `<deployment>-<random>`, unique across controllers (one may adopt another's). */
   readonly newId?: () => string;
 }
 
@@ -113,8 +114,7 @@ export class WarmPool {
     this.#backoff = o.backoff ?? DEFAULT_BACKOFF;
     this.#hooks = o.hooks ?? {};
     this.#now = o.now ?? Date.now;
-    let n = 0;
-    this.#newId = o.newId ?? (() => `${o.deployment.name}-${++n}`);
+    this.#newId = o.newId ?? (() => `${o.deployment.name}-${randomBytes(4).toString('hex')}`);
   }
 
   /** Instances that count towards desired: neither draining nor ended. */
@@ -161,6 +161,19 @@ export class WarmPool {
       ...(this.#lastFailure && { lastFailure: this.#lastFailure }),
       consecutiveFailures: this.#failures,
     };
+  }
+
+  /**
+   * Takes over an instance this pool did not start (an earlier controller did; the provider listed it).
+   * It enters as starting; the next reconcile reads its health and moves it on (ready, draining, gone).
+   * False when the pool already has it.
+   */
+  adopt(instance: ProviderInstance, now: number = this.#now()): boolean {
+    if (this.#members.has(instance.id)) return false;
+    const life = new InstanceLifecycle(instance.id, () => now);
+    life.move('starting', now);
+    this.#members.set(instance.id, { life, instance });
+    return true;
   }
 
   /** Drains every instance and waits for them to end (shutdown, tests). */

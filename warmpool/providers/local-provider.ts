@@ -1,10 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { freePort, INSTANCE_MAIN_ARGS } from '../../runtime/instance/launch.ts';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
+import { freePort } from '../../runtime/instance/launch.ts';
 import { ArtifactCache, ArtifactStartError, defaultCacheDir } from '../artifacts/index.ts';
 import type { StartTimings } from '../lifecycle/index.ts';
 import { instanceArgs } from './instance-args.ts';
-import { OutputTail } from './output-tail.ts';
+import {
+  adoptProcess,
+  type InstanceProcess,
+  processAlive,
+  spawnInstanceProcess,
+} from './instance-process.ts';
+import { InstanceRecords } from './instance-records.ts';
 import type { InstanceExit, InstanceHealth, Provider, ProviderInstance, StartSpec } from './provider.ts';
+import { type Standby, StandbyPool } from './standby-pool.ts';
 
 export interface LocalProviderOptions {
   readonly host?: string;
@@ -16,20 +25,34 @@ export interface LocalProviderOptions {
   readonly now?: () => number;
   /** Where URL artifacts are downloaded and verified. Default: a cache under defaultCacheDir(env). */
   readonly artifacts?: ArtifactCache;
+  /**
+   * Standby processes kept primed on this host (runtime imported, ONNX Runtime set up, KV memory
+   * committed): a start assigns its model to one instead of spawning. Default 1; 0 turns them off.
+   */
+  readonly standby?: number;
+  /** KV memory (MiB) each standby commits ahead; an instance that needs more allocates its own. Default 64. */
+  readonly standbyKvMb?: number;
+  /** Where ONNX Runtime's optimized graphs are kept between starts; false turns it off. Default: beside the model cache. */
+  readonly graphCacheDir?: string | false;
+  /**
+   * Where each instance leaves a record (id, deployment, URL, pid) while it runs, so that a controller
+   * started later on this host lists, and adopts, instances that an earlier one started. Providers
+   * sharing a folder share their instances: one per platform. Default: none (no adoption).
+   */
+  readonly stateDir?: string;
 }
 
 interface Running {
   readonly instance: ProviderInstance;
-  readonly child: ChildProcess;
-  readonly exited: Promise<InstanceExit>;
+  readonly proc: InstanceProcess;
   readonly timings: { -readonly [K in keyof StartTimings]: StartTimings[K] };
-  exit?: InstanceExit;
   stopping: boolean;
 }
 
 /**
  * Runtime instance processes on this host, one free loopback port each. start() returns once the
- * process is spawned; a poll per starting instance records when /live and /ready first answer.
+ * process is launched (or a standby was assigned the model); a poll per starting instance records
+ * when /live and /ready first answer.
  */
 export class LocalProvider implements Provider {
   readonly #host: string;
@@ -38,7 +61,12 @@ export class LocalProvider implements Provider {
   readonly #env: NodeJS.ProcessEnv;
   readonly #now: () => number;
   readonly #artifacts: ArtifactCache;
+  /** Flags every instance gets from this provider (graph cache, parent watch). */
+  readonly #extraArgs: string[];
+  readonly #standbys: StandbyPool;
   readonly #running = new Map<string, Running>();
+  readonly #readAhead = new Set<string>();
+  readonly #records: InstanceRecords | undefined;
 
   constructor(o: LocalProviderOptions = {}) {
     this.#host = o.host ?? '127.0.0.1';
@@ -47,6 +75,46 @@ export class LocalProvider implements Provider {
     this.#env = o.env ?? process.env;
     this.#now = o.now ?? Date.now;
     this.#artifacts = o.artifacts ?? new ArtifactCache({ dir: defaultCacheDir(this.#env) });
+    const graphs = o.graphCacheDir ?? join(dirname(defaultCacheDir(this.#env)), 'graphs');
+    this.#extraArgs = graphs === false ? [] : ['--graph-cache', graphs];
+    this.#records = o.stateDir === undefined ? undefined : new InstanceRecords(o.stateDir);
+    // Without records no later controller can adopt an instance: it ends with this process.
+    if (!this.#records) this.#extraArgs.push('--exit-with-parent');
+    this.#standbys = new StandbyPool({
+      host: this.#host,
+      size: o.standby ?? 1,
+      args: ['--kv-mb', String(o.standbyKvMb ?? 64)],
+      env: this.#env,
+      pollMs: Math.min(this.#pollMs, 20),
+    });
+  }
+
+  /**
+   * Gets the host ready for a deployment it is expected to run: reads its model's files once, so the
+   * page cache holds them when an instance starts, and primes the standbys. Returns at once.
+   */
+  prepare(d: DeploymentSpec): void {
+    this.#standbys.fill();
+    if (!('path' in d.model) || this.#readAhead.has(d.model.path)) return;
+    const dir = d.model.path;
+    this.#readAhead.add(dir);
+    void readFile(join(dir, 'model.json'), 'utf8')
+      .then(async (raw) => {
+        const files = (JSON.parse(raw) as { files?: Record<string, { path?: unknown }> }).files ?? {};
+        for (const f of Object.values(files))
+          if (typeof f.path === 'string') await readFile(join(dir, f.path)).catch(() => undefined);
+      })
+      .catch(() => undefined); // a missing or bad model is reported by the start that needs it
+  }
+
+  /** Process ids of the standby processes waiting for a model (operators, tests). */
+  standbyPids(): number[] {
+    return this.#standbys.pids();
+  }
+
+  /** Resolves once a standby is primed (benchmarks; a start never waits for one). */
+  standbyPrimed(): Promise<void> {
+    return this.#standbys.whenPrimed();
   }
 
   async start({ deployment, instanceId }: StartSpec): Promise<ProviderInstance> {
@@ -58,15 +126,14 @@ export class LocalProvider implements Provider {
       if (!r.ok) throw new ArtifactStartError(deployment.name, r.error);
       local = { ...deployment, model: { path: r.dir } };
     }
-    const port = await freePort();
-    const args = instanceArgs(local, this.#host, port); // throws for what cannot run here
-    const child = spawn(process.execPath, [...INSTANCE_MAIN_ARGS, ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: this.#env,
-    });
-    const stderr = new OutputTail();
-    child.stderr!.on('data', (c: Buffer) => stderr.push(c));
+    instanceArgs(local, this.#host, 0); // throws for what cannot run here, before a standby is taken
     const startedAt = this.#now();
+    const standby = this.#standbys.take();
+    const assigned = standby && (await this.#assign(standby, local));
+    const port = assigned ? standby.port : await freePort();
+    const proc = assigned
+      ? standby.proc
+      : spawnInstanceProcess([...instanceArgs(local, this.#host, port), ...this.#extraArgs], this.#env);
     const instance: ProviderInstance = {
       id: instanceId,
       deployment,
@@ -75,62 +142,107 @@ export class LocalProvider implements Provider {
     };
     const r: Running = {
       instance,
-      child,
-      timings: { spawnedAt: startedAt },
+      proc,
+      timings: { spawnedAt: startedAt, ...(assigned && { liveAt: this.#now() }) },
       stopping: false,
-      // 'close' comes after stderr has ended, so the tail is complete.
-      exited: new Promise((resolve) =>
-        child.once('close', (code, signal) => {
-          r.exit = { code, signal, stderrTail: stderr.toString() };
-          resolve(r.exit);
-        }),
-      ),
     };
-    child.once('error', (e) => stderr.push(`spawn failed: ${e.message}\n`));
-    this.#running.set(instanceId, r);
-    void this.#watch(r);
+    this.#track(r);
+    // The standby taken is replaced once this instance is up, not while it loads (2 cores: it would
+    // take CPU from the load).
+    void this.#watch(r).finally(() => this.#standbys.fill());
     return instance;
+  }
+
+  /** Hands `d` to a standby; false (and the standby stopped) when it did not take it. */
+  async #assign(s: Standby, d: DeploymentSpec): Promise<boolean> {
+    const args = [...instanceArgs(d, this.#host, s.port), ...this.#extraArgs];
+    const ok = await fetch(`${s.url}/assign`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ args }),
+      signal: AbortSignal.timeout(this.#probeMs),
+    })
+      .then((res) => res.status === 202)
+      .catch(() => false);
+    if (!ok) s.proc.kill('SIGKILL');
+    return ok;
   }
 
   async stop(id: string, o: { drainTimeoutMs: number }): Promise<InstanceExit | undefined> {
     const r = this.#running.get(id);
     if (!r) return undefined;
-    if (r.exit) return r.exit;
+    if (r.proc.exit) return r.proc.exit;
     r.stopping = true;
-    r.child.kill('SIGTERM'); // the instance drains, then exits 0
+    r.proc.kill('SIGTERM'); // the instance drains, then exits 0
     let timer: NodeJS.Timeout | undefined;
     try {
       const forced = new Promise<'timeout'>(
         (res) => (timer = setTimeout(() => res('timeout'), o.drainTimeoutMs)),
       );
-      if ((await Promise.race([r.exited, forced])) === 'timeout') r.child.kill('SIGKILL');
-      return await r.exited;
+      if ((await Promise.race([r.proc.exited, forced])) === 'timeout') r.proc.kill('SIGKILL');
+      return await r.proc.exited;
     } finally {
       clearTimeout(timer);
     }
   }
 
+  /** Instances running: started here, or (with a stateDir) recorded by an earlier provider and still alive. */
   async list(): Promise<ProviderInstance[]> {
-    return [...this.#running.values()].filter((r) => !r.exit).map((r) => r.instance);
+    await this.#adoptRecorded();
+    return [...this.#running.values()].filter((r) => !r.proc.exit).map((r) => r.instance);
+  }
+
+  /** Takes over the recorded instances whose process still runs; drops the records of those that do not. */
+  async #adoptRecorded(): Promise<void> {
+    if (!this.#records) return;
+    for (const rec of await this.#records.readAll()) {
+      if (this.#running.has(rec.id)) continue;
+      // A live pid alone could be a reused one: the instance must also answer at its URL.
+      const answers = await fetch(`${rec.url}/live`, { signal: AbortSignal.timeout(this.#probeMs) }).then(
+        (res) => res.ok,
+        () => false,
+      );
+      if (!processAlive(rec.pid) || !answers) {
+        await this.#records.remove(rec.id);
+        continue;
+      }
+      const r: Running = {
+        instance: { id: rec.id, deployment: rec.deployment, url: rec.url, startedAt: rec.startedAt },
+        proc: adoptProcess(rec.pid, this.#pollMs),
+        timings: { spawnedAt: rec.startedAt },
+        stopping: false,
+      };
+      this.#track(r);
+      void this.#watch(r);
+    }
+  }
+
+  /** Follows an instance until its process ends, keeping its record on disk meanwhile. */
+  #track(r: Running): void {
+    this.#running.set(r.instance.id, r);
+    if (!this.#records || r.proc.pid === undefined) return;
+    const rec = { ...r.instance, pid: r.proc.pid };
+    void this.#records.write(rec).catch(() => undefined);
+    void r.proc.exited.then(() => this.#records?.remove(rec.id)).catch(() => undefined);
   }
 
   async health(id: string): Promise<InstanceHealth> {
     const r = this.#running.get(id);
-    if (!r || r.exit) return 'gone';
+    if (!r || r.proc.exit) return 'gone';
     const ready = await this.#observe(r);
-    if (r.exit) return 'gone';
+    if (r.proc.exit) return 'gone';
     if (r.stopping || ready === 'draining') return 'draining';
     return ready === 'ready' ? 'ready' : 'starting';
   }
 
   exitOf(id: string): InstanceExit | undefined {
-    return this.#running.get(id)?.exit;
+    return this.#running.get(id)?.proc.exit;
   }
 
   /** The instance's process id while it runs (operators, tests). */
   pid(id: string): number | undefined {
     const r = this.#running.get(id);
-    return r && !r.exit ? r.child.pid : undefined;
+    return r && !r.proc.exit ? r.proc.pid : undefined;
   }
 
   /** When the instance's start-up phases were first seen; feed to followTimings(). */
@@ -139,18 +251,21 @@ export class LocalProvider implements Provider {
     return t && { ...t };
   }
 
-  /** Stops every instance still running (tests, shutdown). */
+  /** Stops every instance still running and the standbys (tests, shutdown). */
   async close(drainTimeoutMs = 5000): Promise<void> {
-    await Promise.all([...this.#running.keys()].map((id) => this.stop(id, { drainTimeoutMs })));
+    await Promise.all([
+      this.#standbys.close(),
+      ...[...this.#running.keys()].map((id) => this.stop(id, { drainTimeoutMs })),
+    ]);
   }
 
   /** Polls a starting instance until it is ready or gone, so its phases are timed even unasked. */
   async #watch(r: Running): Promise<void> {
-    while (!r.exit && !r.stopping && r.timings.readyAt === undefined) {
+    while (!r.proc.exit && !r.stopping && r.timings.readyAt === undefined) {
       await this.#observe(r);
       let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([r.exited, new Promise((res) => (timer = setTimeout(res, this.#pollMs)))]);
+        await Promise.race([r.proc.exited, new Promise((res) => (timer = setTimeout(res, this.#pollMs)))]);
       } finally {
         clearTimeout(timer);
       }

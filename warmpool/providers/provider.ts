@@ -38,4 +38,8 @@ export interface Provider {
   health(id: string): Promise<InstanceHealth>;
   /** How an instance that is gone ended; undefined while it runs or when it is unknown. */
   exitOf(id: string): InstanceExit | undefined;
+  /** Optional: get ready for a deployment expected soon (e.g. read its model ahead). Returns at once. */
+  prepare?(deployment: DeploymentSpec): void;
+  /** Optional: releases what the provider holds beyond its instances (e.g. standby processes). */
+  close?(): Promise<void>;
 }

@@ -26,7 +26,11 @@ export class KVStore {
     return arch.n_layer * 2 * arch.n_kv_head * arch.head_dim * blockSize * Float32Array.BYTES_PER_ELEMENT;
   }
 
-  constructor(arch: ModelManifest['architecture'], shape: TileShape, numBlocks: number) {
+  /**
+   * `arena`, when given and large enough, is zeroed memory whose pages were committed ahead (a standby
+   * process does that before it knows its model): the arrays are views into it and need no fill.
+   */
+  constructor(arch: ModelManifest['architecture'], shape: TileShape, numBlocks: number, arena?: ArrayBuffer) {
     this.numBlocks = numBlocks;
     this.blockSize = shape.blockSize;
     this.tileBlocks = shape.tileBlocks;
@@ -35,11 +39,21 @@ export class KVStore {
     this.#kvHeads = arch.n_kv_head;
     this.#headDim = arch.head_dim;
     this.tileFloats = arch.n_kv_head * arch.head_dim * this.tileSize;
-    // fill(0) touches every page: the pool's memory is committed at start, not discovered mid-step.
-    const make = () =>
-      Array.from({ length: arch.n_layer }, () => new Float32Array(this.numTiles * this.tileFloats).fill(0));
-    this.keys = make();
-    this.values = make();
+    const floats = this.numTiles * this.tileFloats;
+    if (
+      arena !== undefined &&
+      arena.byteLength >= 2 * arch.n_layer * floats * Float32Array.BYTES_PER_ELEMENT
+    ) {
+      let next = 0;
+      const view = () => new Float32Array(arena, next++ * floats * Float32Array.BYTES_PER_ELEMENT, floats);
+      this.keys = Array.from({ length: arch.n_layer }, view);
+      this.values = Array.from({ length: arch.n_layer }, view);
+    } else {
+      // fill(0) touches every page: the pool's memory is committed at start, not discovered mid-step.
+      const make = () => Array.from({ length: arch.n_layer }, () => new Float32Array(floats).fill(0));
+      this.keys = make();
+      this.values = make();
+    }
   }
 
   get bytes(): number {

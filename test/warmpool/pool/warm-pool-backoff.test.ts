@@ -11,6 +11,12 @@ import type {
 import { WarmPool } from '../../../warmpool/pool/index.ts';
 import { deployment } from '../../support/platform.ts';
 
+/** `<name>-1`, `<name>-2`, …: ids the assertions can name (the default ids are random). */
+const sequentialIds = (name: string) => {
+  let n = 0;
+  return () => `${name}-${++n}`;
+};
+
 /**
  * A fake provider (stands in for processes where real ones would make the timing of a crash loop
  * flaky): the test decides each instance's health and exit.
@@ -54,6 +60,7 @@ describe('WarmPool crash loop (fake provider)', () => {
   it('backs off 1 s, 2 s, 4 s … capped, and starts nothing while backing off', async () => {
     const p = new FakeProvider();
     const pool = new WarmPool({
+      newId: sequentialIds('fake'),
       deployment: spec,
       provider: p,
       backoff: { baseMs: 1000, maxMs: 4000 },
@@ -97,6 +104,7 @@ describe('WarmPool crash loop (fake provider)', () => {
     const gone: string[] = [];
     const ready: string[] = [];
     const pool = new WarmPool({
+      newId: sequentialIds('fake'),
       deployment: spec,
       provider: p,
       hooks: {
@@ -119,7 +127,7 @@ describe('WarmPool crash loop (fake provider)', () => {
     p.start = async () => {
       throw new Error('no port');
     };
-    const pool = new WarmPool({ deployment: spec, provider: p });
+    const pool = new WarmPool({ deployment: spec, provider: p, newId: sequentialIds('fake') });
     await pool.reconcile(2, T0);
     const s = pool.status();
     assert.equal(s.consecutiveFailures, 2);
@@ -129,7 +137,7 @@ describe('WarmPool crash loop (fake provider)', () => {
 
   it('scales down the idlest first: not-ready instances before ready ones', async () => {
     const p = new FakeProvider();
-    const pool = new WarmPool({ deployment: spec, provider: p });
+    const pool = new WarmPool({ deployment: spec, provider: p, newId: sequentialIds('fake') });
     p.onStart = () => 'ready';
     await pool.reconcile(1, T0);
     await pool.reconcile(1, T0 + 1);

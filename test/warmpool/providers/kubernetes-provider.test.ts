@@ -313,9 +313,11 @@ describe('kubernetes provider against a fake API server (no cluster here)', () =
   it('a warm pool over it routes to the pod once Ready and reports a crash with its message (fake API server)', async () => {
     const ready: ProviderInstance[] = [];
     const gone: string[] = [];
+    let n = 0;
     const pool = new WarmPool({
       deployment: chat,
       provider: provider(),
+      newId: () => `chat-${++n}`, // names the assertions can use (the default ids are random)
       hooks: { onReady: (i) => ready.push(i), onGone: (_, how) => gone.push(how.reason ?? how.state) },
     });
     await pool.reconcile(1, 1000);

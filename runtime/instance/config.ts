@@ -1,0 +1,113 @@
+import { parseArgs } from 'node:util';
+import type { EngineConfig } from '../engine/index.ts';
+import type { BatchingConfig } from '../tensor/index.ts';
+import { EXECUTION_PROVIDERS } from './execution-providers.ts';
+
+/** Everything a runtime instance process is told on its command line (or in a standby's assignment). */
+export interface InstanceConfig {
+  /** Without a model the process is a standby: ONNX Runtime loaded, waiting for POST /assign. */
+  readonly standby: boolean;
+  readonly model: string;
+  readonly kind: 'generative' | 'tensor';
+  readonly host: string;
+  readonly port: number;
+  readonly engine: Partial<EngineConfig>;
+  readonly batching: BatchingConfig;
+  readonly drainTimeoutMs: number;
+  readonly executionProviders: string[];
+  readonly requireExecutionProvider: boolean;
+  /** Where ONNX Runtime's optimized graphs are kept between starts on this host; none when unset. */
+  readonly graphCacheDir?: string;
+  /** Drain and exit when the parent process ends (no controller could adopt this instance). */
+  readonly exitWithParent: boolean;
+}
+
+/** A flag that is wrong; the message names it and says what it takes. */
+export class InstanceArgsError extends Error {
+  override name = 'InstanceArgsError';
+}
+
+const num = (flag: string, v: string | undefined, min: number): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new InstanceArgsError(`--${flag} must be an integer ≥ ${min}, got ${v}`);
+  return n;
+};
+
+const megabytes = (v: string): number => {
+  const mb = Number(v);
+  if (!(mb > 0)) throw new InstanceArgsError(`--kv-mb must be a positive number of MiB, got ${v}`);
+  return Math.floor(mb * 2 ** 20);
+};
+
+/** Parses main.ts's flags; throws InstanceArgsError naming the first bad one. */
+export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
+  let o;
+  try {
+    ({ values: o } = parseArgs({
+      args: [...argv],
+      options: {
+        standby: { type: 'boolean', default: false },
+        model: { type: 'string', default: 'runtime/models/demo' },
+        kind: { type: 'string', default: 'generative' },
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '9000' },
+        'kv-mb': { type: 'string', default: '64' },
+        'drain-timeout-ms': { type: 'string', default: '30000' },
+        ep: { type: 'string', default: 'cpu' },
+        'ep-required': { type: 'boolean', default: false },
+        'intra-op-threads': { type: 'string' },
+        'graph-cache': { type: 'string' },
+        'exit-with-parent': { type: 'boolean', default: false },
+        // Generative batching limits (the engine validates them and names a bad one).
+        'max-running-seqs': { type: 'string' },
+        'max-batched-tokens': { type: 'string' },
+        // Tensor dynamic batching.
+        'max-batch-size': { type: 'string', default: '64' },
+        'preferred-batch-sizes': { type: 'string', default: '' },
+        'max-queue-delay-ms': { type: 'string', default: '2' },
+      },
+    }));
+  } catch (e) {
+    throw new InstanceArgsError((e as Error).message);
+  }
+  if (o.kind !== 'generative' && o.kind !== 'tensor')
+    throw new InstanceArgsError(`--kind must be generative or tensor, got ${o.kind}`);
+  const providers = o.ep.split(',').map((p) => p.trim());
+  for (const p of providers) {
+    if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p))
+      throw new InstanceArgsError(`--ep takes a comma list of ${EXECUTION_PROVIDERS.join(', ')}; got ${p}`);
+  }
+  const engineLimits = Object.fromEntries(
+    Object.entries({
+      intraOpThreads: num('intra-op-threads', o['intra-op-threads'], 0),
+      maxRunningSeqs: num('max-running-seqs', o['max-running-seqs'], 1),
+      maxBatchedTokens: num('max-batched-tokens', o['max-batched-tokens'], 1),
+    }).filter(([, v]) => v !== undefined),
+  );
+  const maxBatchSize = num('max-batch-size', o['max-batch-size'], 1)!;
+  const preferredBatchSizes = o['preferred-batch-sizes']
+    ? o['preferred-batch-sizes'].split(',').map((v) => num('preferred-batch-sizes', v.trim(), 1)!)
+    : [];
+  if (preferredBatchSizes.some((n) => n > maxBatchSize))
+    throw new InstanceArgsError(`--preferred-batch-sizes must not exceed --max-batch-size (${maxBatchSize})`);
+  return {
+    standby: o.standby,
+    model: o.model,
+    kind: o.kind,
+    host: o.host,
+    port: num('port', o.port, 0)!,
+    engine: { kvCacheBytes: megabytes(o['kv-mb']), ...engineLimits },
+    batching: {
+      maxBatchSize,
+      preferredBatchSizes,
+      maxQueueDelayMs: num('max-queue-delay-ms', o['max-queue-delay-ms'], 0)!,
+    },
+    drainTimeoutMs: num('drain-timeout-ms', o['drain-timeout-ms'], 0)!,
+    executionProviders: providers,
+    requireExecutionProvider: o['ep-required'],
+    ...(o['graph-cache'] && { graphCacheDir: o['graph-cache'] }),
+    exitWithParent: o['exit-with-parent'],
+  };
+}

@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { INSTANCE_MAIN_ARGS } from '../../runtime/instance/launch.ts';
+import { OutputTail } from './output-tail.ts';
+import type { InstanceExit } from './provider.ts';
+
+/** A runtime process on this host: spawned here, or adopted from a provider that is gone. */
+export interface InstanceProcess {
+  readonly pid: number | undefined;
+  kill(signal: NodeJS.Signals): void;
+  readonly exited: Promise<InstanceExit>;
+  /** Set when the process has ended (with the last of its stderr when it was spawned here). */
+  readonly exit: InstanceExit | undefined;
+}
+
+/** Spawns runtime/instance/main with `args`, keeping the tail of its stderr for the exit's reason. */
+export function spawnInstanceProcess(args: readonly string[], env: NodeJS.ProcessEnv): InstanceProcess {
+  const child = spawn(process.execPath, [...INSTANCE_MAIN_ARGS, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+  });
+  const stderr = new OutputTail();
+  child.stderr!.on('data', (c: Buffer) => stderr.push(c));
+  child.once('error', (e) => stderr.push(`spawn failed: ${e.message}\n`));
+  let exit: InstanceExit | undefined;
+  // 'close' comes after stderr has ended, so the tail is complete.
+  const exited = new Promise<InstanceExit>((resolve) =>
+    child.once('close', (code, signal) => resolve((exit = { code, signal, stderrTail: stderr.toString() }))),
+  );
+  return {
+    pid: child.pid,
+    kill: (signal) => void child.kill(signal),
+    exited,
+    get exit() {
+      return exit;
+    },
+  };
+}
+
+/** Whether a process with this id exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A process this provider did not spawn (its parent, a controller that is gone, started it): not our
+ * child, so its end is seen by polling, and its exit status and output are unknown.
+ */
+export function adoptProcess(pid: number, pollMs = 200): InstanceProcess {
+  let exit: InstanceExit | undefined;
+  const exited = new Promise<InstanceExit>((resolve) => {
+    const timer = setInterval(() => {
+      if (processAlive(pid)) return;
+      clearInterval(timer);
+      resolve((exit = { code: null, signal: null, stderrTail: 'adopted instance process ended\n' }));
+    }, pollMs);
+    timer.unref();
+  });
+  return {
+    pid,
+    kill: (signal) => {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    },
+    exited,
+    get exit() {
+      return exit;
+    },
+  };
+}
