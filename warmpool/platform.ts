@@ -11,6 +11,7 @@ import {
   LeadingController,
   startControllerLoop,
 } from './controller/index.ts';
+import { DemandBoard, type GateDemand } from './demand/index.ts';
 import { LeaderElector, RedisLease } from './leader/index.ts';
 import { LocalProvider, type Provider, type ProviderInstance } from './providers/index.ts';
 import { createSharedRegistry, type PublishedState, RedisSharedRegistry } from './registry/index.ts';
@@ -60,7 +61,35 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     instances: () => controller?.status() ?? [],
     decisions: (deployment) => controller?.decisions(deployment) ?? [],
   };
-  const gw = await startGateway({ ...o, onWait: () => loop?.kick(), operations: gwOperations });
+  const holderId = o.replicaId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  // With Redis, other gateway replicas' demand reaches whichever controller leads through a board.
+  const board = o.redisUrl
+    ? new DemandBoard({ redisUrl: o.redisUrl, replicaId: holderId, onRemoteWait: () => loop?.kick() })
+    : null;
+  const gw = await startGateway({
+    ...o,
+    onWait: () => {
+      loop?.kick();
+      board?.announce(localDemand());
+    },
+    operations: gwOperations,
+  });
+  /** This replica's gates with anything to report. */
+  const localDemand = (): Record<string, GateDemand> => {
+    const out: Record<string, GateDemand> = {};
+    for (const d of gw.deployments.list()) {
+      const g = gw.gateway.context.gate(d.name);
+      if (g.inFlight === 0 && g.queued === 0 && g.lastRequestAt === null) continue;
+      out[d.name] = {
+        inFlight: g.inFlight,
+        queued: g.queued,
+        ...(g.lastRequestAt !== null && { lastRequestAt: g.lastRequestAt }),
+      };
+    }
+    return out;
+  };
+  const announcing = board && setInterval(() => board.announce(localDemand()), 250);
+  announcing?.unref();
   // Instances reach routing through the shared registry: in memory for this one gateway, or Redis, where
   // every gateway sharing it follows the same view.
   const shared = createSharedRegistry({ redisUrl: o.redisUrl });
@@ -76,10 +105,12 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     deployments: () => gw.deployments.list(),
     demand: (d): Demand => {
       const gate = gw.gateway.context.gate(d.name);
+      const remote = board?.remote(d.name) ?? { inFlight: 0, queued: 0 };
+      const last = Math.max(gate.lastRequestAt ?? -Infinity, remote.lastRequestAt ?? -Infinity);
       return {
-        inUse: Math.ceil(gate.inFlight / perInstance(d)),
-        queued: gate.queued,
-        ...(gate.lastRequestAt !== null ? { lastRequestAt: gate.lastRequestAt } : {}),
+        inUse: Math.ceil((gate.inFlight + remote.inFlight) / perInstance(d)),
+        queued: gate.queued + remote.queued,
+        ...(last !== -Infinity && { lastRequestAt: last }),
       };
     },
     provider,
@@ -114,7 +145,6 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
   refresh.unref();
   // With Redis, every gateway replica runs a controller and one leads (a lease with fencing tokens);
   // alone, this one leads. Either way the first tick of a term adopts what the provider runs.
-  const holderId = o.replicaId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let elector: LeaderElector | null = null;
   let lease: RedisLease | null = null;
   const leading = new LeadingController(controller, () => elector === null || elector.leading() !== null);
@@ -149,11 +179,13 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     controller,
     async close() {
       clearInterval(refresh);
+      if (announcing) clearInterval(announcing);
       await loop?.stop();
       // Stepping down first: a follower takes over only after this replica's instances are drained.
       await controller?.close();
       await elector?.stop();
       await lease?.close();
+      await board?.close();
       await provider.close?.(); // its standbys; the pools have drained the instances
       await follower.close();
       await shared.close();

@@ -48,11 +48,11 @@ const pools = async (r: Replica) =>
   (await getJson<{ pools: PoolView[] }>(`${r.url}/admin/v1/instances`)).pools;
 const instanceIds = async (r: Replica) =>
   (await pools(r)).flatMap((p) => p.instances.map((i) => i.id)).sort();
-const complete = (r: Replica) =>
+const complete = (r: Replica, model = 'tiny') =>
   fetch(`${r.url}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'tiny', prompt: 'who leads?', max_tokens: 4 }),
+    body: JSON.stringify({ model, prompt: 'who leads?', max_tokens: 4 }),
   });
 const alive = (pid: number) => {
   try {
@@ -70,6 +70,11 @@ describe('two controllers on one Redis (real processes and redis-server)', { tim
   const spec = deployment('tiny', 'generative', 'tiny', {
     batching: { kvCacheBytes: 4 * 2 ** 20 },
     scaling: { minInstances: 2, maxInstances: 2, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 },
+  });
+  // At zero until a request comes, to whichever gateway.
+  const onDemand = deployment('on-demand', 'generative', 'tiny', {
+    batching: { kvCacheBytes: 4 * 2 ** 20 },
+    scaling: { minInstances: 0, maxInstances: 1, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 },
   });
 
   /** Instance records on the host: id → pid. */
@@ -89,7 +94,7 @@ describe('two controllers on one Redis (real processes and redis-server)', { tim
       tickMs: 100,
       leaseTtlMs: 1500,
       pollIntervalMs: 100,
-      deployments: [spec],
+      deployments: [spec, onDemand],
     };
     const child = spawn(process.execPath, ['--import', 'tsx', REPLICA, JSON.stringify(options)], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -110,23 +115,28 @@ describe('two controllers on one Redis (real processes and redis-server)', { tim
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('one leads; after a SIGKILL the other adopts its instances, starting and orphaning none', async () => {
+  it('one leads (and serves the other gateway demand); after a SIGKILL the other adopts its instances, starting and orphaning none', async () => {
     const a = await startReplica('a');
     await until(async () => ((await leading(a)) ? true : undefined), 'a to lead');
-    const readyIds = async (r: Replica) => {
+    const readyIds = async (r: Replica, n: number) => {
       const ps = await pools(r);
       const ready = ps
         .flatMap((p) => p.instances)
         .filter((i) => i.state === 'ready-idle' || i.state === 'serving');
-      return ready.length === 2 ? ready.map((i) => i.id).sort() : undefined;
+      return ready.length === n ? ready.map((i) => i.id).sort() : undefined;
     };
-    const ids = await until(() => readyIds(a), "a's pool to have 2 ready instances", 60_000);
+    await until(() => readyIds(a, 2), "a's pool to have 2 ready instances", 60_000);
 
     const b = await startReplica('b');
     await until(async () => ((await complete(b)).status === 200 ? true : undefined), 'b to serve a request');
     assert.equal(await leading(b), false, 'b follows while a leads');
     assert.equal(await leading(a), true);
     assert.deepEqual(await instanceIds(b), [], 'a follower manages no pool');
+
+    // A request waiting at zero on the follower's gateway reaches the leader, which starts an instance.
+    const atZero = await complete(b, 'on-demand');
+    assert.equal(atZero.status, 200, await atZero.clone().text());
+    const ids = await until(() => readyIds(a, 3), "a's pools to have 3 ready instances");
 
     const before = records();
     assert.deepEqual([...before.keys()].sort(), ids, 'each instance left its record');
@@ -136,7 +146,7 @@ describe('two controllers on one Redis (real processes and redis-server)', { tim
     await once(a.child, 'exit');
     await until(async () => ((await leading(b)) ? true : undefined), 'b to lead', 15_000);
     assert.deepEqual(
-      await until(() => readyIds(b), 'b to see both instances ready', 15_000),
+      await until(() => readyIds(b, 3), 'b to see the 3 instances ready', 15_000),
       ids,
       'adopted, same ids',
     );
@@ -150,7 +160,7 @@ describe('two controllers on one Redis (real processes and redis-server)', { tim
       await getJson<{ decisions: { reason: string }[] }>(`${b.url}/admin/v1/decisions?deployment=tiny`)
     ).decisions;
     assert.ok(
-      decisions.some((d) => /adopted the 2 running instance/.test(d.reason)),
+      decisions.some((d) => /adopted the 2 running instance/.test(d.reason)), // tiny's two
       decisions.map((d) => d.reason).join('\n'),
     );
     assert.equal((await complete(b)).status, 200);

@@ -1,0 +1,1 @@
+export { DemandBoard, type DemandBoardOptions, type GateDemand } from './demand-board.ts';
