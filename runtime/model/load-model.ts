@@ -93,14 +93,20 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
   return check.manifest;
 }
 
-export async function verifyFile(dir: string, role: string, f: ManifestFile): Promise<Buffer> {
-  let bytes: Buffer;
+/** Reads one of the model's files; a missing one is `model_not_found`. */
+async function readModelFile(dir: string, role: string, f: ManifestFile): Promise<Buffer> {
   try {
-    bytes = await readFile(join(dir, f.path));
+    return await readFile(join(dir, f.path));
   } catch {
     throw new ModelLoadError('model_not_found', `${role} file ${f.path} is missing from ${dir}`);
   }
-  // On the thread pool (WebCrypto), so it overlaps with ONNX Runtime opening the graph on this thread.
+}
+
+/**
+ * Checks bytes against the manifest's sha256. The digest runs on the thread pool (WebCrypto) from the
+ * moment this is called: called before ONNX Runtime opens the graph on this thread, the two overlap.
+ */
+async function checkDigest(role: string, f: ManifestFile, bytes: Buffer): Promise<void> {
   const actual = Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
   if (actual !== f.sha256) {
     throw new ModelLoadError(
@@ -108,6 +114,12 @@ export async function verifyFile(dir: string, role: string, f: ManifestFile): Pr
       `${role} file ${f.path} has sha256 ${actual.slice(0, 12)}…, model.json expects ${f.sha256.slice(0, 12)}…: the file is corrupt or from another export; re-export the model`,
     );
   }
+}
+
+/** Reads a model file and checks its sha256; returns its bytes. */
+export async function verifyFile(dir: string, role: string, f: ManifestFile): Promise<Buffer> {
+  const bytes = await readModelFile(dir, role, f);
+  await checkDigest(role, f, bytes);
   return bytes;
 }
 
@@ -131,9 +143,16 @@ export function sessionOptions(o: LoadOptions): ort.InferenceSession.SessionOpti
  */
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const manifest = await readManifest(dir);
+  const { weights, engine: graph } = manifest.files;
+  // Read first (the reads need this thread between chunks), then the digests run on the thread pool
+  // while ONNX Runtime holds this thread opening the graph.
+  const [weightBytes, graphBytes] = await Promise.all([
+    readModelFile(dir, 'weights', weights),
+    readModelFile(dir, 'engine', graph),
+  ]);
   const verified = Promise.all([
-    verifyFile(dir, 'weights', manifest.files.weights),
-    verifyFile(dir, 'engine', manifest.files.engine),
+    checkDigest('weights', weights, weightBytes),
+    checkDigest('engine', graph, graphBytes),
   ]);
   verified.catch(() => undefined); // awaited below, on every path
   const layers = manifest.architecture.n_layer;
