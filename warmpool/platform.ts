@@ -11,7 +11,10 @@ import {
   LeadingController,
   startControllerLoop,
 } from './controller/index.ts';
+import { createHistoryStore } from '../gateway/history/index.ts';
 import { DemandBoard, type GateDemand } from './demand/index.ts';
+import { type DemandFeed, MemoryDemandFeed, RedisDemandFeed } from './history-feed/index.ts';
+import type { PolicyName } from './policies/index.ts';
 import { LeaderElector, RedisLease } from './leader/index.ts';
 import { LocalProvider, type Provider, type ProviderInstance } from './providers/index.ts';
 import { createSharedRegistry, type PublishedState, RedisSharedRegistry } from './registry/index.ts';
@@ -32,6 +35,8 @@ export interface WarmgateOptions extends Omit<StartGatewayOptions, 'instances' |
   readonly leaseTtlMs?: number;
   /** With Redis: this replica's name in the election. Default host:pid:random. */
   readonly replicaId?: string;
+  /** Scaling policy of deployments that name none (warmpool/policies). Default 'predictive'. */
+  readonly policy?: PolicyName;
 }
 
 export interface RunningWarmgate {
@@ -66,8 +71,15 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
   const board = o.redisUrl
     ? new DemandBoard({ redisUrl: o.redisUrl, replicaId: holderId, onRemoteWait: () => loop?.kick() })
     : null;
+  // The request history every gateway writes is what the policies decide from: the controller reads it
+  // back through a feed (Redis: one round trip per tick for every deployment).
+  const history = o.history ?? createHistoryStore({ redisUrl: o.redisUrl });
+  const feed: DemandFeed = o.redisUrl
+    ? new RedisDemandFeed({ url: o.redisUrl })
+    : new MemoryDemandFeed({ store: history });
   const gw = await startGateway({
     ...o,
+    history,
     onWait: () => {
       loop?.kick();
       board?.announce(localDemand());
@@ -109,12 +121,17 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
       const last = Math.max(gate.lastRequestAt ?? -Infinity, remote.lastRequestAt ?? -Infinity);
       return {
         inUse: Math.ceil((gate.inFlight + remote.inFlight) / perInstance(d)),
+        inFlight: gate.inFlight + remote.inFlight,
         queued: gate.queued + remote.queued,
         ...(last !== -Infinity && { lastRequestAt: last }),
       };
     },
     provider,
     scaleToZero: o.scaleToZero,
+    feed,
+    defaultPolicy: o.policy ?? 'predictive',
+    tickMs: o.tickMs ?? 500,
+    capacityOf: perInstance,
     pool: {
       drainTimeoutMs: o.drainTimeoutMs,
       hooks: {
@@ -183,6 +200,7 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
       await loop?.stop();
       // Stepping down first: a follower takes over only after this replica's instances are drained.
       await controller?.close();
+      await feed.close();
       await elector?.stop();
       await lease?.close();
       await board?.close();

@@ -13,6 +13,18 @@ export interface ScalingPolicy {
   keepAliveMs: number;
   /** Time-to-first-token objective the autoscaler sizes capacity for. */
   ttftSloMs: number;
+  /**
+   * The scaling policy (warmpool/policies): reactive, keepalive, histogram or predictive. Default: the
+   * platform's (predictive).
+   */
+  policy?: 'reactive' | 'keepalive' | 'histogram' | 'predictive';
+  /** Policy settings by name (e.g. { "quantile": 0.9 }); each policy documents its own. */
+  knobs?: Record<string, number>;
+  /**
+   * Concurrent requests one instance serves within the TTFT SLO, as measured for this model (e.g. with
+   * npm run bench:runtime). Default: the instance's concurrency limit (maxRunningSeqs or maxBatchSize).
+   */
+  capacityPerInstance?: number;
 }
 
 export interface GenerativeBatching {
@@ -98,6 +110,19 @@ const schema: JSONSchemaType<DeploymentSpec> = {
         warmBuffer: int(0, 1000),
         keepAliveMs: int(0, 86_400_000),
         ttftSloMs: int(1, 600_000),
+        policy: {
+          type: 'string',
+          enum: ['reactive', 'keepalive', 'histogram', 'predictive'],
+          nullable: true,
+        },
+        knobs: {
+          type: 'object',
+          nullable: true,
+          required: [],
+          additionalProperties: { type: 'number' },
+          maxProperties: 32,
+        } as never,
+        capacityPerInstance: { type: 'number', exclusiveMinimum: 0, maximum: 100_000, nullable: true },
       },
     },
   },

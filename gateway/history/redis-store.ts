@@ -1,21 +1,27 @@
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { COUNTER_FIELDS } from './counters.ts';
+import { sendFlush, withFlushCommand, type WithFlush } from './flush-script.ts';
+import { bucketKey } from './keys.ts';
 import { checkResolutions, chooseResolution } from './resolutions.ts';
 import { planSeries } from './series.ts';
 import type { Bucket, Counters, HistoryStore, RequestRecord, Resolution } from './types.ts';
-import { WriteBuffer, type BucketWrite } from './write-buffer.ts';
+import { WriteBuffer, type KeyWrite } from './write-buffer.ts';
+
+/** Flushes start at least this far apart, so a gateway sends at most one history command per 10 ms. */
+export const MIN_FLUSH_SPACING_MS = 10;
 
 interface RedisHistoryCommon {
   resolutions?: readonly Resolution[];
   now?: () => number;
-  /** How often buffered records are written; 0 turns the timer off. Default 250 ms. */
+  /** How often buffered records are written: 0 turns the timer off, else >= 10 ms. Default 250 ms. */
   flushIntervalMs?: number;
   /** Records held before the oldest are dropped. Default 100_000. */
   maxBuffered?: number;
   /** Buffered records that start a flush before the timer does. Default min(10_000, maxBuffered). */
   flushAtBuffered?: number;
-  /** Default 'wg:hist:'; keys are `${keyPrefix}${model}:${bucketMs}:${bucketStart}`. */
+  /** Default 'wg:hist:'; see README.md for the keys under it. */
   keyPrefix?: string;
   /** How long flush/series wait for a connection that is not ready. Default 1000 ms. */
   readyTimeoutMs?: number;
@@ -28,11 +34,12 @@ export type RedisHistoryOptions = RedisHistoryCommon &
 const noop = (): void => undefined;
 
 /**
- * History in Redis hashes, one per (model, resolution, bucket), expired by Redis with PEXPIREAT.
- * `record` only buffers; a timer and the buffer's size trigger `flush`, which sends one pipeline.
+ * History in Redis hashes, one per (model, resolution, bucket), plus packed arrival pages (pages.ts),
+ * all expired by Redis with PEXPIREAT. `record` only buffers; a timer and the buffer's size trigger
+ * `flush`, which sends one command (flush-script.ts), at most one per MIN_FLUSH_SPACING_MS.
  */
 export class RedisHistoryStore implements HistoryStore {
-  readonly #client: Redis;
+  readonly #client: WithFlush;
   readonly #ownsClient: boolean;
   readonly #resolutions: readonly Resolution[];
   readonly #now: () => number;
@@ -41,6 +48,7 @@ export class RedisHistoryStore implements HistoryStore {
   readonly #readyTimeoutMs: number;
   readonly #buffer: WriteBuffer;
   readonly #timer: NodeJS.Timeout | undefined;
+  #lastSentAt = -Infinity;
   #tail: Promise<void> = Promise.resolve();
   #queuedFlushes = 0;
   #failedFlushes = 0;
@@ -53,17 +61,22 @@ export class RedisHistoryStore implements HistoryStore {
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 1000;
     const maxBuffered = options.maxBuffered ?? 100_000;
     this.#flushAt = options.flushAtBuffered ?? Math.min(10_000, maxBuffered);
-    this.#buffer = new WriteBuffer(maxBuffered, this.#resolutions, (m, b, s) => this.#key(m, b, s));
+    const every = options.flushIntervalMs ?? 250;
+    if (!(every === 0 || (Number.isFinite(every) && every >= MIN_FLUSH_SPACING_MS)))
+      throw new RangeError(
+        `history flushIntervalMs must be 0 (off) or >= ${MIN_FLUSH_SPACING_MS}, got ${every}`,
+      );
+    this.#buffer = new WriteBuffer(maxBuffered, this.#resolutions, this.#prefix);
     if (options.client !== undefined) {
-      this.#client = options.client;
+      this.#client = withFlushCommand(options.client);
       this.#ownsClient = false;
     } else {
       // Fail fast while disconnected: a flush that cannot be sent is kept and retried by the next one.
-      this.#client = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-      this.#client.on('error', noop); // surfaced through flush/series; the event would only be noise
+      const client = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      client.on('error', noop); // surfaced through flush/series; the event would only be noise
+      this.#client = withFlushCommand(client);
       this.#ownsClient = true;
     }
-    const every = options.flushIntervalMs ?? 250;
     this.#timer = every > 0 ? setInterval(() => this.#kick(), every).unref() : undefined;
   }
 
@@ -77,7 +90,7 @@ export class RedisHistoryStore implements HistoryStore {
     return this.#buffer.size;
   }
 
-  /** Bucket keys with counts that have not reached Redis yet (kept across failed flushes). */
+  /** Keys (bucket hashes and arrival pages) with counts not in Redis yet (kept across failed flushes). */
   get unsentKeys(): number {
     return this.#buffer.unsentKeys;
   }
@@ -93,7 +106,10 @@ export class RedisHistoryStore implements HistoryStore {
     if (this.#buffer.size >= this.#flushAt) this.#kick();
   }
 
-  /** Flushes run one at a time; a call made during one runs after it, so it covers every earlier record. */
+  /**
+   * Flushes run one at a time, each starting MIN_FLUSH_SPACING_MS after the previous one sent; a call
+   * made during one runs after it, so it covers every earlier record.
+   */
   flush(): Promise<void> {
     this.#queuedFlushes += 1;
     const run = this.#tail.then(() => this.#flushOnce());
@@ -109,7 +125,7 @@ export class RedisHistoryStore implements HistoryStore {
     if (plan.fineStarts.length === 0) return plan.buckets;
     await this.#ready();
     const p = this.#client.pipeline();
-    for (const s of plan.fineStarts) p.hgetall(this.#key(model, res.bucketMs, s));
+    for (const s of plan.fineStarts) p.hgetall(bucketKey(this.#prefix, model, res.bucketMs, s));
     const results = (await p.exec()) ?? [];
     for (const [i, [err, hash]] of results.entries()) {
       if (err) throw err;
@@ -132,49 +148,23 @@ export class RedisHistoryStore implements HistoryStore {
     }
   }
 
-  #key(model: string, bucketMs: number, start: number): string {
-    return `${this.#prefix}${model}:${bucketMs}:${start}`;
-  }
-
   /** A background flush, unless one is already queued; its failure is counted, never thrown. */
   #kick(): void {
     if (this.#queuedFlushes === 0) this.flush().catch(noop);
   }
 
   async #flushOnce(): Promise<void> {
+    const wait = this.#lastSentAt + MIN_FLUSH_SPACING_MS - performance.now();
+    if (wait > 0) await sleep(wait); // records keep arriving meanwhile and join this flush
     const writes = this.#buffer.take(this.#now());
     if (writes.length === 0) return;
-    let failed: BucketWrite[] = writes;
+    let failed: KeyWrite[] = writes;
     try {
       await this.#ready();
-      const p = this.#client.pipeline();
-      // Which write (and field, or null for the expiry) each pipeline command carries.
-      const sent: [BucketWrite, keyof Counters | null][] = [];
-      for (const w of writes) {
-        for (const f of COUNTER_FIELDS) {
-          const n = w.counts[f] ?? 0;
-          if (n === 0) continue;
-          p.hincrby(w.key, f, n);
-          sent.push([w, f]);
-        }
-        p.pexpireat(w.key, w.expireAt);
-        sent.push([w, null]);
-      }
-      const results = await p.exec();
-      if (results === null) throw new Error('history flush: pipeline was discarded');
-      // Only what failed is retried, so counts that did land are not added twice.
-      const retry = new Map<string, BucketWrite>();
-      let firstError: Error | null = null;
-      for (const [i, [err]] of results.entries()) {
-        if (!err) continue;
-        firstError ??= err;
-        const [w, field] = sent[i]!;
-        let again = retry.get(w.key);
-        if (again === undefined) retry.set(w.key, (again = { key: w.key, expireAt: w.expireAt, counts: {} }));
-        if (field !== null) again.counts[field] = w.counts[field]!;
-      }
-      failed = [...retry.values()];
-      if (firstError !== null) throw firstError;
+      this.#lastSentAt = performance.now();
+      const sent = await sendFlush(this.#client, writes);
+      failed = sent.failed;
+      if (sent.error !== null) throw sent.error;
     } catch (e) {
       this.#buffer.retry(failed);
       this.#failedFlushes += 1;

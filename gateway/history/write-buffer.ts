@@ -1,15 +1,19 @@
-import { checkRecord, countRecord, emptyCounters } from './counters.ts';
+import { checkRecord, COUNTER_FIELDS, countRecord, emptyCounters } from './counters.ts';
+import { bucketKey, pageKey } from './keys.ts';
+import { pageSlotOf } from './pages.ts';
 import { bucketStart, expiresAt } from './resolutions.ts';
-import type { Counters, RequestRecord, Resolution } from './types.ts';
+import type { RequestRecord, Resolution } from './types.ts';
 
-/** Counters to add to one bucket key, and when that key expires. */
-export interface BucketWrite {
+/**
+ * Increments for one key, and when that key expires. A bucket hash ('hash') takes HINCRBY per counter
+ * field; an arrivals page ('page') takes a saturating u32 BITFIELD INCRBY per slot (field = slot index).
+ */
+export interface KeyWrite {
+  kind: 'hash' | 'page';
   key: string;
   expireAt: number;
-  counts: Partial<Counters>;
+  incr: Record<string, number>;
 }
-
-export type KeyOf = (model: string, bucketMs: number, start: number) => string;
 
 /**
  * The Redis store's memory, with no I/O: raw records (bounded; the oldest are dropped past `maxBuffered`)
@@ -18,18 +22,18 @@ export type KeyOf = (model: string, bucketMs: number, start: number) => string;
 export class WriteBuffer {
   readonly #maxBuffered: number;
   readonly #resolutions: readonly Resolution[];
-  readonly #keyOf: KeyOf;
+  readonly #prefix: string;
   #records: RequestRecord[] = [];
   #head = 0;
-  #unsent = new Map<string, BucketWrite>();
+  #unsent = new Map<string, KeyWrite>();
   #dropped = 0;
 
-  constructor(maxBuffered: number, resolutions: readonly Resolution[], keyOf: KeyOf) {
+  constructor(maxBuffered: number, resolutions: readonly Resolution[], prefix: string) {
     if (!Number.isSafeInteger(maxBuffered) || maxBuffered < 1)
       throw new RangeError(`history maxBuffered must be a positive integer, got ${maxBuffered}`);
     this.#maxBuffered = maxBuffered;
     this.#resolutions = resolutions;
-    this.#keyOf = keyOf;
+    this.#prefix = prefix;
   }
 
   /** Records waiting to be aggregated. */
@@ -37,7 +41,7 @@ export class WriteBuffer {
     return this.#records.length - this.#head;
   }
 
-  /** Bucket keys whose counts have not reached Redis yet. */
+  /** Keys whose increments have not reached Redis yet. */
   get unsentKeys(): number {
     return this.#unsent.size;
   }
@@ -61,7 +65,7 @@ export class WriteBuffer {
   }
 
   /** Aggregates the buffered records into the unsent writes and hands all of them out, less the expired. */
-  take(now: number): BucketWrite[] {
+  take(now: number): KeyWrite[] {
     for (let i = this.#head; i < this.#records.length; i++) this.#aggregate(this.#records[i]!);
     this.#records = [];
     this.#head = 0;
@@ -71,11 +75,10 @@ export class WriteBuffer {
   }
 
   /** Gives back writes that did not reach Redis, to be sent with the next `take`. */
-  retry(writes: readonly BucketWrite[]): void {
+  retry(writes: readonly KeyWrite[]): void {
     for (const w of writes) {
-      const into = this.#writeFor(w.key, w.expireAt);
-      for (const [f, n] of Object.entries(w.counts) as [keyof Counters, number][])
-        into.counts[f] = (into.counts[f] ?? 0) + n;
+      const into = this.#writeFor(w.kind, w.key, w.expireAt);
+      for (const [f, n] of Object.entries(w.incr)) into.incr[f] = (into.incr[f] ?? 0) + n;
     }
   }
 
@@ -84,15 +87,20 @@ export class WriteBuffer {
     countRecord(one, r);
     for (const res of this.#resolutions) {
       const start = bucketStart(r.at, res.bucketMs);
-      this.retry([
-        { key: this.#keyOf(r.model, res.bucketMs, start), expireAt: expiresAt(start, res), counts: one },
-      ]);
+      const expireAt = expiresAt(start, res);
+      const hash = this.#writeFor('hash', bucketKey(this.#prefix, r.model, res.bucketMs, start), expireAt);
+      for (const f of COUNTER_FIELDS) if (one[f] !== 0) hash.incr[f] = (hash.incr[f] ?? 0) + one[f];
+      const page = pageSlotOf(r.at, res);
+      if (page === null) continue;
+      const key = pageKey(this.#prefix, r.model, res.bucketMs, page.pageStart);
+      const w = this.#writeFor('page', key, page.expireAt);
+      w.incr[page.slot] = (w.incr[page.slot] ?? 0) + 1;
     }
   }
 
-  #writeFor(key: string, expireAt: number): BucketWrite {
+  #writeFor(kind: KeyWrite['kind'], key: string, expireAt: number): KeyWrite {
     let w = this.#unsent.get(key);
-    if (w === undefined) this.#unsent.set(key, (w = { key, expireAt, counts: {} }));
+    if (w === undefined) this.#unsent.set(key, (w = { kind, key, expireAt, incr: {} }));
     return w;
   }
 }

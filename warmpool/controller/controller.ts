@@ -1,13 +1,26 @@
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
+import type { DemandFeed } from '../history-feed/index.ts';
+import { DemandHistory, type PolicyName, policyNamed } from '../policies/index.ts';
 import type { Provider } from '../providers/index.ts';
-import { WarmPool, type WarmPoolOptions, type WarmPoolStatus, warmPoolTarget } from '../pool/index.ts';
+import {
+  WarmPool,
+  type WarmPoolOptions,
+  type WarmPoolStatus,
+  type WarmPoolTarget,
+  warmPoolTarget,
+} from '../pool/index.ts';
 import { Ring } from './decision-ring.ts';
+import { MeasuredDeployment } from './measured.ts';
+import { policyTarget } from './policy-target.ts';
 
 /** A deployment's demand as the gateway sees it. */
 export interface Demand {
+  /** Instances' worth of work in flight. */
   readonly inUse: number;
   readonly queued: number;
   readonly lastRequestAt?: number;
+  /** Requests in flight (the policies count requests, not instances); default inUse. */
+  readonly inFlight?: number;
 }
 
 export interface Decision {
@@ -30,6 +43,20 @@ export interface ControllerOptions {
   readonly decisionsKept?: number;
   /** Options for each deployment's pool (hooks, drain timeout, backoff). */
   readonly pool?: Omit<WarmPoolOptions, 'deployment' | 'provider'>;
+  /**
+   * Request history per deployment (warmpool/history-feed). With it, each deployment is decided by its
+   * scaling policy (spec.scaling.policy, else `defaultPolicy`) from its history; without it, by the
+   * declared target alone (warmPoolTarget: min, buffer, max, keep-alive).
+   */
+  readonly feed?: DemandFeed;
+  /** Default 'predictive'. */
+  readonly defaultPolicy?: PolicyName;
+  /** The loop's tick, told to the policies (they look this far ahead). Default 500 ms. */
+  readonly tickMs?: number;
+  /** Until measured: a cold start. Default 3000 ms. */
+  readonly defaultColdStartMs?: number;
+  /** Concurrent requests per instance when the deployment declares no capacityPerInstance. */
+  readonly capacityOf?: (d: DeploymentSpec) => number;
 }
 
 /**
@@ -40,6 +67,9 @@ export class Controller {
   readonly #o: ControllerOptions;
   readonly #pools = new Map<string, WarmPool>();
   readonly #decisions = new Map<string, Ring<Decision>>();
+  readonly #measured = new Map<string, MeasuredDeployment>();
+  /** Histories hold every arrival before this instant (the feed's last successful read). */
+  #readThrough: number | undefined;
 
   constructor(o: ControllerOptions) {
     this.#o = o;
@@ -47,6 +77,12 @@ export class Controller {
 
   async tick(now: number): Promise<void> {
     const specs = this.#o.deployments();
+    // One round trip brings every deployment's history up to date; an outage keeps the last one.
+    const read = await this.#o.feed?.update(
+      specs.map((d) => d.name),
+      now,
+    );
+    this.#readThrough = read?.ok ? read.readThrough : this.#readThrough;
     const names = new Set(specs.map((d) => d.name));
     const gone = [...this.#pools.values()].filter((p) => !names.has(p.deployment.name));
     await Promise.all([...specs.map((d) => this.#step(d, now)), ...gone.map((p) => this.#retire(p, now))]);
@@ -109,15 +145,7 @@ export class Controller {
     const actual = pool.actual;
     try {
       const demand = await this.#o.demand(d);
-      const target = warmPoolTarget({
-        scaling: d.scaling,
-        inUse: demand.inUse,
-        queued: demand.queued,
-        current: actual,
-        ...(demand.lastRequestAt !== undefined && { lastRequestAt: demand.lastRequestAt }),
-        now,
-        scaleToZero: this.#o.scaleToZero ?? true,
-      });
+      const target = this.#target(d, pool, demand, now);
       await pool.reconcile(target.desired, now);
       // Read after reconciling, so a failure seen in this tick already shows.
       const backoff = pool.status().backoffUntil;
@@ -135,6 +163,54 @@ export class Controller {
     }
   }
 
+  /** The policy's target when there is a history to decide from, else the declared one. */
+  #target(d: DeploymentSpec, pool: WarmPool, demand: Demand, now: number): WarmPoolTarget {
+    const scaleToZero = this.#o.scaleToZero ?? true;
+    const history = this.#o.feed?.history(d.name);
+    if (!history || this.#readThrough === undefined)
+      return warmPoolTarget({
+        scaling: d.scaling,
+        inUse: demand.inUse,
+        queued: demand.queued,
+        current: pool.actual,
+        ...(demand.lastRequestAt !== undefined && { lastRequestAt: demand.lastRequestAt }),
+        now,
+        scaleToZero,
+      });
+    const m = this.#measuredFor(d);
+    const status = pool.status();
+    for (const i of status.instances) if (i.coldStartMs !== undefined) m.coldStart(i.id, i.coldStartMs);
+    const inFlight = demand.inFlight ?? demand.inUse;
+    // Samples go where the history is complete, so later arrivals never land before them.
+    const at = this.#readThrough - 1;
+    if (history instanceof DemandHistory) history.observeConcurrency(at, inFlight);
+    m.inFlight(at, inFlight);
+    const ready = status.instances.filter((i) => i.state === 'ready-idle' || i.state === 'serving').length;
+    return policyTarget({
+      spec: d,
+      policy: policyNamed(d.scaling.policy ?? this.#o.defaultPolicy ?? 'predictive'),
+      history,
+      pool: { instances: pool.actual, ready, inFlight, queued: demand.queued },
+      measured: m.now(
+        history,
+        this.#readThrough,
+        d.scaling.capacityPerInstance ?? this.#o.capacityOf?.(d) ?? 1,
+      ),
+      tickMs: this.#o.tickMs ?? 500,
+      now,
+      scaleToZero,
+    });
+  }
+
+  #measuredFor(d: DeploymentSpec): MeasuredDeployment {
+    let m = this.#measured.get(d.name);
+    if (!m) {
+      m = new MeasuredDeployment({ coldStartMs: this.#o.defaultColdStartMs ?? 3000, serviceMs: 1000 });
+      this.#measured.set(d.name, m);
+    }
+    return m;
+  }
+
   async #retire(pool: WarmPool, now: number): Promise<void> {
     const name = pool.deployment.name;
     const actual = pool.actual;
@@ -145,6 +221,8 @@ export class Controller {
     } finally {
       if (pool.size === 0) {
         this.#pools.delete(name);
+        this.#measured.delete(name);
+        this.#o.feed?.forget(name);
         this.#record({
           at: now,
           deployment: name,

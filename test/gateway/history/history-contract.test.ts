@@ -207,7 +207,14 @@ describe('history stores', { timeout: 30_000 }, () => {
       });
       await s.flush();
       const keys = (await redis.keys('wg:layout:*')).sort();
-      assert.deepEqual(keys, [`wg:layout:llm:1000:${base + 1000}`, `wg:layout:llm:60000:${base}`]);
+      const hour = Math.floor(base / HOUR) * HOUR;
+      const day = Math.floor(base / (24 * HOUR)) * 24 * HOUR;
+      assert.deepEqual(keys, [
+        `wg:layout:llm:1000:${base + 1000}`,
+        `wg:layout:llm:60000:${base}`,
+        `wg:layout:llm:arr:1000:${hour}`,
+        `wg:layout:llm:arr:60000:${day}`,
+      ]);
       assert.deepEqual(await redis.hgetall(`wg:layout:llm:1000:${base + 1000}`), {
         arrivals: '1',
         promptTokens: '120',

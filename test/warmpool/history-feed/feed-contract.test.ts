@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import {
+  MemoryHistoryStore,
+  RedisHistoryStore,
+  type HistoryStore,
+  type RequestRecord,
+} from '../../../gateway/history/index.ts';
+import { MemoryDemandFeed, RedisDemandFeed, type DemandFeed } from '../../../warmpool/history-feed/index.ts';
+import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
+
+const S = 1000;
+const M = 60 * S;
+const H = 60 * M;
+const D = 24 * H;
+
+function rec(model: string, at: number): RequestRecord {
+  return { model, at, promptTokens: 1, outputTokens: 1, ttftMs: null, outcome: 'ok' };
+}
+
+type Pair = { store: HistoryStore; feed: DemandFeed };
+type Factory = (now: () => number) => Pair;
+
+/** What every DemandFeed must do over the store it reads. Times sit near the real clock (Redis expires by it). */
+function feedContract(name: string, factory: Factory): void {
+  describe(`DemandFeed contract: ${name}`, () => {
+    // "now" is the real second; the records go back three days.
+    const t = Math.floor(Date.now() / S) * S;
+    let clock = t;
+    let pairs: Pair[] = [];
+    const make = (): Pair => {
+      const p = factory(() => clock);
+      pairs.push(p);
+      return p;
+    };
+    afterEach(async () => {
+      for (const p of pairs) {
+        await p.feed.close();
+        await p.store.close();
+      }
+      pairs = [];
+      clock = t;
+    });
+    const minute = (at: number): number => Math.floor(at / M) * M;
+
+    it('backfills 14 days on first sight: minutes beyond the last hour, seconds within it', async () => {
+      const { store, feed } = make();
+      const arrivals = [
+        minute(t - 3 * D) + 10 * S,
+        minute(t - 3 * D) + 20 * S,
+        t - 2 * H,
+        t - 30 * M,
+        t - 30 * M + 1,
+        t - 30 * M + 2,
+        t - 5 * S,
+      ];
+      for (const at of arrivals) store.record(rec('a', at));
+      store.record(rec('other', t - 10 * S));
+      await store.flush();
+
+      const u = await feed.update(['a', 'idle'], t);
+      assert.ok(u.ok, 'update should succeed');
+      assert.equal(u.readThrough, t - S);
+      assert.equal(u.backfilled, 2);
+      const h = feed.history('a')!;
+      assert.equal(h.totalArrivals, 7);
+      assert.equal(h.arrivals(t - 14 * D, t), 7);
+      // Seconds in the last hour, where they happened.
+      const fine = h.series(t - H + M, t, S);
+      const at = (x: number): number => fine[(x - (t - H + M)) / S]!;
+      assert.equal(at(t - 30 * M), 3);
+      assert.equal(at(t - 5 * S), 1);
+      assert.equal(
+        fine.reduce((a, b) => a + b, 0),
+        4,
+      );
+      // Minutes further back.
+      const coarse = h.series(minute(t - 3 * D), minute(t - 3 * D) + 2 * M, M);
+      assert.deepEqual([...coarse], [2, 0]);
+      assert.equal(h.series(minute(t - 2 * H), minute(t - 2 * H) + M, M)[0], 1);
+      assert.equal(feed.history('idle')!.totalArrivals, 0);
+      assert.equal(feed.history('other'), undefined, 'only named deployments are followed');
+    });
+
+    it('then reads only the newly settled seconds, once', async () => {
+      const { store, feed } = make();
+      store.record(rec('a', t - 10 * S));
+      await store.flush();
+      assert.ok((await feed.update(['a'], t)).ok);
+      store.record(rec('a', t - 500)); // settled at t + 1000
+      store.record(rec('a', t + 200));
+      store.record(rec('a', t + 300));
+      store.record(rec('a', t + 1500)); // not settled at t + 2000
+      clock = t + 2000;
+      await store.flush();
+      const h = feed.history('a')!;
+
+      const u1 = await feed.update(['a'], t + 2000);
+      assert.ok(u1.ok && u1.readThrough === t + S && u1.backfilled === 0);
+      assert.deepEqual([...h.series(t - S, t + 2 * S, S)], [1, 2, 0]);
+      assert.equal(h.totalArrivals, 4);
+      // The same instant again reads nothing twice; later, the next second arrives.
+      assert.ok((await feed.update(['a'], t + 2000)).ok);
+      assert.equal(h.totalArrivals, 4);
+      assert.ok((await feed.update(['a'], t + 3100)).ok);
+      assert.deepEqual([...h.series(t - S, t + 2 * S, S)], [1, 2, 1]);
+      assert.equal(h.totalArrivals, 5);
+      assert.equal(h.lastArrivalAt, t + S);
+    });
+
+    it('forgets a deployment and backfills it again when it comes back', async () => {
+      const { store, feed } = make();
+      store.record(rec('a', t - 2 * D));
+      store.record(rec('a', t - 20 * S));
+      await store.flush();
+      assert.ok((await feed.update(['a'], t)).ok);
+      feed.forget('a');
+      assert.equal(feed.history('a'), undefined);
+      const u = await feed.update(['a'], t + S);
+      assert.ok(u.ok && u.backfilled === 1);
+      assert.equal(feed.history('a')!.totalArrivals, 2);
+    });
+  });
+}
+
+describe('demand feeds', { timeout: 60_000 }, () => {
+  feedContract('memory', (now) => {
+    const store = new MemoryHistoryStore({ now });
+    return { store, feed: new MemoryDemandFeed({ store }) };
+  });
+
+  let server: RedisServer;
+  let n = 0;
+  before(async () => {
+    server = await startRedisServer();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  feedContract('redis', (now) => {
+    const keyPrefix = `wg:feed${++n}:`;
+    const store = new RedisHistoryStore({ url: server.url, now, keyPrefix, flushIntervalMs: 0 });
+    return { store, feed: new RedisDemandFeed({ url: server.url, keyPrefix }) };
+  });
+});
