@@ -45,6 +45,8 @@ export interface PoolInstanceStatus {
   readonly url?: string;
   readonly coldStartMs?: number;
   readonly phases: PhaseDurations;
+  /** When it first became ready-idle (epoch ms). */
+  readonly readyAt?: number;
 }
 
 export interface WarmPoolStatus {
@@ -149,7 +151,9 @@ export class WarmPool {
       desired: this.#desired,
       instances: [...this.#members.values()].map(({ life, instance }) => {
         const phases = life.phases();
+        const readyAt = life.history.find((h) => h.state === 'ready-idle')?.at;
         return {
+          ...(readyAt !== undefined && { readyAt }),
           id: life.id,
           state: life.state,
           ...(instance && { url: instance.url }),

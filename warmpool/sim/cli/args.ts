@@ -1,0 +1,125 @@
+import { parseArgs } from 'node:util';
+
+export const USAGE = `usage: npm run sim -- --trace FILE [--policy NAME|all|A,B] [--cold-start-ms N] [--slots N]
+    [--tick-ms N] [--seed N] [--limit-functions N] [--max-instances N] [--knob name=value ...]
+    [--durations FILE] [--service-ms N] [--sweep] [--workers N] [--json] [--report [DIR]]`;
+
+/** Default report folder when --report is given without one. */
+export const DEFAULT_REPORT_DIR = 'sim-report';
+
+export interface SimArgs {
+  readonly trace: string;
+  /** Policy names, or 'all'. */
+  readonly policies: readonly string[] | 'all';
+  readonly coldStartMs: number;
+  readonly slots: number;
+  readonly tickMs: number;
+  readonly seed: number;
+  readonly limitFunctions?: number;
+  readonly maxInstances: number;
+  readonly knobs: Readonly<Record<string, number>>;
+  readonly durations?: string;
+  readonly serviceMs: number;
+  readonly sweep: boolean;
+  readonly workers: number;
+  readonly json: boolean;
+  readonly report?: string;
+}
+
+/** A command line the simulator cannot run: the message says which flag, what it got and what it takes. */
+export class ArgsError extends Error {
+  override readonly name = 'ArgsError';
+}
+
+const DEFAULTS = {
+  'cold-start-ms': '10000',
+  // Each instance serves 8 requests at once: see README.md ("Slots") for why.
+  slots: '8',
+  // Knative's autoscaler period; a shorter one costs simulation time and changes little at minute-grain demand.
+  'tick-ms': '2000',
+  seed: '1',
+  'max-instances': '10000',
+  'service-ms': '1000',
+  workers: '2',
+} as const;
+
+export function parseSimArgs(argv: readonly string[]): SimArgs {
+  // `--report` with no folder after it means the default folder.
+  const args = [...argv];
+  const r = args.indexOf('--report');
+  if (r >= 0 && (r === args.length - 1 || args[r + 1]!.startsWith('--')))
+    args.splice(r + 1, 0, DEFAULT_REPORT_DIR);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        trace: { type: 'string' },
+        policy: { type: 'string', default: 'all' },
+        'cold-start-ms': { type: 'string', default: DEFAULTS['cold-start-ms'] },
+        slots: { type: 'string', default: DEFAULTS.slots },
+        'tick-ms': { type: 'string', default: DEFAULTS['tick-ms'] },
+        seed: { type: 'string', default: DEFAULTS.seed },
+        'limit-functions': { type: 'string' },
+        'max-instances': { type: 'string', default: DEFAULTS['max-instances'] },
+        knob: { type: 'string', multiple: true, default: [] },
+        durations: { type: 'string' },
+        'service-ms': { type: 'string', default: DEFAULTS['service-ms'] },
+        sweep: { type: 'boolean', default: false },
+        workers: { type: 'string', default: DEFAULTS.workers },
+        json: { type: 'boolean', default: false },
+        report: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (e) {
+    throw new ArgsError((e as Error).message);
+  }
+  if (values.help) throw new ArgsError('help');
+  if (!values.trace) throw new ArgsError('--trace FILE is required');
+  const knobs: Record<string, number> = {};
+  for (const kv of values.knob) {
+    const m = /^([A-Za-z_][\w.]*)=(.+)$/.exec(kv);
+    const v = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isFinite(v)) throw new ArgsError(`--knob takes name=number, got "${kv}"`);
+    knobs[m[1]!] = v;
+  }
+  const policies = values.policy === 'all' ? 'all' : values.policy.split(',').filter((p) => p !== '');
+  if (policies !== 'all' && policies.length === 0) throw new ArgsError('--policy names no policy');
+  return {
+    trace: values.trace,
+    policies,
+    coldStartMs: int('--cold-start-ms', values['cold-start-ms'], 0, 3_600_000),
+    slots: int('--slots', values.slots, 1, 100_000),
+    tickMs: int('--tick-ms', values['tick-ms'], 1, 3_600_000),
+    seed: int('--seed', values.seed, 0, 2 ** 32 - 1),
+    limitFunctions:
+      values['limit-functions'] === undefined
+        ? undefined
+        : int('--limit-functions', values['limit-functions'], 1, 1e9),
+    maxInstances: int('--max-instances', values['max-instances'], 1, 1e9),
+    knobs,
+    durations: values.durations,
+    serviceMs: num('--service-ms', values['service-ms'], 0, 86_400_000),
+    sweep: values.sweep,
+    workers: int('--workers', values.workers, 0, 256),
+    json: values.json,
+    report: values.report,
+  };
+}
+
+function num(flag: string, raw: string, min: number, max: number): number {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max)
+    throw new ArgsError(`${flag} must be a number in [${min}, ${max}], got "${raw}"`);
+  return v;
+}
+
+function int(flag: string, raw: string, min: number, max: number): number {
+  const v = num(flag, raw, min, max);
+  if (!Number.isInteger(v))
+    throw new ArgsError(`${flag} must be an integer in [${min}, ${max}], got "${raw}"`);
+  return v;
+}

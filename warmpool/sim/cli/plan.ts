@@ -1,0 +1,27 @@
+import { POLICIES, policyNamed } from '../../policies/index.ts';
+import type { SimJob } from '../jobs/types.ts';
+
+/**
+ * The jobs of a run: each policy with the run's knobs, and with `sweep` also at every value of its
+ * swept knob (Policy.knob) for the Pareto curve. Unknown policy names throw a RangeError listing them.
+ */
+export function planJobs(
+  policies: readonly string[] | 'all',
+  knobs: Readonly<Record<string, number>>,
+  sweep: boolean,
+): SimJob[] {
+  const names = policies === 'all' ? Object.keys(POLICIES) : policies;
+  const jobs: SimJob[] = [];
+  for (const name of names) {
+    const policy = policyNamed(name);
+    jobs.push({ policy: policy.name, knobs: { ...knobs } });
+    if (!sweep) continue;
+    for (const value of policy.knob.values)
+      jobs.push({
+        policy: policy.name,
+        knobs: { ...knobs, [policy.knob.name]: value },
+        swept: { name: policy.knob.name, value },
+      });
+  }
+  return jobs;
+}

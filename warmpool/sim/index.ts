@@ -1,0 +1,11 @@
+// The trace-driven autoscaling simulator: `npm run sim` (main.ts) is its command line.
+export { readTrace, TraceError } from './trace/index.ts';
+export type { DeploymentTrace, Requests, Trace, TraceOptions } from './trace/index.ts';
+export { simulateDeployment, type EngineSettings } from './engine/deployment-sim.ts';
+export { RunMetrics, type RunSummary, type Series } from './engine/metrics.ts';
+export { runPolicy, type RunResult } from './engine/run.ts';
+export { runJobs } from './jobs/run-jobs.ts';
+export type { JobResult, SimJob, SimSetup } from './jobs/types.ts';
+export { planJobs } from './cli/plan.ts';
+export { ArgsError, parseSimArgs, type SimArgs } from './cli/args.ts';
+export { writeReport, type ReportInput } from './report/write-report.ts';

@@ -1,0 +1,28 @@
+import type { RunSummary, Series } from '../engine/metrics.ts';
+import type { TraceOptions } from '../trace/types.ts';
+
+/** What every job of a run shares: the trace and the simulated platform. */
+export interface SimSetup {
+  readonly trace: TraceOptions;
+  readonly seed: number;
+  readonly coldStartMs: number;
+  readonly slots: number;
+  readonly tickMs: number;
+  readonly maxInstances: number;
+}
+
+/** One policy at one setting. */
+export interface SimJob {
+  readonly policy: string;
+  /** Knobs passed to the policy (the run's `--knob`s, plus the swept one). */
+  readonly knobs: Readonly<Record<string, number>>;
+  /** Set for a sweep point: the knob swept and its value here. */
+  readonly swept?: { readonly name: string; readonly value: number };
+}
+
+export interface JobResult {
+  readonly job: SimJob;
+  readonly summary: RunSummary;
+  readonly series: Series;
+  readonly elapsedMs: number;
+}
