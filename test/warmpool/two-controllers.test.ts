@@ -71,10 +71,18 @@ describe('two controllers on one Redis (real processes and redis-server)', { tim
     batching: { kvCacheBytes: 4 * 2 ** 20 },
     scaling: { minInstances: 2, maxInstances: 2, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 },
   });
-  // At zero until a request comes, to whichever gateway.
+  // At zero until a request comes, to whichever gateway; then kept for a minute (keep-alive policy: this
+  // test is about who manages instances, not about when a policy releases them).
   const onDemand = deployment('on-demand', 'generative', 'tiny', {
     batching: { kvCacheBytes: 4 * 2 ** 20 },
-    scaling: { minInstances: 0, maxInstances: 1, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 },
+    scaling: {
+      minInstances: 0,
+      maxInstances: 1,
+      warmBuffer: 0,
+      keepAliveMs: 60_000,
+      ttftSloMs: 1000,
+      policy: 'keepalive',
+    },
   });
 
   /** Instance records on the host: id → pid. */
