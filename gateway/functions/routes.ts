@@ -10,7 +10,7 @@ import { validated } from '../server/forward.ts';
 import { startGenerationSession } from '../server/generation.ts';
 import { readJson } from '../server/read-body.ts';
 import { clientSignal } from '../server/client-signal.ts';
-import { noteModel } from '../server/request-span.ts';
+import { markStreaming, noteModel } from '../server/request-span.ts';
 import { callTensorModel } from '../server/tensor-call.ts';
 import {
   checkFunctionInputs,
@@ -80,9 +80,9 @@ export function functionRoutes(gw: GatewayContext): Hono {
       clientSignal(c),
     );
     const n = session.request.params.n;
-    if (!session.request.stream) {
+    if (session.whole) {
       const acc = new ChoiceAccumulator(n);
-      for await (const ev of session.events) {
+      for (const ev of session.whole) {
         if (ev.type === 'error') throw new ApiError('engine_step_failed', ev.message);
         acc.add(ev);
       }
@@ -94,6 +94,7 @@ export function functionRoutes(gw: GatewayContext): Hono {
       return c.json(n === 1 ? { ...outs[0], usage: u } : { outputs: outs, usage: u });
     }
     c.header('Content-Type', 'application/x-ndjson');
+    markStreaming(c);
     return stream(c, async (s) => {
       let promptTokens = 0;
       let completionTokens = 0;

@@ -139,7 +139,16 @@ export class RedisHistoryStore implements HistoryStore {
     this.#closed = true;
     clearInterval(this.#timer);
     try {
-      await this.flush();
+      // A shutdown just after an outage: the connection may still be coming back, so give it a few
+      // chances (each waits up to readyTimeoutMs) before the buffered counts are given up.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.flush();
+          break;
+        } catch (e) {
+          if (attempt >= 3) throw e;
+        }
+      }
     } finally {
       if (this.#ownsClient) {
         if (this.#client.status === 'ready') await this.#client.quit().catch(() => this.#client.disconnect());

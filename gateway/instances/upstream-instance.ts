@@ -19,7 +19,10 @@ export class UpstreamInstance {
   readonly url: string;
   readonly pool: Pool;
   health: InstanceHealth = 'starting';
-  load: LoadReport = {};
+  #load: LoadReport = {};
+  /** The last load header taken, parsed when the load is next read (often never, or unchanged). */
+  #loadHeader: string | null = null;
+  #loadHeaderParsed = true;
   metadata: InstanceMetadata | null = null;
   /** Requests the gateway has sent and not yet seen end. */
   outstanding = 0;
@@ -42,14 +45,30 @@ export class UpstreamInstance {
     return this.health === 'ready' && this.metadata !== null;
   }
 
+  /** The last load report, from the poller or a response header, whichever came last. */
+  get load(): LoadReport {
+    if (!this.#loadHeaderParsed) {
+      this.#loadHeaderParsed = true;
+      try {
+        this.#load = JSON.parse(this.#loadHeader!) as LoadReport;
+      } catch {
+        // A malformed report is ignored; the poller's next one replaces it.
+      }
+    }
+    return this.#load;
+  }
+
+  set load(report: LoadReport) {
+    this.#load = report;
+    this.#loadHeader = null;
+    this.#loadHeaderParsed = true;
+  }
+
   /** Takes the load report carried on a response header, when there is one. */
   noteLoadHeader(value: string | string[] | undefined): void {
-    if (typeof value !== 'string') return;
-    try {
-      this.load = JSON.parse(value) as LoadReport;
-    } catch {
-      // A malformed report is ignored; the poller's next one replaces it.
-    }
+    if (typeof value !== 'string' || value === this.#loadHeader) return;
+    this.#loadHeader = value;
+    this.#loadHeaderParsed = false;
   }
 
   async close(): Promise<void> {

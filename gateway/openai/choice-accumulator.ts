@@ -16,7 +16,8 @@ export class ChoiceAccumulator {
   completionTokens = 0;
 
   constructor(n: number) {
-    this.choices = Array.from({ length: n }, () => ({ text: '', tokens: [], finishReason: null }));
+    this.choices = [];
+    for (let i = 0; i < n; i++) this.choices.push({ text: '', tokens: [], finishReason: null });
   }
 
   add(ev: TokenEvent | FinishEvent): void {

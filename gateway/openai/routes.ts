@@ -7,7 +7,7 @@ import { validated } from '../server/forward.ts';
 import { startGenerationSession } from '../server/generation.ts';
 import { readJson } from '../server/read-body.ts';
 import { clientSignal } from '../server/client-signal.ts';
-import { noteModel } from '../server/request-span.ts';
+import { markStreaming, noteModel } from '../server/request-span.ts';
 import { ChoiceAccumulator } from './choice-accumulator.ts';
 import { chatRequest, parseChatBody } from './chat-request.ts';
 import { chatPrompt } from './chat-request.ts';
@@ -97,9 +97,9 @@ async function generate(
     created: Math.floor(Date.now() / 1000),
     model,
   };
-  if (!req.stream) {
+  if (session.whole) {
     const acc = new ChoiceAccumulator(req.params.n);
-    for await (const ev of session.events) {
+    for (const ev of session.whole) {
       if (ev.type === 'error') throw new ApiError('engine_step_failed', ev.message);
       acc.add(ev);
     }
@@ -110,6 +110,7 @@ async function generate(
         : completionResponse(ids, acc.choices, logprobs, u),
     );
   }
+  markStreaming(c);
   return streamSSE(c, async (sse) => {
     const usageField = req.includeUsage ? null : undefined;
     const send = (chunk: unknown) => sse.writeSSE({ data: JSON.stringify(chunk) });

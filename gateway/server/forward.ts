@@ -24,6 +24,9 @@ export interface Forwarded<T> {
   readonly release: () => void;
 }
 
+// Untraced requests carry no trace context: one empty set of headers for all of them.
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /**
  * Sends one request to an instance of the deployment: waits in the model's queue while none is ready,
  * routes it, calls it, and when the instance fails before answering (refused, draining, full) routes it
@@ -40,11 +43,19 @@ export async function forward<T>(
   const exclude = new Set<string>();
   let queueMs = 0;
   for (let attempt = 1; ; attempt++) {
-    const route = await inSpan(deps.tracer, 'gateway.queue', async (span) => {
-      const r = await gate.waitFor(() => deps.router.route(deployment, prompt, exclude), signal);
-      span.setAttribute('warmgate.queue_ms', r.waitedMs);
-      return r;
-    });
+    const attemptRoute = () => deps.router.route(deployment, prompt, exclude);
+    const queueSpan = deps.tracer.startSpan('gateway.queue', {}, context.active());
+    // Untraced, a request that finds a ready instance at once skips the queue's promises altogether.
+    const ready = queueSpan.isRecording() ? null : attemptRoute();
+    const route = ready
+      ? { value: ready, waitedMs: 0 }
+      : queueSpan.isRecording()
+        ? await recorded(queueSpan, async (span) => {
+            const r = await gate.waitFor(attemptRoute, signal);
+            span.setAttribute('warmgate.queue_ms', r.waitedMs);
+            return r;
+          })
+        : await gate.waitFor(attemptRoute, signal);
     queueMs += route.waitedMs;
     const { instance, decision } = route.value;
     const routeSpan = deps.tracer.startSpan('gateway.route');
@@ -65,10 +76,13 @@ export async function forward<T>(
       instance.outstanding--;
     };
     try {
-      const value = await inSpan(deps.tracer, 'gateway.upstream', async (span) => {
-        span.setAttributes({ 'server.address': instance.url, 'warmgate.instance': instance.id });
-        return call(instance, traceHeaders());
-      });
+      const upstreamSpan = deps.tracer.startSpan('gateway.upstream', {}, context.active());
+      const value = upstreamSpan.isRecording()
+        ? await recorded(upstreamSpan, (span) => {
+            span.setAttributes({ 'server.address': instance.url, 'warmgate.instance': instance.id });
+            return call(instance, traceHeaders());
+          })
+        : await call(instance, trace.getSpan(context.active()) ? traceHeaders() : NO_HEADERS);
       return { value, instance, decision, queueMs, release };
     } catch (e) {
       release();
@@ -83,13 +97,7 @@ export async function forward<T>(
   }
 }
 
-/** Runs `f` in a child span of the active one; the span ends (with the error recorded) however f ends. */
-export function inSpan<T>(tracer: Tracer, name: string, f: (span: Span) => Promise<T>): Promise<T> {
-  const span = tracer.startSpan(name, {}, context.active());
-  if (!span.isRecording()) return f(span); // tracing off: nothing to record, no context to carry
-  return recorded(span, f);
-}
-
+/** Runs `f` in the given (recording) span, made active; the span ends, with any error recorded, however f ends. */
 async function recorded<T>(span: Span, f: (span: Span) => Promise<T>): Promise<T> {
   try {
     return await context.with(trace.setSpan(context.active(), span), () => f(span));

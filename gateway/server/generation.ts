@@ -7,7 +7,7 @@ import { ApiError } from '../errors/index.ts';
 import type { HistoryStore, Outcome } from '../history/index.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
-import { startGeneration } from '../upstream/index.ts';
+import { generateWhole, startGeneration } from '../upstream/index.ts';
 import { type ForwardDeps, forward } from './forward.ts';
 
 export interface GenerationDeps extends ForwardDeps {
@@ -19,6 +19,11 @@ export interface GenerationDeps extends ForwardDeps {
 export interface GenerationSession {
   readonly request: GenerationRequest;
   readonly instance: UpstreamInstance;
+  /**
+   * A request that does not stream is answered whole: its events, all of them, with the session already
+   * ended and recorded. Null for a streaming request.
+   */
+  readonly whole: readonly GenerationEvent[] | null;
   /** The instance's events; iterating to the end (or stopping early) ends the session. */
   readonly events: AsyncGenerator<GenerationEvent>;
 }
@@ -26,6 +31,18 @@ export interface GenerationSession {
 function limitsOf(inst: UpstreamInstance): SamplingLimitsForModel {
   const m = inst.metadata!;
   return { vocabSize: m.vocabSize ?? 0, contextLength: m.contextLength ?? 0, maxN: m.maxN ?? 1 };
+}
+
+/** The instance's answer: its events as they stream, or all of them once read whole. */
+type Upstream = AsyncGenerator<GenerationEvent> | GenerationEvent[];
+
+/** What one generation produced, for its metrics, span and history record. */
+interface Tally {
+  firstAt: number | null;
+  lastAt: number;
+  promptTokens: number;
+  outputTokens: number;
+  outcome: Outcome;
 }
 
 /**
@@ -47,13 +64,13 @@ export async function startGenerationSession(
   let request: GenerationRequest | null = null;
   let fwd;
   try {
-    fwd = await forward(deps, gate, deployment, promptForRouting, signal, (inst, headers) => {
-      request = build(limitsOf(inst));
-      return startGeneration(
-        inst,
-        { prompt: request.prompt, params: { ...request.params } },
-        { signal, headers, whole: !request.stream },
-      );
+    fwd = await forward<Upstream>(deps, gate, deployment, promptForRouting, signal, (inst, headers) => {
+      const req = build(limitsOf(inst));
+      request = req;
+      const body = { prompt: req.prompt, params: { ...req.params } };
+      return req.stream
+        ? startGeneration(inst, body, { signal, headers })
+        : generateWhole(inst, body, { signal, headers });
     });
   } catch (e) {
     leave();
@@ -74,50 +91,73 @@ export async function startGenerationSession(
   }
   deps.metrics.queued(deployment, fwd.queueMs);
   const span = trace.getSpan(context.active());
-  const upstream = fwd.value;
   const req = request!;
+  const end = (t: Tally) => {
+    fwd.release();
+    leave();
+    const ttftMs = t.firstAt === null ? null : t.firstAt - t0;
+    if (ttftMs !== null) deps.metrics.firstToken(deployment, ttftMs);
+    if (t.firstAt !== null && t.outputTokens > 1) {
+      deps.metrics.perOutputToken(deployment, (t.lastAt - t.firstAt) / (t.outputTokens - 1));
+    }
+    if (span) {
+      span.setAttributes({
+        'gen_ai.usage.input_tokens': t.promptTokens,
+        'gen_ai.usage.output_tokens': t.outputTokens,
+      });
+      if (t.outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    deps.history.record({
+      model: deployment,
+      at: arrivedAt,
+      promptTokens: t.promptTokens,
+      outputTokens: t.outputTokens,
+      ttftMs,
+      outcome: t.outcome,
+    });
+  };
+  const tally: Tally = { firstAt: null, lastAt: 0, promptTokens: 0, outputTokens: 0, outcome: 'aborted' };
+  const note = (ev: GenerationEvent) => {
+    if (ev.type === 'token') {
+      tally.outputTokens++;
+      tally.lastAt = performance.now();
+      if (tally.firstAt === null) {
+        tally.firstAt = tally.lastAt;
+        span?.addEvent('gen_ai.first_token');
+      }
+    } else if (ev.type === 'finish') {
+      tally.promptTokens = ev.promptTokens;
+    } else if (ev.type === 'error') {
+      tally.outcome = 'error';
+    }
+  };
+
+  const upstream = fwd.value;
+  if (Array.isArray(upstream)) {
+    // Answered whole: the session ends here.
+    for (const ev of upstream) note(ev);
+    if (tally.outcome !== 'error') tally.outcome = 'ok';
+    end(tally);
+    return { request: req, instance: fwd.instance, whole: upstream, events: replay(upstream) };
+  }
   const events = (async function* () {
-    let firstAt: number | null = null;
-    let lastAt = 0;
-    let promptTokens = 0;
-    let outputTokens = 0;
-    let outcome: Outcome = 'aborted';
     try {
       for await (const ev of upstream) {
-        if (ev.type === 'token') {
-          outputTokens++;
-          lastAt = performance.now();
-          if (firstAt === null) {
-            firstAt = lastAt;
-            span?.addEvent('gen_ai.first_token');
-          }
-        } else if (ev.type === 'finish') {
-          promptTokens = ev.promptTokens;
-        } else if (ev.type === 'error') {
-          outcome = 'error';
-        }
+        note(ev);
         yield ev;
       }
-      if (outcome !== 'error') outcome = 'ok';
+      if (tally.outcome !== 'error') tally.outcome = 'ok';
     } catch (e) {
-      outcome = signal.aborted ? 'aborted' : 'error';
+      tally.outcome = signal.aborted ? 'aborted' : 'error';
       if (!signal.aborted)
         throw new ApiError('upstream_failed', `the instance stream broke: ${(e as Error).message}`);
     } finally {
-      fwd.release();
-      leave();
-      const ttftMs = firstAt === null ? null : firstAt - t0;
-      if (ttftMs !== null) deps.metrics.firstToken(deployment, ttftMs);
-      if (firstAt !== null && outputTokens > 1) {
-        deps.metrics.perOutputToken(deployment, (lastAt - firstAt) / (outputTokens - 1));
-      }
-      span?.setAttributes({
-        'gen_ai.usage.input_tokens': promptTokens,
-        'gen_ai.usage.output_tokens': outputTokens,
-      });
-      if (outcome === 'error') span?.setStatus({ code: SpanStatusCode.ERROR });
-      deps.history.record({ model: deployment, at: arrivedAt, promptTokens, outputTokens, ttftMs, outcome });
+      end(tally);
     }
   })();
-  return { request: req, instance: fwd.instance, events };
+  return { request: req, instance: fwd.instance, whole: null, events };
+}
+
+async function* replay(events: readonly GenerationEvent[]): AsyncGenerator<GenerationEvent> {
+  yield* events;
 }

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors/index.ts';
+import { requestHeader } from './request-header.ts';
 
 /**
  * 413 body_too_large past `maxBytes`: a declared Content-Length is refused before anything is read; a
@@ -7,7 +8,7 @@ import { ApiError } from '../errors/index.ts';
  */
 export function limitBody(maxBytes: number): MiddlewareHandler {
   return async function limitBody(c, next) {
-    const declared = c.req.header('content-length');
+    const declared = requestHeader(c, 'content-length');
     if (declared !== undefined && Number(declared) > maxBytes) {
       throw new ApiError('body_too_large', `the body is over the ${maxBytes}-byte limit`);
     }

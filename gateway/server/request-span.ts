@@ -8,7 +8,18 @@ declare module 'hono' {
   interface ContextVariableMap {
     /** The deployment a request was for, once a route has found it. */
     model: string;
+    /** The route answers with a stream (see markStreaming). */
+    streaming: boolean;
   }
+}
+
+/**
+ * The route answers with a stream (SSE, NDJSON): the request's span and metrics end when the stream
+ * does, not when the handler returns. Said by the route rather than read off the response's
+ * Content-Type: reading a response's headers makes hono build a web Headers object for every answer.
+ */
+export function markStreaming(c: Context): void {
+  c.set('streaming', true);
 }
 
 /** Names the model a request was for, so the request's metrics and span carry it. */
@@ -16,9 +27,6 @@ export function noteModel(c: Context, model: string, operation: string): void {
   c.set('model', model);
   trace.getActiveSpan()?.setAttributes({ 'gen_ai.request.model': model, 'gen_ai.operation.name': operation });
 }
-
-const isStream = (type: string | null) =>
-  type !== null && (type.startsWith('text/event-stream') || type.startsWith('application/x-ndjson'));
 
 /**
  * A span per request (child of the caller's W3C trace context, when it sent one) that ends when the
@@ -53,7 +61,7 @@ export function requestSpan(tracer: Tracer, metrics: GatewayMetrics, tracing: bo
     if (span) await context.with(trace.setSpan(context.active(), span), () => next());
     else await next();
     // Only a stream's body is touched: reading .body makes hono's lightweight response a full one.
-    if (isStream(c.res.headers.get('content-type')) && c.res.body) {
+    if (c.get('streaming') && c.res.body) {
       const body = c.res.body;
       // Streaming: the span lasts until the stream closes or the client goes away.
       const watched = body.pipeThrough(new TransformStream({ flush: end }));

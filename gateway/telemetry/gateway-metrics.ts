@@ -1,8 +1,16 @@
-import type { Meter } from '@opentelemetry/api';
+import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
+import { HistogramBatch } from './histogram-batch.ts';
 
 const LATENCY_BUCKETS_S = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
+
+interface RequestSeries {
+  /** Requests not yet added to the counter. */
+  count: number;
+  readonly counted: Attributes;
+  readonly e2e: HistogramBatch;
+}
 
 export interface GatewayGauges {
   /** Per model: requests in flight through the gateway, and waiting for a ready instance. */
@@ -22,6 +30,16 @@ export class GatewayMetrics {
   readonly #e2e;
   readonly #queue;
   readonly #retries;
+  /**
+   * Values wait here and reach the OpenTelemetry instruments in batches, always before metrics are
+   * collected (the SDK runs observable callbacks before it reads its instruments): a request's counter add
+   * and histogram records, one by one, cost about a tenth of its CPU. Request counts are summed into one
+   * add per series; histogram values go in HistogramBatch buffers. Attribute objects are built once.
+   */
+  readonly #series = new Map<string, RequestSeries>();
+  readonly #ttftByModel = new Map<string, HistogramBatch>();
+  readonly #tpotByModel = new Map<string, HistogramBatch>();
+  readonly #queueByModel = new Map<string, HistogramBatch>();
 
   constructor(meter: Meter, gauges: GatewayGauges) {
     const hist = (name: string, description: string) =>
@@ -45,6 +63,7 @@ export class GatewayMetrics {
         description: 'Requests in flight through the gateway, by model',
       })
       .addCallback((r) => {
+        this.#flush();
         for (const [model, n] of gauges.inFlight()) r.observe(n, { model });
       });
     meter
@@ -62,23 +81,59 @@ export class GatewayMetrics {
   }
 
   request(model: string, route: string, status: number, e2eMs: number): void {
-    this.#requests.add(1, { model, route, status: String(status) });
-    this.#e2e.record(e2eMs / 1000, { model, route });
+    const key = `${model}\n${route}\n${status}`;
+    let s = this.#series.get(key);
+    if (s === undefined) {
+      s = {
+        count: 0,
+        counted: { model, route, status: String(status) },
+        e2e: this.#e2eSeries(model, route),
+      };
+      this.#series.set(key, s);
+    }
+    s.count++;
+    s.e2e.record(e2eMs / 1000);
   }
 
   firstToken(model: string, ttftMs: number): void {
-    this.#ttft.record(ttftMs / 1000, { model });
+    byModel(this.#ttftByModel, this.#ttft, model).record(ttftMs / 1000);
   }
 
   perOutputToken(model: string, tpotMs: number): void {
-    this.#tpot.record(tpotMs / 1000, { model });
+    byModel(this.#tpotByModel, this.#tpot, model).record(tpotMs / 1000);
   }
 
   queued(model: string, queueMs: number): void {
-    this.#queue.record(queueMs / 1000, { model });
+    byModel(this.#queueByModel, this.#queue, model).record(queueMs / 1000);
+  }
+
+  /** One e2e batch per (model, route), shared by that route's statuses. */
+  #e2eSeries(model: string, route: string): HistogramBatch {
+    for (const [k, s] of this.#series) {
+      if (k.startsWith(`${model}\n${route}\n`)) return s.e2e;
+    }
+    return new HistogramBatch(this.#e2e, { model, route });
+  }
+
+  /** Everything waiting, into the OpenTelemetry instruments. */
+  #flush(): void {
+    for (const s of this.#series.values()) {
+      if (s.count > 0) this.#requests.add(s.count, s.counted);
+      s.count = 0;
+      s.e2e.flush(); // shared by a route's statuses: a second flush finds it empty
+    }
+    for (const m of [this.#ttftByModel, this.#tpotByModel, this.#queueByModel]) {
+      for (const b of m.values()) b.flush();
+    }
   }
 
   retried(model: string): void {
     this.#retries.add(1, { model });
   }
+}
+
+function byModel(batches: Map<string, HistogramBatch>, h: Histogram, model: string): HistogramBatch {
+  let b = batches.get(model);
+  if (b === undefined) batches.set(model, (b = new HistogramBatch(h, { model })));
+  return b;
 }

@@ -8,3 +8,4 @@ export {
   type TensorPayload,
 } from './instance-client.ts';
 export { ndjson } from './ndjson.ts';
+export { generateWhole } from './whole-generation.ts';

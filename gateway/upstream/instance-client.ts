@@ -2,7 +2,7 @@ import type { ClientSignal } from '../server/client-signal.ts';
 import type { GenerationEvent } from '../../runtime/engine/index.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import { instanceError, RetryableUpstreamError } from './errors.ts';
-import { ndjson, ndjsonText } from './ndjson.ts';
+import { ndjson } from './ndjson.ts';
 
 /** The body of an instance's POST /generate. */
 export interface InstanceGenerateBody {
@@ -27,8 +27,6 @@ export interface CallOptions {
   readonly signal: ClientSignal;
   /** Trace context and the like. */
   readonly headers?: Record<string, string>;
-  /** The caller waits for the whole answer (no streaming to its client). */
-  readonly whole?: boolean;
 }
 
 async function post(inst: UpstreamInstance, path: string, body: unknown, o: CallOptions) {
@@ -55,7 +53,8 @@ async function post(inst: UpstreamInstance, path: string, body: unknown, o: Call
 
 /**
  * Starts a generation on the instance. Resolves once the instance accepted it (status 200), so a refusal
- * is known before the client sees a byte; the events then stream as the instance writes them.
+ * is known before the client sees a byte; the events then stream as the instance writes them. A caller
+ * that answers in one piece uses generateWhole instead.
  */
 export async function startGeneration(
   inst: UpstreamInstance,
@@ -63,8 +62,7 @@ export async function startGeneration(
   o: CallOptions,
 ): Promise<AsyncGenerator<GenerationEvent>> {
   const res = await post(inst, '/generate', body, o);
-  // A caller that answers in one piece reads the body whole: cheaper than iterating it chunk by chunk.
-  return o.whole ? ndjsonText<GenerationEvent>(res.body.text()) : ndjson<GenerationEvent>(res.body);
+  return ndjson<GenerationEvent>(res.body);
 }
 
 export async function inferTensors(

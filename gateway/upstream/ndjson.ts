@@ -16,8 +16,3 @@ export async function* ndjson<T>(body: AsyncIterable<Buffer | Uint8Array>): Asyn
   const rest = Buffer.concat(pending).toString('utf8');
   if (rest.trim()) yield JSON.parse(rest) as T;
 }
-
-/** The same, from a body read whole. */
-export async function* ndjsonText<T>(text: Promise<string>): AsyncGenerator<T> {
-  for (const line of (await text).split('\n')) if (line.trim()) yield JSON.parse(line) as T;
-}
