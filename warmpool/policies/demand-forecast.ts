@@ -27,6 +27,12 @@ export interface Forecast {
   readonly daily: Float64Array;
   /** For the same buckets: the most arrivals seen around that time on a past day. */
   readonly dailyCount: Float64Array;
+  /** Run starts recur every `period` buckets (the most common distance between them), 0 when none does. */
+  readonly period: number;
+  /** For the same buckets: the most arrivals seen around the same phase of the last few periods. */
+  readonly phaseCount: Float64Array;
+  /** The same at exactly the same phase (no drift allowed): what a quiet phase holds. */
+  readonly phaseExact: Float64Array;
 }
 
 const DAY_MS = 86_400_000;
@@ -56,7 +62,13 @@ interface Counts {
   readonly baseRate: number;
   readonly moreAfter: Float64Array;
   readonly perActive: number;
+  readonly period: number;
 }
+
+const PHASES = 3;
+/** A period needs this many repeats, and this share of the run-start distances, to be believed. */
+const PERIOD_MIN_REPEATS = 3;
+const PERIOD_MIN_SHARE = 0.5;
 
 function countsFor(history: HistoryReader, start: number): Counts {
   const bucketMs = history.coarseMs;
@@ -73,9 +85,16 @@ function countsFor(history: HistoryReader, start: number): Counts {
     let starts = 0;
     // The run the window opens in has no idle time before it to count: not a start.
     let prev = 1;
+    let lastStart = -1;
+    const distances = new Map<number, number>();
     const atLeast = new Float64Array(MAX_COUNT + 2);
-    for (const n of s) {
-      if (n > 0 && prev <= 0) starts++;
+    for (let i = 0; i < s.length; i++) {
+      const n = s[i]!;
+      if (n > 0 && prev <= 0) {
+        starts++;
+        if (lastStart >= 0) distances.set(i - lastStart, (distances.get(i - lastStart) ?? 0) + 1);
+        lastStart = i;
+      }
       prev = n;
       if (n <= 0) continue;
       active++;
@@ -88,14 +107,18 @@ function countsFor(history: HistoryReader, start: number): Counts {
     // Runs of activity started per empty bucket: the chance that an idle bucket is followed by an
     // active one when the histogram knows no better (bursts do not inflate it as active buckets would).
     const baseRate = (starts + 0.5) / (s.length - active + 1);
-    return { baseRate, moreAfter, perActive: active === 0 ? 1 : sum / active };
+    let period = 0;
+    let best = 0;
+    for (const [d, c] of distances) if (c > best || (c === best && d < period)) [period, best] = [d, c];
+    if (best < PERIOD_MIN_REPEATS || best < PERIOD_MIN_SHARE * (starts - 1)) period = 0;
+    return { baseRate, moreAfter, perActive: active === 0 ? 1 : sum / active, period };
   });
 }
 
 function compute(history: HistoryReader, start: number, ahead: number): Forecast {
   const bucketMs = history.coarseMs;
   const current = start / bucketMs;
-  const { baseRate, moreAfter, perActive } = countsFor(history, start);
+  const { baseRate, moreAfter, perActive, period } = countsFor(history, start);
   const bins = history.idleHistogram();
   const lastClosedActive = lastActiveBefore(history, current, bins.length);
 
@@ -134,7 +157,39 @@ function compute(history: HistoryReader, start: number, ahead: number): Forecast
       dailyCount[j] = most;
     }
   }
-  return { hazard, baseRate, moreAfter, perActive, lastClosedActive, level, spread, daily, dailyCount };
+  // Sizing from the same phase of the last periods: a burst every hour is as large as the last ones.
+  const phaseCount = new Float64Array(ahead + 1);
+  const phaseExact = new Float64Array(ahead + 1);
+  if (period > 0) {
+    for (let j = 0; j <= ahead; j++) {
+      for (let p = 1; p <= PHASES; p++) {
+        const at = current + j - p * period;
+        if (at < current)
+          phaseExact[j] = Math.max(
+            phaseExact[j]!,
+            history.series(at * bucketMs, (at + 1) * bucketMs, bucketMs)[0]!,
+          );
+        // Closed buckets only: the forecast holds for the whole current bucket.
+        const to = Math.min(at + 2, current) * bucketMs;
+        for (const v of history.series((at - 1) * bucketMs, to, bucketMs))
+          phaseCount[j] = Math.max(phaseCount[j]!, v);
+      }
+    }
+  }
+  return {
+    hazard,
+    baseRate,
+    moreAfter,
+    perActive,
+    lastClosedActive,
+    level,
+    spread,
+    daily,
+    dailyCount,
+    period,
+    phaseCount,
+    phaseExact,
+  };
 }
 
 /** Level (least-squares line extrapolated one bucket ahead) and spread of `s`. */

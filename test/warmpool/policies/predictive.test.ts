@@ -23,11 +23,13 @@ describe('predictive policy', () => {
     const next = T0 + 180 * MIN; // the minute the next arrival falls in
     assert.equal(decide(history, last + 2000).desired, 0, 'released once the minute’s one arrival came');
     assert.equal(decide(history, T0 + 177 * MIN).desired, 0, 'nothing between arrivals');
-    // The last tick from which a start is ready when the minute begins: now + 10 s + 2 s.
-    assert.equal(decide(history, next - 14_000).desired, 0);
-    const ahead = decide(history, next - 12_000);
+    // The fine history knows the phase within the minute (20 s in): ready from a start (10 s), a
+    // tick (2 s) and a bucket of guard before it, not from the minute's start.
+    assert.equal(decide(history, next - 12_000).desired, 0);
+    assert.equal(decide(history, next + 6000).desired, 0);
+    const ahead = decide(history, next + 7000);
     assert.equal(ahead.desired, 1);
-    assert.match(ahead.reason, /holding/);
+    assert.match(ahead.reason, /holding: bursts of ~1 every 300 s/);
     // Held through the minute until its arrival comes ...
     assert.equal(decide(history, next + 15_000).desired, 1);
     history.add(next + 20_000);
@@ -41,11 +43,33 @@ describe('predictive policy', () => {
     const burst = (day: number) => every(T0 + day * DAY + 9 * 60 * MIN, 100, 6000); // 10/s for 10 minutes
     for (const t of [...burst(0), ...burst(1)]) history.add(t);
     const nine = T0 + 2 * DAY + 9 * 60 * MIN;
-    assert.equal(decide(history, nine - 5 * MIN).desired, 0);
+    // Between the bursts, their size alone makes one instance worth holding at the default threshold
+    // (a base rate of ~1/1400 a minute × 100 requests a cold start would catch) ...
+    const early = decide(history, nine - 5 * MIN);
+    assert.equal(early.desired, 1);
+    assert.match(early.reason, /holding/);
+    // ... and at a higher threshold none.
+    history.advance(nine - 5 * MIN);
+    const strict = config({ knobs: { threshold: 0.2 } });
+    const none = predictive.decide({ config: strict, history, pool: pool(), now: nine - 5 * MIN });
+    assert.equal(none.desired, 0);
+    // Sized up ahead of the burst's time of day.
     const d = decide(history, nine - 10_000);
-    // 600 a minute at 1 s each: 10 in flight, plus 1.28 x sqrt(10) Poisson headroom: 15.
-    assert.equal(d.desired, 15);
+    // 600 a minute at 1 s each: 10 in flight, plus 3 x sqrt(10) Poisson headroom: 20.
+    assert.equal(d.desired, 20);
     assert.match(d.reason, /~600\.0\/min/);
+  });
+
+  it('sizes a burst of a detected period from the same phase of the last periods', () => {
+    // 1200 requests in the first minute of every hour, nothing else: the last ten minutes say 0 a minute.
+    const times = [0, 1, 2, 3, 4, 5].flatMap((h) => every(T0 + h * 60 * MIN, 50, 1200));
+    const history = historyOf(times, T0 + 5 * 60 * MIN + MIN);
+    const next = T0 + 6 * 60 * MIN;
+    const d = decide(history, next - 12_000);
+    // 20/s at 1 s each: 20 in flight plus 3 x sqrt(20) Poisson headroom: 34.
+    assert.equal(d.desired, 34);
+    assert.match(d.reason, /~1200\.0\/min/);
+    assert.equal(decide(history, next - 30 * MIN).desired, 0, 'nothing in the quiet phase');
   });
 
   it('falls back to the reactive policy when arrivals come that the forecast did not expect', () => {
@@ -103,5 +127,49 @@ describe('predictive policy', () => {
       predictive.decide({ config: bounded, history: h, pool: pool({ queued: 9 }), now }).desired,
       3,
     );
+  });
+});
+
+describe('predictive policy, short periods', () => {
+  // A live-test shape: 8 requests within a second every 20 s, 2 s cold starts, 1 s ticks, 8 slots.
+  const short = config({ coldStartMs: 2000, tickMs: 1000, capacityPerInstance: 8 });
+  const start = T0 + 7 * MIN + 3000;
+  const burst = (k: number) => every(start + k * 20_000 + 100, 100, 8);
+
+  function at(history: DemandHistory, now: number, p: PoolState = pool()) {
+    history.advance(now);
+    return predictive.decide({ config: short, history, pool: p, now });
+  }
+
+  it('has an instance ready a start and a tick before each burst and none between', () => {
+    const history = historyOf([0, 1, 2, 3].flatMap(burst), start + 3 * 20_000 + 1000);
+    const fifth = start + 4 * 20_000;
+    // While the fourth burst's requests run, they are served.
+    assert.equal(at(history, fifth - 18_500, pool({ instances: 1, ready: 1, inFlight: 8 })).desired, 1);
+    for (const before of [16_000, 12_000, 8000, 5000]) {
+      const d = at(history, fifth - before);
+      assert.equal(d.desired, 0, `${before} ms before the fifth burst`);
+      assert.match(d.reason, /released: bursts of ~8 every 20 s/);
+    }
+    // From a start and a tick (3 s) plus a bucket of guard before it: ready 2-3 s ahead.
+    assert.equal(at(history, fifth - 4000).desired, 1);
+    const d = at(history, fifth - 2000);
+    assert.equal(d.desired, 1);
+    assert.match(d.reason, /holding: bursts of ~8 every 20 s, next at \+2\.0 s/);
+    for (const t of burst(4)) history.add(t);
+    assert.equal(at(history, fifth + 1500).desired, 1, 'held while the burst may go on');
+    assert.equal(at(history, fifth + 5000).desired, 0, 'released after it');
+    assert.equal(at(history, fifth + 16_000).desired, 1, 'and ready again for the sixth');
+  });
+
+  it('keeps the minute-grain forecast when bursts are irregular or too close for a start', () => {
+    const irregular = [0, 17_000, 41_000, 58_000].flatMap((o) => every(start + o, 100, 8));
+    const h1 = historyOf(irregular, start + 59_000);
+    assert.doesNotMatch(at(h1, start + 70_000).reason, /bursts of/);
+    // Every 5 s with a 10 s cold start: releasing in between would only make cold starts.
+    const close = [0, 1, 2, 3, 4].flatMap((k) => every(start + k * 5000, 100, 3));
+    const h2 = historyOf(close, start + 21_000);
+    const d = predictive.decide({ config: cfg, history: h2, pool: pool(), now: start + 22_000 });
+    assert.doesNotMatch(d.reason, /bursts of/);
   });
 });
