@@ -114,7 +114,15 @@ const demo = (minInstances: number): DeploymentSpec => ({
   name: 'demo',
   kind: 'generative',
   model: { path: o.model },
-  scaling: { minInstances, maxInstances: 1, warmBuffer: 0, keepAliveMs: 600_000, ttftSloMs: 60_000 },
+  // Keep-alive policy: once up, an instance stays (this measures cold vs warm, not a policy's choices).
+  scaling: {
+    minInstances,
+    maxInstances: 1,
+    warmBuffer: 0,
+    keepAliveMs: 600_000,
+    ttftSloMs: 60_000,
+    policy: 'keepalive',
+  },
 });
 const graphDir = mkdtempSync(join(tmpdir(), 'wg-bench-graphs-'));
 const observeStarts = async (mode: 'standby' | 'fresh' | 'first', n: number): Promise<ObservedStart[]> => {

@@ -199,6 +199,7 @@ export class Controller {
       tickMs: this.#o.tickMs ?? 500,
       now,
       scaleToZero,
+      unseenArrival: demand.lastRequestAt !== undefined && demand.lastRequestAt >= this.#readThrough,
     });
   }
 

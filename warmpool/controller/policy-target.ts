@@ -28,6 +28,11 @@ export interface PolicyTargetInput {
   readonly now: number;
   /** Whether an idle deployment with minInstances 0 may go to zero. */
   readonly scaleToZero: boolean;
+  /**
+   * A request arrived after what the history holds (it runs a settle delay behind): the policy has not
+   * seen it, so this tick does not scale down.
+   */
+  readonly unseenArrival?: boolean;
 }
 
 export function policyConfig(
@@ -62,6 +67,7 @@ export function policyTarget(i: PolicyTargetInput): WarmPoolTarget {
     [i.pool.queued > 0 ? 1 : 0, `${i.pool.queued} waiting`],
     [demand > 0 ? instancesFor(demand, cfg) + s.warmBuffer : 0, `in use + buffer ${s.warmBuffer}`],
     [i.scaleToZero ? 0 : Math.max(1, s.warmBuffer), 'scale-to-zero off'],
+    [i.unseenArrival ? i.pool.instances : 0, 'an arrival the history has not seen yet'],
   ];
   let desired = d.desired;
   let why = '';
