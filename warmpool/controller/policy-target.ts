@@ -81,5 +81,7 @@ export function policyTarget(i: PolicyTargetInput): WarmPoolTarget {
     desired = s.maxInstances;
     why += `; capped at max ${s.maxInstances}`;
   }
-  return { desired: Math.max(0, desired), reason: `${i.policy.name}: ${d.reason}${why}` };
+  // Policies that already name themselves in their reason are not named twice.
+  const named = d.reason.startsWith(i.policy.name) ? d.reason : `${i.policy.name}: ${d.reason}`;
+  return { desired: Math.max(0, desired), reason: `${named}${why}` };
 }
