@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type RunningWarmgate, startWarmgate } from '../../warmpool/index.ts';
+import { mulberry32 } from '../../warmpool/sim/prng.ts';
 import { deployment } from '../support/platform.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 
@@ -26,18 +27,6 @@ async function firstFunctionMinutes(): Promise<number[]> {
     }
   }
   throw new Error('trace has no data row');
-}
-
-/** A seeded PRNG (mulberry32): arrivals spread within each minute the same way every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -72,7 +61,7 @@ describe(
       const minutes = await firstFunctionMinutes();
       const active = minutes.flatMap((c, m) => (c > 0 ? [m] : [])).slice(0, BURSTS);
       assert.equal(active.length, BURSTS);
-      const rand = prng(7);
+      const rand = mulberry32(7); // arrivals spread within each minute the same way every run
       // Arrival times (ms after the start) of every call, grouped by burst.
       const bursts = active.map((m) =>
         Array.from({ length: minutes[m]! }, () => (m - active[0]! + rand()) * (60_000 / COMPRESSION)).sort(

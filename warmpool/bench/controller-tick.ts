@@ -14,6 +14,7 @@ import { RedisHistoryStore, type RequestRecord } from '../../gateway/history/ind
 import { RedisDemandFeed } from '../history-feed/index.ts';
 import { policyNamed, type PolicyConfig, type PoolState } from '../policies/index.ts';
 import { launchRedis } from './redis-launcher.ts';
+import { mulberry32 } from '../sim/prng.ts';
 
 const { values: o } = parseArgs({
   options: {
@@ -39,18 +40,7 @@ const quantile = (xs: readonly number[], q: number): number => {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
 };
 
-/** Deterministic uniform [0, 1) (mulberry32), so runs draw the same traffic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(42);
+const random = mulberry32(42); // the same traffic every run
 const rec = (model: string, at: number): RequestRecord => ({
   model,
   at,
