@@ -33,6 +33,13 @@ export interface Forecast {
   readonly phaseCount: Float64Array;
   /** The same at exactly the same phase (no drift allowed): what a quiet phase holds. */
   readonly phaseExact: Float64Array;
+  /**
+   * For the same buckets: arrivals that came in that bucket's minute of each of the last
+   * cycles (2 or 3) of a clock period (every 5, 10, 15, 20, 30 or 60 minutes: cron schedules),
+   * the fewest of those cycles, the most over the periods. Finds a job every half hour on top of a
+   * steady stream, which leaves no idle gap for `period` to find.
+   */
+  readonly recurring: Float64Array;
 }
 
 const DAY_MS = 86_400_000;
@@ -41,6 +48,13 @@ const MAX_COUNT = 16;
 const HOUR_MS = 3_600_000;
 const LEVEL_WINDOW = 10;
 const MAX_DAYS = 7;
+/**
+ * Clock periods (ms) that `recurring` checks, and the cycles a count must have recurred in: three,
+ * or two from half an hour up (an hourly job is seen twice in two hours; measured on the Azure 2019
+ * trace: 451 fewer cold starts for 0.17 M more idle instance-s than three).
+ */
+const RECUR_PERIODS_MS = [5, 10, 15, 20, 30, 60].map((m) => m * 60_000);
+const recurRepeats = (periodMs: number) => (periodMs >= 30 * 60_000 ? 2 : 3);
 
 /**
  * The forecast for the bucket holding `now`, cached until that bucket closes; `ahead` future buckets
@@ -176,6 +190,7 @@ function compute(history: HistoryReader, start: number, ahead: number): Forecast
       }
     }
   }
+  const recurring = recurringCounts(history, current, ahead);
   return {
     hazard,
     baseRate,
@@ -189,7 +204,33 @@ function compute(history: HistoryReader, start: number, ahead: number): Forecast
     period,
     phaseCount,
     phaseExact,
+    recurring,
   };
+}
+
+/** `Forecast.recurring` for buckets current..current+ahead (closed buckets only: periods ≥ 5 buckets). */
+function recurringCounts(history: HistoryReader, current: number, ahead: number): Float64Array {
+  const bucketMs = history.coarseMs;
+  const out = new Float64Array(ahead + 1);
+  const first = history.firstArrivalAt;
+  if (first === undefined) return out;
+  const firstBucket = Math.floor(first / bucketMs);
+  for (const periodMs of RECUR_PERIODS_MS) {
+    const repeats = recurRepeats(periodMs);
+    const p = periodMs / bucketMs;
+    if (!Number.isInteger(p) || p <= ahead) continue;
+    for (let j = 0; j <= ahead; j++) {
+      // Cycles before the history began would read as zeros: no recurrence to claim.
+      if (current + j - repeats * p < firstBucket) continue;
+      let fewest = Infinity;
+      for (let r = 1; r <= repeats && fewest > 0; r++) {
+        const at = current + j - r * p;
+        fewest = Math.min(fewest, history.series(at * bucketMs, (at + 1) * bucketMs, bucketMs)[0]!);
+      }
+      out[j] = Math.max(out[j]!, fewest);
+    }
+  }
+  return out;
 }
 
 /** Level (least-squares line extrapolated one bucket ahead) and spread of `s`. */

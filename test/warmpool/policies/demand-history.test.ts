@@ -76,4 +76,29 @@ describe('DemandHistory', () => {
     assert.throws(() => h.add(T0), RangeError);
     assert.throws(() => h.add(T0 + HOUR, -1), RangeError);
   });
+
+  it('holds no bucket memory until a value arrives, and reads the same once one does', () => {
+    const DAY = 24 * HOUR;
+    const before = process.memoryUsage().arrayBuffers;
+    const idle = Array.from({ length: 100 }, () => {
+      const h = new DemandHistory();
+      h.advance(T0);
+      h.advance(T0 + 14 * DAY);
+      return h;
+    });
+    // Allocated up front, the rings of 100 histories are ~25 MB (fine 3 x 3,600, coarse 20,160 buckets).
+    assert.ok(process.memoryUsage().arrayBuffers - before < 1_000_000);
+    const h = idle[0]!;
+    assert.deepEqual([...h.series(T0, T0 + 3 * MIN, MIN)], [0, 0, 0]);
+    assert.equal(h.concurrency(T0 + 14 * DAY - 5000, T0 + 14 * DAY), 0);
+    // The first arrival after two weeks of nothing: counted where it falls, nothing older invented.
+    const at = T0 + 14 * DAY + 30_000;
+    h.add(at, 3);
+    h.observeConcurrency(at, 2);
+    h.advance(at + 2 * MIN);
+    assert.equal(h.arrivals(at - HOUR, at + 1000), 3);
+    assert.deepEqual([...h.series(T0 + 14 * DAY - MIN, T0 + 14 * DAY + 2 * MIN, MIN)], [0, 3, 0]);
+    assert.equal(h.concurrency(at, at + 1000), 2);
+    assert.equal(idle[1]!.arrivals(T0, T0 + 14 * DAY), 0);
+  });
 });

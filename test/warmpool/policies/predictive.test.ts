@@ -17,6 +17,17 @@ function decide(history: DemandHistory, now: number, p: PoolState = pool()) {
   return predictive.decide({ config: cfg, history, pool: p, now });
 }
 
+/** The decision at `now` over the arrivals of `times` before it. */
+function decideAt(times: readonly number[], now: number) {
+  return decide(
+    historyOf(
+      times.filter((t) => t < now),
+      now,
+    ),
+    now,
+  );
+}
+
 describe('predictive policy', () => {
   it('has an instance ready for the next minute of a 5-minute timer and none between', () => {
     const { history, last } = timer();
@@ -70,6 +81,87 @@ describe('predictive policy', () => {
     assert.equal(d.desired, 34);
     assert.match(d.reason, /~1200\.0\/min/);
     assert.equal(decide(history, next - 30 * MIN).desired, 0, 'nothing in the quiet phase');
+  });
+
+  it('sizes ahead for a job that recurs at the same minute of a clock period on top of a stream', () => {
+    // One request every 2 s, plus 300 more in minutes 15 and 45 of every hour (a half-hourly job),
+    // for three hours. The stream never leaves a minute idle, so no run-start period shows the job.
+    const job = (m: number) => every(T0 + m * MIN, 200, 300);
+    const times = [...every(T0, 2000, 4 * 60 * 30), ...[15, 45, 75, 105, 135, 165].flatMap(job)].sort(
+      (a, b) => a - b,
+    );
+    const spike = T0 + (3 * 60 + 15) * MIN;
+    // Half a minute before: sized for the stream alone (0.5/s at 1 s each, plus 3 x sqrt(0.5)).
+    const before = decideAt(times, spike - 30_000);
+    assert.equal(before.desired, 3);
+    assert.match(before.reason, /~30\.0\/min/);
+    // Within a start's reach of the job's minute: that minute as it came in the last cycles, 330 a
+    // minute (5.5/s at 1 s each, plus 3 x sqrt(5.5) headroom: 13).
+    const d = decideAt(times, spike - 10_000);
+    assert.equal(d.desired, 13);
+    assert.match(d.reason, /~330\.0\/min/);
+  });
+
+  it('takes an hourly job as recurring after two cycles, a shorter period after three', () => {
+    // The stream of one request every 2 s, and 300 more in minutes 10 and 70 only.
+    const job = (m: number) => every(T0 + m * MIN, 200, 300);
+    const times = [...every(T0, 2000, 3 * 60 * 30), ...[10, 70].flatMap(job)].sort((a, b) => a - b);
+    const hourly = decideAt(times, T0 + 130 * MIN - 10_000);
+    assert.equal(hourly.desired, 13);
+    assert.match(hourly.reason, /~330\.0\/min/);
+    // Every 15 minutes, twice (minutes 10 and 25): not yet a recurrence.
+    const quarter = [...every(T0, 2000, 60 * 30), ...[10, 25].flatMap(job)].sort((a, b) => a - b);
+    const early = decideAt(quarter, T0 + 40 * MIN - 10_000);
+    assert.equal(early.desired, 3);
+    assert.match(early.reason, /~30\.0\/min/);
+  });
+
+  it("sizes for the last two seconds' arrivals at a burst's onset", () => {
+    // One request every 10 s for 20 minutes, then 10/s from 30 s into minute 20.
+    const m20 = T0 + 20 * MIN;
+    const times = [...every(T0, 10_000, 20 * 6 + 3), ...every(m20 + 30_000, 100, 40)];
+    // 4 s in: the 10 s rate says 4.1/s, the last 2 s 10/s (600 a minute): 10 in flight when a start
+    // is ready, plus 3 x sqrt(10) headroom: 20 (the 10 s rate alone: 11).
+    const d = decideAt(times, m20 + 34_000);
+    assert.equal(d.desired, 20);
+    assert.match(d.reason, /~600\.0\/min/);
+  });
+
+  it('takes a minute that rose over the last as rising once more when the next is within reach', () => {
+    // 60 a minute for ten minutes, then 120 a minute.
+    const times = [...every(T0, 1000, 600), ...every(T0 + 10 * MIN, 500, 120)];
+    // Half-way through the minute: 120 a minute (2/s, plus 3 x sqrt(2)).
+    const mid = decideAt(times, T0 + 10 * MIN + 30_000);
+    assert.equal(mid.desired, 7);
+    assert.match(mid.reason, /~120\.0\/min/);
+    // A start's reach from the next minute: 120 + (120 - 60) = 180 a minute (3/s, plus 3 x sqrt(3)).
+    const late = decideAt(times, T0 + 10 * MIN + 50_000);
+    assert.equal(late.desired, 9);
+    assert.match(late.reason, /~180\.0\/min/);
+  });
+
+  it('holds for a minute that saw arrivals in each of the last cycles of a clock period', () => {
+    // A job every 15 minutes (30 s into its minute) among irregular single arrivals that make the
+    // idle-time hazard of its gap small; the job's minute recurred in each of the last three cycles.
+    const jobs = every(T0 + 30_000, 15 * MIN, 12);
+    const noise = [3, 19, 26, 41, 50, 64, 71, 88, 96, 110, 118, 124, 139, 147, 152, 161, 172].map(
+      (m) => T0 + m * MIN + 5000,
+    );
+    const history = historyOf(
+      [...jobs, ...noise].sort((a, b) => a - b),
+      T0 + 179 * MIN,
+    );
+    const next = T0 + 180 * MIN + 30_000;
+    // At a threshold of 0.5, the hazard alone (0.2 × 1.2 requests at stake) does not hold ...
+    history.advance(next - 40_000);
+    const at = (knobs: Record<string, number>) =>
+      predictive.decide({ config: config({ knobs }), history, pool: pool(), now: next - 40_000 });
+    const without = at({ threshold: 0.5, recurringP: 0 });
+    assert.equal(without.desired, 0, without.reason);
+    // ... the recurrence (p 0.5) does.
+    const d = at({ threshold: 0.5 });
+    assert.equal(d.desired, 1, d.reason);
+    assert.match(d.reason, /p\(next 1 min\) 0\.50/);
   });
 
   it('falls back to the reactive policy when arrivals come that the forecast did not expect', () => {

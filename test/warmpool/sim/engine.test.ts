@@ -108,6 +108,28 @@ describe('simulation engine against hand-computed runs', () => {
     assert.deepEqual([s.instances_started, s.instance_seconds, s.idle_instance_seconds], [2, 113, 0]);
   });
 
+  it('scale-down cancels a starting instance before it stops a ready one, as the live pool does', async () => {
+    // #1 (1 s) at 0 s starts A (ready 10 s). The policy wants 2 at the tick at 12 s (B starts, ready
+    // at 22 s) and 1 from 14 s: B is cancelled and A, ready and idle, stays, so #2 at 15 s is served
+    // warm at once. (Stopping A instead would leave #2 to wait for B: a second cold start.)
+    const twoAt12: Policy = {
+      name: 'scripted',
+      knob: { name: 'none', values: [] },
+      decide: ({ now }) => ({ desired: now === 12_000 ? 2 : 1, reason: 'scripted' }),
+    };
+    const { summary: s } = await simulate(
+      [
+        [0, 'a', 1000],
+        [15_000, 'a', 1000],
+      ],
+      {},
+      twoAt12,
+    );
+    assert.deepEqual([s.served, s.cold_starts, s.wait_ms_p99], [2, 1, 10_000]);
+    // A up 0 → 60 s, idle 11 → 15 s and 16 → 60 s; B up 12 → 14 s.
+    assert.deepEqual([s.instances_started, s.instance_seconds, s.idle_instance_seconds], [2, 62, 48]);
+  });
+
   it('requests still in service at the end of the span keep their instance until done', async () => {
     const { summary: s } = await simulate([[0, 'a', 60_000]], { knobs: { keepAliveMs: 0 } });
     assert.deepEqual([s.served, s.instance_seconds, s.idle_instance_seconds], [1, 70, 0]);

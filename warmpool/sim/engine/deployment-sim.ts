@@ -248,16 +248,8 @@ class DeploymentSim {
     if (active <= desired) return;
     let excess = active - desired;
     const s = this.#s.slots;
-    // Down, 1: idle ready instances, the most recently ready first.
-    for (let k = this.#ready.length - 1; k >= 0 && excess > 0; k--) {
-      const inst = this.#ready[k]!;
-      if (inst.busy > 0) continue;
-      this.#ready.splice(k, 1);
-      this.#freeReady -= s;
-      this.#stop(t, inst);
-      excess--;
-    }
-    // 2: starting instances that no queued request is waiting for, the newest first.
+    // Down, as the live pool does (not ready first, then ready-idle): 1, starting instances that no
+    // queued request is waiting for, the newest first; a ready one would be a cold start to get back.
     let spare = this.#startingCount - Math.ceil(this.#queue.size / s);
     for (let k = this.#starting.length - 1; k >= 0 && excess > 0 && spare > 0; k--) {
       const inst = this.#starting[k]!;
@@ -265,6 +257,15 @@ class DeploymentSim {
       this.#stop(t, inst);
       excess--;
       spare--;
+    }
+    // 2: idle ready instances, the most recently ready first.
+    for (let k = this.#ready.length - 1; k >= 0 && excess > 0; k--) {
+      const inst = this.#ready[k]!;
+      if (inst.busy > 0) continue;
+      this.#ready.splice(k, 1);
+      this.#freeReady -= s;
+      this.#stop(t, inst);
+      excess--;
     }
     // 3: busy instances drain: they take nothing new and stop when their requests are done.
     while (excess > 0 && this.#ready.length > 0 && this.#queue.size === 0) {
