@@ -6,7 +6,7 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** Refuses a request without `Authorization: Bearer <token>` (401 unauthorized). */
 export function bearerToken(token: string): MiddlewareHandler {
-  if (token === '') throw new Error('the admin token must not be empty; leave it unset to turn auth off');
+  if (token === '') throw new Error('the admin token must not be empty; without one the admin API is closed');
   const want = digest(token); // compared as digests: equal lengths, and the time taken says nothing
   return async function bearerToken(c, next) {
     const sent = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1];

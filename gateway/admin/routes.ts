@@ -1,13 +1,20 @@
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { checkDeployment, type DeploymentRegistry, type DeploymentSpec } from '../deployments/index.ts';
 import { ApiError } from '../errors/index.ts';
+import type { KeyStore } from '../auth/index.ts';
 import { bearerToken } from './bearer-token.ts';
+import { keyRoutes } from './key-routes.ts';
 import { limitBody } from '../server/limit-body.ts';
 import { readJson } from '../server/read-body.ts';
 
 export interface AdminOptions {
-  /** When set, every request must send `Authorization: Bearer <token>`. */
+  /**
+   * Every request must send `Authorization: Bearer <token>`. Without one the admin API is closed: every
+   * request answers 403 admin_token_not_configured (it is never open).
+   */
   token?: string;
+  /** API keys, served at /keys. */
+  keys?: KeyStore;
   /** Largest body accepted. Default 1 MiB. */
   maxBodyBytes?: number;
   /** What the warm-pool controller reports, when one runs with this gateway. */
@@ -30,9 +37,10 @@ export interface AdminOperations {
  */
 export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions = {}): Hono {
   const app = new Hono();
-  if (options.token !== undefined) app.use('*', bearerToken(options.token));
+  app.use('*', options.token !== undefined ? bearerToken(options.token) : closed);
   app.use('*', limitBody(options.maxBodyBytes ?? 1 << 20));
 
+  if (options.keys) app.route('/keys', keyRoutes(options.keys));
   app.get('/deployments', (c) => c.json({ deployments: registry.list() }));
 
   app.get('/instances', (c) => c.json({ pools: options.operations?.instances() ?? [] }));
@@ -70,6 +78,13 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
   app.all('/deployments/:name', methodNotAllowed('GET, PUT, DELETE'));
   return app;
 }
+
+const closed: MiddlewareHandler = () => {
+  throw new ApiError(
+    'admin_token_not_configured',
+    'the admin API is closed: start the gateway with WARMGATE_ADMIN_TOKEN set (adminToken) and send it as Authorization: Bearer',
+  );
+};
 
 function existing(registry: DeploymentRegistry, name: string): DeploymentSpec {
   const spec = registry.get(name);

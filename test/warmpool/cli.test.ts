@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { type RunningWarmgate, startWarmgate } from '../../warmpool/index.ts';
-import { deployment } from '../support/platform.ts';
+import { ADMIN_TOKEN, deployment } from '../support/platform.ts';
 
 const run = promisify(execFile);
 const CLI = new URL('../../warmpool/cli/main.ts', import.meta.url).pathname;
@@ -16,10 +16,13 @@ describe('warmgate CLI over the admin API', { timeout: 60_000 }, () => {
   let wg: RunningWarmgate;
   const dir = mkdtempSync(join(tmpdir(), 'wg-cli-'));
   const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', CLI, '--url', wg.url, ...args]).then((r) => r.stdout);
+    run(process.execPath, ['--import', 'tsx', CLI, '--url', wg.url, '--token', ADMIN_TOKEN, ...args]).then(
+      (r) => r.stdout,
+    );
   before(async () => {
     wg = await startWarmgate({
       port: 0,
+      adminToken: ADMIN_TOKEN,
       tickMs: 100,
       deployments: [
         deployment('tiny', 'generative', 'tiny', {

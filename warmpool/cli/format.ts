@@ -70,3 +70,36 @@ export function formatInstances(pools: readonly PoolStatus[]): string {
 export function formatDecision(d: DecisionRow): string {
   return `${new Date(d.at).toISOString()}  ${d.deployment}  ${d.actual} -> ${d.desired}  ${d.reason}`;
 }
+
+export interface KeyRow {
+  id: string;
+  name: string;
+  created_at: string;
+  revoked_at: string | null;
+  limits: {
+    requestsPerSecond?: number;
+    burst?: number;
+    tokensPerMinute?: number;
+    tokensPerDay?: number;
+    maxConcurrentRequests?: number;
+  };
+}
+
+/** API keys without secrets: id, name, state, limits ('-' where a limit is not set). */
+export function formatKeys(keys: readonly KeyRow[]): string {
+  const n = (v: number | undefined) => (v === undefined ? '-' : String(v));
+  return table([
+    ['ID', 'NAME', 'STATE', 'CREATED', 'RPS', 'BURST', 'TOKENS/MIN', 'TOKENS/DAY', 'CONCURRENT'],
+    ...keys.map((k) => [
+      k.id,
+      k.name,
+      k.revoked_at === null ? 'active' : 'revoked',
+      k.created_at,
+      n(k.limits.requestsPerSecond),
+      n(k.limits.burst),
+      n(k.limits.tokensPerMinute),
+      n(k.limits.tokensPerDay),
+      n(k.limits.maxConcurrentRequests),
+    ]),
+  ]);
+}

@@ -9,12 +9,24 @@
  *     delete NAME
  *     instances [NAME]        instances with their states and cold-start times
  *     decisions [NAME] [--follow]   scaling decisions with their reasons
+ *     keys create NAME [--rps N] [--burst N] [--tokens-per-minute N] [--tokens-per-day N]
+ *                      [--max-concurrent N]
+ *                             a new API key; its secret is printed once, on the first line
+ *     keys list               API keys (never their secrets)
+ *     keys revoke ID          refused by every gateway from then on
  *
  * WARMGATE_URL and WARMGATE_ADMIN_TOKEN stand in for --url and --token.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { formatDecision, formatDeployments, formatInstances, type PoolStatus } from './format.ts';
+import {
+  formatDecision,
+  formatDeployments,
+  formatInstances,
+  formatKeys,
+  type KeyRow,
+  type PoolStatus,
+} from './format.ts';
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,9 +34,14 @@ const { values: o, positionals } = parseArgs({
     url: { type: 'string', default: process.env.WARMGATE_URL ?? 'http://127.0.0.1:8080' },
     token: { type: 'string', default: process.env.WARMGATE_ADMIN_TOKEN },
     follow: { type: 'boolean', short: 'f', default: false },
+    rps: { type: 'string' },
+    burst: { type: 'string' },
+    'tokens-per-minute': { type: 'string' },
+    'tokens-per-day': { type: 'string' },
+    'max-concurrent': { type: 'string' },
   },
 });
-const [command, arg] = positionals;
+const [command, arg, keyArg] = positionals;
 
 async function call(method: string, path: string, body?: unknown): Promise<unknown> {
   const res = await fetch(`${o.url.replace(/\/+$/, '')}/admin/v1${path}`, {
@@ -39,7 +56,8 @@ async function call(method: string, path: string, body?: unknown): Promise<unkno
   const parsed = text ? (JSON.parse(text) as unknown) : null;
   if (!res.ok) {
     const e = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new Error(`${res.status} ${e?.code ?? ''}: ${e?.message ?? text}`);
+    const hint = res.status === 401 && !o.token ? ' (pass --token or set WARMGATE_ADMIN_TOKEN)' : '';
+    throw new Error(`${res.status} ${e?.code ?? ''}: ${e?.message ?? text}${hint}`);
   }
   return parsed;
 }
@@ -101,11 +119,58 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
+    case 'keys':
+      return keys();
     default:
       throw new Error(
-        `unknown command ${command ?? '(none)'}: use deploy, list, describe, delete, instances or decisions`,
+        `unknown command ${command ?? '(none)'}: use deploy, list, describe, delete, instances, decisions or keys`,
       );
   }
+}
+
+async function keys(): Promise<void> {
+  switch (arg) {
+    case 'create': {
+      if (!keyArg) throw new Error('keys create needs a name');
+      const limits = Object.fromEntries(
+        (
+          [
+            ['requestsPerSecond', o.rps],
+            ['burst', o.burst],
+            ['tokensPerMinute', o['tokens-per-minute']],
+            ['tokensPerDay', o['tokens-per-day']],
+            ['maxConcurrentRequests', o['max-concurrent']],
+          ] as const
+        )
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => [k, number(k, v!)]),
+      );
+      const created = (await call('POST', '/keys', { name: keyArg, limits })) as KeyRow & { key: string };
+      // The secret first and alone on its line, so a script can take it with `head -1`.
+      console.log(created.key);
+      console.log(`created API key ${created.id} (${created.name}); the key above is shown only once`);
+      return;
+    }
+    case 'list': {
+      const r = (await call('GET', '/keys')) as { keys: KeyRow[] };
+      console.log(formatKeys(r.keys));
+      return;
+    }
+    case 'revoke': {
+      if (!keyArg) throw new Error('keys revoke needs a key id');
+      await call('DELETE', `/keys/${encodeURIComponent(keyArg)}`);
+      console.log(`revoked ${keyArg}`);
+      return;
+    }
+    default:
+      throw new Error(`unknown keys command ${arg ?? '(none)'}: use keys create, keys list or keys revoke`);
+  }
+}
+
+function number(name: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`${name} must be a number, got '${v}'`);
+  return n;
 }
 
 main().catch((e: unknown) => {

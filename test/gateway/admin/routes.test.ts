@@ -17,6 +17,9 @@ import { apiErrorHandler } from '../../../gateway/errors/index.ts';
 import { startRedisServer } from '../../support/redis-server.ts';
 import { generative, tensor } from '../deployments/fixtures.ts';
 
+const TOKEN = 'admin-test-token';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
 interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
 }
@@ -26,8 +29,12 @@ describe('admin API', { timeout: 30_000 }, () => {
   let files = 0;
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  /** The admin routes as the gateway mounts them, over a registry on a fresh file. */
-  async function admin(t: { after: (fn: () => unknown) => void }, options: AdminOptions = {}) {
+  /**
+   * The admin routes as the gateway mounts them, over a registry on a fresh file, with a token that
+   * `call` sends unless it is given headers of its own.
+   */
+  async function admin(t: { after: (fn: () => unknown) => void }, given: AdminOptions = {}) {
+    const options = { token: TOKEN, ...given };
     const path = join(root, `a${++files}`, 'deployments.json');
     const store = new FileDeploymentStore(path);
     t.after(() => store.close());
@@ -35,7 +42,7 @@ describe('admin API', { timeout: 30_000 }, () => {
     const app = new Hono()
       .route('/admin/v1', adminRoutes(registry, options))
       .onError(apiErrorHandler('openai'));
-    const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = AUTH) =>
       app.request(`/admin/v1${path}`, {
         method,
         headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -162,17 +169,19 @@ describe('admin API', { timeout: 30_000 }, () => {
     await expectError(await call('PUT', '/deployments/x', ''), 400, 'invalid_json');
     const asText = await app.request('/admin/v1/deployments', {
       method: 'POST',
-      headers: { 'content-type': 'text/plain' },
+      headers: { 'content-type': 'text/plain', ...AUTH },
       body: JSON.stringify(tensor('x')),
     });
     await expectError(asText, 415, 'unsupported_media_type');
     const untyped = await app.request('/admin/v1/deployments/x', {
       method: 'PUT',
+      headers: AUTH,
       body: JSON.stringify(tensor('x')),
     });
     await expectError(untyped, 415, 'unsupported_media_type');
     const charset = await call('POST', '/deployments', tensor('x'), {
       'content-type': 'application/json; charset=utf-8',
+      ...AUTH,
     });
     assert.equal(charset.status, 201);
   });
@@ -209,7 +218,7 @@ describe('admin API', { timeout: 30_000 }, () => {
       const body = await expectError(res, 401, 'unauthorized');
       assert.equal(body.error.type, 'authentication_error');
     }
-    const refused = await call('POST', '/deployments', tensor('x'));
+    const refused = await call('POST', '/deployments', tensor('x'), {});
     await expectError(refused, 401, 'unauthorized');
     const auth = { authorization: 'Bearer s3cret-token' };
     assert.deepEqual(await (await call('GET', '/deployments', undefined, auth)).json(), { deployments: [] });
@@ -218,6 +227,25 @@ describe('admin API', { timeout: 30_000 }, () => {
       (await call('DELETE', '/deployments/x', undefined, { authorization: 'bearer s3cret-token' })).status,
       204,
     );
+  });
+
+  it('without a token configured, refuses every request: never open', async (t) => {
+    const store = new FileDeploymentStore(join(root, 'no-token.json'));
+    t.after(() => store.close());
+    const registry = await DeploymentRegistry.open(store);
+    const app = new Hono().route('/admin/v1', adminRoutes(registry)).onError(apiErrorHandler('openai'));
+    for (const [method, path] of [
+      ['GET', '/deployments'],
+      ['DELETE', '/deployments/x'],
+      ['GET', '/keys'],
+      ['GET', '/instances'],
+    ] as const) {
+      for (const headers of [{}, { authorization: 'Bearer anything' }] as Record<string, string>[]) {
+        const res = await app.request(`/admin/v1${path}`, { method, headers });
+        const body = await expectError(res, 403, 'admin_token_not_configured');
+        assert.match(body.error.message, /WARMGATE_ADMIN_TOKEN/);
+      }
+    }
   });
 
   it('refuses an empty token when built', async (t) => {
@@ -233,11 +261,13 @@ describe('admin API', { timeout: 30_000 }, () => {
     const store = new RedisDeploymentStore({ url: server.url, keyPrefix: 'wg:admin:' });
     t.after(() => store.close());
     const registry = await DeploymentRegistry.open(store);
-    const app = new Hono().route('/admin/v1', adminRoutes(registry)).onError(apiErrorHandler('openai'));
+    const app = new Hono()
+      .route('/admin/v1', adminRoutes(registry, { token: TOKEN }))
+      .onError(apiErrorHandler('openai'));
     const put = (spec: DeploymentSpec) =>
       app.request(`/admin/v1/deployments/${spec.name}`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...AUTH },
         body: JSON.stringify(spec),
       });
     assert.equal((await put(tensor('iris'))).status, 201);
@@ -245,11 +275,11 @@ describe('admin API', { timeout: 30_000 }, () => {
     const body = await expectError(await put(generative('llm')), 503, 'admin_store_unavailable');
     assert.equal(body.error.type, 'server_error');
     await expectError(
-      await app.request('/admin/v1/deployments/iris', { method: 'DELETE' }),
+      await app.request('/admin/v1/deployments/iris', { method: 'DELETE', headers: AUTH }),
       503,
       'admin_store_unavailable',
     );
-    assert.deepEqual(await (await app.request('/admin/v1/deployments')).json(), {
+    assert.deepEqual(await (await app.request('/admin/v1/deployments', { headers: AUTH })).json(), {
       deployments: [tensor('iris')],
     });
   });

@@ -1,0 +1,194 @@
+// Token quotas counted from real usage of the tiny model, and the per-key cap on requests in flight
+// (streams included), over two gateways sharing one real redis-server: A with the instances, B bare (a
+// refusal at admission needs no instance).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type RunningGateway, startGateway } from '../../../gateway/server/index.ts';
+import { ADMIN_HEADERS, deployment, type Platform, startPlatform } from '../../support/platform.ts';
+import { type RedisServer, startRedisServer } from '../../support/redis-server.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+describe('key limits from real usage', { timeout: 120_000 }, () => {
+  let redis: RedisServer;
+  let p: Platform;
+  let b: RunningGateway;
+  let tinyUrl: string;
+
+  before(async () => {
+    redis = await startRedisServer();
+    p = await startPlatform({
+      redisUrl: redis.url,
+      apiKeys: 'required',
+      deployments: [
+        { spec: deployment('tiny', 'generative', 'tiny') },
+        // No instance until the test adds one: requests wait in its queue, holding their place.
+        { spec: deployment('held', 'generative', 'tiny'), instances: 0 },
+      ],
+    });
+    tinyUrl = p.instances.find((i) => i.deployment === 'tiny')!.launched.url;
+    b = await startGateway({ port: 0, redisUrl: redis.url, apiKeys: 'required', adminToken: 'b' });
+  });
+  after(async () => {
+    await b?.close();
+    await p?.close();
+    await redis?.stop();
+  });
+
+  const createKey = async (limits: Record<string, number>) => {
+    const res = await fetch(`${p.url}/admin/v1/keys`, {
+      method: 'POST',
+      headers: { ...ADMIN_HEADERS, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'usage', limits }),
+    });
+    assert.equal(res.status, 201);
+    return ((await res.json()) as { key: string }).key;
+  };
+  const post = (base: string, key: string, path: string, body: unknown, signal?: AbortSignal) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    });
+  const COMPLETION = { model: 'tiny', prompt: 'ROMEO:', max_tokens: 6, temperature: 0 };
+  const expect429 = async (res: Response, code: string) => {
+    const body = (await res.json()) as { error: { code: string } };
+    assert.equal(res.status, 429, JSON.stringify(body));
+    assert.equal(body.error.code, code);
+    const after = Number(res.headers.get('retry-after'));
+    assert.ok(Number.isInteger(after) && after >= 1, `Retry-After ${res.headers.get('retry-after')}`);
+    return after;
+  };
+
+  /** Prompt + completion tokens of COMPLETION, as the gateway answers them. */
+  let total = 0;
+
+  it('counts exactly the usage the responses report, and refuses on either gateway once it is spent', async () => {
+    const free = await createKey({});
+    const first = await post(p.url, free, '/v1/completions', COMPLETION);
+    assert.equal(first.status, 200);
+    const usage = ((await first.json()) as { usage: Usage }).usage;
+    assert.equal(usage.completion_tokens, 6);
+    total = usage.total_tokens;
+    assert.ok(total > 6);
+
+    // Two requests' worth a day: the first two pass (the second starts below the quota), the third not.
+    const key = await createKey({ tokensPerDay: 2 * total });
+    for (let i = 0; i < 2; i++) {
+      const res = await post(p.url, key, '/v1/completions', COMPLETION);
+      assert.equal(res.status, 200, `request ${i}`);
+      assert.deepEqual(((await res.json()) as { usage: Usage }).usage, usage);
+    }
+    await expect429(await post(b.url, key, '/v1/completions', COMPLETION), 'token_quota_exceeded');
+    const after = await expect429(
+      await post(p.url, key, '/v1/completions', COMPLETION),
+      'token_quota_exceeded',
+    );
+    assert.ok(after <= 86_400);
+  });
+
+  it('a stream’s tokens count once it ends', async () => {
+    const key = await createKey({ tokensPerDay: total });
+    const res = await post(p.url, key, '/v1/chat/completions', {
+      model: 'tiny',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 4,
+      stream: true,
+    });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /\[DONE\]/);
+    // Counted when the stream ended, which the client sees a moment before the count lands.
+    const end = Date.now() + 5_000;
+    for (;;) {
+      const next = await post(b.url, key, '/v1/completions', COMPLETION);
+      if (next.status === 429) {
+        await expect429(next, 'token_quota_exceeded');
+        break;
+      }
+      assert.equal(next.status, 200);
+      await next.body?.cancel();
+      assert.ok(Date.now() < end, 'the stream’s tokens were counted');
+      await sleep(50);
+    }
+  });
+
+  it('a stream the client leaves counts the tokens it had generated', async () => {
+    const key = await createKey({ tokensPerDay: 1 });
+    const abort = new AbortController();
+    const res = await post(
+      p.url,
+      key,
+      '/v1/completions',
+      { model: 'tiny', prompt: 'JULIET:', max_tokens: 200, stream: true },
+      abort.signal,
+    );
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    assert.ok((await reader.read()).value, 'a first chunk');
+    abort.abort();
+    const end = Date.now() + 5_000;
+    for (;;) {
+      const next = await post(p.url, key, '/v1/completions', COMPLETION);
+      if (next.status === 429) {
+        await expect429(next, 'token_quota_exceeded');
+        break;
+      }
+      await next.body?.cancel();
+      assert.ok(Date.now() < end, 'the abandoned stream’s tokens were counted');
+      await sleep(50);
+    }
+  });
+
+  it('caps a key’s requests in flight across gateways; one ending admits another', async () => {
+    const key = await createKey({ maxConcurrentRequests: 2 });
+    const held = { model: 'held', prompt: 'ROMEO:', max_tokens: 4, stream: true };
+    const aborts = [new AbortController(), new AbortController()];
+    // Both wait in held's queue (no instance yet), each holding one of the key's two places.
+    const waiting = aborts.map((c) => post(p.url, key, '/v1/completions', held, c.signal));
+    const inFlight = () => p.gateway.gateway.context.gate('held').queued;
+    const end = Date.now() + 10_000;
+    while (inFlight() < 2) {
+      assert.ok(Date.now() < end, 'both requests reached the queue');
+      await sleep(20);
+    }
+    await expect429(await post(p.url, key, '/v1/completions', COMPLETION), 'too_many_concurrent_requests');
+    await expect429(await post(b.url, key, '/v1/completions', COMPLETION), 'too_many_concurrent_requests');
+
+    // The client leaves one: its place is given back.
+    aborts[0]!.abort();
+    await waiting[0]!.catch(() => undefined);
+    const third = await untilAdmitted(() => post(p.url, key, '/v1/completions', COMPLETION));
+    assert.equal(third.status, 200);
+    await third.body?.cancel();
+
+    // An instance arrives: the other streams to its end, and its place is given back too.
+    await p.gateway.gateway.registry.add('held', tinyUrl);
+    const streamed = await waiting[1]!;
+    assert.equal(streamed.status, 200);
+    assert.match(await streamed.text(), /\[DONE\]/);
+    const fourth = await untilAdmitted(() =>
+      fetch(`${b.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } }),
+    );
+    assert.equal(fourth.status, 200);
+    await fourth.body?.cancel();
+  });
+
+  /** The place comes back when the response has ended, a moment after the client has seen it end. */
+  async function untilAdmitted(send: () => Promise<Response>): Promise<Response> {
+    const end = Date.now() + 5_000;
+    for (;;) {
+      const res = await send();
+      if (res.status !== 429) return res;
+      await res.body?.cancel();
+      assert.ok(Date.now() < end, 'a place was given back');
+      await sleep(50);
+    }
+  }
+});
