@@ -43,7 +43,7 @@ export function generativeCall(
       const v = body[key];
       if (v === undefined)
         throw new ApiError('invalid_request', `'${key}' is required by this function`, { param: key });
-      return typeof v === 'string' ? v : JSON.stringify(v);
+      return typeof v === 'string' ? v : templateValue(v, key);
     });
   } else if (typeof body.prompt === 'string') {
     prompt = body.prompt;
@@ -112,4 +112,15 @@ export function nest(data: readonly number[], shape: readonly number[]): unknown
   return Array.from({ length: shape[0]! }, (_, i) =>
     nest(data.slice(i * step, (i + 1) * step), shape.slice(1)),
   );
+}
+
+/** A non-string value as template text: its JSON. Nesting too deep to serialize is the caller's to fix. */
+function templateValue(v: unknown, key: string): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    throw new ApiError('invalid_request', `'${key}' is nested too deeply to fill the prompt template`, {
+      param: key,
+    });
+  }
 }

@@ -10,7 +10,8 @@ import { validated } from '../server/forward.ts';
 import { startGenerationSession } from '../server/generation.ts';
 import { readJson } from '../server/read-body.ts';
 import { clientSignal } from '../server/client-signal.ts';
-import { markStreaming, noteModel } from '../server/request-span.ts';
+import { markStreaming, noteContent, noteModel } from '../server/request-span.ts';
+import { checkPromptLimit, narrowed, type RequestPolicy } from '../openai/input-limits.ts';
 import { callTensorModel } from '../server/tensor-call.ts';
 import {
   checkFunctionInputs,
@@ -30,7 +31,8 @@ const defaultTensor = ajv.compile(DEFAULT_TENSOR_SCHEMA);
  * Generative functions answer { output, finish_reason, usage } or stream NDJSON when the body says
  * stream: true; tensor functions answer { outputs: { name: nested array } }.
  */
-export function functionRoutes(gw: GatewayContext): Hono {
+export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Hono {
+  const limits = policy.limits ?? {};
   const app = new Hono();
 
   app.post('/:name', async (c) => {
@@ -67,13 +69,15 @@ export function functionRoutes(gw: GatewayContext): Hono {
     }
 
     const { prompt, fields: sampling } = generativeCall(fields, d.promptTemplate);
+    checkPromptLimit(prompt, limits);
+    noteContent(policy.recordContent, { 'gen_ai.prompt': prompt });
     const session = await startGenerationSession(
       gw,
       gw.gate(name),
       name,
       prompt,
-      (limits) =>
-        generationRequest({ ...sampling, model: name }, prompt, limits, {
+      (m) =>
+        generationRequest({ ...sampling, model: name }, prompt, narrowed(m, limits), {
           logprobs: 0,
           defaultMaxTokens: 64,
         }),
@@ -87,6 +91,7 @@ export function functionRoutes(gw: GatewayContext): Hono {
         acc.add(ev);
       }
       const u = usage(acc.promptTokens, acc.completionTokens);
+      noteContent(policy.recordContent, { 'gen_ai.completion': acc.choices.map((ch) => ch.text).join('\n') });
       const outs = acc.choices.map((ch) => ({
         output: ch.text,
         finish_reason: finishReason(ch.finishReason),

@@ -1,3 +1,11 @@
 export { type ChatBody, chatPrompt, chatRequest, parseChatBody } from './chat-request.ts';
 export { type CompletionBody, completionRequest, parseCompletionBody } from './completions-request.ts';
 export type { GenerationRequest, SamplingLimitsForModel } from './sampling-request.ts';
+export {
+  checkContext,
+  checkPromptLimit,
+  type InputLimits,
+  narrowed,
+  promptTokens,
+  type RequestPolicy,
+} from './input-limits.ts';

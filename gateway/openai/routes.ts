@@ -7,7 +7,8 @@ import { validated } from '../server/forward.ts';
 import { startGenerationSession } from '../server/generation.ts';
 import { readJson } from '../server/read-body.ts';
 import { clientSignal } from '../server/client-signal.ts';
-import { markStreaming, noteModel } from '../server/request-span.ts';
+import { markStreaming, noteContent, noteModel } from '../server/request-span.ts';
+import { checkPromptLimit, narrowed, promptTokens, type RequestPolicy } from './input-limits.ts';
 import { ChoiceAccumulator } from './choice-accumulator.ts';
 import { chatRequest, parseChatBody } from './chat-request.ts';
 import { chatPrompt } from './chat-request.ts';
@@ -29,7 +30,8 @@ import { ApiError, openAIErrorBody } from '../errors/index.ts';
 type Flavor = 'completion' | 'chat';
 
 /** OpenAI-compatible routes: /v1/completions, /v1/chat/completions, /v1/models. */
-export function openAIRoutes(gw: GatewayContext): Hono {
+export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Hono {
+  const limits = policy.limits ?? {};
   const app = new Hono();
 
   app.get('/models', (c) =>
@@ -51,8 +53,9 @@ export function openAIRoutes(gw: GatewayContext): Hono {
   app.post('/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseCompletionBody(raw));
-    return generate(c, gw, 'completion', body.model, body.prompt, (body.logprobs ?? 0) > 0, (limits) =>
-      completionRequest(body, limits),
+    checkPromptLimit(body.prompt, limits);
+    return generate(c, gw, policy, 'completion', body.model, body.prompt, (body.logprobs ?? 0) > 0, (m) =>
+      completionRequest(body, narrowed(m, limits)),
     );
   });
 
@@ -60,8 +63,9 @@ export function openAIRoutes(gw: GatewayContext): Hono {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseChatBody(raw));
     const prompt = chatPrompt(body.messages);
-    return generate(c, gw, 'chat', body.model, prompt, body.logprobs === true, (limits) =>
-      chatRequest(body, limits, Buffer.byteLength(prompt)),
+    checkPromptLimit(prompt, limits, 'messages');
+    return generate(c, gw, policy, 'chat', body.model, prompt, body.logprobs === true, (m) =>
+      chatRequest(body, narrowed(m, limits), promptTokens(prompt)),
     );
   });
 
@@ -81,6 +85,7 @@ export function modelNotFound(name: string): ApiError {
 async function generate(
   c: Context,
   gw: GatewayContext,
+  policy: RequestPolicy,
   flavor: Flavor,
   model: string,
   prompt: string,
@@ -90,6 +95,7 @@ async function generate(
   const d = gw.deployments.get(model);
   if (!d || d.kind !== 'generative') throw modelNotFound(model);
   noteModel(c, model, flavor === 'chat' ? 'chat' : 'text_completion');
+  noteContent(policy.recordContent, { 'gen_ai.prompt': prompt });
   const session = await startGenerationSession(gw, gw.gate(model), model, prompt, build, clientSignal(c));
   const req = session.request;
   const ids: ResponseIds = {
@@ -104,6 +110,7 @@ async function generate(
       acc.add(ev);
     }
     const u = usage(acc.promptTokens, acc.completionTokens);
+    noteContent(policy.recordContent, { 'gen_ai.completion': acc.choices.map((ch) => ch.text).join('\n') });
     return c.json(
       flavor === 'chat'
         ? chatResponse(ids, acc.choices, logprobs, u)

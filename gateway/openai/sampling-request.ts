@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import { type SamplingParams, validateSamplingParams } from '../../runtime/engine/index.ts';
 import { ApiError } from '../errors/index.ts';
+import { checkContext } from './input-limits.ts';
 
 /** The sampling fields OpenAI's completions and chat bodies share, as the clients send them. */
 export interface OpenAISamplingFields {
@@ -52,6 +53,8 @@ export interface SamplingLimitsForModel {
   vocabSize: number;
   contextLength: number;
   maxN: number;
+  /** Largest max_tokens; default the context length. */
+  maxTokens?: number;
 }
 
 /** A validated body and its prompt text as the engine's request. */
@@ -61,10 +64,16 @@ export function generationRequest(
   limits: SamplingLimitsForModel,
   opts: { logprobs: number; defaultMaxTokens: number; logprobsParam?: string },
 ): GenerationRequest {
+  const maxTokens = limits.maxTokens ?? limits.contextLength;
+  const params = toSamplingParams(body, limits, {
+    ...opts,
+    defaultMaxTokens: Math.min(opts.defaultMaxTokens, maxTokens),
+  });
+  checkContext(prompt, params.maxTokens, limits.contextLength);
   return {
     model: body.model,
     prompt,
-    params: toSamplingParams(body, limits, opts),
+    params,
     stream: body.stream ?? false,
     includeUsage: body.stream_options?.include_usage ?? false,
   };
@@ -92,7 +101,7 @@ export function toSamplingParams(
     maxN: limits.maxN,
     maxStop: 4,
     maxStopLength: 64,
-    maxTokens: limits.contextLength,
+    maxTokens: limits.maxTokens ?? limits.contextLength,
   });
   if (!r.ok) {
     // The engine names fields in camelCase; the client sent OpenAI's names, and the one it used.

@@ -10,6 +10,7 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
   return async function limitBody(c, next) {
     const declared = requestHeader(c, 'content-length');
     if (declared !== undefined && Number(declared) > maxBytes) {
+      c.header('Connection', 'close'); // the body stays unread: the socket is not reused
       throw new ApiError('body_too_large', `the body is over the ${maxBytes}-byte limit`);
     }
     c.set('maxBodyBytes', maxBytes);

@@ -34,7 +34,12 @@ export async function readJson(c: Context): Promise<unknown> {
   if (arrived !== null) {
     text = arrived; // a declared length was checked by limitBody
   } else if (incoming && requestHeader(c, 'content-length') === undefined) {
-    text = await readCounting(incoming, max); // no declared length: count as it arrives
+    try {
+      text = await readCounting(incoming, max); // no declared length: count as it arrives
+    } catch (e) {
+      c.header('Connection', 'close'); // the rest of the body stays unread: the socket is not reused
+      throw e;
+    }
   } else {
     text = await c.req.text(); // a declared length was checked by limitBody; hono reads it directly
     if (text.length > max && Buffer.byteLength(text) > max) throw tooLarge(max);

@@ -28,6 +28,11 @@ export function noteModel(c: Context, model: string, operation: string): void {
   trace.getActiveSpan()?.setAttributes({ 'gen_ai.request.model': model, 'gen_ai.operation.name': operation });
 }
 
+/** Request content (prompt, completion) on the request's span, only when the operator enabled it. */
+export function noteContent(enabled: boolean | undefined, attributes: Record<string, string>): void {
+  if (enabled) trace.getActiveSpan()?.setAttributes(attributes);
+}
+
 /**
  * A span per request (child of the caller's W3C trace context, when it sent one) that ends when the
  * response's last byte is written, streams included; and the request's metrics, recorded at that moment.

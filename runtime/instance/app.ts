@@ -1,4 +1,5 @@
 import { Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { stream } from 'hono/streaming';
 import { PRIORITY, validateSamplingParams } from '../engine/index.ts';
 import type { NamedTensor } from '../tensor/index.ts';
@@ -8,6 +9,12 @@ import { type InferOutcome, traceInfer } from './infer-trace.ts';
 import type { RuntimeInstance } from './instance.ts';
 import { LOAD_HEADER, loadReport } from './load-report.ts';
 import { instanceMetadata } from './metadata.ts';
+
+/**
+ * Largest body the instance reads. Above the gateway's default (4 MiB): a tensor body the gateway
+ * re-serializes as flat numbers may grow a little on the way.
+ */
+export const DEFAULT_INSTANCE_BODY_LIMIT = 32 * 2 ** 20;
 
 interface ApiError {
   code: string;
@@ -22,9 +29,24 @@ interface ApiError {
  * { error: { code, message, field? } } with the engine's stable codes. A W3C traceparent header makes
  * the request's spans children of the caller's.
  */
-export function createInstanceApp(inst: RuntimeInstance): Hono {
+export function createInstanceApp(inst: RuntimeInstance, options: { bodyLimitBytes?: number } = {}): Hono {
   const app = new Hono();
   const { tracer } = inst.telemetry;
+
+  // The instance trusts no body: one over the limit is refused before it is buffered (chunked ones too).
+  const maxBody = options.bodyLimitBytes ?? DEFAULT_INSTANCE_BODY_LIMIT;
+  const limited = bodyLimit({
+    maxSize: maxBody,
+    // The rest of the body is not read: the connection closes after the answer rather than be reused.
+    onError: (c) =>
+      c.json(
+        { error: { code: 'body_too_large', message: `the body is over the ${maxBody}-byte limit` } },
+        413,
+        { Connection: 'close' },
+      ),
+  });
+  app.use('/generate', limited);
+  app.use('/infer', limited);
 
   // Set after the handler, so the report counts the request just admitted.
   const withLoad: MiddlewareHandler = async (c, next) => {
@@ -164,12 +186,13 @@ export function createInstanceApp(inst: RuntimeInstance): Hono {
       if (
         typeof t?.name !== 'string' ||
         !Array.isArray(t.shape) ||
+        !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ||
         !Array.isArray(t.data) ||
-        !t.data.every((x) => typeof x === 'number')
+        !t.data.every((x) => typeof x === 'number' && Number.isFinite(x))
       ) {
         return refuse(400, {
           code: 'invalid_tensor',
-          message: 'each input needs name, shape and numeric data',
+          message: 'each input needs name, shape (non-negative integers) and finite numeric data',
         });
       }
       inputs.push({ name: t.name, shape: t.shape, data: Float32Array.from(t.data) });

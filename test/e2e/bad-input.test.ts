@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_CATALOG, type ErrorCode } from '../../gateway/errors/index.ts';
-import { deployment, type Platform, SCALING, startPlatform } from '../support/platform.ts';
+import { ADMIN_HEADERS, deployment, type Platform, SCALING, startPlatform } from '../support/platform.ts';
 import { eventually, instanceLoad, metricsText } from './observe.ts';
 
 const BODY_LIMIT = 64 * 1024;
@@ -472,6 +472,7 @@ async function send(base: string, c: Case): Promise<Response> {
   let body: string | Uint8Array | ReadableStream<Uint8Array> | undefined =
     c.raw ?? (c.json === undefined ? undefined : JSON.stringify(c.json));
   const headers: Record<string, string> = {};
+  if (c.path.startsWith('/admin/')) Object.assign(headers, ADMIN_HEADERS);
   if (c.type !== undefined) headers['content-type'] = c.type;
   else if (typeof body === 'string') headers['content-type'] = 'application/json';
   if (c.chunked && body !== undefined) {

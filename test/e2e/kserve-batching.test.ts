@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
 import { prng, randInt } from '../support/engine-harness.ts';
-import { deployment, MODELS, type Platform, SCALING, startPlatform } from '../support/platform.ts';
+import {
+  ADMIN_HEADERS,
+  deployment,
+  MODELS,
+  type Platform,
+  SCALING,
+  startPlatform,
+} from '../support/platform.ts';
 import { eventually, instanceLoad, metricValue } from './observe.ts';
 
 const MODEL = 'cls';
@@ -183,7 +190,7 @@ describe('KServe v2 inference under concurrency', { timeout: 60_000 }, () => {
     const cold = 'cls-cold';
     const put = await fetch(`${p.url}/admin/v1/deployments/${cold}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: JSON.stringify({ kind: 'tensor', model: { path: `${MODELS}classifier` }, scaling: SCALING }),
     });
     assert.equal(put.status, 201);
@@ -197,7 +204,11 @@ describe('KServe v2 inference under concurrency', { timeout: 60_000 }, () => {
         body: { ready: false, waiting: [cold] },
       });
     } finally {
-      assert.equal((await fetch(`${p.url}/admin/v1/deployments/${cold}`, { method: 'DELETE' })).status, 204);
+      assert.equal(
+        (await fetch(`${p.url}/admin/v1/deployments/${cold}`, { method: 'DELETE', headers: ADMIN_HEADERS }))
+          .status,
+        204,
+      );
     }
     assert.deepEqual(await getJson(`${p.url}/v2/health/ready`), { status: 200, body: { ready: true } });
   });
