@@ -9,6 +9,8 @@ export interface HistoryStoreOptions {
   now?: () => number;
   flushIntervalMs?: number;
   maxBuffered?: number;
+  /** Redis only: keys whose counts may wait through an outage (README.md, "Redis away"). */
+  maxUnsentKeys?: number;
   keyPrefix?: string;
 }
 

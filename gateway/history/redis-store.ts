@@ -19,6 +19,11 @@ interface RedisHistoryCommon {
   flushIntervalMs?: number;
   /** Records held before the oldest are dropped. Default 100_000. */
   maxBuffered?: number;
+  /**
+   * Keys (bucket hashes, arrival pages) whose counts may wait for Redis, e.g. through an outage; past it
+   * the key that expires first is dropped with its counts (README.md, "Redis away"). Default 20_000.
+   */
+  maxUnsentKeys?: number;
   /** Buffered records that start a flush before the timer does. Default min(10_000, maxBuffered). */
   flushAtBuffered?: number;
   /** Default 'wg:hist:'; see README.md for the keys under it. */
@@ -66,7 +71,7 @@ export class RedisHistoryStore implements HistoryStore {
       throw new RangeError(
         `history flushIntervalMs must be 0 (off) or >= ${MIN_FLUSH_SPACING_MS}, got ${every}`,
       );
-    this.#buffer = new WriteBuffer(maxBuffered, this.#resolutions, this.#prefix);
+    this.#buffer = new WriteBuffer(maxBuffered, this.#resolutions, this.#prefix, options.maxUnsentKeys);
     if (options.client !== undefined) {
       this.#client = withFlushCommand(options.client);
       this.#ownsClient = false;
@@ -83,6 +88,16 @@ export class RedisHistoryStore implements HistoryStore {
   /** Records dropped because the buffer was full (or recorded after close). */
   get droppedRecords(): number {
     return this.#buffer.dropped;
+  }
+
+  /** Keys dropped with their counts because more than maxUnsentKeys waited for Redis. */
+  get droppedKeys(): number {
+    return this.#buffer.droppedKeys;
+  }
+
+  /** Arrivals counted in the bucket hashes dropped that way (each resolution counts them once). */
+  get droppedArrivals(): number {
+    return this.#buffer.droppedArrivals;
   }
 
   /** Records not yet aggregated into writes. */

@@ -15,23 +15,39 @@ export interface KeyWrite {
   incr: Record<string, number>;
 }
 
+/** Default bound on keys waiting for Redis (see WriteBuffer): about 5 h of one deployment's outage. */
+export const DEFAULT_MAX_UNSENT_KEYS = 20_000;
+
 /**
  * The Redis store's memory, with no I/O: raw records (bounded; the oldest are dropped past `maxBuffered`)
- * and aggregated writes that have not reached Redis yet (bounded by retention: expired ones are let go).
+ * and aggregated writes that have not reached Redis yet, bounded twice: expired ones are let go, and at
+ * most `maxUnsentKeys` keys are held: when one more is needed, the held key that expires first (the
+ * oldest bucket; an arrivals page, which spans an hour or a day, goes last) is dropped with its counts.
  */
 export class WriteBuffer {
   readonly #maxBuffered: number;
+  readonly #maxUnsentKeys: number;
   readonly #resolutions: readonly Resolution[];
   readonly #prefix: string;
   #records: RequestRecord[] = [];
   #head = 0;
   #unsent = new Map<string, KeyWrite>();
   #dropped = 0;
+  #droppedKeys = 0;
+  #droppedArrivals = 0;
 
-  constructor(maxBuffered: number, resolutions: readonly Resolution[], prefix: string) {
+  constructor(
+    maxBuffered: number,
+    resolutions: readonly Resolution[],
+    prefix: string,
+    maxUnsentKeys: number = DEFAULT_MAX_UNSENT_KEYS,
+  ) {
     if (!Number.isSafeInteger(maxBuffered) || maxBuffered < 1)
       throw new RangeError(`history maxBuffered must be a positive integer, got ${maxBuffered}`);
+    if (!Number.isSafeInteger(maxUnsentKeys) || maxUnsentKeys < 1)
+      throw new RangeError(`history maxUnsentKeys must be a positive integer, got ${maxUnsentKeys}`);
     this.#maxBuffered = maxBuffered;
+    this.#maxUnsentKeys = maxUnsentKeys;
     this.#resolutions = resolutions;
     this.#prefix = prefix;
   }
@@ -48,6 +64,16 @@ export class WriteBuffer {
 
   get dropped(): number {
     return this.#dropped;
+  }
+
+  /** Keys dropped with their counts because more than maxUnsentKeys waited for Redis. */
+  get droppedKeys(): number {
+    return this.#droppedKeys;
+  }
+
+  /** Arrivals counted in the bucket hashes dropped that way (per resolution: each counts them once). */
+  get droppedArrivals(): number {
+    return this.#droppedArrivals;
   }
 
   push(r: RequestRecord): void {
@@ -76,9 +102,14 @@ export class WriteBuffer {
 
   /** Gives back writes that did not reach Redis, to be sent with the next `take`. */
   retry(writes: readonly KeyWrite[]): void {
-    for (const w of writes) {
-      const into = this.#writeFor(w.kind, w.key, w.expireAt);
-      for (const [f, n] of Object.entries(w.incr)) into.incr[f] = (into.incr[f] ?? 0) + n;
+    // Merged under the bound like new counts: what came in meanwhile is added onto them.
+    const newer = this.#unsent;
+    this.#unsent = new Map();
+    for (const batch of [writes, newer.values()]) {
+      for (const w of batch) {
+        const into = this.#writeFor(w.kind, w.key, w.expireAt);
+        for (const [f, n] of Object.entries(w.incr)) into.incr[f] = (into.incr[f] ?? 0) + n;
+      }
     }
   }
 
@@ -100,7 +131,23 @@ export class WriteBuffer {
 
   #writeFor(kind: KeyWrite['kind'], key: string, expireAt: number): KeyWrite {
     let w = this.#unsent.get(key);
-    if (w === undefined) this.#unsent.set(key, (w = { kind, key, expireAt, incr: {} }));
+    if (w === undefined) {
+      if (this.#unsent.size >= this.#maxUnsentKeys) this.#dropFirstExpiring();
+      this.#unsent.set(key, (w = { kind, key, expireAt, incr: {} }));
+    }
     return w;
+  }
+
+  /**
+   * Makes room for one more key: drops the held key that expires first (on a tie, the first created).
+   * A scan, but only at the bound, and new keys come about once a second per deployment.
+   */
+  #dropFirstExpiring(): void {
+    let first: KeyWrite | undefined;
+    for (const w of this.#unsent.values()) if (first === undefined || w.expireAt < first.expireAt) first = w;
+    if (first === undefined) return;
+    this.#unsent.delete(first.key);
+    this.#droppedKeys += 1;
+    if (first.kind === 'hash') this.#droppedArrivals += first.incr['arrivals'] ?? 0;
   }
 }

@@ -7,6 +7,8 @@ export interface InstanceRegistryOptions {
   readonly pollIntervalMs?: number;
   /** A poll that takes longer counts as unreachable. */
   readonly pollTimeoutMs?: number;
+  /** Longest silence of an instance on a request (UpstreamInstanceOptions.idleTimeoutMs). Default 60 s. */
+  readonly upstreamIdleTimeoutMs?: number;
 }
 
 /**
@@ -17,10 +19,13 @@ export interface InstanceRegistryOptions {
 export class InstanceRegistry extends EventEmitter<{
   ready: [UpstreamInstance];
   removed: [UpstreamInstance];
+  /** A request timed out on the instance's silence: whoever runs it should recycle it. */
+  hung: [UpstreamInstance];
 }> {
   readonly #byDeployment = new Map<string, UpstreamInstance[]>();
   readonly #pollIntervalMs: number;
   readonly #pollTimeoutMs: number;
+  readonly #idleTimeoutMs: number | undefined;
   readonly #timers = new Map<UpstreamInstance, NodeJS.Timeout>();
   #seq = 0;
 
@@ -28,11 +33,17 @@ export class InstanceRegistry extends EventEmitter<{
     super();
     this.#pollIntervalMs = o.pollIntervalMs ?? 500;
     this.#pollTimeoutMs = o.pollTimeoutMs ?? 2000;
+    this.#idleTimeoutMs = o.upstreamIdleTimeoutMs;
   }
 
   /** Adds an instance and polls it at once; resolves after that first poll. */
   async add(deployment: string, url: string): Promise<UpstreamInstance> {
-    const inst = new UpstreamInstance({ id: `${deployment}-${++this.#seq}`, deployment, url });
+    const inst = new UpstreamInstance({
+      id: `${deployment}-${++this.#seq}`,
+      deployment,
+      url,
+      idleTimeoutMs: this.#idleTimeoutMs,
+    });
     const list = this.#byDeployment.get(deployment) ?? [];
     list.push(inst);
     this.#byDeployment.set(deployment, list);
@@ -66,6 +77,16 @@ export class InstanceRegistry extends EventEmitter<{
   /** An instance refused or failed before its first byte: out of routing until a poll says otherwise. */
   markFailed(inst: UpstreamInstance, draining: boolean): void {
     inst.health = draining ? 'draining' : 'unreachable';
+  }
+
+  /**
+   * A request timed out on the instance's silence: out of routing until a poll finds it answering, and
+   * announced ('hung') so that the controller recycles it.
+   */
+  markHung(inst: UpstreamInstance): void {
+    inst.health = 'unreachable';
+    inst.hungRequests += 1;
+    this.emit('hung', inst);
   }
 
   all(): UpstreamInstance[] {

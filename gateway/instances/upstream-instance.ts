@@ -7,7 +7,16 @@ export interface UpstreamInstanceOptions {
   readonly url: string;
   /** Keep-alive connections to this instance. */
   readonly connections?: number;
+  /**
+   * Longest silence of the instance on a request (before its answer starts, and between two body
+   * chunks, i.e. tokens) before the request fails as upstream_timeout and the instance is taken as
+   * hung. A body the gateway stopped reading (the client is slow) is not silence. Default 60 s.
+   */
+  readonly idleTimeoutMs?: number;
 }
+
+/** Default longest silence of an instance on a request (see UpstreamInstanceOptions.idleTimeoutMs). */
+export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * One runtime instance as the gateway sees it: its connection pool, its health, the last load report it
@@ -26,6 +35,8 @@ export class UpstreamInstance {
   metadata: InstanceMetadata | null = null;
   /** Requests the gateway has sent and not yet seen end. */
   outstanding = 0;
+  /** Requests that timed out on this instance's silence (upstream_timeout). */
+  hungRequests = 0;
 
   constructor(o: UpstreamInstanceOptions) {
     this.id = o.id;
@@ -35,9 +46,10 @@ export class UpstreamInstance {
       connections: o.connections ?? 64,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      // Streams run as long as generation does; the gateway's own deadlines bound them.
-      bodyTimeout: 0,
-      headersTimeout: 300_000,
+      // Streams run as long as generation does; only silence ends them (undici does not count the
+      // time its body is paused by backpressure).
+      bodyTimeout: o.idleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+      headersTimeout: o.idleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
     });
   }
 

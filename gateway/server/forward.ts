@@ -86,6 +86,7 @@ export async function forward<T>(
       return { value, instance, decision, queueMs, release };
     } catch (e) {
       release();
+      if (e instanceof ApiError && e.code === 'upstream_timeout') deps.registry.markHung(instance);
       if (!(e instanceof RetryableUpstreamError)) throw e;
       deps.registry.markFailed(instance, e.draining);
       exclude.add(instance.id);

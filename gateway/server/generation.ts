@@ -7,7 +7,7 @@ import { ApiError } from '../errors/index.ts';
 import type { HistoryStore, Outcome } from '../history/index.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
-import { generateWhole, startGeneration } from '../upstream/index.ts';
+import { generateWhole, isUpstreamSilence, startGeneration, upstreamTimeout } from '../upstream/index.ts';
 import { type ForwardDeps, forward } from './forward.ts';
 
 export interface GenerationDeps extends ForwardDeps {
@@ -149,6 +149,10 @@ export async function startGenerationSession(
       if (tally.outcome !== 'error') tally.outcome = 'ok';
     } catch (e) {
       tally.outcome = signal.aborted ? 'aborted' : 'error';
+      if (!signal.aborted && isUpstreamSilence(e)) {
+        deps.registry.markHung(fwd.instance);
+        throw upstreamTimeout(fwd.instance.id, e);
+      }
       if (!signal.aborted)
         throw new ApiError('upstream_failed', `the instance stream broke: ${(e as Error).message}`);
     } finally {

@@ -28,3 +28,19 @@ export function instanceError(status: number, body: unknown): ApiError | Retryab
   }
   return new ApiError('invalid_request', e?.message ?? `instance refused the request (${status})`);
 }
+
+/** undici's codes for an instance that stayed silent past the idle timeout (no answer, no token). */
+const SILENCE = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** Whether `e` is the instance's silence outlasting the idle timeout (UpstreamInstance.idleTimeoutMs). */
+export function isUpstreamSilence(e: unknown): boolean {
+  return SILENCE.has((e as { code?: unknown } | null)?.code as string);
+}
+
+/** The client's answer when the instance went silent: 504 upstream_timeout (an SSE error event mid-stream). */
+export function upstreamTimeout(instanceId: string, e: unknown): ApiError {
+  return new ApiError(
+    'upstream_timeout',
+    `instance ${instanceId} sent nothing for too long (${(e as Error).message}); the request was aborted`,
+  );
+}

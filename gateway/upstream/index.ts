@@ -1,4 +1,4 @@
-export { instanceError, RetryableUpstreamError } from './errors.ts';
+export { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
 export {
   type CallOptions,
   inferTensors,

@@ -1,7 +1,7 @@
 import type { ClientSignal } from '../server/client-signal.ts';
 import type { GenerationEvent } from '../../runtime/engine/index.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
-import { instanceError, RetryableUpstreamError } from './errors.ts';
+import { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
 import { ndjson } from './ndjson.ts';
 
 /** The body of an instance's POST /generate. */
@@ -41,6 +41,8 @@ async function post(inst: UpstreamInstance, path: string, body: unknown, o: Call
     });
   } catch (e) {
     if (o.signal.aborted) throw e;
+    // Silent past the idle timeout: not retried (a hung instance would cost the client the wait twice).
+    if (isUpstreamSilence(e)) throw upstreamTimeout(inst.id, e);
     throw new RetryableUpstreamError(`instance ${inst.id} unreachable: ${(e as Error).message}`, false);
   }
   inst.noteLoadHeader(res.headers['x-warmgate-load']);
@@ -71,5 +73,10 @@ export async function inferTensors(
   o: CallOptions,
 ): Promise<InstanceInferResult> {
   const res = await post(inst, '/infer', { inputs }, o);
-  return (await res.body.json()) as InstanceInferResult;
+  try {
+    return (await res.body.json()) as InstanceInferResult;
+  } catch (e) {
+    if (isUpstreamSilence(e)) throw upstreamTimeout(inst.id, e);
+    throw e;
+  }
 }

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { GenerationEvent } from '../../runtime/engine/index.ts';
 import { ApiError } from '../errors/index.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
-import { instanceError, RetryableUpstreamError } from './errors.ts';
+import { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
 import type { CallOptions, InstanceGenerateBody } from './instance-client.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -114,6 +114,7 @@ class WholeBodyHandler implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     this.#signal.removeEventListener('abort', this.#onAbort);
     if (this.#signal.aborted) this.#reject(err);
+    else if (isUpstreamSilence(err)) this.#reject(upstreamTimeout(this.#inst.id, err));
     else if (this.#status === 0) {
       this.#reject(
         new RetryableUpstreamError(`instance ${this.#inst.id} unreachable: ${err.message}`, false),

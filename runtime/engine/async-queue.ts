@@ -1,16 +1,34 @@
 /**
- * A single-consumer stream: the engine pushes, one reader iterates. Unbounded on purpose: the engine
- * produces at most one event per sequence per step, so the backlog is bounded by the consumer's lag in
- * steps; `onReturn` lets the engine abort the request when its reader stops early (client left).
+ * A single-consumer stream: the engine pushes, one reader iterates. The engine produces at most one event
+ * per sequence per step, so the backlog is the consumer's lag in steps; a reader that stops reading (its
+ * client stalled, and backpressure reached here) would let it grow to the whole generation, so past
+ * `maxBuffered` items `onOverflow` is called once (the engine cancels the request, freeing its blocks;
+ * the few events that end it are still queued). `onReturn` lets the engine abort the request when its
+ * reader stops early (client left).
  */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   #items: T[] = [];
   #waiter: ((r: IteratorResult<T>) => void) | null = null;
   #closed = false;
+  #overflowed = false;
   readonly #onReturn: () => void;
+  readonly #maxBuffered: number;
+  readonly #onOverflow: () => void;
 
-  constructor(onReturn: () => void = () => {}) {
+  constructor(onReturn: () => void = () => {}, maxBuffered = Infinity, onOverflow: () => void = onReturn) {
     this.#onReturn = onReturn;
+    this.#maxBuffered = maxBuffered;
+    this.#onOverflow = onOverflow;
+  }
+
+  /** Items pushed and not yet read. */
+  get buffered(): number {
+    return this.#items.length;
+  }
+
+  /** Whether the backlog went past its bound (the request was cancelled for it). */
+  get overflowed(): boolean {
+    return this.#overflowed;
   }
 
   push(item: T): void {
@@ -21,6 +39,10 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       w({ value: item, done: false });
     } else {
       this.#items.push(item);
+      if (this.#items.length > this.#maxBuffered && !this.#overflowed) {
+        this.#overflowed = true;
+        this.#onOverflow();
+      }
     }
   }
 

@@ -24,6 +24,11 @@ export interface EngineConfig {
   enablePrefixCaching: boolean;
   /** ONNX Runtime intra-op threads (0: ONNX Runtime's default, one per core). */
   intraOpThreads: number;
+  /**
+   * Events one request's stream may hold unread (its reader stalled: a slow client, backpressure all the
+   * way here); past it the request is cancelled (finish reason 'abort') and its KV blocks freed.
+   */
+  maxBufferedEvents: number;
 }
 
 export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
@@ -37,6 +42,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   maxN: 8,
   enablePrefixCaching: true,
   intraOpThreads: 0,
+  maxBufferedEvents: 1024,
 });
 
 const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const;
@@ -56,6 +62,7 @@ const schema: JSONSchemaType<EngineConfig> = {
     maxN: int(1, 128),
     enablePrefixCaching: { type: 'boolean' },
     intraOpThreads: int(0, 256),
+    maxBufferedEvents: int(1, 1_000_000),
   },
 };
 

@@ -89,6 +89,7 @@ export class Engine {
   readonly #scheduler: Scheduler;
   readonly #requests = new Map<string, RequestState>();
   readonly #aborts = new Set<string>();
+  #stalledCancels = 0;
   readonly #hooks: EngineHooks;
   readonly #stats = new StepStats();
   #arrivals = 0;
@@ -137,7 +138,14 @@ export class Engine {
         },
       };
     }
-    const queue = new AsyncQueue<GenerationEvent>(() => this.abort(id));
+    const queue = new AsyncQueue<GenerationEvent>(
+      () => this.abort(id),
+      this.config.maxBufferedEvents,
+      () => {
+        this.#stalledCancels += 1;
+        this.abort(id);
+      },
+    );
     const state = new RequestState(
       id,
       req.prompt.length,
@@ -155,6 +163,11 @@ export class Engine {
     }
     this.#kick();
     return { ok: true, requestId: id, events: queue, times: state };
+  }
+
+  /** Requests cancelled because their reader stalled past maxBufferedEvents unread events. */
+  get stalledCancels(): number {
+    return this.#stalledCancels;
   }
 
   /** Removes the request at the next step boundary and returns all its blocks. */

@@ -13,12 +13,19 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port (stopping it first if it runs). */
   restart(): Promise<void>;
+  /** Kills the server (an outage) and keeps its data folder: restart() brings it back (with `persist`, its data too). */
+  kill(): Promise<void>;
 }
 
 export interface RedisServerOptions {
   binary?: string;
   /** How long to wait for PING to answer. Default 5000 ms. */
   readyTimeoutMs?: number;
+  /**
+   * Keep the data across stop()/restart(), as a production Redis with an append-only file does (every
+   * write fsynced, so a SIGKILL loses nothing). Default false: a restart comes back empty.
+   */
+  persist?: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -36,7 +43,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
   async function start(): Promise<void> {
     mkdirSync(dir, { recursive: true });
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const aof = options.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...aof];
     const proc = spawn(binary, [...args, '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     live.add(proc);
@@ -85,6 +93,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await stop();
       await start();
     },
+    kill: stop,
   };
 }
 

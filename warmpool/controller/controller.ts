@@ -98,6 +98,15 @@ export class Controller {
     return [...this.#pools.values()].map((p) => p.status());
   }
 
+  /**
+   * Kills an instance reported hung (by the gateway: a request saw no token within its idle timeout) so
+   * that its pool replaces it. `idOrUrl`: the pool's id or the instance's URL. False when no pool has it.
+   */
+  recycle(idOrUrl: string, reason: string, now?: number): boolean {
+    for (const pool of this.#pools.values()) if (pool.recycle(idOrUrl, reason, now)) return true;
+    return false;
+  }
+
   pool(deployment: string): WarmPool | undefined {
     return this.#pools.get(deployment);
   }

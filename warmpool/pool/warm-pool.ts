@@ -31,6 +31,11 @@ export interface WarmPoolOptions {
   readonly now?: () => number;
   /** Instance ids; default `<deployment>-<random>`, unique across controllers (one may adopt another's). */
   readonly newId?: () => string;
+  /**
+   * Reconciles in a row an instance that was up may fail its liveness probe ('unresponsive': hung,
+   * frozen) before it is killed and replaced. Default 3.
+   */
+  readonly unresponsiveLimit?: number;
 }
 
 export interface PoolFailure {
@@ -64,6 +69,8 @@ interface Member {
   readonly life: InstanceLifecycle;
   instance?: ProviderInstance;
   stopping?: Promise<unknown>;
+  /** Liveness probes failed in a row since it was up. */
+  silent?: number;
 }
 
 /** A provider that times start-up phases (LocalProvider does). */
@@ -102,6 +109,7 @@ export class WarmPool {
   readonly #hooks: WarmPoolHooks;
   readonly #now: () => number;
   readonly #newId: () => string;
+  readonly #unresponsiveLimit: number;
   readonly #members = new Map<string, Member>();
   #desired = 0;
   #failures = 0;
@@ -117,6 +125,7 @@ export class WarmPool {
     this.#hooks = o.hooks ?? {};
     this.#now = o.now ?? Date.now;
     this.#newId = o.newId ?? (() => `${o.deployment.name}-${randomBytes(4).toString('hex')}`);
+    this.#unresponsiveLimit = o.unresponsiveLimit ?? 3;
   }
 
   /** Instances that count towards desired: neither draining nor ended. */
@@ -180,6 +189,21 @@ export class WarmPool {
     return true;
   }
 
+  /**
+   * Kills an instance reported hung (by id or URL: the gateway knows it by URL) and lets the next
+   * reconcile replace it. Its in-flight requests have failed already; there is nothing to drain. False
+   * when the pool has no such live instance.
+   */
+  recycle(idOrUrl: string, reason: string, now: number = this.#now()): boolean {
+    for (const m of this.#members.values()) {
+      if (m.life.id !== idOrUrl && m.instance?.url !== idOrUrl) continue;
+      if (!LIVE.includes(m.life.state)) return false;
+      this.#kill(m, `recycled: ${reason}`, now);
+      return true;
+    }
+    return false;
+  }
+
   /** Drains every instance and waits for them to end (shutdown, tests). */
   async close(): Promise<void> {
     await this.reconcile(0);
@@ -226,6 +250,13 @@ export class WarmPool {
       return;
     }
     if (life.state === 'draining') return;
+    if (health === 'unresponsive') {
+      m.silent = (m.silent ?? 0) + 1;
+      if (m.silent >= this.#unresponsiveLimit && !STARTING.includes(life.state))
+        this.#kill(m, `unresponsive: /live did not answer ${m.silent} times in a row`, at);
+      return;
+    }
+    m.silent = 0;
     if (health === 'draining') {
       life.move('draining', at); // drained from outside the pool
       this.#hooks.onDraining?.(instance);
@@ -264,6 +295,12 @@ export class WarmPool {
     if (!instance) return;
     this.#hooks.onDraining?.(instance);
     m.stopping = this.#provider.stop(life.id, { drainTimeoutMs: this.#drainMs }).catch(() => undefined);
+  }
+
+  /** Fails the instance (replaced at once: it was up) and kills it, with no drain. */
+  #kill(m: Member, reason: string, at: number): void {
+    this.#fail(m, reason, at);
+    m.stopping = this.#provider.stop(m.life.id, { drainTimeoutMs: 0 }).catch(() => undefined);
   }
 
   #fail(m: Member, reason: string, at: number): void {

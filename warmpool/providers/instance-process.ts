@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { INSTANCE_MAIN_ARGS } from '../../runtime/instance/launch.ts';
+import { PARENT_PID_ENV } from '../../runtime/instance/parent-watch.ts';
 import { OutputTail } from './output-tail.ts';
 import type { InstanceExit } from './provider.ts';
 
@@ -16,7 +18,8 @@ export interface InstanceProcess {
 export function spawnInstanceProcess(args: readonly string[], env: NodeJS.ProcessEnv): InstanceProcess {
   const child = spawn(process.execPath, [...INSTANCE_MAIN_ARGS, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env,
+    // Names this process as the parent: one that dies while the child still imports is seen all the same.
+    env: { ...env, [PARENT_PID_ENV]: String(process.pid) },
   });
   const stderr = new OutputTail();
   child.stderr!.on('data', (c: Buffer) => stderr.push(c));
@@ -44,6 +47,24 @@ export function processAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Whether `pid` is a runtime instance process listening on `port`, read from /proc/<pid>/cmdline (an
+ * instance, or a standby assigned a model, is started with `--port <port>`). A reused pid belongs to
+ * some other command line. Undefined where there is no /proc to read (then the caller cannot tell).
+ */
+export function isInstanceProcess(pid: number, port: string): boolean | undefined {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' && existsSync('/proc/self/cmdline') ? false : undefined;
+  }
+  const args = cmdline.split('\0');
+  const main = INSTANCE_MAIN_ARGS.at(-1)!;
+  return args.includes(main) && args.some((a, i) => a === '--port' && args[i + 1] === port);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
@@ -35,6 +36,14 @@ export class InstanceRecords {
     const path = this.#path(r.id);
     await writeFile(`${path}.tmp`, JSON.stringify(r));
     await rename(`${path}.tmp`, path);
+  }
+
+  /** write(), done before it returns: no await between a spawn and its record. */
+  writeSync(r: InstanceRecord): void {
+    mkdirSync(this.#dir, { recursive: true });
+    const path = this.#path(r.id);
+    writeFileSync(`${path}.tmp`, JSON.stringify(r));
+    renameSync(`${path}.tmp`, path);
   }
 
   async remove(id: string): Promise<void> {

@@ -8,10 +8,11 @@ import { instanceArgs } from './instance-args.ts';
 import {
   adoptProcess,
   type InstanceProcess,
+  isInstanceProcess,
   processAlive,
   spawnInstanceProcess,
 } from './instance-process.ts';
-import { InstanceRecords } from './instance-records.ts';
+import { type InstanceRecord, InstanceRecords } from './instance-records.ts';
 import type { InstanceExit, InstanceHealth, Provider, ProviderInstance, StartSpec } from './provider.ts';
 import { type Standby, StandbyPool } from './standby-pool.ts';
 
@@ -197,12 +198,7 @@ export class LocalProvider implements Provider {
     if (!this.#records) return;
     for (const rec of await this.#records.readAll()) {
       if (this.#running.has(rec.id)) continue;
-      // A live pid alone could be a reused one: the instance must also answer at its URL.
-      const answers = await fetch(`${rec.url}/live`, { signal: AbortSignal.timeout(this.#probeMs) }).then(
-        (res) => res.ok,
-        () => false,
-      );
-      if (!processAlive(rec.pid) || !answers) {
+      if (!(await this.#stillRuns(rec))) {
         await this.#records.remove(rec.id);
         continue;
       }
@@ -217,12 +213,33 @@ export class LocalProvider implements Provider {
     }
   }
 
+  /**
+   * Whether a recorded instance still runs. A live pid alone could be a reused one: its command line must
+   * be the instance's (runtime main, its port). An instance still loading (its controller died during a
+   * scale-up) may not answer /live yet but is adopted all the same, so it is neither duplicated nor left
+   * running unmanaged. Without /proc, answering /live at its URL is the proof.
+   */
+  async #stillRuns(rec: InstanceRecord): Promise<boolean> {
+    if (!processAlive(rec.pid)) return false;
+    const same = isInstanceProcess(rec.pid, new URL(rec.url).port);
+    if (same !== undefined) return same;
+    return fetch(`${rec.url}/live`, { signal: AbortSignal.timeout(this.#probeMs) }).then(
+      (res) => res.ok,
+      () => false,
+    );
+  }
+
   /** Follows an instance until its process ends, keeping its record on disk meanwhile. */
   #track(r: Running): void {
     this.#running.set(r.instance.id, r);
     if (!this.#records || r.proc.pid === undefined) return;
     const rec = { ...r.instance, pid: r.proc.pid };
-    void this.#records.write(rec).catch(() => undefined);
+    // Written before anything else can run: a controller killed right after the spawn leaves a record.
+    try {
+      this.#records.writeSync(rec);
+    } catch {
+      // an unwritable state folder: the instance runs, only adoption of it is lost
+    }
     void r.proc.exited.then(() => this.#records?.remove(rec.id)).catch(() => undefined);
   }
 
@@ -232,6 +249,8 @@ export class LocalProvider implements Provider {
     const ready = await this.#observe(r);
     if (r.proc.exit) return 'gone';
     if (r.stopping || ready === 'draining') return 'draining';
+    // Silent after it was up: hung or frozen (a loading instance may be too busy to answer yet).
+    if (ready === 'down' && r.timings.readyAt !== undefined) return 'unresponsive';
     return ready === 'ready' ? 'ready' : 'starting';
   }
 

@@ -9,8 +9,11 @@ export interface ProviderInstance {
   readonly startedAt: number;
 }
 
-/** What a provider can tell about an instance; 'starting' covers loading and warming. */
-export type InstanceHealth = 'starting' | 'ready' | 'draining' | 'gone';
+/**
+ * What a provider can tell about an instance; 'starting' covers loading and warming. 'unresponsive': it
+ * runs (its process or pod is there) but did not answer its liveness probe, e.g. hung or frozen.
+ */
+export type InstanceHealth = 'starting' | 'ready' | 'draining' | 'gone' | 'unresponsive';
 
 /** How an instance ended, kept by the provider so that 'gone' comes with a reason. */
 export interface InstanceExit {
