@@ -1,45 +1,72 @@
 /**
- * The gateway process.
+ * The gateway process (one of the image's three commands; see infra/):
  *
- *   node dist/gateway/main.js --port 8080 --instance demo=http://127.0.0.1:9000
+ *   PORT=8080 REDIS_URL=redis://... WARMGATE_ADMIN_TOKEN=... node dist/gateway/main.js
  *
- * Deployments persist in Redis when REDIS_URL is set (request history goes there too), else in
- * --deployments-file. Instances started elsewhere are attached with --instance name=url (repeatable);
- * the warm-pool controller attaches the ones it starts. OTEL_EXPORTER_OTLP_ENDPOINT turns on OTLP export.
+ * Its environment is gateway/config/gateway-environment.ts. With REDIS_URL it is one replica of many: it
+ * serves the deployments and routes to the instances the warm-pool controller (warmpool/main.ts)
+ * publishes there, and announces its demand to it. Without Redis, deployments persist in
+ * WARMGATE_DEPLOYMENTS_FILE and instances started elsewhere are attached with --instance name=url
+ * (repeatable). SIGTERM: /ready turns 503, in-flight requests finish, then it exits.
  */
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { startGateway } from './server/index.ts';
+import { readEnvironment } from './config/environment.ts';
+import { createHistoryStore } from './history/index.ts';
+import { GATEWAY_ENVIRONMENT } from './config/gateway-environment.ts';
+import { startGatewayReplica } from '../warmpool/service/gateway-replica.ts';
 
+const { values: env, unknown } = readEnvironment(GATEWAY_ENVIRONMENT, process.env);
+for (const name of unknown) console.warn(`warning: ${name} is not a gateway variable; it is ignored`);
 const { values: o } = parseArgs({
-  options: {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '8080' },
-    'deployments-file': { type: 'string', default: '.warmgate/deployments.json' },
-    instance: { type: 'string', multiple: true, default: [] },
-    routing: { type: 'string', default: 'prefix' },
-  },
+  options: { instance: { type: 'string', multiple: true, default: [] } },
 });
-if (o.routing !== 'prefix' && o.routing !== 'least-load' && o.routing !== 'round-robin') {
-  throw new Error(`--routing must be prefix, least-load or round-robin, got ${o.routing}`);
-}
 const instances = o.instance.map((spec) => {
   const eq = spec.indexOf('=');
   if (eq < 1) throw new Error(`--instance takes name=url, got ${spec}`);
   return { deployment: spec.slice(0, eq), url: spec.slice(eq + 1) };
 });
-const redisUrl = process.env.REDIS_URL || undefined;
-const gw = await startGateway({
-  host: o.host,
-  port: Number(o.port),
-  routing: o.routing,
+const gw = await startGatewayReplica({
+  replicaId: env.WARMGATE_REPLICA_ID ?? `${hostname()}:${process.pid}`,
+  host: env.HOST,
+  port: env.PORT,
+  routing: env.WARMGATE_ROUTING as 'prefix' | 'least-load' | 'round-robin',
   instances,
-  redisUrl,
-  deploymentsFile: o['deployments-file'],
-  otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
-  adminToken: process.env.WARMGATE_ADMIN_TOKEN || undefined,
+  redisUrl: env.REDIS_URL,
+  deploymentsFile: env.WARMGATE_DEPLOYMENTS_FILE,
+  otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+  adminToken: env.WARMGATE_ADMIN_TOKEN,
+  apiKeys: env.WARMGATE_API_KEYS as 'required' | 'off',
+  bodyLimitBytes: env.WARMGATE_BODY_LIMIT_BYTES,
+  maxHeaderBytes: env.WARMGATE_MAX_HEADER_BYTES,
+  inputLimits: {
+    maxPromptTokens: env.WARMGATE_MAX_PROMPT_TOKENS,
+    maxTokens: env.WARMGATE_MAX_TOKENS,
+    maxN: env.WARMGATE_MAX_N,
+  },
+  recordContent: env.WARMGATE_RECORD_CONTENT,
+  upstreamIdleTimeoutMs: env.WARMGATE_UPSTREAM_IDLE_TIMEOUT_MS,
+  history: createHistoryStore({
+    redisUrl: env.REDIS_URL,
+    maxUnsentKeys: env.WARMGATE_HISTORY_MAX_UNSENT_KEYS,
+  }),
+  limits: {
+    maxConcurrency: env.WARMGATE_MAX_CONCURRENCY,
+    maxQueued: env.WARMGATE_MAX_QUEUED,
+    queueTimeoutMs: env.WARMGATE_QUEUE_TIMEOUT_MS,
+  },
 });
 console.log(`gateway listening on ${gw.url}`);
+let stopping = false;
 const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  // Load balancers see /ready fail and stop sending; what is in flight finishes, up to the grace period.
+  gw.gateway.gateway.stopAccepting();
+  const deadline = Date.now() + (env.WARMGATE_SHUTDOWN_GRACE_MS ?? 25_000);
+  const inFlight = () =>
+    gw.gateway.deployments.list().reduce((n, d) => n + gw.gateway.gateway.context.gate(d.name).inFlight, 0);
+  while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await gw.close();
   process.exit(0);
 };

@@ -4,6 +4,7 @@
  * host). No Redis needed; REDIS_URL puts deployments and request history there. Prints example requests;
  * Ctrl-C drains and stops it all.
  */
+import { randomBytes } from 'node:crypto';
 import type { DeploymentSpec } from '../gateway/deployments/index.ts';
 import { startWarmgate } from './platform.ts';
 
@@ -15,7 +16,13 @@ const deployments: DeploymentSpec[] = [
 ];
 
 console.log('starting the gateway and the warm-pool controller (loading and warming the models)…');
+// The admin API is never open: a token is made for this run unless one is given.
+const adminToken = process.env.WARMGATE_ADMIN_TOKEN || randomBytes(24).toString('base64url');
+// The demo listens on loopback with the public API open; WARMGATE_API_KEYS=required turns keys on.
+const apiKeys = process.env.WARMGATE_API_KEYS === 'required' ? 'required' : 'off';
 const wg = await startWarmgate({
+  adminToken,
+  apiKeys,
   port,
   host: process.env.HOST ?? '127.0.0.1',
   deployments,
@@ -52,6 +59,11 @@ warmgate gateway on ${u}  (models: demo, classifier)
   curl -s ${u}/v2/models/classifier/infer -H 'content-type: application/json' \\
     -d '{"inputs":[{"name":"features","shape":[1,16],"datatype":"FP32","data":[${Array.from({ length: 16 }, (_, i) => (i / 16).toFixed(2)).join(',')}]}]}'
   curl -s ${u}/metrics | grep warmgate_
+
+admin API token (this run): ${process.env.WARMGATE_ADMIN_TOKEN ? '$WARMGATE_ADMIN_TOKEN' : adminToken}
+  curl -s ${u}/admin/v1/deployments -H "authorization: Bearer ${process.env.WARMGATE_ADMIN_TOKEN ? '$WARMGATE_ADMIN_TOKEN' : adminToken}"
+  WARMGATE_ADMIN_TOKEN=… npm run warmgate -- instances
+public API keys: ${apiKeys === 'off' ? 'off (set WARMGATE_API_KEYS=required to require them)' : 'required (create one: npm run warmgate -- keys create NAME)'}
 `);
 
 let stopping = false;

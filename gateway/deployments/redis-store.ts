@@ -63,12 +63,26 @@ export class RedisDeploymentStore implements DeploymentStore {
 
   async put(spec: DeploymentSpec): Promise<void> {
     await this.#ready();
-    await this.#client.hset(this.key, spec.name, JSON.stringify(spec));
+    await this.#client.multi().hset(this.key, spec.name, JSON.stringify(spec)).set(this.#marker, '1').exec();
   }
 
   async delete(name: string): Promise<boolean> {
     await this.#ready();
-    return (await this.#client.hdel(this.key, name)) > 0;
+    const r = await this.#client.multi().hdel(this.key, name).set(this.#marker, '1').exec();
+    return Number(r?.[0]?.[1] ?? 0) > 0;
+  }
+
+  /**
+   * False when Redis has lost what was written (restarted without persistence): the marker every write
+   * sets is gone. An empty hash with the marker is a store whose deployments were all deleted.
+   */
+  async intact(): Promise<boolean> {
+    await this.#ready();
+    return (await this.#client.exists(this.#marker)) === 1;
+  }
+
+  get #marker(): string {
+    return `${this.key}:written`;
   }
 
   async close(): Promise<void> {

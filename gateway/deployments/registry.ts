@@ -112,6 +112,58 @@ export class DeploymentRegistry {
     });
   }
 
+  /**
+   * Brings memory up to the store: what another process put or deleted there is put or deleted here,
+   * with the same change events. While the store is unreachable the last view stays (and this throws).
+   */
+  resync(): Promise<void> {
+    return this.#serial(async () => {
+      // A Redis that came back without its data would otherwise delete every deployment here: instead
+      // this replica's view is written back, and the other replicas pick it up on their next resync.
+      if (this.#entries.size > 0 && this.#store.intact && !(await this.#store.intact())) {
+        this.#log(
+          "deployments: the store lost its data; writing this replica's deployments back",
+          'its write marker is gone',
+        );
+        for (const e of this.#entries.values()) await this.#store.put(e.spec);
+        return;
+      }
+      const stored = await this.#store.list();
+      const seen = new Set<string>();
+      for (const spec of stored) {
+        seen.add(spec.name);
+        const current = this.#entries.get(spec.name);
+        if (current && canonical(current.spec) === canonical(spec)) continue;
+        let entry: Entry;
+        try {
+          entry = this.#entry(spec);
+        } catch (e) {
+          this.#log(`deployments: not serving '${spec.name}' from the store`, e);
+          continue;
+        }
+        this.#entries.set(spec.name, entry);
+        if (current?.spec.inputSchema) this.#schemas.release(current.spec.inputSchema);
+        this.#emit({ type: 'put', spec: entry.spec });
+      }
+      for (const [name, entry] of [...this.#entries]) {
+        if (seen.has(name)) continue;
+        this.#entries.delete(name);
+        if (entry.spec.inputSchema) this.#schemas.release(entry.spec.inputSchema);
+        this.#emit({ type: 'delete', spec: entry.spec });
+      }
+    });
+  }
+
+  /**
+   * Resyncs every `intervalMs` (a shared store: other replicas write to it). Returns the function that
+   * stops it. A failed resync is silent: the view is kept and the next one tries again.
+   */
+  follow(intervalMs: number): () => void {
+    const timer = setInterval(() => void this.resync().catch(() => undefined), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   /** Called after each change reaches memory. Returns the function that stops the calls. */
   onChange(listener: DeploymentListener): () => void {
     const own = (change: DeploymentChange): void => listener(change); // subscribing twice is two calls
@@ -162,6 +214,15 @@ function storeUnavailable(e: unknown): ApiError {
   return new ApiError(
     'admin_store_unavailable',
     `the deployment store failed (${cause}); nothing was changed`,
+  );
+}
+
+/** JSON with object keys sorted: equal specs compare equal whatever order their keys were written in. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
   );
 }
 

@@ -53,6 +53,18 @@ export interface DeploymentSpec {
   promptTemplate?: string;
   batching?: Partial<GenerativeBatching> & Partial<TensorBatching>;
   scaling: ScalingPolicy;
+  /**
+   * Ids of the API keys that may call this deployment (the `<id>` of `wg_<id>_...`); others get 403
+   * model_forbidden and do not see it in GET /v1/models. Left out: every key. Enforced when the gateway
+   * requires API keys.
+   */
+  allowedKeys?: string[];
+  /**
+   * Where the model runs: ONNX Runtime execution providers in preference order (e.g. ["cuda", "cpu"]), and
+   * whether an instance refuses to start when the first is missing (else it falls back with a warning).
+   * Default: CPU.
+   */
+  runtime?: { executionProviders?: ('cpu' | 'cuda' | 'tensorrt')[]; requireExecutionProvider?: boolean };
 }
 
 const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const;
@@ -86,6 +98,30 @@ const schema: JSONSchemaType<DeploymentSpec> = {
     } as never,
     inputSchema: { type: 'object', nullable: true, required: [] },
     promptTemplate: { type: 'string', nullable: true, minLength: 1, maxLength: 65_536 },
+    runtime: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: [],
+      properties: {
+        executionProviders: {
+          type: 'array',
+          nullable: true,
+          minItems: 1,
+          maxItems: 3,
+          uniqueItems: true,
+          items: { type: 'string', enum: ['cpu', 'cuda', 'tensorrt'] },
+        },
+        requireExecutionProvider: { type: 'boolean', nullable: true },
+      },
+    },
+    allowedKeys: {
+      type: 'array',
+      nullable: true,
+      maxItems: 10_000,
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^[0-9a-f]{12}$' },
+    },
     batching: {
       type: 'object',
       nullable: true,

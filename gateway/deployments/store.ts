@@ -13,6 +13,8 @@ export interface DeploymentStore {
   /** True when there was one to delete. */
   delete(name: string): Promise<boolean>;
   close(): Promise<void>;
+  /** False when the store lost what was written to it (a Redis restarted without its data). */
+  intact?(): Promise<boolean>;
 }
 
 export const byName = (a: DeploymentSpec, b: DeploymentSpec): number =>

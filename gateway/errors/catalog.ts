@@ -2,7 +2,8 @@ import type { AdmissionErrorCode } from '../../runtime/engine/index.ts';
 
 /** How one error code answers over HTTP. `type` is the OpenAI error type the official clients expect. */
 export interface ErrorSpec {
-  readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504;
+  readonly status:
+    400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 422 | 429 | 431 | 500 | 502 | 503 | 504;
   readonly type:
     | 'invalid_request_error'
     | 'authentication_error'
@@ -23,6 +24,21 @@ export const ERROR_CATALOG = {
   invalid_json: { status: 400, type: 'invalid_request_error', hint: 'send a JSON body' },
   invalid_request: { status: 400, type: 'invalid_request_error', hint: 'fix the field named in the message' },
   body_too_large: { status: 413, type: 'invalid_request_error', hint: 'send a smaller body' },
+  headers_too_large: {
+    status: 431,
+    type: 'invalid_request_error',
+    hint: 'send fewer or shorter headers',
+  },
+  request_timeout: {
+    status: 408,
+    type: 'invalid_request_error',
+    hint: 'send the whole request promptly',
+  },
+  prompt_too_long: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'shorten the prompt to the limit named in the message',
+  },
   unsupported_media_type: {
     status: 415,
     type: 'invalid_request_error',
@@ -43,6 +59,50 @@ export const ERROR_CATALOG = {
     status: 401,
     type: 'authentication_error',
     hint: 'send the admin token as Authorization: Bearer',
+  },
+  admin_token_not_configured: {
+    status: 403,
+    type: 'permission_error',
+    hint: 'the admin API is closed until the gateway is given a token: set WARMGATE_ADMIN_TOKEN',
+  },
+  // API keys and their limits (gateway/auth)
+  api_key_missing: {
+    status: 401,
+    type: 'authentication_error',
+    hint: 'send an API key as Authorization: Bearer <key>',
+  },
+  api_key_invalid: {
+    status: 401,
+    type: 'authentication_error',
+    hint: 'send a key created with POST /admin/v1/keys',
+  },
+  api_key_revoked: { status: 401, type: 'authentication_error', hint: 'ask for a new API key' },
+  model_forbidden: {
+    status: 403,
+    type: 'permission_error',
+    hint: "call a model the deployment's allowedKeys lets this key call",
+  },
+  rate_limit_exceeded: {
+    status: 429,
+    type: 'rate_limit_error',
+    hint: "retry after the Retry-After delay, or raise the key's requestsPerSecond",
+  },
+  token_quota_exceeded: {
+    status: 429,
+    type: 'rate_limit_error',
+    hint: 'retry after the Retry-After delay, when the quota window resets',
+  },
+  too_many_concurrent_requests: {
+    status: 429,
+    type: 'rate_limit_error',
+    hint: "retry when one of the key's requests in flight has ended",
+  },
+  auth_unavailable: { status: 503, type: 'server_error', hint: 'retry once the key store is reachable' },
+  api_key_not_found: { status: 404, type: 'not_found_error', hint: 'GET /admin/v1/keys lists the keys' },
+  api_key_spec_invalid: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'fix the key field named in the message',
   },
   // Models and deployments
   model_not_found: { status: 404, type: 'not_found_error', hint: 'GET /v1/models lists the deployed models' },
@@ -90,6 +150,11 @@ export const ERROR_CATALOG = {
   concurrency_limit: { status: 429, type: 'rate_limit_error', hint: 'retry after the Retry-After delay' },
   no_capacity: { status: 503, type: 'server_error', hint: 'retry after the Retry-After delay' },
   upstream_failed: { status: 502, type: 'server_error', hint: 'retry the request' },
+  upstream_timeout: {
+    status: 504,
+    type: 'server_error',
+    hint: 'retry the request; the instance stopped answering and is being replaced',
+  },
   engine_step_failed: { status: 500, type: 'server_error', hint: 'retry the request' },
   internal_error: {
     status: 500,

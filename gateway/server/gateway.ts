@@ -2,6 +2,13 @@ import { type Context, Hono } from 'hono';
 import type { Telemetry } from '../../runtime/telemetry/index.ts';
 import { type AdminOperations, adminRoutes } from '../admin/index.ts';
 import { DEFAULT_GATE_LIMITS, type GateLimits, ModelGate } from '../admission/index.ts';
+import {
+  createGatewayAuth,
+  type KeyStore,
+  type Limiter,
+  MemoryKeyStore,
+  MemoryLimiter,
+} from '../auth/index.ts';
 import type { DeploymentRegistry } from '../deployments/index.ts';
 import { ApiError } from '../errors/index.ts';
 import { apiErrorHandler } from '../errors/on-error.ts';
@@ -9,6 +16,7 @@ import { functionRoutes } from '../functions/routes.ts';
 import { createHistoryStore, type HistoryStore } from '../history/index.ts';
 import { InstanceRegistry } from '../instances/index.ts';
 import { kserveRoutes } from '../kserve/routes.ts';
+import type { InputLimits } from '../openai/index.ts';
 import { openAIRoutes } from '../openai/routes.ts';
 import { DEFAULT_ROUTING, Router, type RouterOptions } from '../routing/index.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
@@ -27,8 +35,18 @@ export interface GatewayOptions {
   readonly limits?: Partial<GateLimits>;
   /** Largest request body; larger ones get 413. */
   readonly bodyLimitBytes?: number;
-  /** Bearer token the admin API requires, when set. */
+  /** Limits on prompt tokens, max_tokens and n, on top of each model's; over one, 400. */
+  readonly inputLimits?: InputLimits;
+  /** Prompts and completions on the request spans. Default off. */
+  readonly recordContent?: boolean;
+  /** Bearer token the admin API requires; without one the admin API refuses every request. */
   readonly adminToken?: string;
+  /** Whether the public API (/v1, /v2) requires an API key. Default 'off'. */
+  readonly apiKeys?: 'required' | 'off';
+  /** Where API keys live (the admin API manages them whatever apiKeys says). Default: in memory. */
+  readonly keys?: KeyStore;
+  /** Per-key limits. Default: in this process. */
+  readonly limiter?: Limiter;
   /** The warm-pool controller's reports, served on the admin API. */
   readonly operations?: AdminOperations;
   /** A request is waiting for a ready instance of the model: the warm-pool controller acts at once. */
@@ -39,24 +57,39 @@ export interface Gateway {
   readonly app: Hono;
   readonly context: GatewayContext;
   readonly registry: InstanceRegistry;
+  /** /ready answers 503 from now on, so load balancers stop sending before the server closes. */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
 /** The gateway: every public route, wired to deployments, instances, routing, admission and telemetry. */
 export function createGateway(o: GatewayOptions): Gateway {
   const registry = o.registry ?? new InstanceRegistry();
-  const history = o.history ?? createHistoryStore();
+  const ownHistory = o.history ?? createHistoryStore();
+  const keys = o.keys ?? MemoryKeyStore.inMemory();
+  // Keys off: nothing of auth is on the request path.
+  const auth =
+    o.apiKeys === 'required'
+      ? createGatewayAuth({
+          keys,
+          limiter: o.limiter ?? new MemoryLimiter(),
+          deployments: o.deployments,
+          meter: o.telemetry.meter,
+        })
+      : null;
+  const history = auth ? auth.meterHistory(ownHistory) : ownHistory;
   const routerOptions: RouterOptions = { ...DEFAULT_ROUTING, blockBytes: 16, maxBlocks: 64, ...o.routing };
   const router = new Router(registry, routerOptions);
   const limits = { ...DEFAULT_GATE_LIMITS, ...o.limits };
   const gates = new Map<string, ModelGate>();
   const firstSeen = new Map<string, number>();
-  const gate = (model: string) => {
+  const ungated = (model: string) => {
     let g = gates.get(model);
     if (!g) gates.set(model, (g = new ModelGate(model, limits, (m) => o.onWait?.(m))));
     return g;
   };
-  registry.on('ready', (inst) => gate(inst.deployment).wakeAll());
+  const gate = auth ? auth.guardGate(ungated) : ungated;
+  registry.on('ready', (inst) => ungated(inst.deployment).wakeAll());
   const metrics = new GatewayMetrics(o.telemetry.meter, {
     inFlight: () =>
       [...gates.values()].map((g) => [g.model, g.inFlight, g.queued] as [string, number, number]),
@@ -81,16 +114,27 @@ export function createGateway(o: GatewayOptions): Gateway {
   const app = new Hono();
   app.use('*', requestSpan(o.telemetry.tracer, metrics, o.telemetry.tracing));
   app.use('*', limitBody(o.bodyLimitBytes ?? 4 * 2 ** 20));
+  // Liveness: the process answers. Readiness: it takes traffic (not once it has begun to shut down).
+  let accepting = true;
+  app.get('/live', (c) => c.json({ status: 'live' }));
+  app.get('/ready', (c) =>
+    accepting ? c.json({ status: 'ready' }) : c.json({ status: 'shutting-down' }, 503),
+  );
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/metrics', async (c) =>
     c.text(await o.telemetry.metricsText(), 200, {
       'content-type': 'text/plain; version=0.0.4; charset=utf-8',
     }),
   );
-  app.route('/v1', openAIRoutes(ctx));
-  app.route('/v1/functions', functionRoutes(ctx));
+  if (auth) {
+    app.use('/v1/*', auth.middleware);
+    app.use('/v2/*', auth.middleware);
+  }
+  const policy = { limits: o.inputLimits, recordContent: o.recordContent };
+  app.route('/v1', openAIRoutes(ctx, policy));
+  app.route('/v1/functions', functionRoutes(ctx, policy));
   app.route('/v2', kserveRoutes(ctx));
-  app.route('/admin/v1', adminRoutes(o.deployments, { token: o.adminToken, operations: o.operations }));
+  app.route('/admin/v1', adminRoutes(o.deployments, { token: o.adminToken, operations: o.operations, keys }));
   const onError = (err: Error, c: Context) =>
     apiErrorHandler(c.req.path.startsWith('/v2/') ? 'kserve' : 'openai')(err, c);
   const allowAt = allowedMethods(app);
@@ -115,9 +159,13 @@ export function createGateway(o: GatewayOptions): Gateway {
     app,
     context: ctx,
     registry,
+    stopAccepting() {
+      accepting = false;
+    },
     async close() {
+      accepting = false;
       await registry.close();
-      await history.close();
+      await ownHistory.close();
     },
   };
 }

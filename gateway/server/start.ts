@@ -2,7 +2,7 @@ import type { AdminOperations } from '../admin/index.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createTelemetry, type Telemetry } from '../../runtime/telemetry/index.ts';
 import type { GateLimits } from '../admission/index.ts';
@@ -15,7 +15,10 @@ import {
 import { createHistoryStore, type HistoryStore } from '../history/index.ts';
 import { InstanceRegistry } from '../instances/index.ts';
 import type { RouterOptions, RoutingPolicy } from '../routing/index.ts';
+import type { InputLimits } from '../openai/index.ts';
+import { openAuthBackend } from '../auth/index.ts';
 import { createGateway, type Gateway } from './gateway.ts';
+import { answerParserErrors, DEFAULT_MAX_HEADER_BYTES } from './request-header.ts';
 
 export interface StartGatewayOptions {
   readonly port?: number;
@@ -31,12 +34,25 @@ export interface StartGatewayOptions {
   /** Deployments persist in Redis when set, else in deploymentsFile (else a temporary file). */
   readonly redisUrl?: string;
   readonly deploymentsFile?: string;
+  /** With Redis: how often deployments other replicas wrote are picked up. Default 1000 ms. */
+  readonly deploymentsResyncMs?: number;
   /** Default: in Redis when redisUrl is set, else in memory. */
   readonly history?: HistoryStore;
   readonly limits?: Partial<GateLimits>;
   readonly bodyLimitBytes?: number;
+  readonly inputLimits?: InputLimits;
+  readonly recordContent?: boolean;
+  /** Largest request head (request line and headers); larger ones get 431. Default 16 KiB, node's. */
+  readonly maxHeaderBytes?: number;
+  /** Bearer token of the admin API; without one the admin API refuses every request. */
   readonly adminToken?: string;
+  /** Whether the public API requires API keys. Default 'off'. */
+  readonly apiKeys?: 'required' | 'off';
+  /** Without Redis: where API keys persist. Default: api-keys.json beside the deployments file. */
+  readonly apiKeysFile?: string;
   readonly pollIntervalMs?: number;
+  /** Longest silence of an instance on a request before upstream_timeout (504). Default 60 s. */
+  readonly upstreamIdleTimeoutMs?: number;
   readonly onWait?: (model: string) => void;
   readonly operations?: AdminOperations;
 }
@@ -57,24 +73,47 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
   });
   const deployments = await DeploymentRegistry.open(store);
   for (const spec of o.deployments ?? []) await deployments.put(spec);
+  // A shared store is written by every replica: follow it, so a deployment made anywhere is served here.
+  const unfollow = o.redisUrl ? deployments.follow(o.deploymentsResyncMs ?? 1000) : null;
   const ownTelemetry = o.telemetry
     ? null
     : createTelemetry({ serviceName: 'warmgate-gateway', otlpEndpoint: o.otlpEndpoint });
   const telemetry = o.telemetry ?? ownTelemetry!;
+  const deploymentsFile = o.deploymentsFile ?? join(tmp ?? '.', 'deployments.json');
+  const auth = await openAuthBackend({
+    redisUrl: o.redisUrl,
+    file: o.apiKeysFile ?? join(dirname(deploymentsFile), 'api-keys.json'),
+    follow: o.apiKeys === 'required',
+    meter: telemetry.meter,
+  });
   const gateway = createGateway({
     deployments,
     telemetry,
-    registry: new InstanceRegistry({ pollIntervalMs: o.pollIntervalMs }),
+    registry: new InstanceRegistry({
+      pollIntervalMs: o.pollIntervalMs,
+      upstreamIdleTimeoutMs: o.upstreamIdleTimeoutMs,
+    }),
     history: o.history ?? createHistoryStore({ redisUrl: o.redisUrl }),
     routing: typeof o.routing === 'string' ? { policy: o.routing } : o.routing,
     limits: o.limits,
     bodyLimitBytes: o.bodyLimitBytes,
+    inputLimits: o.inputLimits,
+    recordContent: o.recordContent,
     adminToken: o.adminToken,
+    apiKeys: o.apiKeys,
+    keys: auth.keys,
+    limiter: auth.limiter,
     onWait: o.onWait,
     operations: o.operations,
   });
   for (const i of o.instances ?? []) await gateway.registry.add(i.deployment, i.url);
-  const server = serve({ fetch: gateway.app.fetch, hostname: o.host ?? '127.0.0.1', port: o.port ?? 8080 });
+  const server = serve({
+    fetch: gateway.app.fetch,
+    hostname: o.host ?? '127.0.0.1',
+    port: o.port ?? 8080,
+    serverOptions: { maxHeaderSize: o.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES },
+  });
+  answerParserErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('error', reject);
@@ -89,7 +128,9 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
         server.close(() => r());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      unfollow?.();
       await gateway.close();
+      await auth.close();
       await store.close();
       await ownTelemetry?.shutdown();
       if (tmp) await rm(tmp, { recursive: true, force: true });

@@ -7,6 +7,11 @@ import { type RunningGateway, startGateway, type StartGatewayOptions } from '../
 
 export const MODELS = new URL('../../runtime/models/', import.meta.url).pathname;
 
+/** The admin token of every platform tests start (the admin API is never open without one). */
+export const ADMIN_TOKEN = 'test-admin-token';
+/** Headers that pass the admin API's check. */
+export const ADMIN_HEADERS: Readonly<Record<string, string>> = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 export const SCALING = {
   minInstances: 1,
   maxInstances: 4,
@@ -62,6 +67,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     throw e;
   }
   const gateway = await startGateway({
+    adminToken: ADMIN_TOKEN,
     ...o,
     port: 0,
     pollIntervalMs: o.pollIntervalMs ?? 100,

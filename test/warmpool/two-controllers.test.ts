@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { deployment } from '../support/platform.ts';
+import { ADMIN_HEADERS, deployment } from '../support/platform.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 
 const REPLICA = new URL('../support/platform-process.ts', import.meta.url).pathname;
@@ -38,7 +38,7 @@ async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 30_0
 }
 
 const getJson = async <T>(url: string): Promise<T> => {
-  const res = await fetch(url);
+  const res = await fetch(url, { headers: ADMIN_HEADERS });
   assert.equal(res.status, 200, url);
   return (await res.json()) as T;
 };

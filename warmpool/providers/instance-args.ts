@@ -17,6 +17,7 @@ export function instanceArgs(d: DeploymentSpec, host: string, port: number): str
     ['--max-batch-size', b.maxBatchSize?.toString()],
     ['--preferred-batch-sizes', b.preferredBatchSizes?.join(',')],
     ['--max-queue-delay-ms', b.maxQueueDelayMs?.toString()],
+    ['--ep', d.runtime?.executionProviders?.join(',')],
   ];
   return [
     '--model',
@@ -28,5 +29,6 @@ export function instanceArgs(d: DeploymentSpec, host: string, port: number): str
     '--port',
     String(port),
     ...flags.flatMap(([f, v]) => (v === undefined || v === '' ? [] : [f, v])),
+    ...(d.runtime?.requireExecutionProvider ? ['--ep-required'] : []),
   ];
 }

@@ -177,3 +177,26 @@ describe('pod status → instance health and exit', () => {
     assert.equal(podExit({ status: { phase: 'Running' } }), undefined);
   });
 });
+
+describe('execution providers of a deployment', () => {
+  it('reach the runtime as --ep (preference order) and --ep-required; checked in the spec', async () => {
+    const { instanceArgs } = await import('../../../warmpool/providers/index.ts');
+    const { checkDeployment } = await import('../../../gateway/deployments/index.ts');
+    const gpu = checkDeployment({
+      name: 'gpu-chat',
+      kind: 'generative',
+      model: { path: '/models/chat' },
+      scaling: { minInstances: 0, maxInstances: 2, warmBuffer: 0, keepAliveMs: 1000, ttftSloMs: 500 },
+      runtime: { executionProviders: ['cuda', 'cpu'], requireExecutionProvider: true },
+    });
+    const args = instanceArgs(gpu, '0.0.0.0', 8080);
+    assert.deepEqual(args.slice(args.indexOf('--ep'), args.indexOf('--ep') + 2), ['--ep', 'cuda,cpu']);
+    assert.ok(args.includes('--ep-required'));
+    const { parseInstanceArgs } = await import('../../../runtime/instance/config.ts');
+    const parsed = parseInstanceArgs(args);
+    assert.deepEqual(parsed.executionProviders, ['cuda', 'cpu']);
+    assert.equal(parsed.requireExecutionProvider, true);
+    assert.ok(!instanceArgs({ ...gpu, runtime: undefined }, '0.0.0.0', 8080).includes('--ep'));
+    assert.throws(() => checkDeployment({ ...gpu, runtime: { executionProviders: ['rocm'] } }));
+  });
+});

@@ -34,6 +34,10 @@ export interface PodOptions {
   readonly drainTimeoutMs?: number;
   /** The runtime's command in the image. Default `node dist/runtime/instance/main.js`. */
   readonly command?: readonly string[];
+  /** Environment of the runtime container (e.g. OTEL_EXPORTER_OTLP_ENDPOINT, so its spans reach the collector). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Adds prometheus.io scrape annotations for the runtime's /metrics. */
+  readonly scrape?: boolean;
 }
 
 export const DEFAULT_PORT = 8080;
@@ -91,7 +95,15 @@ export function runtimePod(d: DeploymentSpec, instanceId: string, o: PodOptions)
         [LABELS.deployment]: d.name,
         [LABELS.instance]: instanceId,
       },
-      annotations: { [SPEC_HASH]: specHash(d), [SPEC]: JSON.stringify(d) },
+      annotations: {
+        [SPEC_HASH]: specHash(d),
+        [SPEC]: JSON.stringify(d),
+        ...(o.scrape && {
+          'prometheus.io/scrape': 'true',
+          'prometheus.io/port': String(port),
+          'prometheus.io/path': '/metrics',
+        }),
+      },
     },
     spec: {
       restartPolicy: 'Never', // a crashed instance is replaced by the pool, which sees it gone
@@ -106,6 +118,7 @@ export function runtimePod(d: DeploymentSpec, instanceId: string, o: PodOptions)
           command: [command[0]!],
           args: [...command.slice(1), ...args],
           ports: [{ name: 'http', containerPort: port }],
+          ...(o.env && { env: Object.entries(o.env).map(([name, value]) => ({ name, value })) }),
           // The last log lines become the termination message of a crash: exitOf()'s stderr tail.
           terminationMessagePolicy: 'FallbackToLogsOnError',
           ...(gpu && { resources: { limits: gpu, requests: gpu } }),

@@ -1,0 +1,76 @@
+import { followSharedRegistry } from '../../gateway/instances/follow-shared-registry.ts';
+import { type RunningGateway, startGateway, type StartGatewayOptions } from '../../gateway/server/index.ts';
+import { DemandBoard, type GateDemand } from '../demand/index.ts';
+import { createSharedRegistry, RedisSharedRegistry, type SharedInstanceRegistry } from '../registry/index.ts';
+
+export interface GatewayReplicaOptions extends StartGatewayOptions {
+  /** This replica's name on the demand board. */
+  readonly replicaId: string;
+  /** The instance registry the controller publishes to. Default: one of its own (Redis or memory). */
+  readonly shared?: SharedInstanceRegistry;
+  /** With Redis: where this replica's demand is announced. Default: one of its own. */
+  readonly board?: DemandBoard | null;
+}
+
+export interface RunningGatewayReplica {
+  readonly url: string;
+  readonly gateway: RunningGateway;
+  /** This replica's gates with anything to report, by deployment. */
+  localDemand(): Record<string, GateDemand>;
+  close(): Promise<void>;
+}
+
+/**
+ * One gateway replica of the platform: the gateway, routing to the instances the controller publishes in
+ * the shared registry, and announcing its gates' demand on the board so that whichever controller leads
+ * sees it (every 250 ms, and at once when a request starts waiting at zero).
+ */
+export async function startGatewayReplica(o: GatewayReplicaOptions): Promise<RunningGatewayReplica> {
+  const ownBoard =
+    o.board === undefined && o.redisUrl
+      ? new DemandBoard({ redisUrl: o.redisUrl, replicaId: o.replicaId })
+      : null;
+  const board = o.board ?? ownBoard;
+  let gw: RunningGateway | null = null;
+  const localDemand = (): Record<string, GateDemand> => {
+    const out: Record<string, GateDemand> = {};
+    if (!gw) return out;
+    for (const d of gw.deployments.list()) {
+      const g = gw.gateway.context.gate(d.name);
+      if (g.inFlight === 0 && g.queued === 0 && g.lastRequestAt === null) continue;
+      out[d.name] = {
+        inFlight: g.inFlight,
+        queued: g.queued,
+        ...(g.lastRequestAt !== null && { lastRequestAt: g.lastRequestAt }),
+      };
+    }
+    return out;
+  };
+  gw = await startGateway({
+    ...o,
+    onWait: (model) => {
+      o.onWait?.(model);
+      board?.announce(localDemand());
+    },
+  });
+  const announcing = board && setInterval(() => board.announce(localDemand()), 250);
+  announcing?.unref();
+  const ownShared = o.shared ? null : createSharedRegistry({ redisUrl: o.redisUrl });
+  const shared = o.shared ?? ownShared!;
+  if (ownShared instanceof RedisSharedRegistry) await ownShared.connected();
+  const follower = followSharedRegistry(shared, gw.gateway.registry);
+  const running = gw;
+  return {
+    url: running.url,
+    gateway: running,
+    localDemand,
+    async close() {
+      if (announcing) clearInterval(announcing);
+      running.gateway.stopAccepting();
+      await follower.close();
+      await ownShared?.close();
+      await ownBoard?.close();
+      await running.close();
+    },
+  };
+}
