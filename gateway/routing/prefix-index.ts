@@ -5,7 +5,7 @@
  */
 export class PrefixIndex {
   readonly #holders = new Map<number, string[]>();
-  readonly #capacity: number;
+  #capacity: number;
 
   constructor(capacity = 200_000) {
     this.#capacity = capacity;
@@ -13,6 +13,15 @@ export class PrefixIndex {
 
   get size(): number {
     return this.#holders.size;
+  }
+
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** A new bound; the least recently used hashes past it go at the next record. */
+  set capacity(n: number) {
+    this.#capacity = n;
   }
 
   /** For each instance, how many leading blocks of `hashes` it is believed to hold. */

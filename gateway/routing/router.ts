@@ -15,17 +15,30 @@ export interface Route {
   readonly decision: RouteDecision;
 }
 
+const MIN_INDEX_BLOCKS = 4096;
+const MAX_INDEX_BLOCKS = 200_000;
+
 /** Where a request is routed: a ready instance of its deployment, by prefix affinity and load. */
 export class Router {
   readonly #registry: InstanceRegistry;
   readonly #options: RouterOptions;
-  readonly #index = new PrefixIndex();
+  readonly #index = new PrefixIndex(MIN_INDEX_BLOCKS);
   #turn = 0;
 
   constructor(registry: InstanceRegistry, options: RouterOptions) {
     this.#registry = registry;
     this.#options = options;
     registry.on('removed', (inst) => this.#index.forget(inst.id));
+  }
+
+  /**
+   * The index remembers twice the blocks the instances' KV caches hold together (from their load
+   * reports): more would be prefixes the instances evicted long ago, and memory that grows with traffic.
+   */
+  #resizeIndex(): void {
+    let blocks = 0;
+    for (const i of this.#registry.all()) blocks += i.load.kvTotalBlocks ?? 0;
+    this.#index.capacity = Math.min(MAX_INDEX_BLOCKS, Math.max(MIN_INDEX_BLOCKS, 2 * blocks));
   }
 
   /** Null when no instance is ready (the caller queues). `exclude`: instances that already failed it. */
@@ -45,7 +58,10 @@ export class Router {
       this.#turn++,
     );
     if (!decision) return null;
-    if (hashes.length) this.#index.record(hashes, decision.id);
+    if (hashes.length) {
+      if ((this.#turn & 255) === 0) this.#resizeIndex(); // instances come and go; their caches do not change
+      this.#index.record(hashes, decision.id);
+    }
     return { instance: ready.find((i) => i.id === decision.id)!, decision };
   }
 }

@@ -58,6 +58,18 @@ describe('prefix index', () => {
     assert.equal(idx.match([1, 2]).get('a'), 1);
     assert.equal(idx.match([3, 4]).get('a'), 2);
   });
+
+  it('takes a smaller bound: the least recently used go at the next record', () => {
+    const idx = new PrefixIndex(8);
+    idx.record([1, 2, 3, 4, 5, 6], 'a');
+    idx.capacity = 3;
+    assert.equal(idx.size, 6, 'nothing goes until the next record');
+    idx.record([7], 'a');
+    assert.equal(idx.size, 3);
+    assert.equal(idx.match([5, 6, 7]).get('a'), 3, 'the three most recent stay');
+    assert.equal(idx.match([4]).get('a'), undefined, '1 to 4 went');
+    assert.equal(idx.match([1]).get('a'), undefined);
+  });
 });
 
 describe('choosing an instance', () => {
