@@ -38,7 +38,7 @@ const { values: o } = parseArgs({
     corpus: { type: 'string', default: join(root, '../shared/data/tinyshakespeare.txt') },
     model: { type: 'string', default: join(root, 'runtime/models/demo') },
     'max-instances': { type: 'string', default: '1' },
-    warmup: { type: 'string', default: '24' },
+    warmup: { type: 'string', default: '300' },
     'settle-s': { type: 'string', default: '6' },
   },
 });
