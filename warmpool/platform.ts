@@ -78,14 +78,7 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     shared,
     redisUrl: o.redisUrl,
     board,
-    localDemand: (name) => {
-      const g = gw.gateway.context.gate(name);
-      return {
-        inFlight: g.inFlight,
-        queued: g.queued,
-        ...(g.lastRequestAt !== null && { lastRequestAt: g.lastRequestAt }),
-      };
-    },
+    localDemand: replica.demandOf,
     history,
     tickMs: o.tickMs,
     drainTimeoutMs: o.drainTimeoutMs,

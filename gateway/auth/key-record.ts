@@ -1,5 +1,6 @@
 import { Ajv, type JSONSchemaType } from 'ajv';
 import { ApiError } from '../errors/index.ts';
+import { newApiKey } from './api-key.ts';
 
 /** Per-key limits; each one left out is no limit. */
 export interface KeyLimits {
@@ -23,6 +24,22 @@ export interface KeyRecord {
   readonly createdAt: number;
   readonly revokedAt: number | null;
   readonly limits: KeyLimits;
+}
+
+/** A new key for a create request: its record to store, and the whole key, shown to the caller once. */
+export function newKeyRecord(request: KeyRequest, now: number): { record: KeyRecord; key: string } {
+  const k = newApiKey();
+  return {
+    record: {
+      id: k.id,
+      name: request.name,
+      hash: k.hash,
+      createdAt: now,
+      revokedAt: null,
+      limits: request.limits ?? {},
+    },
+    key: k.key,
+  };
 }
 
 /** What the admin API shows of a key: everything but the hash. */

@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomically } from '../deployments/atomic-write.ts';
-import { apiKeyId, apiKeyMatches, newApiKey } from './api-key.ts';
-import type { KeyRecord, KeyRequest } from './key-record.ts';
+import { apiKeyId, apiKeyMatches } from './api-key.ts';
+import { type KeyRecord, type KeyRequest, newKeyRecord } from './key-record.ts';
 import { byCreation, type KeyCheck, type KeyStore } from './key-store.ts';
 
 export interface MemoryKeyStoreOptions {
@@ -46,18 +46,10 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async create(request: KeyRequest): Promise<{ record: KeyRecord; key: string }> {
-    const k = newApiKey();
-    const record: KeyRecord = {
-      id: k.id,
-      name: request.name,
-      hash: k.hash,
-      createdAt: this.#now(),
-      revokedAt: null,
-      limits: request.limits ?? {},
-    };
+    const { record, key } = newKeyRecord(request, this.#now());
     this.#keys.set(record.id, record);
     await this.#save();
-    return { record, key: k.key };
+    return { record, key };
   }
 
   list(): Promise<KeyRecord[]> {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { newApiKey, apiKeyId } from './api-key.ts';
-import type { KeyRecord, KeyRequest } from './key-record.ts';
+import { apiKeyId } from './api-key.ts';
+import { type KeyRecord, type KeyRequest, newKeyRecord } from './key-record.ts';
 import { byCreation, type KeyCheck, type KeyStore } from './key-store.ts';
 import { checkKey } from './memory-key-store.ts';
 import { redisReady } from './redis-ready.ts';
@@ -65,22 +65,14 @@ export class RedisKeyStore implements KeyStore {
   }
 
   async create(request: KeyRequest): Promise<{ record: KeyRecord; key: string }> {
-    const k = newApiKey();
-    const record: KeyRecord = {
-      id: k.id,
-      name: request.name,
-      hash: k.hash,
-      createdAt: this.#now(),
-      revokedAt: null,
-      limits: request.limits ?? {},
-    };
+    const { record, key } = newKeyRecord(request, this.#now());
     await redisReady(this.#client);
     // HSETNX: a (vanishingly unlikely) id collision must not overwrite another key.
     if ((await this.#client.hsetnx(this.#hash, record.id, JSON.stringify(record))) === 0) {
       return this.create(request);
     }
     await this.#changed(record.id);
-    return { record, key: k.key };
+    return { record, key };
   }
 
   async list(): Promise<KeyRecord[]> {

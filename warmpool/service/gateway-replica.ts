@@ -17,6 +17,8 @@ export interface RunningGatewayReplica {
   readonly gateway: RunningGateway;
   /** This replica's gates with anything to report, by deployment. */
   localDemand(): Record<string, GateDemand>;
+  /** One deployment's gate on this replica. */
+  demandOf(deployment: string): GateDemand;
   close(): Promise<void>;
 }
 
@@ -32,17 +34,19 @@ export async function startGatewayReplica(o: GatewayReplicaOptions): Promise<Run
       : null;
   const board = o.board ?? ownBoard;
   let gw: RunningGateway | null = null;
+  const demandOf = (deployment: string): GateDemand => {
+    const g = gw!.gateway.context.gate(deployment);
+    return {
+      inFlight: g.inFlight,
+      queued: g.queued,
+      ...(g.lastRequestAt !== null && { lastRequestAt: g.lastRequestAt }),
+    };
+  };
   const localDemand = (): Record<string, GateDemand> => {
     const out: Record<string, GateDemand> = {};
-    if (!gw) return out;
-    for (const d of gw.deployments.list()) {
-      const g = gw.gateway.context.gate(d.name);
-      if (g.inFlight === 0 && g.queued === 0 && g.lastRequestAt === null) continue;
-      out[d.name] = {
-        inFlight: g.inFlight,
-        queued: g.queued,
-        ...(g.lastRequestAt !== null && { lastRequestAt: g.lastRequestAt }),
-      };
+    for (const d of gw?.deployments.list() ?? []) {
+      const g = demandOf(d.name);
+      if (g.inFlight > 0 || g.queued > 0 || g.lastRequestAt !== undefined) out[d.name] = g;
     }
     return out;
   };
@@ -64,6 +68,7 @@ export async function startGatewayReplica(o: GatewayReplicaOptions): Promise<Run
     url: running.url,
     gateway: running,
     localDemand,
+    demandOf,
     async close() {
       if (announcing) clearInterval(announcing);
       running.gateway.stopAccepting();
