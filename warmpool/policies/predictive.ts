@@ -50,7 +50,8 @@ const DEFAULTS = {
  * - How many: the recent per-minute level plus trend, the same time on earlier days, the same
  *   phase of a detected period of run starts, or what recurred in that minute of the last cycles of
  *   a clock period (a job every half hour on top of a steady stream), at the forecast quantile `z`;
- *   or this minute's pace, the last 10 s's and the last 2 s's rate (a burst's onset), and near the
+ *   or this minute's pace, the last 10 s's and the last 2 s's rate (a burst's onset), the rise from
+ *   the one to the other carried on to when a start made now is ready (a surge), and near the
  *   minute's end its rise over the last minute taken once more (a ramp),
  *   turned into the concurrency expected when a start now is ready (what runs now and is still
  *   running then, plus what arrives until then), with Poisson headroom on the arrivals, and never
@@ -141,10 +142,13 @@ export const predictive: Policy = {
       // The arrivals since the last tick or so see a burst's onset first: a start made then is ready
       // ten seconds sooner than one the 10 s rate waits for.
       const burst = history.arrivals(now - BURST_WINDOW_MS, now);
+      const recent = (history.arrivals(now - RATE_WINDOW_MS, now) * bucketMs) / RATE_WINDOW_MS;
+      const onset = burst >= BURST_MIN_ARRIVALS ? (burst * bucketMs) / BURST_WINDOW_MS : 0;
       const pace = Math.max(
         seen / Math.max(elapsed, 0.25),
-        (history.arrivals(now - RATE_WINDOW_MS, now) * bucketMs) / RATE_WINDOW_MS,
-        burst >= BURST_MIN_ARRIVALS ? (burst * bucketMs) / BURST_WINDOW_MS : 0,
+        recent,
+        onset,
+        burst >= SURGE_MIN_ARRIVALS ? surgeRate(recent, onset, reach) : 0,
       );
       // Within a start's reach of the next minute, a minute that rose over the last one is taken to
       // rise by as much again (the level's last step, see demand-forecast.ts, a minute sooner).
@@ -239,6 +243,25 @@ const RATE_WINDOW_MS = 10_000;
  */
 const BURST_WINDOW_MS = 2000;
 const BURST_MIN_ARRIVALS = 2;
+/**
+ * A surge: the last tick's rate above the last 10 s's, on enough arrivals that the difference is not
+ * noise (a Poisson count of 20 is ±22%). On the Azure 2019 trace most cold starts left on busy functions
+ * come while a one-off surge builds (e.g. 420 → 2,723 → 4,042 a minute, 93 s service times): every
+ * start sized for the rate it sees is ready for a rate already passed.
+ */
+const SURGE_MIN_ARRIVALS = 20;
+
+/**
+ * The arrival rate a start made now meets when it is ready: the slope between the 10 s and the 2 s rates
+ * (their windows' middles are 4 s apart) carried on to `reachMs` from now. Measured on the Azure 2019
+ * trace against the same code without it: 27,229 → 26,160 cold starts for +0.02 M idle instance-s; half
+ * that slope gives 26,453 (the rate at the horizon's middle), and 1.5× it no fewer.
+ */
+function surgeRate(rate: number, onset: number, reachMs: number): number {
+  if (onset <= rate) return 0;
+  const apart = (RATE_WINDOW_MS - BURST_WINDOW_MS) / 2;
+  return onset + ((onset - rate) * (reachMs + BURST_WINDOW_MS / 2)) / apart;
+}
 
 /**
  * Requests in flight `reachMs` from now, when capacity started now comes up: those in flight now that

@@ -117,14 +117,35 @@ describe('predictive policy', () => {
   });
 
   it("sizes for the last two seconds' arrivals at a burst's onset", () => {
-    // One request every 10 s for 20 minutes, then 10/s from 30 s into minute 20.
+    // One request every 10 s for 20 minutes, then 8/s from 30 s into minute 20.
     const m20 = T0 + 20 * MIN;
-    const times = [...every(T0, 10_000, 20 * 6 + 3), ...every(m20 + 30_000, 100, 40)];
-    // 4 s in: the 10 s rate says 4.1/s, the last 2 s 10/s (600 a minute): 10 in flight when a start
-    // is ready, plus 3 x sqrt(10) headroom: 20 (the 10 s rate alone: 11).
+    const times = [...every(T0, 10_000, 20 * 6 + 3), ...every(m20 + 30_000, 125, 40)];
+    // 4 s in: the 10 s rate says 3.2/s, the last 2 s 8/s (480 a minute): 8 in flight when a start
+    // is ready, plus 3 x sqrt(8) headroom: 17 (the 10 s rate alone: 9). Sixteen arrivals are too few
+    // to read a rise between the two rates as a surge.
     const d = decideAt(times, m20 + 34_000);
-    assert.equal(d.desired, 20);
-    assert.match(d.reason, /~600\.0\/min/);
+    assert.equal(d.desired, 17);
+    assert.match(d.reason, /~480\.0\/min/);
+  });
+
+  it('carries a surge on to when a start made now is ready', () => {
+    // One request every 10 s for 20 minutes; then, 24 s into minute 20, 7.5/s for 8 s and 20/s for 2 s.
+    const m20 = T0 + 20 * MIN;
+    const times = [
+      ...every(T0, 10_000, 20 * 6 + 3),
+      ...every(m20 + 24_000, 1000 / 7.5, 60),
+      ...every(m20 + 32_000, 50, 40),
+    ];
+    // The last 10 s: 10/s; the last 2 s: 20/s. Their middles are 4 s apart, so the rate rises 2.5/s
+    // each second: 52.5/s 13 s after the 2 s window's middle, when a start made now (10 s + a 2 s
+    // tick) is ready. 52.5 in flight plus 3 x sqrt(52.5) headroom: 75 (the last 2 s alone: 34).
+    const d = decideAt(times, m20 + 34_000);
+    assert.equal(d.desired, 75);
+    assert.match(d.reason, /~3150\.0\/min/);
+    // Once the 10 s rate has caught up with a steady 20/s, the surge term is gone: 20 + 3 x sqrt(20).
+    const steady = [...times, ...every(m20 + 34_000, 50, 200)];
+    const later = decideAt(steady, m20 + 44_000);
+    assert.equal(later.desired, 34);
   });
 
   it('takes a minute that rose over the last as rising once more when the next is within reach', () => {
