@@ -1,1 +1,2 @@
 export { DEFAULT_GATE_LIMITS, type GateLimits, ModelGate } from './model-gate.ts';
+export { FirstTokenWindow } from './first-token-window.ts';

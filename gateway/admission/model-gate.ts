@@ -1,5 +1,6 @@
 import type { ClientSignal } from '../server/client-signal.ts';
 import { ApiError } from '../errors/index.ts';
+import { FirstTokenWindow } from './first-token-window.ts';
 
 export interface GateLimits {
   /** Requests of this model in flight through the gateway at once; past it, 429. */
@@ -31,6 +32,8 @@ export class ModelGate {
   #inFlight = 0;
   /** Epoch ms of the last request admitted, for keep-alive; null before the first. */
   lastRequestAt: number | null = null;
+  /** Recent times to first token at the instances, for the controller's capacity at the SLO. */
+  readonly firstTokens = new FirstTokenWindow();
   readonly #waiters = new Set<Waiter>();
 
   readonly #onWait: (model: string) => void;

@@ -96,7 +96,11 @@ export async function startGenerationSession(
     fwd.release();
     leave();
     const ttftMs = t.firstAt === null ? null : t.firstAt - t0;
-    if (ttftMs !== null) deps.metrics.firstToken(deployment, ttftMs);
+    if (ttftMs !== null) {
+      deps.metrics.firstToken(deployment, ttftMs);
+      // What the instance took, without the wait for one: the controller sizes capacity from it.
+      gate.firstTokens.note(ttftMs - fwd.queueMs, arrivedAt + ttftMs);
+    }
     if (t.firstAt !== null && t.outputTokens > 1) {
       deps.metrics.perOutputToken(deployment, (t.lastAt - t.firstAt) / (t.outputTokens - 1));
     }

@@ -1,5 +1,6 @@
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
 import type { DemandFeed } from '../history-feed/index.ts';
+import type { FirstTokenSummary } from '../demand/index.ts';
 import { DemandHistory, type PolicyName, policyNamed } from '../policies/index.ts';
 import type { Provider } from '../providers/index.ts';
 import {
@@ -21,6 +22,8 @@ export interface Demand {
   readonly lastRequestAt?: number;
   /** Requests in flight (the policies count requests, not instances); default inUse. */
   readonly inFlight?: number;
+  /** Times to first token at the instances lately, across gateways (capacity at the SLO). */
+  readonly firstToken?: FirstTokenSummary;
 }
 
 export interface Decision {
@@ -195,16 +198,17 @@ export class Controller {
     if (history instanceof DemandHistory) history.observeConcurrency(at, inFlight);
     m.inFlight(at, inFlight);
     const ready = status.instances.filter((i) => i.state === 'ready-idle' || i.state === 'serving').length;
+    if (demand.firstToken && ready > 0)
+      m.firstTokens(now, inFlight / ready, demand.firstToken, d.scaling.ttftSloMs);
     return policyTarget({
       spec: d,
       policy: policyNamed(d.scaling.policy ?? this.#o.defaultPolicy ?? 'predictive'),
       history,
       pool: { instances: pool.actual, ready, inFlight, queued: demand.queued },
-      measured: m.now(
-        history,
-        this.#readThrough,
-        d.scaling.capacityPerInstance ?? this.#o.capacityOf?.(d) ?? 1,
-      ),
+      measured: m.now(history, this.#readThrough, {
+        ...(typeof d.scaling.capacityPerInstance === 'number' && { declared: d.scaling.capacityPerInstance }),
+        ceiling: this.#o.capacityOf?.(d) ?? 1,
+      }),
       tickMs: this.#o.tickMs ?? 500,
       now,
       scaleToZero,

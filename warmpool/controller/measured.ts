@@ -1,18 +1,22 @@
+import type { FirstTokenSummary } from '../demand/index.ts';
 import type { HistoryReader } from '../policies/index.ts';
+import { CapacityAtSlo } from './capacity-at-slo.ts';
 import type { Measured } from './policy-target.ts';
 
 const WINDOW_MS = 5 * 60_000;
 const KEPT_COLD_STARTS = 5;
 
 /**
- * What the controller measures per deployment for its policy: cold starts as its pools saw them, and the
- * mean time in flight from concurrency samples over the arrival rate (Little's law, last 5 minutes).
+ * What the controller measures per deployment for its policy: cold starts as its pools saw them, the
+ * mean time in flight from concurrency samples over the arrival rate (Little's law, last 5 minutes), and
+ * the concurrency an instance serves within the TTFT SLO (capacity-at-slo.ts).
  */
 export class MeasuredDeployment {
   readonly #coldStarts: number[] = [];
   readonly #seen = new Set<string>();
   /** (at, inFlight) samples, one per tick, oldest first. */
   readonly #samples: [number, number][] = [];
+  readonly #capacity = new CapacityAtSlo();
 
   constructor(readonly defaults: { coldStartMs: number; serviceMs: number }) {}
 
@@ -29,8 +33,22 @@ export class MeasuredDeployment {
     while (this.#samples.length > 0 && this.#samples[0]![0] < at - WINDOW_MS) this.#samples.shift();
   }
 
-  /** `capacityPerInstance`: the deployment's declared one, or its instances' concurrency limit. */
-  now(history: HistoryReader | undefined, at: number, capacityPerInstance: number): Measured {
+  /** A tick's view of the instances: requests in flight per ready one, and the recent first tokens. */
+  firstTokens(at: number, perInstance: number, firstToken: FirstTokenSummary, sloMs: number): void {
+    this.#capacity.observe(at, perInstance, firstToken, sloMs);
+  }
+
+  /**
+   * `capacity`: the deployment's declared capacity per instance (taken as is), or its instances'
+   * concurrency limit, the ceiling of what is measured at the SLO.
+   */
+  now(
+    history: HistoryReader | undefined,
+    at: number,
+    capacity: { declared?: number; ceiling: number },
+  ): Measured {
+    const capacityPerInstance = capacity.declared ?? this.#capacity.estimate(at, capacity.ceiling);
+    const boundBySlo = capacity.declared === undefined && capacityPerInstance < capacity.ceiling;
     const cold = [...this.#coldStarts].sort((a, b) => a - b);
     const coldStartMs = cold.length ? cold[cold.length >> 1]! : this.defaults.coldStartMs;
     let serviceMs = this.defaults.serviceMs;
@@ -40,6 +58,6 @@ export class MeasuredDeployment {
       const meanInFlight = this.#samples.reduce((a, [, n]) => a + n, 0) / this.#samples.length;
       serviceMs = Math.min(600_000, Math.max(1, (meanInFlight * span) / arrivals));
     }
-    return { coldStartMs, serviceMs, capacityPerInstance };
+    return { coldStartMs, serviceMs, capacityPerInstance, ...(boundBySlo && { boundBySlo }) };
   }
 }

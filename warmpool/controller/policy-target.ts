@@ -16,6 +16,8 @@ export interface Measured {
   readonly serviceMs: number;
   /** Concurrent requests one instance serves within the SLO. */
   readonly capacityPerInstance: number;
+  /** Set when that capacity was measured below the instances' own limit (TTFT over the SLO). */
+  readonly boundBySlo?: boolean;
 }
 
 export interface PolicyTargetInput {
@@ -80,6 +82,9 @@ export function policyTarget(i: PolicyTargetInput): WarmPoolTarget {
   if (desired > s.maxInstances) {
     desired = s.maxInstances;
     why += `; capped at max ${s.maxInstances}`;
+  }
+  if (i.measured.boundBySlo) {
+    why += `; capacity ${i.measured.capacityPerInstance.toFixed(1)} per instance at the TTFT SLO`;
   }
   // Policies that already name themselves in their reason are not named twice.
   const named = d.reason.startsWith(i.policy.name) ? d.reason : `${i.policy.name}: ${d.reason}`;

@@ -5,6 +5,22 @@ export interface GateDemand {
   readonly inFlight: number;
   readonly queued: number;
   readonly lastRequestAt?: number;
+  /** Times to first token at the instances over the last few seconds (capacity at the SLO). */
+  readonly firstToken?: FirstTokenSummary;
+}
+
+export interface FirstTokenSummary {
+  readonly count: number;
+  readonly p90Ms: number;
+}
+
+/** Several gateways' summaries as one: the slowest p90 (what the SLO is held to), the samples summed. */
+export function mergeFirstTokens(
+  a: FirstTokenSummary | undefined,
+  b: FirstTokenSummary | undefined,
+): FirstTokenSummary | undefined {
+  if (!a || !b) return a ?? b;
+  return { count: a.count + b.count, p90Ms: Math.max(a.p90Ms, b.p90Ms) };
 }
 
 interface Announcement {
@@ -65,14 +81,21 @@ export class DemandBoard {
     let inFlight = 0;
     let queued = 0;
     let last: number | undefined;
+    let firstToken: FirstTokenSummary | undefined;
     for (const a of this.#latest.values()) {
       const g = a.gates[deployment];
       if (a.at < fresh || !g) continue;
       inFlight += g.inFlight;
       queued += g.queued;
       if (g.lastRequestAt !== undefined) last = Math.max(last ?? 0, g.lastRequestAt);
+      firstToken = mergeFirstTokens(firstToken, g.firstToken);
     }
-    return { inFlight, queued, ...(last !== undefined && { lastRequestAt: last }) };
+    return {
+      inFlight,
+      queued,
+      ...(last !== undefined && { lastRequestAt: last }),
+      ...(firstToken && { firstToken }),
+    };
   }
 
   async close(): Promise<void> {

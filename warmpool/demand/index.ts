@@ -1,1 +1,7 @@
-export { DemandBoard, type DemandBoardOptions, type GateDemand } from './demand-board.ts';
+export {
+  DemandBoard,
+  type DemandBoardOptions,
+  type FirstTokenSummary,
+  type GateDemand,
+  mergeFirstTokens,
+} from './demand-board.ts';

@@ -9,7 +9,7 @@ import {
   LeadingController,
   startControllerLoop,
 } from '../controller/index.ts';
-import type { DemandBoard, GateDemand } from '../demand/index.ts';
+import { type DemandBoard, type GateDemand, mergeFirstTokens } from '../demand/index.ts';
 import { type DemandFeed, MemoryDemandFeed, RedisDemandFeed } from '../history-feed/index.ts';
 import { LeaderElector, RedisLease } from '../leader/index.ts';
 import type { PolicyName } from '../policies/index.ts';
@@ -93,11 +93,13 @@ export function startControllerService(o: ControllerServiceOptions): RunningCont
       const local = o.localDemand?.(d.name) ?? NONE;
       const remote = o.board?.remote(d.name) ?? NONE;
       const last = Math.max(local.lastRequestAt ?? -Infinity, remote.lastRequestAt ?? -Infinity);
+      const firstToken = mergeFirstTokens(local.firstToken, remote.firstToken);
       return {
         inUse: Math.ceil((local.inFlight + remote.inFlight) / perInstance(d)),
         inFlight: local.inFlight + remote.inFlight,
         queued: local.queued + remote.queued,
         ...(last !== -Infinity && { lastRequestAt: last }),
+        ...(firstToken && { firstToken }),
       };
     },
     provider: o.provider,

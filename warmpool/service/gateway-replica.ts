@@ -22,6 +22,9 @@ export interface RunningGatewayReplica {
   close(): Promise<void>;
 }
 
+/** The first tokens a demand report summarises: enough requests for a p90, recent enough to follow load. */
+const FIRST_TOKEN_WINDOW_MS = 10_000;
+
 /**
  * One gateway replica of the platform: the gateway, routing to the instances the controller publishes in
  * the shared registry, and announcing its gates' demand on the board so that whichever controller leads
@@ -36,10 +39,12 @@ export async function startGatewayReplica(o: GatewayReplicaOptions): Promise<Run
   let gw: RunningGateway | null = null;
   const demandOf = (deployment: string): GateDemand => {
     const g = gw!.gateway.context.gate(deployment);
+    const firstToken = g.firstTokens.summary(Date.now(), FIRST_TOKEN_WINDOW_MS);
     return {
       inFlight: g.inFlight,
       queued: g.queued,
       ...(g.lastRequestAt !== null && { lastRequestAt: g.lastRequestAt }),
+      ...(firstToken && { firstToken }),
     };
   };
   const localDemand = (): Record<string, GateDemand> => {

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CapacityAtSlo } from '../../../warmpool/controller/capacity-at-slo.ts';
+import { MeasuredDeployment } from '../../../warmpool/controller/measured.ts';
+
+const MIN = 60_000;
+const ft = (p90Ms: number, count = 20) => ({ count, p90Ms });
+
+describe('capacity per instance at the TTFT SLO (explicit time)', () => {
+  it('is the instances’ own limit while nothing breaches the SLO', () => {
+    const c = new CapacityAtSlo();
+    assert.equal(c.estimate(0, 32), 32);
+    c.observe(1000, 12, ft(400), 1000);
+    assert.equal(c.estimate(1000, 32), 32);
+  });
+
+  it('is bounded by a breach in proportion to how far over the SLO the p90 went', () => {
+    const c = new CapacityAtSlo();
+    c.observe(1000, 12, ft(3000), 1000); // 12 per instance, 3× the SLO: about 4 fit
+    assert.equal(c.estimate(1000, 32), 4);
+    c.observe(2000, 10, ft(2000), 1000); // a milder breach does not raise the bound
+    assert.equal(c.estimate(2000, 32), 4);
+    c.observe(3000, 9, ft(4500), 1000); // a harsher one lowers it
+    assert.equal(c.estimate(3000, 32), 2);
+    c.observe(4000, 20, ft(100_000), 1000);
+    assert.equal(c.estimate(4000, 32), 1, 'never below one request per instance');
+  });
+
+  it('rises to what was served within the SLO, never past the ceiling', () => {
+    const c = new CapacityAtSlo();
+    c.observe(0, 12, ft(3000), 1000);
+    c.observe(1000, 3, ft(500), 1000); // within the SLO below the bound: says nothing new
+    assert.equal(c.estimate(1000, 32), 4);
+    c.observe(2000, 6, ft(900), 1000);
+    assert.equal(c.estimate(2000, 32), 6);
+    assert.equal(c.estimate(2000, 5), 5);
+  });
+
+  it('forgets a bound after forgetMs without a breach, and ignores thin or empty reports', () => {
+    const c = new CapacityAtSlo({ forgetMs: 10 * MIN });
+    c.observe(0, 8, ft(4000, 4), 1000); // 4 samples: too few for a p90
+    assert.equal(c.estimate(0, 32), 32);
+    c.observe(0, 0, ft(4000), 1000); // no requests in flight: nothing to relate the p90 to
+    c.observe(0, 8, ft(Number.NaN), 1000);
+    assert.equal(c.estimate(0, 32), 32);
+    c.observe(0, 8, ft(4000), 1000);
+    assert.equal(c.estimate(10 * MIN, 32), 2);
+    assert.equal(c.estimate(10 * MIN + 1, 32), 32);
+  });
+
+  it('reaches the policy through MeasuredDeployment unless the deployment declares a capacity', () => {
+    const m = new MeasuredDeployment({ coldStartMs: 3000, serviceMs: 1000 });
+    m.firstTokens(0, 16, ft(4000), 1000);
+    const measured = m.now(undefined, 0, { ceiling: 32 });
+    assert.equal(measured.capacityPerInstance, 4);
+    assert.equal(measured.boundBySlo, true);
+    const declared = m.now(undefined, 0, { declared: 10, ceiling: 32 });
+    assert.equal(declared.capacityPerInstance, 10);
+    assert.equal(declared.boundBySlo, undefined);
+  });
+});
+
+describe('first-token summaries from several gateways', () => {
+  it('merge to the slowest p90 over all their samples', async () => {
+    const { mergeFirstTokens } = await import('../../../warmpool/demand/index.ts');
+    assert.equal(mergeFirstTokens(undefined, undefined), undefined);
+    assert.deepEqual(mergeFirstTokens(ft(300, 8), undefined), ft(300, 8));
+    assert.deepEqual(mergeFirstTokens(ft(300, 8), ft(900, 3)), ft(900, 11));
+  });
+});
