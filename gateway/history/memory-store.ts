@@ -32,7 +32,9 @@ export class MemoryHistoryStore implements HistoryStore {
       perRes = this.#resolutions.map(() => new Map<number, Counters>());
       this.#models.set(r.model, perRes);
     }
-    for (const [i, res] of this.#resolutions.entries()) {
+    // Indexed loops: this runs once per request; entries() made an iterator and a pair per resolution.
+    for (let i = 0; i < this.#resolutions.length; i++) {
+      const res = this.#resolutions[i]!;
       const start = bucketStart(r.at, res.bucketMs);
       if (now >= expiresAt(start, res)) continue; // already past retention
       const buckets = perRes[i]!;
@@ -63,7 +65,8 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   #prune(now: number): void {
-    for (const [i, res] of this.#resolutions.entries()) {
+    for (let i = 0; i < this.#resolutions.length; i++) {
+      const res = this.#resolutions[i]!;
       if (now - this.#prunedAt[i]! < res.bucketMs) continue;
       this.#prunedAt[i] = now;
       for (const [model, perRes] of this.#models) {

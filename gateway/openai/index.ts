@@ -6,6 +6,7 @@ export {
   checkPromptLimit,
   type InputLimits,
   narrowed,
+  narrowing,
   promptTokens,
   type RequestPolicy,
 } from './input-limits.ts';

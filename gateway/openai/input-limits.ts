@@ -57,6 +57,19 @@ export function narrowed(model: SamplingLimitsForModel, limits: InputLimits): Sa
 }
 
 /**
+ * `narrowed` with `limits` fixed, remembered per model-limits object (one per instance's metadata): the
+ * result is the same for every request, and building it per request showed in profiles.
+ */
+export function narrowing(limits: InputLimits): (model: SamplingLimitsForModel) => SamplingLimitsForModel {
+  const cache = new WeakMap<SamplingLimitsForModel, SamplingLimitsForModel>();
+  return (model) => {
+    let n = cache.get(model);
+    if (n === undefined) cache.set(model, (n = Object.freeze(narrowed(model, limits))));
+    return n;
+  };
+}
+
+/**
  * 400 context_length_exceeded when prompt plus max_tokens is over the model's context: refused here,
  * before the request reaches an instance, with the message and param the engine would give.
  */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { GenerationEvent } from '../../runtime/engine/index.ts';
 import type { ChoiceState } from './choice-accumulator.ts';
 import { tokenBytes, tokenText } from './token-text.ts';
@@ -53,6 +54,16 @@ export function chatLogprobs(tokens: readonly TokenEvent[]) {
     })),
     refusal: null,
   };
+}
+
+// A random prefix per process and a counter: unique like a UUID, without random bytes per response.
+const ID_PREFIX = randomBytes(10).toString('hex');
+let idSeq = 0;
+
+/** A response id: `${kind}-` and 32 hex digits, unique across processes and responses. */
+export function responseId(kind: string): string {
+  idSeq = (idSeq + 1) % 2 ** 48;
+  return `${kind}-${ID_PREFIX}${idSeq.toString(16).padStart(12, '0')}`;
 }
 
 export interface ResponseIds {

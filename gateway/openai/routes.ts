@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { GenerationEvent } from '../../runtime/engine/index.ts';
@@ -8,7 +7,7 @@ import { startGenerationSession } from '../server/generation.ts';
 import { readJson } from '../server/read-body.ts';
 import { clientSignal } from '../server/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../server/request-span.ts';
-import { checkPromptLimit, narrowed, promptTokens, type RequestPolicy } from './input-limits.ts';
+import { checkPromptLimit, narrowing, promptTokens, type RequestPolicy } from './input-limits.ts';
 import { ChoiceAccumulator } from './choice-accumulator.ts';
 import { chatRequest, parseChatBody } from './chat-request.ts';
 import { chatPrompt } from './chat-request.ts';
@@ -21,6 +20,7 @@ import {
   completionLogprobs,
   completionResponse,
   finishReason,
+  responseId,
   type ResponseIds,
   usage,
 } from './responses.ts';
@@ -32,6 +32,7 @@ type Flavor = 'completion' | 'chat';
 /** OpenAI-compatible routes: /v1/completions, /v1/chat/completions, /v1/models. */
 export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Hono {
   const limits = policy.limits ?? {};
+  const narrow = narrowing(limits);
   const app = new Hono();
 
   app.get('/models', (c) =>
@@ -55,7 +56,7 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
     const body = validated(gw.tracer, () => parseCompletionBody(raw));
     checkPromptLimit(body.prompt, limits);
     return generate(c, gw, policy, 'completion', body.model, body.prompt, (body.logprobs ?? 0) > 0, (m) =>
-      completionRequest(body, narrowed(m, limits)),
+      completionRequest(body, narrow(m)),
     );
   });
 
@@ -65,7 +66,7 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
     const prompt = chatPrompt(body.messages);
     checkPromptLimit(prompt, limits, 'messages');
     return generate(c, gw, policy, 'chat', body.model, prompt, body.logprobs === true, (m) =>
-      chatRequest(body, narrowed(m, limits), promptTokens(prompt)),
+      chatRequest(body, narrow(m), promptTokens(prompt)),
     );
   });
 
@@ -99,7 +100,7 @@ async function generate(
   const session = await startGenerationSession(gw, gw.gate(model), model, prompt, build, clientSignal(c));
   const req = session.request;
   const ids: ResponseIds = {
-    id: `${flavor === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`,
+    id: responseId(flavor === 'chat' ? 'chatcmpl' : 'cmpl'),
     created: Math.floor(Date.now() / 1000),
     model,
   };

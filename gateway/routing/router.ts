@@ -15,6 +15,10 @@ export interface Route {
   readonly decision: RouteDecision;
 }
 
+// Shared empties for the common case (nothing excluded, a prompt shorter than a block): read only.
+const NONE: ReadonlySet<string> = new Set();
+const NO_MATCHES: ReadonlyMap<string, number> = new Map();
+
 const MIN_INDEX_BLOCKS = 4096;
 const MAX_INDEX_BLOCKS = 200_000;
 
@@ -42,8 +46,10 @@ export class Router {
   }
 
   /** Null when no instance is ready (the caller queues). `exclude`: instances that already failed it. */
-  route(deployment: string, prompt: string | null, exclude: ReadonlySet<string> = new Set()): Route | null {
-    const ready = this.#registry.routable(deployment).filter((i) => !exclude.has(i.id));
+  route(deployment: string, prompt: string | null, exclude: ReadonlySet<string> = NONE): Route | null {
+    const routable = this.#registry.routable(deployment);
+    // Nothing excluded (a first attempt): routable() is already a fresh array.
+    const ready = exclude.size === 0 ? routable : routable.filter((i) => !exclude.has(i.id));
     const hashes =
       prompt === null ? [] : prefixBlockHashes(prompt, this.#options.blockBytes, this.#options.maxBlocks);
     const decision = chooseInstance(
@@ -53,7 +59,7 @@ export class Router {
         waiting: i.load.waiting ?? 0,
         kvUsagePct: i.load.kvUsagePct ?? 0,
       })),
-      hashes.length ? this.#index.match(hashes) : new Map(),
+      hashes.length ? this.#index.match(hashes) : NO_MATCHES,
       this.#options,
       this.#turn++,
     );

@@ -40,11 +40,11 @@ export async function forward<T>(
   signal: ClientSignal,
   call: (inst: UpstreamInstance, headers: Record<string, string>) => Promise<T>,
 ): Promise<Forwarded<T>> {
-  const exclude = new Set<string>();
+  let exclude: Set<string> | undefined; // made on a first failure: most requests never need one
   let queueMs = 0;
   for (let attempt = 1; ; attempt++) {
     const attemptRoute = () => deps.router.route(deployment, prompt, exclude);
-    const queueSpan = deps.tracer.startSpan('gateway.queue', {}, context.active());
+    const queueSpan = deps.tracer.startSpan('gateway.queue');
     // Untraced, a request that finds a ready instance at once skips the queue's promises altogether.
     const ready = queueSpan.isRecording() ? null : attemptRoute();
     const route = ready
@@ -76,7 +76,7 @@ export async function forward<T>(
       instance.outstanding--;
     };
     try {
-      const upstreamSpan = deps.tracer.startSpan('gateway.upstream', {}, context.active());
+      const upstreamSpan = deps.tracer.startSpan('gateway.upstream');
       const value = upstreamSpan.isRecording()
         ? await recorded(upstreamSpan, (span) => {
             span.setAttributes({ 'server.address': instance.url, 'warmgate.instance': instance.id });
@@ -89,7 +89,7 @@ export async function forward<T>(
       if (e instanceof ApiError && e.code === 'upstream_timeout') deps.registry.markHung(instance);
       if (!(e instanceof RetryableUpstreamError)) throw e;
       deps.registry.markFailed(instance, e.draining);
-      exclude.add(instance.id);
+      (exclude ??= new Set()).add(instance.id);
       if (attempt >= 2) {
         throw new ApiError('upstream_failed', `the model's instances failed the request twice: ${e.message}`);
       }

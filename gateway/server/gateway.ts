@@ -23,6 +23,7 @@ import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { GatewayContext } from './context.ts';
 import { limitBody } from './limit-body.ts';
 import { requestSpan } from './request-span.ts';
+import { untracedTracer } from './untraced.ts';
 import { allowedMethods } from './wrong-method.ts';
 
 export interface GatewayOptions {
@@ -100,7 +101,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     deployments: o.deployments,
     registry,
     router,
-    tracer: o.telemetry.tracer,
+    tracer: o.telemetry.tracing ? o.telemetry.tracer : untracedTracer(o.telemetry.tracer),
     history,
     metrics,
     onRetry: (model) => metrics.retried(model),

@@ -5,7 +5,7 @@ import type { ModelGate } from '../admission/index.ts';
 import type { GenerationRequest, SamplingLimitsForModel } from '../openai/index.ts';
 import { ApiError } from '../errors/index.ts';
 import type { HistoryStore, Outcome } from '../history/index.ts';
-import type { UpstreamInstance } from '../instances/index.ts';
+import type { InstanceMetadata, UpstreamInstance } from '../instances/index.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { generateWhole, isUpstreamSilence, startGeneration, upstreamTimeout } from '../upstream/index.ts';
 import { type ForwardDeps, forward } from './forward.ts';
@@ -28,9 +28,22 @@ export interface GenerationSession {
   readonly events: AsyncGenerator<GenerationEvent>;
 }
 
+// Per metadata object (an instance reports it once): the same frozen limits for every request, so
+// what is derived from them can be remembered too (see narrowing).
+const LIMITS = new WeakMap<InstanceMetadata, SamplingLimitsForModel>();
+
 function limitsOf(inst: UpstreamInstance): SamplingLimitsForModel {
   const m = inst.metadata!;
-  return { vocabSize: m.vocabSize ?? 0, contextLength: m.contextLength ?? 0, maxN: m.maxN ?? 1 };
+  let l = LIMITS.get(m);
+  if (l === undefined) {
+    l = Object.freeze({
+      vocabSize: m.vocabSize ?? 0,
+      contextLength: m.contextLength ?? 0,
+      maxN: m.maxN ?? 1,
+    });
+    LIMITS.set(m, l);
+  }
+  return l;
 }
 
 /** The instance's answer: its events as they stream, or all of them once read whole. */
@@ -67,7 +80,7 @@ export async function startGenerationSession(
     fwd = await forward<Upstream>(deps, gate, deployment, promptForRouting, signal, (inst, headers) => {
       const req = build(limitsOf(inst));
       request = req;
-      const body = { prompt: req.prompt, params: { ...req.params } };
+      const body = { prompt: req.prompt, params: req.params };
       return req.stream
         ? startGeneration(inst, body, { signal, headers })
         : generateWhole(inst, body, { signal, headers });
@@ -142,7 +155,16 @@ export async function startGenerationSession(
     for (const ev of upstream) note(ev);
     if (tally.outcome !== 'error') tally.outcome = 'ok';
     end(tally);
-    return { request: req, instance: fwd.instance, whole: upstream, events: replay(upstream) };
+    let replayed: AsyncGenerator<GenerationEvent> | null = null;
+    return {
+      request: req,
+      instance: fwd.instance,
+      whole: upstream,
+      // Made when first asked for: a whole answer is usually read from `whole`.
+      get events() {
+        return (replayed ??= replay(upstream));
+      },
+    };
   }
   const events = (async function* () {
     try {

@@ -7,7 +7,8 @@ import { requestHeader } from './request-header.ts';
  * body without one (chunked) is counted by readJson as it arrives.
  */
 export function limitBody(maxBytes: number): MiddlewareHandler {
-  return async function limitBody(c, next) {
+  // Not async: it hands back next()'s promise rather than wrapping it in one more.
+  return function limitBody(c, next) {
     const declared = requestHeader(c, 'content-length');
     if (declared !== undefined && Number(declared) > maxBytes) {
       c.header('Connection', 'close'); // the body stays unread: the socket is not reused

@@ -7,8 +7,21 @@ import { ndjson } from './ndjson.ts';
 /** The body of an instance's POST /generate. */
 export interface InstanceGenerateBody {
   readonly prompt: string;
-  readonly params: Record<string, unknown>;
+  /** Serialised as it is: the engine's SamplingParams (or a subset of them). */
+  readonly params: object;
   readonly priority?: number;
+}
+
+// A frozen params object is the engine's validated one, shared by the requests that asked the same
+// (see SamplingParamsMemo): its JSON is made once.
+const PARAMS_JSON = new WeakMap<object, string>();
+
+/** JSON.stringify(body), with the params' JSON remembered per frozen params object. */
+export function generateBodyJson(body: InstanceGenerateBody): string {
+  if (body.priority !== undefined || !Object.isFrozen(body.params)) return JSON.stringify(body);
+  let params = PARAMS_JSON.get(body.params);
+  if (params === undefined) PARAMS_JSON.set(body.params, (params = JSON.stringify(body.params)));
+  return `{"prompt":${JSON.stringify(body.prompt)},"params":${params}}`;
 }
 
 export interface TensorPayload {
@@ -29,14 +42,15 @@ export interface CallOptions {
   readonly headers?: Record<string, string>;
 }
 
-async function post(inst: UpstreamInstance, path: string, body: unknown, o: CallOptions) {
+/** `json`: the body, already serialised. */
+async function post(inst: UpstreamInstance, path: string, json: string, o: CallOptions) {
   let res;
   try {
     res = await inst.pool.request({
       path,
       method: 'POST',
       headers: { 'content-type': 'application/json', ...o.headers },
-      body: JSON.stringify(body),
+      body: json,
       signal: o.signal,
     });
   } catch (e) {
@@ -63,7 +77,7 @@ export async function startGeneration(
   body: InstanceGenerateBody,
   o: CallOptions,
 ): Promise<AsyncGenerator<GenerationEvent>> {
-  const res = await post(inst, '/generate', body, o);
+  const res = await post(inst, '/generate', generateBodyJson(body), o);
   return ndjson<GenerationEvent>(res.body);
 }
 
@@ -72,7 +86,7 @@ export async function inferTensors(
   inputs: readonly TensorPayload[],
   o: CallOptions,
 ): Promise<InstanceInferResult> {
-  const res = await post(inst, '/infer', { inputs }, o);
+  const res = await post(inst, '/infer', JSON.stringify({ inputs }), o);
   try {
     return (await res.body.json()) as InstanceInferResult;
   } catch (e) {
