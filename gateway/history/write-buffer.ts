@@ -21,8 +21,9 @@ export const DEFAULT_MAX_UNSENT_KEYS = 20_000;
 /**
  * The Redis store's memory, with no I/O: raw records (bounded; the oldest are dropped past `maxBuffered`)
  * and aggregated writes that have not reached Redis yet, bounded twice: expired ones are let go, and at
- * most `maxUnsentKeys` keys are held: when one more is needed, the held key that expires first (the
- * oldest bucket; an arrivals page, which spans an hour or a day, goes last) is dropped with its counts.
+ * most `maxUnsentKeys` keys are held: when one more is needed, the bucket hash that expires first (the
+ * oldest bucket) is dropped with its counts; arrival pages, what the controller reads, go only when no
+ * hash is left.
  */
 export class WriteBuffer {
   readonly #maxBuffered: number;
@@ -139,15 +140,25 @@ export class WriteBuffer {
   }
 
   /**
-   * Makes room for one more key: drops the held key that expires first (on a tie, the first created).
+   * Makes room for one more key: drops the bucket hash that expires first, or with none held the page
+   * that does (on a tie, the first created). Expiry alone would not do: the last hour's page expires
+   * before this hour's seconds, and it holds every arrival the controller reads of that hour.
    * A scan, but only at the bound, and new keys come about once a second per deployment.
    */
   #dropFirstExpiring(): void {
     let first: KeyWrite | undefined;
-    for (const w of this.#unsent.values()) if (first === undefined || w.expireAt < first.expireAt) first = w;
+    for (const w of this.#unsent.values()) {
+      if (first === undefined || dropsBefore(w, first)) first = w;
+    }
     if (first === undefined) return;
     this.#unsent.delete(first.key);
     this.#droppedKeys += 1;
     if (first.kind === 'hash') this.#droppedArrivals += first.incr['arrivals'] ?? 0;
   }
+}
+
+/** Whether `a` is dropped before `b`: hashes before pages, then the one that expires first. */
+function dropsBefore(a: KeyWrite, b: KeyWrite): boolean {
+  if (a.kind !== b.kind) return a.kind === 'hash';
+  return a.expireAt < b.expireAt;
 }
