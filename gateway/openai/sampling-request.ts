@@ -2,7 +2,6 @@ import { Ajv } from 'ajv';
 import { type SamplingParams, validateSamplingParams } from '../../runtime/engine/index.ts';
 import { ApiError } from '../errors/index.ts';
 import { checkContext } from './input-limits.ts';
-import { SamplingParamsMemo } from './params-memo.ts';
 
 /** The sampling fields OpenAI's completions and chat bodies share, as the clients send them. */
 export interface OpenAISamplingFields {
@@ -66,12 +65,10 @@ export function generationRequest(
   opts: { logprobs: number; defaultMaxTokens: number; logprobsParam?: string },
 ): GenerationRequest {
   const maxTokens = limits.maxTokens ?? limits.contextLength;
-  const defaultMaxTokens = Math.min(opts.defaultMaxTokens, maxTokens);
-  const params = toSamplingParams(
-    body,
-    limits,
-    defaultMaxTokens === opts.defaultMaxTokens ? opts : { ...opts, defaultMaxTokens },
-  );
+  const params = toSamplingParams(body, limits, {
+    ...opts,
+    defaultMaxTokens: Math.min(opts.defaultMaxTokens, maxTokens),
+  });
   checkContext(prompt, params.maxTokens, limits.contextLength);
   return {
     model: body.model,
@@ -99,7 +96,13 @@ export function toSamplingParams(
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? opts.defaultMaxTokens,
     ...(body.seed != null ? { seed: body.seed } : {}),
   };
-  const r = MEMO.validate(input, engineLimits(limits));
+  const r = validateSamplingParams(input, {
+    vocabSize: limits.vocabSize,
+    maxN: limits.maxN,
+    maxStop: 4,
+    maxStopLength: 64,
+    maxTokens: limits.maxTokens ?? limits.contextLength,
+  });
   if (!r.ok) {
     // The engine names fields in camelCase; the client sent OpenAI's names, and the one it used.
     const param =
@@ -111,29 +114,6 @@ export function toSamplingParams(
     throw new ApiError('invalid_sampling_params', r.message.replace(r.field, param), { param });
   }
   return r.params;
-}
-
-const MEMO = new SamplingParamsMemo();
-
-// Per model-limits object (one per instance, see narrowing): the engine's limits are the same every request.
-type SamplingLimits = Parameters<typeof validateSamplingParams>[1];
-const ENGINE_LIMITS = new WeakMap<SamplingLimitsForModel, SamplingLimits>();
-
-function engineLimits(limits: SamplingLimitsForModel): SamplingLimits {
-  let e = ENGINE_LIMITS.get(limits);
-  if (e === undefined) {
-    e = {
-      vocabSize: limits.vocabSize,
-      maxN: limits.maxN,
-      maxStop: 4,
-      maxStopLength: 64,
-      maxTokens: limits.maxTokens ?? limits.contextLength,
-    };
-    // Only frozen limits are remembered (a caller's mutable object may change between requests); the
-    // memo of validated params keys on these frozen ones alone.
-    if (Object.isFrozen(limits)) ENGINE_LIMITS.set(limits, Object.freeze(e));
-  }
-  return e;
 }
 
 const OPENAI_NAMES: Record<string, string> = {

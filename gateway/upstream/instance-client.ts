@@ -12,18 +12,6 @@ export interface InstanceGenerateBody {
   readonly priority?: number;
 }
 
-// A frozen params object is the engine's validated one, shared by the requests that asked the same
-// (see SamplingParamsMemo): its JSON is made once.
-const PARAMS_JSON = new WeakMap<object, string>();
-
-/** JSON.stringify(body), with the params' JSON remembered per frozen params object. */
-export function generateBodyJson(body: InstanceGenerateBody): string {
-  if (body.priority !== undefined || !Object.isFrozen(body.params)) return JSON.stringify(body);
-  let params = PARAMS_JSON.get(body.params);
-  if (params === undefined) PARAMS_JSON.set(body.params, (params = JSON.stringify(body.params)));
-  return `{"prompt":${JSON.stringify(body.prompt)},"params":${params}}`;
-}
-
 export interface TensorPayload {
   readonly name: string;
   readonly shape: readonly number[];
@@ -42,15 +30,14 @@ export interface CallOptions {
   readonly headers?: Record<string, string>;
 }
 
-/** `json`: the body, already serialised. */
-async function post(inst: UpstreamInstance, path: string, json: string, o: CallOptions) {
+async function post(inst: UpstreamInstance, path: string, body: unknown, o: CallOptions) {
   let res;
   try {
     res = await inst.pool.request({
       path,
       method: 'POST',
       headers: { 'content-type': 'application/json', ...o.headers },
-      body: json,
+      body: JSON.stringify(body),
       signal: o.signal,
     });
   } catch (e) {
@@ -77,7 +64,7 @@ export async function startGeneration(
   body: InstanceGenerateBody,
   o: CallOptions,
 ): Promise<AsyncGenerator<GenerationEvent>> {
-  const res = await post(inst, '/generate', generateBodyJson(body), o);
+  const res = await post(inst, '/generate', body, o);
   return ndjson<GenerationEvent>(res.body);
 }
 
@@ -86,7 +73,7 @@ export async function inferTensors(
   inputs: readonly TensorPayload[],
   o: CallOptions,
 ): Promise<InstanceInferResult> {
-  const res = await post(inst, '/infer', JSON.stringify({ inputs }), o);
+  const res = await post(inst, '/infer', { inputs }, o);
   try {
     return (await res.body.json()) as InstanceInferResult;
   } catch (e) {

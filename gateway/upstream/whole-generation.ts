@@ -3,7 +3,7 @@ import type { GenerationEvent } from '../../runtime/engine/index.ts';
 import { ApiError } from '../errors/index.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
-import { type CallOptions, generateBodyJson, type InstanceGenerateBody } from './instance-client.ts';
+import type { CallOptions, InstanceGenerateBody } from './instance-client.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const LOAD_HEADER = 'x-warmgate-load';
@@ -24,7 +24,7 @@ export function generateWhole(
   return new Promise((resolve, reject) => {
     const headers = o.headers && hasKeys(o.headers) ? { ...JSON_HEADERS, ...o.headers } : JSON_HEADERS;
     const handler = new WholeBodyHandler(inst, o.signal, resolve, reject);
-    inst.pool.dispatch({ path: '/generate', method: 'POST', headers, body: generateBodyJson(body) }, handler);
+    inst.pool.dispatch({ path: '/generate', method: 'POST', headers, body: JSON.stringify(body) }, handler);
   });
 }
 
