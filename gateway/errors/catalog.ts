@@ -29,6 +29,11 @@ export const ERROR_CATALOG = {
     type: 'invalid_request_error',
     hint: 'send fewer or shorter headers',
   },
+  incomplete_body: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'send the whole body before closing the connection',
+  },
   request_timeout: {
     status: 408,
     type: 'invalid_request_error',

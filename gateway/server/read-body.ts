@@ -30,18 +30,15 @@ export async function readJson(c: Context): Promise<unknown> {
   const max = c.get('maxBodyBytes') ?? Number.MAX_SAFE_INTEGER;
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
   let text: string;
-  const arrived = incoming ? arrivedBody(incoming) : null;
-  if (arrived !== null) {
-    text = arrived; // a declared length was checked by limitBody
-  } else if (incoming && requestHeader(c, 'content-length') === undefined) {
+  if (incoming && !incoming.readableDidRead) {
     try {
-      text = await readCounting(incoming, max); // no declared length: count as it arrives
+      text = await readIncoming(incoming, max);
     } catch (e) {
       c.header('Connection', 'close'); // the rest of the body stays unread: the socket is not reused
       throw e;
     }
   } else {
-    text = await c.req.text(); // a declared length was checked by limitBody; hono reads it directly
+    text = await c.req.text(); // not on Node (app.request in tests), or read already: hono has it
     if (text.length > max && Buffer.byteLength(text) > max) throw tooLarge(max);
   }
   try {
@@ -52,25 +49,44 @@ export async function readJson(c: Context): Promise<unknown> {
 }
 
 /**
- * The body, when all of it has already arrived with a declared length (the usual case: a small body
- * comes in the packet that brings the headers): taken from the stream's buffer at once, without the
- * listeners, promise and ticks of reading it as a stream. Null when it must be read as it arrives.
+ * The body read off Node's request stream with plain listeners, counted as it arrives (a declared
+ * Content-Length was already checked by limitBody; a chunked body is checked here). Not hono's
+ * `c.req.text()`: that builds the web Request and a web stream over this one for every body. Nor the
+ * buffer at once: the route runs from the parser's headers callback, before the parser has read on into
+ * the body, even one that came in the same packet.
  */
-function arrivedBody(incoming: IncomingMessage): string | null {
-  if (!incoming.complete || incoming.readableDidRead || incoming.headers['content-length'] === undefined) {
-    return null;
-  }
-  const chunk = incoming.read() as Buffer | null;
-  return chunk === null ? '' : chunk.toString('utf8');
-}
-
-async function readCounting(incoming: AsyncIterable<Buffer>, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming) {
-    size += chunk.length;
-    if (size > max) throw tooLarge(max);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function readIncoming(incoming: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let first: Buffer | null = null;
+    let rest: Buffer[] | null = null; // only for a body in more than one chunk
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        done();
+        reject(tooLarge(max));
+      } else if (first === null) first = chunk;
+      else (rest ??= [first]).push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(rest ? Buffer.concat(rest).toString('utf8') : first ? first.toString('utf8') : '');
+    };
+    // The client went away mid-body (node says 'aborted', or only closes): its error, not the server's.
+    const onError = () => {
+      done();
+      reject(new ApiError('incomplete_body', `the connection closed after ${size} bytes of the body`));
+    };
+    const onClose = onError;
+    const done = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('close', onClose);
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('close', onClose);
+  });
 }

@@ -136,6 +136,51 @@ describe('limits', () => {
     assert.equal(chunked.json.error?.code, 'body_too_large');
   });
 
+  it('a body in pieces, declared or chunked, is read whole; a client gone mid-body costs nothing', async () => {
+    const body = JSON.stringify({ model: 'tiny', prompt: 'Once upon', max_tokens: 2 });
+    const pieces = () =>
+      Readable.from(
+        (async function* () {
+          for (let i = 0; i < body.length; i += 7) {
+            yield Buffer.from(body.slice(i, i + 7));
+            await new Promise((r) => setTimeout(r, 2)); // separate packets
+          }
+        })(),
+      );
+    const chunked = await post(C(), pieces());
+    assert.equal(chunked.status, 200, chunked.text);
+    assert.equal(chunked.json.usage?.completion_tokens, 2);
+    const declared = await post(C(), pieces(), { 'content-length': String(Buffer.byteLength(body)) });
+    assert.equal(declared.status, 200, declared.text);
+
+    const refused = async () => {
+      const text = await (await request(`${p.url}/metrics`)).body.text();
+      const m =
+        /warmgate_gateway_requests_total\{model="",route="\/v1\/completions",status="400"\} (\d+)/.exec(text);
+      return {
+        count: Number(m?.[1] ?? 0),
+        failed: /warmgate_gateway_requests_total\{[^}]*status="500"/.test(text),
+      };
+    };
+    const before = await refused();
+    const { hostname, port } = new URL(p.url);
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(Number(port), hostname, () => {
+        s.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n`);
+        s.write(`Content-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`, () => {
+          setTimeout(() => s.destroy(), 20);
+        });
+      });
+      s.on('close', () => resolve());
+      s.on('error', reject);
+    });
+    const after = await post(C(), body);
+    assert.equal(after.status, 200, after.text);
+    assert.equal(p.gateway.gateway.context.gate('tiny').inFlight, 0);
+    // Counted as the client's error (incomplete_body, 400), not as a failure of the gateway's.
+    assert.deepEqual(await refused(), { count: before.count + 1, failed: false });
+  });
+
   it('headers over maxHeaderBytes: 431 headers_too_large from the parser, with a catalog body', async () => {
     const res = await request(`${p.url}/health`, { headers: { 'x-big': 'b'.repeat(5000) } });
     const body = (await res.body.json()) as { error: { code: string } };
