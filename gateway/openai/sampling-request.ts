@@ -94,7 +94,7 @@ export function toSamplingParams(
     stop,
     logprobs: opts.logprobs,
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? opts.defaultMaxTokens,
-    ...(body.seed != null ? { seed: body.seed } : {}),
+    seed: body.seed, // null or absent: none
   };
   const r = validateSamplingParams(input, {
     vocabSize: limits.vocabSize,

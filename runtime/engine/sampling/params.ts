@@ -69,47 +69,52 @@ export function validateSamplingParams(input: unknown, limits: SamplingLimits): 
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return fail('', `sampling params must be an object, got ${describe(input)}`);
   }
-  // JSON clients send null for "not set"; treat it exactly like an absent key.
-  const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input)) {
-    if (!KNOWN_FIELDS.has(key)) {
+  const fields = input as Record<string, unknown>;
+  for (const key in fields) {
+    if (Object.hasOwn(fields, key) && !KNOWN_FIELDS.has(key)) {
       return fail(key, `${key} is not a sampling parameter; allowed: ${[...KNOWN_FIELDS].join(', ')}`);
     }
-    if (value !== null) raw[key] = value;
   }
+  // JSON clients send null for "not set"; treat it exactly like an absent key. Read in place, without a
+  // copy of the input: this runs for every request, at the gateway and again at the instance.
+  const raw = (key: keyof SamplingParams): unknown =>
+    Object.hasOwn(fields, key) ? (fields[key] ?? undefined) : undefined;
   const d = DEFAULT_SAMPLING_PARAMS;
-  const temperature = raw.temperature ?? d.temperature;
-  const topK = raw.topK ?? d.topK;
-  const topP = raw.topP ?? d.topP;
-  const maxTokens = raw.maxTokens ?? Math.min(d.maxTokens, limits.maxTokens);
-  const n = raw.n ?? d.n;
-  const logprobs = raw.logprobs ?? d.logprobs;
+  const temperature = raw('temperature') ?? d.temperature;
+  const topK = raw('topK') ?? d.topK;
+  const topP = raw('topP') ?? d.topP;
+  const seed = raw('seed');
+  const maxTokens = raw('maxTokens') ?? Math.min(d.maxTokens, limits.maxTokens);
+  const stopIn = raw('stop');
+  const n = raw('n') ?? d.n;
+  const logprobs = raw('logprobs') ?? d.logprobs;
+  const ignoreEos = raw('ignoreEos');
   const maxLogprobs = Math.min(MAX_LOGPROBS, limits.vocabSize);
 
   const failure =
     checkRange('temperature', temperature, 0, MAX_TEMPERATURE, false, ' (0 means greedy)') ??
     checkRange('topK', topK, 0, limits.vocabSize, true, ' (0 turns it off)') ??
     checkTopP(topP) ??
-    checkSeed(raw.seed) ??
+    checkSeed(seed) ??
     checkRange('maxTokens', maxTokens, 1, limits.maxTokens, true, '') ??
-    checkStop(raw.stop, limits) ??
+    checkStop(stopIn, limits) ??
     checkRange('n', n, 1, limits.maxN, true, '') ??
     checkRange('logprobs', logprobs, 0, maxLogprobs, true, ' (0 turns it off)') ??
-    checkIgnoreEos(raw.ignoreEos);
+    checkIgnoreEos(ignoreEos);
   if (failure) return failure;
 
-  const stop = raw.stop === undefined ? d.stop : Object.freeze([...(raw.stop as string[])]);
-  const params: SamplingParams = {
+  const stops = stopIn as string[] | undefined;
+  const params: { -readonly [K in keyof SamplingParams]: SamplingParams[K] } = {
     temperature: temperature as number,
     topK: topK as number,
     topP: topP as number,
-    ...(raw.seed === undefined ? {} : { seed: raw.seed as number }),
     maxTokens: maxTokens as number,
-    stop,
+    stop: stops === undefined || stops.length === 0 ? d.stop : Object.freeze(stops.slice()),
     n: n as number,
     logprobs: logprobs as number,
-    ignoreEos: (raw.ignoreEos as boolean | undefined) ?? false,
+    ignoreEos: (ignoreEos as boolean | undefined) ?? false,
   };
+  if (seed !== undefined) params.seed = seed as number;
   return { ok: true, params: Object.freeze(params) };
 }
 
@@ -150,7 +155,8 @@ function checkStop(value: unknown, limits: SamplingLimits): Failure | undefined 
   if (value.length > limits.maxStop) {
     return fail('stop', `stop may hold at most ${limits.maxStop} strings, got ${value.length}`);
   }
-  for (const [i, s] of value.entries()) {
+  for (let i = 0; i < value.length; i++) {
+    const s: unknown = value[i];
     if (typeof s !== 'string' || s.length === 0 || s.length > limits.maxStopLength) {
       return fail(
         'stop',
