@@ -73,20 +73,19 @@ function readIncoming(incoming: IncomingMessage, max: number): Promise<string> {
       resolve(rest ? Buffer.concat(rest).toString('utf8') : first ? first.toString('utf8') : '');
     };
     // The client went away mid-body (node says 'aborted', or only closes): its error, not the server's.
-    const onError = () => {
+    const onGone = () => {
       done();
       reject(new ApiError('incomplete_body', `the connection closed after ${size} bytes of the body`));
     };
-    const onClose = onError;
     const done = () => {
       incoming.off('data', onData);
       incoming.off('end', onEnd);
-      incoming.off('error', onError);
-      incoming.off('close', onClose);
+      incoming.off('error', onGone);
+      incoming.off('close', onGone);
     };
     incoming.on('data', onData);
     incoming.on('end', onEnd);
-    incoming.on('error', onError);
-    incoming.on('close', onClose);
+    incoming.on('error', onGone);
+    incoming.on('close', onGone);
   });
 }

@@ -3,17 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DemandBoard } from '../../warmpool/demand/index.ts';
+import { until } from '../faults/support.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
-
-async function until<T>(f: () => T | undefined, what: string, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    assert.ok(Date.now() < end, `${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('DemandBoard over Redis', { timeout: 30_000 }, () => {
   let redis: RedisServer;
@@ -36,14 +27,18 @@ describe('DemandBoard over Redis', { timeout: 30_000 }, () => {
     const a = board('a');
     const b = board('b');
     // Subscriptions are asynchronous: announce until the leader has heard both.
-    await until(() => {
-      a.announce({ m: { inFlight: 3, queued: 1, firstToken: { count: 12, p90Ms: 250 } } });
-      b.announce({
-        m: { inFlight: 2, queued: 0, lastRequestAt: 1000, firstToken: { count: 8, p90Ms: 900 } },
-      });
-      const r = leader.remote('m');
-      return r.inFlight === 5 ? r : undefined;
-    }, 'both replicas heard');
+    await until(
+      () => {
+        a.announce({ m: { inFlight: 3, queued: 1, firstToken: { count: 12, p90Ms: 250 } } });
+        b.announce({
+          m: { inFlight: 2, queued: 0, lastRequestAt: 1000, firstToken: { count: 8, p90Ms: 900 } },
+        });
+        const r = leader.remote('m');
+        return r.inFlight === 5 ? r : undefined;
+      },
+      'both replicas heard',
+      5000,
+    );
     assert.deepEqual(leader.remote('m'), {
       inFlight: 5,
       queued: 1,
@@ -56,7 +51,7 @@ describe('DemandBoard over Redis', { timeout: 30_000 }, () => {
       'nothing for a deployment no one serves',
     );
     // A replica does not count its own report: a hears only b.
-    await until(() => (a.remote('m').inFlight === 2 ? true : undefined), 'a to hear b alone');
+    await until(() => (a.remote('m').inFlight === 2 ? true : undefined), 'a to hear b alone', 5000);
     assert.equal(a.remote('m').queued, 0);
   });
 });

@@ -174,8 +174,8 @@ describe('limits', () => {
       s.on('close', () => resolve());
       s.on('error', reject);
     });
-    const after = await post(C(), body);
-    assert.equal(after.status, 200, after.text);
+    const next = await post(C(), body);
+    assert.equal(next.status, 200, next.text);
     assert.equal(p.gateway.gateway.context.gate('tiny').inFlight, 0);
     // Counted as the client's error (incomplete_body, 400), not as a failure of the gateway's.
     assert.deepEqual(await refused(), { count: before.count + 1, failed: false });
