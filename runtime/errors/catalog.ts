@@ -156,6 +156,18 @@ export const ERROR_CATALOG = {
   },
   queue_full: { status: 503, type: 'server_error', hint: 'retry after the Retry-After delay' },
   engine_draining: { status: 503, type: 'server_error', hint: 'retry; another instance will take it' },
+  // A standby runtime process's POST /assign (runtime/instance/http/standby-app.ts)
+  invalid_assignment: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'send {"args": [flag, ...]} with the flags an instance takes, without --standby',
+  },
+  already_assigned: {
+    status: 409,
+    type: 'invalid_request_error',
+    hint: 'this standby already has a model; assign another standby',
+  },
+  not_primed: { status: 409, type: 'invalid_request_error', hint: 'retry once GET /live says primed' },
   // Capacity and upstream
   concurrency_limit: { status: 429, type: 'rate_limit_error', hint: 'retry after the Retry-After delay' },
   no_capacity: { status: 503, type: 'server_error', hint: 'retry after the Retry-After delay' },

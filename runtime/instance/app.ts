@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { catalogErrorHandler, instanceErrorBody } from '../errors/index.ts';
+import { type CatalogErrorHandlerOptions, catalogErrorHandler, instanceErrorBody } from '../errors/index.ts';
 import { instanceBodyLimit } from './http/body-limit.ts';
 import { drainRoute } from './http/drain-route.ts';
 import { generateRoute } from './http/generate-route.ts';
@@ -21,7 +21,14 @@ export const DEFAULT_INSTANCE_BODY_LIMIT = 32 * 2 ** 20;
  * { error: { code, message, field? } } with the catalog's codes and statuses (runtime/errors). A W3C
  * traceparent header makes the request's spans children of the caller's.
  */
-export function createInstanceApp(inst: RuntimeInstance, options: { bodyLimitBytes?: number } = {}): Hono {
+export interface InstanceAppOptions {
+  /** Default DEFAULT_INSTANCE_BODY_LIMIT. */
+  bodyLimitBytes?: number;
+  /** Where unexpected errors (answered 500 internal_error) are reported. Default console.error. */
+  log?: CatalogErrorHandlerOptions['log'];
+}
+
+export function createInstanceApp(inst: RuntimeInstance, options: InstanceAppOptions = {}): Hono {
   const app = new Hono();
   // The instance trusts no body: one over the limit is refused before it is buffered.
   const limited = instanceBodyLimit(options.bodyLimitBytes ?? DEFAULT_INSTANCE_BODY_LIMIT);
@@ -32,5 +39,5 @@ export function createInstanceApp(inst: RuntimeInstance, options: { bodyLimitByt
     .route('/', drainRoute(inst))
     .route('/', generateRoute(inst))
     .route('/', inferRoute(inst))
-    .onError(catalogErrorHandler(instanceErrorBody));
+    .onError(catalogErrorHandler(instanceErrorBody, options.log ? { log: options.log } : {}));
 }
