@@ -14,13 +14,6 @@ import type { RuntimeInstance } from './instance.ts';
  */
 export const DEFAULT_INSTANCE_BODY_LIMIT = 32 * 2 ** 20;
 
-/**
- * The instance's internal API, for the gateway: liveness and readiness, a load report cheap enough to
- * poll (and carried on every /generate and /infer response as x-warmgate-load), generation streamed as
- * NDJSON events, tensor inference, drain, Prometheus metrics. Errors answer
- * { error: { code, message, field? } } with the catalog's codes and statuses (runtime/errors). A W3C
- * traceparent header makes the request's spans children of the caller's.
- */
 export interface InstanceAppOptions {
   /** Default DEFAULT_INSTANCE_BODY_LIMIT. */
   bodyLimitBytes?: number;
@@ -28,6 +21,13 @@ export interface InstanceAppOptions {
   log?: CatalogErrorHandlerOptions['log'];
 }
 
+/**
+ * The instance's internal API, for the gateway: liveness and readiness, a load report cheap enough to
+ * poll (and carried on every /generate and /infer response as x-warmgate-load), generation streamed as
+ * NDJSON events, tensor inference, drain, Prometheus metrics. Errors answer
+ * { error: { code, message, field? } } with the catalog's codes and statuses (runtime/errors). A W3C
+ * traceparent header makes the request's spans children of the caller's.
+ */
 export function createInstanceApp(inst: RuntimeInstance, options: InstanceAppOptions = {}): Hono {
   const app = new Hono();
   // The instance trusts no body: one over the limit is refused before it is buffered.
@@ -39,5 +39,5 @@ export function createInstanceApp(inst: RuntimeInstance, options: InstanceAppOpt
     .route('/', drainRoute(inst))
     .route('/', generateRoute(inst))
     .route('/', inferRoute(inst))
-    .onError(catalogErrorHandler(instanceErrorBody, options.log ? { log: options.log } : {}));
+    .onError(catalogErrorHandler(instanceErrorBody, { log: options.log }));
 }
