@@ -27,7 +27,8 @@ import { createInstanceApp } from './app.ts';
 import { type InstanceConfig, parseInstanceArgs } from './config.ts';
 import { RuntimeInstance } from './instance.ts';
 import { watchParent } from './parent-watch.ts';
-import { type AssignResult, createStandbyApp, primeStandby, type Standby } from './standby.ts';
+import { type AssignResult, createStandbyApp } from './http/standby-app.ts';
+import { primeStandby, type Standby } from './standby.ts';
 
 const config = parseInstanceArgs(process.argv.slice(2));
 const telemetry = createTelemetry({
@@ -93,17 +94,15 @@ if (config.standby) {
   // Until assigned: a standby whose provider is gone has no one to serve.
   const unwatch = watchParent(endWithParent);
   const assign = (args: string[]): AssignResult => {
-    if (instance)
-      return { ok: false, status: 409, code: 'already_assigned', message: 'this standby has a model' };
-    if (!standby) return { ok: false, status: 409, code: 'not_primed', message: 'still priming; retry' };
+    if (instance) return { ok: false, code: 'already_assigned', message: 'this standby has a model' };
+    if (!standby) return { ok: false, code: 'not_primed', message: 'still priming; retry' };
     let c: InstanceConfig;
     try {
       c = parseInstanceArgs(args);
     } catch (e) {
-      return { ok: false, status: 400, code: 'invalid_assignment', message: (e as Error).message };
+      return { ok: false, code: 'invalid_assignment', message: (e as Error).message };
     }
-    if (c.standby)
-      return { ok: false, status: 400, code: 'invalid_assignment', message: 'no --standby in an assignment' };
+    if (c.standby) return { ok: false, code: 'invalid_assignment', message: 'no --standby in an assignment' };
     unwatch(); // from now on the assignment says (--exit-with-parent)
     load(become(c, standby));
     return { ok: true };

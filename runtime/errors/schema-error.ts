@@ -1,10 +1,17 @@
 import type { ErrorObject } from 'ajv';
 import { ApiError } from './api-error.ts';
+import type { ErrorCode } from './catalog.ts';
 
-/** The first JSON Schema violation as invalid_request, naming the field by its dotted path. */
-export function schemaError(errors: ErrorObject[] | null | undefined): ApiError {
+/**
+ * The first JSON Schema violation as an ApiError (invalid_request unless the route family has a more
+ * specific code), naming the field by its dotted path.
+ */
+export function schemaError(
+  errors: ErrorObject[] | null | undefined,
+  code: ErrorCode = 'invalid_request',
+): ApiError {
   const e = errors?.[0];
-  if (!e) return new ApiError('invalid_request', 'the request body is invalid');
+  if (!e) return new ApiError(code, 'the request body is invalid');
   const at = e.instancePath.slice(1).replaceAll('/', '.');
   const child =
     e.keyword === 'required'
@@ -21,5 +28,5 @@ export function schemaError(errors: ErrorObject[] | null | undefined): ApiError 
         : field
           ? `'${field}' ${e.message}`
           : `the request body ${e.message}`;
-  return new ApiError('invalid_request', message, { param: field || undefined });
+  return new ApiError(code, message, { param: field || undefined });
 }

@@ -1,4 +1,8 @@
-import type { AdmissionErrorCode } from '../../runtime/engine/index.ts';
+import type { AdmissionErrorCode } from '../engine/index.ts';
+import type { InferResult } from '../tensor/index.ts';
+
+/** Why the dynamic batcher refused a tensor request before running it. */
+type TensorRefusalCode = Extract<InferResult, { ok: false }>['error']['code'];
 
 /** How one error code answers over HTTP. `type` is the OpenAI error type the official clients expect. */
 export interface ErrorSpec {
@@ -16,8 +20,9 @@ export interface ErrorSpec {
 }
 
 /**
- * Every error the public API returns, with its HTTP status: the one table. Engine admission codes are
- * required by type, so a new engine refusal cannot reach a client without an entry here.
+ * Every error the public API and the runtime instance's API return, with its HTTP status: the one table.
+ * Engine admission and tensor refusal codes are required by type, so a new refusal cannot reach a client
+ * without an entry here.
  */
 export const ERROR_CATALOG = {
   // Request shape
@@ -151,6 +156,18 @@ export const ERROR_CATALOG = {
   },
   queue_full: { status: 503, type: 'server_error', hint: 'retry after the Retry-After delay' },
   engine_draining: { status: 503, type: 'server_error', hint: 'retry; another instance will take it' },
+  // A standby runtime process's POST /assign (runtime/instance/http/standby-app.ts)
+  invalid_assignment: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'send {"args": [flag, ...]} with the flags an instance takes, without --standby',
+  },
+  already_assigned: {
+    status: 409,
+    type: 'invalid_request_error',
+    hint: 'this standby already has a model; assign another standby',
+  },
+  not_primed: { status: 409, type: 'invalid_request_error', hint: 'retry once GET /live says primed' },
   // Capacity and upstream
   concurrency_limit: { status: 429, type: 'rate_limit_error', hint: 'retry after the Retry-After delay' },
   no_capacity: { status: 503, type: 'server_error', hint: 'retry after the Retry-After delay' },
@@ -164,9 +181,9 @@ export const ERROR_CATALOG = {
   internal_error: {
     status: 500,
     type: 'server_error',
-    hint: 'retry the request; the gateway logged the cause',
+    hint: 'retry the request; the server that failed logged the cause',
   },
-} as const satisfies Record<string, ErrorSpec> & Record<AdmissionErrorCode, ErrorSpec>;
+} as const satisfies Record<string, ErrorSpec> & Record<AdmissionErrorCode | TensorRefusalCode, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 

@@ -1,0 +1,54 @@
+import { Hono } from 'hono';
+import { ApiError } from '../../errors/index.ts';
+import { contextFromHeaders } from '../../telemetry/index.ts';
+import { type InferOutcome, traceInfer } from '../infer-trace.ts';
+import type { RuntimeInstance } from '../instance.ts';
+import { parseInferBody } from './infer-body.ts';
+import { readJson } from './read-json.ts';
+import { readyPart } from './ready-part.ts';
+
+/**
+ * POST /infer: one tensor request, batched with others by the dynamic batcher. A refusal is an ApiError
+ * (answered by the app's onError with its catalog status); a failed ONNX Runtime call is unexpected and
+ * answers as the app's onError answers any throw, a logged 500 internal_error.
+ */
+export function inferRoute(inst: RuntimeInstance): Hono {
+  return new Hono().post('/infer', async (c) => {
+    const startedAt = performance.now();
+    const parent = contextFromHeaders((n) => c.req.header(n));
+    const record = (o: InferOutcome) =>
+      inst.metrics.request(
+        inst.modelName,
+        traceInfer(inst.telemetry.tracer, parent, inst.modelName, startedAt, o),
+      );
+    let r;
+    try {
+      const batcher = readyPart(inst, inst.batcher);
+      const inputs = parseInferBody(await readJson(c));
+      r = await inst.trackTensor(() => batcher.infer(inputs));
+      if (!r.ok) throw new ApiError(r.error.code, r.error.message);
+    } catch (e) {
+      record(
+        e instanceof ApiError
+          ? { ok: false, status: 'rejected', code: e.code, message: e.message }
+          : {
+              ok: false,
+              status: 'error',
+              code: 'internal_error',
+              message: e instanceof Error ? e.message : String(e),
+            },
+      );
+      throw e;
+    }
+    record({ ok: true, batchRows: r.batchRows, queueMs: r.queueMs });
+    return c.json({
+      outputs: r.outputs.map((o) => ({
+        name: o.name,
+        shape: o.shape,
+        datatype: 'FP32',
+        data: Array.from(o.data),
+      })),
+      batchRows: r.batchRows,
+    });
+  });
+}
