@@ -1,12 +1,12 @@
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { GenerationEvent } from '../../runtime/engine/index.ts';
-import type { GatewayContext } from '../server/context.ts';
-import { validated } from '../server/forward.ts';
-import { startGenerationSession } from '../server/generation.ts';
-import { readJson } from '../server/read-body.ts';
-import { clientSignal } from '../server/client-signal.ts';
-import { markStreaming, noteContent, noteModel } from '../server/request-span.ts';
+import type { GatewayContext } from '../dispatch/context.ts';
+import { validated } from '../dispatch/forward.ts';
+import { startGenerationSession } from '../dispatch/generation.ts';
+import { readJson } from '../http/read-body.ts';
+import { clientSignal } from '../http/client-signal.ts';
+import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
 import { checkPromptLimit, narrowing, promptTokens, type RequestPolicy } from './input-limits.ts';
 import { ChoiceAccumulator } from './choice-accumulator.ts';
 import { chatRequest, parseChatBody } from './chat-request.ts';

@@ -1,4 +1,4 @@
-import type { ClientSignal } from '../server/client-signal.ts';
+import type { ClientSignal } from '../http/client-signal.ts';
 import type { GenerationEvent } from '../../runtime/engine/index.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
