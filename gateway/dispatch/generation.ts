@@ -1,6 +1,6 @@
 import type { ClientSignal } from '../http/client-signal.ts';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { GenerationEvent } from '../../runtime/engine/index.ts';
+import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { ModelGate } from '../admission/index.ts';
 import type { GenerationRequest, SamplingLimitsForModel } from '../openai/index.ts';
 import { ApiError } from '../errors/index.ts';

@@ -1,4 +1,4 @@
-import type { AdmissionErrorCode } from '../../runtime/engine/index.ts';
+import type { AdmissionErrorCode } from '../../runtime/engine/api.ts';
 
 /** How one error code answers over HTTP. `type` is the OpenAI error type the official clients expect. */
 export interface ErrorSpec {

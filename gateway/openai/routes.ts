@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { GenerationEvent } from '../../runtime/engine/index.ts';
+import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
 import { startGenerationSession } from '../dispatch/generation.ts';
