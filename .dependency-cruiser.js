@@ -90,6 +90,13 @@ export default {
       from: { pathNot: [...COMPOSITION_ROOTS, '^test/', '/bench/', '^warmpool/soak/'] },
       to: { path: COMPOSITION_ROOTS },
     },
+    {
+      name: 'gateway-module-has-a-layer',
+      comment: 'a new gateway/ folder takes its place in GATEWAY_LAYERS, so that its imports are checked',
+      severity: 'error',
+      from: { path: '^gateway/', pathNot: GATEWAY_LAYERS.flat() },
+      to: {},
+    },
     ...gatewayLayerRules,
   ],
   options: {
