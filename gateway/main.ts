@@ -12,9 +12,9 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { readEnvironment } from './config/environment.ts';
-import { createHistoryStore } from './history/index.ts';
+import { createHistoryStore } from './request-history/index.ts';
 import { GATEWAY_ENVIRONMENT } from './config/gateway-environment.ts';
-import { startGatewayReplica } from '../warmpool/service/gateway-replica.ts';
+import { startGatewayReplica } from './server/index.ts';
 
 const { values: env, unknown } = readEnvironment(GATEWAY_ENVIRONMENT, process.env);
 for (const name of unknown) console.warn(`warning: ${name} is not a gateway variable; it is ignored`);

@@ -3,6 +3,5 @@ export * from './providers/index.ts';
 export * from './leader/index.ts';
 export * from './pool/index.ts';
 export * from './controller/index.ts';
-export { type RunningWarmgate, startWarmgate, type WarmgateOptions } from './platform.ts';
-export * from './registry/index.ts';
+export * from '../gateway/shared-instance-registry/index.ts';
 export * from './artifacts/index.ts';

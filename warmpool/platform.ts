@@ -1,15 +1,18 @@
 import type { AdminOperations } from '../gateway/admin/index.ts';
-import { createHistoryStore } from '../gateway/history/index.ts';
-import type { RunningGateway, StartGatewayOptions } from '../gateway/server/index.ts';
+import { createHistoryStore } from '../gateway/request-history/index.ts';
+import {
+  type RunningGateway,
+  type StartGatewayOptions,
+  startGatewayReplica,
+} from '../gateway/server/index.ts';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Controller } from './controller/index.ts';
-import { DemandBoard } from './demand/index.ts';
+import { DemandBoard } from '../gateway/demand-board/index.ts';
 import type { PolicyName } from './policies/index.ts';
 import { LocalProvider, type Provider } from './providers/index.ts';
-import { createSharedRegistry, RedisSharedRegistry } from './registry/index.ts';
+import { createSharedRegistry, RedisSharedRegistry } from '../gateway/shared-instance-registry/index.ts';
 import { type RunningControllerService, startControllerService } from './service/controller-service.ts';
-import { startGatewayReplica } from './service/gateway-replica.ts';
 
 export interface WarmgateOptions extends Omit<StartGatewayOptions, 'instances' | 'onWait' | 'operations'> {
   /** Where instances run. Default: processes on this host. */
@@ -39,7 +42,7 @@ export interface RunningWarmgate {
 }
 
 /**
- * The platform in one process: a gateway replica (service/gateway-replica.ts) and the warm-pool controller
+ * The platform in one process: a gateway replica (gateway/server/replica.ts) and the warm-pool controller
  * service (service/controller-service.ts) starting and stopping runtime instances through the provider.
  * With Redis, several of these processes share the work: every one serves requests, one leads the
  * controller. On Kubernetes the two halves run as separate processes (gateway/main.ts, warmpool/main.ts).

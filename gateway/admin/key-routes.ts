@@ -1,7 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { checkKeyRequest, keyView, type KeyStore } from '../auth/index.ts';
 import { ApiError } from '../errors/index.ts';
-import { readJson } from '../server/read-body.ts';
+import { readJson } from '../http/read-body.ts';
 
 /**
  * API keys on the admin API: POST /keys creates one and answers its secret, the only time it is shown;

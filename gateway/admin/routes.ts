@@ -4,8 +4,8 @@ import { ApiError } from '../errors/index.ts';
 import type { KeyStore } from '../auth/index.ts';
 import { bearerToken } from './bearer-token.ts';
 import { keyRoutes } from './key-routes.ts';
-import { limitBody } from '../server/limit-body.ts';
-import { readJson } from '../server/read-body.ts';
+import { limitBody } from '../http/limit-body.ts';
+import { readJson } from '../http/read-body.ts';
 
 export interface AdminOptions {
   /**

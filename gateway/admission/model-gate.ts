@@ -1,4 +1,4 @@
-import type { ClientSignal } from '../server/client-signal.ts';
+import type { ClientSignal } from '../http/client-signal.ts';
 import { ApiError } from '../errors/index.ts';
 import { FirstTokenWindow } from './first-token-window.ts';
 

@@ -1,7 +1,7 @@
 import type { Meter } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import type { DeploymentRegistry } from '../deployments/index.ts';
-import type { HistoryStore, RequestRecord } from '../history/index.ts';
+import type { HistoryStore, RequestRecord } from '../request-history/index.ts';
 import type { KeyStore } from './key-store.ts';
 import type { Limiter } from './limiter.ts';
 import { apiKeyAuth } from './middleware.ts';

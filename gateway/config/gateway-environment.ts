@@ -127,7 +127,7 @@ export const GATEWAY_ENVIRONMENT = {
     WARMGATE_HISTORY_MAX_UNSENT_KEYS: {
       type: 'integer',
       description:
-        'Request-history keys (bucket hashes, arrival pages) whose counts may wait in memory while Redis is away; past it the oldest are dropped (gateway/history/README.md).',
+        'Request-history keys (bucket hashes, arrival pages) whose counts may wait in memory while Redis is away; past it the oldest are dropped (gateway/request-history/README.md).',
       default: 20_000,
       minimum: 1,
     },

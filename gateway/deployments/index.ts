@@ -7,7 +7,7 @@ export {
   type DeploymentChange,
   type DeploymentListener,
   type DeploymentRegistryOptions,
-} from './registry.ts';
+} from './deployment-registry.ts';
 export {
   checkDeployment,
   type DeploymentSpec,

@@ -5,14 +5,14 @@ import { modelNotFound } from '../openai/routes.ts';
 import { ajv, generationRequest, schemaError } from '../openai/sampling-request.ts';
 import { ChoiceAccumulator } from '../openai/choice-accumulator.ts';
 import { finishReason, usage } from '../openai/responses.ts';
-import type { GatewayContext } from '../server/context.ts';
-import { validated } from '../server/forward.ts';
-import { startGenerationSession } from '../server/generation.ts';
-import { readJson } from '../server/read-body.ts';
-import { clientSignal } from '../server/client-signal.ts';
-import { markStreaming, noteContent, noteModel } from '../server/request-span.ts';
+import type { GatewayContext } from '../dispatch/context.ts';
+import { validated } from '../dispatch/forward.ts';
+import { startGenerationSession } from '../dispatch/generation.ts';
+import { readJson } from '../http/read-body.ts';
+import { clientSignal } from '../http/client-signal.ts';
+import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
 import { checkPromptLimit, narrowed, type RequestPolicy } from '../openai/input-limits.ts';
-import { callTensorModel } from '../server/tensor-call.ts';
+import { callTensorModel } from '../dispatch/tensor-call.ts';
 import {
   checkFunctionInputs,
   DEFAULT_GENERATIVE_SCHEMA,

@@ -1,4 +1,8 @@
-import type { InstanceEntry, RegistryEvent, SharedInstanceRegistry } from '../../warmpool/registry/index.ts';
+import type {
+  InstanceEntry,
+  RegistryEvent,
+  SharedInstanceRegistry,
+} from '../shared-instance-registry/index.ts';
 import type { InstanceRegistry } from './instance-registry.ts';
 import type { UpstreamInstance } from './upstream-instance.ts';
 

@@ -1,11 +1,11 @@
 import { type Context, Hono } from 'hono';
 import { ApiError } from '../errors/index.ts';
-import type { GatewayContext } from '../server/context.ts';
-import { validated } from '../server/forward.ts';
-import { callTensorModel } from '../server/tensor-call.ts';
-import { readJson } from '../server/read-body.ts';
-import { clientSignal } from '../server/client-signal.ts';
-import { noteModel } from '../server/request-span.ts';
+import type { GatewayContext } from '../dispatch/context.ts';
+import { validated } from '../dispatch/forward.ts';
+import { callTensorModel } from '../dispatch/tensor-call.ts';
+import { readJson } from '../http/read-body.ts';
+import { clientSignal } from '../http/client-signal.ts';
+import { noteModel } from '../http/request-span.ts';
 import { checkInputs, checkRequestedOutputs } from './tensors.ts';
 
 /** KServe v2 / Open Inference Protocol for tensor functions, mounted at /v2. */

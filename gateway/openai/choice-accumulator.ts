@@ -1,4 +1,4 @@
-import type { GenerationEvent } from '../../runtime/engine/index.ts';
+import type { GenerationEvent } from '../../runtime/engine/api.ts';
 
 type TokenEvent = Extract<GenerationEvent, { type: 'token' }>;
 type FinishEvent = Extract<GenerationEvent, { type: 'finish' }>;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { GenerationEvent } from '../../runtime/engine/index.ts';
+import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { ChoiceState } from './choice-accumulator.ts';
 import { tokenBytes, tokenText } from './token-text.ts';
 

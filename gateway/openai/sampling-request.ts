@@ -1,5 +1,5 @@
 import { Ajv } from 'ajv';
-import { type SamplingParams, validateSamplingParams } from '../../runtime/engine/index.ts';
+import { type SamplingParams, validateSamplingParams } from '../../runtime/engine/api.ts';
 import { ApiError } from '../errors/index.ts';
 import { checkContext } from './input-limits.ts';
 

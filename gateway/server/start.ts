@@ -12,13 +12,13 @@ import {
   type DeploymentSpec,
   type DeploymentStore,
 } from '../deployments/index.ts';
-import { createHistoryStore, type HistoryStore } from '../history/index.ts';
+import { createHistoryStore, type HistoryStore } from '../request-history/index.ts';
 import { InstanceRegistry } from '../instances/index.ts';
 import type { RouterOptions, RoutingPolicy } from '../routing/index.ts';
 import type { InputLimits } from '../openai/index.ts';
 import { openAuthBackend } from '../auth/index.ts';
 import { createGateway, type Gateway } from './gateway.ts';
-import { answerParserErrors, DEFAULT_MAX_HEADER_BYTES } from './request-header.ts';
+import { answerParserErrors, DEFAULT_MAX_HEADER_BYTES } from '../http/request-header.ts';
 
 export interface StartGatewayOptions {
   readonly port?: number;

@@ -1,5 +1,5 @@
-import type { ClientSignal } from '../server/client-signal.ts';
-import type { GenerationEvent } from '../../runtime/engine/index.ts';
+import type { ClientSignal } from '../http/client-signal.ts';
+import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
 import { ndjson } from './ndjson.ts';

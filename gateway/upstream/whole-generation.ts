@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { GenerationEvent } from '../../runtime/engine/index.ts';
+import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import { ApiError } from '../errors/index.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';

@@ -1,4 +1,4 @@
-import type { AdmissionErrorCode } from '../engine/index.ts';
+import type { AdmissionErrorCode } from '../engine/api.ts';
 import type { InferResult } from '../tensor/index.ts';
 
 /** Why the dynamic batcher refused a tensor request before running it. */

@@ -2,7 +2,7 @@
 // URL (a real redis-server here), and serving goes on while Redis is away.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createHistoryStore } from '../../gateway/history/index.ts';
+import { createHistoryStore } from '../../gateway/request-history/index.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { deployment, type Platform, startPlatform } from '../support/platform.ts';
 

@@ -3,7 +3,7 @@
 // from the first tokens the gateway sees, and scales on that instead of the instance's batch size.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startWarmgate } from '../../warmpool/index.ts';
+import { startWarmgate } from '../../warmpool/platform.ts';
 import type { Decision } from '../../warmpool/controller/index.ts';
 import { deployment } from '../support/platform.ts';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { type RunningWarmgate, startWarmgate } from '../../warmpool/index.ts';
+import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
 import { ADMIN_TOKEN, deployment } from '../support/platform.ts';
 
 const run = promisify(execFile);

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { LocalProvider, type RunningWarmgate, startWarmgate } from '../../warmpool/index.ts';
+import { LocalProvider } from '../../warmpool/index.ts';
+import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
 import { deployment, MODELS } from '../support/platform.ts';
 
 const one = { minInstances: 1, maxInstances: 1, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 };

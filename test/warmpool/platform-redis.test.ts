@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { followSharedRegistry } from '../../gateway/instances/follow-shared-registry.ts';
 import { type RunningGateway, startGateway } from '../../gateway/server/index.ts';
-import { createSharedRegistry, type RunningWarmgate, startWarmgate } from '../../warmpool/index.ts';
-import { RedisSharedRegistry } from '../../warmpool/registry/index.ts';
+import { createSharedRegistry } from '../../warmpool/index.ts';
+import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
+import { RedisSharedRegistry } from '../../gateway/shared-instance-registry/index.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { deployment } from '../support/platform.ts';
 

@@ -2,7 +2,7 @@
 // a deployment at zero instances takes requests, which wait while the controller brings one up.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type RunningWarmgate, startWarmgate } from '../../warmpool/index.ts';
+import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
 import { deployment } from '../support/platform.ts';
 
 const complete = (url: string, prompt: string) =>

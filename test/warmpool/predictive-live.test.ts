@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { type RunningWarmgate, startWarmgate } from '../../warmpool/index.ts';
+import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
 import { mulberry32 } from '../../warmpool/sim/prng.ts';
 import { deployment } from '../support/platform.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';

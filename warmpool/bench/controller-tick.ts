@@ -10,8 +10,8 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { describeMachine } from '../../gateway/bench/machine.ts';
-import { RedisHistoryStore, type RequestRecord } from '../../gateway/history/index.ts';
-import { RedisDemandFeed } from '../history-feed/index.ts';
+import { RedisHistoryStore, type RequestRecord } from '../../gateway/request-history/index.ts';
+import { RedisDemandFeed } from '../demand-feed/index.ts';
 import { policyNamed, type PolicyConfig, type PoolState } from '../policies/index.ts';
 import { launchRedis } from './redis-launcher.ts';
 import { mulberry32 } from '../sim/prng.ts';

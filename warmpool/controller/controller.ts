@@ -1,6 +1,6 @@
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
-import type { DemandFeed } from '../history-feed/index.ts';
-import type { FirstTokenSummary } from '../demand/index.ts';
+import type { DemandFeed } from '../demand-feed/index.ts';
+import type { FirstTokenSummary } from '../../gateway/demand-board/index.ts';
 import { DemandHistory, type PolicyName, policyNamed } from '../policies/index.ts';
 import type { Provider } from '../providers/index.ts';
 import {

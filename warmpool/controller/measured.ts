@@ -1,4 +1,4 @@
-import type { FirstTokenSummary } from '../demand/index.ts';
+import type { FirstTokenSummary } from '../../gateway/demand-board/index.ts';
 import type { HistoryReader } from '../policies/index.ts';
 import { CapacityAtSlo } from './capacity-at-slo.ts';
 import type { Measured } from './policy-target.ts';

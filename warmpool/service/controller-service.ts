@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
-import type { HistoryStore } from '../../gateway/history/index.ts';
+import type { HistoryStore } from '../../gateway/request-history/index.ts';
 import {
   Controller,
   type ControllerLoop,
@@ -9,12 +9,12 @@ import {
   LeadingController,
   startControllerLoop,
 } from '../controller/index.ts';
-import { type DemandBoard, type GateDemand, mergeFirstTokens } from '../demand/index.ts';
-import { type DemandFeed, MemoryDemandFeed, RedisDemandFeed } from '../history-feed/index.ts';
+import { type DemandBoard, type GateDemand, mergeFirstTokens } from '../../gateway/demand-board/index.ts';
+import { type DemandFeed, MemoryDemandFeed, RedisDemandFeed } from '../demand-feed/index.ts';
 import { LeaderElector, RedisLease } from '../leader/index.ts';
 import type { PolicyName } from '../policies/index.ts';
 import type { Provider, ProviderInstance } from '../providers/index.ts';
-import type { PublishedState, SharedInstanceRegistry } from '../registry/index.ts';
+import type { PublishedState, SharedInstanceRegistry } from '../../gateway/shared-instance-registry/index.ts';
 
 export interface ControllerServiceOptions {
   /** The deployments to keep warm (a registry following the shared store). */

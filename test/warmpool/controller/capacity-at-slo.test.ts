@@ -62,7 +62,7 @@ describe('capacity per instance at the TTFT SLO (explicit time)', () => {
 
 describe('first-token summaries from several gateways', () => {
   it('merge to the slowest p90 over all their samples', async () => {
-    const { mergeFirstTokens } = await import('../../../warmpool/demand/index.ts');
+    const { mergeFirstTokens } = await import('../../../gateway/demand-board/index.ts');
     assert.equal(mergeFirstTokens(undefined, undefined), undefined);
     assert.deepEqual(mergeFirstTokens(ft(300, 8), undefined), ft(300, 8));
     assert.deepEqual(mergeFirstTokens(ft(300, 8), ft(900, 3)), ft(900, 11));

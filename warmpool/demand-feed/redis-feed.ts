@@ -1,5 +1,5 @@
 import { Redis, ReplyError } from 'ioredis';
-import { PAGE_SLOT_BYTES, pageReads, type PageRead } from '../../gateway/history/index.ts';
+import { PAGE_SLOT_BYTES, pageReads, type PageRead } from '../../gateway/request-history/index.ts';
 import type { HistoryReader } from '../policies/index.ts';
 import { Followed, type SegmentCounts } from './followed.ts';
 import { ready } from './ready.ts';
@@ -19,7 +19,7 @@ export type RedisDemandFeedOptions = RedisFeedCommon &
 const noop = (): void => undefined;
 
 /**
- * Reads the arrival pages the gateways' RedisHistoryStore writes (gateway/history/pages.ts): each update
+ * Reads the arrival pages the gateways' RedisHistoryStore writes (gateway/request-history/pages.ts): each update
  * is one pipeline of GETRANGEs, one per page touched (usually one per deployment: the new seconds of the
  * current hour page; a deployment seen first reads its day pages and the last hour pages).
  */

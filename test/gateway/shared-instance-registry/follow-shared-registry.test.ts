@@ -7,7 +7,7 @@ import {
   MemorySharedRegistry,
   RedisSharedRegistry,
   type InstanceEntry,
-} from '../../../warmpool/registry/index.ts';
+} from '../../../gateway/shared-instance-registry/index.ts';
 import { deployment, MODELS } from '../../support/platform.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 

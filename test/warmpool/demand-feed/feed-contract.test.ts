@@ -5,8 +5,8 @@ import {
   RedisHistoryStore,
   type HistoryStore,
   type RequestRecord,
-} from '../../../gateway/history/index.ts';
-import { MemoryDemandFeed, RedisDemandFeed, type DemandFeed } from '../../../warmpool/history-feed/index.ts';
+} from '../../../gateway/request-history/index.ts';
+import { MemoryDemandFeed, RedisDemandFeed, type DemandFeed } from '../../../warmpool/demand-feed/index.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 const S = 1000;

@@ -8,7 +8,7 @@ import {
   type HistoryStore,
   type RequestRecord,
   type Resolution,
-} from '../../../gateway/history/index.ts';
+} from '../../../gateway/request-history/index.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 type Factory = (o: { resolutions?: readonly Resolution[]; now: () => number }) => HistoryStore;

@@ -1,6 +1,6 @@
-import type { ClientSignal } from './client-signal.ts';
+import type { ClientSignal } from '../http/client-signal.ts';
 import { ApiError } from '../errors/index.ts';
-import type { Outcome } from '../history/index.ts';
+import type { Outcome } from '../request-history/index.ts';
 import type { InstanceMetadata } from '../instances/index.ts';
 import { inferTensors, type InstanceInferResult, type TensorPayload } from '../upstream/index.ts';
 import type { GatewayContext } from './context.ts';

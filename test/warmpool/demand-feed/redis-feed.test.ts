@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { RedisHistoryStore, type RequestRecord } from '../../../gateway/history/index.ts';
-import { RedisDemandFeed } from '../../../warmpool/history-feed/index.ts';
+import { RedisHistoryStore, type RequestRecord } from '../../../gateway/request-history/index.ts';
+import { RedisDemandFeed } from '../../../warmpool/demand-feed/index.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 const S = 1000;

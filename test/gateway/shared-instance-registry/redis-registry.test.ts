@@ -6,7 +6,7 @@ import {
   RegistryUnavailableError,
   type InstanceEntry,
   type RegistryEvent,
-} from '../../../warmpool/registry/index.ts';
+} from '../../../gateway/shared-instance-registry/index.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 // The acceptance says gateways see a change within 1 s; the waits below allow 1 s more for scheduling

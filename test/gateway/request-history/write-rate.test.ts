@@ -6,7 +6,7 @@ import {
   MIN_FLUSH_SPACING_MS,
   RedisHistoryStore,
   type RequestRecord,
-} from '../../../gateway/history/index.ts';
+} from '../../../gateway/request-history/index.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 const HOUR = 3_600_000;

@@ -1,4 +1,4 @@
-import type { ClientSignal } from './client-signal.ts';
+import type { ClientSignal } from '../http/client-signal.ts';
 import { context, type Span, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { traceHeaders } from '../../runtime/telemetry/index.ts';
 import type { ModelGate } from '../admission/index.ts';

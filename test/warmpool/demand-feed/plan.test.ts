@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backfillFrom, planCatchUp, settledAt } from '../../../warmpool/history-feed/plan.ts';
+import { backfillFrom, planCatchUp, settledAt } from '../../../warmpool/demand-feed/plan.ts';
 
 const S = 1000;
 const M = 60 * S;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { RedisHistoryStore, type RequestRecord } from '../../../gateway/history/index.ts';
+import { RedisHistoryStore, type RequestRecord } from '../../../gateway/request-history/index.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 function rec(at: number, promptTokens: number): RequestRecord {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WriteBuffer } from '../../../gateway/history/write-buffer.ts';
+import { WriteBuffer } from '../../../gateway/request-history/write-buffer.ts';
 
 const HOUR = 3_600_000;
 const res = [{ bucketMs: 1000, retentionMs: HOUR }];

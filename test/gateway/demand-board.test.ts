@@ -2,7 +2,7 @@
 // others, first-token summaries included (capacity at the SLO).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DemandBoard } from '../../warmpool/demand/index.ts';
+import { DemandBoard } from '../../gateway/demand-board/index.ts';
 import { until } from '../faults/support.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { InstanceEntry } from '../../../warmpool/registry/index.ts';
-import { RegistryView } from '../../../warmpool/registry/view.ts';
+import type { InstanceEntry } from '../../../gateway/shared-instance-registry/index.ts';
+import { RegistryView } from '../../../gateway/shared-instance-registry/view.ts';
 
 const NOW = 1_000_000;
 

@@ -1,7 +1,11 @@
-import { followSharedRegistry } from '../../gateway/instances/follow-shared-registry.ts';
-import { type RunningGateway, startGateway, type StartGatewayOptions } from '../../gateway/server/index.ts';
-import { DemandBoard, type GateDemand } from '../demand/index.ts';
-import { createSharedRegistry, RedisSharedRegistry, type SharedInstanceRegistry } from '../registry/index.ts';
+import { followSharedRegistry } from '../instances/follow-shared-registry.ts';
+import { type RunningGateway, startGateway, type StartGatewayOptions } from './start.ts';
+import { DemandBoard, type GateDemand } from '../demand-board/index.ts';
+import {
+  createSharedRegistry,
+  RedisSharedRegistry,
+  type SharedInstanceRegistry,
+} from '../shared-instance-registry/index.ts';
 
 export interface GatewayReplicaOptions extends StartGatewayOptions {
   /** This replica's name on the demand board. */

@@ -6,7 +6,7 @@ import {
   type InstanceEntry,
   type RegistryEvent,
   type SharedInstanceRegistry,
-} from '../../../warmpool/registry/index.ts';
+} from '../../../gateway/shared-instance-registry/index.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 type Factory = (o: { now: () => number; ttlMs: number }) => Promise<SharedInstanceRegistry>;

@@ -1,4 +1,4 @@
-import type { HistoryStore } from '../../gateway/history/index.ts';
+import type { HistoryStore } from '../../gateway/request-history/index.ts';
 import type { HistoryReader } from '../policies/index.ts';
 import { Followed, type SegmentCounts } from './followed.ts';
 import type { DemandFeed, DemandFeedOptions, FeedUpdate } from './types.ts';

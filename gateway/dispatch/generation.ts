@@ -1,10 +1,10 @@
-import type { ClientSignal } from './client-signal.ts';
+import type { ClientSignal } from '../http/client-signal.ts';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { GenerationEvent } from '../../runtime/engine/index.ts';
+import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { ModelGate } from '../admission/index.ts';
 import type { GenerationRequest, SamplingLimitsForModel } from '../openai/index.ts';
 import { ApiError } from '../errors/index.ts';
-import type { HistoryStore, Outcome } from '../history/index.ts';
+import type { HistoryStore, Outcome } from '../request-history/index.ts';
 import type { InstanceMetadata, UpstreamInstance } from '../instances/index.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { generateWhole, isUpstreamSilence, startGeneration, upstreamTimeout } from '../upstream/index.ts';

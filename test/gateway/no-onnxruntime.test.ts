@@ -1,0 +1,106 @@
+// The gateway never runs a model, so its process must not load ONNX Runtime (a native library and its
+// start-up cost). Its one way into the engine is runtime/engine/api.ts; a value import of
+// runtime/engine/index.ts anywhere below gateway/main.ts would load onnxruntime-node and fail this test.
+// A real gateway process is started with a resolution hook that records every module it resolves.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freePort } from '../../runtime/instance/launch.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+const RECORDING = ['--import', 'tsx', '--import', './test/support/module-loads/register.mjs'];
+const ORT = /onnxruntime/;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the gateway process does not load ONNX Runtime (real process)', { timeout: 60_000 }, () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'warmgate-module-loads-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the recording sees onnxruntime-node when the engine itself is imported', async () => {
+    // The control: the same hook on a process that does import the engine records it.
+    const log = join(dir, 'engine.log');
+    const child = spawn(
+      process.execPath,
+      [...RECORDING, '--input-type=module', '-e', "await import('./runtime/engine/index.ts');"],
+      { cwd: root, env: { ...process.env, LOADED_MODULES_LOG: log }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0, err);
+    const loaded = (await readFile(log, 'utf8')).split('\n');
+    assert.ok(
+      loaded.some((url) => ORT.test(url)),
+      'runtime/engine/index.ts loads onnxruntime-node',
+    );
+  });
+
+  it('gateway/main.ts starts, serves, and never resolves onnxruntime-node nor maps its library', async () => {
+    const log = join(dir, 'gateway.log');
+    const port = await freePort();
+    const child = spawn(process.execPath, [...RECORDING, 'gateway/main.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        LOADED_MODULES_LOG: log,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        WARMGATE_API_KEYS: 'off',
+        WARMGATE_DEPLOYMENTS_FILE: join(dir, 'deployments.json'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      for (let ready = false; !ready; await sleep(100)) {
+        assert.equal(child.exitCode, null, `the gateway exited:\n${output}`);
+        ready = await fetch(`${url}/ready`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      }
+      // Requests through the public routes, in case a route loaded something on first use.
+      assert.equal((await fetch(`${url}/v1/models`)).status, 200);
+      const completion = await fetch(`${url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'absent', prompt: 'hi', temperature: 0.5 }),
+      });
+      assert.equal(completion.status, 404, await completion.text());
+      const infer = await fetch(`${url}/v2/models/absent/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [] }),
+      });
+      assert.equal(infer.status, 404, await infer.text());
+
+      const maps = await readFile(`/proc/${child.pid}/maps`, 'utf8');
+      assert.ok(!ORT.test(maps), 'an ONNX Runtime library is mapped into the gateway process');
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    const loaded = (await readFile(log, 'utf8')).split('\n');
+    assert.ok(
+      loaded.some((u) => u.endsWith('/gateway/main.ts')),
+      'the recording saw the gateway start',
+    );
+    assert.deepEqual(
+      loaded.filter((u) => ORT.test(u)),
+      [],
+    );
+  });
+});
