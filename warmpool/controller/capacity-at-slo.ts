@@ -1,10 +1,8 @@
 /** Fewer first tokens than this in a report say too little of a p90 to act on. */
 const MIN_SAMPLES = 5;
 
-export interface CapacityAtSloOptions {
-  /** A bound learnt from a breach is forgotten after this long without another (the load may change). */
-  readonly forgetMs?: number;
-}
+/** A bound learnt from a breach is forgotten after this long without another (the load may change). */
+export const FORGET_BOUND_MS = 15 * 60_000;
 
 /**
  * Concurrent requests one instance serves within the deployment's time-to-first-token SLO, measured
@@ -16,40 +14,44 @@ export interface CapacityAtSloOptions {
  * sweet spot a request's first token waits for those ahead of it, about in proportion to how many there
  * are. A p90 within the SLO at more than the bound raises it to what was served. A bound with no breach
  * for `forgetMs` goes, so a deployment whose requests became lighter gets its capacity back.
+ *
+ * A value: observing returns the next one, and so does reading the estimate (it may forget the bound).
  */
-export class CapacityAtSlo {
-  readonly #forgetMs: number;
-  #bound: number | undefined;
-  #breachAt = 0;
+export interface CapacityAtSlo {
+  /** Requests per instance within the SLO, learnt from a breach; absent: the ceiling. */
+  readonly bound?: number;
+  /** When the SLO was last breached. */
+  readonly breachAt: number;
+}
 
-  constructor(o: CapacityAtSloOptions = {}) {
-    this.#forgetMs = o.forgetMs ?? 15 * 60_000;
-  }
+export const UNBOUNDED: CapacityAtSlo = Object.freeze({ breachAt: 0 });
 
-  observe(
-    at: number,
-    perInstance: number,
-    firstToken: { count: number; p90Ms: number },
-    sloMs: number,
-  ): void {
-    const { count, p90Ms } = firstToken;
-    if (!(perInstance > 0) || !(count >= MIN_SAMPLES) || !Number.isFinite(p90Ms) || !(sloMs > 0)) return;
-    if (p90Ms > sloMs) {
-      const bound = Math.max(1, (perInstance * sloMs) / p90Ms);
-      if (this.#bound === undefined || bound < this.#bound) this.#bound = bound;
-      this.#breachAt = at;
-    } else if (this.#bound !== undefined && perInstance > this.#bound) {
-      this.#bound = perInstance;
-    }
+/** What one tick saw: `perInstance` requests in flight per ready instance, and their first tokens. */
+export function observeFirstTokens(
+  c: CapacityAtSlo,
+  at: number,
+  perInstance: number,
+  firstToken: { count: number; p90Ms: number },
+  sloMs: number,
+): CapacityAtSlo {
+  const { count, p90Ms } = firstToken;
+  if (!(perInstance > 0) || !(count >= MIN_SAMPLES) || !Number.isFinite(p90Ms) || !(sloMs > 0)) return c;
+  if (p90Ms > sloMs) {
+    const bound = Math.max(1, (perInstance * sloMs) / p90Ms);
+    return { bound: c.bound === undefined || bound < c.bound ? bound : c.bound, breachAt: at };
   }
+  if (c.bound !== undefined && perInstance > c.bound) return { bound: perInstance, breachAt: c.breachAt };
+  return c;
+}
 
-  /** Concurrent requests per instance within the SLO, at most `ceiling`. */
-  estimate(at: number, ceiling: number): number {
-    if (this.#bound === undefined) return ceiling;
-    if (at - this.#breachAt > this.#forgetMs) {
-      this.#bound = undefined;
-      return ceiling;
-    }
-    return Math.min(ceiling, this.#bound);
-  }
+/** Concurrent requests per instance within the SLO at `at`, at most `ceiling`; `next` may have forgotten the bound. */
+export function capacityAt(
+  c: CapacityAtSlo,
+  at: number,
+  ceiling: number,
+  forgetMs = FORGET_BOUND_MS,
+): { readonly capacity: number; readonly next: CapacityAtSlo } {
+  if (c.bound === undefined) return { capacity: ceiling, next: c };
+  if (at - c.breachAt > forgetMs) return { capacity: ceiling, next: { breachAt: c.breachAt } };
+  return { capacity: Math.min(ceiling, c.bound), next: c };
 }

@@ -1,30 +1,18 @@
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import type { DemandFeed } from '../demand-feed/index.ts';
-import type { FirstTokenSummary } from '../../gateway/demand-board/index.ts';
-import { DemandHistory, type PolicyName, policyNamed } from '../policies/index.ts';
+import { DemandHistory, type PolicyName } from '../policies/index.ts';
 import type { Provider } from '../providers/index.ts';
+import { WarmPool, type WarmPoolOptions, type WarmPoolStatus } from '../pool/index.ts';
 import {
-  WarmPool,
-  type WarmPoolOptions,
-  type WarmPoolStatus,
-  type WarmPoolTarget,
-  warmPoolTarget,
-} from '../pool/index.ts';
+  type DeciderConfig,
+  type DeciderState,
+  decide,
+  initialDeciderState,
+  type Observations,
+} from './decide.ts';
 import { Ring } from './decision-ring.ts';
-import { MeasuredDeployment } from './measured.ts';
-import { policyTarget } from './policy-target.ts';
-
-/** A deployment's demand as the gateway sees it. */
-export interface Demand {
-  /** Instances' worth of work in flight. */
-  readonly inUse: number;
-  readonly queued: number;
-  readonly lastRequestAt?: number;
-  /** Requests in flight (the policies count requests, not instances); default inUse. */
-  readonly inFlight?: number;
-  /** Times to first token at the instances lately, across gateways (capacity at the SLO). */
-  readonly firstToken?: FirstTokenSummary;
-}
+import type { Demand } from './demand.ts';
 
 export interface Decision {
   readonly at: number;
@@ -45,11 +33,13 @@ export interface ControllerOptions {
   /** Decisions kept per deployment. Default 50. */
   readonly decisionsKept?: number;
   /** Options for each deployment's pool (hooks, drain timeout, backoff). */
-  readonly pool?: Omit<WarmPoolOptions, 'deployment' | 'provider'>;
+  readonly pool?: Omit<WarmPoolOptions, 'deployment' | 'provider' | 'clock'>;
+  /** Stamps what happens between ticks (the pools' lifecycles). Default systemClock. */
+  readonly clock?: Clock;
   /**
-   * Request history per deployment (warmpool/history-feed). With it, each deployment is decided by its
+   * Request history per deployment (warmpool/demand-feed). With it, each deployment is decided by its
    * scaling policy (spec.scaling.policy, else `defaultPolicy`) from its history; without it, by the
-   * declared target alone (warmPoolTarget: min, buffer, max, keep-alive).
+   * declared target alone (declared-target.ts: min, buffer, max, keep-alive).
    */
   readonly feed?: DemandFeed;
   /** Default 'predictive'. */
@@ -63,19 +53,27 @@ export interface ControllerOptions {
 }
 
 /**
- * One control step per tick: for each deployment, read its demand, compute the target and reconcile
- * its pool. A deployment that disappeared drains to zero and its pool is dropped once empty.
+ * One control step per tick: for each deployment, observe (its demand, its pool, its history), decide
+ * (decide.ts, pure) and act (reconcile its pool), then record the decision. A deployment that
+ * disappeared drains to zero and its pool is dropped once empty.
  */
 export class Controller {
   readonly #o: ControllerOptions;
+  readonly #config: DeciderConfig;
   readonly #pools = new Map<string, WarmPool>();
   readonly #decisions = new Map<string, Ring<Decision>>();
-  readonly #measured = new Map<string, MeasuredDeployment>();
+  /** What decide() returned last for each deployment, to decide its next tick from. */
+  readonly #states = new Map<string, DeciderState>();
   /** Histories hold every arrival before this instant (the feed's last successful read). */
   #readThrough: number | undefined;
 
   constructor(o: ControllerOptions) {
     this.#o = o;
+    this.#config = Object.freeze({
+      scaleToZero: o.scaleToZero ?? true,
+      tickMs: o.tickMs ?? 500,
+      defaultPolicy: o.defaultPolicy ?? 'predictive',
+    });
   }
 
   async tick(now: number): Promise<void> {
@@ -157,13 +155,16 @@ export class Controller {
     const actual = pool.actual;
     try {
       const demand = await this.#o.demand(d);
-      const target = this.#target(d, pool, demand, now);
-      await pool.reconcile(target.desired, now);
+      const decision = decide(this.#stateOf(d), this.#observe(d, pool, demand), now);
+      this.#states.set(d.name, decision.next);
+      await pool.reconcile(decision.desired, now);
       // Read after reconciling, so a failure seen in this tick already shows.
       const backoff = pool.status().backoffUntil;
-      const held = backoff !== undefined && now < backoff && pool.actual < target.desired;
-      const reason = held ? `${target.reason}; start held back until ${backoff} (crash loop)` : target.reason;
-      this.#record({ at: now, deployment: d.name, desired: target.desired, actual, reason, demand });
+      const held = backoff !== undefined && now < backoff && pool.actual < decision.desired;
+      const reason = held
+        ? `${decision.reason}; start held back until ${backoff} (crash loop)`
+        : decision.reason;
+      this.#record({ at: now, deployment: d.name, desired: decision.desired, actual, reason, demand });
     } catch (e) {
       this.#record({
         at: now,
@@ -175,54 +176,31 @@ export class Controller {
     }
   }
 
-  /** The policy's target when there is a history to decide from, else the declared one. */
-  #target(d: DeploymentSpec, pool: WarmPool, demand: Demand, now: number): WarmPoolTarget {
-    const scaleToZero = this.#o.scaleToZero ?? true;
-    const history = this.#o.feed?.history(d.name);
-    if (!history || this.#readThrough === undefined)
-      return warmPoolTarget({
-        scaling: d.scaling,
-        inUse: demand.inUse,
-        queued: demand.queued,
-        current: pool.actual,
-        ...(demand.lastRequestAt !== undefined && { lastRequestAt: demand.lastRequestAt }),
-        now,
-        scaleToZero,
-      });
-    const m = this.#measuredFor(d);
-    const status = pool.status();
-    for (const i of status.instances) if (i.coldStartMs !== undefined) m.coldStart(i.id, i.coldStartMs);
-    const inFlight = demand.inFlight ?? demand.inUse;
-    // Samples go where the history is complete, so later arrivals never land before them.
-    const at = this.#readThrough - 1;
-    if (history instanceof DemandHistory) history.observeConcurrency(at, inFlight);
-    m.inFlight(at, inFlight);
-    const ready = status.instances.filter((i) => i.state === 'ready-idle' || i.state === 'serving').length;
-    if (demand.firstToken && ready > 0)
-      m.firstTokens(now, inFlight / ready, demand.firstToken, d.scaling.ttftSloMs);
-    return policyTarget({
+  /**
+   * What decide() is told of a deployment. With a history, this tick's requests in flight are also
+   * sampled into it (where it is complete, so later arrivals never land before the sample), for the
+   * policies that read concurrency.
+   */
+  #observe(d: DeploymentSpec, pool: WarmPool, demand: Demand): Observations {
+    const reader = this.#o.feed?.history(d.name);
+    const readThrough = this.#readThrough;
+    const history = reader && readThrough !== undefined ? { reader, readThrough } : undefined;
+    if (history && reader instanceof DemandHistory)
+      reader.observeConcurrency(history.readThrough - 1, demand.inFlight ?? demand.inUse);
+    return {
       spec: d,
-      policy: policyNamed(d.scaling.policy ?? this.#o.defaultPolicy ?? 'predictive'),
-      history,
-      pool: { instances: pool.actual, ready, inFlight, queued: demand.queued },
-      measured: m.now(history, this.#readThrough, {
-        ...(typeof d.scaling.capacityPerInstance === 'number' && { declared: d.scaling.capacityPerInstance }),
-        ceiling: this.#o.capacityOf?.(d) ?? 1,
-      }),
-      tickMs: this.#o.tickMs ?? 500,
-      now,
-      scaleToZero,
-      unseenArrival: demand.lastRequestAt !== undefined && demand.lastRequestAt >= this.#readThrough,
-    });
+      demand,
+      pool: { actual: pool.actual, instances: pool.status().instances },
+      ...(history && { history }),
+      capacityCeiling: this.#o.capacityOf?.(d) ?? 1,
+    };
   }
 
-  #measuredFor(d: DeploymentSpec): MeasuredDeployment {
-    let m = this.#measured.get(d.name);
-    if (!m) {
-      m = new MeasuredDeployment({ coldStartMs: this.#o.defaultColdStartMs ?? 3000, serviceMs: 1000 });
-      this.#measured.set(d.name, m);
-    }
-    return m;
+  #stateOf(d: DeploymentSpec): DeciderState {
+    return (
+      this.#states.get(d.name) ??
+      initialDeciderState(this.#config, { coldStartMs: this.#o.defaultColdStartMs ?? 3000, serviceMs: 1000 })
+    );
   }
 
   async #retire(pool: WarmPool, now: number): Promise<void> {
@@ -235,7 +213,7 @@ export class Controller {
     } finally {
       if (pool.size === 0) {
         this.#pools.delete(name);
-        this.#measured.delete(name);
+        this.#states.delete(name);
         this.#o.feed?.forget(name);
         this.#record({
           at: now,
@@ -251,7 +229,12 @@ export class Controller {
   #poolFor(d: DeploymentSpec): WarmPool {
     let pool = this.#pools.get(d.name);
     if (!pool) {
-      pool = new WarmPool({ ...this.#o.pool, deployment: d, provider: this.#o.provider });
+      pool = new WarmPool({
+        ...this.#o.pool,
+        deployment: d,
+        provider: this.#o.provider,
+        clock: this.#o.clock ?? systemClock,
+      });
       this.#pools.set(d.name, pool);
       this.#o.provider.prepare?.(d); // e.g. its model read into the page cache before the first start
     }

@@ -1,4 +1,13 @@
-export { Controller, type ControllerOptions, type Decision, type Demand } from './controller.ts';
+export { Controller, type ControllerOptions, type Decision } from './controller.ts';
+export {
+  decide,
+  type DeciderConfig,
+  type DeciderState,
+  initialDeciderState,
+  type Observations,
+  type ScalingDecision,
+} from './decide.ts';
+export { type Demand, gatewayDemand, perInstance } from './demand.ts';
 export { LeadingController } from './leading-controller.ts';
 export {
   startControllerLoop,

@@ -1,9 +1,9 @@
-import { realTimers, type Timers } from '../leader/index.ts';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 
 export interface ControllerLoopOptions {
   readonly intervalMs: number;
-  readonly timers?: Timers;
-  readonly now?: () => number;
+  /** Tells each tick its `now` and schedules the next. Default systemClock. */
+  readonly clock?: Clock;
   /** A tick that threw; the loop goes on. Default: ignored. */
   readonly onError?: (e: unknown) => void;
 }
@@ -25,8 +25,7 @@ export interface Tickable {
  * so ticks never overlap.
  */
 export function startControllerLoop(controller: Tickable, o: ControllerLoopOptions): ControllerLoop {
-  const timers = o.timers ?? realTimers;
-  const now = o.now ?? Date.now;
+  const clock = o.clock ?? systemClock;
   let stopped = false;
   let handle: unknown;
   let current: Promise<void> = Promise.resolve();
@@ -34,15 +33,15 @@ export function startControllerLoop(controller: Tickable, o: ControllerLoopOptio
   const run = () => {
     current = (async () => {
       try {
-        await controller.tick(now());
+        await controller.tick(clock.now());
       } catch (e) {
         o.onError?.(e);
       } finally {
-        if (!stopped) handle = timers.setTimeout(run, o.intervalMs);
+        if (!stopped) handle = clock.setTimeout(run, o.intervalMs);
       }
     })();
   };
-  handle = timers.setTimeout(run, 0);
+  handle = clock.setTimeout(run, 0);
 
   let kicked = false;
   return {
@@ -52,13 +51,13 @@ export function startControllerLoop(controller: Tickable, o: ControllerLoopOptio
       void current.then(() => {
         kicked = false;
         if (stopped) return;
-        timers.clearTimeout(handle);
+        clock.clearTimeout(handle);
         run();
       });
     },
     async stop() {
       stopped = true;
-      timers.clearTimeout(handle);
+      clock.clearTimeout(handle);
       await current;
     },
   };

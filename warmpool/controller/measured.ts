@@ -1,63 +1,102 @@
 import type { FirstTokenSummary } from '../../gateway/demand-board/index.ts';
 import type { HistoryReader } from '../policies/index.ts';
-import { CapacityAtSlo } from './capacity-at-slo.ts';
+import { type CapacityAtSlo, capacityAt, observeFirstTokens, UNBOUNDED } from './capacity-at-slo.ts';
 import type { Measured } from './policy-target.ts';
 
 const WINDOW_MS = 5 * 60_000;
 const KEPT_COLD_STARTS = 5;
 
 /**
- * What the controller measures per deployment for its policy: cold starts as its pools saw them, the
- * mean time in flight from concurrency samples over the arrival rate (Little's law, last 5 minutes), and
- * the concurrency an instance serves within the TTFT SLO (capacity-at-slo.ts).
+ * What the controller has measured of a deployment for its policy, carried from tick to tick: cold
+ * starts as its pools saw them, concurrency samples for the mean time in flight (Little's law over the
+ * last 5 minutes), and the concurrency an instance serves within the TTFT SLO (capacity-at-slo.ts).
+ * A value: each `with…` returns the next one (or the same when nothing changed).
  */
-export class MeasuredDeployment {
-  readonly #coldStarts: number[] = [];
-  readonly #seen = new Set<string>();
+export interface MeasuredState {
+  /** Until measured. */
+  readonly defaults: { readonly coldStartMs: number; readonly serviceMs: number };
+  /** The last few cold starts, oldest first. */
+  readonly coldStarts: readonly number[];
+  /** Instances whose cold start is counted (each once). */
+  readonly counted: ReadonlySet<string>;
   /** (at, inFlight) samples, one per tick, oldest first. */
-  readonly #samples: [number, number][] = [];
-  readonly #capacity = new CapacityAtSlo();
+  readonly samples: readonly (readonly [number, number])[];
+  readonly capacity: CapacityAtSlo;
+}
 
-  constructor(readonly defaults: { coldStartMs: number; serviceMs: number }) {}
+export function unmeasured(defaults: { coldStartMs: number; serviceMs: number }): MeasuredState {
+  return { defaults, coldStarts: [], counted: new Set(), samples: [], capacity: UNBOUNDED };
+}
 
-  /** An instance's measured cold start (counted once per instance id). */
-  coldStart(instanceId: string, ms: number): void {
-    if (this.#seen.has(instanceId)) return;
-    this.#seen.add(instanceId);
-    this.#coldStarts.push(ms);
-    if (this.#coldStarts.length > KEPT_COLD_STARTS) this.#coldStarts.shift();
+/** The instances' measured cold starts, each instance counted once. */
+export function withColdStarts(
+  m: MeasuredState,
+  instances: readonly { readonly id: string; readonly coldStartMs?: number }[],
+): MeasuredState {
+  const fresh = instances.filter((i) => i.coldStartMs !== undefined && !m.counted.has(i.id));
+  if (fresh.length === 0) return m;
+  const counted = new Set(m.counted);
+  const coldStarts = [...m.coldStarts];
+  for (const i of fresh) {
+    if (counted.has(i.id)) continue; // listed twice
+    counted.add(i.id);
+    coldStarts.push(i.coldStartMs!);
+    if (coldStarts.length > KEPT_COLD_STARTS) coldStarts.shift();
   }
+  return { ...m, counted, coldStarts };
+}
 
-  inFlight(at: number, n: number): void {
-    this.#samples.push([at, n]);
-    while (this.#samples.length > 0 && this.#samples[0]![0] < at - WINDOW_MS) this.#samples.shift();
-  }
+/** A tick's requests in flight, kept for the last 5 minutes. */
+export function withInFlight(m: MeasuredState, at: number, n: number): MeasuredState {
+  const samples = [...m.samples, [at, n] as const];
+  let old = 0;
+  while (old < samples.length && samples[old]![0] < at - WINDOW_MS) old++;
+  return { ...m, samples: old ? samples.slice(old) : samples };
+}
 
-  /** A tick's view of the instances: requests in flight per ready one, and the recent first tokens. */
-  firstTokens(at: number, perInstance: number, firstToken: FirstTokenSummary, sloMs: number): void {
-    this.#capacity.observe(at, perInstance, firstToken, sloMs);
-  }
+/** A tick's view of the instances: requests in flight per ready one, and the recent first tokens. */
+export function withFirstTokens(
+  m: MeasuredState,
+  at: number,
+  perInstance: number,
+  firstToken: FirstTokenSummary,
+  sloMs: number,
+): MeasuredState {
+  const capacity = observeFirstTokens(m.capacity, at, perInstance, firstToken, sloMs);
+  return capacity === m.capacity ? m : { ...m, capacity };
+}
 
-  /**
-   * `capacity`: the deployment's declared capacity per instance (taken as is), or its instances'
-   * concurrency limit, the ceiling of what is measured at the SLO.
-   */
-  now(
-    history: HistoryReader | undefined,
-    at: number,
-    capacity: { declared?: number; ceiling: number },
-  ): Measured {
-    const capacityPerInstance = capacity.declared ?? this.#capacity.estimate(at, capacity.ceiling);
-    const boundBySlo = capacity.declared === undefined && capacityPerInstance < capacity.ceiling;
-    const cold = [...this.#coldStarts].sort((a, b) => a - b);
-    const coldStartMs = cold.length ? cold[cold.length >> 1]! : this.defaults.coldStartMs;
-    let serviceMs = this.defaults.serviceMs;
-    const span = this.#samples.length ? at - this.#samples[0]![0] : 0;
-    const arrivals = history && span > 0 ? history.arrivals(at - span, at) : 0;
-    if (arrivals > 0) {
-      const meanInFlight = this.#samples.reduce((a, [, n]) => a + n, 0) / this.#samples.length;
-      serviceMs = Math.min(600_000, Math.max(1, (meanInFlight * span) / arrivals));
-    }
-    return { coldStartMs, serviceMs, capacityPerInstance, ...(boundBySlo && { boundBySlo }) };
+/**
+ * What the policy is told at `at`. `capacity`: the deployment's declared capacity per instance (taken as
+ * is), or its instances' concurrency limit, the ceiling of what is measured at the SLO. `next`: the state
+ * with a bound forgotten, if it expired.
+ */
+export function measuredAt(
+  m: MeasuredState,
+  history: HistoryReader | undefined,
+  at: number,
+  capacity: { declared?: number; ceiling: number },
+): { readonly measured: Measured; readonly next: MeasuredState } {
+  let next = m;
+  let capacityPerInstance: number;
+  if (capacity.declared !== undefined) capacityPerInstance = capacity.declared;
+  else {
+    const c = capacityAt(m.capacity, at, capacity.ceiling);
+    capacityPerInstance = c.capacity;
+    if (c.next !== m.capacity) next = { ...m, capacity: c.next };
   }
+  const boundBySlo = capacity.declared === undefined && capacityPerInstance < capacity.ceiling;
+  const cold = [...m.coldStarts].sort((a, b) => a - b);
+  const coldStartMs = cold.length ? cold[cold.length >> 1]! : m.defaults.coldStartMs;
+  let serviceMs = m.defaults.serviceMs;
+  const span = m.samples.length ? at - m.samples[0]![0] : 0;
+  const arrivals = history && span > 0 ? history.arrivals(at - span, at) : 0;
+  if (arrivals > 0) {
+    const meanInFlight = m.samples.reduce((a, [, n]) => a + n, 0) / m.samples.length;
+    serviceMs = Math.min(600_000, Math.max(1, (meanInFlight * span) / arrivals));
+  }
+  return {
+    measured: { coldStartMs, serviceMs, capacityPerInstance, ...(boundBySlo && { boundBySlo }) },
+    next,
+  };
 }

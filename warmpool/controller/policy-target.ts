@@ -6,7 +6,7 @@ import {
   type PolicyConfig,
   type PoolState,
 } from '../policies/index.ts';
-import type { WarmPoolTarget } from '../pool/index.ts';
+import type { Target } from './target.ts';
 
 /** What a policy is told about a deployment beyond its history: measured where the controller can. */
 export interface Measured {
@@ -59,7 +59,7 @@ export function policyConfig(
  * buffer above what is in use while there is demand, one kept when scale-to-zero is off; at most
  * maxInstances.
  */
-export function policyTarget(i: PolicyTargetInput): WarmPoolTarget {
+export function policyTarget(i: PolicyTargetInput): Target {
   const s = i.spec.scaling;
   const d = i.policy.decide({ config: policyConfig(i), history: i.history, pool: i.pool, now: i.now });
   const demand = i.pool.inFlight + i.pool.queued;

@@ -1,10 +1,6 @@
-/** The timer functions LeaderElector uses; injected so tests can hold them back or step them. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 
-export const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+/** The timer functions LeaderElector uses: the clock's (its `now` is monotonic and passed apart). */
+export type Timers = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
+
+export const realTimers: Timers = systemClock;

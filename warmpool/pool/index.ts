@@ -8,4 +8,3 @@ export {
   type WarmPoolOptions,
   type WarmPoolStatus,
 } from './warm-pool.ts';
-export { warmPoolTarget, type WarmPoolTarget, type WarmPoolTargetInput } from './warm-pool-target.ts';

@@ -1,4 +1,5 @@
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import {
   followTimings,
   InstanceLifecycle,
@@ -27,8 +28,8 @@ export interface WarmPoolOptions {
   readonly drainTimeoutMs?: number;
   readonly backoff?: BackoffPolicy;
   readonly hooks?: WarmPoolHooks;
-  /** Clock for lifecycle stamps between reconciles. Default Date.now. */
-  readonly now?: () => number;
+  /** Stamps lifecycles between reconciles (adopt, recycle, a reconcile given no time). Default systemClock. */
+  readonly clock?: Clock;
   /** Instance ids; default `<deployment>-<random>`, unique across controllers (one may adopt another's). */
   readonly newId?: () => string;
   /**
@@ -107,7 +108,7 @@ export class WarmPool {
   readonly #drainMs: number;
   readonly #backoff: BackoffPolicy;
   readonly #hooks: WarmPoolHooks;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #newId: () => string;
   readonly #unresponsiveLimit: number;
   readonly #members = new Map<string, Member>();
@@ -123,7 +124,7 @@ export class WarmPool {
     this.#drainMs = o.drainTimeoutMs ?? 30_000;
     this.#backoff = o.backoff ?? DEFAULT_BACKOFF;
     this.#hooks = o.hooks ?? {};
-    this.#now = o.now ?? Date.now;
+    this.#clock = o.clock ?? systemClock;
     this.#newId = o.newId ?? (() => `${o.deployment.name}-${randomBytes(4).toString('hex')}`);
     this.#unresponsiveLimit = o.unresponsiveLimit ?? 3;
   }
@@ -139,7 +140,7 @@ export class WarmPool {
   }
 
   /** One reconcile at a time: a call made while one runs waits for it, then runs its own. */
-  async reconcile(desired: number, now: number = this.#now()): Promise<void> {
+  async reconcile(desired: number, now: number = this.#clock.now()): Promise<void> {
     const prev = this.#running;
     const run = (async () => {
       await prev?.catch(() => undefined);
@@ -181,7 +182,7 @@ export class WarmPool {
    * It enters as starting; the next reconcile reads its health and moves it on (ready, draining, gone).
    * False when the pool already has it.
    */
-  adopt(instance: ProviderInstance, now: number = this.#now()): boolean {
+  adopt(instance: ProviderInstance, now: number = this.#clock.now()): boolean {
     if (this.#members.has(instance.id)) return false;
     const life = new InstanceLifecycle(instance.id, () => now);
     life.move('starting', now);
@@ -194,7 +195,7 @@ export class WarmPool {
    * reconcile replace it. Its in-flight requests have failed already; there is nothing to drain. False
    * when the pool has no such live instance.
    */
-  recycle(idOrUrl: string, reason: string, now: number = this.#now()): boolean {
+  recycle(idOrUrl: string, reason: string, now: number = this.#clock.now()): boolean {
     for (const m of this.#members.values()) {
       if (m.life.id !== idOrUrl && m.instance?.url !== idOrUrl) continue;
       if (!LIVE.includes(m.life.state)) return false;

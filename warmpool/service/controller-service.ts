@@ -2,14 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
 import type { HistoryStore } from '../../gateway/request-history/index.ts';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import {
   Controller,
   type ControllerLoop,
-  type Demand,
+  gatewayDemand,
   LeadingController,
+  perInstance,
   startControllerLoop,
 } from '../controller/index.ts';
-import { type DemandBoard, type GateDemand, mergeFirstTokens } from '../../gateway/demand-board/index.ts';
+import type { DemandBoard, GateDemand } from '../../gateway/demand-board/index.ts';
 import { type DemandFeed, MemoryDemandFeed, RedisDemandFeed } from '../demand-feed/index.ts';
 import { LeaderElector, RedisLease } from '../leader/index.ts';
 import type { PolicyName } from '../policies/index.ts';
@@ -38,6 +40,8 @@ export interface ControllerServiceOptions {
   readonly policy?: PolicyName;
   /** Failed /live probes in a row after which a ready instance is replaced. Default 3. */
   readonly unresponsiveLimit?: number;
+  /** The controller's ticks, its pools' stamps and the registry's refresh. Default systemClock. */
+  readonly clock?: Clock;
 }
 
 export interface ControllerStatus {
@@ -61,21 +65,12 @@ export interface RunningControllerService {
 }
 
 /**
- * Requests one instance can take at once, until measured capacity per instance replaces it: the engine's
- * running-sequence limit, or the tensor batcher's batch.
- */
-export function perInstance(d: DeploymentSpec): number {
-  return (d.kind === 'generative' ? d.batching?.maxRunningSeqs : d.batching?.maxBatchSize) ?? 32;
-}
-
-const NONE: GateDemand = { inFlight: 0, queued: 0 };
-
-/**
  * The warm-pool controller as a service: its loop, the leader election that lets one of several replicas
  * act (with Redis), the history feed its policies read, and the publishing of its instances to the
  * shared registry. The scaling decisions themselves are the Controller's (warmpool/controller).
  */
 export function startControllerService(o: ControllerServiceOptions): RunningControllerService {
+  const clock = o.clock ?? systemClock;
   let loop: ControllerLoop | null = null;
   const holderId = o.replicaId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   // The request history every gateway writes is what the policies decide from, read back through a feed
@@ -85,24 +80,13 @@ export function startControllerService(o: ControllerServiceOptions): RunningCont
     : new MemoryDemandFeed({ store: o.history! });
   const announce = (i: ProviderInstance, state: PublishedState) =>
     o.shared
-      .publish({ id: i.id, deployment: i.deployment.name, url: i.url, state, updatedAt: Date.now() })
+      .publish({ id: i.id, deployment: i.deployment.name, url: i.url, state, updatedAt: clock.now() })
       .catch((e: unknown) => console.error(`instance ${i.id} not announced: ${(e as Error).message}`));
   const controller = new Controller({
     deployments: o.deployments,
-    demand: (d): Demand => {
-      const local = o.localDemand?.(d.name) ?? NONE;
-      const remote = o.board?.remote(d.name) ?? NONE;
-      const last = Math.max(local.lastRequestAt ?? -Infinity, remote.lastRequestAt ?? -Infinity);
-      const firstToken = mergeFirstTokens(local.firstToken, remote.firstToken);
-      return {
-        inUse: Math.ceil((local.inFlight + remote.inFlight) / perInstance(d)),
-        inFlight: local.inFlight + remote.inFlight,
-        queued: local.queued + remote.queued,
-        ...(last !== -Infinity && { lastRequestAt: last }),
-        ...(firstToken && { firstToken }),
-      };
-    },
+    demand: (d) => gatewayDemand(d, o.localDemand?.(d.name), o.board?.remote(d.name)),
     provider: o.provider,
+    clock,
     scaleToZero: o.scaleToZero,
     feed,
     defaultPolicy: o.policy ?? 'predictive',
@@ -119,7 +103,8 @@ export function startControllerService(o: ControllerServiceOptions): RunningCont
     },
   });
   // Entries expire unless re-announced: the ready instances are announced again every few seconds.
-  const refresh = setInterval(() => {
+  // (The loop's own timer keeps the process alive until close(), which clears both.)
+  const refresh = clock.setInterval(() => {
     for (const pool of controller.status()) {
       for (const i of pool.instances) {
         if ((i.state === 'ready-idle' || i.state === 'serving') && i.url) {
@@ -129,14 +114,13 @@ export function startControllerService(o: ControllerServiceOptions): RunningCont
               deployment: pool.deployment,
               url: i.url,
               state: 'ready',
-              updatedAt: Date.now(),
+              updatedAt: clock.now(),
             })
             .catch(() => {});
         }
       }
     }
   }, 3000);
-  refresh.unref();
   // With Redis, every replica runs a controller and one leads (a lease with fencing tokens); alone, this
   // one leads. Either way the first tick of a term adopts what the provider runs.
   let elector: LeaderElector | null = null;
@@ -149,6 +133,7 @@ export function startControllerService(o: ControllerServiceOptions): RunningCont
       lease,
       holderId,
       retryMs: Math.max(100, Math.floor(ttlMs / 3)),
+      timers: clock, // its `now` stays monotonic (performance.now): only durations matter to a lease
       onElected: () => {
         leading.elected();
         loop?.kick();
@@ -158,6 +143,7 @@ export function startControllerService(o: ControllerServiceOptions): RunningCont
   }
   loop = startControllerLoop(leading, {
     intervalMs: o.tickMs ?? 500,
+    clock,
     onError: (e) => console.error('warm-pool controller tick failed', e),
   });
   elector?.start();
@@ -170,7 +156,7 @@ export function startControllerService(o: ControllerServiceOptions): RunningCont
       return { leading: term !== null, holderId, ...(term && elector && { token: term.token }) };
     },
     async close(c = {}) {
-      clearInterval(refresh);
+      clock.clearInterval(refresh);
       await loop?.stop();
       // Stepping down after the drain: a follower takes over only once this replica's instances are gone.
       if (c.leaveInstances) controller.forget();

@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeploymentSpec } from '../../../gateway/deployments/index.ts';
-import type {
-  InstanceExit,
-  InstanceHealth,
-  Provider,
-  ProviderInstance,
-  StartSpec,
-} from '../../../warmpool/providers/index.ts';
 import { WarmPool } from '../../../warmpool/pool/index.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { FakeProvider } from '../../support/fake-provider.ts';
 import { deployment } from '../../support/platform.ts';
 
 /** `<name>-1`, `<name>-2`, …: ids the assertions can name (the default ids are random). */
@@ -17,57 +12,22 @@ const sequentialIds = (name: string) => {
   return () => `${name}-${++n}`;
 };
 
-/**
- * A fake provider (stands in for processes where real ones would make the timing of a crash loop
- * flaky): the test decides each instance's health and exit.
- */
-class FakeProvider implements Provider {
-  readonly health_ = new Map<string, InstanceHealth>();
-  readonly exits = new Map<string, InstanceExit>();
-  readonly started: string[] = [];
-  readonly stopped: string[] = [];
-  onStart: (id: string) => InstanceHealth = () => 'starting';
-
-  async start({ deployment: d, instanceId }: StartSpec): Promise<ProviderInstance> {
-    this.started.push(instanceId);
-    this.health_.set(instanceId, this.onStart(instanceId));
-    return { id: instanceId, deployment: d, url: `http://fake/${instanceId}`, startedAt: 0 };
-  }
-  async stop(id: string): Promise<InstanceExit | undefined> {
-    this.stopped.push(id);
-    this.health_.set(id, 'gone');
-    return this.exits.get(id);
-  }
-  async list(): Promise<ProviderInstance[]> {
-    return [];
-  }
-  async health(id: string): Promise<InstanceHealth> {
-    return this.health_.get(id) ?? 'gone';
-  }
-  exitOf(id: string): InstanceExit | undefined {
-    return this.exits.get(id);
-  }
-  crash(id: string, stderrTail: string): void {
-    this.health_.set(id, 'gone');
-    this.exits.set(id, { code: 1, signal: null, stderrTail });
-  }
-}
-
 const T0 = 1_000_000;
 const spec: DeploymentSpec = deployment('fake', 'generative', 'tiny');
 
 describe('WarmPool crash loop (fake provider)', () => {
   it('backs off 1 s, 2 s, 4 s … capped, and starts nothing while backing off', async () => {
-    const p = new FakeProvider();
+    using clock = new FakeClock(T0);
+    const p = new FakeProvider(clock);
     const pool = new WarmPool({
       newId: sequentialIds('fake'),
       deployment: spec,
       provider: p,
       backoff: { baseMs: 1000, maxMs: 4000 },
-      now: () => T0,
+      clock,
     });
     const crashLast = (t: number) =>
-      p.crash(p.started.at(-1)!, `boom\ninstance failed to start: no model at ${t}\n`);
+      p.crash(p.started.at(-1)!, { stderrTail: `boom\ninstance failed to start: no model at ${t}\n` });
 
     await pool.reconcile(1, T0);
     assert.deepEqual(p.started, ['fake-1']);
@@ -91,7 +51,7 @@ describe('WarmPool crash loop (fake provider)', () => {
     assert.equal(pool.status().consecutiveFailures, 4);
 
     // It comes up: the count resets, so the next failure waits the base again.
-    p.health_.set(p.started.at(-1)!, 'ready');
+    p.setHealth(p.started.at(-1)!, 'ready');
     await pool.reconcile(1, t);
     assert.equal(pool.status().instances[0]?.state, 'ready-idle');
     assert.equal(pool.status().consecutiveFailures, 0);
@@ -99,14 +59,16 @@ describe('WarmPool crash loop (fake provider)', () => {
   });
 
   it('a crash after ready is replaced at once, without backoff, and reported through onGone', async () => {
-    const p = new FakeProvider();
-    p.onStart = () => 'ready';
+    using clock = new FakeClock(T0);
+    const p = new FakeProvider(clock);
+    p.behaviour = () => ({ readyAfterMs: 0 });
     const gone: string[] = [];
     const ready: string[] = [];
     const pool = new WarmPool({
       newId: sequentialIds('fake'),
       deployment: spec,
       provider: p,
+      clock,
       hooks: {
         onReady: (i) => ready.push(i.url),
         onGone: (i, how) => gone.push(`${i.id} ${how.state} ${how.reason}`),
@@ -115,7 +77,7 @@ describe('WarmPool crash loop (fake provider)', () => {
     await pool.reconcile(1, T0);
     await pool.reconcile(1, T0 + 10);
     assert.deepEqual(ready, ['http://fake/fake-1']);
-    p.crash('fake-1', '');
+    p.crash('fake-1');
     await pool.reconcile(1, T0 + 20);
     assert.deepEqual(gone, ['fake-1 failed exit code 1']);
     assert.equal(pool.status().backoffUntil, undefined);
@@ -123,11 +85,10 @@ describe('WarmPool crash loop (fake provider)', () => {
   });
 
   it('a start that throws counts as a failure and backs off', async () => {
-    const p = new FakeProvider();
-    p.start = async () => {
-      throw new Error('no port');
-    };
-    const pool = new WarmPool({ deployment: spec, provider: p, newId: sequentialIds('fake') });
+    using clock = new FakeClock(T0);
+    const p = new FakeProvider(clock);
+    p.behaviour = () => new Error('no port');
+    const pool = new WarmPool({ deployment: spec, provider: p, clock, newId: sequentialIds('fake') });
     await pool.reconcile(2, T0);
     const s = pool.status();
     assert.equal(s.consecutiveFailures, 2);
@@ -136,12 +97,13 @@ describe('WarmPool crash loop (fake provider)', () => {
   });
 
   it('scales down the idlest first: not-ready instances before ready ones', async () => {
-    const p = new FakeProvider();
-    const pool = new WarmPool({ deployment: spec, provider: p, newId: sequentialIds('fake') });
-    p.onStart = () => 'ready';
+    using clock = new FakeClock(T0);
+    const p = new FakeProvider(clock);
+    const pool = new WarmPool({ deployment: spec, provider: p, clock, newId: sequentialIds('fake') });
+    p.behaviour = () => ({ readyAfterMs: 0 });
     await pool.reconcile(1, T0);
     await pool.reconcile(1, T0 + 1);
-    p.onStart = () => 'starting';
+    p.behaviour = () => ({});
     await pool.reconcile(2, T0 + 2);
     await pool.reconcile(1, T0 + 3);
     assert.deepEqual(p.stopped, ['fake-2']);

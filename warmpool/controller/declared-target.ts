@@ -1,7 +1,11 @@
 import type { ScalingPolicy } from '../../gateway/deployments/index.ts';
+import type { Target } from './target.ts';
 
-/** What the target is computed from; a plain object so that other demand terms can replace `inUse`. */
-export interface WarmPoolTargetInput {
+/**
+ * What the declared target is computed from, when the controller has no request history to run a policy
+ * on; a plain object so that other demand terms can replace `inUse`.
+ */
+export interface DeclaredTargetInput {
   readonly scaling: ScalingPolicy;
   /** Instances' worth of work being served now. */
   readonly inUse: number;
@@ -16,11 +20,6 @@ export interface WarmPoolTargetInput {
   readonly scaleToZero: boolean;
 }
 
-export interface WarmPoolTarget {
-  readonly desired: number;
-  readonly reason: string;
-}
-
 const clamp = (n: number, max: number) => Math.max(0, Math.min(n, max));
 
 /**
@@ -29,7 +28,7 @@ const clamp = (n: number, max: number) => Math.max(0, Math.min(n, max));
  * deployment goes to zero only when allowed and minInstances is 0. Queued requests count as at least
  * one instance of demand, so a deployment at zero scales up at once.
  */
-export function warmPoolTarget(i: WarmPoolTargetInput): WarmPoolTarget {
+export function declaredTarget(i: DeclaredTargetInput): Target {
   const { minInstances, maxInstances, warmBuffer, keepAliveMs } = i.scaling;
   const queued = i.queued ?? 0;
   const demand = Math.max(i.inUse, queued > 0 ? 1 : 0);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ScalingPolicy } from '../../../gateway/deployments/index.ts';
-import { warmPoolTarget, type WarmPoolTargetInput } from '../../../warmpool/pool/index.ts';
+import { declaredTarget, type DeclaredTargetInput } from '../../../warmpool/controller/declared-target.ts';
 
 const S = (o: Partial<ScalingPolicy> = {}): ScalingPolicy => ({
   minInstances: 0,
@@ -13,8 +13,8 @@ const S = (o: Partial<ScalingPolicy> = {}): ScalingPolicy => ({
 });
 const T0 = 1_700_000_000_000;
 
-describe('warmPoolTarget', () => {
-  const cases: [string, Omit<WarmPoolTargetInput, 'now'> & { now?: number }, number, RegExp][] = [
+describe('declaredTarget', () => {
+  const cases: [string, Omit<DeclaredTargetInput, 'now'> & { now?: number }, number, RegExp][] = [
     [
       'max(min, buffer) with no traffic, scale to zero off',
       { scaling: S({ minInstances: 1 }), inUse: 0, scaleToZero: false },
@@ -121,7 +121,7 @@ describe('warmPoolTarget', () => {
   ];
   for (const [name, input, desired, reason] of cases)
     it(name, () => {
-      const t = warmPoolTarget({ now: T0, ...input });
+      const t = declaredTarget({ now: T0, ...input });
       assert.equal(t.desired, desired);
       assert.match(t.reason, reason);
     });
