@@ -1,5 +1,9 @@
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
-import { type FirstTokenSummary, type GateDemand, mergeFirstTokens } from '../../gateway/demand-board/index.ts';
+import {
+  type FirstTokenSummary,
+  type GateDemand,
+  mergeFirstTokens,
+} from '../../gateway/demand-board/index.ts';
 
 /** A deployment's demand as the gateway sees it. */
 export interface Demand {
