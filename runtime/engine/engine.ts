@@ -3,6 +3,7 @@ import type { LoadedModel } from '../model/index.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { type EngineConfig, engineConfig } from './config.ts';
 import type { AdmissionError } from './errors.ts';
+import type { GenerationEvent } from './generation-event.ts';
 import { KVCacheManager } from './kv/index.ts';
 import { RequestState, type RequestTimes } from './request-state.ts';
 import { KVStore } from './runner/kv-store.ts';
@@ -24,40 +25,6 @@ export interface GenerateRequest {
   readonly requestId?: string;
   /** Aborting it (the client left) removes the request at the next step boundary. */
   readonly signal?: AbortSignal;
-}
-
-export type GenerationEvent =
-  | {
-      readonly type: 'token';
-      /** Which of the n samples. */
-      readonly index: number;
-      readonly token: number;
-      /** Text completed by this token; '' while a character or a possible stop string is incomplete. */
-      readonly text: string;
-      readonly logprob: number;
-      readonly top: readonly { token: number; logprob: number }[];
-    }
-  | {
-      readonly type: 'finish';
-      readonly index: number;
-      readonly reason: 'stop' | 'length' | 'abort';
-      /** Text released at the end (held-back bytes or stop-string prefixes that never completed). */
-      readonly text: string;
-      readonly promptTokens: number;
-      readonly completionTokens: number;
-      /** Times this sample lost its KV blocks to preemption and was recomputed (0 for most requests). */
-      readonly preemptions: number;
-    }
-  | GenerationError;
-
-/**
- * The step that carried this request failed (a broken model session, a broken invariant): the request
- * ends here, its blocks are freed, and the stream closes after this event.
- */
-export interface GenerationError {
-  readonly type: 'error';
-  readonly code: 'engine_step_failed';
-  readonly message: string;
 }
 
 export type SubmitResult =
@@ -418,7 +385,7 @@ export class Engine {
     state.finish(seq, reason);
     if (state.done) {
       this.#requests.delete(seq.requestId);
-      this.#stats.requestDone(state);
+      this.#stats.requestDone();
     }
   }
 
@@ -427,7 +394,7 @@ export class Engine {
     for (const [id, state] of this.#requests) {
       this.#scheduler.removeRequest(id);
       state.fail({ type: 'error', code: 'engine_step_failed', message });
-      this.#stats.requestDone(state);
+      this.#stats.requestDone();
     }
     this.#requests.clear();
     this.#aborts.clear();
@@ -441,7 +408,7 @@ export class Engine {
       for (const seq of this.#scheduler.removeRequest(id)) state.finish(seq, 'abort');
       state.abortRemaining();
       this.#requests.delete(id);
-      this.#stats.requestDone(state);
+      this.#stats.requestDone();
     }
   }
 }
