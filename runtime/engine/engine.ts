@@ -14,7 +14,7 @@ import { Rng } from './sampling/rng.ts';
 import { sample } from './sampling/sampler.ts';
 import type { ScheduledSeq } from './scheduler/scheduler.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
-import { PRIORITY, type Priority, type Sequence } from './sequence.ts';
+import { PRIORITY, type Priority, Sequence } from './sequence.ts';
 import { type EngineStats, type StepRecord, StepStats } from './step-stats.ts';
 
 export interface GenerateRequest {
@@ -123,7 +123,7 @@ export class Engine {
     this.#requests.set(id, state);
     const seq = this.#newSequence(id, 0, req, [...req.prompt], this.#arrivals++);
     state.add(seq);
-    this.#scheduler.waiting.push(seq);
+    this.#scheduler.add(seq);
     if (req.signal) {
       if (req.signal.aborted) this.abort(id);
       else req.signal.addEventListener('abort', () => this.abort(id), { once: true });
@@ -274,8 +274,7 @@ export class Engine {
     arrival: number,
   ): Sequence {
     const p = req.params;
-    return {
-      id: `${requestId}#${index}`,
+    return new Sequence({
       requestId,
       index,
       priority: req.priority ?? PRIORITY.interactive,
@@ -283,11 +282,7 @@ export class Engine {
       params: p,
       rng: p.seed === undefined ? Rng.random() : Rng.fromSeed(p.seed, index),
       tokens,
-      promptLength: tokens.length,
-      numComputed: 0,
-      pendingFork: index === 0 && p.n > 1, // only the first sequence forks; its siblings are born forked
-      preemptions: 0,
-    };
+    });
   }
 
   #kick(): void {
@@ -333,9 +328,7 @@ export class Engine {
       this.#applyAborts(); // a request whose client left during the step gets nothing from it
       let sampled = 0;
       plan.scheduled.forEach((s, i) => {
-        if (!this.#requests.has(s.seq.requestId) || !this.#kv.has(s.seq.id)) return;
-        s.seq.numComputed += s.numNew;
-        this.#kv.commitComputed(s.seq.id, s.seq.tokens, s.seq.numComputed);
+        if (!this.#requests.has(s.seq.requestId) || !this.#scheduler.computed(s)) return;
         const row = out.logitsRow[i]!;
         if (row >= 0) sampled += this.#sampleInto(s, out.logits, row);
       });
@@ -357,21 +350,18 @@ export class Engine {
     const state = this.#requests.get(s.seq.requestId)!;
     const seqs = [s.seq];
     if (s.seq.pendingFork) {
-      s.seq.pendingFork = false;
       for (let i = 1; i < s.seq.params.n; i++) {
         const child = this.#newSequence(s.seq.requestId, i, s.seq, [...s.seq.tokens], s.seq.arrival);
-        child.numComputed = s.seq.numComputed;
-        this.#kv.fork(s.seq.id, child.id);
         state.add(child);
-        this.#scheduler.addRunning(child);
         seqs.push(child);
       }
+      this.#scheduler.fork(s.seq, seqs.slice(1));
     }
     const vocab = this.model.manifest.architecture.vocab_size;
     const ctx = this.model.manifest.architecture.context_length;
     for (const seq of seqs) {
       const r = sample(logits, row * vocab, vocab, seq.params, seq.rng, state.eosTokenId);
-      seq.tokens.push(r.token);
+      seq.append(r.token);
       const reason = state.onToken(seq, r, ctx);
       if (reason) this.#finish(seq, reason);
     }
@@ -379,7 +369,7 @@ export class Engine {
   }
 
   #finish(seq: Sequence, reason: 'stop' | 'length' | 'abort'): void {
-    this.#scheduler.remove(seq);
+    this.#scheduler.finish(seq);
     const state = this.#requests.get(seq.requestId);
     if (!state) return;
     state.finish(seq, reason);
@@ -392,7 +382,7 @@ export class Engine {
   #failAll(err: unknown): void {
     const message = `engine step failed: ${err instanceof Error ? err.message : String(err)}`;
     for (const [id, state] of this.#requests) {
-      this.#scheduler.removeRequest(id);
+      this.#scheduler.abort(id);
       state.fail({ type: 'error', code: 'engine_step_failed', message });
       this.#stats.requestDone();
     }
@@ -405,7 +395,7 @@ export class Engine {
       const state = this.#requests.get(id);
       this.#aborts.delete(id);
       if (!state) continue;
-      for (const seq of this.#scheduler.removeRequest(id)) state.finish(seq, 'abort');
+      for (const seq of this.#scheduler.abort(id)) state.finish(seq, 'abort');
       state.abortRemaining();
       this.#requests.delete(id);
       this.#stats.requestDone();
