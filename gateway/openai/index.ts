@@ -1,6 +1,6 @@
 export { type ChatBody, chatPrompt, chatRequest, parseChatBody } from './chat-request.ts';
 export { type CompletionBody, completionRequest, parseCompletionBody } from './completions-request.ts';
-export type { GenerationRequest, SamplingLimitsForModel } from './sampling-request.ts';
+export type { GenerationRequest } from './sampling-request.ts';
 export {
   checkContext,
   checkPromptLimit,
@@ -9,4 +9,5 @@ export {
   narrowing,
   promptTokens,
   type RequestPolicy,
+  type SamplingLimitsForModel,
 } from './input-limits.ts';

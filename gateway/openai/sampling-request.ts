@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import { type SamplingParams, validateSamplingParams } from '../../runtime/engine/index.ts';
 import { ApiError } from '../errors/index.ts';
-import { checkContext } from './input-limits.ts';
+import { checkContext, type SamplingLimitsForModel } from './input-limits.ts';
 
 /** The sampling fields OpenAI's completions and chat bodies share, as the clients send them. */
 export interface OpenAISamplingFields {
@@ -47,14 +47,6 @@ export interface GenerationRequest {
   readonly params: SamplingParams;
   readonly stream: boolean;
   readonly includeUsage: boolean;
-}
-
-export interface SamplingLimitsForModel {
-  vocabSize: number;
-  contextLength: number;
-  maxN: number;
-  /** Largest max_tokens; default the context length. */
-  maxTokens?: number;
 }
 
 /** A validated body and its prompt text as the engine's request. */
