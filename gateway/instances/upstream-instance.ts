@@ -16,7 +16,7 @@ export interface UpstreamInstanceOptions {
 }
 
 /** Default longest silence of an instance on a request (see UpstreamInstanceOptions.idleTimeoutMs). */
-export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
+const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
 
 /** Writes to an instance's state: for the InstanceRegistry, its owner, alone. */
 export interface InstanceState {

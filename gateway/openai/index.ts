@@ -2,7 +2,6 @@ export { type ChatBody, chatPrompt, chatRequest, parseChatBody } from './chat-re
 export { type CompletionBody, completionRequest, parseCompletionBody } from './completions-request.ts';
 export type { GenerationRequest } from './sampling-request.ts';
 export {
-  checkContext,
   checkPromptLimit,
   type InputLimits,
   narrowed,

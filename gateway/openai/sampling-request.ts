@@ -72,7 +72,7 @@ export function generationRequest(
 }
 
 /** OpenAI field names and defaults to the engine's SamplingParams, with the engine's own validation. */
-export function toSamplingParams(
+function toSamplingParams(
   body: OpenAISamplingFields,
   limits: SamplingLimitsForModel,
   opts: { logprobs: number; defaultMaxTokens: number; logprobsParam?: string },

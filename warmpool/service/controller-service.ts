@@ -64,7 +64,7 @@ export interface RunningControllerService {
  * Requests one instance can take at once, until measured capacity per instance replaces it: the engine's
  * running-sequence limit, or the tensor batcher's batch.
  */
-export function perInstance(d: DeploymentSpec): number {
+function perInstance(d: DeploymentSpec): number {
   return (d.kind === 'generative' ? d.batching?.maxRunningSeqs : d.batching?.maxBatchSize) ?? 32;
 }
 
