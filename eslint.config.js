@@ -12,4 +12,28 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // One owner per mutable record: only the owner imports the writer of the record's private fields.
+    files: ['**/*.ts'],
+    ignores: ['runtime/engine/scheduler/scheduler.ts', 'gateway/instances/instance-registry.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/sequence.ts'],
+              importNames: ['sequenceProgress'],
+              message: "A sequence's progress is the Scheduler's to change: ask it.",
+            },
+            {
+              group: ['**/upstream-instance.ts'],
+              importNames: ['instanceState'],
+              message: "An instance's state is the InstanceRegistry's to change: ask it.",
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

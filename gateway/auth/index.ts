@@ -13,5 +13,5 @@ export type { Admission, LimitCode, Limiter } from './limiter.ts';
 export { MemoryKeyStore, type MemoryKeyStoreOptions } from './memory-key-store.ts';
 export { MemoryLimiter } from './memory-limiter.ts';
 export { type AuthBackend, type AuthBackendOptions, openAuthBackend } from './open-auth.ts';
-export { RedisKeyStore, type RedisKeyStoreOptions } from './redis-key-store.ts';
+export type { RedisKeyStoreOptions } from './redis-key-store.ts';
 export { RedisLimiter, type RedisLimiterOptions } from './redis-limiter.ts';

@@ -37,7 +37,7 @@ const executable = (p: string): boolean => {
 };
 
 /** /usr/sbin/nginx (Debian's, often outside a user's PATH), else the first on PATH. */
-export function findNginx(): string | null {
+function findNginx(): string | null {
   const candidates = [
     '/usr/sbin/nginx',
     ...(process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'nginx')),

@@ -55,7 +55,7 @@ export async function runReplay(input: ReplayInput): Promise<ReplaySummary> {
   return summariseReplay(await runInChild<ReplayInput, ReplayResult>('replay-child', input));
 }
 
-export function summariseReplay(r: ReplayResult): ReplaySummary {
+function summariseReplay(r: ReplayResult): ReplaySummary {
   const failed = r.outcomes.filter((o) => o.error !== undefined);
   const ttft = sortedCopy(
     r.outcomes.flatMap((o) => (o.error === undefined && o.ttftMs !== null ? [o.ttftMs] : [])),

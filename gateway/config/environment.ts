@@ -41,7 +41,7 @@ export class EnvironmentError extends Error {
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false });
 
 /** The JSON Schema of a component's environment (what ajv checks, and what docs can print). */
-export function jsonSchemaOf(s: EnvironmentSchema): Record<string, unknown> {
+function jsonSchemaOf(s: EnvironmentSchema): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(s.variables)) {
     properties[name] = {

@@ -68,12 +68,12 @@ export async function forward<T>(
       });
     }
     routeSpan.end();
-    instance.outstanding++;
+    deps.registry.startRequest(instance);
     let held = true;
     const release = () => {
       if (!held) return;
       held = false;
-      instance.outstanding--;
+      deps.registry.endRequest(instance);
     };
     try {
       const upstreamSpan = deps.tracer.startSpan('gateway.upstream');

@@ -56,7 +56,7 @@ export function generativeCall(
 }
 
 /** The shape of nested arrays, row-major; null when ragged or nested deeper than MAX_TENSOR_RANK. */
-export function shapeOf(v: unknown, depth = 0): number[] | null {
+function shapeOf(v: unknown, depth = 0): number[] | null {
   if (!Array.isArray(v)) return [];
   if (depth >= MAX_TENSOR_RANK) return null;
   if (v.length === 0) return [0];

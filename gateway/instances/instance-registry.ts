@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { UpstreamInstance } from './upstream-instance.ts';
+import { instanceState, UpstreamInstance } from './upstream-instance.ts';
 import type { InstanceMetadata, LoadReport } from './types.ts';
 
 export interface InstanceRegistryOptions {
@@ -14,7 +14,8 @@ export interface InstanceRegistryOptions {
 /**
  * The runtime instances behind each deployment. Instances are added by whoever starts them (the demo
  * launcher, the warm-pool controller); the registry polls each for readiness, load and metadata, and
- * announces 'ready' when one becomes routable so queued requests can go.
+ * announces 'ready' when one becomes routable so queued requests can go. It is the one owner of each
+ * instance's health and count of requests in flight: the proxy reports through its methods.
  */
 export class InstanceRegistry extends EventEmitter<{
   ready: [UpstreamInstance];
@@ -74,9 +75,19 @@ export class InstanceRegistry extends EventEmitter<{
     return this.instances(deployment).find((i) => i.metadata)?.metadata ?? null;
   }
 
+  /** A request was sent to the instance; routing counts it until endRequest. */
+  startRequest(inst: UpstreamInstance): void {
+    instanceState.startRequest(inst);
+  }
+
+  /** A request started with startRequest ended (its response ended, or it failed); call once. */
+  endRequest(inst: UpstreamInstance): void {
+    instanceState.endRequest(inst);
+  }
+
   /** An instance refused or failed before its first byte: out of routing until a poll says otherwise. */
   markFailed(inst: UpstreamInstance, draining: boolean): void {
-    inst.health = draining ? 'draining' : 'unreachable';
+    instanceState.setHealth(inst, draining ? 'draining' : 'unreachable');
   }
 
   /**
@@ -84,8 +95,8 @@ export class InstanceRegistry extends EventEmitter<{
    * announced ('hung') so that the controller recycles it.
    */
   markHung(inst: UpstreamInstance): void {
-    inst.health = 'unreachable';
-    inst.hungRequests += 1;
+    instanceState.setHealth(inst, 'unreachable');
+    instanceState.countHung(inst);
     this.emit('hung', inst);
   }
 
@@ -105,13 +116,14 @@ export class InstanceRegistry extends EventEmitter<{
     try {
       // One request a poll: the load report carries the instance's state too.
       const load = (await this.#get(inst, '/load')) as LoadReport;
-      inst.health = load.state === 'ready' ? 'ready' : load.state === 'draining' ? 'draining' : 'starting';
-      inst.load = load;
-      if (inst.health === 'ready') {
-        inst.metadata ??= (await this.#get(inst, '/metadata')) as InstanceMetadata;
+      const health = load.state === 'ready' ? 'ready' : load.state === 'draining' ? 'draining' : 'starting';
+      instanceState.setHealth(inst, health);
+      instanceState.setLoad(inst, load);
+      if (health === 'ready' && inst.metadata === null) {
+        instanceState.setMetadata(inst, (await this.#get(inst, '/metadata')) as InstanceMetadata);
       }
     } catch {
-      inst.health = 'unreachable';
+      instanceState.setHealth(inst, 'unreachable');
     }
     if (!wasRoutable && inst.routable) this.emit('ready', inst);
     if (this.instances(inst.deployment).includes(inst)) {

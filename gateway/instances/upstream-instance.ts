@@ -16,27 +16,65 @@ export interface UpstreamInstanceOptions {
 }
 
 /** Default longest silence of an instance on a request (see UpstreamInstanceOptions.idleTimeoutMs). */
-export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
+const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
+
+/** Writes to an instance's state: for the InstanceRegistry, its owner, alone. */
+export interface InstanceState {
+  setHealth(inst: UpstreamInstance, health: InstanceHealth): void;
+  setMetadata(inst: UpstreamInstance, metadata: InstanceMetadata): void;
+  setLoad(inst: UpstreamInstance, report: LoadReport): void;
+  startRequest(inst: UpstreamInstance): void;
+  endRequest(inst: UpstreamInstance): void;
+  countHung(inst: UpstreamInstance): void;
+}
+
+// Set by UpstreamInstance's static block below, the only code that can reach its private fields. Not
+// exported from the folder's index.ts, and lint lets only the registry import it.
+export let instanceState: InstanceState;
 
 /**
  * One runtime instance as the gateway sees it: its connection pool, its health, the last load report it
  * sent, and the requests the gateway has in flight to it (counted here, so routing never waits for a poll).
+ * The registry changes it (`instanceState`); everyone else reads it and asks the registry.
  */
 export class UpstreamInstance {
   readonly id: string;
   readonly deployment: string;
   readonly url: string;
   readonly pool: Pool;
-  health: InstanceHealth = 'starting';
+  #health: InstanceHealth = 'starting';
   #load: LoadReport = {};
   /** The last load header taken, parsed when the load is next read (often never, or unchanged). */
   #loadHeader: string | null = null;
   #loadHeaderParsed = true;
-  metadata: InstanceMetadata | null = null;
-  /** Requests the gateway has sent and not yet seen end. */
-  outstanding = 0;
-  /** Requests that timed out on this instance's silence (upstream_timeout). */
-  hungRequests = 0;
+  #metadata: InstanceMetadata | null = null;
+  #outstanding = 0;
+  #hungRequests = 0;
+
+  static {
+    instanceState = {
+      setHealth(inst, health) {
+        inst.#health = health;
+      },
+      setMetadata(inst, metadata) {
+        inst.#metadata = metadata;
+      },
+      setLoad(inst, report) {
+        inst.#load = report;
+        inst.#loadHeader = null;
+        inst.#loadHeaderParsed = true;
+      },
+      startRequest(inst) {
+        inst.#outstanding++;
+      },
+      endRequest(inst) {
+        inst.#outstanding--;
+      },
+      countHung(inst) {
+        inst.#hungRequests++;
+      },
+    };
+  }
 
   constructor(o: UpstreamInstanceOptions) {
     this.id = o.id;
@@ -53,8 +91,26 @@ export class UpstreamInstance {
     });
   }
 
+  get health(): InstanceHealth {
+    return this.#health;
+  }
+
+  get metadata(): InstanceMetadata | null {
+    return this.#metadata;
+  }
+
+  /** Requests the gateway has sent and not yet seen end. */
+  get outstanding(): number {
+    return this.#outstanding;
+  }
+
+  /** Requests that timed out on this instance's silence (upstream_timeout). */
+  get hungRequests(): number {
+    return this.#hungRequests;
+  }
+
   get routable(): boolean {
-    return this.health === 'ready' && this.metadata !== null;
+    return this.#health === 'ready' && this.#metadata !== null;
   }
 
   /** The last load report, from the poller or a response header, whichever came last. */
@@ -68,12 +124,6 @@ export class UpstreamInstance {
       }
     }
     return this.#load;
-  }
-
-  set load(report: LoadReport) {
-    this.#load = report;
-    this.#loadHeader = null;
-    this.#loadHeaderParsed = true;
   }
 
   /** Takes the load report carried on a response header, when there is one. */

@@ -1,8 +1,8 @@
+import type { SamplingLimitsForModel } from './input-limits.ts';
 import {
   ajv,
   type GenerationRequest,
   type OpenAISamplingFields,
-  type SamplingLimitsForModel,
   samplingProperties,
   schemaError,
   generationRequest,

@@ -1,9 +1,9 @@
 import { ApiError } from '../errors/index.ts';
+import type { SamplingLimitsForModel } from './input-limits.ts';
 import {
   ajv,
   type GenerationRequest,
   type OpenAISamplingFields,
-  type SamplingLimitsForModel,
   samplingProperties,
   schemaError,
   generationRequest,

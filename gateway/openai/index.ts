@@ -1,12 +1,12 @@
 export { type ChatBody, chatPrompt, chatRequest, parseChatBody } from './chat-request.ts';
 export { type CompletionBody, completionRequest, parseCompletionBody } from './completions-request.ts';
-export type { GenerationRequest, SamplingLimitsForModel } from './sampling-request.ts';
+export type { GenerationRequest } from './sampling-request.ts';
 export {
-  checkContext,
   checkPromptLimit,
   type InputLimits,
   narrowed,
   narrowing,
   promptTokens,
   type RequestPolicy,
+  type SamplingLimitsForModel,
 } from './input-limits.ts';

@@ -1,5 +1,13 @@
 import { ApiError } from '../errors/index.ts';
-import type { SamplingLimitsForModel } from './sampling-request.ts';
+
+/** A model's own limits on generation, from its instance's metadata. */
+export interface SamplingLimitsForModel {
+  vocabSize: number;
+  contextLength: number;
+  maxN: number;
+  /** Largest max_tokens; default the context length. */
+  maxTokens?: number;
+}
 
 /**
  * Operator limits on generation requests, on top of each model's own (context length, n). A request over

@@ -7,7 +7,13 @@ import { startGenerationSession } from '../dispatch/generation.ts';
 import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
-import { checkPromptLimit, narrowing, promptTokens, type RequestPolicy } from './input-limits.ts';
+import {
+  checkPromptLimit,
+  narrowing,
+  promptTokens,
+  type RequestPolicy,
+  type SamplingLimitsForModel,
+} from './input-limits.ts';
 import { ChoiceAccumulator } from './choice-accumulator.ts';
 import { chatRequest, parseChatBody } from './chat-request.ts';
 import { chatPrompt } from './chat-request.ts';
@@ -24,7 +30,7 @@ import {
   type ResponseIds,
   usage,
 } from './responses.ts';
-import type { GenerationRequest, SamplingLimitsForModel } from './sampling-request.ts';
+import type { GenerationRequest } from './sampling-request.ts';
 import { ApiError, openAIErrorBody } from '../errors/index.ts';
 
 type Flavor = 'completion' | 'chat';

@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import { type SamplingParams, validateSamplingParams } from '../../runtime/engine/api.ts';
 import { ApiError } from '../errors/index.ts';
-import { checkContext } from './input-limits.ts';
+import { checkContext, type SamplingLimitsForModel } from './input-limits.ts';
 
 /** The sampling fields OpenAI's completions and chat bodies share, as the clients send them. */
 export interface OpenAISamplingFields {
@@ -49,14 +49,6 @@ export interface GenerationRequest {
   readonly includeUsage: boolean;
 }
 
-export interface SamplingLimitsForModel {
-  vocabSize: number;
-  contextLength: number;
-  maxN: number;
-  /** Largest max_tokens; default the context length. */
-  maxTokens?: number;
-}
-
 /** A validated body and its prompt text as the engine's request. */
 export function generationRequest(
   body: OpenAISamplingFields & { model: string },
@@ -80,7 +72,7 @@ export function generationRequest(
 }
 
 /** OpenAI field names and defaults to the engine's SamplingParams, with the engine's own validation. */
-export function toSamplingParams(
+function toSamplingParams(
   body: OpenAISamplingFields,
   limits: SamplingLimitsForModel,
   opts: { logprobs: number; defaultMaxTokens: number; logprobsParam?: string },

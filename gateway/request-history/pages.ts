@@ -16,7 +16,7 @@ export const PAGE_SLOT_BYTES = 4;
  * Sub-minute buckets are paged by the hour, coarser ones by the day; a resolution that divides neither
  * has no pages.
  */
-export function pageMsOf(bucketMs: number): number | null {
+function pageMsOf(bucketMs: number): number | null {
   const pageMs = bucketMs < MINUTE ? HOUR : DAY;
   return pageMs % bucketMs === 0 ? pageMs : null;
 }

@@ -6,7 +6,7 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 /** 1 s buckets for an hour, 60 s buckets for 14 days. */
-export const DEFAULT_RESOLUTIONS: readonly Resolution[] = Object.freeze([
+const DEFAULT_RESOLUTIONS: readonly Resolution[] = Object.freeze([
   Object.freeze({ bucketMs: SECOND, retentionMs: HOUR }),
   Object.freeze({ bucketMs: MINUTE, retentionMs: 14 * DAY }),
 ]);

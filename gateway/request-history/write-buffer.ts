@@ -16,7 +16,7 @@ export interface KeyWrite {
 }
 
 /** Default bound on keys waiting for Redis (see WriteBuffer): about 5 h of one deployment's outage. */
-export const DEFAULT_MAX_UNSENT_KEYS = 20_000;
+const DEFAULT_MAX_UNSENT_KEYS = 20_000;
 
 /**
  * The Redis store's memory, with no I/O: raw records (bounded; the oldest are dropped past `maxBuffered`)

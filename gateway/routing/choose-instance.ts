@@ -37,7 +37,7 @@ export interface RouteDecision {
 }
 
 /** Outstanding requests dominate; queued work at the engine counts too; a nearly full KV cache adds. */
-export function loadScore(c: RouteCandidate): number {
+function loadScore(c: RouteCandidate): number {
   return c.outstanding + c.waiting + (c.kvUsagePct > 90 ? 2 : 0);
 }
 

@@ -1,7 +1,6 @@
 export {
   chooseInstance,
   DEFAULT_ROUTING,
-  loadScore,
   type RouteCandidate,
   type RouteDecision,
   type RoutingOptions,

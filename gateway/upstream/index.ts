@@ -1,4 +1,4 @@
-export { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
+export { isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
 export {
   type CallOptions,
   inferTensors,
@@ -7,5 +7,4 @@ export {
   startGeneration,
   type TensorPayload,
 } from './instance-client.ts';
-export { ndjson } from './ndjson.ts';
 export { generateWhole } from './whole-generation.ts';

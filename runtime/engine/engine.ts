@@ -3,6 +3,7 @@ import type { LoadedModel } from '../model/index.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { type EngineConfig, engineConfig } from './config.ts';
 import type { AdmissionError } from './errors.ts';
+import type { GenerationEvent } from './generation-event.ts';
 import { KVCacheManager } from './kv/index.ts';
 import { RequestState, type RequestTimes } from './request-state.ts';
 import { KVStore } from './runner/kv-store.ts';
@@ -13,7 +14,7 @@ import { Rng } from './sampling/rng.ts';
 import { sample } from './sampling/sampler.ts';
 import type { ScheduledSeq } from './scheduler/scheduler.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
-import { PRIORITY, type Priority, type Sequence } from './sequence.ts';
+import { PRIORITY, type Priority, Sequence } from './sequence.ts';
 import { type EngineStats, type StepRecord, StepStats } from './step-stats.ts';
 
 export interface GenerateRequest {
@@ -24,40 +25,6 @@ export interface GenerateRequest {
   readonly requestId?: string;
   /** Aborting it (the client left) removes the request at the next step boundary. */
   readonly signal?: AbortSignal;
-}
-
-export type GenerationEvent =
-  | {
-      readonly type: 'token';
-      /** Which of the n samples. */
-      readonly index: number;
-      readonly token: number;
-      /** Text completed by this token; '' while a character or a possible stop string is incomplete. */
-      readonly text: string;
-      readonly logprob: number;
-      readonly top: readonly { token: number; logprob: number }[];
-    }
-  | {
-      readonly type: 'finish';
-      readonly index: number;
-      readonly reason: 'stop' | 'length' | 'abort';
-      /** Text released at the end (held-back bytes or stop-string prefixes that never completed). */
-      readonly text: string;
-      readonly promptTokens: number;
-      readonly completionTokens: number;
-      /** Times this sample lost its KV blocks to preemption and was recomputed (0 for most requests). */
-      readonly preemptions: number;
-    }
-  | GenerationError;
-
-/**
- * The step that carried this request failed (a broken model session, a broken invariant): the request
- * ends here, its blocks are freed, and the stream closes after this event.
- */
-export interface GenerationError {
-  readonly type: 'error';
-  readonly code: 'engine_step_failed';
-  readonly message: string;
 }
 
 export type SubmitResult =
@@ -156,7 +123,7 @@ export class Engine {
     this.#requests.set(id, state);
     const seq = this.#newSequence(id, 0, req, [...req.prompt], this.#arrivals++);
     state.add(seq);
-    this.#scheduler.waiting.push(seq);
+    this.#scheduler.add(seq);
     if (req.signal) {
       if (req.signal.aborted) this.abort(id);
       else req.signal.addEventListener('abort', () => this.abort(id), { once: true });
@@ -307,8 +274,7 @@ export class Engine {
     arrival: number,
   ): Sequence {
     const p = req.params;
-    return {
-      id: `${requestId}#${index}`,
+    return new Sequence({
       requestId,
       index,
       priority: req.priority ?? PRIORITY.interactive,
@@ -316,11 +282,7 @@ export class Engine {
       params: p,
       rng: p.seed === undefined ? Rng.random() : Rng.fromSeed(p.seed, index),
       tokens,
-      promptLength: tokens.length,
-      numComputed: 0,
-      pendingFork: index === 0 && p.n > 1, // only the first sequence forks; its siblings are born forked
-      preemptions: 0,
-    };
+    });
   }
 
   #kick(): void {
@@ -366,9 +328,7 @@ export class Engine {
       this.#applyAborts(); // a request whose client left during the step gets nothing from it
       let sampled = 0;
       plan.scheduled.forEach((s, i) => {
-        if (!this.#requests.has(s.seq.requestId) || !this.#kv.has(s.seq.id)) return;
-        s.seq.numComputed += s.numNew;
-        this.#kv.commitComputed(s.seq.id, s.seq.tokens, s.seq.numComputed);
+        if (!this.#requests.has(s.seq.requestId) || !this.#scheduler.computed(s)) return;
         const row = out.logitsRow[i]!;
         if (row >= 0) sampled += this.#sampleInto(s, out.logits, row);
       });
@@ -390,21 +350,18 @@ export class Engine {
     const state = this.#requests.get(s.seq.requestId)!;
     const seqs = [s.seq];
     if (s.seq.pendingFork) {
-      s.seq.pendingFork = false;
       for (let i = 1; i < s.seq.params.n; i++) {
         const child = this.#newSequence(s.seq.requestId, i, s.seq, [...s.seq.tokens], s.seq.arrival);
-        child.numComputed = s.seq.numComputed;
-        this.#kv.fork(s.seq.id, child.id);
         state.add(child);
-        this.#scheduler.addRunning(child);
         seqs.push(child);
       }
+      this.#scheduler.fork(s.seq, seqs.slice(1));
     }
     const vocab = this.model.manifest.architecture.vocab_size;
     const ctx = this.model.manifest.architecture.context_length;
     for (const seq of seqs) {
       const r = sample(logits, row * vocab, vocab, seq.params, seq.rng, state.eosTokenId);
-      seq.tokens.push(r.token);
+      seq.append(r.token);
       const reason = state.onToken(seq, r, ctx);
       if (reason) this.#finish(seq, reason);
     }
@@ -412,22 +369,22 @@ export class Engine {
   }
 
   #finish(seq: Sequence, reason: 'stop' | 'length' | 'abort'): void {
-    this.#scheduler.remove(seq);
+    this.#scheduler.finish(seq);
     const state = this.#requests.get(seq.requestId);
     if (!state) return;
     state.finish(seq, reason);
     if (state.done) {
       this.#requests.delete(seq.requestId);
-      this.#stats.requestDone(state);
+      this.#stats.requestDone();
     }
   }
 
   #failAll(err: unknown): void {
     const message = `engine step failed: ${err instanceof Error ? err.message : String(err)}`;
     for (const [id, state] of this.#requests) {
-      this.#scheduler.removeRequest(id);
+      this.#scheduler.abort(id);
       state.fail({ type: 'error', code: 'engine_step_failed', message });
-      this.#stats.requestDone(state);
+      this.#stats.requestDone();
     }
     this.#requests.clear();
     this.#aborts.clear();
@@ -438,10 +395,10 @@ export class Engine {
       const state = this.#requests.get(id);
       this.#aborts.delete(id);
       if (!state) continue;
-      for (const seq of this.#scheduler.removeRequest(id)) state.finish(seq, 'abort');
+      for (const seq of this.#scheduler.abort(id)) state.finish(seq, 'abort');
       state.abortRemaining();
       this.#requests.delete(id);
-      this.#stats.requestDone(state);
+      this.#stats.requestDone();
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { AsyncQueue } from './async-queue.ts';
-import type { GenerationError, GenerationEvent } from './engine.ts';
+import type { GenerationError, GenerationEvent } from './generation-event.ts';
 import type { SamplingParams } from './sampling/params.ts';
 import type { SampleResult } from './sampling/sampler.ts';
 import type { FinishReason, Sequence } from './sequence.ts';

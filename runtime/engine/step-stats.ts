@@ -1,5 +1,4 @@
 import type { KVCacheStats } from './kv/index.ts';
-import type { RequestState } from './request-state.ts';
 
 /** The load report: cheap to build, so the gateway can poll it or carry it on responses. */
 export interface EngineStats {
@@ -61,7 +60,7 @@ export class StepStats {
     this.#preemptions += n;
   }
 
-  requestDone(_state: RequestState): void {
+  requestDone(): void {
     this.#requests++;
   }
 

@@ -52,7 +52,7 @@ export class ModelRunner {
 }
 
 /** engine.onnx's feeds: the step's layout plus each layer's pool below the highest past tile (no copy). */
-export function stepFeeds(
+function stepFeeds(
   s: StepInputs,
   store: KVStore,
   kvHeads: number,

@@ -28,8 +28,8 @@ export interface SamplingLimits {
   readonly maxTokens: number;
 }
 
-export const MAX_TEMPERATURE = 2;
-export const MAX_LOGPROBS = 20;
+const MAX_TEMPERATURE = 2;
+const MAX_LOGPROBS = 20;
 
 /** `maxTokens` is further capped at `limits.maxTokens` when the request leaves it out. */
 export const DEFAULT_SAMPLING_PARAMS: SamplingParams = Object.freeze({

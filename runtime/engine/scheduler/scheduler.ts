@@ -1,6 +1,6 @@
 import type { EngineConfig } from '../config.ts';
 import type { BlockCopy, KVCacheManager } from '../kv/index.ts';
-import type { Sequence } from '../sequence.ts';
+import { type Sequence, sequenceProgress } from '../sequence.ts';
 import { before, WaitingQueue } from './waiting-queue.ts';
 
 /** One sequence's share of a step: compute tokens [numComputed, numComputed + numNew). */
@@ -18,6 +18,9 @@ export interface StepPlan {
   readonly numTokens: number;
 }
 
+/** The waiting queue as others see it: its size and its order, not its methods. */
+export type WaitingView = Pick<WaitingQueue, 'length' | typeof Symbol.iterator>;
+
 type Limits = Pick<
   EngineConfig,
   'maxRunningSeqs' | 'maxBatchedTokens' | 'maxPrefillChunk' | 'enablePrefixCaching'
@@ -29,11 +32,12 @@ type Limits = Pick<
  * into chunks. When blocks run out the least urgent running sequence (lowest priority, then latest
  * arrival) is preempted: its blocks are freed and it waits to be recomputed.
  *
- * The scheduler owns the waiting queue and the running list; the KV cache manager is asked for slots
- * and answers null when short, which is a normal outcome here, not an error.
+ * The scheduler owns the waiting queue, the running list and each sequence's progress: the engine adds,
+ * forks, finishes and aborts sequences through it and reads the rest. The KV cache manager is asked for
+ * slots and answers null when short, which is a normal outcome here, not an error.
  */
 export class Scheduler {
-  readonly waiting = new WaitingQueue();
+  readonly #waiting = new WaitingQueue();
   #running: Sequence[] = [];
   readonly #kv: KVCacheManager;
   readonly #limits: Limits;
@@ -47,17 +51,46 @@ export class Scheduler {
     return this.#running;
   }
 
+  get waiting(): WaitingView {
+    return this.#waiting;
+  }
+
   hasWork(): boolean {
-    return this.#running.length > 0 || this.waiting.length > 0;
+    return this.#running.length > 0 || this.#waiting.length > 0;
   }
 
-  /** Joins a sequence that already holds blocks (a fork of a running one). */
-  addRunning(seq: Sequence): void {
-    this.#running.push(seq);
+  /** A new sequence waits for admission. */
+  add(seq: Sequence): void {
+    this.#waiting.push(seq);
   }
 
-  /** A sequence finished or was aborted: it leaves and its blocks go back. */
-  remove(seq: Sequence): void {
+  /**
+   * The parent's prompt is computed: its n-1 siblings join the running list at once, sharing its blocks
+   * (copy-on-write) and its progress.
+   */
+  fork(parent: Sequence, children: readonly Sequence[]): void {
+    sequenceProgress.forked(parent);
+    for (const child of children) {
+      this.#kv.fork(parent.id, child.id);
+      sequenceProgress.computed(child, parent.numComputed);
+      this.#running.push(child);
+    }
+  }
+
+  /**
+   * The step computed the scheduled tokens of `s.seq`; their full blocks become reusable prefixes.
+   * False when the sequence left during the step (its request was aborted): nothing changes.
+   */
+  computed(s: ScheduledSeq): boolean {
+    const { seq } = s;
+    if (!this.#kv.has(seq.id)) return false;
+    sequenceProgress.computed(seq, seq.numComputed + s.numNew);
+    this.#kv.commitComputed(seq.id, seq.tokens, seq.numComputed);
+    return true;
+  }
+
+  /** A sequence finished: it leaves and its blocks go back. */
+  finish(seq: Sequence): void {
     const i = this.#running.indexOf(seq);
     if (i >= 0) this.#running.splice(i, 1);
     this.#kv.free(seq.id);
@@ -73,10 +106,9 @@ export class Scheduler {
       const j = scheduled.findIndex((s) => s.seq === victim);
       if (j >= 0) budget += scheduled.splice(j, 1)[0]!.numNew;
       this.#kv.free(victim.id);
-      victim.numComputed = 0;
-      victim.preemptions++;
+      sequenceProgress.preempted(victim);
       preempted.push(victim);
-      this.waiting.push(victim);
+      this.#waiting.push(victim);
     };
 
     for (const seq of [...this.#running]) {
@@ -98,15 +130,15 @@ export class Scheduler {
 
     // Admitting while preempting would only thrash: new work waits for the next step.
     while (preempted.length === 0 && budget > 0 && this.#running.length < this.#limits.maxRunningSeqs) {
-      const seq = this.waiting.peek();
+      const seq = this.#waiting.peek();
       if (!seq) break;
       const hit = this.#limits.enablePrefixCaching ? this.#kv.findCachedPrefix(seq.tokens) : undefined;
       const start = hit?.numTokens ?? 0;
       const numNew = this.#chunk(seq, start, budget);
       const alloc = this.#kv.allocateSlots(seq.id, start + numNew, hit);
       if (alloc === null) break; // not enough blocks yet; it keeps its place at the head
-      this.waiting.shift();
-      seq.numComputed = start;
+      this.#waiting.shift();
+      sequenceProgress.computed(seq, start);
       this.#running.push(seq);
       scheduled.push(this.#entry(seq, numNew, alloc.copies));
       budget -= numNew;
@@ -116,10 +148,10 @@ export class Scheduler {
   }
 
   /** Removes a request's sequences wherever they are; returns them so the caller can close streams. */
-  removeRequest(requestId: string): Sequence[] {
-    const gone = this.waiting.removeRequest(requestId);
+  abort(requestId: string): Sequence[] {
+    const gone = this.#waiting.removeRequest(requestId);
     for (const seq of this.#running.filter((s) => s.requestId === requestId)) {
-      this.remove(seq);
+      this.finish(seq);
       gone.push(seq);
     }
     return gone;

@@ -11,7 +11,7 @@ export const LABELS = {
 } as const;
 export const MANAGED_BY = 'warmgate';
 /** Annotation with the hash of the deployment spec the pod was made from (to spot stale pods). */
-export const SPEC_HASH = 'warmgate.dev/spec-hash';
+const SPEC_HASH = 'warmgate.dev/spec-hash';
 /** Annotation with the deployment spec itself, so an adopted pod comes back with its whole deployment. */
 export const SPEC = 'warmgate.dev/deployment-spec';
 

@@ -5,7 +5,7 @@ export const USAGE = `usage: npm run sim -- --trace FILE [--policy NAME|all|A,B]
     [--durations FILE] [--service-ms N] [--sweep] [--workers N] [--json] [--report [DIR]]`;
 
 /** Default report folder when --report is given without one. */
-export const DEFAULT_REPORT_DIR = 'sim-report';
+const DEFAULT_REPORT_DIR = 'sim-report';
 
 export interface SimArgs {
   readonly trace: string;

@@ -16,7 +16,7 @@ export function isAzureInvocationsHeader(line: string): boolean {
 }
 
 /** The companion durations file: the same name with `invocations` replaced by `durations`, if it exists. */
-export function durationsFileFor(file: string): string | undefined {
+function durationsFileFor(file: string): string | undefined {
   const name = basename(file);
   if (!name.includes('invocations')) return undefined;
   const candidate = join(dirname(file), name.replace('invocations', 'durations'));

@@ -1,0 +1,34 @@
+/** What a request's stream carries: its tokens, then one finish per sample, or an error. */
+export type GenerationEvent =
+  | {
+      readonly type: 'token';
+      /** Which of the n samples. */
+      readonly index: number;
+      readonly token: number;
+      /** Text completed by this token; '' while a character or a possible stop string is incomplete. */
+      readonly text: string;
+      readonly logprob: number;
+      readonly top: readonly { token: number; logprob: number }[];
+    }
+  | {
+      readonly type: 'finish';
+      readonly index: number;
+      readonly reason: 'stop' | 'length' | 'abort';
+      /** Text released at the end (held-back bytes or stop-string prefixes that never completed). */
+      readonly text: string;
+      readonly promptTokens: number;
+      readonly completionTokens: number;
+      /** Times this sample lost its KV blocks to preemption and was recomputed (0 for most requests). */
+      readonly preemptions: number;
+    }
+  | GenerationError;
+
+/**
+ * The step that carried this request failed (a broken model session, a broken invariant): the request
+ * ends here, its blocks are freed, and the stream closes after this event.
+ */
+export interface GenerationError {
+  readonly type: 'error';
+  readonly code: 'engine_step_failed';
+  readonly message: string;
+}
