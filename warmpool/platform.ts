@@ -7,6 +7,7 @@ import {
 } from '../gateway/server/index.ts';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { systemClock } from '../runtime/time/clock.ts';
 import type { Controller } from './controller/index.ts';
 import { DemandBoard } from '../gateway/demand-board/index.ts';
 import type { PolicyName } from './policies/index.ts';
@@ -54,17 +55,19 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     decisions: (deployment) => service?.controller.decisions(deployment) ?? [],
     controller: () => service?.status() ?? { leading: false, holderId: '' },
   };
+  const clock = o.clock ?? systemClock;
   const replicaId = o.replicaId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const board = o.redisUrl
-    ? new DemandBoard({ redisUrl: o.redisUrl, replicaId, onRemoteWait: () => service?.kick() })
+    ? new DemandBoard({ redisUrl: o.redisUrl, replicaId, onRemoteWait: () => service?.kick(), clock })
     : null;
-  const history = o.history ?? createHistoryStore({ redisUrl: o.redisUrl });
+  const history = o.history ?? createHistoryStore({ redisUrl: o.redisUrl, clock });
   // Instances reach routing through the shared registry: in memory for this one gateway, or Redis, where
   // every gateway sharing it follows the same view.
-  const shared = createSharedRegistry({ redisUrl: o.redisUrl });
+  const shared = createSharedRegistry({ redisUrl: o.redisUrl, clock });
   if (shared instanceof RedisSharedRegistry) await shared.connected();
   const replica = await startGatewayReplica({
     ...o,
+    clock,
     replicaId,
     history,
     shared,
@@ -74,7 +77,8 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
   });
   const gw = replica.gateway;
   const provider =
-    o.provider ?? new LocalProvider(o.instanceStateDir !== undefined ? { stateDir: o.instanceStateDir } : {});
+    o.provider ??
+    new LocalProvider({ clock, ...(o.instanceStateDir !== undefined && { stateDir: o.instanceStateDir }) });
   service = startControllerService({
     deployments: () => gw.deployments.list(),
     provider,
@@ -89,6 +93,7 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     leaseTtlMs: o.leaseTtlMs,
     replicaId,
     policy: o.policy,
+    clock,
   });
   const running = service;
   // An instance the gateway found silent past the upstream idle timeout is replaced at once (a controller

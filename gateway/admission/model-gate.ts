@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import type { ClientSignal } from '../http/client-signal.ts';
 import { ApiError } from '../errors/index.ts';
 import { FirstTokenWindow } from './first-token-window.ts';
@@ -37,12 +38,22 @@ export class ModelGate {
   readonly #waiters = new Set<Waiter>();
 
   readonly #onWait: (model: string) => void;
+  readonly #clock: Clock;
 
-  /** `onWait`: a request started waiting for a ready instance (capacity should come up now). */
-  constructor(model: string, limits: GateLimits, onWait: (model: string) => void = () => {}) {
+  /**
+   * `onWait`: a request started waiting for a ready instance (capacity should come up now). `clock`
+   * stamps lastRequestAt and times the queue (its monotonic time and timers).
+   */
+  constructor(
+    model: string,
+    limits: GateLimits,
+    onWait: (model: string) => void = () => {},
+    clock: Clock = systemClock,
+  ) {
     this.model = model;
     this.#limits = limits;
     this.#onWait = onWait;
+    this.#clock = clock;
   }
 
   get inFlight(): number {
@@ -63,7 +74,7 @@ export class ModelGate {
       );
     }
     this.#inFlight++;
-    this.lastRequestAt = Date.now();
+    this.lastRequestAt = this.#clock.now();
     let released = false;
     return () => {
       if (released) return;
@@ -86,14 +97,15 @@ export class ModelGate {
         { retryAfter: 2 },
       );
     }
-    const started = performance.now();
+    const clock = this.#clock;
+    const started = clock.monotonic();
     this.#onWait(this.model);
     const deadline = started + this.#limits.queueTimeoutMs;
     for (;;) {
-      const woken = await this.#sleep(deadline - performance.now(), signal);
+      const woken = await this.#sleep(deadline - clock.monotonic(), signal);
       signal.throwIfAborted();
       const value = attempt();
-      if (value !== null) return { value, waitedMs: performance.now() - started };
+      if (value !== null) return { value, waitedMs: clock.monotonic() - started };
       if (!woken) {
         throw new ApiError(
           'no_capacity',
@@ -114,14 +126,14 @@ export class ModelGate {
     if (ms <= 0 || signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (woken: boolean) => {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         this.#waiters.delete(waiter);
         resolve(woken);
       };
       const onAbort = () => done(false);
       const waiter: Waiter = { wake: () => done(true) };
-      const timer = setTimeout(() => done(false), ms);
+      const timer = this.#clock.setTimeout(() => done(false), ms);
       signal.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(waiter);
     });

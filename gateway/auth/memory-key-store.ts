@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import { writeFileAtomically } from '../deployments/atomic-write.ts';
 import { apiKeyId, apiKeyMatches } from './api-key.ts';
 import { type KeyRecord, type KeyRequest, newKeyRecord } from './key-record.ts';
@@ -8,23 +9,24 @@ import { byCreation, type KeyCheck, type KeyStore } from './key-store.ts';
 export interface MemoryKeyStoreOptions {
   /** Where the keys persist (hashes only); without one they last as long as the process. */
   file?: string;
-  now?: () => number;
+  /** Default systemClock. */
+  clock?: Clock;
 }
 
 /** Keys of one gateway: in memory, written through to a JSON file when one is given. */
 export class MemoryKeyStore implements KeyStore {
   readonly #keys = new Map<string, KeyRecord>();
   readonly #file: string | undefined;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   #writing: Promise<void> = Promise.resolve();
 
   private constructor(o: MemoryKeyStoreOptions) {
     this.#file = o.file;
-    this.#now = o.now ?? Date.now;
+    this.#clock = o.clock ?? systemClock;
   }
 
   /** A store in memory only, for a gateway whose keys need not outlive it. */
-  static inMemory(o: { now?: () => number } = {}): MemoryKeyStore {
+  static inMemory(o: { clock?: Clock } = {}): MemoryKeyStore {
     return new MemoryKeyStore(o);
   }
 
@@ -46,7 +48,7 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async create(request: KeyRequest): Promise<{ record: KeyRecord; key: string }> {
-    const { record, key } = newKeyRecord(request, this.#now());
+    const { record, key } = newKeyRecord(request, this.#clock.now());
     this.#keys.set(record.id, record);
     await this.#save();
     return { record, key };
@@ -63,7 +65,7 @@ export class MemoryKeyStore implements KeyStore {
   async revoke(id: string): Promise<KeyRecord | undefined> {
     const r = this.#keys.get(id);
     if (r === undefined || r.revokedAt !== null) return r;
-    const revoked = { ...r, revokedAt: this.#now() };
+    const revoked = { ...r, revokedAt: this.#clock.now() };
     this.#keys.set(id, revoked);
     await this.#save();
     return revoked;

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import { burstOf, type KeyLimits } from './key-record.ts';
 import { type Admission, DAY_MS, type Limiter, MINUTE_MS, refusal } from './limiter.ts';
 
@@ -18,10 +19,10 @@ interface KeyState {
  */
 export class MemoryLimiter implements Limiter {
   readonly #keys = new Map<string, KeyState>();
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
-  constructor(o: { now?: () => number } = {}) {
-    this.#now = o.now ?? Date.now;
+  constructor(o: { clock?: Clock } = {}) {
+    this.#clock = o.clock ?? systemClock;
   }
 
   admit(keyId: string, l: KeyLimits): Promise<Admission> {
@@ -29,7 +30,7 @@ export class MemoryLimiter implements Limiter {
   }
 
   #admit(keyId: string, l: KeyLimits): Admission {
-    const now = this.#now();
+    const now = this.#clock.now();
     const s = this.#state(keyId);
     const minute = Math.floor(now / MINUTE_MS);
     const day = Math.floor(now / DAY_MS);
@@ -58,7 +59,7 @@ export class MemoryLimiter implements Limiter {
   }
 
   finish(keyId: string, lease: string | null, tokens: number): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     const s = this.#state(keyId);
     if (lease !== null) s.inFlight = Math.max(0, s.inFlight - 1);
     if (tokens <= 0) return;

@@ -1,5 +1,6 @@
 import type { Meter } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import type { KeyStore } from './key-store.ts';
 import type { Limiter } from './limiter.ts';
 import { MemoryKeyStore } from './memory-key-store.ts';
@@ -24,6 +25,8 @@ export interface AuthBackendOptions {
   readonly meter?: Meter;
   /** Where Redis failures are reported, at most once per 10 s. Default console.warn. */
   readonly warn?: (message: string) => void;
+  /** Default systemClock. */
+  readonly clock?: Clock;
 }
 
 export interface AuthBackend {
@@ -36,9 +39,10 @@ const noop = (): void => undefined;
 
 /** The key store and the limiter: both in Redis when there is one, else in this process (keys in a file). */
 export async function openAuthBackend(o: AuthBackendOptions = {}): Promise<AuthBackend> {
+  const clock = o.clock ?? systemClock;
   if (!o.redisUrl) {
-    const keys = await MemoryKeyStore.open({ file: o.file });
-    const limiter = new MemoryLimiter();
+    const keys = await MemoryKeyStore.open({ file: o.file, clock });
+    const limiter = new MemoryLimiter({ clock });
     return {
       keys,
       limiter,
@@ -63,15 +67,22 @@ export async function openAuthBackend(o: AuthBackendOptions = {}): Promise<AuthB
     description: 'Key limit checks Redis could not answer; the requests were let in.',
   });
   let warnedAt = -Infinity;
-  const keys = new RedisKeyStore({ client, subscriber, keyPrefix: o.keyPrefix, cacheMs: o.cacheMs, warn });
+  const keys = new RedisKeyStore({
+    client,
+    subscriber,
+    keyPrefix: o.keyPrefix,
+    cacheMs: o.cacheMs,
+    warn,
+    clock,
+  });
   const limiter = new RedisLimiter({
     client,
     keyPrefix: o.keyPrefix,
     leaseTtlMs: o.leaseTtlMs,
     onFailOpen: (e) => {
       failOpen?.add(1);
-      if (Date.now() - warnedAt < 10_000) return;
-      warnedAt = Date.now();
+      if (clock.now() - warnedAt < 10_000) return;
+      warnedAt = clock.now();
       warn(`api keys: Redis limit check failed, letting requests in: ${e.message}`);
     },
   });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import { apiKeyId } from './api-key.ts';
 import { type KeyRecord, type KeyRequest, newKeyRecord } from './key-record.ts';
 import { byCreation, type KeyCheck, type KeyStore } from './key-store.ts';
@@ -17,7 +18,8 @@ export interface RedisKeyStoreOptions {
   keyPrefix?: string;
   /** How long a looked-up key is trusted before it is read again. Default 1000 ms. */
   cacheMs?: number;
-  now?: () => number;
+  /** Default systemClock. */
+  clock?: Clock;
   /** Where failed lookups are reported (at most one line per 10 s). Default console.warn. */
   warn?: (message: string) => void;
 }
@@ -39,7 +41,7 @@ export class RedisKeyStore implements KeyStore {
   readonly #hash: string;
   readonly #channel: string;
   readonly #cacheMs: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #warn: (message: string) => void;
   readonly #cache = new Map<string, Cached>();
   readonly #reading = new Map<string, Promise<KeyRecord | null>>();
@@ -51,7 +53,7 @@ export class RedisKeyStore implements KeyStore {
     this.#hash = `${prefix}api-keys`;
     this.#channel = `${prefix}api-keys:changed`;
     this.#cacheMs = o.cacheMs ?? 1000;
-    this.#now = o.now ?? Date.now;
+    this.#clock = o.clock ?? systemClock;
     this.#warn = o.warn ?? ((m) => console.warn(m));
     const sub = o.subscriber;
     if (sub) {
@@ -65,7 +67,7 @@ export class RedisKeyStore implements KeyStore {
   }
 
   async create(request: KeyRequest): Promise<{ record: KeyRecord; key: string }> {
-    const { record, key } = newKeyRecord(request, this.#now());
+    const { record, key } = newKeyRecord(request, this.#clock.now());
     await redisReady(this.#client);
     // HSETNX: a (vanishingly unlikely) id collision must not overwrite another key.
     if ((await this.#client.hsetnx(this.#hash, record.id, JSON.stringify(record))) === 0) {
@@ -92,7 +94,7 @@ export class RedisKeyStore implements KeyStore {
   async revoke(id: string): Promise<KeyRecord | undefined> {
     const r = await this.get(id);
     if (r === undefined || r.revokedAt !== null) return r;
-    const revoked: KeyRecord = { ...r, revokedAt: this.#now() };
+    const revoked: KeyRecord = { ...r, revokedAt: this.#clock.now() };
     await this.#client.hset(this.#hash, id, JSON.stringify(revoked));
     await this.#changed(id);
     return revoked;
@@ -103,7 +105,7 @@ export class RedisKeyStore implements KeyStore {
     if (id === null) return { ok: false, code: 'api_key_invalid' };
     const cached = this.#cache.get(id);
     let record: KeyRecord | null;
-    if (cached && this.#now() - cached.at < this.#cacheMs) {
+    if (cached && this.#clock.now() - cached.at < this.#cacheMs) {
       record = cached.record;
     } else if (cached && this.#client.status !== 'ready') {
       record = cached.record; // Redis is down: not worth a wait on every request, the cache answers
@@ -111,8 +113,8 @@ export class RedisKeyStore implements KeyStore {
       try {
         record = await this.#read(id);
       } catch (e) {
-        if (this.#now() - this.#warnedAt > 10_000) {
-          this.#warnedAt = this.#now();
+        if (this.#clock.now() - this.#warnedAt > 10_000) {
+          this.#warnedAt = this.#clock.now();
           this.#warn(`api keys: Redis lookup failed, serving keys from cache: ${(e as Error).message}`);
         }
         if (!cached) return { ok: false, code: 'auth_unavailable' };
@@ -136,7 +138,7 @@ export class RedisKeyStore implements KeyStore {
           await redisReady(this.#client);
           const json = await this.#client.hget(this.#hash, id);
           const record = json === null ? null : (JSON.parse(json) as KeyRecord);
-          this.#cache.set(id, { record, at: this.#now() });
+          this.#cache.set(id, { record, at: this.#clock.now() });
           return record;
         } finally {
           this.#reading.delete(id);

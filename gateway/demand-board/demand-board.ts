@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 
 /** One gateway's view of one deployment: requests being served, waiting, and the last arrival. */
 export interface GateDemand {
@@ -36,7 +37,8 @@ export interface DemandBoardOptions {
   readonly staleMs?: number;
   /** Called when another replica announces waiting requests: the leader should tick now. */
   readonly onRemoteWait?: () => void;
-  readonly now?: () => number;
+  /** Default systemClock. */
+  readonly clock?: Clock;
   readonly channel?: string;
 }
 
@@ -50,13 +52,13 @@ export class DemandBoard {
   readonly #pub: Redis;
   readonly #sub: Redis;
   readonly #o: DemandBoardOptions;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #channel: string;
   readonly #latest = new Map<string, Announcement>();
 
   constructor(o: DemandBoardOptions) {
     this.#o = o;
-    this.#now = o.now ?? Date.now;
+    this.#clock = o.clock ?? systemClock;
     this.#channel = o.channel ?? 'wg:warmpool:demand';
     const connect = () => {
       const c = new Redis(o.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
@@ -71,13 +73,13 @@ export class DemandBoard {
 
   /** Publishes this replica's gates (only those with something to say). Never throws. */
   announce(gates: Readonly<Record<string, GateDemand>>): void {
-    const a: Announcement = { replica: this.#o.replicaId, at: this.#now(), gates };
+    const a: Announcement = { replica: this.#o.replicaId, at: this.#clock.now(), gates };
     this.#pub.publish(this.#channel, JSON.stringify(a)).catch(() => undefined);
   }
 
   /** The other replicas' demand for a deployment, summed over fresh announcements. */
   remote(deployment: string): GateDemand {
-    const fresh = this.#now() - (this.#o.staleMs ?? 2000);
+    const fresh = this.#clock.now() - (this.#o.staleMs ?? 2000);
     let inFlight = 0;
     let queued = 0;
     let last: number | undefined;

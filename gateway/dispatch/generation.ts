@@ -1,6 +1,7 @@
 import type { ClientSignal } from '../http/client-signal.ts';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { GenerationEvent } from '../../runtime/engine/api.ts';
+import type { Clock } from '../../runtime/time/clock.ts';
 import type { ModelGate } from '../admission/index.ts';
 import type { GenerationRequest, SamplingLimitsForModel } from '../openai/index.ts';
 import { ApiError } from '../errors/index.ts';
@@ -13,6 +14,8 @@ import { type ForwardDeps, forward } from './forward.ts';
 export interface GenerationDeps extends ForwardDeps {
   readonly history: HistoryStore;
   readonly metrics: GatewayMetrics;
+  /** Stamps requests: their arrival (history, first-token window) and responses' `created`. */
+  readonly clock: Clock;
 }
 
 /** A generation the gateway has handed to an instance, from acceptance to its last event. */
@@ -71,7 +74,7 @@ export async function startGenerationSession(
   build: (limits: SamplingLimitsForModel) => GenerationRequest,
   signal: ClientSignal,
 ): Promise<GenerationSession> {
-  const arrivedAt = Date.now();
+  const arrivedAt = deps.clock.now();
   const t0 = performance.now();
   const leave = gate.enter();
   let request: GenerationRequest | null = null;

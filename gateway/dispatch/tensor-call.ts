@@ -16,7 +16,7 @@ export async function callTensorModel(
   inputs: (meta: InstanceMetadata) => TensorPayload[],
   signal: ClientSignal,
 ): Promise<InstanceInferResult> {
-  const at = Date.now();
+  const at = gw.clock.now();
   const t0 = performance.now();
   const gate = gw.gate(deployment);
   const leave = gate.enter();

@@ -1,3 +1,4 @@
+import { type Clock, systemClock, unrefTimer } from '../../runtime/time/clock.ts';
 import type {
   InstanceEntry,
   RegistryEvent,
@@ -9,6 +10,8 @@ import type { UpstreamInstance } from './upstream-instance.ts';
 export interface FollowSharedRegistryOptions {
   /** How often instances whose entry expired are checked; they go once not routable. Default 1000 ms. */
   orphanCheckMs?: number;
+  /** Default systemClock. */
+  clock?: Clock;
 }
 
 export interface SharedRegistryFollower {
@@ -80,14 +83,16 @@ export function followSharedRegistry(
 
   const unsubscribe = shared.subscribe(apply);
   for (const entry of shared.list()) apply({ type: 'upsert', entry });
-  const timer = setInterval(() => {
+  const clock = o.clock ?? systemClock;
+  const timer = clock.setInterval(() => {
     for (const [id, t] of tracked) if (t.orphan && t.instance !== null && !t.instance.routable) detach(id);
-  }, o.orphanCheckMs ?? 1000).unref();
+  }, o.orphanCheckMs ?? 1000);
+  unrefTimer(timer);
 
   return {
     async close() {
       unsubscribe();
-      clearInterval(timer);
+      clock.clearInterval(timer);
       await Promise.all(chains.values());
     },
   };

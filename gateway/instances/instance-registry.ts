@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { type Clock, systemClock, unrefTimer } from '../../runtime/time/clock.ts';
 import { instanceState, UpstreamInstance } from './upstream-instance.ts';
 import type { InstanceMetadata, LoadReport } from './types.ts';
 
@@ -9,6 +10,8 @@ export interface InstanceRegistryOptions {
   readonly pollTimeoutMs?: number;
   /** Longest silence of an instance on a request (UpstreamInstanceOptions.idleTimeoutMs). Default 60 s. */
   readonly upstreamIdleTimeoutMs?: number;
+  /** Schedules the polls. Default systemClock. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -27,7 +30,8 @@ export class InstanceRegistry extends EventEmitter<{
   readonly #pollIntervalMs: number;
   readonly #pollTimeoutMs: number;
   readonly #idleTimeoutMs: number | undefined;
-  readonly #timers = new Map<UpstreamInstance, NodeJS.Timeout>();
+  readonly #clock: Clock;
+  readonly #timers = new Map<UpstreamInstance, unknown>();
   #seq = 0;
 
   constructor(o: InstanceRegistryOptions = {}) {
@@ -35,6 +39,7 @@ export class InstanceRegistry extends EventEmitter<{
     this.#pollIntervalMs = o.pollIntervalMs ?? 500;
     this.#pollTimeoutMs = o.pollTimeoutMs ?? 2000;
     this.#idleTimeoutMs = o.upstreamIdleTimeoutMs;
+    this.#clock = o.clock ?? systemClock;
   }
 
   /** Adds an instance and polls it at once; resolves after that first poll. */
@@ -56,7 +61,7 @@ export class InstanceRegistry extends EventEmitter<{
     const list = this.#byDeployment.get(inst.deployment);
     if (!list?.includes(inst)) return;
     list.splice(list.indexOf(inst), 1);
-    clearTimeout(this.#timers.get(inst));
+    this.#clock.clearTimeout(this.#timers.get(inst));
     this.#timers.delete(inst);
     this.emit('removed', inst);
     await inst.close();
@@ -105,7 +110,7 @@ export class InstanceRegistry extends EventEmitter<{
   }
 
   async close(): Promise<void> {
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of this.#timers.values()) this.#clock.clearTimeout(t);
     this.#timers.clear();
     await Promise.all(this.all().map((i) => i.close()));
     this.#byDeployment.clear();
@@ -127,9 +132,8 @@ export class InstanceRegistry extends EventEmitter<{
     }
     if (!wasRoutable && inst.routable) this.emit('ready', inst);
     if (this.instances(inst.deployment).includes(inst)) {
-      const t = setTimeout(() => void this.#poll(inst), this.#pollIntervalMs);
-      t.unref();
-      this.#timers.set(inst, t);
+      const t = this.#clock.setTimeout(() => void this.#poll(inst), this.#pollIntervalMs);
+      this.#timers.set(inst, unrefTimer(t));
     }
   }
 

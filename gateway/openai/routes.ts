@@ -107,7 +107,7 @@ async function generate(
   const req = session.request;
   const ids: ResponseIds = {
     id: responseId(flavor === 'chat' ? 'chatcmpl' : 'cmpl'),
-    created: Math.floor(Date.now() / 1000),
+    created: Math.floor(gw.clock.now() / 1000),
     model,
   };
   if (session.whole) {

@@ -1,3 +1,4 @@
+import type { Clock } from '../../runtime/time/clock.ts';
 import { MemoryHistoryStore } from './memory-store.ts';
 import { RedisHistoryStore } from './redis-store.ts';
 import type { HistoryStore, Resolution } from './types.ts';
@@ -6,7 +7,8 @@ export interface HistoryStoreOptions {
   /** Redis when given (e.g. 'redis://127.0.0.1:6379'), in-process memory otherwise. */
   redisUrl?: string;
   resolutions?: readonly Resolution[];
-  now?: () => number;
+  /** Default systemClock. */
+  clock?: Clock;
   flushIntervalMs?: number;
   maxBuffered?: number;
   /** Redis only: keys whose counts may wait through an outage (README.md, "Redis away"). */
@@ -17,5 +19,5 @@ export interface HistoryStoreOptions {
 export function createHistoryStore(options: HistoryStoreOptions = {}): HistoryStore {
   const { redisUrl, ...rest } = options;
   if (redisUrl !== undefined && redisUrl !== '') return new RedisHistoryStore({ ...rest, url: redisUrl });
-  return new MemoryHistoryStore({ resolutions: rest.resolutions, now: rest.now });
+  return new MemoryHistoryStore({ resolutions: rest.resolutions, clock: rest.clock });
 }

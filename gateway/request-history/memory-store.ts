@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import { checkRecord, countRecord, emptyCounters } from './counters.ts';
 import { bucketStart, checkResolutions, chooseResolution, expiresAt } from './resolutions.ts';
 import { planSeries } from './series.ts';
@@ -5,13 +6,14 @@ import type { Bucket, Counters, HistoryStore, RequestRecord, Resolution } from '
 
 export interface MemoryHistoryOptions {
   resolutions?: readonly Resolution[];
-  now?: () => number;
+  /** Default systemClock. */
+  clock?: Clock;
 }
 
 /** In-process history: per model, per resolution, bucket start -> counters. */
 export class MemoryHistoryStore implements HistoryStore {
   readonly #resolutions: readonly Resolution[];
-  readonly #now: () => number;
+  readonly #clock: Clock;
   /** model -> one map per resolution (same order as #resolutions): bucket start -> counters. */
   readonly #models = new Map<string, Map<number, Counters>[]>();
   /** When each resolution was last pruned; pruning at most once per bucket keeps `record` cheap. */
@@ -19,13 +21,13 @@ export class MemoryHistoryStore implements HistoryStore {
 
   constructor(options: MemoryHistoryOptions = {}) {
     this.#resolutions = checkResolutions(options.resolutions);
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#prunedAt = this.#resolutions.map(() => -Infinity);
   }
 
   record(r: RequestRecord): void {
     checkRecord(r);
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#prune(now);
     let perRes = this.#models.get(r.model);
     if (perRes === undefined) {
@@ -47,7 +49,7 @@ export class MemoryHistoryStore implements HistoryStore {
   async flush(): Promise<void> {}
 
   async series(model: string, fromMs: number, toMs: number, bucketMs: number): Promise<Bucket[]> {
-    const now = this.#now();
+    const now = this.#clock.now();
     const res = chooseResolution(this.#resolutions, fromMs, bucketMs, now);
     const plan = planSeries(fromMs, toMs, bucketMs, res.bucketMs);
     const buckets = this.#models.get(model)?.[this.#resolutions.indexOf(res)];

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { type Clock, systemClock, unrefTimer } from '../../runtime/time/clock.ts';
 import { COUNTER_FIELDS } from './counters.ts';
 import { sendFlush, withFlushCommand, type WithFlush } from './flush-script.ts';
 import { bucketKey } from './keys.ts';
@@ -14,7 +14,8 @@ export const MIN_FLUSH_SPACING_MS = 10;
 
 interface RedisHistoryCommon {
   resolutions?: readonly Resolution[];
-  now?: () => number;
+  /** Default systemClock. */
+  clock?: Clock;
   /** How often buffered records are written: 0 turns the timer off, else >= 10 ms. Default 250 ms. */
   flushIntervalMs?: number;
   /** Records held before the oldest are dropped. Default 100_000. */
@@ -47,12 +48,12 @@ export class RedisHistoryStore implements HistoryStore {
   readonly #client: WithFlush;
   readonly #ownsClient: boolean;
   readonly #resolutions: readonly Resolution[];
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #prefix: string;
   readonly #flushAt: number;
   readonly #readyTimeoutMs: number;
   readonly #buffer: WriteBuffer;
-  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #timer: unknown;
   #lastSentAt = -Infinity;
   #tail: Promise<void> = Promise.resolve();
   #queuedFlushes = 0;
@@ -61,7 +62,7 @@ export class RedisHistoryStore implements HistoryStore {
 
   constructor(options: RedisHistoryOptions) {
     this.#resolutions = checkResolutions(options.resolutions);
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#prefix = options.keyPrefix ?? 'wg:hist:';
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 1000;
     const maxBuffered = options.maxBuffered ?? 100_000;
@@ -82,7 +83,7 @@ export class RedisHistoryStore implements HistoryStore {
       this.#client = withFlushCommand(client);
       this.#ownsClient = true;
     }
-    this.#timer = every > 0 ? setInterval(() => this.#kick(), every).unref() : undefined;
+    this.#timer = every > 0 ? unrefTimer(this.#clock.setInterval(() => this.#kick(), every)) : undefined;
   }
 
   /** Records dropped because the buffer was full (or recorded after close). */
@@ -135,7 +136,7 @@ export class RedisHistoryStore implements HistoryStore {
   }
 
   async series(model: string, fromMs: number, toMs: number, bucketMs: number): Promise<Bucket[]> {
-    const res = chooseResolution(this.#resolutions, fromMs, bucketMs, this.#now());
+    const res = chooseResolution(this.#resolutions, fromMs, bucketMs, this.#clock.now());
     const plan = planSeries(fromMs, toMs, bucketMs, res.bucketMs);
     if (plan.fineStarts.length === 0) return plan.buckets;
     await this.#ready();
@@ -152,7 +153,7 @@ export class RedisHistoryStore implements HistoryStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    this.#clock.clearInterval(this.#timer);
     try {
       // A shutdown just after an outage: the connection may still be coming back, so give it a few
       // chances (each waits up to readyTimeoutMs) before the buffered counts are given up.
@@ -178,14 +179,16 @@ export class RedisHistoryStore implements HistoryStore {
   }
 
   async #flushOnce(): Promise<void> {
-    const wait = this.#lastSentAt + MIN_FLUSH_SPACING_MS - performance.now();
-    if (wait > 0) await sleep(wait); // records keep arriving meanwhile and join this flush
-    const writes = this.#buffer.take(this.#now());
+    const clock = this.#clock;
+    const wait = this.#lastSentAt + MIN_FLUSH_SPACING_MS - clock.monotonic();
+    // Records keep arriving meanwhile and join this flush.
+    if (wait > 0) await new Promise<void>((r) => clock.setTimeout(r, wait));
+    const writes = this.#buffer.take(this.#clock.now());
     if (writes.length === 0) return;
     let failed: KeyWrite[] = writes;
     try {
       await this.#ready();
-      this.#lastSentAt = performance.now();
+      this.#lastSentAt = this.#clock.monotonic();
       const sent = await sendFlush(this.#client, writes);
       failed = sent.failed;
       if (sent.error !== null) throw sent.error;

@@ -1,5 +1,6 @@
 import { type Context, Hono } from 'hono';
 import type { Telemetry } from '../../runtime/telemetry/index.ts';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import { type AdminOperations, adminRoutes } from '../admin/index.ts';
 import { DEFAULT_GATE_LIMITS, type GateLimits, ModelGate } from '../admission/index.ts';
 import {
@@ -52,6 +53,11 @@ export interface GatewayOptions {
   readonly operations?: AdminOperations;
   /** A request is waiting for a ready instance of the model: the warm-pool controller acts at once. */
   readonly onWait?: (model: string) => void;
+  /**
+   * What the gates, the default stores and limiter, and request stamps read time from (an instance
+   * registry or history store passed in brings its own). Default systemClock.
+   */
+  readonly clock?: Clock;
 }
 
 export interface Gateway {
@@ -65,15 +71,16 @@ export interface Gateway {
 
 /** The gateway: every public route, wired to deployments, instances, routing, admission and telemetry. */
 export function createGateway(o: GatewayOptions): Gateway {
-  const registry = o.registry ?? new InstanceRegistry();
-  const ownHistory = o.history ?? createHistoryStore();
-  const keys = o.keys ?? MemoryKeyStore.inMemory();
+  const clock = o.clock ?? systemClock;
+  const registry = o.registry ?? new InstanceRegistry({ clock });
+  const ownHistory = o.history ?? createHistoryStore({ clock });
+  const keys = o.keys ?? MemoryKeyStore.inMemory({ clock });
   // Keys off: nothing of auth is on the request path.
   const auth =
     o.apiKeys === 'required'
       ? createGatewayAuth({
           keys,
-          limiter: o.limiter ?? new MemoryLimiter(),
+          limiter: o.limiter ?? new MemoryLimiter({ clock }),
           deployments: o.deployments,
           meter: o.telemetry.meter,
         })
@@ -86,7 +93,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   const firstSeen = new Map<string, number>();
   const ungated = (model: string) => {
     let g = gates.get(model);
-    if (!g) gates.set(model, (g = new ModelGate(model, limits, (m) => o.onWait?.(m))));
+    if (!g) gates.set(model, (g = new ModelGate(model, limits, (m) => o.onWait?.(m), clock)));
     return g;
   };
   const gate = auth ? auth.guardGate(ungated) : ungated;
@@ -106,8 +113,9 @@ export function createGateway(o: GatewayOptions): Gateway {
     metrics,
     onRetry: (model) => metrics.retried(model),
     gate,
+    clock,
     createdAt: (model) => {
-      if (!firstSeen.has(model)) firstSeen.set(model, Math.floor(Date.now() / 1000));
+      if (!firstSeen.has(model)) firstSeen.set(model, Math.floor(clock.now() / 1000));
       return firstSeen.get(model)!;
     },
   };

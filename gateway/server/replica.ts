@@ -1,3 +1,4 @@
+import { systemClock, unrefTimer } from '../../runtime/time/clock.ts';
 import { followSharedRegistry } from '../instances/follow-shared-registry.ts';
 import { type RunningGateway, startGateway, type StartGatewayOptions } from './start.ts';
 import { DemandBoard, type GateDemand } from '../demand-board/index.ts';
@@ -35,15 +36,16 @@ const FIRST_TOKEN_WINDOW_MS = 10_000;
  * sees it (every 250 ms, and at once when a request starts waiting at zero).
  */
 export async function startGatewayReplica(o: GatewayReplicaOptions): Promise<RunningGatewayReplica> {
+  const clock = o.clock ?? systemClock;
   const ownBoard =
     o.board === undefined && o.redisUrl
-      ? new DemandBoard({ redisUrl: o.redisUrl, replicaId: o.replicaId })
+      ? new DemandBoard({ redisUrl: o.redisUrl, replicaId: o.replicaId, clock })
       : null;
   const board = o.board ?? ownBoard;
   let gw: RunningGateway | null = null;
   const demandOf = (deployment: string): GateDemand => {
     const g = gw!.gateway.context.gate(deployment);
-    const firstToken = g.firstTokens.summary(Date.now(), FIRST_TOKEN_WINDOW_MS);
+    const firstToken = g.firstTokens.summary(clock.now(), FIRST_TOKEN_WINDOW_MS);
     return {
       inFlight: g.inFlight,
       queued: g.queued,
@@ -61,17 +63,17 @@ export async function startGatewayReplica(o: GatewayReplicaOptions): Promise<Run
   };
   gw = await startGateway({
     ...o,
+    clock,
     onWait: (model) => {
       o.onWait?.(model);
       board?.announce(localDemand());
     },
   });
-  const announcing = board && setInterval(() => board.announce(localDemand()), 250);
-  announcing?.unref();
-  const ownShared = o.shared ? null : createSharedRegistry({ redisUrl: o.redisUrl });
+  const announcing = board && unrefTimer(clock.setInterval(() => board.announce(localDemand()), 250));
+  const ownShared = o.shared ? null : createSharedRegistry({ redisUrl: o.redisUrl, clock });
   const shared = o.shared ?? ownShared!;
   if (ownShared instanceof RedisSharedRegistry) await ownShared.connected();
-  const follower = followSharedRegistry(shared, gw.gateway.registry);
+  const follower = followSharedRegistry(shared, gw.gateway.registry, { clock });
   const running = gw;
   return {
     url: running.url,
@@ -79,7 +81,7 @@ export async function startGatewayReplica(o: GatewayReplicaOptions): Promise<Run
     localDemand,
     demandOf,
     async close() {
-      if (announcing) clearInterval(announcing);
+      if (announcing) clock.clearInterval(announcing);
       running.gateway.stopAccepting();
       await follower.close();
       await ownShared?.close();

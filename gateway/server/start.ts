@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createTelemetry, type Telemetry } from '../../runtime/telemetry/index.ts';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import type { GateLimits } from '../admission/index.ts';
 import {
   createDeploymentStore,
@@ -55,6 +56,8 @@ export interface StartGatewayOptions {
   readonly upstreamIdleTimeoutMs?: number;
   readonly onWait?: (model: string) => void;
   readonly operations?: AdminOperations;
+  /** The gateway's time: its gates, stores, limiter and instance polls. Default systemClock. */
+  readonly clock?: Clock;
 }
 
 export interface RunningGateway {
@@ -66,6 +69,7 @@ export interface RunningGateway {
 
 /** Starts a gateway listening on HTTP, with its stores and telemetry; close() releases all of it. */
 export async function startGateway(o: StartGatewayOptions = {}): Promise<RunningGateway> {
+  const clock = o.clock ?? systemClock;
   const tmp = o.redisUrl || o.deploymentsFile ? null : await mkdtemp(join(tmpdir(), 'warmgate-'));
   const store: DeploymentStore = createDeploymentStore({
     redisUrl: o.redisUrl,
@@ -85,6 +89,7 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
     file: o.apiKeysFile ?? join(dirname(deploymentsFile), 'api-keys.json'),
     follow: o.apiKeys === 'required',
     meter: telemetry.meter,
+    clock,
   });
   const gateway = createGateway({
     deployments,
@@ -92,8 +97,9 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
     registry: new InstanceRegistry({
       pollIntervalMs: o.pollIntervalMs,
       upstreamIdleTimeoutMs: o.upstreamIdleTimeoutMs,
+      clock,
     }),
-    history: o.history ?? createHistoryStore({ redisUrl: o.redisUrl }),
+    history: o.history ?? createHistoryStore({ redisUrl: o.redisUrl, clock }),
     routing: typeof o.routing === 'string' ? { policy: o.routing } : o.routing,
     limits: o.limits,
     bodyLimitBytes: o.bodyLimitBytes,
@@ -105,6 +111,7 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
     limiter: auth.limiter,
     onWait: o.onWait,
     operations: o.operations,
+    clock,
   });
   for (const i of o.instances ?? []) await gateway.registry.add(i.deployment, i.url);
   const server = serve({

@@ -1,3 +1,4 @@
+import type { Clock } from '../../runtime/time/clock.ts';
 import { MemorySharedRegistry } from './memory-registry.ts';
 import { RedisSharedRegistry } from './redis-registry.ts';
 import type { SharedInstanceRegistry } from './types.ts';
@@ -8,13 +9,14 @@ export interface SharedRegistryOptions {
   ttlMs?: number;
   /** The Redis resync, or the memory sweep of stale entries. Default 1000 ms. */
   resyncIntervalMs?: number;
-  now?: () => number;
+  /** Default systemClock. */
+  clock?: Clock;
 }
 
 export function createSharedRegistry(o: SharedRegistryOptions = {}): SharedInstanceRegistry {
-  const { redisUrl, ttlMs, resyncIntervalMs, now } = o;
+  const { redisUrl, ttlMs, resyncIntervalMs, clock } = o;
   if (redisUrl !== undefined && redisUrl !== '') {
-    return new RedisSharedRegistry({ url: redisUrl, ttlMs, resyncIntervalMs, now });
+    return new RedisSharedRegistry({ url: redisUrl, ttlMs, resyncIntervalMs, clock });
   }
-  return new MemorySharedRegistry({ ttlMs, sweepIntervalMs: resyncIntervalMs, now });
+  return new MemorySharedRegistry({ ttlMs, sweepIntervalMs: resyncIntervalMs, clock });
 }

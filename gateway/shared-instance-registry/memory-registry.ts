@@ -1,3 +1,4 @@
+import { type Clock, systemClock, unrefTimer } from '../../runtime/time/clock.ts';
 import type { InstanceEntry, RegistryEvent, RegistryListener, SharedInstanceRegistry } from './types.ts';
 import { RegistryView } from './view.ts';
 
@@ -6,25 +7,26 @@ export interface MemorySharedRegistryOptions {
   ttlMs?: number;
   /** How often stale entries are swept out (and announced); 0 turns the timer off. Default 1000 ms. */
   sweepIntervalMs?: number;
-  now?: () => number;
+  /** Default systemClock. */
+  clock?: Clock;
 }
 
 /** The shared registry of a single process (controller and gateway in one): events are synchronous. */
 export class MemorySharedRegistry implements SharedInstanceRegistry {
   readonly #view: RegistryView;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #listeners = new Set<RegistryListener>();
-  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #timer: unknown;
 
   constructor(o: MemorySharedRegistryOptions = {}) {
     this.#view = new RegistryView(o.ttlMs ?? 10_000);
-    this.#now = o.now ?? Date.now;
+    this.#clock = o.clock ?? systemClock;
     const every = o.sweepIntervalMs ?? 1000;
-    this.#timer = every > 0 ? setInterval(() => void this.sync(), every).unref() : undefined;
+    this.#timer = every > 0 ? unrefTimer(this.#clock.setInterval(() => void this.sync(), every)) : undefined;
   }
 
   async publish(entry: InstanceEntry): Promise<void> {
-    this.#emit(this.#view.upsert(entry, this.#now()));
+    this.#emit(this.#view.upsert(entry, this.#clock.now()));
   }
 
   async remove(id: string): Promise<void> {
@@ -32,7 +34,7 @@ export class MemorySharedRegistry implements SharedInstanceRegistry {
   }
 
   list(deployment?: string): InstanceEntry[] {
-    const now = this.#now();
+    const now = this.#clock.now();
     return this.#view.list(deployment).filter((e) => !this.#view.isStale(e, now));
   }
 
@@ -42,11 +44,11 @@ export class MemorySharedRegistry implements SharedInstanceRegistry {
   }
 
   async sync(): Promise<void> {
-    this.#emit(this.#view.expire(this.#now()));
+    this.#emit(this.#view.expire(this.#clock.now()));
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#clock.clearInterval(this.#timer);
     this.#listeners.clear();
   }
 

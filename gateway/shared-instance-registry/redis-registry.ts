@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
+import { type Clock, systemClock, unrefTimer } from '../../runtime/time/clock.ts';
 import { parseEntry, parseMessage, type RegistryMessage } from './wire.ts';
 import type { InstanceEntry, RegistryEvent, RegistryListener, SharedInstanceRegistry } from './types.ts';
 import { RegistryView } from './view.ts';
@@ -17,7 +18,8 @@ export interface RedisSharedRegistryOptions {
   reconnectDelayMs?: number;
   /** How long publish/remove wait for a connection that is not ready. Default 1000 ms. */
   readyTimeoutMs?: number;
-  now?: () => number;
+  /** Default systemClock. */
+  clock?: Clock;
 }
 
 /** Publish or remove could not reach Redis; the shared view did not change. */
@@ -39,14 +41,14 @@ export class RedisSharedRegistry implements SharedInstanceRegistry {
   readonly #key: string;
   readonly #channel: string;
   readonly #view: RegistryView;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #readyTimeoutMs: number;
   readonly #client: Redis;
   readonly #sub: Redis;
   readonly #listeners = new Set<RegistryListener>();
   /** What this object published itself, written back if a restarted Redis lost it. */
   readonly #own = new Map<string, InstanceEntry>();
-  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #timer: unknown;
   readonly #subscribed: Promise<unknown>;
   #syncing: Promise<void> | null = null;
   #connectedOnce = false;
@@ -57,7 +59,7 @@ export class RedisSharedRegistry implements SharedInstanceRegistry {
     this.#key = o.key ?? 'warmgate:instances';
     this.#channel = `${this.#key}:events`;
     this.#view = new RegistryView(o.ttlMs ?? 10_000);
-    this.#now = o.now ?? Date.now;
+    this.#clock = o.clock ?? systemClock;
     this.#readyTimeoutMs = o.readyTimeoutMs ?? 1000;
     const retryStrategy = (): number => o.reconnectDelayMs ?? 200;
     // Fail fast while disconnected: publish reports it, reads use the last known view.
@@ -70,7 +72,7 @@ export class RedisSharedRegistry implements SharedInstanceRegistry {
     this.#subscribed = this.#sub.subscribe(this.#channel);
     this.#subscribed.catch(noop);
     const every = o.resyncIntervalMs ?? 1000;
-    this.#timer = every > 0 ? setInterval(() => void this.sync(), every).unref() : undefined;
+    this.#timer = every > 0 ? unrefTimer(this.#clock.setInterval(() => void this.sync(), every)) : undefined;
   }
 
   async publish(entry: InstanceEntry): Promise<void> {
@@ -79,7 +81,7 @@ export class RedisSharedRegistry implements SharedInstanceRegistry {
       m.hset(this.#key, entry.id, JSON.stringify(entry)).publish(this.#channel, JSON.stringify(message)),
     );
     this.#own.set(entry.id, entry);
-    this.#emit(this.#view.upsert(entry, this.#now()));
+    this.#emit(this.#view.upsert(entry, this.#clock.now()));
   }
 
   async remove(id: string): Promise<void> {
@@ -126,7 +128,7 @@ export class RedisSharedRegistry implements SharedInstanceRegistry {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    this.#clock.clearInterval(this.#timer);
     this.#listeners.clear();
     await Promise.allSettled([this.#syncing]);
     this.#client.disconnect();
@@ -144,7 +146,7 @@ export class RedisSharedRegistry implements SharedInstanceRegistry {
     }
     if (this.#closed) return;
     const remote = Object.values(raw).flatMap((text) => parseEntry(text) ?? []);
-    this.#emit(this.#view.replace(remote, mark, this.#now()));
+    this.#emit(this.#view.replace(remote, mark, this.#clock.now()));
   }
 
   async #onReady(): Promise<void> {
@@ -168,7 +170,7 @@ export class RedisSharedRegistry implements SharedInstanceRegistry {
   #onMessage(text: string): void {
     const m = parseMessage(text);
     if (m === null || m.origin === this.#origin || this.#closed) return;
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#emit(m.type === 'upsert' ? this.#view.upsert(m.entry, now) : this.#view.remove(m.id, true));
   }
 

@@ -3,6 +3,7 @@ import { ByteTokenizer, DEFAULT_SAMPLING_PARAMS, Engine, type EngineConfig } fro
 import { type LoadedModel, loadModel, ModelLoadError } from '../model/index.ts';
 import { type BatchingConfig, DynamicBatcher, loadTensorModel, type TensorModel } from '../tensor/index.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/index.ts';
+import { type Clock, systemClock, unrefTimer } from '../time/clock.ts';
 import { availableExecutionProviders } from './detect-providers.ts';
 import { chooseExecutionProviders } from './execution-providers.ts';
 import { RuntimeMetrics } from './metrics.ts';
@@ -28,6 +29,8 @@ export interface InstanceOptions {
   kvArena?: ArrayBuffer;
   /** Where start-up warnings go (default console.warn). */
   warn?: (message: string) => void;
+  /** Times the tensor batcher's queue and the drain deadline. Default systemClock. */
+  clock?: Clock;
 }
 
 const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, preferredBatchSizes: [], maxQueueDelayMs: 2 };
@@ -51,10 +54,12 @@ export class RuntimeInstance {
   #inFlightGenerate = 0;
   readonly #ownsTelemetry: boolean;
   readonly #options: InstanceOptions;
+  readonly #clock: Clock;
 
   constructor(options: InstanceOptions) {
     this.kind = options.kind;
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
     this.#ownsTelemetry = !options.telemetry;
     this.telemetry = options.telemetry ?? createTelemetry({ serviceName: 'warmgate-runtime' });
     this.metrics = new RuntimeMetrics(this.telemetry.meter);
@@ -113,7 +118,7 @@ export class RuntimeInstance {
       ]);
       this.#model = model;
       this.executionProvider = providers[0]!;
-      this.batcher = new DynamicBatcher(model, this.#options.batching ?? DEFAULT_BATCHING, undefined, {
+      this.batcher = new DynamicBatcher(model, this.#options.batching ?? DEFAULT_BATCHING, this.#clock, {
         onBatch: (rows) => this.metrics.batch(this.modelName, rows),
       });
       this.state = 'warming';
@@ -157,12 +162,13 @@ export class RuntimeInstance {
     if (this.state === 'draining' || this.state === 'stopped') return true;
     this.state = 'draining';
     const deadline = this.#options.drainTimeoutMs ?? 30_000;
+    const clock = this.#clock;
     const done = (async () => {
       await this.engine?.drain().catch(() => {});
-      while (this.#inFlightTensor > 0) await new Promise((r) => setTimeout(r, 5));
+      while (this.#inFlightTensor > 0) await new Promise<void>((r) => clock.setTimeout(r, 5));
       return true;
     })();
-    const timer = new Promise<boolean>((r) => setTimeout(() => r(false), deadline).unref());
+    const timer = new Promise<boolean>((r) => unrefTimer(clock.setTimeout(() => r(false), deadline)));
     return Promise.race([done, timer]);
   }
 

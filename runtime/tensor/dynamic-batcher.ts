@@ -1,4 +1,5 @@
 import ort from 'onnxruntime-node';
+import { type Clock, systemClock } from '../time/clock.ts';
 import { type BatchingConfig, takeBatch } from './batch-policy.ts';
 import type { TensorModel, TensorSpec } from './tensor-model.ts';
 
@@ -26,22 +27,10 @@ interface Pending {
   readonly reject: (e: unknown) => void;
 }
 
-export interface BatcherClock {
-  now(): number;
-  setTimeout(f: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 export interface BatcherHooks {
   /** Called as each ONNX Runtime call begins, with its rows (e.g. for a batch size histogram). */
   readonly onBatch?: (rows: number) => void;
 }
-
-const realClock: BatcherClock = {
-  now: () => performance.now(),
-  setTimeout: (f, ms) => setTimeout(f, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 /**
  * Triton-style dynamic batching for a tensor function: requests queue, a batch is cut by takeBatch
@@ -51,7 +40,8 @@ const realClock: BatcherClock = {
 export class DynamicBatcher {
   readonly #model: TensorModel;
   readonly #config: BatchingConfig;
-  readonly #clock: BatcherClock;
+  /** Its monotonic time and timers time the queue (a wall-clock step must not stretch a wait). */
+  readonly #clock: Clock;
   readonly #hooks: BatcherHooks;
   #queue: Pending[] = [];
   #running = false;
@@ -62,7 +52,7 @@ export class DynamicBatcher {
   constructor(
     model: TensorModel,
     config: BatchingConfig,
-    clock: BatcherClock = realClock,
+    clock: Clock = systemClock,
     hooks: BatcherHooks = {},
   ) {
     this.#model = model;
@@ -77,7 +67,7 @@ export class DynamicBatcher {
     if (typeof checked === 'string')
       return Promise.resolve({ ok: false, error: { code: 'invalid_tensor', message: checked } });
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ...checked, arrivedAt: this.#clock.now(), resolve, reject });
+      this.#queue.push({ ...checked, arrivedAt: this.#clock.monotonic(), resolve, reject });
       this.#pump();
     });
   }
@@ -87,12 +77,12 @@ export class DynamicBatcher {
     const oldest = this.#queue[0]!;
     const n = takeBatch(
       this.#queue.map((p) => p.rows),
-      this.#clock.now() - oldest.arrivedAt,
+      this.#clock.monotonic() - oldest.arrivedAt,
       this.#config,
     );
     if (n === null) {
       if (this.#timer === null) {
-        const wait = Math.max(0, oldest.arrivedAt + this.#config.maxQueueDelayMs - this.#clock.now());
+        const wait = Math.max(0, oldest.arrivedAt + this.#config.maxQueueDelayMs - this.#clock.monotonic());
         this.#timer = this.#clock.setTimeout(() => {
           this.#timer = null;
           this.#pump();
@@ -115,7 +105,7 @@ export class DynamicBatcher {
   async #run(batch: Pending[]): Promise<void> {
     const rows = batch.reduce((a, p) => a + p.rows, 0);
     this.batchSizes.set(rows, (this.batchSizes.get(rows) ?? 0) + 1);
-    const startedAt = this.#clock.now();
+    const startedAt = this.#clock.monotonic();
     try {
       this.#hooks.onBatch?.(rows); // inside: a hook that throws fails this batch, it does not hang it
       const feeds: Record<string, ort.Tensor> = {};

@@ -1,9 +1,3 @@
 export { type BatchingConfig, takeBatch } from './batch-policy.ts';
-export {
-  type BatcherClock,
-  type BatcherHooks,
-  DynamicBatcher,
-  type InferResult,
-  type NamedTensor,
-} from './dynamic-batcher.ts';
+export { type BatcherHooks, DynamicBatcher, type InferResult, type NamedTensor } from './dynamic-batcher.ts';
 export { loadTensorModel, type TensorManifest, type TensorModel, type TensorSpec } from './tensor-model.ts';

@@ -33,6 +33,11 @@ export class FakeClock implements Clock, Disposable {
     return this.#now;
   }
 
+  /** The same instant as now(): fake time never steps back. */
+  monotonic(): number {
+    return this.#now;
+  }
+
   setTimeout(fn: () => void, ms: number): unknown {
     return this.#add(this.#now + Math.max(0, ms), fn);
   }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import { ACQUIRE, CURRENT, FENCED_SET, RELEASE, RENEW } from './scripts.ts';
 
 export interface LeaseInfo {
@@ -21,7 +22,8 @@ interface RedisLeaseCommon {
   key?: string;
   /** Default 3000 ms. */
   ttlMs?: number;
-  now?: () => number;
+  /** Default systemClock. */
+  clock?: Clock;
 }
 
 /** From a URL (the lease owns the client and quits it on close) or from a client the caller owns. */
@@ -41,7 +43,7 @@ export class RedisLease implements Lease {
   readonly #ownsClient: boolean;
   readonly #leaseKey: string;
   readonly #tokenKey: string;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
   constructor(options: RedisLeaseOptions) {
     this.ttlMs = options.ttlMs ?? 3000;
@@ -50,7 +52,7 @@ export class RedisLease implements Lease {
     }
     this.#leaseKey = options.key ?? 'wg:warmpool:leader';
     this.#tokenKey = `${this.#leaseKey}:token`;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     if (options.client !== undefined) {
       this.#client = options.client;
       this.#ownsClient = false;
@@ -86,7 +88,7 @@ export class RedisLease implements Lease {
     const reply = (await this.#client.eval(CURRENT, 1, this.#leaseKey)) as [string, string, number] | null;
     if (reply === null) return null;
     const [holder, token, pttl] = reply;
-    return { holder, token: Number(token), expiresAt: this.#now() + Math.max(0, pttl) };
+    return { holder, token: Number(token), expiresAt: this.#clock.now() + Math.max(0, pttl) };
   }
 
   /**

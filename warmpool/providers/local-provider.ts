@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
 import { freePort } from '../../runtime/instance/launch.ts';
+import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import { ArtifactCache, ArtifactStartError, defaultCacheDir } from '../artifacts/index.ts';
 import type { StartTimings } from '../lifecycle/index.ts';
 import { instanceArgs } from './instance-args.ts';
@@ -23,7 +24,8 @@ export interface LocalProviderOptions {
   /** Per-request limit for /live and /ready. Default 1000 ms. */
   readonly probeTimeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
-  readonly now?: () => number;
+  /** Default systemClock. */
+  readonly clock?: Clock;
   /** Where URL artifacts are downloaded and verified. Default: a cache under defaultCacheDir(env). */
   readonly artifacts?: ArtifactCache;
   /**
@@ -60,7 +62,7 @@ export class LocalProvider implements Provider {
   readonly #pollMs: number;
   readonly #probeMs: number;
   readonly #env: NodeJS.ProcessEnv;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #artifacts: ArtifactCache;
   /** Flags every instance gets from this provider (graph cache, parent watch). */
   readonly #extraArgs: string[];
@@ -74,7 +76,7 @@ export class LocalProvider implements Provider {
     this.#pollMs = o.pollIntervalMs ?? 50;
     this.#probeMs = o.probeTimeoutMs ?? 1000;
     this.#env = o.env ?? process.env;
-    this.#now = o.now ?? Date.now;
+    this.#clock = o.clock ?? systemClock;
     this.#artifacts = o.artifacts ?? new ArtifactCache({ dir: defaultCacheDir(this.#env) });
     const graphs = o.graphCacheDir ?? join(dirname(defaultCacheDir(this.#env)), 'graphs');
     this.#extraArgs = graphs === false ? [] : ['--graph-cache', graphs];
@@ -128,7 +130,7 @@ export class LocalProvider implements Provider {
       local = { ...deployment, model: { path: r.dir } };
     }
     instanceArgs(local, this.#host, 0); // throws for what cannot run here, before a standby is taken
-    const startedAt = this.#now();
+    const startedAt = this.#clock.now();
     const standby = this.#standbys.take();
     const assigned = standby && (await this.#assign(standby, local));
     const port = assigned ? standby.port : await freePort();
@@ -144,7 +146,7 @@ export class LocalProvider implements Provider {
     const r: Running = {
       instance,
       proc,
-      timings: { spawnedAt: startedAt, ...(assigned && { liveAt: this.#now() }) },
+      timings: { spawnedAt: startedAt, ...(assigned && { liveAt: this.#clock.now() }) },
       stopping: false,
     };
     this.#track(r);
@@ -175,15 +177,15 @@ export class LocalProvider implements Provider {
     if (r.proc.exit) return r.proc.exit;
     r.stopping = true;
     r.proc.kill('SIGTERM'); // the instance drains, then exits 0
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
     try {
       const forced = new Promise<'timeout'>(
-        (res) => (timer = setTimeout(() => res('timeout'), o.drainTimeoutMs)),
+        (res) => (timer = this.#clock.setTimeout(() => res('timeout'), o.drainTimeoutMs)),
       );
       if ((await Promise.race([r.proc.exited, forced])) === 'timeout') r.proc.kill('SIGKILL');
       return await r.proc.exited;
     } finally {
-      clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
     }
   }
 
@@ -282,11 +284,12 @@ export class LocalProvider implements Provider {
   async #watch(r: Running): Promise<void> {
     while (!r.proc.exit && !r.stopping && r.timings.readyAt === undefined) {
       await this.#observe(r);
-      let timer: NodeJS.Timeout | undefined;
+      let timer: unknown;
       try {
-        await Promise.race([r.proc.exited, new Promise((res) => (timer = setTimeout(res, this.#pollMs)))]);
+        const pause = new Promise<void>((res) => (timer = this.#clock.setTimeout(res, this.#pollMs)));
+        await Promise.race([r.proc.exited, pause]);
       } finally {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
       }
     }
   }
@@ -298,14 +301,14 @@ export class LocalProvider implements Provider {
         .then(async (res) => ({ ok: res.ok, state: ((await res.json()) as { state?: string }).state }))
         .catch(() => undefined);
     const live = await get('/live');
-    const at = this.#now();
+    const at = this.#clock.now();
     if (!live) return 'down';
     const t = r.timings;
     t.liveAt ??= at;
     if (live.state === 'warming') t.warmingAt ??= at;
     const ready = await get('/ready');
     if (ready?.ok) {
-      t.readyAt ??= this.#now();
+      t.readyAt ??= this.#clock.now();
       return 'ready';
     }
     const state = ready?.state ?? live.state;

@@ -128,7 +128,7 @@ export function startControllerService(o: ControllerServiceOptions): RunningCont
   const leading = new LeadingController(controller, () => elector === null || elector.leading() !== null);
   if (o.redisUrl) {
     const ttlMs = o.leaseTtlMs ?? 3000;
-    lease = new RedisLease({ url: o.redisUrl, key: 'wg:warmpool:leader', ttlMs });
+    lease = new RedisLease({ url: o.redisUrl, key: 'wg:warmpool:leader', ttlMs, clock });
     elector = new LeaderElector({
       lease,
       holderId,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { apiKeyId, hashApiKey, MemoryKeyStore, newApiKey } from '../../../gateway/auth/index.ts';
+import { clockReading } from '../../support/clock-reading.ts';
 
 describe('API keys', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wg-keys-'));
@@ -32,7 +33,7 @@ describe('API keys', () => {
 
   it('a store verifies the key, refuses a wrong secret, an unknown id and a revoked key', async () => {
     let now = 1_000;
-    const store = MemoryKeyStore.inMemory({ now: () => now });
+    const store = MemoryKeyStore.inMemory({ clock: clockReading(() => now) });
     const { record, key } = await store.create({ name: 'ci', limits: { requestsPerSecond: 5 } });
     assert.equal(record.name, 'ci');
     assert.equal(record.createdAt, 1_000);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryLimiter } from '../../../gateway/auth/index.ts';
+import { clockReading } from '../../support/clock-reading.ts';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -8,7 +9,7 @@ const DAY = 86_400_000;
 describe('memory limiter (time stepped by hand)', () => {
   it('token bucket: a burst, then the sustained rate, with the wait until the next request', async () => {
     let now = 10 * DAY;
-    const limiter = new MemoryLimiter({ now: () => now });
+    const limiter = new MemoryLimiter({ clock: clockReading(() => now) });
     const limits = { requestsPerSecond: 2, burst: 3 };
     for (let i = 0; i < 3; i++) assert.ok((await limiter.admit('k', limits)).ok, `burst ${i}`);
     const refused = await limiter.admit('k', limits);
@@ -32,7 +33,7 @@ describe('memory limiter (time stepped by hand)', () => {
 
   it('token quotas: counted when requests finish, refused until the window resets', async () => {
     let now = 10 * DAY + 5 * MINUTE + 15_000;
-    const limiter = new MemoryLimiter({ now: () => now });
+    const limiter = new MemoryLimiter({ clock: clockReading(() => now) });
     const limits = { tokensPerMinute: 100, tokensPerDay: 250 };
     assert.ok((await limiter.admit('k', limits)).ok);
     limiter.finish('k', null, 60);
@@ -58,7 +59,7 @@ describe('memory limiter (time stepped by hand)', () => {
   });
 
   it('concurrency: the N+1th is refused until one finishes', async () => {
-    const limiter = new MemoryLimiter({ now: () => 0 });
+    const limiter = new MemoryLimiter({ clock: clockReading(() => 0) });
     const limits = { maxConcurrentRequests: 2 };
     const a = await limiter.admit('k', limits);
     const b = await limiter.admit('k', limits);
@@ -73,7 +74,7 @@ describe('memory limiter (time stepped by hand)', () => {
 
   it('a refused request takes nothing: a refusal by one limit leaves the others as they were', async () => {
     let now = 0;
-    const limiter = new MemoryLimiter({ now: () => now });
+    const limiter = new MemoryLimiter({ clock: clockReading(() => now) });
     const limits = { requestsPerSecond: 1, burst: 1, maxConcurrentRequests: 1 };
     const a = await limiter.admit('k', limits);
     assert.ok(a.ok);

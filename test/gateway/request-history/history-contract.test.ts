@@ -9,9 +9,11 @@ import {
   type RequestRecord,
   type Resolution,
 } from '../../../gateway/request-history/index.ts';
+import type { Clock } from '../../../runtime/time/clock.ts';
+import { clockReading } from '../../support/clock-reading.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
-type Factory = (o: { resolutions?: readonly Resolution[]; now: () => number }) => HistoryStore;
+type Factory = (o: { resolutions?: readonly Resolution[]; clock: Clock }) => HistoryStore;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -33,7 +35,7 @@ function historyContract(name: string, factory: Factory): void {
     let clock = t0 + 10 * MINUTE;
     let stores: HistoryStore[] = [];
     const make = (resolutions?: readonly Resolution[]): HistoryStore => {
-      const s = factory({ resolutions, now: () => clock });
+      const s = factory({ resolutions, clock: clockReading(() => clock) });
       stores.push(s);
       return s;
     };
@@ -178,7 +180,7 @@ describe('history stores', { timeout: 30_000 }, () => {
       let now = 1_000_000;
       const s = new MemoryHistoryStore({
         resolutions: [{ bucketMs: 1000, retentionMs: 3000 }],
-        now: () => now,
+        clock: clockReading(() => now),
       });
       s.record(rec(now + 500));
       now += 2999;

@@ -9,6 +9,7 @@ import {
   type InstanceEntry,
 } from '../../../gateway/shared-instance-registry/index.ts';
 import { deployment, MODELS } from '../../support/platform.ts';
+import { clockReading } from '../../support/clock-reading.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 // The acceptance says gateways see a change within 1 s; the waits allow 1 s more for scheduling on a
@@ -104,7 +105,11 @@ describe('a gateway following the shared instance registry', () => {
 
   it('keeps an instance whose entry expired while it answers, and drops it once unreachable', async () => {
     let clock = Date.now();
-    const shared = new MemorySharedRegistry({ ttlMs: 10_000, sweepIntervalMs: 0, now: () => clock });
+    const shared = new MemorySharedRegistry({
+      ttlMs: 10_000,
+      sweepIntervalMs: 0,
+      clock: clockReading(() => clock),
+    });
     const follower = followSharedRegistry(shared, gw.gateway.registry, { orphanCheckMs: 50 });
     try {
       await shared.publish({

@@ -7,9 +7,11 @@ import {
   type RegistryEvent,
   type SharedInstanceRegistry,
 } from '../../../gateway/shared-instance-registry/index.ts';
+import type { Clock } from '../../../runtime/time/clock.ts';
+import { clockReading } from '../../support/clock-reading.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
-type Factory = (o: { now: () => number; ttlMs: number }) => Promise<SharedInstanceRegistry>;
+type Factory = (o: { clock: Clock; ttlMs: number }) => Promise<SharedInstanceRegistry>;
 
 const TTL = 10_000;
 
@@ -23,7 +25,7 @@ function registryContract(name: string, factory: Factory): void {
     let clock = 1_000_000;
     let made: SharedInstanceRegistry[] = [];
     const make = async (): Promise<{ reg: SharedInstanceRegistry; events: RegistryEvent[] }> => {
-      const reg = await factory({ now: () => clock, ttlMs: TTL });
+      const reg = await factory({ clock: clockReading(() => clock), ttlMs: TTL });
       made.push(reg);
       const events: RegistryEvent[] = [];
       reg.subscribe((ev) => events.push(ev));

@@ -6,8 +6,10 @@ import {
   type HistoryStore,
   type RequestRecord,
 } from '../../../gateway/request-history/index.ts';
+import type { Clock } from '../../../runtime/time/clock.ts';
 import { MemoryDemandFeed, RedisDemandFeed, type DemandFeed } from '../../../warmpool/demand-feed/index.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
+import { clockReading } from '../../support/clock-reading.ts';
 
 const S = 1000;
 const M = 60 * S;
@@ -19,7 +21,7 @@ function rec(model: string, at: number): RequestRecord {
 }
 
 type Pair = { store: HistoryStore; feed: DemandFeed };
-type Factory = (now: () => number) => Pair;
+type Factory = (clock: Clock) => Pair;
 
 /** What every DemandFeed must do over the store it reads. Times sit near the real clock (Redis expires by it). */
 function feedContract(name: string, factory: Factory): void {
@@ -29,7 +31,7 @@ function feedContract(name: string, factory: Factory): void {
     let clock = t;
     let pairs: Pair[] = [];
     const make = (): Pair => {
-      const p = factory(() => clock);
+      const p = factory(clockReading(() => clock));
       pairs.push(p);
       return p;
     };
@@ -124,8 +126,8 @@ function feedContract(name: string, factory: Factory): void {
 }
 
 describe('demand feeds', { timeout: 60_000 }, () => {
-  feedContract('memory', (now) => {
-    const store = new MemoryHistoryStore({ now });
+  feedContract('memory', (clock) => {
+    const store = new MemoryHistoryStore({ clock });
     return { store, feed: new MemoryDemandFeed({ store }) };
   });
 
@@ -137,9 +139,9 @@ describe('demand feeds', { timeout: 60_000 }, () => {
   after(async () => {
     await server?.stop();
   });
-  feedContract('redis', (now) => {
+  feedContract('redis', (clock) => {
     const keyPrefix = `wg:feed${++n}:`;
-    const store = new RedisHistoryStore({ url: server.url, now, keyPrefix, flushIntervalMs: 0 });
+    const store = new RedisHistoryStore({ url: server.url, clock, keyPrefix, flushIntervalMs: 0 });
     return { store, feed: new RedisDemandFeed({ url: server.url, keyPrefix }) };
   });
 });

@@ -1,5 +1,6 @@
 import { ApiException, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { DeploymentSpec } from '../../../gateway/deployments/index.ts';
+import { type Clock, systemClock } from '../../../runtime/time/clock.ts';
 import type { InstanceExit, InstanceHealth, Provider, ProviderInstance, StartSpec } from '../provider.ts';
 import { DEFAULT_PORT, LABELS, MANAGED_BY, type PodOptions, podName, runtimePod, SPEC } from './pod-spec.ts';
 import { podExit, podHealth, podUrl } from './pod-state.ts';
@@ -13,7 +14,8 @@ export interface KubernetesProviderOptions {
   readonly pollIntervalMs?: number;
   /** How long stop() waits past the drain timeout for the pod to disappear. Default 30 000 ms. */
   readonly stopMarginMs?: number;
-  readonly now?: () => number;
+  /** Default systemClock. */
+  readonly clock?: Clock;
 }
 
 /** An instance whose URL becomes known when its pod gets an IP (health() stays 'starting' until then). */
@@ -45,7 +47,7 @@ export class KubernetesProvider implements Provider {
   readonly #port: number;
   readonly #pollMs: number;
   readonly #marginMs: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #known = new Map<string, Known>();
 
   constructor(o: KubernetesProviderOptions) {
@@ -55,14 +57,14 @@ export class KubernetesProvider implements Provider {
     this.#port = o.pod.port ?? DEFAULT_PORT;
     this.#pollMs = o.pollIntervalMs ?? 1000;
     this.#marginMs = o.stopMarginMs ?? 30_000;
-    this.#now = o.now ?? Date.now;
+    this.#clock = o.clock ?? systemClock;
   }
 
   async start({ deployment, instanceId }: StartSpec): Promise<ProviderInstance> {
     if (this.#known.has(instanceId)) throw new Error(`instance ${instanceId} already exists`);
     const body = runtimePod(deployment, instanceId, this.#pod); // throws for what cannot run
     const created = await this.#api.createNamespacedPod({ namespace: this.#ns, body });
-    const k: Known = { instance: new PodInstance(instanceId, deployment, this.#now()) };
+    const k: Known = { instance: new PodInstance(instanceId, deployment, this.#clock.now()) };
     this.#known.set(instanceId, k);
     this.#see(k, created);
     return k.instance;
@@ -80,13 +82,13 @@ export class KubernetesProvider implements Provider {
       if (!isNotFound(e)) throw e;
       return k?.exit;
     }
-    const deadline = this.#now() + o.drainTimeoutMs + this.#marginMs;
-    while (this.#now() < deadline) {
+    const deadline = this.#clock.now() + o.drainTimeoutMs + this.#marginMs;
+    while (this.#clock.now() < deadline) {
       const pod = await this.#read(name);
       if (!pod) break;
       if (k) this.#see(k, pod);
       if (k?.exit) break;
-      await new Promise((res) => setTimeout(res, this.#pollMs));
+      await new Promise<void>((res) => this.#clock.setTimeout(res, this.#pollMs));
     }
     return k?.exit;
   }
@@ -135,7 +137,7 @@ export class KubernetesProvider implements Provider {
     } catch {
       return undefined;
     }
-    const startedAt = pod.metadata?.creationTimestamp?.getTime() ?? this.#now();
+    const startedAt = pod.metadata?.creationTimestamp?.getTime() ?? this.#clock.now();
     const k: Known = { instance: new PodInstance(id, deployment, startedAt) };
     this.#known.set(id, k);
     return k;
