@@ -15,7 +15,7 @@ export default tseslint.config(
   {
     // One owner per mutable record: only the owner imports the writer of the record's private fields.
     files: ['**/*.ts'],
-    ignores: ['runtime/engine/scheduler/scheduler.ts', 'gateway/instances/instance-registry.ts'],
+    ignores: ['runtime/engine/scheduler/scheduler.ts', 'gateway/instances/instance-table.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -29,7 +29,7 @@ export default tseslint.config(
             {
               group: ['**/upstream-instance.ts'],
               importNames: ['instanceState'],
-              message: "An instance's state is the InstanceRegistry's to change: ask it.",
+              message: "An instance's state is the InstanceTable's to change: ask it.",
             },
           ],
         },

@@ -3,12 +3,12 @@ import { context, type Span, SpanStatusCode, trace, type Tracer } from '@opentel
 import { traceHeaders } from '../../runtime/telemetry/index.ts';
 import type { ModelGate } from '../admission/index.ts';
 import { ApiError } from '../errors/index.ts';
-import type { InstanceRegistry, UpstreamInstance } from '../instances/index.ts';
+import type { InstanceTable, UpstreamInstance } from '../instances/index.ts';
 import type { RouteDecision, Router } from '../routing/index.ts';
 import { RetryableUpstreamError } from '../upstream/index.ts';
 
 export interface ForwardDeps {
-  readonly registry: InstanceRegistry;
+  readonly registry: InstanceTable;
   readonly router: Router;
   readonly tracer: Tracer;
   /** Called when a request that failed before answering is sent on to another instance. */

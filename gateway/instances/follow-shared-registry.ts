@@ -4,7 +4,7 @@ import type {
   RegistryEvent,
   SharedInstanceRegistry,
 } from '../shared-instance-registry/index.ts';
-import type { InstanceRegistry } from './instance-registry.ts';
+import type { InstanceTable } from './instance-table.ts';
 import type { UpstreamInstance } from './upstream-instance.ts';
 
 export interface FollowSharedRegistryOptions {
@@ -34,7 +34,7 @@ interface Tracked {
  */
 export function followSharedRegistry(
   shared: Pick<SharedInstanceRegistry, 'list' | 'subscribe'>,
-  registry: InstanceRegistry,
+  registry: InstanceTable,
   o: FollowSharedRegistryOptions = {},
 ): SharedRegistryFollower {
   const tracked = new Map<string, Tracked>();

@@ -1,3 +1,3 @@
-export { InstanceRegistry, type InstanceRegistryOptions } from './instance-registry.ts';
+export { InstanceTable, type InstanceTableOptions } from './instance-table.ts';
 export type { InstanceHealth, InstanceMetadata, LoadReport, TensorMetadata } from './types.ts';
 export { UpstreamInstance } from './upstream-instance.ts';

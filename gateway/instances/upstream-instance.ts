@@ -18,7 +18,7 @@ export interface UpstreamInstanceOptions {
 /** Default longest silence of an instance on a request (see UpstreamInstanceOptions.idleTimeoutMs). */
 const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
 
-/** Writes to an instance's state: for the InstanceRegistry, its owner, alone. */
+/** Writes to an instance's state: for the InstanceTable, its owner, alone. */
 export interface InstanceState {
   setHealth(inst: UpstreamInstance, health: InstanceHealth): void;
   setMetadata(inst: UpstreamInstance, metadata: InstanceMetadata): void;

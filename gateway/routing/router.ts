@@ -1,4 +1,4 @@
-import type { InstanceRegistry, UpstreamInstance } from '../instances/index.ts';
+import type { InstanceTable, UpstreamInstance } from '../instances/index.ts';
 import { chooseInstance, type RouteDecision, type RoutingOptions } from './choose-instance.ts';
 import { prefixBlockHashes } from './prefix-hash.ts';
 import { PrefixIndex } from './prefix-index.ts';
@@ -29,12 +29,12 @@ const MAX_INDEX_BLOCKS = 200_000;
 
 /** Where a request is routed: a ready instance of its deployment, by prefix affinity and load. */
 export class Router {
-  readonly #registry: InstanceRegistry;
+  readonly #registry: InstanceTable;
   readonly #options: RouterOptions;
   readonly #index = new PrefixIndex(MIN_INDEX_BLOCKS);
   #turn = 0;
 
-  constructor(registry: InstanceRegistry, options: RouterOptions) {
+  constructor(registry: InstanceTable, options: RouterOptions) {
     this.#registry = registry;
     this.#options = options;
     registry.on('removed', (inst) => this.#index.forget(inst.id));

@@ -15,7 +15,7 @@ import { ApiError } from '../errors/index.ts';
 import { apiErrorHandler } from '../errors/on-error.ts';
 import { functionRoutes } from '../functions/routes.ts';
 import { createHistoryStore, type HistoryStore } from '../request-history/index.ts';
-import { InstanceRegistry } from '../instances/index.ts';
+import { InstanceTable } from '../instances/index.ts';
 import { kserveRoutes } from '../kserve/routes.ts';
 import type { InputLimits } from '../openai/index.ts';
 import { openAIRoutes } from '../openai/routes.ts';
@@ -30,7 +30,7 @@ import { allowedMethods } from './wrong-method.ts';
 export interface GatewayOptions {
   readonly deployments: DeploymentRegistry;
   readonly telemetry: Telemetry;
-  readonly registry?: InstanceRegistry;
+  readonly registry?: InstanceTable;
   /** Default: the in-memory store. */
   readonly history?: HistoryStore;
   readonly routing?: Partial<RouterOptions>;
@@ -63,7 +63,7 @@ export interface GatewayOptions {
 export interface Gateway {
   readonly app: Hono;
   readonly context: GatewayContext;
-  readonly registry: InstanceRegistry;
+  readonly registry: InstanceTable;
   /** /ready answers 503 from now on, so load balancers stop sending before the server closes. */
   stopAccepting(): void;
   close(): Promise<void>;
@@ -72,7 +72,7 @@ export interface Gateway {
 /** The gateway: every public route, wired to deployments, instances, routing, admission and telemetry. */
 export function createGateway(o: GatewayOptions): Gateway {
   const clock = o.clock ?? systemClock;
-  const registry = o.registry ?? new InstanceRegistry({ clock });
+  const registry = o.registry ?? new InstanceTable({ clock });
   const ownHistory = o.history ?? createHistoryStore({ clock });
   const keys = o.keys ?? MemoryKeyStore.inMemory({ clock });
   // Keys off: nothing of auth is on the request path.

@@ -14,7 +14,7 @@ import {
   type DeploymentStore,
 } from '../deployments/index.ts';
 import { createHistoryStore, type HistoryStore } from '../request-history/index.ts';
-import { InstanceRegistry } from '../instances/index.ts';
+import { InstanceTable } from '../instances/index.ts';
 import type { RouterOptions, RoutingPolicy } from '../routing/index.ts';
 import type { InputLimits } from '../openai/index.ts';
 import { openAuthBackend } from '../auth/index.ts';
@@ -94,7 +94,7 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
   const gateway = createGateway({
     deployments,
     telemetry,
-    registry: new InstanceRegistry({
+    registry: new InstanceTable({
       pollIntervalMs: o.pollIntervalMs,
       upstreamIdleTimeoutMs: o.upstreamIdleTimeoutMs,
       clock,

@@ -4,17 +4,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTrivialUpstream, type TrivialUpstream } from '../../../gateway/bench/trivial-upstream.ts';
-import { InstanceRegistry } from '../../../gateway/instances/index.ts';
+import { InstanceTable } from '../../../gateway/instances/index.ts';
 import { DEFAULT_ROUTING, Router } from '../../../gateway/routing/index.ts';
 
 const BLOCK = 16;
 
 describe('router: prefix memory', () => {
   let upstreams: TrivialUpstream[] = [];
-  let registry: InstanceRegistry;
+  let registry: InstanceTable;
   before(async () => {
     upstreams = await Promise.all([0, 1, 2, 3].map(() => startTrivialUpstream()));
-    registry = new InstanceRegistry();
+    registry = new InstanceTable();
     for (const u of upstreams) await registry.add('m', u.url);
   });
   after(async () => {

@@ -3,7 +3,7 @@ import { type Clock, systemClock, unrefTimer } from '../../runtime/time/clock.ts
 import { instanceState, UpstreamInstance } from './upstream-instance.ts';
 import type { InstanceMetadata, LoadReport } from './types.ts';
 
-export interface InstanceRegistryOptions {
+export interface InstanceTableOptions {
   /** How often each instance's readiness and load are polled. */
   readonly pollIntervalMs?: number;
   /** A poll that takes longer counts as unreachable. */
@@ -20,7 +20,7 @@ export interface InstanceRegistryOptions {
  * announces 'ready' when one becomes routable so queued requests can go. It is the one owner of each
  * instance's health and count of requests in flight: the proxy reports through its methods.
  */
-export class InstanceRegistry extends EventEmitter<{
+export class InstanceTable extends EventEmitter<{
   ready: [UpstreamInstance];
   removed: [UpstreamInstance];
   /** A request timed out on the instance's silence: whoever runs it should recycle it. */
@@ -34,7 +34,7 @@ export class InstanceRegistry extends EventEmitter<{
   readonly #timers = new Map<UpstreamInstance, unknown>();
   #seq = 0;
 
-  constructor(o: InstanceRegistryOptions = {}) {
+  constructor(o: InstanceTableOptions = {}) {
     super();
     this.#pollIntervalMs = o.pollIntervalMs ?? 500;
     this.#pollTimeoutMs = o.pollTimeoutMs ?? 2000;
