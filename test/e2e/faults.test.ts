@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { launchInstance, type LaunchedInstance } from '../../runtime/instance/launch.ts';
 import { deployment, MODELS, type Platform, startPlatform } from '../support/platform.ts';
-import { eventually, instanceLoad, metricsText, metricValue } from './observe.ts';
+import { counterDelta, eventually, instanceLoad, metricsText, metricValue } from './observe.ts';
 
 const MODEL = 'tiny';
 const SPEC = deployment(MODEL, 'generative', 'tiny');
@@ -23,8 +23,10 @@ async function kill(l: LaunchedInstance): Promise<void> {
   await exited;
 }
 
-async function retries(p: Platform): Promise<number> {
-  return metricValue(await metricsText(p.url), 'warmgate_gateway_upstream_retries_total', { model: MODEL });
+/** How many upstream retries the gateway counted since `before` (its metrics text). */
+async function retriesSince(p: Platform, before: string): Promise<number> {
+  const after = await metricsText(p.url);
+  return counterDelta(before, after, 'warmgate_gateway_upstream_retries_total', { model: MODEL });
 }
 
 /** One request of each kind (completions and chat, whole and streamed); each must succeed in full. */
@@ -85,7 +87,7 @@ describe('an instance killed under the gateway', () => {
   });
 
   it('requests that fail before their first byte are retried once on the other instance', async () => {
-    const before = await retries(p);
+    const before = await metricsText(p.url);
     await kill(p.instances[0]!.launched);
     assert.ok(
       p.gateway.gateway.registry.instances(MODEL).every((i) => i.routable),
@@ -94,7 +96,7 @@ describe('an instance killed under the gateway', () => {
     // Round-robin sends one of the first two requests to the dead instance.
     await normalRequests(clientOf(p));
     await normalRequests(clientOf(p));
-    assert.equal((await retries(p)) - before, 1, 'one retry, then the dead instance is out of routing');
+    assert.equal(await retriesSince(p, before), 1, 'one retry, then the dead instance is out of routing');
     const health = p.gateway.gateway.registry.instances(MODEL).map((i) => i.health);
     assert.deepEqual(health.sort(), ['ready', 'unreachable']);
     await assertHealthy(p);
@@ -165,7 +167,7 @@ describe('an instance draining under the gateway', () => {
   });
 
   it('new requests go to the other instance', async () => {
-    const before = await retries(p);
+    const before = await metricsText(p.url);
     const drained = p.instances[0]!.launched.url;
     const res = await fetch(`${drained}/drain`, { method: 'POST' });
     assert.equal(res.status, 202);
@@ -173,7 +175,7 @@ describe('an instance draining under the gateway', () => {
     await normalRequests(clientOf(p));
     await normalRequests(clientOf(p));
     // The draining instance refused one request (503 engine_draining) and the gateway moved it.
-    assert.equal((await retries(p)) - before, 1);
+    assert.equal(await retriesSince(p, before), 1);
     const health = p.gateway.gateway.registry.instances(MODEL).map((i) => i.health);
     assert.deepEqual(health.sort(), ['draining', 'ready']);
     assert.equal((await instanceLoad(drained)).state, 'draining');

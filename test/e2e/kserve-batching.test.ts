@@ -14,7 +14,7 @@ import {
   SCALING,
   startPlatform,
 } from '../support/platform.ts';
-import { eventually, instanceLoad, metricValue } from './observe.ts';
+import { counterDelta, eventually, instanceLoad } from './observe.ts';
 
 const MODEL = 'cls';
 const REQUESTS = 64;
@@ -143,7 +143,7 @@ describe('KServe v2 inference under concurrency', { timeout: 60_000 }, () => {
 
     const after = await (await fetch(`${instanceUrl}/metrics`)).text();
     const delta = (name: string, extra: Record<string, string> = {}) =>
-      metricValue(after, name, { ...labels, ...extra }) - metricValue(before, name, { ...labels, ...extra });
+      counterDelta(before, after, name, { ...labels, ...extra });
     const calls = delta('warmgate_runtime_batch_size_count');
     const rows = delta('warmgate_runtime_batch_size_sum');
     const singleRow = delta('warmgate_runtime_batch_size_bucket', { le: '1' });

@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { apiKeyId, hashApiKey, MemoryKeyStore, newApiKey } from '../../../gateway/auth/index.ts';
+import { RedisKeyStore } from '../../../gateway/auth/redis-key-store.ts';
 import { clockReading } from '../../support/clock-reading.ts';
+import { type RedisServer, startRedisServer } from '../../support/redis-server.ts';
 
 describe('API keys', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wg-keys-'));
@@ -31,7 +34,7 @@ describe('API keys', () => {
     }
   });
 
-  it('a store verifies the key, refuses a wrong secret, an unknown id and a revoked key', async () => {
+  it('the memory store verifies the key, refuses a wrong secret, an unknown id and a revoked key', async () => {
     let now = 1_000;
     const store = MemoryKeyStore.inMemory({ clock: clockReading(() => now) });
     const { record, key } = await store.create({ name: 'ci', limits: { requestsPerSecond: 5 } });
@@ -55,7 +58,7 @@ describe('API keys', () => {
     assert.equal(await store.revoke('000000000000'), undefined);
   });
 
-  it('a file store keeps hashes only, and reads them back', async () => {
+  it('the memory store’s file keeps hashes only, and reads them back', async () => {
     const file = join(dir, 'sub', 'api-keys.json');
     const store = await MemoryKeyStore.open({ file });
     const one = await store.create({ name: 'one' });
@@ -76,5 +79,45 @@ describe('API keys', () => {
     );
     assert.ok((await reopened.verify(two.key)).ok);
     assert.deepEqual(await reopened.verify(one.key), { ok: false, code: 'api_key_revoked' });
+  });
+});
+
+describe('API keys in Redis (a real redis-server, the store replicas share)', { timeout: 30_000 }, () => {
+  let server: RedisServer;
+  let client: Redis;
+  before(async () => {
+    server = await startRedisServer();
+    client = new Redis(server.url);
+  });
+  after(async () => {
+    client?.disconnect();
+    await server?.stop();
+  });
+
+  it('Redis holds hashes only; a revocation stored there refuses the key', async () => {
+    const store = new RedisKeyStore({ client, keyPrefix: 'wg:keys-test:', cacheMs: 0 });
+    const one = await store.create({ name: 'one' });
+    const two = await store.create({ name: 'two', limits: { tokensPerDay: 10 } });
+    await store.revoke(one.record.id);
+
+    // What is stored, read with a client of our own: every key and value under the prefix.
+    const stored: string[] = [];
+    for (const k of await client.keys('wg:keys-test:*')) {
+      stored.push(k);
+      if ((await client.type(k)) === 'hash') stored.push(...Object.entries(await client.hgetall(k)).flat());
+    }
+    const text = stored.join('\n');
+    for (const { key } of [one, two]) {
+      assert.ok(!text.includes(key), 'no whole key in Redis');
+      assert.ok(!text.includes(key.slice(key.lastIndexOf('_') + 1)), 'no secret in Redis');
+      assert.ok(text.includes(hashApiKey(key)), 'its hash is stored');
+    }
+
+    // Another replica's store, reading the same Redis, sees the revocation and the live key.
+    const other = new RedisKeyStore({ client, keyPrefix: 'wg:keys-test:', cacheMs: 0 });
+    assert.deepEqual(await other.verify(one.key), { ok: false, code: 'api_key_revoked' });
+    assert.ok((await other.verify(two.key)).ok);
+    const last = two.key.at(-1) === 'A' ? 'B' : 'A';
+    assert.deepEqual(await other.verify(two.key.slice(0, -1) + last), { ok: false, code: 'api_key_invalid' });
   });
 });

@@ -7,7 +7,7 @@ import { type RedisServer, startRedisServer } from '../../support/redis-server.t
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('Redis limiter', { timeout: 30_000 }, () => {
+describe('Redis limiter', { timeout: 60_000 }, () => {
   let redis: RedisServer;
   const clients: Redis[] = [];
   const client = () => {
@@ -81,14 +81,17 @@ describe('Redis limiter', { timeout: 30_000 }, () => {
   it('concurrency leases: released by finish(), and a crashed holder’s lapse after their ttl', async () => {
     const [ca, cb] = [client(), client()];
     await Promise.all([ready(ca), ready(cb)]);
-    const a = new RedisLimiter({ client: ca, leaseTtlMs: 600 });
-    const b = new RedisLimiter({ client: cb, leaseTtlMs: 600 });
+    // A TTL of seconds, renewed every third of it: a busy machine's stalls must not lapse a held lease
+    // (a 600 ms TTL renewed every 200 ms did).
+    const ttl = 3000;
+    const a = new RedisLimiter({ client: ca, leaseTtlMs: ttl });
+    const b = new RedisLimiter({ client: cb, leaseTtlMs: ttl });
     const id = keyId();
     const limits = { maxConcurrentRequests: 2 };
     const one = await a.admit(id, limits);
     const two = await b.admit(id, limits);
     assert.ok(one.ok && two.ok);
-    await sleep(1000); // past the ttl: held leases are renewed, so they still count
+    await sleep(2 * ttl); // past the ttl: held leases are renewed, so they still count
     const three = await a.admit(id, limits);
     assert.equal(three.ok === false && three.code, 'too_many_concurrent_requests');
     b.finish(id, two.ok ? two.lease : null, 0);
@@ -98,7 +101,7 @@ describe('Redis limiter', { timeout: 30_000 }, () => {
     // a stops renewing without giving its two leases back: a gateway that crashed.
     await a.close();
     assert.equal((await b.admit(id, limits)).ok, false);
-    const end = Date.now() + 10_000;
+    const end = Date.now() + ttl + 20_000;
     for (;;) {
       const r = await b.admit(id, limits);
       if (r.ok) break;

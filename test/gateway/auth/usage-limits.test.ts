@@ -3,11 +3,24 @@
 // refusal at admission needs no instance).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { type RunningGateway, startGateway } from '../../../gateway/server/index.ts';
 import { ADMIN_HEADERS, deployment, type Platform, startPlatform } from '../../support/platform.ts';
 import { type RedisServer, startRedisServer } from '../../support/redis-server.ts';
+import { until } from '../../faults/support.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The usage chunk of a streamed chat completion (stream_options.include_usage). */
+function usageOfStream(sse: string): Usage {
+  const chunks = sse
+    .split('\n')
+    .filter((l) => l.startsWith('data: ') && l !== 'data: [DONE]')
+    .map((l) => JSON.parse(l.slice(6)) as { usage?: Usage | null });
+  const usage = chunks.at(-1)?.usage;
+  assert.ok(usage, 'the last chunk carries the usage');
+  return usage;
+}
 
 interface Usage {
   prompt_tokens: number;
@@ -20,6 +33,8 @@ describe('key limits from real usage', { timeout: 120_000 }, () => {
   let p: Platform;
   let b: RunningGateway;
   let tinyUrl: string;
+  /** A client of our own, to read what the limiter stored. */
+  let direct: Redis;
 
   before(async () => {
     redis = await startRedisServer();
@@ -34,21 +49,31 @@ describe('key limits from real usage', { timeout: 120_000 }, () => {
     });
     tinyUrl = p.instances.find((i) => i.deployment === 'tiny')!.launched.url;
     b = await startGateway({ port: 0, redisUrl: redis.url, apiKeys: 'required', adminToken: 'b' });
+    direct = new Redis(redis.url);
   });
   after(async () => {
+    direct?.disconnect();
     await b?.close();
     await p?.close();
     await redis?.stop();
   });
 
-  const createKey = async (limits: Record<string, number>) => {
+  const createKeyWithId = async (limits: Record<string, number>) => {
     const res = await fetch(`${p.url}/admin/v1/keys`, {
       method: 'POST',
       headers: { ...ADMIN_HEADERS, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'usage', limits }),
     });
     assert.equal(res.status, 201);
-    return ((await res.json()) as { key: string }).key;
+    return (await res.json()) as { key: string; id: string };
+  };
+  const createKey = async (limits: Record<string, number>) => (await createKeyWithId(limits)).key;
+  /** The key's tokens in today's window, read from Redis where the limiter keeps them (0 if none yet). */
+  const dayTokens = async (id: string) => Number((await direct.hget(`warmgate:limits:{${id}}`, 'dt')) ?? 0);
+  const instanceTokensGenerated = async () => {
+    const text = await (await fetch(`${tinyUrl}/metrics`)).text();
+    const line = /^warmgate_runtime_tokens_generated_total\{[^}]*\}\s+(\S+)/m.exec(text);
+    return line ? Number(line[1]) : 0;
   };
   const post = (base: string, key: string, path: string, body: unknown, signal?: AbortSignal) =>
     fetch(`${base}${path}`, {
@@ -94,56 +119,83 @@ describe('key limits from real usage', { timeout: 120_000 }, () => {
     assert.ok(after <= 86_400);
   });
 
-  it('a stream’s tokens count once it ends', async () => {
-    const key = await createKey({ tokensPerDay: total });
-    const res = await post(p.url, key, '/v1/chat/completions', {
+  it('a stream’s tokens count once it ends: exactly its usage, and the quota trips one request later', async () => {
+    // Room for the stream and one more completion: only the stream's counted tokens make the second
+    // completion the one refused (uncounted, both completions would fit).
+    const STREAM = {
       model: 'tiny',
       messages: [{ role: 'user', content: 'hi' }],
       max_tokens: 4,
+      temperature: 0,
       stream: true,
-    });
+      stream_options: { include_usage: true },
+    };
+    const free = await createKey({});
+    const streamUsage = usageOfStream(await (await post(p.url, free, '/v1/chat/completions', STREAM)).text());
+    assert.ok(streamUsage.total_tokens > 0);
+
+    const { key, id } = await createKeyWithId({ tokensPerDay: streamUsage.total_tokens + total });
+    const res = await post(p.url, key, '/v1/chat/completions', STREAM);
     assert.equal(res.status, 200);
-    assert.match(await res.text(), /\[DONE\]/);
+    assert.deepEqual(usageOfStream(await res.text()), streamUsage);
     // Counted when the stream ended, which the client sees a moment before the count lands.
-    const end = Date.now() + 5_000;
-    for (;;) {
-      const next = await post(b.url, key, '/v1/completions', COMPLETION);
-      if (next.status === 429) {
-        await expect429(next, 'token_quota_exceeded');
-        break;
-      }
-      assert.equal(next.status, 200);
-      await next.body?.cancel();
-      assert.ok(Date.now() < end, 'the stream’s tokens were counted');
-      await sleep(50);
-    }
+    const counted = await until(
+      async () => (await dayTokens(id)) || undefined,
+      'the stream’s tokens counted',
+    );
+    assert.equal(counted, streamUsage.total_tokens, 'the day window holds exactly the stream’s usage');
+
+    const second = await post(p.url, key, '/v1/completions', COMPLETION);
+    assert.equal(second.status, 200, 'below the quota after the stream');
+    await second.body?.cancel();
+    await until(async () => ((await dayTokens(id)) > counted ? true : undefined), 'the completion counted');
+    assert.equal(await dayTokens(id), streamUsage.total_tokens + total);
+    await expect429(await post(b.url, key, '/v1/completions', COMPLETION), 'token_quota_exceeded');
   });
 
-  it('a stream the client leaves counts the tokens it had generated', async () => {
-    const key = await createKey({ tokensPerDay: 1 });
+  it('a stream the client leaves counts its prompt and the tokens generated before it left', async () => {
+    const PROMPT = 'JULIET:';
+    const free = await createKey({});
+    const probe = await post(p.url, free, '/v1/completions', {
+      model: 'tiny',
+      prompt: PROMPT,
+      max_tokens: 1,
+    });
+    const promptTokens = ((await probe.json()) as { usage: Usage }).usage.prompt_tokens;
+    const { key, id } = await createKeyWithId({ tokensPerDay: 100_000 });
+    const generatedBefore = await instanceTokensGenerated();
+
     const abort = new AbortController();
+    const maxTokens = 200;
     const res = await post(
       p.url,
       key,
       '/v1/completions',
-      { model: 'tiny', prompt: 'JULIET:', max_tokens: 200, stream: true },
+      { model: 'tiny', prompt: PROMPT, max_tokens: maxTokens, stream: true },
       abort.signal,
     );
     assert.equal(res.status, 200);
     const reader = res.body!.getReader();
     assert.ok((await reader.read()).value, 'a first chunk');
     abort.abort();
-    const end = Date.now() + 5_000;
-    for (;;) {
-      const next = await post(p.url, key, '/v1/completions', COMPLETION);
-      if (next.status === 429) {
-        await expect429(next, 'token_quota_exceeded');
-        break;
-      }
-      await next.body?.cancel();
-      assert.ok(Date.now() < end, 'the abandoned stream’s tokens were counted');
-      await sleep(50);
-    }
+
+    const counted = await until(
+      async () => (await dayTokens(id)) || undefined,
+      'the abandoned stream counted',
+    );
+    // The instance stops once the gateway drops the upstream: it generated at least what the gateway
+    // counted, and fewer than asked. The gateway counts what it received, so at least the one chunk read.
+    const generated = await until(async () => {
+      const n = (await instanceTokensGenerated()) - generatedBefore;
+      const l = (await (await fetch(`${tinyUrl}/load`)).json()) as { outstanding: number };
+      return l.outstanding === 0 ? n : undefined;
+    }, 'the instance done with the aborted request');
+    assert.ok(generated < maxTokens, `the instance stopped early (${generated} tokens)`);
+    const output = counted - promptTokens;
+    assert.ok(
+      output >= 1 && output <= generated,
+      `${counted} counted: ${promptTokens} prompt + ${output} of ${generated} generated`,
+    );
   });
 
   it('caps a key’s requests in flight across gateways; one ending admits another', async () => {

@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { DEFAULT_INSTANCE_BODY_LIMIT } from '../../../runtime/instance/app.ts';
 import { deployment, type Platform, startPlatform } from '../../support/platform.ts';
 
 const SAY = deployment('say', 'generative', 'tiny', {
@@ -47,6 +48,31 @@ function raw(url: string, bytes: string): Promise<string> {
   });
 }
 
+/**
+ * Sends a request the server refuses before reading its whole body, over a raw socket, and returns what
+ * the server wrote before it closed. A server that answers early and closes with part of the body unread
+ * resets the connection; a client still writing then fails with EPIPE or ECONNRESET and drops the answer
+ * unread (a race a busy machine loses). So the caller sends only what the server must read to decide,
+ * each write handed to the kernel before the next, and nothing after.
+ */
+function refusedUpload(url: string, head: string, body: readonly Buffer[]): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const s = connect(Number(port), hostname, () => {
+      const pieces = [Buffer.from(head), ...body];
+      const next = (e?: Error | null): void => {
+        if (e) reject(e);
+        else if (pieces.length > 0) s.write(pieces.shift()!, next);
+      };
+      next();
+    });
+    s.on('data', (d) => (out += d.toString('latin1')));
+    s.on('error', reject);
+    s.on('close', () => resolve(out));
+  });
+}
+
 describe('limits', () => {
   let p: Platform;
   let instanceUrl: string;
@@ -65,6 +91,12 @@ describe('limits', () => {
   });
 
   const C = () => `${p.url}/v1/completions`;
+  /** Every request the instance answered, whatever its status (warmgate_runtime_requests_total). */
+  const instanceRequests = async () => {
+    const text = await (await request(`${instanceUrl}/metrics`)).body.text();
+    const samples = [...text.matchAll(/^warmgate_runtime_requests_total\{[^}]*\} (\S+)$/gm)];
+    return samples.reduce((sum, m) => sum + Number(m[1]), 0);
+  };
 
   it('a prompt over the configured tokens: 400 prompt_too_long, counted in bytes (the tokenizer is byte-level)', async () => {
     const over = await post(C(), { model: 'tiny', prompt: 'x'.repeat(251), max_tokens: 1 });
@@ -87,10 +119,17 @@ describe('limits', () => {
   });
 
   it("under the configured limit but over the model's context: 400 context_length_exceeded at the gateway", async () => {
-    const r = await post(C(), { model: 'tiny', prompt: 'x'.repeat(250), max_tokens: 8 });
+    const OVER = { prompt: 'x'.repeat(250), max_tokens: 8 };
+    const before = await instanceRequests();
+    const r = await post(C(), { model: 'tiny', ...OVER });
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json.error?.code, 'context_length_exceeded');
     assert.match(r.json.error?.message, /256/);
+    // The instance answers the same refusal in the same words, so only its count shows who refused.
+    assert.equal(await instanceRequests(), before, 'the instance never saw the request');
+    const direct = await post(`${instanceUrl}/generate`, { prompt: OVER.prompt, params: { maxTokens: 8 } });
+    assert.equal(direct.json.error?.code, 'context_length_exceeded');
+    assert.equal(await instanceRequests(), before + 1, 'the instance counts a refusal it answers itself');
   });
 
   it('max_tokens and n over the configured maxima: 400 naming the field and the limit', async () => {
@@ -209,18 +248,28 @@ describe('limits', () => {
     assert.equal(long.json.error?.code, 'context_length_exceeded');
     const ids = await post(gen, { prompt: Array(100_000).fill(1), params: { maxTokens: 1 } });
     assert.equal(ids.status, 400);
-    const huge = await post(gen, { prompt: 'x'.repeat(33 * 2 ** 20) });
-    assert.equal(huge.status, 413);
-    assert.equal(huge.json.error?.code, 'body_too_large');
-    const chunked = await post(
-      gen,
-      Readable.from(
-        (function* () {
-          for (let i = 0; i < 40; i++) yield Buffer.alloc(2 ** 20, 0x20);
-        })(),
-      ),
+    const { host } = new URL(instanceUrl);
+    const head = (framing: string) =>
+      `POST /generate HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`;
+    // A declared length over the limit is refused from the headers alone: no body byte is sent.
+    const huge = await refusedUpload(
+      instanceUrl,
+      head(`Content-Length: ${DEFAULT_INSTANCE_BODY_LIMIT + 1}`),
+      [],
     );
-    assert.equal(chunked.status, 413);
+    assert.match(huge, /^HTTP\/1\.1 413 /);
+    assert.match(huge, /"code":"body_too_large"/);
+    // A chunked body is read up to the limit; one more small chunk crosses it.
+    const chunk = (b: Buffer) =>
+      Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
+    const upToLimit = Array.from({ length: DEFAULT_INSTANCE_BODY_LIMIT / 2 ** 20 }, () =>
+      chunk(Buffer.alloc(2 ** 20, 0x20)),
+    );
+    const chunked = await refusedUpload(instanceUrl, head('Transfer-Encoding: chunked'), [
+      ...upToLimit,
+      chunk(Buffer.alloc(1024, 0x20)),
+    ]);
+    assert.match(chunked, /^HTTP\/1\.1 413 /);
     const proto = await post(gen, '{"prompt":"Hi","params":{"__proto__":{"maxTokens":1e9}}}');
     assert.equal(proto.status, 400);
     const ok = await post(gen, { prompt: 'Hi', params: { maxTokens: 2 } });

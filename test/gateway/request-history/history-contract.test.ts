@@ -225,11 +225,11 @@ describe('history stores', { timeout: 30_000 }, () => {
         ttftMsSum: '95',
         ttftCount: '1',
       });
-      const expectedTtl = base + 1000 + HOUR - Date.now();
-      const ttl = await redis.pttl(`wg:layout:llm:1000:${base + 1000}`);
-      assert.ok(Math.abs(ttl - expectedTtl) < 1000, `1 s bucket PTTL ${ttl}, expected about ${expectedTtl}`);
-      const ttl60 = await redis.pttl(`wg:layout:llm:60000:${base}`);
-      assert.ok(Math.abs(ttl60 - (base + 14 * 24 * HOUR - Date.now())) < 1000, `60 s bucket PTTL ${ttl60}`);
+      // Expiry is absolute (PEXPIREAT: the bucket's end plus its retention), so it is compared exactly,
+      // with no clock read on this side racing Redis's.
+      const expiresAt = (key: string) => redis.call('PEXPIRETIME', key) as Promise<number>;
+      assert.equal(await expiresAt(`wg:layout:llm:1000:${base + 1000}`), base + 1000 + HOUR, '1 s bucket');
+      assert.equal(await expiresAt(`wg:layout:llm:60000:${base}`), base + 14 * 24 * HOUR, '60 s bucket');
       const bytes = Number(
         await redis.call('MEMORY', 'USAGE', `wg:layout:llm:1000:${base + 1000}`, 'SAMPLES', '0'),
       );

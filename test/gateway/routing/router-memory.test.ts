@@ -1,4 +1,5 @@
-// The router's prefix index against real instances' endpoints (trivial upstreams over loopback): it must
+// The router's prefix index over a registry of mock instances (trivial upstreams over loopback, no engine,
+// no KV cache; the router needs only their endpoints and load reports): it must
 // remember a conversation for longer than a small fleet's KV caches keep its early blocks. An index of
 // twice the fleet's blocks forgot it, and cost a third of the prefix hits on the Mooncake replay.
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { DEFAULT_ROUTING, Router } from '../../../gateway/routing/index.ts';
 
 const BLOCK = 16;
 
-describe('router: prefix memory', () => {
+describe('router: prefix memory (mock instances: trivial upstreams)', () => {
   let upstreams: TrivialUpstream[] = [];
   let registry: InstanceTable;
   before(async () => {

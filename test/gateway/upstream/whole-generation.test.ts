@@ -20,7 +20,9 @@ function manualSignal() {
   return { signal: c.signal, abort: (reason: Error) => c.abort(reason) };
 }
 
-describe('generateWhole (a non-streaming generation read whole over a raw undici handler)', () => {
+// The instance is a mock: a node:http server scripted per test (the NDJSON events, errors and stalls a
+// real instance sends), so that each wire-level case can be produced on demand.
+describe('generateWhole against a scripted mock instance (a non-streaming generation read whole over a raw undici handler)', () => {
   let server: Server;
   let inst: UpstreamInstance;
   let answer: Answer;

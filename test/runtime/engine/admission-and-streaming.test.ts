@@ -201,7 +201,12 @@ describe('admission and streaming', { timeout: 120_000 }, () => {
     // A later request fails the same way instead of hanging, and timers still run (no spinning loop).
     const again = engine.submit({ prompt: bytes('again'), params: greedyParams(2) });
     assert.ok(again.ok);
-    for await (const ev of again.events) assert.equal(ev.type, 'error');
+    const againEvents = [];
+    for await (const ev of again.events) againEvents.push(ev);
+    assert.deepEqual(
+      againEvents.map((ev) => ev.type),
+      ['error'],
+    );
     const timer = await new Promise<string>((resolve) => setTimeout(() => resolve('timers still run'), 10));
     assert.equal(timer, 'timers still run');
   });

@@ -14,12 +14,21 @@ async function listen(inst: RuntimeInstance): Promise<{ url: string; server: Ser
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-async function until(f: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+async function until(f: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await f())) {
     if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A counter's value in Prometheus text, summed over the samples whose labels include `labels` (0 if none). */
+function counter(text: string, name: string, labels: string): number {
+  let sum = 0;
+  for (const m of text.matchAll(/^([a-z_]+)(\{[^}]*\})? (\S+)$/gm)) {
+    if (m[1] === name && (m[2] ?? '').includes(labels)) sum += Number(m[3]);
+  }
+  return sum;
 }
 
 interface Load {
@@ -81,11 +90,13 @@ describe('runtime instance over HTTP (generative, tiny model)', { timeout: 60_00
     assert.equal(events.at(-1).reason, 'length');
   });
 
-  it('a client that leaves mid-stream gets its request aborted and its blocks freed', async () => {
+  it('a client that leaves mid-stream gets its request aborted, short of its tokens, and its blocks freed', async () => {
+    const maxTokens = 200;
+    const before = await fetch(`${url}/metrics`).then((r) => r.text());
     const ctl = new AbortController();
     const res = await post(
       `${url}/generate`,
-      { prompt: 'abort me', params: { temperature: 0, maxTokens: 200, ignoreEos: true } },
+      { prompt: 'abort me', params: { temperature: 0, maxTokens, ignoreEos: true } },
       ctl.signal,
     );
     const reader = res.body!.getReader();
@@ -95,6 +106,14 @@ describe('runtime instance over HTTP (generative, tiny model)', { timeout: 60_00
       const load = await json<Load>(fetch(`${url}/load`));
       return load.running === 0 && load.kvFreeBlocks === load.kvTotalBlocks;
     }, 'the aborted request to free its blocks');
+    // A broken abort would also free the blocks, once all 200 tokens were generated: the request must
+    // have ended as aborted, short of its tokens.
+    const after = await fetch(`${url}/metrics`).then((r) => r.text());
+    const delta = (name: string, labels = '') => counter(after, name, labels) - counter(before, name, labels);
+    assert.equal(delta('warmgate_runtime_requests_total', 'status="aborted"'), 1);
+    assert.equal(delta('warmgate_runtime_requests_total', 'status="ok"'), 0);
+    const generated = delta('warmgate_runtime_tokens_generated_total');
+    assert.ok(generated >= 1 && generated < maxTokens, `${generated} of ${maxTokens} tokens generated`);
   });
 
   const bad: [string, RequestInit, number, string][] = [

@@ -12,7 +12,7 @@ import {
 } from '../../../warmpool/leader/index.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
-async function until(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
+async function until(what: string, ok: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ok()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -120,10 +120,13 @@ test('RedisLease: one holder, checked renew/release, increasing tokens, fenced w
 
 test('two electors on one Redis: exactly one leads, and keeps leading through renewals', async () => {
   await withRedis(async (redis, nodes) => {
-    nodes.push(node(redis, 'a', 400), node(redis, 'b', 400));
+    // A TTL of seconds, renewed every third of it: a busy machine's stalls (hundreds of ms) must not
+    // cost the lease, which the 400 ms TTL renewed every 133 ms did.
+    const ttl = 3000;
+    nodes.push(node(redis, 'a', ttl), node(redis, 'b', ttl));
     for (const n of nodes) n.elector.start();
     await until('a leader', () => leaders(nodes).length > 0);
-    await sleep(1200); // three TTLs: the leader must have renewed several times meanwhile
+    await sleep(2.5 * ttl); // past two TTLs: the leader must have renewed several times meanwhile
     assert.equal(leaders(nodes).length, 1);
     assert.deepEqual(
       nodes.map((n) => n.elected.length).sort(),
@@ -139,7 +142,7 @@ test('two electors on one Redis: exactly one leads, and keeps leading through re
 
 test('a stalled leader loses to the other after the TTL; its token is fenced off', async () => {
   await withRedis(async (redis, nodes) => {
-    const ttl = 400;
+    const ttl = 3000;
     nodes.push(node(redis, 'a', ttl));
     const [a] = nodes as [Node];
     a.elector.start();
@@ -169,7 +172,7 @@ test('a stalled leader loses to the other after the TTL; its token is fenced off
 
 test('Redis restart mid-lease: the leader steps down, then leadership comes back with a higher token', async () => {
   await withRedis(async (redis, nodes) => {
-    const ttl = 500;
+    const ttl = 3000;
     nodes.push(node(redis, 'a', ttl), node(redis, 'b', ttl));
     for (const n of nodes) n.elector.start();
     await until('a leader', () => leaders(nodes).length === 1);
@@ -184,7 +187,7 @@ test('Redis restart mid-lease: the leader steps down, then leadership comes back
 
     await redis.restart();
     // Bound: ioredis reconnect backoff (up to 2 s) plus retryMs.
-    await until('a new leader', () => leaders(nodes).length === 1, 8000);
+    await until('a new leader', () => leaders(nodes).length === 1, 15_000);
     const [second] = leaders(nodes) as [Node];
     const newToken = second.elected.at(-1)!;
     assert.ok(newToken > oldToken, `token ${newToken} after a data-losing restart must exceed ${oldToken}`);
