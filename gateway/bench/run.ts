@@ -127,7 +127,7 @@ if (o.part !== 'routing') {
 
 if (o.part !== 'proxy') {
   const timeScale = Number(o['time-scale']);
-  const requests = loadMooncake({ limit: Number(o.requests), blockBytes: 16, timeScale });
+  const requests = await loadMooncake({ limit: Number(o.requests), blockBytes: 16, timeScale });
   const spanS = requests.at(-1)!.atMs / 1000;
   const promptMean = requests.reduce((a, r) => a + r.prompt.length, 0) / requests.length;
   const outputMean = requests.reduce((a, r) => a + r.maxTokens, 0) / requests.length;

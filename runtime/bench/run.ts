@@ -13,14 +13,15 @@ import { KVStore } from '../engine/runner/kv-store.ts';
 import { loadModel } from '../model/index.ts';
 import { runContinuous, runPaced, runSequential, runStatic, runStaticShrinking } from './drive.ts';
 import { measureLayouts } from './paged-vs-contiguous.ts';
+import { DATA } from './data-files.ts';
 import { loadWorkload, percentile } from './workload.ts';
 
 const { values: o } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     model: { type: 'string', default: 'runtime/models/demo' },
-    trace: { type: 'string', default: '../shared/traces/azure_llm_2023_conv.csv' },
-    corpus: { type: 'string', default: '../shared/data/tinyshakespeare.txt' },
+    trace: { type: 'string', default: DATA.azureLlmConv },
+    corpus: { type: 'string', default: DATA.tinyShakespeare },
     requests: { type: 'string', default: '128' },
     'length-scale': { type: 'string', default: '0.25' },
     'block-size': { type: 'string', default: '16' },
@@ -48,7 +49,7 @@ const config: Partial<EngineConfig> = {
   maxPrefillChunk: 256,
   intraOpThreads: Number(o.threads),
 };
-const workload = loadWorkload({
+const workload = await loadWorkload({
   tracePath: o.trace,
   corpusPath: o.corpus,
   contextLength: arch.context_length,
