@@ -7,6 +7,20 @@ import type { StepEntry, TileShape } from '../engine/runner/step-inputs.ts';
 import { type LoadedModel, sessionOptions } from '../model/index.ts';
 import { percentile } from './workload.ts';
 
+/**
+ * How far apart the paged and the contiguous step's logits may be (largest absolute difference) for the
+ * benchmark to hold: both compute the same attention over the same keys and values in float32, so they
+ * differ only by summation order. BENCHMARKS.md states this bound; the run fails above it.
+ */
+export const LOGIT_AGREEMENT_BOUND = 1e-5;
+
+/** Why the paged step disagrees with the contiguous one beyond `bound`, or null when it agrees. */
+export function logitDisagreement(maxLogitDiff: number, bound: number): string | null {
+  // NaN compares false: a NaN logit is a disagreement, not a pass.
+  if (maxLogitDiff <= bound) return null;
+  return `paged and contiguous logits differ by ${maxLogitDiff} (largest |difference|), above the bound ${bound}: the paged step does not compute what the contiguous one does`;
+}
+
 export interface LayoutResult {
   readonly contiguousMs: number;
   readonly pagedMs: number;
