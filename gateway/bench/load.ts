@@ -18,8 +18,9 @@ export interface LoadOptions {
 }
 
 export interface LoadResult {
-  /** Responses completed inside the measured window. */
+  /** Successful responses completed inside the measured window (failed ones are `errors`, not served). */
   readonly requests: number;
+  /** Successful responses per second of the window. */
   readonly rps: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -47,7 +48,7 @@ export function summariseLoad(runs: readonly LoadSamples[]): LoadResult {
   const latenciesMs = sortedCopy(runs.flatMap((r) => [...r.latenciesMs]));
   const errors = runs.reduce((a, r) => a + r.errors, 0);
   const durationMs = runs.reduce((a, r) => a + r.durationMs, 0);
-  const requests = latenciesMs.length + errors;
+  const requests = latenciesMs.length; // a failed request was not served
   return {
     requests,
     rps: durationMs > 0 ? (1000 * requests) / durationMs : 0,

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot } from './paths.ts';
+import { DATA, linesOf } from '../../runtime/bench/data-files.ts';
 
 /** One Mooncake request, scaled to the byte-level demo model. */
 export interface MooncakeRequest {
@@ -31,7 +29,7 @@ export interface MooncakeOptions {
    * (a fixed pseudo-random offset per request), as the trace's README suggests. Default true.
    */
   readonly jitter?: boolean;
-  /** Default ../shared/traces/mooncake_conversation_trace.jsonl from the repository root. */
+  /** Default data/traces/mooncake_conversation_trace.jsonl.gz (shipped with the repository). */
   readonly path?: string;
 }
 
@@ -109,12 +107,10 @@ function scaleMooncake(rows: readonly TraceRow[], o: MooncakeOptions): MooncakeR
  * becomes `blockBytes` fixed bytes chosen by its hash id, so requests that share blocks share prompt
  * prefixes exactly as in the trace; prompts are cut to whole blocks so prompt + output fits.
  */
-export function loadMooncake(o: MooncakeOptions): MooncakeRequest[] {
-  const path = o.path ?? join(repoRoot(), '../shared/traces/mooncake_conversation_trace.jsonl');
-  const lines = readFileSync(path, 'utf8').split('\n');
+export async function loadMooncake(o: MooncakeOptions): Promise<MooncakeRequest[]> {
   const rows: TraceRow[] = [];
   // One more row than asked: the last request's step ends at the next row's timestamp.
-  for (const line of lines) {
+  for await (const { line } of linesOf(o.path ?? DATA.mooncakeConversation)) {
     if (rows.length > o.limit) break;
     if (line.trim()) rows.push(JSON.parse(line) as TraceRow);
   }

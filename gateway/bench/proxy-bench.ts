@@ -1,6 +1,13 @@
-import { type BenchGateway, BENCH_DEPLOYMENT, startBenchGateway } from './gateway.ts';
+import {
+  type BenchGateway,
+  BENCH_DEPLOYMENT,
+  type ProductionBenchGateway,
+  startBenchGateway,
+  startProductionBenchGateway,
+} from './gateway.ts';
 import { type LoadResult, type LoadSamples, sampleLoad, summariseLoad } from './load.ts';
 import { ensureNginx, type RunningNginx, startNginx } from './nginx.ts';
+import { type LaunchedRedis, launchRedis } from './redis-launcher.ts';
 import { startTrivialUpstream } from './trivial-upstream.ts';
 
 export interface ProxyBenchOptions {
@@ -15,7 +22,14 @@ export interface ProxyBenchOptions {
   readonly installNginx: boolean;
 }
 
-export type TargetName = 'direct' | 'nginx' | 'gateway';
+/**
+ * `gateway`: in-memory history, no API keys (the figure BENCHMARKS.md has tracked since the start);
+ * `production`: the configuration a deployment runs (startProductionBenchGateway), beside it in the run.
+ */
+export type TargetName = 'direct' | 'nginx' | 'gateway' | 'production';
+
+/** How often the production gateway's /metrics is scraped while it is measured. */
+const METRICS_SCRAPE_MS = 1000;
 
 /** A target's pooled result, or why it was not measured. */
 export type TargetOutcome =
@@ -39,6 +53,9 @@ interface Target {
   readonly path: string;
   readonly body: string;
   readonly expect: string;
+  readonly headers?: Record<string, string>;
+  /** Runs while the target is measured; the function it returns stops it. */
+  readonly during?: () => () => Promise<void>;
 }
 
 /** One request through a target before any load: a target that cannot answer is reported, not measured. */
@@ -46,7 +63,7 @@ async function probe(t: Target): Promise<string | null> {
   try {
     const res = await fetch(`${t.url}${t.path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...t.headers },
       body: t.body,
       signal: AbortSignal.timeout(10_000),
     });
@@ -71,6 +88,8 @@ export async function runProxyBench(
   const upstream = await startTrivialUpstream();
   let nginx: RunningNginx | null = null;
   let gateway: BenchGateway | null = null;
+  let redis: LaunchedRedis | null = null;
+  let production: ProductionBenchGateway | null = null;
   let nginxVersion: string | null = null;
   try {
     const targets: Target[] = [
@@ -113,6 +132,25 @@ export async function runProxyBench(
     } catch (err) {
       outcomes.gateway = { ok: false, reason: `gateway did not start: ${(err as Error).message}` };
     }
+    try {
+      redis = await launchRedis();
+      const prod = await startProductionBenchGateway([upstream.url], redis.url);
+      production = prod;
+      targets.push({
+        name: 'production',
+        url: prod.url,
+        path: '/v1/completions',
+        body: OPENAI_BODY,
+        expect: '"choices"',
+        headers: prod.headers,
+        during: () => prod.scrapeMetrics(METRICS_SCRAPE_MS),
+      });
+    } catch (err) {
+      outcomes.production = {
+        ok: false,
+        reason: `production gateway did not start: ${(err as Error).message}`,
+      };
+    }
 
     const live: Target[] = [];
     for (const t of targets) {
@@ -124,25 +162,34 @@ export async function runProxyBench(
     for (let round = 0; round < o.rounds; round++) {
       for (let k = 0; k < live.length; k++) {
         const t = live[(round + k) % live.length]!;
-        const s = await sampleLoad({
-          url: t.url,
-          path: t.path,
-          body: t.body,
-          concurrency: o.concurrency,
-          durationMs: o.durationMs,
-          warmupMs: o.warmupMs,
-          expect: t.expect,
-        });
+        const stop = t.during?.();
+        let s: LoadSamples;
+        try {
+          s = await sampleLoad({
+            url: t.url,
+            path: t.path,
+            body: t.body,
+            ...(t.headers && { headers: t.headers }),
+            concurrency: o.concurrency,
+            durationMs: o.durationMs,
+            warmupMs: o.warmupMs,
+            expect: t.expect,
+          });
+        } finally {
+          await stop?.();
+        }
         samples.get(t.name)!.push(s);
         const one = summariseLoad([s]);
         log(
-          `round ${round + 1}/${o.rounds} ${t.name.padEnd(7)} ${one.rps.toFixed(0).padStart(7)} req/s  p50 ${one.p50Ms.toFixed(3)} ms  p99 ${one.p99Ms.toFixed(3)} ms  errors ${one.errors}`,
+          `round ${round + 1}/${o.rounds} ${t.name.padEnd(10)} ${one.rps.toFixed(0).padStart(7)} req/s  p50 ${one.p50Ms.toFixed(3)} ms  p99 ${one.p99Ms.toFixed(3)} ms  errors ${one.errors}`,
         );
       }
     }
     for (const [name, runs] of samples) outcomes[name] = { ok: true, load: summariseLoad(runs) };
   } finally {
     await gateway?.close();
+    await production?.close();
+    await redis?.stop();
     await nginx?.stop();
     await upstream.stop();
   }
@@ -151,12 +198,15 @@ export async function runProxyBench(
       direct: outcomes.direct!,
       nginx: outcomes.nginx ?? { ok: false, reason: 'not measured' },
       gateway: outcomes.gateway ?? { ok: false, reason: 'not measured' },
+      production: outcomes.production ?? { ok: false, reason: 'not measured' },
     },
     nginxVersion,
     requests: {
       direct: 'POST /generate, the instance body',
       nginx: 'POST /generate, the instance body, forwarded as bytes',
       gateway: 'POST /v1/completions, an OpenAI body the gateway parses, validates and translates',
+      production:
+        'the same request with an API key, to a gateway with Redis history and keys, keys required, /metrics scraped every 1 s',
     },
   };
 }

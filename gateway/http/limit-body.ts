@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors/index.ts';
+import { closeAfterLingering } from './lingering-close.ts';
 import { requestHeader } from './request-header.ts';
 
 /**
@@ -11,7 +12,7 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
   return function limitBody(c, next) {
     const declared = requestHeader(c, 'content-length');
     if (declared !== undefined && Number(declared) > maxBytes) {
-      c.header('Connection', 'close'); // the body stays unread: the socket is not reused
+      closeAfterLingering(c); // the body stays unread: discarded after the answer, then closed
       throw new ApiError('body_too_large', `the body is over the ${maxBytes}-byte limit`);
     }
     c.set('maxBodyBytes', maxBytes);

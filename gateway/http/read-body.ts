@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import { ApiError } from '../errors/index.ts';
+import { closeAfterLingering } from './lingering-close.ts';
 import { requestHeader } from './request-header.ts';
 
 declare module 'hono' {
@@ -34,7 +35,7 @@ export async function readJson(c: Context): Promise<unknown> {
     try {
       text = await readIncoming(incoming, max);
     } catch (e) {
-      c.header('Connection', 'close'); // the rest of the body stays unread: the socket is not reused
+      closeAfterLingering(c); // the rest of the body stays unread: discarded after the answer, then closed
       throw e;
     }
   } else {

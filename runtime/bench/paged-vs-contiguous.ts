@@ -7,6 +7,39 @@ import type { StepEntry, TileShape } from '../engine/runner/step-inputs.ts';
 import { type LoadedModel, sessionOptions } from '../model/index.ts';
 import { percentile } from './workload.ts';
 
+/**
+ * How far apart the paged and the contiguous step's logits may be: per logits row, the largest absolute
+ * difference over the row's largest absolute logit, at most 1e-4 (the bound the engine's own logits test,
+ * test/runtime/engine/logits-match-reference.test.ts, holds the paged cache to). Both compute the same
+ * attention over the same keys and values in float32 and differ only by summation order; an absolute
+ * bound would depend on the logits' size (measured: 1.05e-5 absolute, 1.2e-6 relative, on rows whose
+ * largest logit is ~8.5). The run fails above it.
+ */
+export const LOGIT_AGREEMENT_BOUND = 1e-4;
+
+/** Why the paged step disagrees with the contiguous one beyond `bound`, or null when it agrees. */
+export function logitDisagreement(relError: number, bound: number): string | null {
+  // NaN compares false: a NaN logit is a disagreement, not a pass.
+  if (relError <= bound) return null;
+  return `paged and contiguous logits differ by ${relError} of the row's largest logit, above the bound ${bound}: the paged step does not compute what the contiguous one does`;
+}
+
+/** The largest per-row relative error between two [rows, width] logits arrays (see LOGIT_AGREEMENT_BOUND). */
+export function rowRelativeError(got: Float32Array, want: Float32Array, rows: number): number {
+  const width = want.length / rows;
+  let worst = 0;
+  for (let r = 0; r < rows; r++) {
+    let diff = 0;
+    let scale = 0;
+    for (let i = r * width; i < (r + 1) * width; i++) {
+      diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+      scale = Math.max(scale, Math.abs(want[i]!));
+    }
+    worst = Math.max(worst, diff / scale);
+  }
+  return worst;
+}
+
 export interface LayoutResult {
   readonly contiguousMs: number;
   readonly pagedMs: number;
@@ -15,6 +48,8 @@ export interface LayoutResult {
   readonly pagedGatherMs: number;
   /** Largest |logit difference| between the paged and the contiguous step (same keys and values). */
   readonly maxLogitDiff: number;
+  /** The same per row, over the row's largest |logit| (rowRelativeError). */
+  readonly logitRelError: number;
 }
 
 /**
@@ -181,5 +216,6 @@ export async function measureLayouts(
     pagedRunMs: percentile(pRun, 50),
     pagedGatherMs: percentile(g, 50),
     maxLogitDiff,
+    logitRelError: rowRelativeError(pl, cl, batch),
   };
 }

@@ -4,6 +4,8 @@
  * Runtime engine on the demo model over a workload shaped like the Azure LLM 2023 conversation trace:
  * throughput of continuous vs static batching vs one at a time, engine overhead, latency at ~70% load,
  * KV waste and capacity, paged vs contiguous step time, resident memory. All in one process, one run.
+ * Exit code 1 when the paged step's logits differ from the contiguous step's by more than
+ * --logit-bound of a row's largest logit (LOGIT_AGREEMENT_BOUND): its time would then be of a step that computes something else.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,15 +14,16 @@ import { Engine, type EngineConfig } from '../engine/index.ts';
 import { KVStore } from '../engine/runner/kv-store.ts';
 import { loadModel } from '../model/index.ts';
 import { runContinuous, runPaced, runSequential, runStatic, runStaticShrinking } from './drive.ts';
-import { measureLayouts } from './paged-vs-contiguous.ts';
+import { LOGIT_AGREEMENT_BOUND, logitDisagreement, measureLayouts } from './paged-vs-contiguous.ts';
+import { DATA } from './data-files.ts';
 import { loadWorkload, percentile } from './workload.ts';
 
 const { values: o } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     model: { type: 'string', default: 'runtime/models/demo' },
-    trace: { type: 'string', default: '../shared/traces/azure_llm_2023_conv.csv' },
-    corpus: { type: 'string', default: '../shared/data/tinyshakespeare.txt' },
+    trace: { type: 'string', default: DATA.azureLlmConv },
+    corpus: { type: 'string', default: DATA.tinyShakespeare },
     requests: { type: 'string', default: '128' },
     'length-scale': { type: 'string', default: '0.25' },
     'block-size': { type: 'string', default: '16' },
@@ -30,6 +33,7 @@ const { values: o } = parseArgs({
     threads: { type: 'string', default: '2' },
     'layout-context': { type: 'string', default: '1024' },
     'layout-reps': { type: 'string', default: '60' },
+    'logit-bound': { type: 'string', default: String(LOGIT_AGREEMENT_BOUND) },
   },
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
@@ -48,7 +52,7 @@ const config: Partial<EngineConfig> = {
   maxPrefillChunk: 256,
   intraOpThreads: Number(o.threads),
 };
-const workload = loadWorkload({
+const workload = await loadWorkload({
   tracePath: o.trace,
   corpusPath: o.corpus,
   contextLength: arch.context_length,
@@ -161,8 +165,11 @@ const layout = await measureLayouts(
   Number(o.threads),
 );
 log(
-  `layout: contiguous ${layout.contiguousMs.toFixed(2)} ms, paged ${layout.pagedMs.toFixed(2)} ms, paged via gather ${layout.pagedGatherMs.toFixed(2)} ms (max logit diff ${layout.maxLogitDiff.toExponential(1)})`,
+  `layout: contiguous ${layout.contiguousMs.toFixed(2)} ms, paged ${layout.pagedMs.toFixed(2)} ms, paged via gather ${layout.pagedGatherMs.toFixed(2)} ms (max logit diff ${layout.maxLogitDiff.toExponential(2)}, ${layout.logitRelError.toExponential(2)} of the row's largest)`,
 );
+
+const logitBound = Number(o['logit-bound']);
+const disagreement = logitDisagreement(layout.logitRelError, logitBound);
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const result = {
@@ -184,6 +191,9 @@ const result = {
   paged_step_ms: r2(layout.pagedMs),
   paged_run_ms: r2(layout.pagedRunMs),
   paged_run_vs_contiguous_ratio: r2(layout.pagedRunMs / layout.contiguousMs),
+  paged_vs_contiguous_max_logit_diff: layout.maxLogitDiff,
+  paged_vs_contiguous_logit_rel_error: layout.logitRelError,
+  paged_vs_contiguous_logit_rel_bound: logitBound,
   kv_waste_pct: r2(peakAllocated ? (100 * wasteAtPeak) / peakAllocated : 0),
   max_concurrent_paged: maxConcurrentPaged,
   max_concurrent_contiguous: maxConcurrentContiguous,
@@ -204,3 +214,8 @@ const result = {
 if (o.json) console.log(JSON.stringify(result));
 else console.table(result);
 await model.release();
+// The figures are printed either way; a step that computes something else fails the run.
+if (disagreement !== null) {
+  console.error(`bench:runtime: ${disagreement}`);
+  process.exitCode = 1;
+}

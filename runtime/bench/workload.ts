@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { linesOf, readBytes } from './data-files.ts';
 
 /** One request of a replayed trace, lengths already scaled to the model. */
 export interface WorkloadRequest {
@@ -22,12 +22,16 @@ export interface WorkloadOptions {
  * `lengthScale` (rounded, at least 1) and the prompt cut so prompt + output fits the context. Prompt
  * text is the corpus read from a deterministic offset, so a real model sees real text.
  */
-export function loadWorkload(o: WorkloadOptions): WorkloadRequest[] {
-  const rows = readFileSync(o.tracePath, 'utf8').trim().split('\n').slice(1);
-  const corpus = readFileSync(o.corpusPath);
+export async function loadWorkload(o: WorkloadOptions): Promise<WorkloadRequest[]> {
+  const rows: string[] = [];
+  for await (const { line, n } of linesOf(o.tracePath)) {
+    if (rows.length >= o.count) break;
+    if (n > 1 && line.trim() !== '') rows.push(line);
+  }
+  const corpus = await readBytes(o.corpusPath);
   const out: WorkloadRequest[] = [];
   let t0: number | null = null;
-  for (const [i, row] of rows.slice(0, o.count).entries()) {
+  for (const [i, row] of rows.entries()) {
     const [stamp, ctx, gen] = row.split(',');
     const at = Date.parse(`${stamp!.slice(0, 23).replace(' ', 'T')}Z`);
     t0 ??= at;

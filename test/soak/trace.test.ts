@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { DATA, readText } from '../../runtime/bench/data-files.ts';
 import { parseConvTrace, parseTimestamp, TraceFormatError } from '../../warmpool/soak/index.ts';
-
-const REAL = new URL('../../../shared/traces/azure_llm_2023_conv.csv', import.meta.url).pathname;
 
 test('timestamps: UTC, the 7-digit fraction kept below the millisecond', () => {
   assert.equal(parseTimestamp('2023-11-16 18:15:46.6805900'), Date.UTC(2023, 10, 16, 18, 15, 46) + 680.59);
@@ -43,15 +41,11 @@ test('a malformed row or header throws, naming the line and column', () => {
   assert.throws(() => parseConvTrace('TIMESTAMP,Tokens\n'), /no ContextTokens column/);
 });
 
-test(
-  'the shared Azure conversation trace reads whole',
-  { skip: !existsSync(REAL) && 'trace not present' },
-  () => {
-    const rows = parseConvTrace(readFileSync(REAL, 'utf8'));
-    assert.equal(rows.length, 19_366); // as its README says
-    assert.equal(rows[0]!.atMs, 0);
-    for (let i = 1; i < rows.length; i++) assert.ok(rows[i]!.atMs >= rows[i - 1]!.atMs);
-    const minutes = rows[rows.length - 1]!.atMs / 60_000;
-    assert.ok(minutes > 57 && minutes < 60, `span ${minutes} min`);
-  },
-);
+test('the Azure conversation trace shipped in data/ reads whole', async () => {
+  const rows = parseConvTrace(await readText(DATA.azureLlmConv));
+  assert.equal(rows.length, 19_366); // as its README says
+  assert.equal(rows[0]!.atMs, 0);
+  for (let i = 1; i < rows.length; i++) assert.ok(rows[i]!.atMs >= rows[i - 1]!.atMs);
+  const minutes = rows[rows.length - 1]!.atMs / 60_000;
+  assert.ok(minutes > 57 && minutes < 60, `span ${minutes} min`);
+});

@@ -38,11 +38,11 @@ const options = (corpusPath: string): WorkloadOptions => ({
   warmup: 5,
 });
 
-test('the workload fits the demo model, from the corpus or the built-in text when it is absent', () => {
+test('the workload fits the demo model, from the corpus or the built-in text when it is absent', async () => {
   const corpus = join(dir, 'corpus.txt');
   writeFileSync(corpus, 'KING LEAR:\nNothing will come of nothing: speak again.\n\n');
   for (const path of [corpus, join(dir, 'missing.txt')]) {
-    const w = loadWorkload(options(path));
+    const w = await loadWorkload(options(path));
     assert.equal(w.contextLength, 1024);
     assert.equal(w.requests.length, 30); // 60 in 30 s is 2 req/s, thinned to 1
     assert.equal(w.warmup.length, 5);

@@ -13,7 +13,7 @@ import { describeMachine } from '../../gateway/bench/machine.ts';
 import { RedisHistoryStore, type RequestRecord } from '../../gateway/request-history/index.ts';
 import { RedisDemandFeed } from '../demand-feed/index.ts';
 import { policyNamed, type PolicyConfig, type PoolState } from '../policies/index.ts';
-import { launchRedis } from './redis-launcher.ts';
+import { launchRedis } from '../../gateway/bench/redis-launcher.ts';
 import { mulberry32 } from '../sim/prng.ts';
 
 const { values: o } = parseArgs({

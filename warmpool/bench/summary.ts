@@ -50,11 +50,25 @@ export function medianPhases(all: readonly Phases[]): Phases {
 }
 
 export interface FloorParts {
+  /** A bare `node -e ""`, spawn to exit. */
   readonly process_start_ms: number;
+  /** The model's graph and weights read from the page cache. */
   readonly read_model_ms: number;
-  readonly warmup_step_ms: number;
+  /** ONNX Runtime opening the cached optimized graph (no optimizer), in a process where it is set up. */
+  readonly session_create_ms: number;
 }
 
-export const floorOf = (p: FloorParts): number => p.process_start_ms + p.read_model_ms + p.warmup_step_ms;
+/** The physical minimum of each way a start can go, so each is measured against what it must pay. */
+export interface Floors {
+  /** A primed standby: the process and the runtime are already there; the model's bytes and session are not. */
+  readonly standby_ms: number;
+  /** A new process: a bare node start on top of the standby's floor. */
+  readonly fresh_process_ms: number;
+}
+
+export const floorsOf = (p: FloorParts): Floors => {
+  const standby = p.read_model_ms + p.session_create_ms;
+  return { standby_ms: standby, fresh_process_ms: p.process_start_ms + standby };
+};
 
 export const round2 = (x: number): number => Math.round(x * 100) / 100;

@@ -1,4 +1,4 @@
-/** Text for prompts when ../shared/data/tinyshakespeare.txt is absent (public domain: Hamlet III.1). */
+/** Text for prompts when the --corpus file cannot be read (public domain: Hamlet III.1). */
 export const FALLBACK_TEXT = `HAMLET:
 To be, or not to be, that is the question:
 Whether 'tis nobler in the mind to suffer

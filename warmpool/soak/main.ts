@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { describeMachine } from '../../gateway/bench/machine.ts';
 import { r2 } from '../../gateway/bench/stats.ts';
 import { repoRoot } from '../../gateway/bench/paths.ts';
+import { DATA } from '../../runtime/bench/data-files.ts';
 import { requestBody, runClient } from './client.ts';
 import { DEFAULT_CONVERSATIONS, type SoakRequest } from './conversations.ts';
 import { type LoadSummary, summarise } from './outcome.ts';
@@ -26,7 +27,7 @@ const { values: o } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     minutes: { type: 'string', default: '10' },
-    trace: { type: 'string', default: join(root, '../shared/traces/azure_llm_2023_conv.csv') },
+    trace: { type: 'string', default: DATA.azureLlmConv },
     // 4 req/s of ~230-token prompts and ~43-token outputs keeps one demo instance on 2 shared cores
     // well below saturation, so a TTFT or memory trend is the platform's, not a queue's.
     'max-rps': { type: 'string', default: '4' },
@@ -35,7 +36,7 @@ const { values: o } = parseArgs({
     'context-margin': { type: 'string', default: '64' },
     reuse: { type: 'string', default: String(DEFAULT_CONVERSATIONS.reuse) },
     seed: { type: 'string', default: String(DEFAULT_CONVERSATIONS.seed) },
-    corpus: { type: 'string', default: join(root, '../shared/data/tinyshakespeare.txt') },
+    corpus: { type: 'string', default: DATA.tinyShakespeare },
     model: { type: 'string', default: join(root, 'runtime/models/demo') },
     'max-instances': { type: 'string', default: '1' },
     warmup: { type: 'string', default: '300' },
@@ -69,7 +70,7 @@ const workloadOptions: WorkloadOptions = {
   conversations: { ...DEFAULT_CONVERSATIONS, seed: num('seed', 0), reuse: num('reuse', 0) },
   warmup: Math.floor(num('warmup', 0)),
 };
-const workload = loadWorkload(workloadOptions);
+const workload = await loadWorkload(workloadOptions);
 log(`${new Date().toISOString()}  ${describeMachine()}`);
 for (const line of describeWorkload(workload, workloadOptions)) log(line);
 

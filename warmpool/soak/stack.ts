@@ -1,5 +1,5 @@
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
-import { launchRedis, type LaunchedRedis } from '../bench/redis-launcher.ts';
+import { launchRedis, type LaunchedRedis } from '../../gateway/bench/redis-launcher.ts';
 import { type RunningWarmgate, startWarmgate } from '../platform.ts';
 import { sampleInstances, socketsByPeer } from './probes.ts';
 

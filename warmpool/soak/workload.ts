@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readText } from '../../runtime/bench/data-files.ts';
 import { buildConversations, type ConversationOptions, type SoakRequest } from './conversations.ts';
 import { FALLBACK_TEXT } from './fallback-text.ts';
 import { planSchedule, type ScheduleMapping, type ScheduleOptions } from './schedule.ts';
@@ -26,23 +27,26 @@ export interface Workload {
   readonly corpus: string;
 }
 
-/** Reads the trace, the corpus (or the built-in text) and the model's context, and builds the requests. */
-export function loadWorkload(o: WorkloadOptions): Workload {
+/**
+ * Reads the trace, the corpus (or the built-in text) and the model's context, and builds the requests.
+ * Either file may be gzipped (`.gz`), as the repository ships them in data/.
+ */
+export async function loadWorkload(o: WorkloadOptions): Promise<Workload> {
   const manifest = JSON.parse(readFileSync(join(o.modelPath, 'model.json'), 'utf8')) as {
     architecture: { context_length: number };
   };
   const contextLength = manifest.architecture.context_length;
-  const { requests: planned, mapping } = planSchedule(parseConvTrace(readFileSync(o.tracePath, 'utf8')), {
+  const { requests: planned, mapping } = planSchedule(parseConvTrace(await readText(o.tracePath)), {
     ...o.schedule,
     maxTotalTokens: contextLength - o.contextMargin,
   });
   let text = FALLBACK_TEXT;
   let corpus = `built-in text (${o.corpusPath} not readable)`;
   try {
-    text = readFileSync(o.corpusPath, 'utf8');
+    text = await readText(o.corpusPath);
     corpus = o.corpusPath;
   } catch {
-    // a bench without the shared data still runs
+    // a corpus that cannot be read gives way to the built-in text
   }
   const warmup = buildConversations(planned.slice(0, o.warmup), text, {
     ...o.conversations,

@@ -11,6 +11,7 @@ output `probabilities` [batch, 3] float32.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -33,7 +34,8 @@ def features(line: str) -> np.ndarray:
 
 def dataset(corpus: str) -> tuple[np.ndarray, np.ndarray]:
     xs, ys, speaker = [], [], None
-    for line in open(corpus, encoding="utf-8"):
+    opener = gzip.open if corpus.endswith(".gz") else open
+    for line in opener(corpus, "rt", encoding="utf-8"):
         line = line.rstrip("\n")
         if line.endswith(":") and line[:-1] in SPEAKERS:
             speaker = SPEAKERS.index(line[:-1])
@@ -47,7 +49,8 @@ def dataset(corpus: str) -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> None:
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "..", "..", "shared", "data", "tinyshakespeare.txt")
+    shipped = os.path.join(os.path.dirname(root), "data", "corpus", "tinyshakespeare.txt.gz")
+    corpus = sys.argv[1] if len(sys.argv) > 1 else shipped
     x, y = dataset(corpus)
     rng = np.random.default_rng(20261122)
     hidden = 32

@@ -33,7 +33,7 @@ describe('closed-loop load generator against the trivial upstream', { timeout: 1
     );
   });
 
-  it('counts wrong statuses and bodies without the expected text as errors', async () => {
+  it('counts wrong statuses and bodies without the expected text as errors, not as served', async () => {
     const notFound = await runLoad({
       url: up.url,
       path: '/nope',
@@ -42,8 +42,10 @@ describe('closed-loop load generator against the trivial upstream', { timeout: 1
       durationMs: 200,
       warmupMs: 0,
     });
-    assert.ok(notFound.requests > 0);
-    assert.equal(notFound.errors, notFound.requests);
+    // A failed request is an error, not a served one: none served, no throughput.
+    assert.ok(notFound.errors > 0);
+    assert.equal(notFound.requests, 0);
+    assert.equal(notFound.rps, 0);
     const wrongBody = await runLoad({
       url: up.url,
       path: '/generate',
@@ -53,8 +55,8 @@ describe('closed-loop load generator against the trivial upstream', { timeout: 1
       warmupMs: 0,
       expect: 'not in the body',
     });
-    assert.ok(wrongBody.requests > 0);
-    assert.equal(wrongBody.errors, wrongBody.requests);
+    assert.ok(wrongBody.errors > 0);
+    assert.equal(wrongBody.requests, 0);
     assert.ok(Number.isNaN(wrongBody.p50Ms), 'no successful sample');
   });
 });

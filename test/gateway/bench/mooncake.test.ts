@@ -22,9 +22,9 @@ const row = (timestamp: number, hash_ids: number[], output_length = 128) => ({
 });
 
 describe('Mooncake trace mapping', () => {
-  it('maps the real trace the same way every time, equal hash ids to equal text', () => {
-    const a = loadMooncake({ limit: 200 });
-    const b = loadMooncake({ limit: 200 });
+  it('maps the real trace the same way every time, equal hash ids to equal text', async () => {
+    const a = await loadMooncake({ limit: 200 });
+    const b = await loadMooncake({ limit: 200 });
     assert.equal(a.length, 200);
     assert.deepEqual(a, b);
     for (const r of a) {
@@ -47,7 +47,7 @@ describe('Mooncake trace mapping', () => {
     assert.equal(blockText(7, 32).length, 32);
   });
 
-  it('scales lengths: whole blocks, capped so prompt + output fits, output /64 within 1..16', () => {
+  it('scales lengths: whole blocks, capped so prompt + output fits, output /64 within 1..16', async () => {
     const path = trace('lengths.jsonl', [
       row(0, [1, 2, 3], 640),
       row(
@@ -57,7 +57,7 @@ describe('Mooncake trace mapping', () => {
       ),
       row(0, [1, 2, 4], 5000),
     ]);
-    const [a, b, c] = loadMooncake({ limit: 3, path, jitter: false });
+    const [a, b, c] = await loadMooncake({ limit: 3, path, jitter: false });
     assert.deepEqual(
       [a!.prompt.length, a!.maxTokens, b!.prompt.length, b!.maxTokens, c!.prompt.length, c!.maxTokens],
       [48, 10, 55 * 16, 1, 48, 16], // 55 = floor((900 - 16) / 16) blocks at most
@@ -65,14 +65,14 @@ describe('Mooncake trace mapping', () => {
     assert.equal(b!.hashIds.length, 55);
     assert.equal(a!.prompt.slice(0, 32), c!.prompt.slice(0, 32), 'shared blocks [1, 2], shared prefix');
     assert.notEqual(a!.prompt.slice(32), c!.prompt.slice(32));
-    const small = loadMooncake({ limit: 3, path, jitter: false, blockBytes: 8, maxTotalTokens: 500 });
+    const small = await loadMooncake({ limit: 3, path, jitter: false, blockBytes: 8, maxTotalTokens: 500 });
     assert.deepEqual(
       small.map((r) => r.prompt.length),
       [24, 60 * 8, 24], // floor((500 - 16) / 8) = 60 blocks
     );
   });
 
-  it('scales time, and spreads each step over the gap to the next one when jittering', () => {
+  it('scales time, and spreads each step over the gap to the next one when jittering', async () => {
     const path = trace('time.jsonl', [
       row(1000, [1]),
       row(1000, [2]),
@@ -81,13 +81,13 @@ describe('Mooncake trace mapping', () => {
       row(10_000, [5]),
       row(13_000, [6]),
     ]);
-    const exact = loadMooncake({ limit: 5, path, jitter: false, timeScale: 0.5 });
+    const exact = await loadMooncake({ limit: 5, path, jitter: false, timeScale: 0.5 });
     assert.deepEqual(
       exact.map((r) => r.atMs),
       [0, 0, 1500, 1500, 4500],
     );
-    const jittered = loadMooncake({ limit: 5, path, timeScale: 0.5 });
-    assert.deepEqual(jittered, loadMooncake({ limit: 5, path, timeScale: 0.5 }), 'the jitter is fixed');
+    const jittered = await loadMooncake({ limit: 5, path, timeScale: 0.5 });
+    assert.deepEqual(jittered, await loadMooncake({ limit: 5, path, timeScale: 0.5 }), 'the jitter is fixed');
     const at = new Map(jittered.map((r) => [r.hashIds[0], r.atMs]));
     for (const id of [1, 2])
       assert.ok(at.get(id)! >= 0 && at.get(id)! < 1500, `request ${id} at ${at.get(id)}`);
@@ -102,9 +102,9 @@ describe('Mooncake trace mapping', () => {
     );
   });
 
-  it('computes the hit rate of one unbounded cache from the leading blocks seen before', () => {
+  it('computes the hit rate of one unbounded cache from the leading blocks seen before', async () => {
     const path = trace('hits.jsonl', [row(0, [1, 2]), row(0, [1, 2, 3, 4]), row(0, [5, 2]), row(0, [1, 6])]);
-    const reqs = loadMooncake({ limit: 4, path, jitter: false });
+    const reqs = await loadMooncake({ limit: 4, path, jitter: false });
     // Hits: 0, then [1, 2], then nothing (5 is new, so 2 after it is not a prefix hit), then [1].
     assert.equal(unboundedPrefixHitRate(reqs), 3 / 10);
     assert.equal(unboundedPrefixHitRate([]), 0);

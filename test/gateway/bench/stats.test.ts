@@ -15,13 +15,14 @@ describe('benchmark arithmetic', () => {
     assert.ok(Number.isNaN(percentile([], 50)));
   });
 
-  it('pools load runs: completions over summed windows, percentiles over all samples', () => {
+  it('pools load runs: successful completions over summed windows, errors apart, percentiles over all samples', () => {
     const s = summariseLoad([
       { latenciesMs: Float64Array.from([3, 1]), errors: 1, durationMs: 1000 },
       { latenciesMs: Float64Array.from([2, 4, 100]), errors: 0, durationMs: 1000 },
     ]);
     assert.deepEqual([...s.latenciesMs], [1, 2, 3, 4, 100]);
-    assert.deepEqual([s.requests, s.errors, s.rps, s.p50Ms, s.p99Ms], [6, 1, 3, 3, 100]);
+    // 5 served and 1 failed over 2 s: 2.5 served per second; the failure is not throughput.
+    assert.deepEqual([s.requests, s.errors, s.rps, s.p50Ms, s.p99Ms], [5, 1, 2.5, 3, 100]);
   });
 
   it('sums prefix hits and queries over instances between two readings', () => {

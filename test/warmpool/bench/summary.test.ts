@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { floorOf, median, medianPhases, splitPhases } from '../../../warmpool/bench/summary.ts';
+import { floorsOf, median, medianPhases, splitPhases } from '../../../warmpool/bench/summary.ts';
 
 test('median of odd and even counts, and of nothing', () => {
   assert.equal(median([5, 1, 3]), 3);
@@ -17,7 +17,7 @@ test('phases add up to spawn → ready, the bare start capped at spawn → live'
   assert.equal(splitPhases(t, 500).runtime_import_ms, 0);
 });
 
-test('per-phase medians and the floor sum', () => {
+test('per-phase medians and the floor of each path', () => {
   const a = { spawn_ms: 1, runtime_import_ms: 10, model_load_ms: 100, warmup_ms: 5 };
   const b = { spawn_ms: 3, runtime_import_ms: 30, model_load_ms: 300, warmup_ms: 7 };
   const c = { spawn_ms: 2, runtime_import_ms: 20, model_load_ms: 200, warmup_ms: 9 };
@@ -27,5 +27,9 @@ test('per-phase medians and the floor sum', () => {
     model_load_ms: 200,
     warmup_ms: 7,
   });
-  assert.equal(floorOf({ process_start_ms: 50, read_model_ms: 5, warmup_step_ms: 4 }), 59);
+  // The standby path never starts a process, so its floor leaves the bare node start out.
+  assert.deepEqual(floorsOf({ process_start_ms: 50, read_model_ms: 5, session_create_ms: 40 }), {
+    standby_ms: 45,
+    fresh_process_ms: 95,
+  });
 });

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
+import { DATA } from '../../../runtime/bench/data-files.ts';
 
-export const USAGE = `usage: npm run sim -- --trace FILE [--policy NAME|all|A,B] [--cold-start-ms N] [--slots N]
+export const USAGE = `usage: npm run sim -- [--trace FILE] [--policy NAME|all|A,B] [--cold-start-ms N] [--slots N]
     [--tick-ms N] [--seed N] [--limit-functions N] [--max-instances N] [--knob name=value ...]
     [--durations FILE] [--service-ms N] [--sweep] [--workers N] [--json] [--report [DIR]]`;
 
@@ -56,7 +57,8 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
       strict: true,
       allowPositionals: false,
       options: {
-        trace: { type: 'string' },
+        // The Azure Functions 2019 sample shipped in data/ (its durations file lies beside it).
+        trace: { type: 'string', default: DATA.azureFunctionsInvocations },
         policy: { type: 'string', default: 'all' },
         'cold-start-ms': { type: 'string', default: DEFAULTS['cold-start-ms'] },
         slots: { type: 'string', default: DEFAULTS.slots },
@@ -78,7 +80,7 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     throw new ArgsError((e as Error).message);
   }
   if (values.help) throw new ArgsError('help');
-  if (!values.trace) throw new ArgsError('--trace FILE is required');
+  if (!values.trace) throw new ArgsError('--trace takes a file name');
   const knobs: Record<string, number> = {};
   for (const kv of values.knob) {
     const m = /^([A-Za-z_][\w.]*)=(.+)$/.exec(kv);

@@ -18,6 +18,6 @@ export async function readTrace(o: TraceOptions): Promise<Trace> {
   }
   if (firstLine === undefined) throw new TraceError(o.file, 1, 'empty file');
   if (isAzureInvocationsHeader(firstLine)) return readAzureInvocations(o);
-  const jsonl = /\.(jsonl|ndjson)$/i.test(o.file) || firstLine.trimStart().startsWith('{');
+  const jsonl = /\.(jsonl|ndjson)(\.gz)?$/i.test(o.file) || firstLine.trimStart().startsWith('{');
   return readGenericTrace(o, jsonl);
 }
