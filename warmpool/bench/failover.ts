@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { RedisKeyStore } from '../../gateway/auth/index.ts';
+import { RedisKeyStore } from '../../gateway/auth/redis-key-store.ts';
 import { describeMachine } from '../../gateway/bench/machine.ts';
 import { launchRedis } from '../../gateway/bench/redis-launcher.ts';
 import { LeaderElector, RedisLease, type Timers } from '../leader/index.ts';
