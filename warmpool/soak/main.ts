@@ -19,6 +19,7 @@ import { DEFAULT_CONVERSATIONS, type SoakRequest } from './conversations.ts';
 import { type LoadSummary, summarise } from './outcome.ts';
 import { gcExposed, sampleInstances, sampleProcess } from './probes.ts';
 import { type SoakJson, soakJson, summaryLines } from './report.ts';
+import { slopePerMinute, type TimedValue } from './trend.ts';
 import { type Stack, startStack } from './stack.ts';
 import { describeWorkload, loadWorkload, type WorkloadOptions } from './workload.ts';
 
@@ -90,28 +91,41 @@ const replay = async (url: string, rs: readonly SoakRequest[]): Promise<LoadSumm
   return summarise(r.outcomes, r.wallMs, r.maxSendLagMs);
 };
 
-/** Logs RSS (live, no gc), handles and what each instance holds every `everyMs` until stopped. */
-function watch(stack: Stack, everyMs: number): { stop(): void; rssPeakMb: () => number } {
+/**
+ * Logs RSS, heap, handles and what each instance holds every `everyMs` until stopped, and keeps the RSS
+ * and heap readings for their trend. With --expose-gc (npm run soak) each reading follows a full gc, so
+ * the heap's trend is what stays reachable, not garbage not yet collected.
+ */
+function watch(
+  stack: Stack,
+  everyMs: number,
+): { stop(): void; rssPeakMb: () => number; rss: TimedValue[]; heap: TimedValue[] } {
   const t0 = Date.now();
   let peak = 0;
+  const rss: TimedValue[] = [];
+  const heap: TimedValue[] = [];
   const timer = setInterval(() => {
-    const rss = Math.round((process.memoryUsage().rss / 2 ** 20) * 10) / 10;
-    const handles = process.getActiveResourcesInfo().length;
-    peak = Math.max(peak, rss);
-    void sampleInstances(stack.instances()).then((s) =>
-      log(
-        `  ${((Date.now() - t0) / 1000).toFixed(0)} s: RSS ${rss} MB, ${handles} handles; ` +
-          s
-            .map(
-              (i) =>
-                `${i.id} running ${i.report?.running ?? '?'} waiting ${i.report?.waiting ?? '?'} ` +
-                `kv ${i.kvBlocksInUse ?? '?'}`,
-            )
-            .join('; '),
-      ),
-    );
+    const tMs = Date.now() - t0;
+    const liveRss = Math.round((process.memoryUsage().rss / 2 ** 20) * 10) / 10;
+    peak = Math.max(peak, liveRss);
+    void sampleProcess(1).then((p) => {
+      rss.push({ tMs, value: p.rssMb });
+      heap.push({ tMs, value: p.heapUsedMb });
+      return sampleInstances(stack.instances()).then((s) =>
+        log(
+          `  ${(tMs / 1000).toFixed(0)} s: RSS ${p.rssMb} MB, heap ${p.heapUsedMb} MB, ${p.handles} handles; ` +
+            s
+              .map(
+                (i) =>
+                  `${i.id} running ${i.report?.running ?? '?'} waiting ${i.report?.waiting ?? '?'} ` +
+                  `kv ${i.kvBlocksInUse ?? '?'}`,
+              )
+              .join('; '),
+        ),
+      );
+    });
   }, everyMs);
-  return { stop: () => clearInterval(timer), rssPeakMb: () => peak };
+  return { stop: () => clearInterval(timer), rssPeakMb: () => peak, rss, heap };
 }
 
 let stack: Stack | null = null;
@@ -198,6 +212,10 @@ try {
       max_send_lag_ms: r2(load.maxSendLagMs),
       rss_mb_peak_live: Math.max(watcher.rssPeakMb(), start.rssMb, end.rssMb),
       heap_mb_start: start.heapUsedMb,
+      // Least-squares trend of the readings taken during the load (after warm-up), per minute.
+      rss_mb_per_min: slopePerMinute(watcher.rss),
+      heap_mb_per_min: slopePerMinute(watcher.heap),
+      trend_readings: watcher.rss.length,
       heap_mb_end: end.heapUsedMb,
       handles_by_kind_start: start.byKind,
       handles_by_kind_end: end.byKind,
