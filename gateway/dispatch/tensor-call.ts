@@ -2,7 +2,7 @@ import type { ClientSignal } from '../http/client-signal.ts';
 import { ApiError } from '../errors/index.ts';
 import type { Outcome } from '../request-history/index.ts';
 import type { InstanceMetadata } from '../instances/index.ts';
-import { inferTensors, type InstanceInferResult, type TensorPayload } from '../upstream/index.ts';
+import { inferTensors, type InferResponseBody, type TensorBody } from '../upstream/index.ts';
 import type { GatewayContext } from './context.ts';
 import { forward } from './forward.ts';
 
@@ -13,9 +13,9 @@ import { forward } from './forward.ts';
 export async function callTensorModel(
   gw: GatewayContext,
   deployment: string,
-  inputs: (meta: InstanceMetadata) => TensorPayload[],
+  inputs: (meta: InstanceMetadata) => TensorBody[],
   signal: ClientSignal,
-): Promise<InstanceInferResult> {
+): Promise<InferResponseBody> {
   const at = gw.clock.now();
   const t0 = performance.now();
   const gate = gw.gate(deployment);

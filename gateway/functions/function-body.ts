@@ -2,7 +2,7 @@ import { ApiError } from '../errors/index.ts';
 import { checkInputs, flattenNumbers, MAX_TENSOR_RANK } from '../kserve/tensors.ts';
 import type { OpenAISamplingFields } from '../openai/sampling-request.ts';
 import type { InstanceMetadata } from '../instances/index.ts';
-import type { TensorPayload } from '../upstream/index.ts';
+import type { TensorBody } from '../upstream/index.ts';
 
 /** The body a generative function takes when its deployment declares no input schema. */
 export const DEFAULT_GENERATIVE_SCHEMA = {
@@ -67,7 +67,7 @@ function shapeOf(v: unknown, depth = 0): number[] | null {
 }
 
 /** A tensor function's { inputs: { name: nested array } } as named tensors (shapes from the nesting). */
-export function tensorInputs(inputs: Record<string, unknown>): TensorPayload[] {
+export function tensorInputs(inputs: Record<string, unknown>): TensorBody[] {
   return Object.entries(inputs).map(([name, value]) => {
     const shape = shapeOf(value);
     const data = flattenNumbers(value);
@@ -86,10 +86,7 @@ export function tensorInputs(inputs: Record<string, unknown>): TensorPayload[] {
  * A tensor function's inputs checked against the instance's declared tensors. The body names inputs by
  * key, so a refusal's param is `inputs.<name>`, not the position checkInputs reports.
  */
-export function checkFunctionInputs(
-  given: readonly TensorPayload[],
-  meta: InstanceMetadata,
-): TensorPayload[] {
+export function checkFunctionInputs(given: readonly TensorBody[], meta: InstanceMetadata): TensorBody[] {
   const declared = meta.inputs ?? [];
   const typed = given.map((t) => ({
     ...t,

@@ -1,6 +1,6 @@
 import { ApiError } from '../errors/index.ts';
 import type { TensorMetadata } from '../instances/index.ts';
-import type { TensorPayload } from '../upstream/index.ts';
+import type { TensorBody } from '../upstream/index.ts';
 
 /** An input tensor as the Open Inference Protocol sends it. */
 export interface V2InputTensor {
@@ -47,12 +47,12 @@ export function checkInputs(
   inputs: unknown,
   declared: readonly TensorMetadata[],
   maxBatchSize: number,
-): TensorPayload[] {
+): TensorBody[] {
   if (!Array.isArray(inputs) || inputs.length === 0) {
     throw bad("'inputs' must be a non-empty array of { name, shape, datatype, data }", 'inputs');
   }
   const seen = new Set<string>();
-  const out: TensorPayload[] = [];
+  const out: TensorBody[] = [];
   let batch: number | null = null;
   for (const [i, raw] of (inputs as unknown[]).entries()) {
     const t = raw as Partial<V2InputTensor> | null;

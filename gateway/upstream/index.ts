@@ -1,10 +1,4 @@
 export { isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
-export {
-  type CallOptions,
-  inferTensors,
-  type InstanceGenerateBody,
-  type InstanceInferResult,
-  startGeneration,
-  type TensorPayload,
-} from './instance-client.ts';
+export { type CallOptions, inferTensors, startGeneration } from './instance-client.ts';
+export type { GenerateRequestBody, InferResponseBody, TensorBody } from '../../runtime/instance/protocol.ts';
 export { generateWhole } from './whole-generation.ts';

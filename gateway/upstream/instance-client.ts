@@ -1,27 +1,9 @@
 import type { ClientSignal } from '../http/client-signal.ts';
 import type { GenerationEvent } from '../../runtime/engine/api.ts';
+import type { GenerateRequestBody, InferResponseBody, TensorBody } from '../../runtime/instance/protocol.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
 import { ndjson } from './ndjson.ts';
-
-/** The body of an instance's POST /generate. */
-export interface InstanceGenerateBody {
-  readonly prompt: string;
-  /** Serialised as it is: the engine's SamplingParams (or a subset of them). */
-  readonly params: object;
-  readonly priority?: number;
-}
-
-export interface TensorPayload {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly data: readonly number[];
-}
-
-export interface InstanceInferResult {
-  readonly outputs: { name: string; shape: number[]; datatype: string; data: number[] }[];
-  readonly batchRows: number;
-}
 
 export interface CallOptions {
   /** The client's signal: when it aborts, the upstream request is torn down and the instance frees it. */
@@ -61,7 +43,7 @@ async function post(inst: UpstreamInstance, path: string, body: unknown, o: Call
  */
 export async function startGeneration(
   inst: UpstreamInstance,
-  body: InstanceGenerateBody,
+  body: GenerateRequestBody,
   o: CallOptions,
 ): Promise<AsyncGenerator<GenerationEvent>> {
   const res = await post(inst, '/generate', body, o);
@@ -70,12 +52,12 @@ export async function startGeneration(
 
 export async function inferTensors(
   inst: UpstreamInstance,
-  inputs: readonly TensorPayload[],
+  inputs: readonly TensorBody[],
   o: CallOptions,
-): Promise<InstanceInferResult> {
+): Promise<InferResponseBody> {
   const res = await post(inst, '/infer', { inputs }, o);
   try {
-    return (await res.body.json()) as InstanceInferResult;
+    return (await res.body.json()) as InferResponseBody;
   } catch (e) {
     if (isUpstreamSilence(e)) throw upstreamTimeout(inst.id, e);
     throw e;

@@ -3,7 +3,8 @@ import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import { ApiError } from '../errors/index.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
-import type { CallOptions, InstanceGenerateBody } from './instance-client.ts';
+import type { GenerateRequestBody } from '../../runtime/instance/protocol.ts';
+import type { CallOptions } from './instance-client.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const LOAD_HEADER = 'x-warmgate-load';
@@ -17,7 +18,7 @@ const LOAD_HEADER = 'x-warmgate-load';
  */
 export function generateWhole(
   inst: UpstreamInstance,
-  body: InstanceGenerateBody,
+  body: GenerateRequestBody,
   o: CallOptions,
 ): Promise<GenerationEvent[]> {
   if (o.signal.aborted) return Promise.reject(o.signal.reason);

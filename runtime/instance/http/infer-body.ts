@@ -1,22 +1,11 @@
 import { ApiError, schemaError } from '../../errors/index.ts';
 import type { NamedTensor } from '../../tensor/index.ts';
+import type { InferRequestBody } from '../protocol.ts';
 import { ajv } from './ajv.ts';
-
-/** One input tensor of POST /infer, as the gateway sends it (flat data, row-major). */
-export interface TensorBody {
-  readonly name: string;
-  readonly shape: number[];
-  readonly data: number[];
-}
-
-/** POST /infer's body: { inputs: [{ name, shape, data }] }. */
-export interface InferBody {
-  readonly inputs: TensorBody[];
-}
 
 // Other fields (a datatype, say) have always been accepted and ignored, so they still are. The model's
 // own checks (names, rank, fixed dimensions, data length against the shape) are the batcher's.
-const validate = ajv.compile<InferBody>({
+const validate = ajv.compile<InferRequestBody>({
   type: 'object',
   required: ['inputs'],
   properties: {

@@ -3,6 +3,7 @@ import { ApiError } from '../../errors/index.ts';
 import { contextFromHeaders } from '../../telemetry/index.ts';
 import { type InferOutcome, traceInfer } from '../infer-trace.ts';
 import type { RuntimeInstance } from '../instance.ts';
+import type { InferResponseBody } from '../protocol.ts';
 import { parseInferBody } from './infer-body.ts';
 import { readJson } from './read-json.ts';
 import { readyPart } from './ready-part.ts';
@@ -49,6 +50,6 @@ export function inferRoute(inst: RuntimeInstance): Hono {
         data: Array.from(o.data),
       })),
       batchRows: r.batchRows,
-    });
+    } satisfies InferResponseBody);
   });
 }
