@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors/index.ts';
-import { closeAfterLingering } from './lingering-close.ts';
+import { closeAfterLingering } from '../../runtime/http/lingering-close.ts';
 import { requestHeader } from './request-header.ts';
 
 /**

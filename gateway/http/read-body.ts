@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import { ApiError } from '../errors/index.ts';
-import { closeAfterLingering } from './lingering-close.ts';
+import { closeAfterLingering } from '../../runtime/http/lingering-close.ts';
 import { requestHeader } from './request-header.ts';
 
 declare module 'hono' {

@@ -4,7 +4,7 @@
  * client stalled, and backpressure reached here) would let it grow to the whole generation, so past
  * `maxBuffered` items `onOverflow` is called once (the engine cancels the request, freeing its blocks;
  * the few events that end it are still queued). `onReturn` lets the engine abort the request when its
- * reader stops early (client left).
+ * reader stops early (client left); `onBacklog` hears the backlog each time an item waits in it.
  */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   #items: T[] = [];
@@ -14,11 +14,18 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   readonly #onReturn: () => void;
   readonly #maxBuffered: number;
   readonly #onOverflow: () => void;
+  readonly #onBacklog: (buffered: number) => void;
 
-  constructor(onReturn: () => void = () => {}, maxBuffered = Infinity, onOverflow: () => void = onReturn) {
+  constructor(
+    onReturn: () => void = () => {},
+    maxBuffered = Infinity,
+    onOverflow: () => void = onReturn,
+    onBacklog: (buffered: number) => void = () => {},
+  ) {
     this.#onReturn = onReturn;
     this.#maxBuffered = maxBuffered;
     this.#onOverflow = onOverflow;
+    this.#onBacklog = onBacklog;
   }
 
   /** Items pushed and not yet read. */
@@ -39,6 +46,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       w({ value: item, done: false });
     } else {
       this.#items.push(item);
+      this.#onBacklog(this.#items.length);
       if (this.#items.length > this.#maxBuffered && !this.#overflowed) {
         this.#overflowed = true;
         this.#onOverflow();

@@ -57,6 +57,7 @@ export class Engine {
   readonly #requests = new Map<string, RequestState>();
   readonly #aborts = new Set<string>();
   #stalledCancels = 0;
+  #peakBufferedEvents = 0;
   readonly #hooks: EngineHooks;
   readonly #stats = new StepStats();
   #arrivals = 0;
@@ -112,6 +113,9 @@ export class Engine {
         this.#stalledCancels += 1;
         this.abort(id);
       },
+      (buffered) => {
+        if (buffered > this.#peakBufferedEvents) this.#peakBufferedEvents = buffered;
+      },
     );
     const state = new RequestState(
       id,
@@ -166,6 +170,8 @@ export class Engine {
       waiting: this.#scheduler.waiting.length,
       kv,
       kvBytes: this.#store.bytes,
+      stalledCancels: this.#stalledCancels,
+      peakBufferedEvents: this.#peakBufferedEvents,
     });
   }
 

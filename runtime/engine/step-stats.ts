@@ -23,6 +23,10 @@ export interface EngineStats {
   readonly runMsTotal: number;
   readonly tokensComputed: number;
   readonly tokensSampled: number;
+  /** Requests cancelled because their reader fell more than maxBufferedEvents events behind. */
+  readonly stalledCancels: number;
+  /** The most events one request has held unread since the engine started (its reader's lag). */
+  readonly peakBufferedEvents: number;
 }
 
 export interface StepRecord {
@@ -64,7 +68,14 @@ export class StepStats {
     this.#requests++;
   }
 
-  snapshot(o: { running: number; waiting: number; kv: KVCacheStats; kvBytes: number }): EngineStats {
+  snapshot(o: {
+    running: number;
+    waiting: number;
+    kv: KVCacheStats;
+    kvBytes: number;
+    stalledCancels: number;
+    peakBufferedEvents: number;
+  }): EngineStats {
     const now = performance.now();
     const recent = this.#recent.filter((r) => r.at >= now - WINDOW_MS);
     const span = recent.length ? Math.max(1, now - recent[0]!.at) : 1;
@@ -87,6 +98,8 @@ export class StepStats {
       runMsTotal: this.#runMs,
       tokensComputed: this.#computed,
       tokensSampled: this.#sampled,
+      stalledCancels: o.stalledCancels,
+      peakBufferedEvents: o.peakBufferedEvents,
     };
   }
 }

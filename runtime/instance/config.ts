@@ -63,6 +63,8 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
         // Generative batching limits (the engine validates them and names a bad one).
         'max-running-seqs': { type: 'string' },
         'max-batched-tokens': { type: 'string' },
+        // Most samples (n) one request may ask for.
+        'max-n': { type: 'string' },
         // Unread events a stalled stream may hold before its request is cancelled.
         'max-buffered-events': { type: 'string' },
         // Tensor dynamic batching.
@@ -86,6 +88,7 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
       intraOpThreads: num('intra-op-threads', o['intra-op-threads'], 0),
       maxRunningSeqs: num('max-running-seqs', o['max-running-seqs'], 1),
       maxBatchedTokens: num('max-batched-tokens', o['max-batched-tokens'], 1),
+      maxN: num('max-n', o['max-n'], 1),
       maxBufferedEvents: num('max-buffered-events', o['max-buffered-events'], 1),
     }).filter(([, v]) => v !== undefined),
   );

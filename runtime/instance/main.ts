@@ -113,8 +113,9 @@ if (config.standby) {
 }
 
 const server = serve(
-  // Through a variable: a standby's API gives way to its instance's on assignment.
-  { fetch: (req) => app.fetch(req), hostname: config.host, port: config.port },
+  // Through a variable: a standby's API gives way to its instance's on assignment. The Node bindings
+  // (env.incoming) go along: a refused body's lingering close needs the request's socket.
+  { fetch: (req, env) => app.fetch(req, env), hostname: config.host, port: config.port },
   (info) =>
     console.log(
       `instance listening on ${config.host}:${info.port}, ${config.standby ? 'standing by' : `loading ${config.model}`}`,

@@ -97,6 +97,12 @@ export class RuntimeMetrics {
     const queried = m.createObservableCounter('warmgate_runtime_prefix_cache_query_tokens_total', {
       description: 'Prompt tokens looked up in the prefix cache',
     });
+    const stalled = m.createObservableCounter('warmgate_runtime_stalled_cancels_total', {
+      description: 'Requests cancelled because their reader fell more than --max-buffered-events behind',
+    });
+    const peakBuffered = m.createObservableGauge('warmgate_runtime_peak_buffered_events', {
+      description: 'The most events one request has held unread since the instance started',
+    });
     const callback: BatchObservableCallback = (r) => {
       const s = stats();
       if (!s) return;
@@ -107,8 +113,10 @@ export class RuntimeMetrics {
       r.observe(free, s.kvFreeBlocks, attrs);
       r.observe(hits, s.prefixHitTokens, attrs);
       r.observe(queried, s.prefixQueryTokens, attrs);
+      r.observe(stalled, s.stalledCancels, attrs);
+      r.observe(peakBuffered, s.peakBufferedEvents, attrs);
     };
-    const observables = [running, waiting, usage, free, hits, queried];
+    const observables = [running, waiting, usage, free, hits, queried, stalled, peakBuffered];
     m.addBatchObservableCallback(callback, observables);
     this.#observer = { callback, observables };
   }

@@ -11,11 +11,15 @@ import { LocalProvider } from '../../warmpool/providers/index.ts';
 import { deployment, type Platform, startPlatform } from '../support/platform.ts';
 import { alive, postJson, signal, until } from './support.ts';
 
-const IDLE_MS = 1000;
+// Seconds, not milliseconds: an instance on a busy machine (both cores taken by other work) can go a
+// second without a token and must not be taken for hung; a frozen one stays silent for as long as it takes.
+const IDLE_MS = 5_000;
+/** The pool's /live probe timeout: a busy instance answers within it, a frozen one never does. */
+const PROBE_TIMEOUT_MS = 3_000;
 
 describe(
   'a hung instance, seen from the gateway (real instance processes frozen with SIGSTOP)',
-  { timeout: 90_000 },
+  { timeout: 180_000 },
   () => {
     let p: Platform;
     const pidOf = (name: string) => p.instances.find((i) => i.deployment === name)!.launched.process.pid!;
@@ -30,7 +34,7 @@ describe(
           return l.outstanding === 0 && (l.running ?? 0) === 0 && (l.kvUsagePct ?? 0) === 0 ? l : undefined;
         },
         `${name} to hold no request and no KV block`,
-        15_000,
+        30_000,
       );
 
     before(async () => {
@@ -130,8 +134,12 @@ describe(
   },
 );
 
-describe('a hung instance, seen from the pool (LocalProvider, real processes)', { timeout: 90_000 }, () => {
-  const provider = new LocalProvider({ standby: 0, probeTimeoutMs: 300, graphCacheDir: false });
+describe('a hung instance, seen from the pool (LocalProvider, real processes)', { timeout: 180_000 }, () => {
+  const provider = new LocalProvider({
+    standby: 0,
+    probeTimeoutMs: PROBE_TIMEOUT_MS,
+    graphCacheDir: false,
+  });
   const spec = deployment('hung-pool', 'generative', 'tiny', { batching: { kvCacheBytes: 4 * 2 ** 20 } });
   const gone: string[] = [];
   const pool = new WarmPool({
@@ -150,7 +158,7 @@ describe('a hung instance, seen from the pool (LocalProvider, real processes)', 
         return ready.length === 1 && pool.status().instances.length === 1 ? ready[0]! : undefined;
       },
       'one ready instance',
-      30_000,
+      60_000,
     );
 
   after(async () => {
@@ -170,11 +178,12 @@ describe('a hung instance, seen from the pool (LocalProvider, real processes)', 
         return pool.status().instances.some((i) => i.id === first.id) ? undefined : true;
       },
       'the frozen instance to leave the pool',
-      15_000,
+      // Two probes of PROBE_TIMEOUT_MS each, and the reconcile loop around them.
+      30_000,
     );
     const second = await readyOne();
     assert.notEqual(second.id, first.id, 'a new instance took its place');
-    await until(() => (alive(pid) ? undefined : true), 'the frozen process to be killed', 10_000);
+    await until(() => (alive(pid) ? undefined : true), 'the frozen process to be killed', 30_000);
     assert.match(
       gone.join('\n'),
       new RegExp(`${first.id} failed unresponsive: /live did not answer 2 times`),
@@ -186,11 +195,11 @@ describe('a hung instance, seen from the pool (LocalProvider, real processes)', 
     const pid = provider.pid(before.id)!;
     frozen.push(pid);
     signal(pid, 'SIGSTOP');
-    assert.equal(pool.recycle(before.url!, 'a request saw no token for 1000 ms'), true);
+    assert.equal(pool.recycle(before.url!, `a request saw no token for ${IDLE_MS} ms`), true);
     assert.equal(pool.recycle('no-such-instance', 'x'), false);
     const after = await readyOne();
     assert.notEqual(after.id, before.id);
-    await until(() => (alive(pid) ? undefined : true), 'the hung process to be killed', 10_000);
+    await until(() => (alive(pid) ? undefined : true), 'the hung process to be killed', 30_000);
     assert.match(gone.join('\n'), /recycled: a request saw no token/);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { LINGER_IDLE_MS, LINGER_MAX_BYTES, LINGER_MAX_MS } from '../../gateway/http/lingering-close.ts';
+import { LINGER_IDLE_MS, LINGER_MAX_BYTES, LINGER_MAX_MS } from '../../runtime/http/lingering-close.ts';
 import { type RunningGateway, startGateway } from '../../gateway/server/index.ts';
 
 // The real gateway over loopback, at its default 4 MiB body limit; the body is refused before any

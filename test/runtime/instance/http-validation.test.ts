@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { ERROR_CATALOG, type ErrorCode } from '../../../runtime/errors/index.ts';
 import { createInstanceApp } from '../../../runtime/instance/app.ts';
 import { createStandbyApp } from '../../../runtime/instance/http/standby-app.ts';
+import { launchInstance, type LaunchedInstance } from '../../../runtime/instance/launch.ts';
 import { RuntimeInstance } from '../../../runtime/instance/instance.ts';
 import { DynamicBatcher, loadTensorModel, type TensorModel } from '../../../runtime/tensor/index.ts';
 import { MODELS } from './helpers.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface ErrorBody {
   error: { code: string; message: string; field?: string };
@@ -221,6 +224,84 @@ describe('instance refusals over real HTTP', { timeout: 60_000 }, () => {
     });
     await assertRefused(big, 'body_too_large');
     assert.equal(big.headers.get('connection'), 'close');
+  });
+});
+
+describe('a client still sending an oversized body reads the 413 (instance process, default limit)', () => {
+  let instance: LaunchedInstance;
+  let url = '';
+  before(async () => {
+    instance = await launchInstance({
+      model: `${MODELS}tiny`,
+      kind: 'generative',
+      args: ['--intra-op-threads', '1', '--kv-mb', '8'],
+    });
+    url = instance.url;
+  });
+  after(() => instance?.stop());
+  // Over DEFAULT_INSTANCE_BODY_LIMIT (32 MiB): refused on its Content-Length while fetch is still writing.
+  const FORTY_MB = 40_000_000;
+
+  it('fetch with a 40 MB body', async () => {
+    const res = await fetch(`${url}/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'x'.repeat(FORTY_MB - 13) }),
+    });
+    await assertRefused(res, 'body_too_large');
+    assert.equal(res.headers.get('connection'), 'close');
+  });
+
+  it('a client that reads only once its whole body is sent, over a second, still reads the 413', async () => {
+    // Closing with the body still arriving resets the connection, and a reset throws away what the client
+    // had not read yet: the 413 itself. @hono/node-server drains a refused body for 500 ms on its own;
+    // this body takes longer (1 MiB every 25 ms), so only the lingering close reads it to the end.
+    const { hostname, port } = new URL(url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = connect({ port: Number(port), host: hostname });
+      let out = '';
+      s.pause();
+      s.on('connect', async () => {
+        s.write(
+          'POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+            `Content-Length: ${FORTY_MB}\r\n\r\n`,
+        );
+        for (let left = FORTY_MB; left > 0 && !s.destroyed; left -= 2 ** 20) {
+          await sleep(25);
+          s.write(Buffer.alloc(Math.min(left, 2 ** 20), 0x78));
+        }
+        s.end(() => s.resume());
+      });
+      s.on('data', (d) => (out += d.toString('latin1')));
+      s.on('end', () => resolve(out));
+      s.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.match(answer, /"code":"body_too_large"/);
+  });
+
+  it('fetch with a chunked body (counted as it arrives)', async () => {
+    const chunk = new Uint8Array(2 ** 20).fill(0x78);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0) controller.enqueue(new TextEncoder().encode('{"prompt":"'));
+        if (sent >= FORTY_MB) {
+          controller.enqueue(new TextEncoder().encode('"}'));
+          controller.close();
+          return;
+        }
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await fetch(`${url}/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    await assertRefused(res, 'body_too_large');
   });
 });
 

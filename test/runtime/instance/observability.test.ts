@@ -263,6 +263,9 @@ describe('runtime instance metrics and load report (generative)', { timeout: 60_
     assert.equal(count(m, 'warmgate_runtime_prefix_cache_query_tokens_total'), s.prefixQueryTokens);
     assert.equal(count(m, 'warmgate_runtime_prefix_cache_hit_tokens_total'), s.prefixHitTokens);
     assert.ok(s.prefixQueryTokens > 0);
+    // Readers that kept up: none cancelled; the deepest backlog is read from the engine, not made up.
+    assert.equal(count(m, 'warmgate_runtime_stalled_cancels_total'), 0);
+    assert.equal(count(m, 'warmgate_runtime_peak_buffered_events'), s.peakBufferedEvents);
   });
 });
 

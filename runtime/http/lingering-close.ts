@@ -24,11 +24,11 @@ export interface LingerLimits {
   readonly maxBytes: number;
 }
 
-const DEFAULT_LIMITS: LingerLimits = {
+export const LINGER_LIMITS: LingerLimits = Object.freeze({
   maxMs: LINGER_MAX_MS,
   idleMs: LINGER_IDLE_MS,
   maxBytes: LINGER_MAX_BYTES,
-};
+});
 
 const lingering = new WeakSet<Socket>();
 
@@ -36,7 +36,7 @@ const lingering = new WeakSet<Socket>();
  * Marks the answer `Connection: close` and makes its connection linger once the answer is sent. Without
  * a Node socket (hono's `app.request` in tests) only the header is set.
  */
-export function closeAfterLingering(c: Context, limits: LingerLimits = DEFAULT_LIMITS): void {
+export function closeAfterLingering(c: Context, limits: LingerLimits = LINGER_LIMITS): void {
   c.header('Connection', 'close');
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
   if (incoming?.socket) lingerOnClose(incoming, incoming.socket, limits);
@@ -84,6 +84,10 @@ function lingerOnClose(incoming: IncomingMessage, socket: Socket, limits: Linger
       clearTimeout(idle);
     });
     this.end();
+    // The body is only discarded from here on. Another reader of it lets go: a web stream over the
+    // request (hono's c.req.raw.body) pauses it whenever nobody pulls, which would stall the discarding
+    // until the idle bound closes the connection with the body still arriving, i.e. with a reset.
+    for (const l of incoming.listeners('data')) if (l !== onData) incoming.off('data', l as never);
     incoming.resume();
   };
 }
