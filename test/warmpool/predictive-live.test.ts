@@ -1,33 +1,19 @@
 // Live: gateway + controller + local provider + real redis-server replay a compressed slice of the Azure
-// Functions 2019 trace (test/fixtures; a timer function: 14 calls every 10 minutes, one minute compressed to one second).
-// The predictive controller learns the period from the request history in Redis and has an instance
-// ready before each later burst arrives, releasing it in between (asserted from the instances' state
-// timestamps against the arrival times).
+// Functions 2019 trace (test/fixtures; a timer function: 14 calls every 10 minutes, one minute compressed
+// to one second). The predictive controller learns the period from the request history in Redis and has
+// a real instance process ready before later bursts arrive, releasing it in between (asserted from the
+// instances' state timestamps against the arrival times). The decision itself, its exact bursts and the
+// reactive policy failing the same check are tested in simulated time (predictive/predictive-trace.test.ts).
 import assert from 'node:assert/strict';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { LocalProvider } from '../../warmpool/providers/index.ts';
 import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
-import { mulberry32 } from '../../warmpool/sim/prng.ts';
 import { deployment } from '../support/platform.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
+import { burstVerdicts, prewarmed, timerBursts } from './predictive/timer-trace.ts';
 
-const TRACE = new URL('../fixtures/azure2019-sample-invocations.csv', import.meta.url).pathname;
 const COMPRESSION = 60; // one trace minute -> one second
 const BURSTS = 7;
-
-/** Per-minute counts of the trace's first function (a timer). */
-async function firstFunctionMinutes(): Promise<number[]> {
-  const lines = createInterface({ input: createReadStream(TRACE) });
-  let n = 0;
-  for await (const line of lines) {
-    if (n++ === 1) {
-      lines.close();
-      return line.split(',').slice(3).map(Number);
-    }
-  }
-  throw new Error('trace has no data row');
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,7 +36,14 @@ describe(
     });
     before(async () => {
       redis = await startRedisServer();
-      wg = await startWarmgate({ port: 0, tickMs: 250, redisUrl: redis.url, deployments: [spec] });
+      const provider = new LocalProvider();
+      wg = await startWarmgate({ port: 0, tickMs: 250, redisUrl: redis.url, deployments: [spec], provider });
+      // A platform that has been up has its standby process primed (imports done, runtime set up); the
+      // host's very first spawn is not the cold start this test is about, and on a busy machine it takes
+      // several seconds, long enough that the first burst's records land too late for the history (see
+      // predictive/predictive-trace.test.ts, the todo).
+      provider.prepare(spec);
+      await provider.standbyPrimed();
     });
     after(async () => {
       await wg?.close();
@@ -58,16 +51,7 @@ describe(
     });
 
     it('has an instance ready before later bursts arrive, and none between them', async () => {
-      const minutes = await firstFunctionMinutes();
-      const active = minutes.flatMap((c, m) => (c > 0 ? [m] : [])).slice(0, BURSTS);
-      assert.equal(active.length, BURSTS);
-      const rand = mulberry32(7); // arrivals spread within each minute the same way every run
-      // Arrival times (ms after the start) of every call, grouped by burst.
-      const bursts = active.map((m) =>
-        Array.from({ length: minutes[m]! }, () => (m - active[0]! + rand()) * (60_000 / COMPRESSION)).sort(
-          (a, b) => a - b,
-        ),
-      );
+      const bursts = await timerBursts(BURSTS, COMPRESSION);
 
       // The pool, sampled every 50 ms: live instances over time, and when each instance became ready.
       const live: [number, number][] = [];
@@ -108,19 +92,14 @@ describe(
         'every call served',
       );
 
-      // For each burst after the policy has seen three: was an instance ready before its first arrival,
-      // and had the pool been at zero in the gap before it (so it was started ahead, not kept)?
-      const verdicts = arrivals.slice(3).map((b, k) => {
-        const first = b[0]!;
-        const prevEnd = arrivals[k + 2]!.at(-1)!;
-        const readyBefore = [...readyAt.values()].some((r) => r > prevEnd && r <= first);
-        const zeroInGap = live.some(([t, n]) => t > prevEnd + 1000 && t < first - 1000 && n === 0);
-        return { first, readyBefore, zeroInGap };
-      });
-      const prewarmed = verdicts.filter((v) => v.readyBefore && v.zeroInGap).length;
+      // Bursts 5-7 (four bursts give a short period's three onset gaps): was an instance made ready
+      // ahead of the burst, after the pool had been at zero in the gap (more than 1 s from either burst)?
+      // One miss is allowed: the lead the policy gives is its measured cold start plus a tick and a
+      // second, and a real cold start on a busy machine can run past it.
+      const verdicts = burstVerdicts(arrivals, 4, live, readyAt.values(), 1000);
       assert.ok(
-        prewarmed >= verdicts.length - 1,
-        `bursts 4-${BURSTS}: ${JSON.stringify(verdicts)}; decisions:\n${wg.controller
+        verdicts.filter(prewarmed).length >= verdicts.length - 1,
+        `bursts 5-${BURSTS}: ${JSON.stringify(verdicts.map((v) => ({ ...v, first: v.first - t0 })))}; decisions:\n${wg.controller
           .decisions('timer')
           .slice(-12)
           .map((d) => `${d.at - t0} ${d.desired} ${d.reason}`)
