@@ -1,17 +1,4 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root, whether this runs from source (gateway/bench) or from the build (dist/gateway/bench). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return dir;
-}
+export { repoRoot } from '../../runtime/bench/repo-root.ts';
 
 /** True under tsx (the tests), false in the build: children are started the same way. */
 export const fromSource = import.meta.url.endsWith('.ts');

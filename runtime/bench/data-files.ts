@@ -1,25 +1,14 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
+import { repoRoot } from './repo-root.ts';
 
 /**
  * The repository's shipped data (data/README.md: sources, licences) and a reader for it. Files ending in
  * `.gz` are gunzipped while they stream, so the repository stays small and callers never care.
  */
-
-/** The repository root, from source (runtime/bench) or from the build (dist/runtime/bench). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return dir;
-}
 
 const dataDir = join(repoRoot(), 'data');
 
