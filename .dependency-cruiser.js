@@ -4,7 +4,7 @@
 // the layers below; what two layers share (wire formats, protocols) lives in the lower one.
 //
 // Inside gateway/, lowest first (a folder imports only its own layer and the ones below):
-//   1. errors, config                            foundation: the error catalog, environment parsing
+//   1. errors, config, redis                     foundation: the error catalog, environment parsing, Redis connections
 //   2. telemetry, shared-instance-registry,      state and wire of its own: metrics, the instances the
 //      demand-board, deployments,                controller publishes, the demand replicas announce,
 //      request-history                           deployment specs, the request history store
@@ -17,7 +17,7 @@
 //   8. server                                    the composition root: app assembly, start, replica
 //   9. main.ts, bench/                           processes
 const GATEWAY_LAYERS = [
-  ['^gateway/(errors|config)/'],
+  ['^gateway/(errors|config|redis)/'],
   ['^gateway/(telemetry|shared-instance-registry|demand-board|deployments|request-history)/'],
   ['^gateway/(http|instances)/'],
   ['^gateway/(routing|admission|upstream|auth)/'],

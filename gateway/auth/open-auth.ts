@@ -1,6 +1,7 @@
 import type { Meter } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { type Clock, systemClock } from '../../runtime/time/clock.ts';
+import { openSubscriber } from '../redis/subscriber.ts';
 import type { KeyStore } from './key-store.ts';
 import type { Limiter } from './limiter.ts';
 import { MemoryKeyStore } from './memory-key-store.ts';
@@ -60,8 +61,7 @@ export async function openAuthBackend(o: AuthBackendOptions = {}): Promise<AuthB
     commandTimeout: 1000,
   });
   client.on('error', noop); // surfaced by the calls that fail
-  const subscriber = o.follow === false ? undefined : new Redis(o.redisUrl);
-  subscriber?.on('error', noop);
+  const subscriber = o.follow === false ? undefined : openSubscriber(o.redisUrl);
   const warn = o.warn ?? ((m: string) => console.warn(m));
   const failOpen = o.meter?.createCounter('warmgate_gateway_limiter_fail_open_total', {
     description: 'Key limit checks Redis could not answer; the requests were let in.',

@@ -4,14 +4,15 @@ import { apiKeyId } from './api-key.ts';
 import { type KeyRecord, type KeyRequest, newKeyRecord } from './key-record.ts';
 import { byCreation, type KeyCheck, type KeyStore } from './key-store.ts';
 import { checkKey } from './memory-key-store.ts';
-import { redisReady } from './redis-ready.ts';
+import { redisReady } from '../redis/ready.ts';
+import { keepSubscribed } from '../redis/subscriber.ts';
 
 export interface RedisKeyStoreOptions {
   /** Commands. The caller owns it (and quits it). */
   client: Redis;
   /**
-   * A connection for the change channel (it is put in subscriber mode), owned by the caller. Without one,
-   * other replicas' revocations are seen only when a cached entry expires.
+   * A connection for the change channel (from `openSubscriber`), owned by the caller. Without one, other
+   * replicas' revocations are seen only when a cached entry expires.
    */
   subscriber?: Redis;
   /** Default 'warmgate:'. Keys are the hash `${keyPrefix}api-keys` (id → record JSON). */
@@ -62,13 +63,13 @@ export class RedisKeyStore implements KeyStore {
       });
       // Messages sent while the subscription was down are lost: forget everything on each (re)connect.
       sub.on('ready', () => this.#cache.clear());
-      sub.subscribe(this.#channel).catch(() => undefined); // ioredis subscribes again on reconnect
+      void keepSubscribed(sub, this.#channel);
     }
   }
 
   async create(request: KeyRequest): Promise<{ record: KeyRecord; key: string }> {
     const { record, key } = newKeyRecord(request, this.#clock.now());
-    await redisReady(this.#client);
+    await redisReady(this.#client, 'api keys');
     // HSETNX: a (vanishingly unlikely) id collision must not overwrite another key.
     if ((await this.#client.hsetnx(this.#hash, record.id, JSON.stringify(record))) === 0) {
       return this.create(request);
@@ -78,7 +79,7 @@ export class RedisKeyStore implements KeyStore {
   }
 
   async list(): Promise<KeyRecord[]> {
-    await redisReady(this.#client);
+    await redisReady(this.#client, 'api keys');
     const all = await this.#client.hgetall(this.#hash);
     return Object.values(all)
       .map((json) => JSON.parse(json) as KeyRecord)
@@ -86,7 +87,7 @@ export class RedisKeyStore implements KeyStore {
   }
 
   async get(id: string): Promise<KeyRecord | undefined> {
-    await redisReady(this.#client);
+    await redisReady(this.#client, 'api keys');
     const json = await this.#client.hget(this.#hash, id);
     return json === null ? undefined : (JSON.parse(json) as KeyRecord);
   }
@@ -135,7 +136,7 @@ export class RedisKeyStore implements KeyStore {
     if (!p) {
       p = (async () => {
         try {
-          await redisReady(this.#client);
+          await redisReady(this.#client, 'api keys');
           const json = await this.#client.hget(this.#hash, id);
           const record = json === null ? null : (JSON.parse(json) as KeyRecord);
           this.#cache.set(id, { record, at: this.#clock.now() });

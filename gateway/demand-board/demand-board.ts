@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { type Clock, systemClock } from '../../runtime/time/clock.ts';
+import { keepSubscribed, openSubscriber } from '../redis/subscriber.ts';
 
 /** One gateway's view of one deployment: requests being served, waiting, and the last arrival. */
 export interface GateDemand {
@@ -66,8 +67,8 @@ export class DemandBoard {
       return c;
     };
     this.#pub = connect();
-    this.#sub = connect();
-    this.#sub.on('ready', () => void this.#sub.subscribe(this.#channel).catch(() => undefined));
+    this.#sub = openSubscriber(o.redisUrl);
+    void keepSubscribed(this.#sub, this.#channel);
     this.#sub.on('message', (_channel: string, text: string) => this.#receive(text));
   }
 

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { redisReady } from '../redis/ready.ts';
 import { Redis } from 'ioredis';
 import { checkDeployment, type DeploymentSpec } from './spec.ts';
 import { byName, type DeploymentStore } from './store.ts';
@@ -45,7 +45,7 @@ export class RedisDeploymentStore implements DeploymentStore {
   }
 
   async list(): Promise<DeploymentSpec[]> {
-    await this.#ready();
+    await redisReady(this.#client, 'deployments', this.#readyTimeoutMs);
     const hash = await this.#client.hgetall(this.key);
     const specs: DeploymentSpec[] = [];
     for (const [name, json] of Object.entries(hash)) {
@@ -56,18 +56,18 @@ export class RedisDeploymentStore implements DeploymentStore {
   }
 
   async get(name: string): Promise<DeploymentSpec | undefined> {
-    await this.#ready();
+    await redisReady(this.#client, 'deployments', this.#readyTimeoutMs);
     const json = await this.#client.hget(this.key, name);
     return json === null ? undefined : this.#decode(name, json);
   }
 
   async put(spec: DeploymentSpec): Promise<void> {
-    await this.#ready();
+    await redisReady(this.#client, 'deployments', this.#readyTimeoutMs);
     await this.#client.multi().hset(this.key, spec.name, JSON.stringify(spec)).set(this.#marker, '1').exec();
   }
 
   async delete(name: string): Promise<boolean> {
-    await this.#ready();
+    await redisReady(this.#client, 'deployments', this.#readyTimeoutMs);
     const r = await this.#client.multi().hdel(this.key, name).set(this.#marker, '1').exec();
     return Number(r?.[0]?.[1] ?? 0) > 0;
   }
@@ -77,7 +77,7 @@ export class RedisDeploymentStore implements DeploymentStore {
    * sets is gone. An empty hash with the marker is a store whose deployments were all deleted.
    */
   async intact(): Promise<boolean> {
-    await this.#ready();
+    await redisReady(this.#client, 'deployments', this.#readyTimeoutMs);
     return (await this.#client.exists(this.#marker)) === 1;
   }
 
@@ -101,14 +101,5 @@ export class RedisDeploymentStore implements DeploymentStore {
       this.#warn(`deployments: skipping '${name}' in Redis hash ${this.key}: ${(e as Error).message}`);
       return undefined;
     }
-  }
-
-  async #ready(): Promise<void> {
-    const c = this.#client;
-    if (c.status === 'ready') return;
-    if (c.status === 'wait') return void (await c.connect());
-    if (c.status === 'end') throw new Error('deployments: the Redis connection has ended');
-    // Rejects on the next 'error' (e.g. ECONNREFUSED) or after the timeout.
-    await once(c, 'ready', { signal: AbortSignal.timeout(this.#readyTimeoutMs) });
   }
 }

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { redisReady } from '../redis/ready.ts';
 import { Redis } from 'ioredis';
 import { type Clock, systemClock, unrefTimer } from '../../runtime/time/clock.ts';
 import { COUNTER_FIELDS } from './counters.ts';
@@ -139,7 +139,7 @@ export class RedisHistoryStore implements HistoryStore {
     const res = chooseResolution(this.#resolutions, fromMs, bucketMs, this.#clock.now());
     const plan = planSeries(fromMs, toMs, bucketMs, res.bucketMs);
     if (plan.fineStarts.length === 0) return plan.buckets;
-    await this.#ready();
+    await redisReady(this.#client, 'history', this.#readyTimeoutMs);
     const p = this.#client.pipeline();
     for (const s of plan.fineStarts) p.hgetall(bucketKey(this.#prefix, model, res.bucketMs, s));
     const results = (await p.exec()) ?? [];
@@ -187,7 +187,7 @@ export class RedisHistoryStore implements HistoryStore {
     if (writes.length === 0) return;
     let failed: KeyWrite[] = writes;
     try {
-      await this.#ready();
+      await redisReady(this.#client, 'history', this.#readyTimeoutMs);
       this.#lastSentAt = this.#clock.monotonic();
       const sent = await sendFlush(this.#client, writes);
       failed = sent.failed;
@@ -197,15 +197,6 @@ export class RedisHistoryStore implements HistoryStore {
       this.#failedFlushes += 1;
       throw e;
     }
-  }
-
-  async #ready(): Promise<void> {
-    const c = this.#client;
-    if (c.status === 'ready') return;
-    if (c.status === 'wait') return void (await c.connect());
-    if (c.status === 'end') throw new Error('history: the Redis connection has ended');
-    // Rejects on the next 'error' (e.g. ECONNREFUSED) or after the timeout: a flush must fail fast.
-    await once(c, 'ready', { signal: AbortSignal.timeout(this.#readyTimeoutMs) });
   }
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { type Clock, systemClock, unrefTimer } from '../../runtime/time/clock.ts';
+import { keepSubscribed, openSubscriber } from '../redis/subscriber.ts';
 import { parseEntry, parseMessage, type RegistryMessage } from './wire.ts';
 import type { InstanceEntry, RegistryEvent, RegistryListener, SharedInstanceRegistry } from './types.ts';
 import { RegistryView } from './view.ts';
@@ -66,11 +67,9 @@ export class RedisSharedRegistry implements SharedInstanceRegistry {
     this.#client = new Redis(o.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy });
     this.#client.on('error', noop); // surfaced through publish/remove; the event would only be noise
     this.#client.on('ready', () => void this.#onReady());
-    this.#sub = new Redis(o.url, { retryStrategy }); // re-subscribes by itself after a reconnect
-    this.#sub.on('error', noop);
+    this.#sub = openSubscriber(o.url, { retryStrategy });
     this.#sub.on('message', (_channel: string, text: string) => this.#onMessage(text));
-    this.#subscribed = this.#sub.subscribe(this.#channel);
-    this.#subscribed.catch(noop);
+    this.#subscribed = keepSubscribed(this.#sub, this.#channel);
     const every = o.resyncIntervalMs ?? 1000;
     this.#timer = every > 0 ? unrefTimer(this.#clock.setInterval(() => void this.sync(), every)) : undefined;
   }

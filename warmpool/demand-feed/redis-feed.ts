@@ -2,7 +2,7 @@ import { Redis, ReplyError } from 'ioredis';
 import { PAGE_SLOT_BYTES, pageReads, type PageRead } from '../../gateway/request-history/index.ts';
 import type { HistoryReader } from '../policies/index.ts';
 import { Followed, type SegmentCounts } from './followed.ts';
-import { ready } from './ready.ts';
+import { redisReady } from '../../gateway/redis/ready.ts';
 import type { DemandFeed, DemandFeedOptions, FeedFailure, FeedUpdate } from './types.ts';
 
 interface RedisFeedCommon extends DemandFeedOptions {
@@ -78,7 +78,7 @@ export class RedisDemandFeed implements DemandFeed {
     let results: [Error | null, unknown][] = [];
     if (reads.some((r) => r.length > 0)) {
       try {
-        await ready(this.#client, this.#readyTimeoutMs);
+        await redisReady(this.#client, 'demand feed', this.#readyTimeoutMs);
         const pipe = this.#client.pipeline();
         for (const r of reads.flat(2)) pipe.getrangeBuffer(r.key, r.firstByte, r.lastByte);
         results = (await pipe.exec()) ?? [];
