@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { LoadedModel } from '../model/index.ts';
+import { eosTokenIds, type LoadedModel } from '../model/index.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { type EngineConfig, engineConfig } from './config.ts';
 import type { AdmissionError } from './errors.ts';
@@ -60,6 +60,7 @@ export class Engine {
   #peakBufferedEvents = 0;
   readonly #hooks: EngineHooks;
   readonly #stats = new StepStats();
+  readonly #eosTokenIds: readonly number[];
   #arrivals = 0;
   #loop: Promise<void> | null = null;
   #draining = false;
@@ -74,6 +75,7 @@ export class Engine {
   ) {
     this.model = model;
     this.config = engineConfig(config);
+    this.#eosTokenIds = eosTokenIds(model.manifest);
     const arch = model.manifest.architecture;
     const numBlocks = Math.floor(
       this.config.kvCacheBytes / KVStore.bytesPerBlock(arch, this.config.blockSize),
@@ -117,13 +119,7 @@ export class Engine {
         if (buffered > this.#peakBufferedEvents) this.#peakBufferedEvents = buffered;
       },
     );
-    const state = new RequestState(
-      id,
-      req.prompt.length,
-      req.params,
-      this.model.manifest.tokenizer.eos_token_id,
-      queue,
-    );
+    const state = new RequestState(id, req.prompt.length, req.params, this.#eosTokenIds, queue);
     this.#requests.set(id, state);
     const seq = this.#newSequence(id, 0, req, [...req.prompt], this.#arrivals++);
     state.add(seq);
@@ -366,7 +362,7 @@ export class Engine {
     const vocab = this.model.manifest.architecture.vocab_size;
     const ctx = this.model.manifest.architecture.context_length;
     for (const seq of seqs) {
-      const r = sample(logits, row * vocab, vocab, seq.params, seq.rng, state.eosTokenId);
+      const r = sample(logits, row * vocab, vocab, seq.params, seq.rng, state.eosTokenIds);
       seq.append(r.token);
       const reason = state.onToken(seq, r, ctx);
       if (reason) this.#finish(seq, reason);

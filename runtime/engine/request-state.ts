@@ -26,7 +26,9 @@ export interface RequestTimes {
 export class RequestState implements RequestTimes {
   readonly id: string;
   readonly promptTokens: number;
-  readonly eosTokenId: number;
+  /** Every id that ends a sample (the model may declare several). */
+  readonly eosTokenIds: readonly number[];
+  readonly #eos: ReadonlySet<number>;
   readonly arrivedAt = performance.now();
   scheduledAt: number | null = null;
   firstTokenAt: number | null = null;
@@ -41,13 +43,14 @@ export class RequestState implements RequestTimes {
     id: string,
     promptTokens: number,
     params: SamplingParams,
-    eosTokenId: number,
+    eosTokenIds: readonly number[],
     queue: AsyncQueue<GenerationEvent>,
   ) {
     this.id = id;
     this.promptTokens = promptTokens;
     this.#params = params;
-    this.eosTokenId = eosTokenId;
+    this.eosTokenIds = eosTokenIds;
+    this.#eos = new Set(eosTokenIds);
     this.#queue = queue;
   }
 
@@ -70,7 +73,7 @@ export class RequestState implements RequestTimes {
     s.generated++;
     this.completionTokens++;
     this.firstTokenAt ??= performance.now();
-    if (r.token === this.eosTokenId && !this.#params.ignoreEos) return 'stop';
+    if (this.#eos.has(r.token) && !this.#params.ignoreEos) return 'stop';
     const { emit, stopped } = s.stop.push(s.decoder.push(r.token));
     this.#queue.push({
       type: 'token',

@@ -7,4 +7,4 @@ export {
   sessionOptions,
   verifyFile,
 } from './load-model.ts';
-export { checkManifest, type ModelManifest } from './manifest.ts';
+export { checkManifest, eosTokenIds, type ModelManifest } from './manifest.ts';

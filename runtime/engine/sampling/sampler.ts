@@ -31,8 +31,9 @@ const topVals = new Float64Array(20);
  * row is scaled by 1/temperature, cut to the top-k, then to the nucleus of the survivors, and exactly
  * one `rng.next()` is drawn, so a seeded sequence's draws never depend on what else is in the batch.
  *
- * `eosTokenId` is needed only with `params.ignoreEos`, which masks that logit for the choice (the
- * reported logprobs still see the raw row). NaN logits count as -Infinity; a row with no finite logit,
+ * `eosTokenIds` are needed only with `params.ignoreEos`, which masks those logits for the choice (the
+ * reported logprobs still see the raw row). A model may declare several (Llama 3: <|end_of_text|> and
+ * <|eot_id|>). NaN logits count as -Infinity; a row with no finite logit,
  * or with +Infinity, is a broken model output and throws.
  */
 export function sample(
@@ -41,7 +42,7 @@ export function sample(
   vocabSize: number,
   params: SamplerParams,
   rng: RandomSource,
-  eosTokenId?: number,
+  eosTokenIds?: readonly number[],
 ): SampleResult {
   if (!Number.isInteger(offset) || !Number.isInteger(vocabSize) || offset < 0 || vocabSize < 1) {
     throw new RangeError(`bad row: offset ${offset}, vocabSize ${vocabSize}`);
@@ -49,18 +50,20 @@ export function sample(
   if (offset + vocabSize > logits.length) {
     throw new RangeError(`row [${offset}, ${offset + vocabSize}) is past the end of ${logits.length} logits`);
   }
-  let masked = -1;
-  if (params.ignoreEos) {
-    if (eosTokenId === undefined || eosTokenId < 0 || eosTokenId >= vocabSize) {
-      throw new RangeError(`ignoreEos needs an eosTokenId inside the vocabulary, got ${eosTokenId}`);
-    }
-    masked = eosTokenId;
-  }
+  const masked = params.ignoreEos ? checkedEos(eosTokenIds, vocabSize) : NONE;
   const logZ = logSumExp(logits, offset, vocabSize);
-  const token =
-    params.temperature === 0
-      ? argmax(logits, offset, vocabSize, masked)
-      : draw(logits, offset, vocabSize, params, masked, rng);
+  // Masked ids read as -Infinity for the choice only: set for it, restored before the logprobs.
+  const saved = masked.map((id) => logits[offset + id]!);
+  for (const id of masked) logits[offset + id] = Number.NEGATIVE_INFINITY;
+  let token: number;
+  try {
+    token =
+      params.temperature === 0
+        ? argmax(logits, offset, vocabSize)
+        : draw(logits, offset, vocabSize, params, rng);
+  } finally {
+    masked.forEach((id, i) => (logits[offset + id] = saved[i]!));
+  }
   return {
     token,
     logprob: logits[offset + token]! - logZ,
@@ -85,13 +88,26 @@ function logSumExp(logits: Float32Array, offset: number, vocabSize: number): num
   return max + Math.log(sum);
 }
 
-function argmax(logits: Float32Array, offset: number, vocabSize: number, masked: number): number {
+const NONE: readonly number[] = [];
+
+function checkedEos(ids: readonly number[] | undefined, vocabSize: number): readonly number[] {
+  if (
+    ids === undefined ||
+    ids.length === 0 ||
+    ids.some((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize)
+  ) {
+    throw new RangeError(`ignoreEos needs eos ids inside the vocabulary, got ${JSON.stringify(ids)}`);
+  }
+  return ids;
+}
+
+function argmax(logits: Float32Array, offset: number, vocabSize: number): number {
   let best = -1;
   let bestX = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < vocabSize; i++) {
     const x = logits[offset + i]!;
     // Strictly greater: the lowest id keeps a tie.
-    if (i !== masked && x > bestX) {
+    if (x > bestX) {
       best = i;
       bestX = x;
     }
@@ -105,7 +121,6 @@ function draw(
   offset: number,
   vocabSize: number,
   params: SamplerParams,
-  masked: number,
   rng: RandomSource,
 ): number {
   if (heap.length < vocabSize) {
@@ -118,7 +133,7 @@ function draw(
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < vocabSize; i++) {
     const x = logits[offset + i]!;
-    if (i !== masked && x > Number.NEGATIVE_INFINITY) {
+    if (x > Number.NEGATIVE_INFINITY) {
       heap[n++] = i;
       if (x > max) max = x;
     }

@@ -285,6 +285,7 @@ describe('sample: logprobs', () => {
 
 describe('sample: ignoreEos', () => {
   const eos = 3;
+  const eosIds = [eos];
   const logits = Float32Array.from([1, 2, 0, 10]);
 
   test('EOS is never chosen, but still shows in logprobs', () => {
@@ -294,21 +295,32 @@ describe('sample: ignoreEos', () => {
       4,
       { ...base, temperature: 0, ignoreEos: true, logprobs: 1 },
       noRandom,
-      eos,
+      eosIds,
     );
     assert.equal(greedy.token, 1);
     assert.equal(greedy.top[0]!.token, eos);
     const draws = Rng.fromSeed(4);
     for (let i = 0; i < 500; i++) {
       assert.notEqual(
-        sample(logits, 0, 4, { ...base, temperature: 2, ignoreEos: true }, draws, eos).token,
+        sample(logits, 0, 4, { ...base, temperature: 2, ignoreEos: true }, draws, eosIds).token,
         eos,
       );
     }
   });
 
   test('without ignoreEos the EOS logit competes normally', () => {
-    assert.equal(sample(logits, 0, 4, { ...base, temperature: 0 }, noRandom, eos).token, eos);
+    assert.equal(sample(logits, 0, 4, { ...base, temperature: 0 }, noRandom, eosIds).token, eos);
+  });
+
+  test('every declared EOS id is masked, and the row is left as it was', () => {
+    const row = Float32Array.from([1, 2, 9, 10]);
+    const r = sample(row, 0, 4, { ...base, temperature: 0, ignoreEos: true, logprobs: 2 }, noRandom, [3, 2]);
+    assert.equal(r.token, 1);
+    assert.deepEqual(Array.from(row), [1, 2, 9, 10]);
+    assert.deepEqual(
+      r.top.map((t) => t.token),
+      [3, 2],
+    );
   });
 
   test('ignoreEos without an EOS id is a programming error', () => {
