@@ -15,6 +15,13 @@ describe('ByteTokenizer', () => {
   test('has 256 bytes plus EOS', () => {
     assert.equal(tokenizer.vocabSize, 257);
     assert.equal(tokenizer.eosTokenId, 256);
+    assert.deepEqual(tokenizer.eosTokenIds, [256]);
+    assert.equal(tokenizer.bosTokenId, null);
+  });
+
+  test('adds no special tokens and always skips EOS, whatever the options', () => {
+    assert.deepEqual(tokenizer.encode('hi', { addSpecialTokens: true }), [0x68, 0x69]);
+    assert.equal(tokenizer.decode([0x68, 256], { skipSpecialTokens: false }), 'h');
   });
 
   test('encodes UTF-8 bytes', () => {
@@ -65,5 +72,11 @@ describe('IncrementalDecoder', () => {
 
   test('ids outside the vocabulary throw', () => {
     assert.throws(() => new IncrementalDecoder().push(300), RangeError);
+  });
+
+  test("is the tokenizer's stream decoder", () => {
+    const decoder = tokenizer.streamDecoder();
+    assert.ok(decoder instanceof IncrementalDecoder);
+    assert.equal([...tokenizer.encode('€!')].map((id) => decoder.push(id)).join('') + decoder.flush(), '€!');
   });
 });
