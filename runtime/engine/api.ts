@@ -14,4 +14,4 @@ export {
   validateSamplingParams,
 } from './sampling/params.ts';
 export { PRIORITY, type Priority } from './sequence.ts';
-export { ByteTokenizer } from './text/byte-tokenizer.ts';
+export * from './text/index.ts';

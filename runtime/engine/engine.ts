@@ -119,7 +119,14 @@ export class Engine {
         if (buffered > this.#peakBufferedEvents) this.#peakBufferedEvents = buffered;
       },
     );
-    const state = new RequestState(id, req.prompt.length, req.params, this.#eosTokenIds, queue);
+    const state = new RequestState(
+      id,
+      req.prompt.length,
+      req.params,
+      this.#eosTokenIds,
+      queue,
+      this.model.text.tokenizer,
+    );
     this.#requests.set(id, state);
     const seq = this.#newSequence(id, 0, req, [...req.prompt], this.#arrivals++);
     state.add(seq);

@@ -6,4 +6,4 @@ export { DEFAULT_SAMPLING_PARAMS, type SamplingParams, validateSamplingParams } 
 export { PRIORITY, type Priority } from './sequence.ts';
 export type { RequestTimes } from './request-state.ts';
 export type { EngineStats, StepRecord } from './step-stats.ts';
-export { ByteTokenizer } from './text/byte-tokenizer.ts';
+export * from './text/index.ts';

@@ -3,11 +3,11 @@ import type { GenerationError, GenerationEvent } from './generation-event.ts';
 import type { SamplingParams } from './sampling/params.ts';
 import type { SampleResult } from './sampling/sampler.ts';
 import type { FinishReason, Sequence } from './sequence.ts';
-import { IncrementalDecoder } from './text/byte-tokenizer.ts';
 import { StopMatcher } from './text/stop-matcher.ts';
+import type { StreamDecoder, Tokenizer } from './text/tokenizer.ts';
 
 interface SampleState {
-  readonly decoder: IncrementalDecoder;
+  readonly decoder: StreamDecoder;
   readonly stop: StopMatcher;
   generated: number;
   finished: boolean;
@@ -37,6 +37,7 @@ export class RequestState implements RequestTimes {
   readonly #params: SamplingParams;
   readonly #queue: AsyncQueue<GenerationEvent>;
   readonly #samples = new Map<number, SampleState>();
+  readonly #tokenizer: Tokenizer;
   #finished = 0;
 
   constructor(
@@ -45,7 +46,9 @@ export class RequestState implements RequestTimes {
     params: SamplingParams,
     eosTokenIds: readonly number[],
     queue: AsyncQueue<GenerationEvent>,
+    tokenizer: Tokenizer,
   ) {
+    this.#tokenizer = tokenizer;
     this.id = id;
     this.promptTokens = promptTokens;
     this.#params = params;
@@ -60,7 +63,11 @@ export class RequestState implements RequestTimes {
 
   add(seq: Sequence): void {
     this.#samples.set(seq.index, {
-      decoder: new IncrementalDecoder(),
+      // The prompt's ids decide how the first generated token reads (a SentencePiece leading space).
+      decoder: this.#tokenizer.streamDecoder({
+        skipSpecialTokens: true,
+        precedingIds: seq.tokens.slice(0, seq.promptLength),
+      }),
       stop: new StopMatcher(seq.params.stop),
       generated: 0,
       finished: false,
@@ -107,7 +114,8 @@ export class RequestState implements RequestTimes {
   #close(index: number, reason: FinishReason, preemptions = 0): void {
     let s = this.#samples.get(index);
     if (!s) {
-      s = { decoder: new IncrementalDecoder(), stop: new StopMatcher([]), generated: 0, finished: false };
+      const decoder = this.#tokenizer.streamDecoder({ skipSpecialTokens: true });
+      s = { decoder, stop: new StopMatcher([]), generated: 0, finished: false };
       this.#samples.set(index, s);
     }
     if (s.finished) return;

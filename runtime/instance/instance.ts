@@ -1,5 +1,11 @@
 import ort from 'onnxruntime-node';
-import { ByteTokenizer, DEFAULT_SAMPLING_PARAMS, Engine, type EngineConfig } from '../engine/index.ts';
+import {
+  ByteTokenizer,
+  DEFAULT_SAMPLING_PARAMS,
+  Engine,
+  type EngineConfig,
+  type Tokenizer,
+} from '../engine/index.ts';
 import { type LoadedModel, loadModel, ModelLoadError } from '../model/index.ts';
 import { type BatchingConfig, DynamicBatcher, loadTensorModel, type TensorModel } from '../tensor/index.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/index.ts';
@@ -33,6 +39,8 @@ export interface InstanceOptions {
   clock?: Clock;
 }
 
+const BYTE_TOKENIZER = new ByteTokenizer();
+
 const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, preferredBatchSizes: [], maxQueueDelayMs: 2 };
 
 /**
@@ -44,7 +52,6 @@ export class RuntimeInstance {
   state: InstanceState = 'loading';
   engine: Engine | null = null;
   batcher: DynamicBatcher | null = null;
-  readonly tokenizer = new ByteTokenizer();
   readonly telemetry: Telemetry;
   readonly metrics: RuntimeMetrics;
   /** The provider the model was opened with; null until start() chose it. */
@@ -55,6 +62,11 @@ export class RuntimeInstance {
   readonly #ownsTelemetry: boolean;
   readonly #options: InstanceOptions;
   readonly #clock: Clock;
+
+  /** The served model's tokenizer (the byte tokenizer until a generative model is loaded). */
+  get tokenizer(): Tokenizer {
+    return this.engine?.model.text.tokenizer ?? BYTE_TOKENIZER;
+  }
 
   constructor(options: InstanceOptions) {
     this.kind = options.kind;

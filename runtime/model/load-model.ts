@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
+import { ByteTokenizer, type ChatTemplate, loadModelText, type Tokenizer } from '../engine/text/index.ts';
 import { graphCachePath, openCached } from './graph-cache.ts';
 import { checkManifest, type ManifestFile, type ModelManifest } from './manifest.ts';
 
@@ -25,7 +26,27 @@ export interface LoadedModel {
   /** Stable identity for prefix-cache keys: name plus the engine graph's and weights' hashes. */
   readonly modelId: string;
   readonly engine: ort.InferenceSession;
+  /** The model's tokenizer and chat template (none for warmgate's byte-level models). */
+  readonly text: ModelTextParts;
   release(): Promise<void>;
+}
+
+export interface ModelTextParts {
+  readonly tokenizer: Tokenizer;
+  readonly chatTemplate: ChatTemplate | null;
+}
+
+/** The byte tokenizer of warmgate's own models, or the imported model's tokenizer.json and template. */
+async function loadText(dir: string, manifest: ModelManifest): Promise<ModelTextParts> {
+  if (manifest.tokenizer.type === 'byte') return { tokenizer: new ByteTokenizer(), chatTemplate: null };
+  try {
+    return await loadModelText(dir);
+  } catch (e) {
+    throw new ModelLoadError(
+      'model_file_corrupt',
+      `the tokenizer of ${dir} cannot be read: ${(e as Error).message}`,
+    );
+  }
 }
 
 export interface LoadOptions {
@@ -155,6 +176,8 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     checkDigest('engine', graph, graphBytes),
   ]);
   verified.catch(() => undefined); // awaited below, on every path
+  const text = loadText(dir, manifest);
+  text.catch(() => undefined); // awaited below, on every path
   const layers = manifest.architecture.n_layer;
   let engine: ort.InferenceSession;
   try {
@@ -163,8 +186,10 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     await verified;
     throw e;
   }
+  let parts: ModelTextParts;
   try {
     await verified;
+    parts = await text;
   } catch (e) {
     await engine.release();
     throw e;
@@ -175,6 +200,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     manifest,
     modelId,
     engine,
+    text: parts,
     release: () => engine.release(),
   };
 }
