@@ -1,5 +1,5 @@
 import type { ResolvedArchitecture, RopeSettings } from '../architecture.ts';
-import type { Graph } from '../onnx/index.ts';
+import { DataType, type Graph } from '../onnx/index.ts';
 
 /**
  * RoPE's inverse frequencies, one per rotated pair: 1 / theta^(2i / dim), i < dim / 2, with Llama 3's
@@ -55,7 +55,7 @@ export function ropeTables(g: Graph, a: ResolvedArchitecture, positions: string)
     ...new Array<number>(rest).fill(0),
   ];
   const partner = Array.from({ length: Dh }, (_, j) => (j < half ? j + half : j < 2 * half ? j - half : j));
-  const pos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: 1 }), g.const([1])]); // [T,1] float
+  const pos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: DataType.FLOAT }), g.const([1])]); // [T,1] float
   const angle = g.op('Mul', [pos, g.const(freq, 'float32')]); // [T,Dh]
   const cos = g.op('Unsqueeze', [g.op('Cos', [angle]), g.const([1])]);
   const sin = g.op('Unsqueeze', [

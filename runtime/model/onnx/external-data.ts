@@ -10,7 +10,7 @@ export interface ExternalData {
   readonly length: number;
 }
 
-/** An initializer whose data stays in the shared weights file: ONNX Runtime maps it, no copy in the graph. */
+/** An initializer whose bytes stay in the shared weights file, so every graph of a model reads one copy. */
 export function externalTensor(name: string, d: ExternalData): TensorProto {
   return {
     name,

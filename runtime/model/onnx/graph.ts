@@ -84,7 +84,7 @@ export class Graph {
     // Sorted by name, as onnx.helper.make_node writes them.
     const attribute = Object.keys(attrs)
       .sort()
-      .map((k) => attribute_(k, attrs[k]!));
+      .map((k) => toAttribute(k, attrs[k]!));
     if (attribute.length) node.attribute = attribute;
     this.#nodes.push(node);
   }
@@ -199,7 +199,7 @@ function valueInfo(name: string, dtype: DataType, shape: readonly Dim[]): ValueI
   return { name, type: { tensor_type: { elem_type: dtype, shape: { dim } } } };
 }
 
-function attribute_(name: string, v: AttrValue): AttributeProto {
+function toAttribute(name: string, v: AttrValue): AttributeProto {
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw new Error(`attribute ${name}: ${v} is not an integer (use float())`);
     return { name, i: v, type: AttributeType.INT };
