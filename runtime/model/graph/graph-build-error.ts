@@ -1,0 +1,14 @@
+/** Graphs that cannot be built for an architecture or weights index: `code` is stable. */
+export class GraphBuildError extends Error {
+  override name = 'GraphBuildError';
+  readonly code:
+    | 'architecture_unsupported'
+    | 'weight_missing'
+    | 'weight_shape_mismatch'
+    | 'weight_out_of_file'
+    | 'weights_size_mismatch';
+  constructor(code: GraphBuildError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
