@@ -39,8 +39,11 @@ export const READABLE_DTYPES: readonly string[] = ['F32', 'F16', 'BF16'];
 
 /** The format's own limit; a larger value is a damaged length field, not a header. */
 const MAX_HEADER_BYTES = 100_000_000;
-/** Reads and conversions go through buffers of at most this size (also under fs's 2 GiB per call). */
-const CHUNK_BYTES = 16 * 1024 * 1024;
+/**
+ * Reads and conversions go through chunks of this size (a multiple of every element size): small enough
+ * that a chunk is never what an import's memory is made of.
+ */
+const CHUNK_BYTES = 1024 * 1024;
 
 if (endianness() !== 'LE') throw new Error('the safetensors reader assumes a little-endian machine');
 
@@ -175,56 +178,88 @@ function checkEntry(
 }
 
 /**
- * One tensor's values as float32 (F16 and BF16 widened exactly). Opens the file for this read only and
- * holds no more than the tensor plus one conversion chunk.
+ * One tensor's values as float32 (F16 and BF16 widened exactly), into `into` when given (it must hold
+ * exactly the tensor's elements). Opens the file for this read only.
  */
-export async function readTensor(t: TensorEntry): Promise<Float32Array> {
+export function readTensor(t: TensorEntry, into?: Float32Array): Promise<Float32Array> {
+  return new TensorReader().read(t, into);
+}
+
+/** The tensor's raw bytes a chunk at a time; see TensorReader.chunks. */
+export function tensorChunks(t: TensorEntry): AsyncGenerator<{ bytes: Uint8Array; at: number }> {
+  return new TensorReader().chunks(t);
+}
+
+/**
+ * Reads tensors through chunk buffers it keeps, so that reading tensor after tensor leaves no garbage
+ * behind (garbage ArrayBuffers are collected late, and would be the bulk of an import's memory). One
+ * reader serves one read at a time.
+ */
+export class TensorReader {
+  readonly #raw = new Uint8Array(CHUNK_BYTES);
+  #wide: Uint32Array | undefined;
+
+  async read(t: TensorEntry, into?: Float32Array): Promise<Float32Array> {
+    const elements = t.byteLength / bytesPerElement(t);
+    if (into && into.length !== elements) {
+      throw new RangeError(`read: "${t.name}" has ${elements} elements, the buffer ${into.length}`);
+    }
+    const out = into ?? new Float32Array(elements);
+    let at = 0;
+    for await (const chunk of this.float32Chunks(t)) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
+  }
+
+  /**
+   * The tensor's values as float32, in order, a chunk at a time; the chunk is the reader's buffer: use it
+   * before asking for the next.
+   */
+  async *float32Chunks(t: TensorEntry): AsyncGenerator<Float32Array> {
+    if (bytesPerElement(t) === 4) {
+      for await (const { bytes } of this.chunks(t)) {
+        yield new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+      }
+      return;
+    }
+    const widen = t.dtype === 'BF16' ? widenBf16 : widenF16;
+    this.#wide ??= new Uint32Array(CHUNK_BYTES / 2);
+    const wide = this.#wide;
+    for await (const { bytes } of this.chunks(t)) {
+      const n = bytes.length / 2;
+      widen(new Uint16Array(bytes.buffer, bytes.byteOffset, n), wide, 0);
+      yield new Float32Array(wide.buffer, 0, n);
+    }
+  }
+
+  /**
+   * The tensor's raw bytes, a chunk at a time (`at`: the chunk's position within the tensor); the chunk is
+   * the reader's buffer: use it before asking for the next.
+   */
+  async *chunks(t: TensorEntry): AsyncGenerator<{ bytes: Uint8Array; at: number }> {
+    const fh = await openData(t);
+    try {
+      for (let at = 0; at < t.byteLength; at += CHUNK_BYTES) {
+        const bytes = this.#raw.subarray(0, Math.min(CHUNK_BYTES, t.byteLength - at));
+        await readFully(fh, bytes, t.start + at, t.file);
+        yield { bytes, at };
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+function bytesPerElement(t: TensorEntry): 2 | 4 {
   if (!READABLE_DTYPES.includes(t.dtype)) {
     throw new ImportError(
       'dtype_unsupported',
       `${t.file}: tensor "${t.name}" has dtype ${t.dtype}; warmgate reads ${READABLE_DTYPES.join(', ')} weights (quantized checkpoints are not imported): use the checkpoint's unquantized release`,
     );
   }
-  const out = new Float32Array(t.byteLength / (t.dtype === 'F32' ? 4 : 2));
-  if (t.dtype === 'F32') {
-    await withData(t, async (fh) => readFully(fh, new Uint8Array(out.buffer), t.start, t.file));
-    return out;
-  }
-  const widen = t.dtype === 'BF16' ? widenBf16 : widenF16;
-  const bits = new Uint32Array(out.buffer);
-  for await (const { bytes, at } of tensorChunks(t)) {
-    widen(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), bits, at / 2);
-  }
-  return out;
-}
-
-/**
- * The tensor's raw bytes, a chunk at a time (`at`: the chunk's position within the tensor). The chunk is
- * a reused buffer: use it before asking for the next.
- */
-export async function* tensorChunks(t: TensorEntry): AsyncGenerator<{ bytes: Uint8Array; at: number }> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await openData(t);
-    // Fresh ArrayBuffer memory, so 16-bit views over it are aligned.
-    const scratch = new Uint8Array(Math.min(CHUNK_BYTES, t.byteLength));
-    for (let at = 0; at < t.byteLength; at += scratch.length) {
-      const bytes = scratch.subarray(0, Math.min(scratch.length, t.byteLength - at));
-      await readFully(fh, bytes, t.start + at, t.file);
-      yield { bytes, at };
-    }
-  } finally {
-    await fh?.close();
-  }
-}
-
-async function withData(t: TensorEntry, use: (fh: FileHandle) => Promise<void>): Promise<void> {
-  const fh = await openData(t);
-  try {
-    await use(fh);
-  } finally {
-    await fh.close();
-  }
+  return t.dtype === 'F32' ? 4 : 2;
 }
 
 /** Opens the tensor's file and checks it still holds the tensor (it may have changed since the header). */
@@ -248,12 +283,11 @@ async function openData(t: TensorEntry): Promise<FileHandle> {
   return fh;
 }
 
-/** Fills `into` from `position`, in calls of at most CHUNK_BYTES (a read may return less than asked). */
+/** Fills `into` from `position` (a read may return less than asked). */
 async function readFully(fh: FileHandle, into: Uint8Array, position: number, file: string): Promise<void> {
   let done = 0;
   while (done < into.length) {
-    const want = Math.min(CHUNK_BYTES, into.length - done);
-    const { bytesRead } = await fh.read(into, done, want, position + done);
+    const { bytesRead } = await fh.read(into, done, into.length - done, position + done);
     if (bytesRead === 0) {
       throw new ImportError(
         'checkpoint_corrupt',

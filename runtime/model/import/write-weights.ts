@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { ImportError } from './import-error.ts';
-import { readTensor } from './safetensors.ts';
-import { columns, transpose } from './tensor-layout.ts';
+import { TensorReader } from './safetensors.ts';
+import { BLOCK_ELEMENTS, columnBlocks, transposedBlocks } from './tensor-layout.ts';
 import type { PlannedTensor, WeightPlan } from './weight-plan.ts';
 
 /** Where a tensor lies in weights.bin (what the graph builder's external-data references point at). */
@@ -27,11 +27,14 @@ export interface WriteOptions {
 
 /** Each tensor starts at a multiple of this, so it can be mapped or read as aligned float32 rows. */
 export const WEIGHT_ALIGNMENT = 64;
+const ZEROS = new Float32Array(WEIGHT_ALIGNMENT / 4);
 
 /**
  * Streams the plan's tensors into `outFile` as float32 little-endian, each at a 64-byte boundary, and
- * hashes the bytes as they go. One source tensor (plus its converted copy) is in memory at a time. The
- * file appears only when complete: it is written beside the target and renamed.
+ * hashes the bytes as they go. Tensors copied as they are pass through in chunks; a tensor to transpose
+ * or split is read whole (into one reused buffer) and written a block at a time: the import's memory is
+ * the largest such tensor plus a few MB, never the checkpoint. The file appears only when complete: it is
+ * written beside the target and renamed.
  */
 export async function writeWeights(
   plan: WeightPlan,
@@ -47,23 +50,31 @@ export async function writeWeights(
     throw new ImportError('output_failed', `cannot create ${partial}: ${e.message}`, { cause: e });
   });
   try {
-    const write = async (bytes: Uint8Array) => {
+    const write = async (values: Float32Array) => {
+      const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
       hash.update(bytes);
       await writeAll(fh, bytes, position, outFile);
       position += bytes.length;
     };
+    const reader = new TensorReader();
+    const source = new ReusedBuffer();
+    const block = new Float32Array(BLOCK_ELEMENTS);
     // GPT-2's q, k and v (and their biases) come from one fused source, consecutively: read it once.
-    let cached: { name: string; values: Float32Array } | undefined;
+    let held: { name: string; values: Float32Array } | undefined;
     for (const [i, t] of plan.tensors.entries()) {
-      if (cached?.name !== t.source.name) {
-        cached = undefined; // let the previous source go before the next is read
-        cached = { name: t.source.name, values: await readTensor(t.source) };
-      }
-      const values = converted(t, cached.values);
       const pad = (WEIGHT_ALIGNMENT - (position % WEIGHT_ALIGNMENT)) % WEIGHT_ALIGNMENT;
-      if (pad) await write(new Uint8Array(pad));
-      index[t.name] = { offset: position, byteLength: values.byteLength, shape: t.shape };
-      await write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      if (pad) await write(ZEROS.subarray(0, pad / 4));
+      const start = position;
+      if (t.transform.kind === 'copy') {
+        for await (const chunk of reader.float32Chunks(t.source)) await write(chunk);
+      } else {
+        if (held?.name !== t.source.name) {
+          const elements = t.source.shape.reduce((a, b) => a * b, 1);
+          held = { name: t.source.name, values: await reader.read(t.source, source.take(elements)) };
+        }
+        for (const b of blocks(t, held.values, block)) await write(b);
+      }
+      index[t.name] = { offset: start, byteLength: position - start, shape: t.shape };
       options.onTensor?.(t.name, i + 1, plan.tensors.length);
     }
     await fh.sync();
@@ -79,23 +90,30 @@ export async function writeWeights(
     throw new ImportError(
       'output_failed',
       `cannot rename ${partial} to ${outFile}: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
+      { cause: e },
     );
   }
   return { index, sha256: hash.digest('hex'), byteLength: position, dtype: 'float32' };
 }
 
-function converted(t: PlannedTensor, values: Float32Array): Float32Array {
+function blocks(t: PlannedTensor, values: Float32Array, out: Float32Array): Iterable<Float32Array> {
   const [rows, cols] = t.source.shape.length === 1 ? [1, t.source.shape[0]!] : t.source.shape;
-  switch (t.transform.kind) {
-    case 'copy':
-      return values;
-    case 'transpose':
-      return transpose(values, rows!, cols!);
-    case 'columns':
-      return columns(values, rows!, cols!, t.transform.start, t.transform.count);
+  if (t.transform.kind === 'transpose') return transposedBlocks(values, rows!, cols!, out);
+  if (t.transform.kind === 'columns') {
+    return columnBlocks(values, rows!, cols!, t.transform.start, t.transform.count, out);
+  }
+  return [values];
+}
+
+/** One float32 buffer that every tensor of an import reuses, grown when a larger one comes. */
+class ReusedBuffer {
+  #buffer = new Float32Array(0);
+  take(elements: number): Float32Array {
+    if (this.#buffer.length < elements) {
+      this.#buffer = new Float32Array(0); // let the smaller one go before allocating
+      this.#buffer = new Float32Array(elements);
+    }
+    return this.#buffer.subarray(0, elements);
   }
 }
 
