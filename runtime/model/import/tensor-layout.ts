@@ -19,7 +19,8 @@ export function* transposedBlocks(
   cols: number,
   out: Float32Array,
 ): Generator<Float32Array> {
-  const perBlock = Math.max(1, Math.floor(out.length / rows));
+  if (out.length < rows) throw new RangeError(`a block of ${out.length} cannot hold a row of ${rows}`);
+  const perBlock = Math.floor(out.length / rows);
   for (let c0 = 0; c0 < cols; c0 += perBlock) {
     const c1 = Math.min(cols, c0 + perBlock);
     const block = out.subarray(0, (c1 - c0) * rows);
@@ -46,7 +47,8 @@ export function* columnBlocks(
   count: number,
   out: Float32Array,
 ): Generator<Float32Array> {
-  const perBlock = Math.max(1, Math.floor(out.length / count));
+  if (out.length < count) throw new RangeError(`a block of ${out.length} cannot hold a row of ${count}`);
+  const perBlock = Math.floor(out.length / count);
   for (let r0 = 0; r0 < rows; r0 += perBlock) {
     const r1 = Math.min(rows, r0 + perBlock);
     const block = out.subarray(0, (r1 - r0) * count);

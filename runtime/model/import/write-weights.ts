@@ -58,7 +58,9 @@ export async function writeWeights(
     };
     const reader = new TensorReader();
     const source = new ReusedBuffer();
-    const block = new Float32Array(BLOCK_ELEMENTS);
+    // A block holds at least one output row.
+    const rowLength = Math.max(...plan.tensors.map((t) => t.shape[t.shape.length - 1] ?? 1));
+    const block = new Float32Array(Math.max(BLOCK_ELEMENTS, rowLength));
     // GPT-2's q, k and v (and their biases) come from one fused source, consecutively: read it once.
     let held: { name: string; values: Float32Array } | undefined;
     for (const [i, t] of plan.tensors.entries()) {

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
   type Architecture,
   resolveArchitecture,
   weightNames,
 } from '../../../../runtime/model/architecture.ts';
-import { readHfModel, writeWeights } from '../../../../runtime/model/import/index.ts';
-import { FIXTURES, readReference, type ReferenceTensor } from './safetensors-reference.ts';
+import { type HfModel, readHfModel, writeWeights } from '../../../../runtime/model/import/index.ts';
+import { FIXTURES, readReference, type ReferenceTensor, writeSafetensors } from './safetensors-reference.ts';
 
 const base = {
   type: 'decoder-only-transformer',
@@ -85,6 +85,7 @@ function llamaSource(name: string): Source {
     [/^l(\d+)\.w([qkvo])$/, 'model.layers.$1.self_attn.$2_proj.weight', 'transpose'],
     [/^l(\d+)\.b([qkvo])$/, 'model.layers.$1.self_attn.$2_proj.bias', 'copy'],
     [/^l(\d+)\.w_(gate|up|down)$/, 'model.layers.$1.mlp.$2_proj.weight', 'transpose'],
+    [/^l(\d+)\.b_(gate|up|down)$/, 'model.layers.$1.mlp.$2_proj.bias', 'copy'],
   ];
   return match(name, rules);
 }
@@ -101,6 +102,7 @@ function gpt2Source(name: string): Source {
   const rules: [RegExp, string, Source['how']][] = [
     [/^tok_emb$/, 'transformer.wte.weight', 'copy'],
     [/^pos_emb$/, 'transformer.wpe.weight', 'copy'],
+    [/^lm_head$/, 'lm_head.weight', 'copy'],
     [/^ln_f\.w$/, 'transformer.ln_f.weight', 'copy'],
     [/^ln_f\.b$/, 'transformer.ln_f.bias', 'copy'],
     [/^l(\d+)\.ln1\.w$/, 'transformer.h.$1.ln_1.weight', 'copy'],
@@ -151,6 +153,61 @@ function referenceTensors(dir: string): Map<string, ReferenceTensor> {
   return all;
 }
 
+/**
+ * Writes the model's weights and checks the file against the sources: sha256, order, 64-byte alignment,
+ * shapes and every value. Returns the tensor names.
+ */
+async function checkImport(dir: string, model: HfModel, file: string): Promise<string[]> {
+  const written = await writeWeights(model.plan, file);
+  const bytes = readFileSync(file);
+  assert.equal(written.byteLength, bytes.length);
+  assert.equal(written.sha256, createHash('sha256').update(bytes).digest('hex'));
+  assert.deepEqual(
+    readdirSync(dirname(file)).filter((f) => f.endsWith('.partial')),
+    [],
+  );
+  const names = weightNames(resolveArchitecture(model.config.architecture));
+  assert.deepEqual(Object.keys(written.index), names);
+  const reference = referenceTensors(dir);
+  const sourceOf = model.config.layout === 'gpt2' ? gpt2Source : llamaSource;
+  let end = 0;
+  for (const tensorName of names) {
+    const entry = written.index[tensorName]!;
+    assert.equal(entry.offset % 64, 0, `${tensorName} is 64-byte aligned`);
+    assert.ok(entry.offset >= end, `${tensorName} follows the previous tensor`);
+    assert.ok(entry.offset - end < 64, `${tensorName}: no more padding than alignment needs`);
+    end = entry.offset + entry.byteLength;
+    const source = sourceOf(tensorName);
+    const src = reference.get(source.name);
+    assert.ok(src, `${source.name} is in the checkpoint`);
+    const want = expected(src, source.how);
+    assert.deepEqual(entry.shape, want.shape, tensorName);
+    assert.equal(entry.byteLength, want.values.length * 4);
+    const got = new Float32Array(bytes.buffer, bytes.byteOffset + entry.offset, want.values.length);
+    const bad = got.findIndex((v, i) => v !== want.values[i]);
+    assert.equal(bad, -1, `${tensorName}[${bad}] is ${got[bad]}, source says ${want.values[bad]}`);
+  }
+  assert.equal(end, bytes.length);
+  return names;
+}
+
+/** A checkpoint of random finite F16 values with the given tensors, plus config.json and tokenizer.json. */
+function synthesize(dir: string, config: Record<string, unknown>, shapes: [string, number[]][]): void {
+  mkdirSync(dir, { recursive: true });
+  let seed = 12345;
+  const tensors = shapes.map(([name, shape]) => {
+    const bits = new Uint16Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < bits.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      bits[i] = (seed >>> 8) & 0xbbff; // sign, exponent below 15 (finite), any mantissa
+    }
+    return { name, dtype: 'F16', shape, data: new Uint8Array(bits.buffer) };
+  });
+  writeSafetensors(join(dir, 'model.safetensors'), tensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  writeFileSync(join(dir, 'tokenizer.json'), '{}');
+}
+
 describe('import of the Hugging Face fixtures', () => {
   const out = mkdtempSync(join(tmpdir(), 'warmgate-import-'));
   after(() => rmSync(out, { recursive: true, force: true }));
@@ -163,41 +220,109 @@ describe('import of the Hugging Face fixtures', () => {
       assert.deepEqual(model.config.notes, []);
       assert.equal(model.config.layout, name === 'gpt2' ? 'gpt2' : 'llama');
 
-      const file = join(out, `${name}.bin`);
-      const written = await writeWeights(model.plan, file);
-      const bytes = readFileSync(file);
-      assert.equal(written.byteLength, bytes.length);
-      assert.equal(written.sha256, createHash('sha256').update(bytes).digest('hex'));
-      assert.deepEqual(
-        readdirSync(out).filter((f) => f.endsWith('.partial')),
-        [],
-      );
-
-      const names = weightNames(resolveArchitecture(EXPECTED[name]));
+      const names = await checkImport(dir, model, join(out, `${name}.bin`));
       assert.equal(names.length, TENSOR_COUNT[name]);
-      assert.deepEqual(Object.keys(written.index), names);
-
-      const reference = referenceTensors(dir);
-      const sourceOf = name === 'gpt2' ? gpt2Source : llamaSource;
-      let end = 0;
-      for (const tensorName of names) {
-        const entry = written.index[tensorName]!;
-        assert.equal(entry.offset % 64, 0, `${tensorName} is 64-byte aligned`);
-        assert.ok(entry.offset >= end, `${tensorName} follows the previous tensor`);
-        end = entry.offset + entry.byteLength;
-        const source = sourceOf(tensorName);
-        const src = reference.get(source.name);
-        assert.ok(src, `${source.name} is in the fixture`);
-        const want = expected(src, source.how);
-        assert.deepEqual(entry.shape, want.shape, tensorName);
-        assert.equal(entry.byteLength, want.values.length * 4);
-        const got = new Float32Array(bytes.buffer, bytes.byteOffset + entry.offset, want.values.length);
-        const bad = got.findIndex((v, i) => v !== want.values[i]);
-        assert.equal(bad, -1, `${tensorName}[${bad}] is ${got[bad]}, source says ${want.values[bad]}`);
-      }
-      assert.equal(end, bytes.length);
     });
   }
+
+  it('odd sizes: pads to 64 bytes, and splits and transposes non-square F16 tensors exactly', async () => {
+    const llamaDir = join(out, 'odd-llama');
+    const [d, ff, v, q, kv] = [12, 20, 37, 12, 4];
+    const llamaShapes: [string, number[]][] = [
+      ['model.embed_tokens.weight', [v, d]],
+      ['lm_head.weight', [v, d]],
+      ['model.norm.weight', [d]],
+    ];
+    for (let l = 0; l < 2; l++) {
+      const p = `model.layers.${l}.`;
+      llamaShapes.push(
+        [`${p}input_layernorm.weight`, [d]],
+        [`${p}post_attention_layernorm.weight`, [d]],
+        [`${p}self_attn.q_proj.weight`, [q, d]],
+        [`${p}self_attn.q_proj.bias`, [q]],
+        [`${p}self_attn.k_proj.weight`, [kv, d]],
+        [`${p}self_attn.k_proj.bias`, [kv]],
+        [`${p}self_attn.v_proj.weight`, [kv, d]],
+        [`${p}self_attn.v_proj.bias`, [kv]],
+        [`${p}self_attn.o_proj.weight`, [d, q]],
+        [`${p}self_attn.o_proj.bias`, [d]],
+        [`${p}mlp.gate_proj.weight`, [ff, d]],
+        [`${p}mlp.gate_proj.bias`, [ff]],
+        [`${p}mlp.up_proj.weight`, [ff, d]],
+        [`${p}mlp.up_proj.bias`, [ff]],
+        [`${p}mlp.down_proj.weight`, [d, ff]],
+        [`${p}mlp.down_proj.bias`, [d]],
+      );
+    }
+    synthesize(
+      llamaDir,
+      {
+        model_type: 'llama',
+        vocab_size: v,
+        hidden_size: d,
+        intermediate_size: ff,
+        num_hidden_layers: 2,
+        num_attention_heads: 3,
+        num_key_value_heads: 1,
+        max_position_embeddings: 64,
+        attention_bias: true,
+        mlp_bias: true,
+      },
+      llamaShapes,
+    );
+    const llama = await readHfModel(llamaDir);
+    assert.deepEqual(
+      [
+        llama.config.architecture.qkv_bias,
+        llama.config.architecture.o_bias,
+        llama.config.architecture.mlp_bias,
+      ],
+      [true, true, true],
+    );
+    assert.equal((await checkImport(llamaDir, llama, join(out, 'odd-llama.bin'))).length, 3 + 2 * 16);
+
+    const gpt2Dir = join(out, 'odd-gpt2');
+    const gpt2Shapes: [string, number[]][] = [
+      ['transformer.wte.weight', [v, d]],
+      ['transformer.wpe.weight', [9, d]],
+      ['lm_head.weight', [v, d]],
+      ['transformer.ln_f.weight', [d]],
+      ['transformer.ln_f.bias', [d]],
+    ];
+    for (let l = 0; l < 2; l++) {
+      const p = `transformer.h.${l}.`;
+      gpt2Shapes.push(
+        [`${p}ln_1.weight`, [d]],
+        [`${p}ln_1.bias`, [d]],
+        [`${p}ln_2.weight`, [d]],
+        [`${p}ln_2.bias`, [d]],
+        [`${p}attn.c_attn.weight`, [d, 3 * d]],
+        [`${p}attn.c_attn.bias`, [3 * d]],
+        [`${p}attn.c_proj.weight`, [d, d]],
+        [`${p}attn.c_proj.bias`, [d]],
+        [`${p}mlp.c_fc.weight`, [d, ff]],
+        [`${p}mlp.c_fc.bias`, [ff]],
+        [`${p}mlp.c_proj.weight`, [ff, d]],
+        [`${p}mlp.c_proj.bias`, [d]],
+      );
+    }
+    synthesize(
+      gpt2Dir,
+      {
+        model_type: 'gpt2',
+        vocab_size: v,
+        n_embd: d,
+        n_head: 3,
+        n_layer: 2,
+        n_positions: 9,
+        n_inner: ff,
+        tie_word_embeddings: false,
+      },
+      gpt2Shapes,
+    );
+    const gpt2 = await readHfModel(gpt2Dir);
+    assert.equal((await checkImport(gpt2Dir, gpt2, join(out, 'odd-gpt2.bin'))).length, 5 + 2 * 16);
+  });
 
   it('llama3: bf16 weights are widened exactly (and really are bf16 with fractional values)', async () => {
     const dir = join(FIXTURES, 'llama3');
