@@ -14,6 +14,8 @@
  *                             a new API key; its secret is printed once, on the first line
  *     keys list               API keys (never their secrets)
  *     keys revoke ID          refused by every gateway from then on
+ *   warmgate import DIR --out MODEL_DIR [--name NAME] [--force] [--json]
+ *                             a Hugging Face model folder -> a warmgate model folder (no server needed)
  *
  * WARMGATE_URL and WARMGATE_ADMIN_TOKEN stand in for --url and --token.
  */
@@ -27,6 +29,12 @@ import {
   type KeyRow,
   type PoolStatus,
 } from './format.ts';
+
+// `import` works on files, not on a gateway: it has its own options (runtime/model/import/main.ts).
+if (process.argv[2] === 'import') {
+  const { runImport } = await import('../../runtime/model/import/main.ts');
+  process.exit(await runImport(process.argv.slice(3)));
+}
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,

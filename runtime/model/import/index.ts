@@ -12,3 +12,4 @@ export {
   type WriteOptions,
   type WrittenWeights,
 } from './write-weights.ts';
+export { importModel, type ImportOptions, type ImportReport } from './import-model.ts';

@@ -9,13 +9,13 @@ import { KVStore } from '../../../../runtime/engine/runner/kv-store.ts';
 import { ModelRunner } from '../../../../runtime/engine/runner/model-runner.ts';
 import type { StepEntry } from '../../../../runtime/engine/runner/step-inputs.ts';
 import { type LoadedModel, loadModel } from '../../../../runtime/model/index.ts';
-import { readHfCheckpoint } from './hf-checkpoint.ts';
-import { writeModelFolder } from './model-folder.ts';
+import { importModel } from '../../../../runtime/model/import/index.ts';
 import { rowRelError } from './step-schedule.ts';
 
 // What Hugging Face transformers computed for each fixture checkpoint (test/fixtures/hf, see
-// make_hf_fixtures.py): the reference graph must give the same logits at every position, and the paged
-// engine the same logits and greedy tokens over a batched prefill and eight batched decodes.
+// make_hf_fixtures.py), through `warmgate import`: the reference graph must give the same logits at every
+// position, and the paged engine the same logits and greedy tokens over a batched prefill and eight
+// batched decodes.
 
 const HF = fileURLToPath(new URL('../../../fixtures/hf/', import.meta.url));
 const TOL = 1e-4;
@@ -40,9 +40,8 @@ for (const fixture of ['llama', 'llama3', 'mistral', 'qwen2', 'gpt2']) {
     const want = (r: number) => rows.subarray(r * golden.vocab_size, (r + 1) * golden.vocab_size);
 
     before(async () => {
-      dir = await mkdtemp(join(tmpdir(), `wg-graph-hf-${fixture}-`));
-      const { arch, index, bytes } = await readHfCheckpoint(join(HF, fixture));
-      await writeModelFolder(dir, arch, index, bytes, fixture);
+      dir = join(await mkdtemp(join(tmpdir(), `wg-graph-hf-${fixture}-`)), 'model');
+      await importModel(join(HF, fixture), dir);
       model = await loadModel(dir, { intraOpThreads: 1 });
       golden = JSON.parse(await readFile(join(HF, fixture, 'golden', 'golden.json'), 'utf8')) as Golden;
       const raw = await readFile(join(HF, fixture, 'golden', 'logits.f32'));
@@ -50,7 +49,7 @@ for (const fixture of ['llama', 'llama3', 'mistral', 'qwen2', 'gpt2']) {
     });
     after(async () => {
       await model?.release();
-      await rm(dir, { recursive: true, force: true });
+      await rm(join(dir, '..'), { recursive: true, force: true });
     });
 
     it('reference.onnx: logits at every prompt and greedy position', async (t) => {
