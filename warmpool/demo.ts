@@ -1,11 +1,14 @@
 /**
  * `npm start`: the gateway on port 8080 and the warm-pool controller, which keeps one ready runtime
  * instance each of the demo generative model and the demo tensor model (local provider: processes on this
- * host). No Redis needed; REDIS_URL puts deployments and request history there. Prints example requests;
- * Ctrl-C drains and stops it all.
+ * host). No Redis needed; REDIS_URL puts deployments and request history there. WARMGATE_MODEL=DIR serves
+ * an imported model folder (`warmgate import`) beside them, as a deployment named after the model.
+ * Prints example requests; Ctrl-C drains and stops it all.
  */
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { DeploymentSpec } from '../gateway/deployments/index.ts';
+import { readManifest } from '../runtime/model/index.ts';
 import { startWarmgate } from './platform.ts';
 
 const port = Number(process.env.PORT ?? 8080);
@@ -14,6 +17,20 @@ const deployments: DeploymentSpec[] = [
   { name: 'demo', kind: 'generative', model: { path: 'runtime/models/demo' }, scaling },
   { name: 'classifier', kind: 'tensor', model: { path: 'runtime/models/classifier' }, scaling },
 ];
+/** WARMGATE_MODEL: an imported model's deployment, named after the model (lowercased to a valid name). */
+const imported = process.env.WARMGATE_MODEL
+  ? await (async (dir: string) => {
+      const m = await readManifest(dir);
+      const name =
+        m.name
+          .toLowerCase()
+          .replace(/[^a-z0-9._-]+/g, '-')
+          .replace(/^[^a-z0-9]+/, '')
+          .slice(0, 63) || 'model';
+      return { name, kind: 'generative', model: { path: resolve(dir) }, scaling } satisfies DeploymentSpec;
+    })(process.env.WARMGATE_MODEL)
+  : null;
+if (imported) deployments.push(imported);
 
 console.log('starting the gateway and the warm-pool controller (loading and warming the models)…');
 // The admin API is never open: a token is made for this run unless one is given.
@@ -47,7 +64,7 @@ for (const s of wg.controller.status()) {
 const gw = wg;
 const u = gw.url;
 console.log(`
-warmgate gateway on ${u}  (models: demo, classifier)
+warmgate gateway on ${u}  (models: ${deployments.map((d) => d.name).join(', ')})
 
   curl -s ${u}/v1/models
   curl -s ${u}/v1/completions -H 'content-type: application/json' \\
@@ -59,7 +76,13 @@ warmgate gateway on ${u}  (models: demo, classifier)
   curl -s ${u}/v2/models/classifier/infer -H 'content-type: application/json' \\
     -d '{"inputs":[{"name":"features","shape":[1,16],"datatype":"FP32","data":[${Array.from({ length: 16 }, (_, i) => (i / 16).toFixed(2)).join(',')}]}]}'
   curl -s ${u}/metrics | grep warmgate_
-
+${
+  imported
+    ? `  curl -s ${u}/v1/chat/completions -H 'content-type: application/json' \\
+    -d '{"model":"${imported.name}","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'
+`
+    : ''
+}
 admin API token (this run): ${process.env.WARMGATE_ADMIN_TOKEN ? '$WARMGATE_ADMIN_TOKEN' : adminToken}
   curl -s ${u}/admin/v1/deployments -H "authorization: Bearer ${process.env.WARMGATE_ADMIN_TOKEN ? '$WARMGATE_ADMIN_TOKEN' : adminToken}"
   WARMGATE_ADMIN_TOKEN=… npm run warmgate -- instances

@@ -58,6 +58,9 @@ const workload = await loadWorkload({
   contextLength: arch.context_length,
   lengthScale: Number(o['length-scale']),
   count: Number(o.requests),
+  ...(model.manifest.tokenizer.type === 'byte'
+    ? {}
+    : { encode: (text: string) => model.text.tokenizer.encode(text, { addSpecialTokens: false }) }),
 });
 const meanPrompt = workload.reduce((a, r) => a + r.prompt.length, 0) / workload.length;
 const meanOutput = workload.reduce((a, r) => a + r.maxTokens, 0) / workload.length;

@@ -15,12 +15,18 @@ export interface WorkloadOptions {
   /** Multiplies the trace's prompt and output lengths (the trace's requests are longer than the model's context). */
   lengthScale: number;
   count: number;
+  /**
+   * The model's tokenizer: the corpus is encoded with it and prompts are cut from the token ids. Without
+   * one the corpus bytes are the ids (warmgate's byte-level models).
+   */
+  encode?: (text: string) => number[];
 }
 
 /**
  * The Azure LLM 2023 conversation trace in arrival order, with prompt and output lengths multiplied by
  * `lengthScale` (rounded, at least 1) and the prompt cut so prompt + output fits the context. Prompt
- * text is the corpus read from a deterministic offset, so a real model sees real text.
+ * text is the corpus read from a deterministic offset, so a real model sees real text (in its own
+ * tokens, with `encode`).
  */
 export async function loadWorkload(o: WorkloadOptions): Promise<WorkloadRequest[]> {
   const rows: string[] = [];
@@ -28,7 +34,8 @@ export async function loadWorkload(o: WorkloadOptions): Promise<WorkloadRequest[
     if (rows.length >= o.count) break;
     if (n > 1 && line.trim() !== '') rows.push(line);
   }
-  const corpus = await readBytes(o.corpusPath);
+  const bytes = await readBytes(o.corpusPath);
+  const corpus = o.encode ? o.encode(Buffer.from(bytes).toString('utf8')) : bytes;
   const out: WorkloadRequest[] = [];
   let t0: number | null = null;
   for (const [i, row] of rows.entries()) {
@@ -41,7 +48,7 @@ export async function loadWorkload(o: WorkloadOptions): Promise<WorkloadRequest[
       Math.min(Math.round(Number(ctx) * o.lengthScale), o.contextLength - maxTokens),
     );
     const start = (i * 7919 * 13) % (corpus.length - promptLen);
-    out.push({ arrivalMs: at - t0, prompt: [...corpus.subarray(start, start + promptLen)], maxTokens });
+    out.push({ arrivalMs: at - t0, prompt: [...corpus.slice(start, start + promptLen)], maxTokens });
   }
   return out;
 }
