@@ -11,7 +11,7 @@
  * and the run exits with 1 when there is any.
  */
 import { parseArgs } from 'node:util';
-import { describeMachine } from './machine.ts';
+import { describeMachine } from '../../runtime/bench/machine.ts';
 import { loadMooncake, unboundedPrefixHitRate } from './mooncake.ts';
 import { runProxyBench, type TargetName, type TargetOutcome } from './proxy-bench.ts';
 import { runRoutingBench, type RoutingRunResult } from './routing-bench.ts';

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeMachine } from '../../gateway/bench/machine.ts';
+import { describeMachine } from '../../runtime/bench/machine.ts';
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
 import { DEFAULT_SAMPLING_PARAMS, Engine } from '../../runtime/engine/index.ts';
 import { graphCachePath, openCached } from '../../runtime/model/graph-cache.ts';

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { describeMachine } from '../../gateway/bench/machine.ts';
+import { describeMachine } from '../../runtime/bench/machine.ts';
 import { RedisHistoryStore, type RequestRecord } from '../../gateway/request-history/index.ts';
 import { RedisDemandFeed } from '../demand-feed/index.ts';
 import { policyNamed, type PolicyConfig, type PoolState } from '../policies/index.ts';

@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { RedisKeyStore } from '../../gateway/auth/redis-key-store.ts';
-import { describeMachine } from '../../gateway/bench/machine.ts';
+import { describeMachine } from '../../runtime/bench/machine.ts';
 import { launchRedis } from '../../gateway/bench/redis-launcher.ts';
 import { LeaderElector, RedisLease, type Timers } from '../leader/index.ts';
 import { median } from './summary.ts';

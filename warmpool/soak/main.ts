@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeMachine } from '../../gateway/bench/machine.ts';
+import { describeMachine } from '../../runtime/bench/machine.ts';
 import { r2 } from '../../gateway/bench/stats.ts';
 import { repoRoot } from '../../gateway/bench/paths.ts';
 import { DATA } from '../../runtime/bench/data-files.ts';
