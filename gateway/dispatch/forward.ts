@@ -4,6 +4,7 @@ import { traceHeaders } from '../../runtime/telemetry/index.ts';
 import type { ModelGate } from '../admission/index.ts';
 import { ApiError } from '../errors/index.ts';
 import type { InstanceTable, UpstreamInstance } from '../instances/index.ts';
+import type { Prompt } from '../model-text/index.ts';
 import type { RouteDecision, Router } from '../routing/index.ts';
 import { RetryableUpstreamError } from '../upstream/index.ts';
 
@@ -36,7 +37,7 @@ export async function forward<T>(
   deps: ForwardDeps,
   gate: ModelGate,
   deployment: string,
-  prompt: string | null,
+  prompt: Prompt | null,
   signal: ClientSignal,
   call: (inst: UpstreamInstance, headers: Record<string, string>) => Promise<T>,
 ): Promise<Forwarded<T>> {

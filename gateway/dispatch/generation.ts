@@ -7,11 +7,20 @@ import type { GenerationRequest, SamplingLimitsForModel } from '../openai/index.
 import { ApiError } from '../errors/index.ts';
 import type { HistoryStore, Outcome } from '../request-history/index.ts';
 import type { InstanceMetadata, UpstreamInstance } from '../instances/index.ts';
+import {
+  type DeploymentText,
+  instancePrompt,
+  type ModelTexts,
+  type Prompt,
+  servesPrompt,
+} from '../model-text/index.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { generateWhole, isUpstreamSilence, startGeneration, upstreamTimeout } from '../upstream/index.ts';
 import { type ForwardDeps, forward } from './forward.ts';
 
 export interface GenerationDeps extends ForwardDeps {
+  /** Each deployment's tokenizer and chat template. */
+  readonly texts: ModelTexts;
   readonly history: HistoryStore;
   readonly metrics: GatewayMetrics;
   /** Stamps requests: their arrival (history, first-token window) and responses' `created`. */
@@ -49,6 +58,12 @@ function limitsOf(inst: UpstreamInstance): SamplingLimitsForModel {
   return l;
 }
 
+/**
+ * A request's prompt, made from the model's text (DeploymentText) once the session knows it; may throw
+ * the request's 400s (prompt_too_long, the chat template's).
+ */
+export type PromptFor = (text: DeploymentText) => Prompt;
+
 /** The instance's answer: its events as they stream, or all of them once read whole. */
 type Upstream = AsyncGenerator<GenerationEvent> | GenerationEvent[];
 
@@ -65,25 +80,39 @@ interface Tally {
  * Starts one generation: a concurrency slot, the queue while no instance is ready, routing, the request
  * checked against the chosen instance's model limits, the upstream call. What the session held (slot,
  * instance) is released, and the request recorded in history and metrics, exactly once, however it ends.
+ *
+ * `prompt`: made by the route when the model's text was known (ModelTexts.peek: its 400s came before
+ * anything here), else made here once ModelTexts.load has it, which may wait in the model's queue for a
+ * first instance or fetch the tokenizer; that wait counts as queueing. The instance chosen must serve
+ * the tokenizer the prompt was counted with (a deployment changing its model may have both): else 503
+ * tokenizer_unavailable.
  */
 export async function startGenerationSession(
   deps: GenerationDeps,
   gate: ModelGate,
   deployment: string,
-  promptForRouting: string,
-  build: (limits: SamplingLimitsForModel) => GenerationRequest,
+  prompt: Prompt | PromptFor,
+  build: (limits: SamplingLimitsForModel, prompt: Prompt) => GenerationRequest,
   signal: ClientSignal,
 ): Promise<GenerationSession> {
   const arrivedAt = deps.clock.now();
   const t0 = performance.now();
   const leave = gate.enter();
   let request: GenerationRequest | null = null;
+  let textWaitMs = 0;
   let fwd;
   try {
-    fwd = await forward<Upstream>(deps, gate, deployment, promptForRouting, signal, (inst, headers) => {
-      const req = build(limitsOf(inst));
+    let made: Prompt;
+    if (typeof prompt === 'function') {
+      const known = await deps.texts.load(deployment, gate, signal);
+      textWaitMs = known.waitedMs;
+      made = prompt(known.text);
+    } else made = prompt;
+    fwd = await forward<Upstream>(deps, gate, deployment, made, signal, (inst, headers) => {
+      if (!servesPrompt(inst.metadata!.tokenizer, made)) throw tokenizerChanged(inst);
+      const req = build(limitsOf(inst), made);
       request = req;
-      const body = { prompt: req.prompt, params: req.params };
+      const body = { prompt: instancePrompt(req.prompt), params: req.params };
       return req.stream
         ? startGeneration(inst, body, { signal, headers })
         : generateWhole(inst, body, { signal, headers });
@@ -105,7 +134,8 @@ export async function startGenerationSession(
     });
     throw e;
   }
-  deps.metrics.queued(deployment, fwd.queueMs);
+  const queueMs = textWaitMs + fwd.queueMs;
+  deps.metrics.queued(deployment, queueMs);
   const span = trace.getSpan(context.active());
   const req = request!;
   const end = (t: Tally) => {
@@ -115,7 +145,7 @@ export async function startGenerationSession(
     if (ttftMs !== null) {
       deps.metrics.firstToken(deployment, ttftMs);
       // What the instance took, without the wait for one: the controller sizes capacity from it.
-      gate.firstTokens.note(ttftMs - fwd.queueMs, arrivedAt + ttftMs);
+      gate.firstTokens.note(ttftMs - queueMs, arrivedAt + ttftMs);
     }
     if (t.firstAt !== null && t.outputTokens > 1) {
       deps.metrics.perOutputToken(deployment, (t.lastAt - t.firstAt) / (t.outputTokens - 1));
@@ -189,6 +219,14 @@ export async function startGenerationSession(
     }
   })();
   return { request: req, instance: fwd.instance, whole: null, events };
+}
+
+function tokenizerChanged(inst: UpstreamInstance): ApiError {
+  return new ApiError(
+    'tokenizer_unavailable',
+    `instance ${inst.id} serves another tokenizer than the one the prompt was counted with (the model is changing): retry`,
+    { retryAfter: 1 },
+  );
 }
 
 async function* replay(events: readonly GenerationEvent[]): AsyncGenerator<GenerationEvent> {

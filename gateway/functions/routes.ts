@@ -11,7 +11,9 @@ import { startGenerationSession } from '../dispatch/generation.ts';
 import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
-import { checkPromptLimit, narrowed, type RequestPolicy } from '../openai/input-limits.ts';
+import { narrowed, type RequestPolicy } from '../openai/input-limits.ts';
+import { completionPrompt } from '../openai/model-prompt.ts';
+import type { DeploymentText } from '../model-text/index.ts';
 import { callTensorModel } from '../dispatch/tensor-call.ts';
 import {
   checkFunctionInputs,
@@ -69,15 +71,19 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
     }
 
     const { prompt, fields: sampling } = generativeCall(fields, d.promptTemplate);
-    checkPromptLimit(prompt, limits);
+    // As a completion's: made now when the model's text is known, else by the session once it is.
+    const text = gw.texts.peek(name);
+    const made = text
+      ? completionPrompt(text, prompt, limits)
+      : (t: DeploymentText) => completionPrompt(t, prompt, limits);
     noteContent(policy.recordContent, { 'gen_ai.prompt': prompt });
     const session = await startGenerationSession(
       gw,
       gw.gate(name),
       name,
-      prompt,
-      (m) =>
-        generationRequest({ ...sampling, model: name }, prompt, narrowed(m, limits), {
+      made,
+      (m, p) =>
+        generationRequest({ ...sampling, model: name }, p, narrowed(m, limits), {
           logprobs: 0,
           defaultMaxTokens: 64,
         }),

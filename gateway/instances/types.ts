@@ -1,4 +1,5 @@
 import type { LoadReport as RuntimeLoadReport } from '../../runtime/instance/load-report.ts';
+import type { ServedTokenizer } from '../../runtime/instance/protocol.ts';
 
 /**
  * The load report a runtime instance answers on GET /load and carries on responses (x-warmgate-load),
@@ -14,6 +15,8 @@ export interface InstanceMetadata {
   readonly vocabSize?: number;
   readonly contextLength?: number;
   readonly maxN?: number;
+  /** Which tokenizer it serves; an instance that does not say is byte-level (it predates the field). */
+  readonly tokenizer?: ServedTokenizer;
   /** Tensor models. */
   readonly inputs?: readonly TensorMetadata[];
   readonly outputs?: readonly TensorMetadata[];
@@ -26,5 +29,7 @@ export interface TensorMetadata {
   /** -1 for a free dimension (the batch). */
   readonly shape: readonly number[];
 }
+
+export type { ServedTokenizer };
 
 export type InstanceHealth = 'starting' | 'ready' | 'draining' | 'unreachable';

@@ -1,4 +1,5 @@
-import type { SamplingLimitsForModel } from './input-limits.ts';
+import type { Prompt } from '../model-text/index.ts';
+import { promptTokens, type SamplingLimitsForModel } from './input-limits.ts';
 import {
   ajv,
   type GenerationRequest,
@@ -11,6 +12,7 @@ import {
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string | { type: 'text'; text: string }[];
+  name?: string;
 }
 
 /** POST /v1/chat/completions, as the official clients send it. */
@@ -63,27 +65,36 @@ export function parseChatBody(body: unknown): ChatBody {
   return body;
 }
 
+/** A message's text: its content, or its text parts joined. */
+export function messageText(content: ChatMessage['content']): string {
+  return typeof content === 'string' ? content : content.map((p) => p.text).join('');
+}
+
 /**
- * The chat template: each message as "Role:\ntext\n\n", then "Assistant:\n" to prompt the reply. The demo
- * model was trained on play scripts, where this is how a speaker's turn reads. A deployment with its own
- * template will supply it (issue 3's deployment API).
+ * The byte-level models' chat template: each message as "Role:\ntext\n\n", then "Assistant:\n" to prompt
+ * the reply. The demo model was trained on play scripts, where this is how a speaker's turn reads. A
+ * Hugging Face model renders its own (model-prompt.ts).
  */
 export function chatPrompt(messages: readonly ChatMessage[]): string {
-  const text = (c: ChatMessage['content']) => (typeof c === 'string' ? c : c.map((p) => p.text).join(''));
-  const turns = messages.map((m) => `${m.role[0]!.toUpperCase()}${m.role.slice(1)}:\n${text(m.content)}\n\n`);
+  const turns = messages.map(
+    (m) => `${m.role[0]!.toUpperCase()}${m.role.slice(1)}:\n${messageText(m.content)}\n\n`,
+  );
   return `${turns.join('')}Assistant:\n`;
 }
 
-/** Chat has no fixed max_tokens default: the rest of the context, which admission then checks. */
+/**
+ * Chat has no fixed max_tokens default: the rest of the context, which admission then checks. `prompt`:
+ * the messages as the model reads them (chatPromptFor); default the byte-level template's text.
+ */
 export function chatRequest(
   body: ChatBody,
   limits: SamplingLimitsForModel,
-  promptTokens: number,
+  prompt: Prompt = chatPrompt(body.messages),
 ): GenerationRequest {
   // The chosen token's logprob always comes back; top_logprobs asks for alternatives too.
   const logprobs = body.logprobs ? (body.top_logprobs ?? 0) : 0;
-  const defaultMaxTokens = Math.max(1, limits.contextLength - promptTokens);
-  return generationRequest(body, chatPrompt(body.messages), limits, {
+  const defaultMaxTokens = Math.max(1, limits.contextLength - promptTokens(prompt));
+  return generationRequest(body, prompt, limits, {
     logprobs,
     defaultMaxTokens,
     logprobsParam: 'top_logprobs',

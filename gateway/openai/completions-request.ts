@@ -1,4 +1,5 @@
 import { ApiError } from '../errors/index.ts';
+import type { Prompt } from '../model-text/index.ts';
 import type { SamplingLimitsForModel } from './input-limits.ts';
 import {
   ajv,
@@ -38,7 +39,14 @@ export function parseCompletionBody(body: unknown): CompletionBody {
   return body;
 }
 
-/** OpenAI's completions default max_tokens is 16. */
-export function completionRequest(body: CompletionBody, limits: SamplingLimitsForModel): GenerationRequest {
-  return generationRequest(body, body.prompt, limits, { logprobs: body.logprobs ?? 0, defaultMaxTokens: 16 });
+/**
+ * OpenAI's completions default max_tokens is 16. `prompt`: the body's prompt as the model reads it
+ * (completionPrompt); default the text itself, a byte-level model's prompt.
+ */
+export function completionRequest(
+  body: CompletionBody,
+  limits: SamplingLimitsForModel,
+  prompt: Prompt = body.prompt,
+): GenerationRequest {
+  return generationRequest(body, prompt, limits, { logprobs: body.logprobs ?? 0, defaultMaxTokens: 16 });
 }

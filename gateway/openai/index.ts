@@ -1,6 +1,7 @@
 export { type ChatBody, chatPrompt, chatRequest, parseChatBody } from './chat-request.ts';
 export { type CompletionBody, completionRequest, parseCompletionBody } from './completions-request.ts';
 export type { GenerationRequest } from './sampling-request.ts';
+export { chatPromptFor, completionPrompt } from './model-prompt.ts';
 export {
   checkPromptLimit,
   type InputLimits,

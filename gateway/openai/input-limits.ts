@@ -1,4 +1,7 @@
 import { ApiError } from '../errors/index.ts';
+import { type Prompt, promptTokens } from '../model-text/index.ts';
+
+export { promptTokens };
 
 /** A model's own limits on generation, from its instance's metadata. */
 export interface SamplingLimitsForModel {
@@ -33,16 +36,10 @@ export interface RequestPolicy {
 }
 
 /**
- * A prompt's length in tokens, as the instance will count it. The served models' tokenizer is byte-level
- * (runtime/engine/text/byte-tokenizer.ts: one token per UTF-8 byte, no BOS), so the gateway counts
- * exactly without the tokenizer. A model with another tokenizer would have to report counts itself.
+ * 400 prompt_too_long when the prompt is over the configured limit, in the model's tokens (a byte-level
+ * model's are its bytes); checked before any queue or instance when the model's tokenizer is known.
  */
-export function promptTokens(prompt: string): number {
-  return Buffer.byteLength(prompt, 'utf8');
-}
-
-/** 400 prompt_too_long when the prompt is over the configured limit; checked before any queue or instance. */
-export function checkPromptLimit(prompt: string, limits: InputLimits, param = 'prompt'): void {
+export function checkPromptLimit(prompt: Prompt, limits: InputLimits, param = 'prompt'): void {
   const max = limits.maxPromptTokens;
   if (max === undefined) return;
   const tokens = promptTokens(prompt);
@@ -81,7 +78,7 @@ export function narrowing(limits: InputLimits): (model: SamplingLimitsForModel) 
  * 400 context_length_exceeded when prompt plus max_tokens is over the model's context: refused here,
  * before the request reaches an instance, with the message and param the engine would give.
  */
-export function checkContext(prompt: string, maxTokens: number, contextLength: number): void {
+export function checkContext(prompt: Prompt, maxTokens: number, contextLength: number): void {
   const tokens = promptTokens(prompt);
   const total = tokens + maxTokens;
   if (total <= contextLength) return;

@@ -3,21 +3,16 @@ import { streamSSE } from 'hono/streaming';
 import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
-import { startGenerationSession } from '../dispatch/generation.ts';
+import { type PromptFor, startGenerationSession } from '../dispatch/generation.ts';
 import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
-import {
-  checkPromptLimit,
-  narrowing,
-  promptTokens,
-  type RequestPolicy,
-  type SamplingLimitsForModel,
-} from './input-limits.ts';
+import { type DeploymentText, type Prompt, promptText } from '../model-text/index.ts';
+import { narrowing, type RequestPolicy, type SamplingLimitsForModel } from './input-limits.ts';
 import { ChoiceAccumulator } from './choice-accumulator.ts';
 import { chatRequest, parseChatBody } from './chat-request.ts';
-import { chatPrompt } from './chat-request.ts';
 import { completionRequest, parseCompletionBody } from './completions-request.ts';
+import { chatPromptFor, completionPrompt } from './model-prompt.ts';
 import {
   chatChunk,
   chatLogprobs,
@@ -57,22 +52,29 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
     return c.json({ id: d.name, object: 'model', created: gw.createdAt(d.name), owned_by: 'warmgate' });
   });
 
+  // The prompt is made here when the model's text is known (a byte model: always, once an instance has
+  // reported), so its 400s come before any queue; else the session makes it once it knows the text.
   app.post('/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseCompletionBody(raw));
-    checkPromptLimit(body.prompt, limits);
-    return generate(c, gw, policy, 'completion', body.model, body.prompt, (body.logprobs ?? 0) > 0, (m) =>
-      completionRequest(body, narrow(m)),
+    const text = gw.texts.peek(body.model);
+    const prompt = text
+      ? completionPrompt(text, body.prompt, limits)
+      : (t: DeploymentText) => completionPrompt(t, body.prompt, limits);
+    return generate(c, gw, policy, 'completion', body.model, prompt, (body.logprobs ?? 0) > 0, (m, p) =>
+      completionRequest(body, narrow(m), p),
     );
   });
 
   app.post('/chat/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseChatBody(raw));
-    const prompt = chatPrompt(body.messages);
-    checkPromptLimit(prompt, limits, 'messages');
-    return generate(c, gw, policy, 'chat', body.model, prompt, body.logprobs === true, (m) =>
-      chatRequest(body, narrow(m), promptTokens(prompt)),
+    const text = gw.texts.peek(body.model);
+    const prompt = text
+      ? chatPromptFor(text, body.messages, limits)
+      : (t: DeploymentText) => chatPromptFor(t, body.messages, limits);
+    return generate(c, gw, policy, 'chat', body.model, prompt, body.logprobs === true, (m, p) =>
+      chatRequest(body, narrow(m), p),
     );
   });
 
@@ -95,16 +97,18 @@ async function generate(
   policy: RequestPolicy,
   flavor: Flavor,
   model: string,
-  prompt: string,
+  prompt: Prompt | PromptFor,
   logprobs: boolean,
-  build: (limits: SamplingLimitsForModel) => GenerationRequest,
+  build: (limits: SamplingLimitsForModel, prompt: Prompt) => GenerationRequest,
 ): Promise<Response> {
   const d = gw.deployments.get(model);
   if (!d || d.kind !== 'generative') throw modelNotFound(model);
   noteModel(c, model, flavor === 'chat' ? 'chat' : 'text_completion');
-  noteContent(policy.recordContent, { 'gen_ai.prompt': prompt });
+  const made = typeof prompt !== 'function';
+  if (made) noteContent(policy.recordContent, { 'gen_ai.prompt': promptText(prompt) });
   const session = await startGenerationSession(gw, gw.gate(model), model, prompt, build, clientSignal(c));
   const req = session.request;
+  if (!made) noteContent(policy.recordContent, { 'gen_ai.prompt': promptText(req.prompt) });
   const ids: ResponseIds = {
     id: responseId(flavor === 'chat' ? 'chatcmpl' : 'cmpl'),
     created: Math.floor(gw.clock.now() / 1000),

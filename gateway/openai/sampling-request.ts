@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import { type SamplingParams, validateSamplingParams } from '../../runtime/engine/api.ts';
 import { ApiError } from '../errors/index.ts';
+import type { Prompt } from '../model-text/index.ts';
 import { checkContext, type SamplingLimitsForModel } from './input-limits.ts';
 
 /** The sampling fields OpenAI's completions and chat bodies share, as the clients send them. */
@@ -40,19 +41,19 @@ export const ajv = new Ajv({ allErrors: false, strict: false });
 
 export { schemaError } from '../errors/index.ts';
 
-/** A completions or chat body, ready for the engine: the prompt text and its sampling parameters. */
+/** A completions or chat body, ready for the engine: the prompt (text or ids) and its sampling parameters. */
 export interface GenerationRequest {
   readonly model: string;
-  readonly prompt: string;
+  readonly prompt: Prompt;
   readonly params: SamplingParams;
   readonly stream: boolean;
   readonly includeUsage: boolean;
 }
 
-/** A validated body and its prompt text as the engine's request. */
+/** A validated body and its prompt as the engine's request. */
 export function generationRequest(
   body: OpenAISamplingFields & { model: string },
-  prompt: string,
+  prompt: Prompt,
   limits: SamplingLimitsForModel,
   opts: { logprobs: number; defaultMaxTokens: number; logprobsParam?: string },
 ): GenerationRequest {

@@ -1,11 +1,12 @@
 import type { InstanceTable, UpstreamInstance } from '../instances/index.ts';
+import type { Prompt } from '../model-text/index.ts';
 import { chooseInstance, type RouteDecision, type RoutingOptions } from './choose-instance.ts';
 import { prefixBlockHashes } from './prefix-hash.ts';
 import { PrefixIndex } from './prefix-index.ts';
 
 export interface RouterOptions extends RoutingOptions {
-  /** Bytes per prefix block: the engine's KV block (16 tokens; the demo model's tokens are bytes). */
-  readonly blockBytes: number;
+  /** Tokens per prefix block: the engine's KV block (16 tokens; a byte-level model's tokens are bytes). */
+  readonly blockTokens: number;
   /** Only the first blocks matter for affinity; long prompts are not hashed to the end. */
   readonly maxBlocks: number;
 }
@@ -54,12 +55,18 @@ export class Router {
   }
 
   /** Null when no instance is ready (the caller queues). `exclude`: instances that already failed it. */
-  route(deployment: string, prompt: string | null, exclude: ReadonlySet<string> = NONE): Route | null {
+  route(deployment: string, prompt: Prompt | null, exclude: ReadonlySet<string> = NONE): Route | null {
     const routable = this.#registry.routable(deployment);
     // Nothing excluded (a first attempt): routable() is already a fresh array.
     const ready = exclude.size === 0 ? routable : routable.filter((i) => !exclude.has(i.id));
     const hashes =
-      prompt === null ? [] : prefixBlockHashes(prompt, this.#options.blockBytes, this.#options.maxBlocks);
+      prompt === null
+        ? []
+        : prefixBlockHashes(
+            typeof prompt === 'string' ? prompt : prompt.ids,
+            this.#options.blockTokens,
+            this.#options.maxBlocks,
+          );
     const decision = chooseInstance(
       ready.map((i) => ({
         id: i.id,

@@ -16,6 +16,7 @@ import { apiErrorHandler } from '../errors/on-error.ts';
 import { functionRoutes } from '../functions/routes.ts';
 import { createHistoryStore, type HistoryStore } from '../request-history/index.ts';
 import { InstanceTable } from '../instances/index.ts';
+import { ModelTexts } from '../model-text/index.ts';
 import { kserveRoutes } from '../kserve/routes.ts';
 import type { InputLimits } from '../openai/index.ts';
 import { openAIRoutes } from '../openai/routes.ts';
@@ -86,7 +87,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         })
       : null;
   const history = auth ? auth.meterHistory(ownHistory) : ownHistory;
-  const routerOptions: RouterOptions = { ...DEFAULT_ROUTING, blockBytes: 16, maxBlocks: 64, ...o.routing };
+  const routerOptions: RouterOptions = { ...DEFAULT_ROUTING, blockTokens: 16, maxBlocks: 64, ...o.routing };
   const router = new Router(registry, routerOptions);
   const limits = { ...DEFAULT_GATE_LIMITS, ...o.limits };
   const gates = new Map<string, ModelGate>();
@@ -108,6 +109,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     deployments: o.deployments,
     registry,
     router,
+    texts: new ModelTexts(registry, o.deployments),
     tracer: o.telemetry.tracing ? o.telemetry.tracer : untracedTracer(o.telemetry.tracer),
     history,
     metrics,

@@ -49,6 +49,16 @@ export const ERROR_CATALOG = {
     type: 'invalid_request_error',
     hint: 'shorten the prompt to the limit named in the message',
   },
+  chat_template_missing: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'this model has no chat template: use the completions API',
+  },
+  chat_template_error: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: "change the messages as the model's chat template requires (the message is the template's)",
+  },
   unsupported_media_type: {
     status: 415,
     type: 'invalid_request_error',
@@ -130,6 +140,16 @@ export const ERROR_CATALOG = {
     status: 409,
     type: 'invalid_request_error',
     hint: 'PUT /admin/v1/deployments/{name} replaces a deployment',
+  },
+  tokenizer_unavailable: {
+    status: 503,
+    type: 'server_error',
+    hint: "retry: the gateway could not get the model's tokenizer from its instances",
+  },
+  tokenizer_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    hint: 'a byte-level or tensor model has no tokenizer files; GET /metadata names the tokenizer',
   },
   admin_store_unavailable: {
     status: 503,

@@ -6,6 +6,7 @@ import { generateRoute } from './http/generate-route.ts';
 import { inferRoute } from './http/infer-route.ts';
 import { loadHeader } from './http/load-header.ts';
 import { probeRoutes } from './http/probe-routes.ts';
+import { tokenizerRoute } from './http/tokenizer-route.ts';
 import type { RuntimeInstance } from './instance.ts';
 
 /**
@@ -23,8 +24,8 @@ export interface InstanceAppOptions {
 
 /**
  * The instance's internal API, for the gateway: liveness and readiness, a load report cheap enough to
- * poll (and carried on every /generate and /infer response as x-warmgate-load), generation streamed as
- * NDJSON events, tensor inference, drain, Prometheus metrics. Errors answer
+ * poll (and carried on every /generate and /infer response as x-warmgate-load), the model's tokenizer
+ * files, generation streamed as NDJSON events, tensor inference, drain, Prometheus metrics. Errors answer
  * { error: { code, message, field? } } with the catalog's codes and statuses (runtime/errors). A W3C
  * traceparent header makes the request's spans children of the caller's.
  */
@@ -36,6 +37,7 @@ export function createInstanceApp(inst: RuntimeInstance, options: InstanceAppOpt
   for (const path of ['/generate', '/infer']) app.use(path, limited, withLoad);
   return app
     .route('/', probeRoutes(inst))
+    .route('/', tokenizerRoute(inst))
     .route('/', drainRoute(inst))
     .route('/', generateRoute(inst))
     .route('/', inferRoute(inst))

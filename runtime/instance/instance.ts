@@ -13,6 +13,7 @@ import { type Clock, systemClock, unrefTimer } from '../time/clock.ts';
 import { availableExecutionProviders } from './detect-providers.ts';
 import { chooseExecutionProviders } from './execution-providers.ts';
 import { RuntimeMetrics } from './metrics.ts';
+import { type TokenizerServing, tokenizerServing } from './served-tokenizer.ts';
 
 export type InstanceState = 'loading' | 'warming' | 'ready' | 'draining' | 'stopped';
 
@@ -56,6 +57,8 @@ export class RuntimeInstance {
   readonly metrics: RuntimeMetrics;
   /** The provider the model was opened with; null until start() chose it. */
   executionProvider: string | null = null;
+  /** The generative model's tokenizer as GET /metadata and GET /tokenizer tell it; null until loaded. */
+  servedTokenizer: TokenizerServing | null = null;
   #model: LoadedModel | TensorModel | null = null;
   #inFlightTensor = 0;
   #inFlightGenerate = 0;
@@ -110,6 +113,7 @@ export class RuntimeInstance {
       });
       this.#model = model;
       this.executionProvider = providers[0]!;
+      this.servedTokenizer = await tokenizerServing(model);
       this.engine = new Engine(
         model,
         this.#options.engine ?? {},

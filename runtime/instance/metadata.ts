@@ -1,8 +1,12 @@
 import type { RuntimeInstance } from './instance.ts';
+import type { ServedTokenizer } from './protocol.ts';
+
+const BYTE_TOKENIZER: ServedTokenizer = Object.freeze({ type: 'byte' });
 
 /**
  * What the instance serves, for the gateway to check requests against before sending them: a generative
- * model's vocabulary, context and n limit; a tensor model's declared tensors and largest batch.
+ * model's vocabulary, context, n limit and tokenizer (byte-level, or the id of the files GET /tokenizer
+ * serves); a tensor model's declared tensors and largest batch.
  */
 export function instanceMetadata(inst: RuntimeInstance) {
   if (inst.engine) {
@@ -13,6 +17,7 @@ export function instanceMetadata(inst: RuntimeInstance) {
       vocabSize: arch.vocab_size,
       contextLength: arch.context_length,
       maxN: inst.engine.config.maxN,
+      tokenizer: inst.servedTokenizer?.tokenizer ?? BYTE_TOKENIZER,
     };
   }
   const m = inst.tensorManifest;

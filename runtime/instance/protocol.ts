@@ -1,8 +1,9 @@
 /**
  * The runtime instance's HTTP protocol as the gateway speaks it: the bodies of POST /generate and
- * POST /infer and the answer of /infer. Types only, so the gateway can import them without loading the
+ * POST /infer, the answer of /infer, and the tokenizer an instance serves. Types only, so the gateway can import them without loading the
  * instance. /generate streams the engine's GenerationEvent (runtime/engine/api.ts) as NDJSON.
  */
+import type { HfTextFiles } from '../engine/api.ts';
 
 /** POST /generate: a prompt (text, or token ids checked against the vocabulary) and sampling settings. */
 export interface GenerateRequestBody {
@@ -12,6 +13,21 @@ export interface GenerateRequestBody {
   /** 1 is batch priority; anything else, or none, interactive. */
   readonly priority?: number;
 }
+
+/**
+ * Which tokenizer a generative instance serves (GET /metadata's `tokenizer`). `byte`: warmgate's own
+ * models, one token per UTF-8 byte, so a caller counts tokens without encoding. `huggingface`: the
+ * model's tokenizer.json and chat template, served by GET /tokenizer (TokenizerFilesBody); `id` is the
+ * sha256 of that body, the same on every instance that serves the same files.
+ */
+export type ServedTokenizer =
+  { readonly type: 'byte' } | { readonly type: 'huggingface'; readonly id: string };
+
+/**
+ * GET /tokenizer's answer: the text files of a Hugging Face model, parsed, as readHfTextFiles reads them
+ * and modelTextFrom builds the tokenizer and chat template from them. Its ETag is the ServedTokenizer id.
+ */
+export type TokenizerFilesBody = HfTextFiles;
 
 /** One input tensor of POST /infer: flat data, row-major. */
 export interface TensorBody {

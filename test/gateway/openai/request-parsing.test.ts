@@ -107,9 +107,14 @@ describe('OpenAI chat body', () => {
         { role: 'user', content: [{ type: 'text', text: 'Who art thou?' }] },
       ],
     });
-    assert.equal(chatPrompt(body.messages), 'System:\nBe brief.\n\nUser:\nWho art thou?\n\nAssistant:\n');
-    const r = chatRequest(body, limits, 100);
-    assert.equal(r.params.maxTokens, 924);
+    const prompt = 'System:\nBe brief.\n\nUser:\nWho art thou?\n\nAssistant:\n';
+    assert.equal(chatPrompt(body.messages), prompt);
+    const r = chatRequest(body, limits);
+    assert.equal(r.prompt, prompt);
+    assert.equal(r.params.maxTokens, 1024 - prompt.length);
+    // A prompt in a model's own tokens leaves the rest of the context in those tokens.
+    const ids = { ids: Array.from({ length: 100 }, (_, i) => i), tokenizerId: 't', text: prompt };
+    assert.equal(chatRequest(body, limits, ids).params.maxTokens, 924);
   });
 
   for (const [name, body, param] of [

@@ -32,6 +32,24 @@ describe('prefix block hashes', () => {
     assert.equal(prefixBlockHashes('x'.repeat(1000), 16, 8).length, 8);
     assert.equal(prefixBlockHashes('€'.repeat(6), 16, 64).length, 1); // 18 bytes
   });
+
+  it("token ids hash in blocks of tokens; a byte model's ids (its bytes) hash as its text", () => {
+    for (const text of ['x'.repeat(40), 'Café au lait 日本 👋 '.repeat(5), '€'.repeat(33)]) {
+      const bytes = Array.from(Buffer.from(text, 'utf8'));
+      assert.deepEqual(prefixBlockHashes(bytes, 16, 64), prefixBlockHashes(text, 16, 64));
+    }
+    // A Hugging Face model's ids: 40 ids are 2 blocks, whatever their text's length.
+    const ids = Array.from({ length: 40 }, (_, i) => 1000 + i);
+    assert.equal(prefixBlockHashes(ids, 16, 64).length, 2);
+    // Ids above a byte count whole: 256 is not 0, 128_000 not 128_000 & 0xff.
+    const other = [...ids];
+    other[20] = other[20]! + 256;
+    const h = prefixBlockHashes(ids, 16, 64);
+    const g = prefixBlockHashes(other, 16, 64);
+    assert.equal(h[0], g[0]);
+    assert.notEqual(h[1], g[1]);
+    assert.notDeepEqual(prefixBlockHashes([128_000], 1, 1), prefixBlockHashes([128_000 & 0xff], 1, 1));
+  });
 });
 
 describe('prefix index', () => {

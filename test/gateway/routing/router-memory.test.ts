@@ -24,7 +24,7 @@ describe('router: prefix memory (mock instances: trivial upstreams)', () => {
   });
 
   it('a conversation goes back to its instance after 10,000 other prompt blocks', () => {
-    const router = new Router(registry, { ...DEFAULT_ROUTING, blockBytes: BLOCK, maxBlocks: 64 });
+    const router = new Router(registry, { ...DEFAULT_ROUTING, blockTokens: BLOCK, maxBlocks: 64 });
     const turn1 = 'c'.repeat(20 * BLOCK);
     const first = router.route('m', turn1);
     assert.ok(first);
@@ -37,6 +37,21 @@ describe('router: prefix memory (mock instances: trivial upstreams)', () => {
     assert.ok(turn2);
     assert.equal(turn2.decision.reason, 'affinity');
     assert.equal(turn2.decision.matchedBlocks, 20);
+    assert.equal(turn2.instance.id, first.instance.id);
+  });
+
+  it("a Hugging Face model's conversation is matched in blocks of its tokens, not of its bytes", () => {
+    const router = new Router(registry, { ...DEFAULT_ROUTING, blockTokens: BLOCK, maxBlocks: 64 });
+    // 5 blocks of ids (a prompt whose text would be far longer in bytes), then 3 more in the next turn.
+    const ids = Array.from({ length: 5 * BLOCK }, (_, i) => 30_000 + i);
+    const prompt = (n: readonly number[]) => ({ ids: n, tokenizerId: 'llama', text: '' });
+    const first = router.route('m', prompt(ids));
+    assert.ok(first);
+    const next = Array.from({ length: 3 * BLOCK }, (_, i) => 40_000 + i);
+    const turn2 = router.route('m', prompt([...ids, ...next]));
+    assert.ok(turn2);
+    assert.equal(turn2.decision.reason, 'affinity');
+    assert.equal(turn2.decision.matchedBlocks, 5);
     assert.equal(turn2.instance.id, first.instance.id);
   });
 });
