@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { ChoiceState } from './choice-accumulator.ts';
-import { tokenBytes, tokenText } from './token-text.ts';
+import type { TokenTexts } from './token-text.ts';
 
 type TokenEvent = Extract<GenerationEvent, { type: 'token' }>;
 
@@ -24,7 +24,7 @@ export const finishReason = (r: string | null): 'stop' | 'length' | null =>
   r === null ? null : r === 'length' ? 'length' : 'stop';
 
 /** Completions' logprobs: parallel arrays, top alternatives as { token: logprob } maps. */
-export function completionLogprobs(tokens: readonly TokenEvent[], offset0: number) {
+export function completionLogprobs(tokens: readonly TokenEvent[], offset0: number, texts: TokenTexts) {
   let offset = offset0;
   const text_offset: number[] = [];
   for (const t of tokens) {
@@ -32,24 +32,24 @@ export function completionLogprobs(tokens: readonly TokenEvent[], offset0: numbe
     offset += t.text.length;
   }
   return {
-    tokens: tokens.map((t) => tokenText(t.token)),
+    tokens: tokens.map((t) => texts.text(t.token)),
     token_logprobs: tokens.map((t) => t.logprob),
-    top_logprobs: tokens.map((t) => Object.fromEntries(t.top.map((a) => [tokenText(a.token), a.logprob]))),
+    top_logprobs: tokens.map((t) => Object.fromEntries(t.top.map((a) => [texts.text(a.token), a.logprob]))),
     text_offset,
   };
 }
 
 /** Chat's logprobs: one entry per token with its bytes and alternatives. */
-export function chatLogprobs(tokens: readonly TokenEvent[]) {
+export function chatLogprobs(tokens: readonly TokenEvent[], texts: TokenTexts) {
   return {
     content: tokens.map((t) => ({
-      token: tokenText(t.token),
+      token: texts.text(t.token),
       logprob: t.logprob,
-      bytes: tokenBytes(t.token),
+      bytes: texts.bytes(t.token),
       top_logprobs: t.top.map((a) => ({
-        token: tokenText(a.token),
+        token: texts.text(a.token),
         logprob: a.logprob,
-        bytes: tokenBytes(a.token),
+        bytes: texts.bytes(a.token),
       })),
     })),
     refusal: null,
@@ -75,7 +75,7 @@ export interface ResponseIds {
 export function completionResponse(
   ids: ResponseIds,
   choices: readonly ChoiceState[],
-  logprobs: boolean,
+  logprobs: TokenTexts | null,
   u: Usage,
 ) {
   return {
@@ -87,14 +87,20 @@ export function completionResponse(
     choices: choices.map((c, index) => ({
       index,
       text: c.text,
-      logprobs: logprobs ? completionLogprobs(c.tokens, 0) : null,
+      logprobs: logprobs ? completionLogprobs(c.tokens, 0, logprobs) : null,
       finish_reason: finishReason(c.finishReason),
     })),
     usage: u,
   };
 }
 
-export function chatResponse(ids: ResponseIds, choices: readonly ChoiceState[], logprobs: boolean, u: Usage) {
+/** `logprobs`: how tokens read, when the request asked for logprobs; null when it did not. */
+export function chatResponse(
+  ids: ResponseIds,
+  choices: readonly ChoiceState[],
+  logprobs: TokenTexts | null,
+  u: Usage,
+) {
   return {
     id: ids.id,
     object: 'chat.completion' as const,
@@ -104,7 +110,7 @@ export function chatResponse(ids: ResponseIds, choices: readonly ChoiceState[], 
     choices: choices.map((c, index) => ({
       index,
       message: { role: 'assistant' as const, content: c.text, refusal: null },
-      logprobs: logprobs ? chatLogprobs(c.tokens) : null,
+      logprobs: logprobs ? chatLogprobs(c.tokens, logprobs) : null,
       finish_reason: finishReason(c.finishReason),
     })),
     usage: u,

@@ -8,6 +8,7 @@ import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
 import { type DeploymentText, type Prompt, promptText } from '../model-text/index.ts';
+import { BYTE_TOKEN_TEXTS, type TokenTexts, tokenizerTokenTexts } from './token-text.ts';
 import { narrowing, type RequestPolicy, type SamplingLimitsForModel } from './input-limits.ts';
 import { ChoiceAccumulator } from './choice-accumulator.ts';
 import { chatRequest, parseChatBody } from './chat-request.ts';
@@ -108,6 +109,8 @@ async function generate(
   if (made) noteContent(policy.recordContent, { 'gen_ai.prompt': promptText(prompt) });
   const session = await startGenerationSession(gw, gw.gate(model), model, prompt, build, clientSignal(c));
   const req = session.request;
+  // How tokens read in logprobs: the model's text is known once the session has its prompt.
+  const texts = logprobs ? tokenTextsOf(gw.texts.peek(model)) : null;
   if (!made) noteContent(policy.recordContent, { 'gen_ai.prompt': promptText(req.prompt) });
   const ids: ResponseIds = {
     id: responseId(flavor === 'chat' ? 'chatcmpl' : 'cmpl'),
@@ -124,8 +127,8 @@ async function generate(
     noteContent(policy.recordContent, { 'gen_ai.completion': acc.choices.map((ch) => ch.text).join('\n') });
     return c.json(
       flavor === 'chat'
-        ? chatResponse(ids, acc.choices, logprobs, u)
-        : completionResponse(ids, acc.choices, logprobs, u),
+        ? chatResponse(ids, acc.choices, texts, u)
+        : completionResponse(ids, acc.choices, texts, u),
     );
   }
   markStreaming(c);
@@ -155,7 +158,7 @@ async function generate(
           promptTokens = ev.promptTokens;
           completionTokens += ev.completionTokens;
         }
-        await send(chunkOf(flavor, ids, ev, logprobs, usageField));
+        await send(chunkOf(flavor, ids, ev, texts, usageField));
       }
     } catch (e) {
       // The instance went away mid-stream: an error event, else the client takes the cut for an end.
@@ -175,7 +178,7 @@ function chunkOf(
   flavor: Flavor,
   ids: ResponseIds,
   ev: Exclude<GenerationEvent, { type: 'error' }>,
-  logprobs: boolean,
+  texts: TokenTexts | null,
   usageField: null | undefined,
 ) {
   const tokens = ev.type === 'token' ? [ev] : [];
@@ -186,7 +189,7 @@ function chunkOf(
       {
         index: ev.index,
         delta: ev.text || ev.type === 'token' ? { content: ev.text } : {},
-        logprobs: logprobs && tokens.length ? chatLogprobs(tokens) : null,
+        logprobs: texts && tokens.length ? chatLogprobs(tokens, texts) : null,
         finish_reason: reason,
       },
       usageField,
@@ -197,9 +200,13 @@ function chunkOf(
     {
       index: ev.index,
       text: ev.text,
-      logprobs: logprobs && tokens.length ? completionLogprobs(tokens, 0) : null,
+      logprobs: texts && tokens.length ? completionLogprobs(tokens, 0, texts) : null,
       finish_reason: reason,
     },
     usageField,
   );
+}
+
+function tokenTextsOf(text: DeploymentText | undefined): TokenTexts {
+  return text?.type === 'huggingface' ? tokenizerTokenTexts(text.tokenizer) : BYTE_TOKEN_TEXTS;
 }

@@ -260,6 +260,21 @@ describe(
       assert.deepEqual(lastPrompt('qwen2'), qwen.ids);
     });
 
+    it("logprobs name each token as it reads in the model's text (SentencePiece spaces kept)", async () => {
+      for (const model of ['llama', 'gpt2']) {
+        const r = await complete(model, 'To be, or not to be', { max_tokens: 12, logprobs: 2 });
+        assert.equal(r.status, 200, r.text);
+        const choice = (
+          r.json.choices as { text: string; logprobs: { tokens: string[]; top_logprobs: object[] } }[]
+        )[0]!;
+        assert.equal(choice.logprobs.tokens.length, 12);
+        // The engine's streamed text (tested against transformers' decode) is the tokens' texts joined.
+        if (!choice.text.includes('\uFFFD'))
+          assert.equal(choice.logprobs.tokens.join(''), choice.text, model);
+        assert.ok(choice.logprobs.top_logprobs.every((m) => Object.keys(m).length >= 1));
+      }
+    });
+
     it('a byte-level model is unchanged: its text goes as text, and no tokenizer is fetched', async () => {
       const r = await chat('tiny', [{ role: 'user', content: 'Hi' }]);
       assert.equal(r.status, 200, r.text);
