@@ -292,10 +292,10 @@ try {
       decode_b1_run_ms: r(b1[i]!.runMs, 3),
       decode_b8_ms: r(b8[i]!.stepMs, 3),
       decode_b8_run_ms: r(b8[i]!.runMs, 3),
-      loss: r(losses[i]!.loss, 5),
-      loss_delta: r(losses[i]!.loss - base, 5),
+      loss: r(losses[i]!.loss, 6),
+      loss_delta: r(losses[i]!.loss - base, 7),
       perplexity: r(Math.exp(losses[i]!.loss), 4),
-      perplexity_delta: r(Math.exp(losses[i]!.loss) - Math.exp(base), 4),
+      perplexity_delta: r(Math.exp(losses[i]!.loss) - Math.exp(base), 6),
     })),
   };
   if (o.json) console.log(JSON.stringify(result, null, 2));
@@ -308,7 +308,7 @@ try {
       v.decode_b1_ms.toFixed(2),
       v.decode_b8_ms.toFixed(2),
       v.loss.toFixed(4),
-      (v.loss_delta >= 0 ? '+' : '') + v.loss_delta.toFixed(5),
+      (v.loss_delta >= 0 ? '+' : '') + v.loss_delta.toFixed(6),
       v.perplexity.toFixed(3),
     ]);
     const head = [
