@@ -29,8 +29,8 @@ export interface ConvertedWeights {
 
 /**
  * Converts a float32 weights file (`index` says where each tensor lies) into `outFile`, one tensor at a
- * time: memory is about twice the largest tensor (a 4-bit one is transposed first), never the file. float16: every tensor as
- * IEEE half (float16.ts says what is exact). int4: the weights read only through a matrix product (the
+ * time: memory is about twice the largest tensor (a 4-bit one is transposed first), never the file.
+ * float16: every tensor as IEEE half (float16.ts says what is exact). int4: the weights read only through a matrix product (the
  * Linear weights, an untied lm_head) as 4-bit blocks for MatMulNBits (int4-blocks.ts), every other
  * tensor (embeddings, norms, biases) as float16. Each piece starts on a WEIGHT_ALIGN boundary, as the
  * importer's file does. The file appears only when complete: it is written beside and renamed.
