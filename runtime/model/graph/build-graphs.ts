@@ -3,6 +3,7 @@ import { encodeModel, type Graph } from '../onnx/index.ts';
 import { checkArchitecture } from './check-architecture.ts';
 import { decodeContiguousGraph } from './decode-contiguous.ts';
 import { engineGraph } from './engine.ts';
+import { withMatMulNBits } from './matmul-nbits.ts';
 import { referenceGraph } from './reference.ts';
 import { checkWeightIndex, type WeightIndex } from './weight-index.ts';
 
@@ -15,6 +16,8 @@ export interface ModelGraphs {
 /**
  * A model's three ONNX files, all reading one weights file (`weightsLocation`, relative to the folder the
  * graphs are written to) through `index`. `name` goes into each graph's metadata (warmgate.model).
+ * Each weight is read as the index stores it: float32, float16 (cast to float32 where it is read) or
+ * 4-bit blocks (through ONNX Runtime's MatMulNBits); activations and the KV cache are float32 always.
  */
 export function buildGraphs(
   arch: ResolvedArchitecture,
@@ -26,7 +29,7 @@ export function buildGraphs(
   checkWeightIndex(arch, index);
   const w = { index, location: weightsLocation };
   const encode = (role: string, g: Graph) =>
-    encodeModel(g.model({ 'warmgate.model': name, 'warmgate.role': role }));
+    encodeModel(withMatMulNBits(g.model({ 'warmgate.model': name, 'warmgate.role': role }), index));
   return {
     engine: encode('engine', engineGraph(arch, w)),
     reference: encode('reference', referenceGraph(arch, w)),

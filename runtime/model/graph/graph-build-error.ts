@@ -5,6 +5,7 @@ export class GraphBuildError extends Error {
     | 'architecture_unsupported'
     | 'weight_missing'
     | 'weight_shape_mismatch'
+    | 'weight_dtype_unsupported'
     | 'weight_out_of_file'
     | 'weights_size_mismatch';
   constructor(code: GraphBuildError['code'], message: string) {

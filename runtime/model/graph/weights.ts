@@ -1,6 +1,6 @@
 import { type ResolvedArchitecture, weightNames } from '../architecture.ts';
 import { DataType, externalTensor, type Graph } from '../onnx/index.ts';
-import type { WeightIndex } from './weight-index.ts';
+import type { WeightIndex, WeightSpan } from './weight-index.ts';
 
 /** Where a graph's weights are: the index of the shared weights file and its path next to the graph. */
 export interface WeightSource {
@@ -8,18 +8,48 @@ export interface WeightSource {
   readonly location: string;
 }
 
-/** Declares every weight the architecture reads as an external initializer (a subgraph reads its parent's). */
+// TensorProto.DataType values that runtime/model/onnx's DataType does not list (its graphs had no use).
+const FLOAT16 = 10 as number as DataType;
+const UINT8 = 2 as number as DataType;
+
+/** The names a 4-bit weight's three initializers take (matmul-nbits.ts reads them). */
+export const blockNames = (weight: string) => ({
+  codes: `${weight}.q4`,
+  scales: `${weight}.scales`,
+  zeroPoints: `${weight}.zero_points`,
+});
+
+/**
+ * Declares every weight the architecture reads as an external initializer (a subgraph reads its
+ * parent's), as the index stores it. A float16 weight is cast to float32 right after its initializer,
+ * under the weight's own name, so every node reads float32 as before and activations and the KV cache
+ * stay float32. A 4-bit weight is its codes, scales and zero points; matmul-nbits.ts turns the products
+ * that read it into MatMulNBits.
+ */
 export function attachWeights(g: Graph, a: ResolvedArchitecture, w: WeightSource): void {
   for (const name of weightNames(a)) {
     const e = w.index[name]!;
-    g.external(
-      externalTensor(name, {
-        dataType: DataType.FLOAT,
-        dims: e.shape,
-        location: w.location,
-        offset: e.offset,
-        length: e.byteLength,
-      }),
-    );
+    const declare = (tensor: string, dataType: DataType, dims: readonly number[], span: WeightSpan = e) =>
+      g.external(
+        externalTensor(tensor, {
+          dataType,
+          dims,
+          location: w.location,
+          offset: span.offset,
+          length: span.byteLength,
+        }),
+      );
+    if (e.dtype === 'float32') declare(name, DataType.FLOAT, e.shape);
+    else if (e.dtype === 'float16') {
+      const stored = declare(`${name}.fp16`, FLOAT16, e.shape);
+      if (!g.isSubgraph) g.node('Cast', [stored], [name], { to: DataType.FLOAT });
+    } else {
+      const q = e.quantization!;
+      const blocks = Math.ceil(q.K / q.blockSize);
+      const names = blockNames(name);
+      declare(names.codes, UINT8, [q.N, blocks, q.blockSize / 2]);
+      declare(names.scales, DataType.FLOAT, [q.N, blocks], q.scales);
+      declare(names.zeroPoints, UINT8, [q.N, Math.ceil(blocks / 2)], q.zeroPoints);
+    }
   }
 }

@@ -3,13 +3,15 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Architecture, resolveArchitecture } from '../../../../runtime/model/architecture.ts';
 import { buildGraphs, type WeightIndex } from '../../../../runtime/model/graph/index.ts';
+import type { ModelManifest } from '../../../../runtime/model/index.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /**
  * A model folder loadModel accepts, from an architecture, a weights index and the weights' bytes (or a
- * weights.bin to copy): weights.bin, the three graphs buildGraphs writes, and a model.json whose
- * hashes match. The manifest's tokenizer is a placeholder (byte-level; the manifest knows no other yet).
+ * weights.bin to copy, or the folder's own weights.bin): weights.bin, the three graphs buildGraphs
+ * writes, and a model.json whose hashes match. The manifest's tokenizer is a placeholder (byte-level; the
+ * manifest knows no other yet).
  */
 export async function writeModelFolder(
   dir: string,
@@ -17,10 +19,11 @@ export async function writeModelFolder(
   index: WeightIndex,
   weights: Uint8Array | { copyFrom: string },
   name = 'graph-test',
+  dtype: ModelManifest['dtype'] = 'float32',
 ): Promise<void> {
   const weightsPath = join(dir, 'weights.bin');
   if (weights instanceof Uint8Array) await writeFile(weightsPath, weights);
-  else await copyFile(weights.copyFrom, weightsPath);
+  else if (weights.copyFrom !== weightsPath) await copyFile(weights.copyFrom, weightsPath);
   const graphs = buildGraphs(resolveArchitecture(arch), index, 'weights.bin', name);
   const files: Record<string, Uint8Array> = {
     engine: graphs.engine,
@@ -44,7 +47,7 @@ export async function writeModelFolder(
       value: ['block', 'kv_head', 'slot', 'head_dim'],
       dtype: 'float32',
     },
-    dtype: 'float32',
+    dtype,
     files: manifestFiles,
   };
   await writeFile(join(dir, 'model.json'), JSON.stringify(manifest, null, 2));
