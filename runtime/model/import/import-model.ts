@@ -4,7 +4,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { HfTokenizer } from '../../engine/text/index.ts';
 import { resolveArchitecture } from '../architecture.ts';
 import { buildGraphs, type WeightIndex } from '../graph/index.ts';
-import { checkManifest, type ManifestFile, type ModelManifest } from '../manifest.ts';
+import { checkManifest, type ManifestFile, type ModelDtype, type ModelManifest } from '../manifest.ts';
+import { convertWeights } from '../quantize/index.ts';
 import { ImportError } from './import-error.ts';
 import { type HfModel, readHfModel } from './read-hf-model.ts';
 import { writeWeights } from './write-weights.ts';
@@ -14,6 +15,14 @@ export interface ImportOptions {
   readonly name?: string;
   /** Replace an existing output folder (only once the new one is complete). Default false. */
   readonly force?: boolean;
+  /**
+   * How weights.bin stores the weights: float32 (default), float16 (half the file; computed in float32),
+   * or int4 (the linear layers 4-bit in blocks along their input, through ONNX Runtime's MatMulNBits;
+   * embeddings, norms and biases float16). See runtime/model/quantize.
+   */
+  readonly dtype?: ModelDtype;
+  /** int4's block size. Default 32. */
+  readonly blockSize?: 32 | 64;
   /** Progress lines (notes, each phase). Default: none. */
   readonly log?: (line: string) => void;
 }
@@ -52,7 +61,7 @@ export async function importModel(src: string, out: string, o: ImportOptions = {
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   try {
-    const report = await writeFolder(model, work, o.name ?? basename(resolve(src)), log);
+    const report = await writeFolder(model, work, o.name ?? basename(resolve(src)), o, log);
     if (o.force) await rm(target, { recursive: true, force: true });
     await rename(work, target);
     return { ...report, out: target };
@@ -66,14 +75,27 @@ async function writeFolder(
   model: HfModel,
   dir: string,
   name: string,
+  o: ImportOptions,
   log: (line: string) => void,
 ): Promise<Omit<ImportReport, 'out'>> {
   const arch = model.config.architecture;
   log(`${model.config.modelType}: ${arch.n_layer} layers, d_model ${arch.d_model}, vocab ${arch.vocab_size}`);
-  const weights = await writeWeights(model.plan, join(dir, 'weights.bin'));
-  const index: WeightIndex = Object.fromEntries(
-    Object.entries(weights.index).map(([k, e]) => [k, { ...e, dtype: 'float32' as const }]),
+  const dtype = o.dtype ?? 'float32';
+  const fp32 = join(dir, dtype === 'float32' ? 'weights.bin' : 'weights.float32.bin');
+  const written = await writeWeights(model.plan, fp32);
+  let index: WeightIndex = Object.fromEntries(
+    Object.entries(written.index).map(([k, e]) => [k, { ...e, dtype: 'float32' as const }]),
   );
+  let weights = { sha256: written.sha256, byteLength: written.byteLength };
+  if (dtype !== 'float32') {
+    log(`converting the weights to ${dtype}${dtype === 'int4' ? ` (blocks of ${o.blockSize ?? 32})` : ''}`);
+    const c = await convertWeights(fp32, index, dtype, join(dir, 'weights.bin'), {
+      blockSize: o.blockSize ?? 32,
+    });
+    await rm(fp32);
+    ({ index } = c);
+    weights = { sha256: c.sha256, byteLength: c.byteLength };
+  }
   const graphs = buildGraphs(resolveArchitecture(arch), index, 'weights.bin', name);
   const files: Partial<Record<keyof ModelManifest['files'], ManifestFile>> = {
     weights: { path: 'weights.bin', sha256: weights.sha256 },
@@ -123,7 +145,7 @@ async function writeFolder(
       value: ['block', 'kv_head', 'slot', 'head_dim'],
       dtype: 'float32',
     },
-    dtype: 'float32',
+    dtype,
     ...(g.fromGenerationConfig && g.doSample !== false && (g.temperature ?? g.topP ?? g.topK) !== undefined
       ? {
           generation: {
@@ -144,7 +166,7 @@ async function writeFolder(
     );
   }
   await writeFile(join(dir, 'model.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  const shapes = Object.values(weights.index).map((e) => e.shape.reduce((a, b) => a * b, 1));
+  const shapes = Object.values(written.index).map((e) => e.shape.reduce((a, b) => a * b, 1));
   return {
     manifest: check.manifest,
     notes: model.config.notes,
