@@ -64,7 +64,10 @@ export interface DeploymentSpec {
    * whether an instance refuses to start when the first is missing (else it falls back with a warning).
    * Default: CPU.
    */
-  runtime?: { executionProviders?: ('cpu' | 'cuda' | 'tensorrt')[]; requireExecutionProvider?: boolean };
+  runtime?: {
+    executionProviders?: ('cpu' | 'webgpu' | 'cuda' | 'tensorrt')[];
+    requireExecutionProvider?: boolean;
+  };
 }
 
 const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const;
@@ -108,9 +111,9 @@ const schema: JSONSchemaType<DeploymentSpec> = {
           type: 'array',
           nullable: true,
           minItems: 1,
-          maxItems: 3,
+          maxItems: 4,
           uniqueItems: true,
-          items: { type: 'string', enum: ['cpu', 'cuda', 'tensorrt'] },
+          items: { type: 'string', enum: ['cpu', 'webgpu', 'cuda', 'tensorrt'] },
         },
         requireExecutionProvider: { type: 'boolean', nullable: true },
       },

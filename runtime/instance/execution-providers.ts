@@ -1,5 +1,5 @@
 /** The ONNX Runtime execution providers an instance may ask for, in the names ONNX Runtime uses. */
-export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'tensorrt'] as const;
+export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt'] as const;
 
 export type ProviderChoice =
   | {

@@ -104,13 +104,15 @@ export class RuntimeInstance {
 
   /** Throws ModelLoadError when the model (or a required execution provider) cannot be had. */
   async start(): Promise<void> {
-    const providers = this.#chooseProviders();
+    const chosen = this.#chooseProviders();
     if (this.kind === 'generative') {
-      const model = await loadModel(this.#options.modelDir, {
-        intraOpThreads: this.#options.engine?.intraOpThreads,
-        executionProviders: [...providers],
-        ...(this.#options.graphCacheDir !== undefined && { graphCacheDir: this.#options.graphCacheDir }),
-      });
+      const { value: model, providers } = await this.#openOnProviders(chosen, (executionProviders) =>
+        loadModel(this.#options.modelDir, {
+          intraOpThreads: this.#options.engine?.intraOpThreads,
+          executionProviders,
+          ...(this.#options.graphCacheDir !== undefined && { graphCacheDir: this.#options.graphCacheDir }),
+        }),
+      );
       this.#model = model;
       this.executionProvider = providers[0]!;
       this.servedTokenizer = await tokenizerServing(model);
@@ -129,9 +131,9 @@ export class RuntimeInstance {
       for await (const ev of r.events)
         if (ev.type === 'error') throw new Error(`warm-up failed: ${ev.message}`);
     } else {
-      const model = await loadTensorModel(this.#options.modelDir, this.#options.engine?.intraOpThreads, [
-        ...providers,
-      ]);
+      const { value: model, providers } = await this.#openOnProviders(chosen, (executionProviders) =>
+        loadTensorModel(this.#options.modelDir, this.#options.engine?.intraOpThreads, executionProviders),
+      );
       this.#model = model;
       this.executionProvider = providers[0]!;
       this.batcher = new DynamicBatcher(model, this.#options.batching ?? DEFAULT_BATCHING, this.#clock, {
@@ -207,6 +209,36 @@ export class RuntimeInstance {
     if (!choice.ok) throw new ModelLoadError(choice.code, choice.message);
     for (const w of choice.warnings) this.#warn(w);
     return choice.providers;
+  }
+
+  /**
+   * Opens the model on `providers`. A GPU provider can be built into ONNX Runtime and still have no device
+   * (WebGPU finds no adapter without the Vulkan loader and the driver's ICD): when opening fails with one
+   * first and succeeds on the CPU, the provider was the problem. Required, that is
+   * execution_provider_unavailable with ONNX Runtime's reason; else a warning and the CPU.
+   */
+  async #openOnProviders<T>(
+    providers: readonly string[],
+    open: (providers: string[]) => Promise<T>,
+  ): Promise<{ value: T; providers: readonly string[] }> {
+    try {
+      return { value: await open([...providers]), providers };
+    } catch (e) {
+      const gpu = providers[0]!;
+      if (gpu === 'cpu' || !(e instanceof ModelLoadError) || e.code !== 'model_graph_invalid') throw e;
+      const value = await open(['cpu']); // throws what the model itself has against the CPU
+      const reason = `execution provider ${gpu} could not open the model: ${e.message}`;
+      const hint =
+        gpu === 'webgpu'
+          ? ' (WebGPU needs a GPU adapter: the Vulkan loader libvulkan1, the GPU driver with its Vulkan ICD, and in a container NVIDIA_DRIVER_CAPABILITIES including graphics)'
+          : '';
+      if (this.#options.requireExecutionProvider) {
+        if ('release' in (value as object)) await (value as { release(): Promise<void> }).release();
+        throw new ModelLoadError('execution_provider_unavailable', `${reason}${hint}; it is required`);
+      }
+      this.#warn(`${reason}${hint}; serving from the CPU`);
+      return { value, providers: ['cpu'] };
+    }
   }
 
   #warn(message: string): void {

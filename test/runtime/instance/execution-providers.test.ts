@@ -137,3 +137,78 @@ describe('runtime instance execution providers', { timeout: 60_000, skip: !missi
     );
   });
 });
+
+// WebGPU is built into the npm package, so it is "available"; on a host with no GPU adapter (CI: no GPU,
+// no Vulkan loader) opening a model on it fails. Skipped where WebGPU finds an adapter (a GPU host, where
+// npm run test:gpu covers it).
+const webgpuHasNoAdapter = async (): Promise<boolean> => {
+  const inst = new RuntimeInstance({
+    modelDir: `${MODELS}tiny`,
+    kind: 'generative',
+    engine: { kvCacheBytes: 1 << 20, intraOpThreads: 1 },
+    executionProviders: ['webgpu'],
+    warn: () => undefined,
+  });
+  try {
+    await inst.start();
+    return inst.executionProvider !== 'webgpu';
+  } finally {
+    await inst.stop();
+  }
+};
+
+describe('webgpu on a host without a GPU adapter', { timeout: 60_000 }, () => {
+  it('serves from the CPU with one warning that says what WebGPU needs; /load says cpu', async (t) => {
+    if (!(await webgpuHasNoAdapter())) return t.skip('this host has a WebGPU adapter');
+    const warnings: string[] = [];
+    const inst = new RuntimeInstance({
+      modelDir: `${MODELS}tiny`,
+      kind: 'generative',
+      engine: { kvCacheBytes: 1 << 20, intraOpThreads: 1 },
+      executionProviders: ['webgpu', 'cpu'],
+      warn: (m) => warnings.push(m),
+    });
+    try {
+      await inst.start();
+      assert.equal(inst.state, 'ready');
+      assert.equal(loadReport(inst).executionProvider, 'cpu');
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(
+        warnings[0]!,
+        /execution provider webgpu could not open the model: .*Vulkan loader.*serving from the CPU/s,
+      );
+    } finally {
+      await inst.stop();
+    }
+  });
+
+  it('with --ep-required the process exits 1 naming the provider and what it needs', async (t) => {
+    if (!(await webgpuHasNoAdapter())) return t.skip('this host has a WebGPU adapter');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'runtime/instance/main.ts',
+        '--model',
+        `${MODELS}tiny`,
+        '--port',
+        '0',
+        '--kv-mb',
+        '1',
+        '--ep',
+        'webgpu',
+        '--ep-required',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    assert.equal(code, 1);
+    assert.match(
+      err,
+      /execution_provider_unavailable.*execution provider webgpu could not open the model.*it is required/s,
+    );
+  });
+});

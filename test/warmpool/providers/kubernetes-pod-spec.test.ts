@@ -69,6 +69,11 @@ describe('runtimePod (pure pod spec)', () => {
       limits: { 'nvidia.com/gpu': '1' },
       requests: { 'nvidia.com/gpu': '1' },
     });
+    // graphics: the NVIDIA container runtime then mounts the Vulkan ICD that WebGPU runs on.
+    assert.equal(
+      c!.env?.find((e) => e.name === 'NVIDIA_DRIVER_CAPABILITIES')?.value,
+      'compute,utility,graphics',
+    );
     assert.deepEqual(c!.readinessProbe?.httpGet, { path: '/ready', port: 8080 });
     assert.deepEqual(c!.livenessProbe?.httpGet, { path: '/live', port: 8080 });
     assert.deepEqual(c!.ports, [{ name: 'http', containerPort: 8080 }]);
@@ -88,6 +93,7 @@ describe('runtimePod (pure pod spec)', () => {
       { name: 'model', persistentVolumeClaim: { claimName: 'models', readOnly: true } },
     ]);
     assert.equal(c.resources, undefined);
+    assert.equal(c.env, undefined, 'no driver capabilities on a CPU pod');
     assert.equal(pod.spec!.nodeSelector, undefined);
     assert.equal(pod.spec!.tolerations, undefined);
     assert.equal(pod.spec!.terminationGracePeriodSeconds, 30);
@@ -198,5 +204,10 @@ describe('execution providers of a deployment', () => {
     assert.equal(parsed.requireExecutionProvider, true);
     assert.ok(!instanceArgs({ ...gpu, runtime: undefined }, '0.0.0.0', 8080).includes('--ep'));
     assert.throws(() => checkDeployment({ ...gpu, runtime: { executionProviders: ['rocm'] } }));
+    const webgpu = checkDeployment({ ...gpu, runtime: { executionProviders: ['webgpu', 'cpu'] } });
+    assert.deepEqual(parseInstanceArgs(instanceArgs(webgpu, '0.0.0.0', 8080)).executionProviders, [
+      'webgpu',
+      'cpu',
+    ]);
   });
 });

@@ -69,6 +69,12 @@ function canonical(v: unknown): string {
 }
 
 /**
+ * A GPU pod's driver capabilities: compute for CUDA, graphics for the Vulkan ICD that WebGPU runs on (the
+ * NVIDIA container runtime mounts only what is asked for).
+ */
+const GPU_ENV = { NVIDIA_DRIVER_CAPABILITIES: 'compute,utility,graphics' };
+
+/**
  * The pod that runs one runtime instance of a deployment. Pure: same inputs, same pod. The runtime drains
  * on SIGTERM by itself, so there is no preStop hook; the grace period is the drain timeout.
  */
@@ -118,7 +124,9 @@ export function runtimePod(d: DeploymentSpec, instanceId: string, o: PodOptions)
           command: [command[0]!],
           args: [...command.slice(1), ...args],
           ports: [{ name: 'http', containerPort: port }],
-          ...(o.env && { env: Object.entries(o.env).map(([name, value]) => ({ name, value })) }),
+          ...((o.env || gpu) && {
+            env: Object.entries({ ...(gpu && GPU_ENV), ...o.env }).map(([name, value]) => ({ name, value })),
+          }),
           // The last log lines become the termination message of a crash: exitOf()'s stderr tail.
           terminationMessagePolicy: 'FallbackToLogsOnError',
           ...(gpu && { resources: { limits: gpu, requests: gpu } }),
