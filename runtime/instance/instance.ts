@@ -82,6 +82,10 @@ export class RuntimeInstance {
       () => this.modelName,
       () => this.engine?.stats() ?? null,
     );
+    this.metrics.observeInfo(
+      () => this.modelName,
+      () => this.executionProvider,
+    );
   }
 
   get modelName(): string {

@@ -76,6 +76,20 @@ export class RuntimeMetrics {
     if (tokensSampled) this.#tokens.add(tokensSampled, { model });
   }
 
+  /**
+   * warmgate_runtime_info{model, execution_provider} 1 once a model is loaded: which ONNX Runtime
+   * provider serves it (a GPU deployment that fell back to the CPU shows here).
+   */
+  observeInfo(model: () => string, provider: () => string | null): void {
+    const info = this.#meter.createObservableGauge('warmgate_runtime_info', {
+      description: 'The served model and the execution provider it runs on (value 1)',
+    });
+    info.addCallback((r) => {
+      const p = provider();
+      if (p !== null) r.observe(1, { model: model(), execution_provider: p });
+    });
+  }
+
   /** Gauges read from the engine at each scrape; `stats` answers null while there is no engine. */
   observeEngine(model: () => string, stats: () => EngineStats | null): void {
     const m = this.#meter;

@@ -6,7 +6,7 @@ import { chooseExecutionProviders } from '../../../runtime/instance/execution-pr
 import { RuntimeInstance } from '../../../runtime/instance/instance.ts';
 import { loadReport } from '../../../runtime/instance/load-report.ts';
 import { ModelLoadError } from '../../../runtime/model/index.ts';
-import { MODELS } from './helpers.ts';
+import { listen, MODELS } from './helpers.ts';
 
 const fallback = (p: string, to = 'cpu') =>
   `execution provider ${p} is not available in this ONNX Runtime build; falling back to ${to}`;
@@ -158,7 +158,7 @@ const webgpuHasNoAdapter = async (): Promise<boolean> => {
 };
 
 describe('webgpu on a host without a GPU adapter', { timeout: 60_000 }, () => {
-  it('serves from the CPU with one warning that says what WebGPU needs; /load says cpu', async (t) => {
+  it('serves from the CPU with one warning that says what WebGPU needs; /load and /metrics say cpu', async (t) => {
     if (!(await webgpuHasNoAdapter())) return t.skip('this host has a WebGPU adapter');
     const warnings: string[] = [];
     const inst = new RuntimeInstance({
@@ -177,6 +177,13 @@ describe('webgpu on a host without a GPU adapter', { timeout: 60_000 }, () => {
         warnings[0]!,
         /execution provider webgpu could not open the model: .*Vulkan loader.*serving from the CPU/s,
       );
+      const { url, server } = await listen(inst);
+      try {
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        assert.match(metrics, /warmgate_runtime_info\{[^}]*execution_provider="cpu"[^}]*\} 1/);
+      } finally {
+        server.close();
+      }
     } finally {
       await inst.stop();
     }
