@@ -66,13 +66,14 @@ export async function measureLayouts(
   shape: TileShape,
   reps: number,
   threads: number,
+  executionProviders: readonly string[] = ['cpu'],
 ): Promise<LayoutResult> {
   const a = model.manifest.architecture;
   const file = model.manifest.files.decode_contiguous;
   if (!file) throw new Error('model has no decode_contiguous graph');
   const contiguous = await ort.InferenceSession.create(
     join(model.dir, file.path),
-    sessionOptions({ intraOpThreads: threads }),
+    sessionOptions({ intraOpThreads: threads, executionProviders: [...executionProviders] }),
   );
   const P = context - 1;
   const H = a.n_kv_head;

@@ -31,6 +31,8 @@ const { values: o } = parseArgs({
     'max-batch': { type: 'string', default: '32' },
     'kv-mb': { type: 'string', default: '64' },
     threads: { type: 'string', default: '2' },
+    // ONNX Runtime execution providers in preference order, e.g. webgpu,cpu on a GPU host.
+    ep: { type: 'string', default: 'cpu' },
     'layout-context': { type: 'string', default: '1024' },
     'layout-reps': { type: 'string', default: '60' },
     'logit-bound': { type: 'string', default: String(LOGIT_AGREEMENT_BOUND) },
@@ -38,7 +40,8 @@ const { values: o } = parseArgs({
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
 
-const model = await loadModel(o.model, { intraOpThreads: Number(o.threads) });
+const executionProviders = o.ep.split(',');
+const model = await loadModel(o.model, { intraOpThreads: Number(o.threads), executionProviders });
 const arch = model.manifest.architecture;
 const blockSize = Number(o['block-size']);
 const tileBlocks = Number(o['tile-blocks']);
@@ -166,6 +169,7 @@ const layout = await measureLayouts(
   { blockSize, tileBlocks },
   Number(o['layout-reps']),
   Number(o.threads),
+  executionProviders,
 );
 log(
   `layout: contiguous ${layout.contiguousMs.toFixed(2)} ms, paged ${layout.pagedMs.toFixed(2)} ms, paged via gather ${layout.pagedGatherMs.toFixed(2)} ms (max logit diff ${layout.maxLogitDiff.toExponential(2)}, ${layout.logitRelError.toExponential(2)} of the row's largest)`,
@@ -213,6 +217,7 @@ const result = {
   max_batch: maxBatch,
   kv_cache_mb: Number(o['kv-mb']),
   threads: Number(o.threads),
+  execution_providers: o.ep,
 };
 if (o.json) console.log(JSON.stringify(result));
 else console.table(result);
