@@ -59,10 +59,11 @@ function limitsOf(inst: UpstreamInstance): SamplingLimitsForModel {
 }
 
 /**
- * A request's prompt, made from the model's text (DeploymentText) once the session knows it; may throw
- * the request's 400s (prompt_too_long, the chat template's).
+ * A request's prompt, made from the model's text (DeploymentText) once the session knows it (a Hugging
+ * Face model's on its tokenizer worker, hence the promise); may throw or reject with the request's 400s
+ * (prompt_too_long, the chat template's).
  */
-export type PromptFor = (text: DeploymentText) => Prompt;
+export type PromptFor = (text: DeploymentText) => Prompt | Promise<Prompt>;
 
 /** The instance's answer: its events as they stream, or all of them once read whole. */
 type Upstream = AsyncGenerator<GenerationEvent> | GenerationEvent[];
@@ -106,7 +107,7 @@ export async function startGenerationSession(
     if (typeof prompt === 'function') {
       const known = await deps.texts.load(deployment, gate, signal);
       textWaitMs = known.waitedMs;
-      made = prompt(known.text);
+      made = await prompt(known.text);
     } else made = prompt;
     fwd = await forward<Upstream>(deps, gate, deployment, made, signal, (inst, headers) => {
       if (!servesPrompt(inst.metadata!.tokenizer, made)) throw tokenizerChanged(inst);

@@ -73,9 +73,11 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
     const { prompt, fields: sampling } = generativeCall(fields, d.promptTemplate);
     // As a completion's: made now when the model's text is known, else by the session once it is.
     const text = gw.texts.peek(name);
-    const made = text
+    const making = text
       ? completionPrompt(text, prompt, limits)
       : (t: DeploymentText) => completionPrompt(t, prompt, limits);
+    // A Hugging Face model's prompt comes from its tokenizer worker; a byte model's is made already.
+    const made = making instanceof Promise ? await making : making;
     noteContent(policy.recordContent, { 'gen_ai.prompt': prompt });
     const session = await startGenerationSession(
       gw,

@@ -1,5 +1,5 @@
 export { BYTE_TEXT, type ByteText, type DeploymentText, type HfText } from './deployment-text.ts';
-export { ModelTexts, type ModelTextsOptions } from './model-texts.ts';
+export { ModelTexts, type ModelTextsOptions, type StartedTokenizerWorker } from './model-texts.ts';
 export {
   instancePrompt,
   type Prompt,

@@ -32,9 +32,9 @@ export function completionLogprobs(tokens: readonly TokenEvent[], offset0: numbe
     offset += t.text.length;
   }
   return {
-    tokens: tokens.map((t) => texts.text(t.token)),
+    tokens: tokens.map((t) => texts.text(t)),
     token_logprobs: tokens.map((t) => t.logprob),
-    top_logprobs: tokens.map((t) => Object.fromEntries(t.top.map((a) => [texts.text(a.token), a.logprob]))),
+    top_logprobs: tokens.map((t) => Object.fromEntries(t.top.map((a) => [texts.text(a), a.logprob]))),
     text_offset,
   };
 }
@@ -43,13 +43,13 @@ export function completionLogprobs(tokens: readonly TokenEvent[], offset0: numbe
 export function chatLogprobs(tokens: readonly TokenEvent[], texts: TokenTexts) {
   return {
     content: tokens.map((t) => ({
-      token: texts.text(t.token),
+      token: texts.text(t),
       logprob: t.logprob,
-      bytes: texts.bytes(t.token),
+      bytes: texts.bytes(t),
       top_logprobs: t.top.map((a) => ({
-        token: texts.text(a.token),
+        token: texts.text(a),
         logprob: a.logprob,
-        bytes: texts.bytes(a.token),
+        bytes: texts.bytes(a),
       })),
     })),
     refusal: null,

@@ -8,7 +8,7 @@ import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
 import { type DeploymentText, type Prompt, promptText } from '../model-text/index.ts';
-import { BYTE_TOKEN_TEXTS, type TokenTexts, tokenizerTokenTexts } from './token-text.ts';
+import { TOKEN_TEXTS, type TokenTexts } from './token-text.ts';
 import { narrowing, type RequestPolicy, type SamplingLimitsForModel } from './input-limits.ts';
 import { ChoiceAccumulator } from './choice-accumulator.ts';
 import { chatRequest, parseChatBody } from './chat-request.ts';
@@ -59,9 +59,11 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseCompletionBody(raw));
     const text = gw.texts.peek(body.model);
-    const prompt = text
+    const made = text
       ? completionPrompt(text, body.prompt, limits)
       : (t: DeploymentText) => completionPrompt(t, body.prompt, limits);
+    // A Hugging Face model's prompt comes from its tokenizer worker; a byte model's is made already.
+    const prompt = made instanceof Promise ? await made : made;
     return generate(c, gw, policy, 'completion', body.model, prompt, (body.logprobs ?? 0) > 0, (m, p) =>
       completionRequest(body, narrow(m), p),
     );
@@ -71,9 +73,10 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseChatBody(raw));
     const text = gw.texts.peek(body.model);
-    const prompt = text
+    const made = text
       ? chatPromptFor(text, body.messages, limits)
       : (t: DeploymentText) => chatPromptFor(t, body.messages, limits);
+    const prompt = made instanceof Promise ? await made : made;
     return generate(c, gw, policy, 'chat', body.model, prompt, body.logprobs === true, (m, p) =>
       chatRequest(body, narrow(m), p),
     );
@@ -109,8 +112,8 @@ async function generate(
   if (made) noteContent(policy.recordContent, { 'gen_ai.prompt': promptText(prompt) });
   const session = await startGenerationSession(gw, gw.gate(model), model, prompt, build, clientSignal(c));
   const req = session.request;
-  // How tokens read in logprobs: the model's text is known once the session has its prompt.
-  const texts = logprobs ? tokenTextsOf(gw.texts.peek(model)) : null;
+  // How tokens read in logprobs: as the instance named them (an imported model's), else as bytes.
+  const texts = logprobs ? TOKEN_TEXTS : null;
   if (!made) noteContent(policy.recordContent, { 'gen_ai.prompt': promptText(req.prompt) });
   const ids: ResponseIds = {
     id: responseId(flavor === 'chat' ? 'chatcmpl' : 'cmpl'),
@@ -205,8 +208,4 @@ function chunkOf(
     },
     usageField,
   );
-}
-
-function tokenTextsOf(text: DeploymentText | undefined): TokenTexts {
-  return text?.type === 'huggingface' ? tokenizerTokenTexts(text.tokenizer) : BYTE_TOKEN_TEXTS;
 }

@@ -16,7 +16,7 @@ import { apiErrorHandler } from '../errors/on-error.ts';
 import { functionRoutes } from '../functions/routes.ts';
 import { createHistoryStore, type HistoryStore } from '../request-history/index.ts';
 import { InstanceTable } from '../instances/index.ts';
-import { ModelTexts } from '../model-text/index.ts';
+import { ModelTexts, type ModelTextsOptions } from '../model-text/index.ts';
 import { kserveRoutes } from '../kserve/routes.ts';
 import type { InputLimits } from '../openai/index.ts';
 import { openAIRoutes } from '../openai/routes.ts';
@@ -44,6 +44,8 @@ export interface GatewayOptions {
   readonly recordContent?: boolean;
   /** Bearer token the admin API requires; without one the admin API refuses every request. */
   readonly adminToken?: string;
+  /** How imported models' tokenizers are fetched and kept (each on a worker thread). */
+  readonly modelText?: ModelTextsOptions;
   /** Whether the public API (/v1, /v2) requires an API key. Default 'off'. */
   readonly apiKeys?: 'required' | 'off';
   /** Where API keys live (the admin API manages them whatever apiKeys says). Default: in memory. */
@@ -109,7 +111,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     deployments: o.deployments,
     registry,
     router,
-    texts: new ModelTexts(registry, o.deployments),
+    texts: new ModelTexts(registry, o.deployments, o.modelText),
     tracer: o.telemetry.tracing ? o.telemetry.tracer : untracedTracer(o.telemetry.tracer),
     history,
     metrics,
@@ -176,6 +178,8 @@ export function createGateway(o: GatewayOptions): Gateway {
     async close() {
       accepting = false;
       await registry.close();
+      // The tokenizer workers are unref'd, but a closed gateway leaves no thread behind.
+      await ctx.texts.close();
       await ownHistory.close();
     },
   };

@@ -17,6 +17,7 @@ import { createHistoryStore, type HistoryStore } from '../request-history/index.
 import { InstanceTable } from '../instances/index.ts';
 import type { RouterOptions, RoutingPolicy } from '../routing/index.ts';
 import type { InputLimits } from '../openai/index.ts';
+import type { ModelTextsOptions } from '../model-text/index.ts';
 import { openAuthBackend } from '../auth/index.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { answerParserErrors, DEFAULT_MAX_HEADER_BYTES } from '../http/request-header.ts';
@@ -42,6 +43,8 @@ export interface StartGatewayOptions {
   readonly limits?: Partial<GateLimits>;
   readonly bodyLimitBytes?: number;
   readonly inputLimits?: InputLimits;
+  /** How imported models' tokenizers are fetched and kept (each on a worker thread). */
+  readonly modelText?: ModelTextsOptions;
   readonly recordContent?: boolean;
   /** Largest request head (request line and headers); larger ones get 431. Default 16 KiB, node's. */
   readonly maxHeaderBytes?: number;
@@ -104,6 +107,7 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
     limits: o.limits,
     bodyLimitBytes: o.bodyLimitBytes,
     inputLimits: o.inputLimits,
+    modelText: o.modelText,
     recordContent: o.recordContent,
     adminToken: o.adminToken,
     apiKeys: o.apiKeys,

@@ -8,7 +8,14 @@ export type GenerationEvent =
       /** Text completed by this token; '' while a character or a possible stop string is incomplete. */
       readonly text: string;
       readonly logprob: number;
-      readonly top: readonly { token: number; logprob: number }[];
+      readonly top: readonly { token: number; logprob: number; tokenText?: string }[];
+      /**
+       * How the token reads inside a text (a SentencePiece token with its leading space), for logprobs;
+       * the same on each `top` entry. The engine leaves them out: an instance's POST /generate adds them
+       * when logprobs were asked of a model with its own tokenizer, so a caller needs no tokenizer to
+       * name tokens. Absent, the token is a byte of a byte-level model.
+       */
+      readonly tokenText?: string;
     }
   | {
       readonly type: 'finish';

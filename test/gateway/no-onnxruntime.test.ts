@@ -128,7 +128,10 @@ describe('the gateway process does not load ONNX Runtime (real process)', { time
   });
 
   it('in front of a Hugging Face model it tokenizes and renders chats without ONNX Runtime', async () => {
-    // The instance (its own process) runs the model; the gateway only fetches its tokenizer files.
+    // The instance (its own process) runs the model; the gateway only fetches its tokenizer files, and
+    // builds and runs the tokenizer on a worker thread. On Node 20 the recording hook does not reach
+    // worker threads, but /proc/PID/maps is the whole process's: a worker that loaded ONNX Runtime
+    // would map its library there.
     const folder = await tempHfModelFolder('llama');
     const instance = await launchInstance({
       model: folder.dir,

