@@ -39,7 +39,11 @@ describe('runtime pod options from the controller environment', () => {
     assert.deepEqual(pod.spec!.volumes![0]!.persistentVolumeClaim, { claimName: 'models', readOnly: true });
     assert.equal(c.volumeMounts![0]!.mountPath, '/models');
     assert.equal(c.ports![0]!.containerPort, 8080);
-    assert.deepEqual(c.env, [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://otel-collector:4318' }]);
+    // A GPU pod also asks the NVIDIA container runtime for the graphics capability (WebGPU's Vulkan ICD).
+    assert.deepEqual(c.env, [
+      { name: 'NVIDIA_DRIVER_CAPABILITIES', value: 'compute,utility,graphics' },
+      { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://otel-collector:4318' },
+    ]);
     assert.equal(pod.metadata!.annotations!['prometheus.io/port'], '8080');
     assert.equal(pod.metadata!.annotations!['prometheus.io/path'], '/metrics');
   });
