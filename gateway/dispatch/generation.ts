@@ -12,6 +12,7 @@ import {
   instancePrompt,
   type ModelTexts,
   type Prompt,
+  promptTokens,
   servesPrompt,
 } from '../model-text/index.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
@@ -167,7 +168,15 @@ export async function startGenerationSession(
       outcome: t.outcome,
     });
   };
-  const tally: Tally = { firstAt: null, lastAt: 0, promptTokens: 0, outputTokens: 0, outcome: 'aborted' };
+  // The prompt is charged from the start (the gateway counted it as the instance does): a client that
+  // leaves before the instance's finish event, which carries its count, still pays for its prompt.
+  const tally: Tally = {
+    firstAt: null,
+    lastAt: 0,
+    promptTokens: promptTokens(req.prompt),
+    outputTokens: 0,
+    outcome: 'aborted',
+  };
   const note = (ev: GenerationEvent) => {
     if (ev.type === 'token') {
       tally.outputTokens++;
