@@ -63,18 +63,3 @@ export function readHfGolden(family: HfFamily | string, dir = join(HF_FIXTURES, 
     })),
   };
 }
-
-/**
- * max_v |got - want| / max_v |want| over one logits row: the error against the size of the numbers the
- * softmax sees (a per-element ratio blows up on logits near zero).
- */
-export function rowRelError(got: Float32Array, want: Float32Array): number {
-  if (got.length !== want.length) throw new Error(`row lengths differ: ${got.length} vs ${want.length}`);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return scale > 0 ? diff / scale : diff;
-}

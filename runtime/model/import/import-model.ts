@@ -83,9 +83,7 @@ async function writeFolder(
   const dtype = o.dtype ?? 'float32';
   const fp32 = join(dir, dtype === 'float32' ? 'weights.bin' : 'weights.float32.bin');
   const written = await writeWeights(model.plan, fp32);
-  let index: WeightIndex = Object.fromEntries(
-    Object.entries(written.index).map(([k, e]) => [k, { ...e, dtype: 'float32' as const }]),
-  );
+  let index: WeightIndex = written.index;
   let weights = { sha256: written.sha256, byteLength: written.byteLength };
   if (dtype !== 'float32') {
     log(`converting the weights to ${dtype}${dtype === 'int4' ? ` (blocks of ${o.blockSize ?? 32})` : ''}`);

@@ -5,11 +5,15 @@ import { TensorReader } from './safetensors.ts';
 import { BLOCK_ELEMENTS, columnBlocks, transposedBlocks } from './tensor-layout.ts';
 import type { PlannedTensor, WeightPlan } from './weight-plan.ts';
 
-/** Where a tensor lies in weights.bin (what the graph builder's external-data references point at). */
+/**
+ * Where a tensor lies in weights.bin: the graph builder's WeightEntry (its external-data references point
+ * at it), so the index goes to buildGraphs or convertWeights as it is.
+ */
 export interface WeightIndexEntry {
   readonly offset: number;
   readonly byteLength: number;
   readonly shape: readonly number[];
+  readonly dtype: 'float32';
 }
 
 export interface WrittenWeights {
@@ -76,7 +80,7 @@ export async function writeWeights(
         }
         for (const b of blocks(t, held.values, block)) await write(b);
       }
-      index[t.name] = { offset: start, byteLength: position - start, shape: t.shape };
+      index[t.name] = { offset: start, byteLength: position - start, shape: t.shape, dtype: 'float32' };
       options.onTensor?.(t.name, i + 1, plan.tensors.length);
     }
     await fh.sync();

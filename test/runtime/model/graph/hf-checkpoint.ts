@@ -14,9 +14,7 @@ export async function readHfCheckpoint(
   const tmp = await mkdtemp(join(tmpdir(), 'wg-hf-checkpoint-'));
   try {
     const written = await writeWeights(model.plan, join(tmp, 'weights.bin'));
-    const index: WeightIndex = Object.fromEntries(
-      Object.entries(written.index).map(([k, e]) => [k, { ...e, dtype: 'float32' as const }]),
-    );
+    const index: WeightIndex = written.index;
     return { arch: model.config.architecture, index, bytes: await readFile(join(tmp, 'weights.bin')) };
   } finally {
     await rm(tmp, { recursive: true, force: true });

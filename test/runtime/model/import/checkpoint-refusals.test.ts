@@ -3,29 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  ImportError,
-  type ImportErrorCode,
-  readHfModel,
-  writeWeights,
-} from '../../../../runtime/model/import/index.ts';
+import { readHfModel, writeWeights } from '../../../../runtime/model/import/index.ts';
+import { refusal } from './refusal.ts';
 import { copyFixture, editJson, rawTensors, writeSafetensors } from './safetensors-reference.ts';
-
-async function refusal(
-  work: Promise<unknown>,
-  code: ImportErrorCode,
-  ...mentions: string[]
-): Promise<ImportError> {
-  try {
-    await work;
-  } catch (e) {
-    assert.ok(e instanceof ImportError, `expected an ImportError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    for (const m of mentions) assert.ok(e.message.includes(m), `"${m}" in: ${e.message}`);
-    return e;
-  }
-  assert.fail('accepted, but should have been refused');
-}
 
 describe('checkpoint, plan and tokenizer refusals', () => {
   const root = mkdtempSync(join(tmpdir(), 'warmgate-import-refusals-'));

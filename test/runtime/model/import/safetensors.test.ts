@@ -3,30 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  ImportError,
-  type ImportErrorCode,
-  readHfModel,
-  readSafetensorsHeader,
-  readTensor,
-} from '../../../../runtime/model/import/index.ts';
+import { readHfModel, readSafetensorsHeader, readTensor } from '../../../../runtime/model/import/index.ts';
+import { refusal } from './refusal.ts';
 import { copyFixture, decodeBf16, decodeF16, rawTensors, writeSafetensors } from './safetensors-reference.ts';
-
-async function refusal(
-  work: Promise<unknown>,
-  code: ImportErrorCode,
-  ...mentions: string[]
-): Promise<ImportError> {
-  try {
-    await work;
-  } catch (e) {
-    assert.ok(e instanceof ImportError, `expected an ImportError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    for (const m of mentions) assert.ok(e.message.includes(m), `"${m}" in: ${e.message}`);
-    return e;
-  }
-  assert.fail('accepted, but should have been refused');
-}
 
 /** Every 16-bit pattern, little-endian. */
 function allPatterns(): Uint8Array {
