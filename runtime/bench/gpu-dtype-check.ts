@@ -74,7 +74,12 @@ try {
       const t0 = performance.now();
       let gpu: LoadedModel;
       try {
-        gpu = await loadModel(dir, { intraOpThreads: 1, executionProviders: ['webgpu', 'cpu'] });
+        // As a GPU instance runs it: the KV pool on the device.
+        gpu = await loadModel(dir, {
+          intraOpThreads: 1,
+          executionProviders: ['webgpu', 'cpu'],
+          deviceKv: 'float32',
+        });
       } catch (e) {
         await cpu.release();
         results.push({

@@ -33,6 +33,9 @@ const { values: o } = parseArgs({
     threads: { type: 'string', default: '2' },
     // ONNX Runtime execution providers in preference order, e.g. webgpu,cpu on a GPU host.
     ep: { type: 'string', default: 'cpu' },
+    // Where the KV pool lives: host arrays, or device buffers (the default on webgpu, as instances do).
+    kv: { type: 'string' },
+    'kv-dtype': { type: 'string', default: 'float32' },
     'layout-context': { type: 'string', default: '1024' },
     'layout-reps': { type: 'string', default: '60' },
     'logit-bound': { type: 'string', default: String(LOGIT_AGREEMENT_BOUND) },
@@ -41,7 +44,13 @@ const { values: o } = parseArgs({
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
 
 const executionProviders = o.ep.split(',');
-const model = await loadModel(o.model, { intraOpThreads: Number(o.threads), executionProviders });
+const kvOnDevice = (o.kv ?? (executionProviders[0] === 'webgpu' ? 'device' : 'host')) === 'device';
+const kvDtype = o['kv-dtype'] === 'float16' ? 'float16' : 'float32';
+const model = await loadModel(o.model, {
+  intraOpThreads: Number(o.threads),
+  executionProviders,
+  ...(kvOnDevice && { deviceKv: kvDtype }),
+});
 const arch = model.manifest.architecture;
 const blockSize = Number(o['block-size']);
 const tileBlocks = Number(o['tile-blocks']);
@@ -151,8 +160,7 @@ log(
 
 // Capacity in one KV budget: paged holds what each sequence uses (rounded up to a block), contiguous
 // preallocates the whole context per sequence.
-const kvBytes = Number(o['kv-mb']) * 2 ** 20;
-const numBlocks = Math.floor(kvBytes / KVStore.bytesPerBlock(arch, blockSize));
+const numBlocks = continuousEngine.stats().kvTotalBlocks;
 let used = 0;
 let maxConcurrentPaged = 0;
 for (const r of workload) {
@@ -162,21 +170,25 @@ for (const r of workload) {
 }
 const maxConcurrentContiguous = Math.floor((numBlocks * blockSize) / arch.context_length);
 
-const layout = await measureLayouts(
-  model,
-  32,
-  Number(o['layout-context']),
-  { blockSize, tileBlocks },
-  Number(o['layout-reps']),
-  Number(o.threads),
-  executionProviders,
-);
-log(
-  `layout: contiguous ${layout.contiguousMs.toFixed(2)} ms, paged ${layout.pagedMs.toFixed(2)} ms, paged via gather ${layout.pagedGatherMs.toFixed(2)} ms (max logit diff ${layout.maxLogitDiff.toExponential(2)}, ${layout.logitRelError.toExponential(2)} of the row's largest)`,
-);
+// The layouts' step comparison runs engine.onnx over host pools; bench:gpu measures the device's steps.
+const layout = kvOnDevice
+  ? null
+  : await measureLayouts(
+      model,
+      32,
+      Number(o['layout-context']),
+      { blockSize, tileBlocks },
+      Number(o['layout-reps']),
+      Number(o.threads),
+      executionProviders,
+    );
+if (layout)
+  log(
+    `layout: contiguous ${layout.contiguousMs.toFixed(2)} ms, paged ${layout.pagedMs.toFixed(2)} ms, paged via gather ${layout.pagedGatherMs.toFixed(2)} ms (max logit diff ${layout.maxLogitDiff.toExponential(2)}, ${layout.logitRelError.toExponential(2)} of the row's largest)`,
+  );
 
 const logitBound = Number(o['logit-bound']);
-const disagreement = logitDisagreement(layout.logitRelError, logitBound);
+const disagreement = layout && logitDisagreement(layout.logitRelError, logitBound);
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const result = {
@@ -192,14 +204,14 @@ const result = {
   continuous_vs_static: r2(continuousTps / staticTps),
   continuous_vs_static_shrinking: r2(continuousTps / staticShrinkingTps),
   engine_overhead_pct: r2(engineOverheadPct),
-  paged_vs_contiguous_step_ratio: r2(layout.pagedMs / layout.contiguousMs),
-  paged_gather_vs_contiguous_step_ratio: r2(layout.pagedGatherMs / layout.contiguousMs),
-  contiguous_step_ms: r2(layout.contiguousMs),
-  paged_step_ms: r2(layout.pagedMs),
-  paged_run_ms: r2(layout.pagedRunMs),
-  paged_run_vs_contiguous_ratio: r2(layout.pagedRunMs / layout.contiguousMs),
-  paged_vs_contiguous_max_logit_diff: layout.maxLogitDiff,
-  paged_vs_contiguous_logit_rel_error: layout.logitRelError,
+  paged_vs_contiguous_step_ratio: layout && r2(layout.pagedMs / layout.contiguousMs),
+  paged_gather_vs_contiguous_step_ratio: layout && r2(layout.pagedGatherMs / layout.contiguousMs),
+  contiguous_step_ms: layout && r2(layout.contiguousMs),
+  paged_step_ms: layout && r2(layout.pagedMs),
+  paged_run_ms: layout && r2(layout.pagedRunMs),
+  paged_run_vs_contiguous_ratio: layout && r2(layout.pagedRunMs / layout.contiguousMs),
+  paged_vs_contiguous_max_logit_diff: layout && layout.maxLogitDiff,
+  paged_vs_contiguous_logit_rel_error: layout && layout.logitRelError,
   paged_vs_contiguous_logit_rel_bound: logitBound,
   kv_waste_pct: r2(peakAllocated ? (100 * wasteAtPeak) / peakAllocated : 0),
   max_concurrent_paged: maxConcurrentPaged,
@@ -218,6 +230,7 @@ const result = {
   kv_cache_mb: Number(o['kv-mb']),
   threads: Number(o.threads),
   execution_providers: o.ep,
+  kv_pool: kvOnDevice ? `device ${kvDtype}` : 'host float32',
 };
 if (o.json) console.log(JSON.stringify(result));
 else console.table(result);

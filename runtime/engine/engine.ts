@@ -6,6 +6,8 @@ import type { AdmissionError } from './errors.ts';
 import type { GenerationEvent } from './generation-event.ts';
 import { KVCacheManager } from './kv/index.ts';
 import { RequestState, type RequestTimes } from './request-state.ts';
+import { DeviceKVPool } from './runner/device-kv-pool.ts';
+import { DeviceModelRunner } from './runner/device-model-runner.ts';
 import { KVStore } from './runner/kv-store.ts';
 import { ModelRunner } from './runner/model-runner.ts';
 import type { StepEntry } from './runner/step-inputs.ts';
@@ -51,8 +53,9 @@ export class Engine {
   readonly model: LoadedModel;
   readonly config: Readonly<EngineConfig>;
   readonly #kv: KVCacheManager;
-  readonly #store: KVStore;
-  readonly #runner: ModelRunner;
+  /** Host arrays (KVStore) or device buffers (DeviceKVPool, when the model was loaded with deviceKv). */
+  readonly #store: KVStore | DeviceKVPool;
+  readonly #runner: ModelRunner | DeviceModelRunner;
   readonly #scheduler: Scheduler;
   readonly #requests = new Map<string, RequestState>();
   readonly #aborts = new Set<string>();
@@ -77,10 +80,14 @@ export class Engine {
     this.config = engineConfig(config);
     this.#eosTokenIds = eosTokenIds(model.manifest);
     const arch = model.manifest.architecture;
-    const numBlocks = Math.floor(
-      this.config.kvCacheBytes / KVStore.bytesPerBlock(arch, this.config.blockSize),
-    );
-    this.#store = new KVStore(arch, this.config, Math.max(1, numBlocks), kvArena);
+    const device = model.device;
+    const bytesPerBlock = device
+      ? DeviceKVPool.bytesPerBlock(arch, this.config.blockSize, device)
+      : KVStore.bytesPerBlock(arch, this.config.blockSize);
+    const numBlocks = Math.max(1, Math.floor(this.config.kvCacheBytes / bytesPerBlock));
+    this.#store = device
+      ? new DeviceKVPool(arch, this.config, numBlocks, device)
+      : new KVStore(arch, this.config, numBlocks, kvArena);
     this.#kv = new KVCacheManager({
       numBlocks: this.#store.numBlocks,
       blockSize: this.config.blockSize,
@@ -88,7 +95,10 @@ export class Engine {
       enablePrefixCaching: this.config.enablePrefixCaching,
       tileBlocks: this.config.tileBlocks,
     });
-    this.#runner = new ModelRunner(model, this.#store);
+    this.#runner =
+      this.#store instanceof DeviceKVPool
+        ? new DeviceModelRunner(model, this.#store)
+        : new ModelRunner(model, this.#store);
     this.#scheduler = new Scheduler(this.config, this.#kv);
     this.#hooks = hooks;
   }

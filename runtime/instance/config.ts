@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { EngineConfig } from '../engine/index.ts';
+import type { KvDtype } from '../model/index.ts';
 import type { BatchingConfig } from '../tensor/index.ts';
 import { EXECUTION_PROVIDERS } from './execution-providers.ts';
 
@@ -16,6 +17,8 @@ export interface InstanceConfig {
   readonly drainTimeoutMs: number;
   readonly executionProviders: string[];
   readonly requireExecutionProvider: boolean;
+  /** How a GPU instance stores its device-resident KV pool (a CPU instance keeps float32 host pools). */
+  readonly kvDtype: KvDtype;
   /** Where ONNX Runtime's optimized graphs are kept between starts on this host; none when unset. */
   readonly graphCacheDir?: string;
   /** Drain and exit when the parent process ends (no controller could adopt this instance). */
@@ -57,6 +60,7 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
         'drain-timeout-ms': { type: 'string', default: '30000' },
         ep: { type: 'string', default: 'cpu' },
         'ep-required': { type: 'boolean', default: false },
+        'kv-dtype': { type: 'string', default: 'float32' },
         'intra-op-threads': { type: 'string' },
         'graph-cache': { type: 'string' },
         'exit-with-parent': { type: 'boolean', default: false },
@@ -83,6 +87,9 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
     if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p))
       throw new InstanceArgsError(`--ep takes a comma list of ${EXECUTION_PROVIDERS.join(', ')}; got ${p}`);
   }
+  const kvDtype = o['kv-dtype'];
+  if (kvDtype !== 'float32' && kvDtype !== 'float16')
+    throw new InstanceArgsError(`--kv-dtype must be float32 or float16, got ${kvDtype}`);
   const engineLimits = Object.fromEntries(
     Object.entries({
       intraOpThreads: num('intra-op-threads', o['intra-op-threads'], 0),
@@ -113,6 +120,7 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
     drainTimeoutMs: num('drain-timeout-ms', o['drain-timeout-ms'], 0)!,
     executionProviders: providers,
     requireExecutionProvider: o['ep-required'],
+    kvDtype,
     ...(o['graph-cache'] && { graphCacheDir: o['graph-cache'] }),
     exitWithParent: o['exit-with-parent'],
   };

@@ -39,3 +39,9 @@ export function chooseExecutionProviders(
   });
   return { ok: true, providers, warnings };
 }
+
+/**
+ * Whether the engine keeps its KV pool on the device: on WebGPU, whose buffers the Node binding can
+ * hand back to the next run (IO binding); the CPU, CUDA and TensorRT paths keep host pools.
+ */
+export const onDevice = (providers: readonly string[]): boolean => providers[0] === 'webgpu';

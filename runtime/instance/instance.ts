@@ -6,12 +6,12 @@ import {
   type EngineConfig,
   type Tokenizer,
 } from '../engine/index.ts';
-import { type LoadedModel, loadModel, ModelLoadError } from '../model/index.ts';
+import { type KvDtype, type LoadedModel, loadModel, ModelLoadError } from '../model/index.ts';
 import { type BatchingConfig, DynamicBatcher, loadTensorModel, type TensorModel } from '../tensor/index.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/index.ts';
 import { type Clock, systemClock, unrefTimer } from '../time/clock.ts';
 import { availableExecutionProviders } from './detect-providers.ts';
-import { chooseExecutionProviders } from './execution-providers.ts';
+import { chooseExecutionProviders, onDevice } from './execution-providers.ts';
 import { RuntimeMetrics } from './metrics.ts';
 import { type TokenizerServing, tokenizerServing } from './served-tokenizer.ts';
 
@@ -28,6 +28,8 @@ export interface InstanceOptions {
   executionProviders?: string[];
   /** Refuse to start when a requested provider is missing, rather than fall back with a warning. */
   requireExecutionProvider?: boolean;
+  /** A GPU provider keeps the KV pool on the device, stored as this (default float32). */
+  kvDtype?: KvDtype;
   /** Spans and metrics go here; without it the instance keeps its own, for /metrics only. */
   telemetry?: Telemetry;
   /** Where optimized graphs are kept between starts (runtime/model/graph-cache.ts). */
@@ -114,6 +116,9 @@ export class RuntimeInstance {
         loadModel(this.#options.modelDir, {
           intraOpThreads: this.#options.engine?.intraOpThreads,
           executionProviders,
+          // On a GPU the KV pool stays on the device; copied to and from the host every step it cost
+          // 4-24x the CPU's time (BENCHMARKS.md).
+          ...(onDevice(executionProviders) && { deviceKv: this.#options.kvDtype ?? 'float32' }),
           ...(this.#options.graphCacheDir !== undefined && { graphCacheDir: this.#options.graphCacheDir }),
         }),
       );

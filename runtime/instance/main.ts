@@ -66,6 +66,7 @@ function become(c: InstanceConfig, standby?: Standby): RuntimeInstance {
     drainTimeoutMs: c.drainTimeoutMs,
     executionProviders: c.executionProviders,
     requireExecutionProvider: c.requireExecutionProvider,
+    kvDtype: c.kvDtype,
     ...(c.graphCacheDir !== undefined && { graphCacheDir: c.graphCacheDir }),
     telemetry,
     ...(standby && { kvArena: standby.kvArena }),

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { ByteTokenizer, type ChatTemplate, loadModelText, type Tokenizer } from '../engine/text/index.ts';
+import { openDeviceSessions, type DeviceSessions } from './device-sessions.ts';
 import { graphCachePath, openCached } from './graph-cache.ts';
+import type { KvDtype } from './graph/index.ts';
 import { checkManifest, type ManifestFile, type ModelManifest } from './manifest.ts';
 
 /** A model refused at load time: `code` is stable, `message` says what is wrong and what to do. */
@@ -25,7 +27,10 @@ export interface LoadedModel {
   readonly manifest: ModelManifest;
   /** Stable identity for prefix-cache keys: name plus the engine graph's and weights' hashes. */
   readonly modelId: string;
-  readonly engine: ort.InferenceSession;
+  /** engine.onnx over host pools; absent when the KV pool lives on the device (`device`). */
+  readonly engine?: ort.InferenceSession;
+  /** The device-resident KV contract's sessions, when loaded with `deviceKv`. */
+  readonly device?: DeviceSessions;
   /** The model's tokenizer and chat template (none for warmgate's byte-level models). */
   readonly text: ModelTextParts;
   release(): Promise<void>;
@@ -60,6 +65,11 @@ export interface LoadOptions {
   executionProviders?: string[];
   /** Where optimized graphs are kept between loads (see graph-cache.ts); none when unset. */
   graphCacheDir?: string;
+  /**
+   * Keep the KV pool on the execution provider's device, stored as this type (device-sessions.ts):
+   * the step graph is derived from engine.onnx's weights and engine.onnx itself is not opened.
+   */
+  deviceKv?: KvDtype;
 }
 
 const engineInputs = (layers: number) => [
@@ -179,30 +189,43 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const text = loadText(dir, manifest);
   text.catch(() => undefined); // awaited below, on every path
   const layers = manifest.architecture.n_layer;
-  let engine: ort.InferenceSession;
+  let engine: ort.InferenceSession | undefined;
+  let device: DeviceSessions | undefined;
   try {
-    engine = await openGraph(dir, 'engine', manifest, engineInputs(layers), options);
+    if (options.deviceKv === undefined) {
+      engine = await openGraph(dir, 'engine', manifest, engineInputs(layers), options);
+    } else {
+      device = await openDeviceSessions(
+        dir,
+        manifest,
+        graphBytes,
+        options.deviceKv,
+        sessionOptions(options),
+      ).catch((e: unknown) => {
+        throw new ModelLoadError(
+          'model_graph_invalid',
+          `the device-resident KV graphs of ${dir} could not be opened: ${(e as Error).message}`,
+        );
+      });
+    }
   } catch (e) {
     await verified;
     throw e;
   }
+  const release = async () => {
+    await engine?.release();
+    await device?.release();
+  };
   let parts: ModelTextParts;
   try {
     await verified;
     parts = await text;
   } catch (e) {
-    await engine.release();
+    await release();
     throw e;
   }
   const modelId = `${manifest.name}@${manifest.files.engine.sha256.slice(0, 16)}:${manifest.files.weights.sha256.slice(0, 16)}`;
-  return {
-    dir,
-    manifest,
-    modelId,
-    engine,
-    text: parts,
-    release: () => engine.release(),
-  };
+  return { dir, manifest, modelId, engine, device, text: parts, release };
 }
 
 /** Opens one graph of the paged contract and checks its inputs and outputs by name. */

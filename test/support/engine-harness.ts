@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Engine, GenerateRequest, GenerationEvent, SamplingParams } from '../../runtime/engine/index.ts';
 import { DEFAULT_SAMPLING_PARAMS } from '../../runtime/engine/index.ts';
+import { DeviceKVPool } from '../../runtime/engine/runner/device-kv-pool.ts';
 import { KVStore } from '../../runtime/engine/runner/kv-store.ts';
+import { repoRoot } from '../../runtime/bench/repo-root.ts';
 import type { LoadedModel } from '../../runtime/model/index.ts';
 
 /** The seeded tiny model every engine test runs (context 256, vocab 257 = bytes + EOS 256). */
-export const TINY_MODEL_DIR = fileURLToPath(new URL('../../runtime/models/tiny', import.meta.url));
+// From the repository root: test:gpu runs these tests compiled into dist/.
+export const TINY_MODEL_DIR = join(repoRoot(), 'runtime/models/tiny');
 
 export type FinishEvent = Extract<GenerationEvent, { type: 'finish' }>;
 
@@ -35,7 +38,11 @@ export const bytes = (text: string): number[] => [...Buffer.from(text, 'utf8')];
 
 /** KV pool bytes for exactly `numBlocks` blocks of `blockSize` slots. */
 export function kvBytesFor(model: LoadedModel, blockSize: number, numBlocks: number): number {
-  return KVStore.bytesPerBlock(model.manifest.architecture, blockSize) * numBlocks;
+  const arch = model.manifest.architecture;
+  const perBlock = model.device
+    ? DeviceKVPool.bytesPerBlock(arch, blockSize, model.device)
+    : KVStore.bytesPerBlock(arch, blockSize);
+  return perBlock * numBlocks;
 }
 
 export function greedyParams(maxTokens: number, extra: Partial<SamplingParams> = {}): SamplingParams {

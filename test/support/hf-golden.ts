@@ -2,8 +2,10 @@
 // runtime/model/py/make_hf_fixtures.py): prompts, their ids, greedy continuations and logits rows.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot } from '../../runtime/bench/repo-root.ts';
 
-export const HF_FIXTURES = new URL('../fixtures/hf/', import.meta.url).pathname;
+// From the repository root: test:gpu runs the tests that read them compiled into dist/.
+export const HF_FIXTURES = join(repoRoot(), 'test/fixtures/hf');
 export const HF_FAMILIES = ['llama', 'llama3', 'mistral', 'qwen2', 'gpt2'] as const;
 export type HfFamily = (typeof HF_FAMILIES)[number];
 

@@ -26,6 +26,10 @@ export class ModelRunner {
   /** `inPlace: false` gathers every tile (the naive paged layout): for the benchmark's baseline only. */
   constructor(model: LoadedModel, store: KVStore, opts: { inPlace?: boolean } = {}) {
     this.#inPlace = opts.inPlace ?? true;
+    if (!model.engine)
+      throw new Error(
+        `${model.manifest.name} was loaded with its KV pool on the device: run it with DeviceModelRunner`,
+      );
     this.#session = model.engine;
     this.#store = store;
     const a = model.manifest.architecture;

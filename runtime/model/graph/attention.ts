@@ -71,23 +71,35 @@ export function directPart(
   return [mRows, lRows, aRows];
 }
 
-/** Groups of query rows, each over its own gathered tiles; results mapped back to token rows. */
-export function gatheredPart(
+/**
+ * The tiles of one gathered path from engine.onnx's host pools (keys [N,KVH,Dh,TS], values
+ * [N,KVH,TS,Dh]), as one run per group: keys [S,KVH,Dh,MB*TS], values [S,KVH,MB*TS,Dh].
+ */
+export function gatherHostTiles(
   g: Graph,
-  qPad: string,
   kCache: string,
   vCache: string,
   tiles: string,
+  Dh: number,
+): [keys: string, values: string] {
+  let kg = g.op('Gather', [kCache, tiles], { axis: 0 }); // [S,MB,KVH,Dh,TS]
+  kg = g.reshape(g.transpose(kg, [0, 2, 3, 1, 4]), [0, 0, 0, -1]); // [S,KVH,Dh,MB*TS]
+  let vg = g.op('Gather', [vCache, tiles], { axis: 0 }); // [S,MB,KVH,TS,Dh]
+  vg = g.reshape(g.transpose(vg, [0, 2, 1, 3, 4]), [0, 0, -1, Dh]); // [S,KVH,MB*TS,Dh]
+  return [kg, vg];
+}
+
+/** Groups of query rows, each over its own gathered tiles ([kg, vg] as gatherHostTiles lays them out). */
+export function gatheredPart(
+  g: Graph,
+  qPad: string,
+  [kg, vg]: readonly [string, string],
   mask: string,
   query: string,
   tokenRow: string,
   sinks: Part,
   [KVH, G, Dh]: HeadDims,
 ): Part {
-  let kg = g.op('Gather', [kCache, tiles], { axis: 0 }); // [S,MB,KVH,Dh,TS]
-  kg = g.reshape(g.transpose(kg, [0, 2, 3, 1, 4]), [0, 0, 0, -1]); // [S,KVH,Dh,MB*TS]
-  let vg = g.op('Gather', [vCache, tiles], { axis: 0 }); // [S,MB,KVH,TS,Dh]
-  vg = g.reshape(g.transpose(vg, [0, 2, 1, 3, 4]), [0, 0, -1, Dh]); // [S,KVH,MB*TS,Dh]
   let qg = g.op('Gather', [qPad, query], { axis: 0 }); // [S,QM,KVH,G,Dh]
   const qgShape = g.op('Shape', [qg]);
   qg = g.reshape(g.transpose(qg, [0, 2, 1, 3, 4]), [0, 0, -1, Dh]); // [S,KVH,QM*G,Dh]
@@ -113,4 +125,31 @@ export function gatheredPart(
     return g.op('Gather', [g.op('Concat', [rows, sink], { axis: 0 }), tokenRow], { axis: 0 });
   };
   return [toTokens(gmax, sinks[0], 1), toTokens(gsum, sinks[1], 1), toTokens(pvg, sinks[2], Dh)];
+}
+
+/** This step's tokens among themselves (q [T,KVH,G,Dh], k and v [T,KVH,Dh]), causal through newMask [T,T]. */
+export function newTokensPart(
+  g: Graph,
+  q: string,
+  k: string,
+  v: string,
+  newMask: string,
+  tLen: string,
+  [KVH, G, Dh]: HeadDims,
+): Part {
+  const qn = g.reshape(g.transpose(q, [1, 0, 2, 3]), [KVH, -1, Dh]); // [KVH,T*G,Dh]
+  const kn = g.transpose(k, [1, 2, 0]); // [KVH,Dh,T]
+  const vn = g.transpose(v, [1, 0, 2]); // [KVH,T,Dh]
+  let s = g.op('Reshape', [
+    g.matmul(qn, kn),
+    g.op('Concat', [g.const([KVH]), tLen, g.const([G]), tLen], { axis: 0 }),
+  ]);
+  s = g.op('Add', [s, g.op('Unsqueeze', [newMask, g.const([0, 2])])]); // [KVH,T,G,T]
+  const nmax = g.reduceMax(s, 3);
+  let e = g.op('Exp', [g.op('Sub', [s, nmax])]);
+  const nsum = g.reduceSum(e, 3);
+  e = g.op('Reshape', [e, g.op('Concat', [g.const([KVH, -1]), tLen], { axis: 0 })]); // [KVH,T*G,T]
+  let pvn = g.matmul(e, vn); // [KVH,T*G,Dh]
+  pvn = g.transpose(g.reshape(pvn, [KVH, -1, G, Dh]), [1, 0, 2, 3]);
+  return [g.transpose(nmax, [1, 0, 2, 3]), g.transpose(nsum, [1, 0, 2, 3]), pvn];
 }

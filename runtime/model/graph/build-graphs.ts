@@ -2,6 +2,7 @@ import type { ResolvedArchitecture } from '../architecture.ts';
 import { encodeModel, type Graph } from '../onnx/index.ts';
 import { checkArchitecture } from './check-architecture.ts';
 import { decodeContiguousGraph } from './decode-contiguous.ts';
+import { deviceEngineGraph, type KvDtype, kvCopyGraph, kvPoolInitGraph } from './device-engine.ts';
 import { engineGraph } from './engine.ts';
 import { withMatMulNBits } from './matmul-nbits.ts';
 import { referenceGraph } from './reference.ts';
@@ -34,5 +35,35 @@ export function buildGraphs(
     engine: encode('engine', engineGraph(arch, w)),
     reference: encode('reference', referenceGraph(arch, w)),
     decodeContiguous: encode('decode_contiguous', decodeContiguousGraph(arch, w)),
+  };
+}
+
+export interface DeviceGraphs {
+  /** The step graph over device-resident pools (device-engine.ts). */
+  readonly step: Uint8Array;
+  /** Zeroed pools made on the device. */
+  readonly init: Uint8Array;
+  /** Copy-on-write of blocks within the pools. */
+  readonly copy: Uint8Array;
+}
+
+/** The graphs of the device-resident KV contract, reading the weights through `index` as engine.onnx does. */
+export function buildDeviceGraphs(
+  arch: ResolvedArchitecture,
+  index: WeightIndex,
+  kvDtype: KvDtype,
+  weightsLocation = 'weights.bin',
+  name = 'warmgate-model',
+): DeviceGraphs {
+  checkArchitecture(arch);
+  checkWeightIndex(arch, index);
+  const w = { index, location: weightsLocation };
+  const meta = (role: string) => ({ 'warmgate.model': name, 'warmgate.role': role });
+  return {
+    step: encodeModel(
+      withMatMulNBits(deviceEngineGraph(arch, w, kvDtype).model(meta('device_engine')), index),
+    ),
+    init: encodeModel(kvPoolInitGraph(arch, kvDtype).model(meta('kv_pool_init'))),
+    copy: encodeModel(kvCopyGraph(arch, kvDtype).model(meta('kv_copy'))),
   };
 }

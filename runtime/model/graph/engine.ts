@@ -1,6 +1,15 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
 import { DataType, Graph, NEG, subgraph } from '../onnx/index.ts';
-import { directPart, gatheredPart, type HeadDims, lseMerge, ownedBias, type Part } from './attention.ts';
+import {
+  directPart,
+  gatheredPart,
+  gatherHostTiles,
+  type HeadDims,
+  lseMerge,
+  newTokensPart,
+  ownedBias,
+  type Part,
+} from './attention.ts';
 import { attentionResidual, dimsOf, embed, mlpResidual, qkv, rotaryTables } from './layers.ts';
 import { stepOutputs } from './step-outputs.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
@@ -96,9 +105,7 @@ function fullStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph): Grap
     const gathered = gatheredPart(
       g,
       qPad,
-      kCache[l]!,
-      vCache[l]!,
-      gBlocks,
+      gatherHostTiles(g, kCache[l]!, vCache[l]!, gBlocks, Dh),
       gMask,
       gQuery,
       tGather,
@@ -108,9 +115,7 @@ function fullStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph): Grap
     const shared = gatheredPart(
       g,
       qPad,
-      kCache[l]!,
-      vCache[l]!,
-      sBlocks,
+      gatherHostTiles(g, kCache[l]!, vCache[l]!, sBlocks, Dh),
       sMask,
       sQuery,
       tShared,
@@ -119,21 +124,7 @@ function fullStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph): Grap
     );
 
     // 3. new: this step's tokens among themselves.
-    const qn = g.reshape(g.transpose(q, [1, 0, 2, 3]), [KVH, -1, Dh]); // [KVH,T*G,Dh]
-    const kn = g.transpose(k, [1, 2, 0]); // [KVH,Dh,T]
-    const vn = g.transpose(v, [1, 0, 2]); // [KVH,T,Dh]
-    let s = g.op('Reshape', [
-      g.matmul(qn, kn),
-      g.op('Concat', [g.const([KVH]), tLen, g.const([G]), tLen], { axis: 0 }),
-    ]);
-    s = g.op('Add', [s, g.op('Unsqueeze', [nMask, g.const([0, 2])])]); // [KVH,T,G,T]
-    const nmax = g.reduceMax(s, 3);
-    let e = g.op('Exp', [g.op('Sub', [s, nmax])]);
-    const nsum = g.reduceSum(e, 3);
-    e = g.op('Reshape', [e, g.op('Concat', [g.const([KVH, -1]), tLen], { axis: 0 })]); // [KVH,T*G,T]
-    let pvn = g.matmul(e, vn); // [KVH,T*G,Dh]
-    pvn = g.transpose(g.reshape(pvn, [KVH, -1, G, Dh]), [1, 0, 2, 3]);
-    const fresh: Part = [g.transpose(nmax, [1, 0, 2, 3]), g.transpose(nsum, [1, 0, 2, 3]), pvn];
+    const fresh = newTokensPart(g, q, k, v, nMask, tLen, dims);
 
     const out = lseMerge(g, [direct, gathered, shared, fresh]);
     x = attentionResidual(g, a, x, out, l);

@@ -1,4 +1,6 @@
-export { buildGraphs, type ModelGraphs } from './build-graphs.ts';
+export { buildDeviceGraphs, buildGraphs, type DeviceGraphs, type ModelGraphs } from './build-graphs.ts';
+export { type KvDtype } from './device-engine.ts';
+export { weightIndexOfGraph } from './weight-index-of-graph.ts';
 export { GraphBuildError } from './graph-build-error.ts';
 export { ropeInvFreq } from './rope.ts';
 export {

@@ -16,6 +16,7 @@ import {
   mustSubmit,
   TINY_MODEL_DIR,
 } from '../../support/engine-harness.ts';
+import { testLoadOptions } from '../../support/test-device.ts';
 import { Reference } from '../../support/reference.ts';
 
 const tokenizer = new ByteTokenizer();
@@ -29,7 +30,7 @@ describe('admission and streaming', { timeout: 120_000 }, () => {
   let ref: Reference;
   let eos: number;
   before(async () => {
-    model = await loadModel(TINY_MODEL_DIR, { intraOpThreads: 1 });
+    model = await loadModel(TINY_MODEL_DIR, testLoadOptions({ intraOpThreads: 1 }));
     ref = await Reference.open(model);
     eos = model.manifest.tokenizer.eos_token_id;
   });
@@ -184,7 +185,7 @@ describe('admission and streaming', { timeout: 120_000 }, () => {
 
   it('a failing step ends its requests with an error event, frees their blocks and does not spin', async () => {
     // A model of its own, released under the engine: every step fails.
-    const released = await loadModel(TINY_MODEL_DIR, { intraOpThreads: 1 });
+    const released = await loadModel(TINY_MODEL_DIR, testLoadOptions({ intraOpThreads: 1 }));
     const engine = new Engine(released, small(16));
     await released.release();
     const r = engine.submit({ prompt: bytes('hello'), params: greedyParams(2) });

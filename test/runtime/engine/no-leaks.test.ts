@@ -18,6 +18,7 @@ import {
   randInt,
   TINY_MODEL_DIR,
 } from '../../support/engine-harness.ts';
+import { testLoadOptions } from '../../support/test-device.ts';
 
 // Soak: thousands of short requests with every way of leaving early. The KV cache's invariants hold at
 // every step, every stream ends with one finish per sample, and at the end every block is free again.
@@ -68,7 +69,7 @@ interface Tracked {
 describe('no leaks under random aborts', { timeout: 300_000 }, () => {
   let model: LoadedModel;
   before(async () => {
-    model = await loadModel(TINY_MODEL_DIR, { intraOpThreads: 1 });
+    model = await loadModel(TINY_MODEL_DIR, testLoadOptions({ intraOpThreads: 1 }));
   });
   after(() => model.release());
 

@@ -19,6 +19,7 @@ import {
   randInt,
   TINY_MODEL_DIR,
 } from '../../support/engine-harness.ts';
+import { testLoadOptions } from '../../support/test-device.ts';
 
 // A seeded request is reproducible: its tokens depend on its prompt, params and seed, never on what
 // else shares its batches, when it arrived, or whether it was preempted and recomputed.
@@ -64,7 +65,7 @@ function others(seed: number, count: number): GenerateRequest[] {
 describe('seeded sampling is reproducible whatever the batch', { timeout: 120_000 }, () => {
   let model: LoadedModel;
   before(async () => {
-    model = await loadModel(TINY_MODEL_DIR, { intraOpThreads: 1 });
+    model = await loadModel(TINY_MODEL_DIR, testLoadOptions({ intraOpThreads: 1 }));
   });
   after(() => model.release());
 

@@ -58,7 +58,7 @@ describe('loadModel', { timeout: 60_000 }, () => {
       assert.ok(model.modelId.startsWith(`${model.manifest.name}@`));
       assert.ok(model.modelId.includes(model.manifest.files.engine.sha256.slice(0, 16)));
       for (const name of ['input_ids', 'positions', 'k_cache_0', 'v_cache_1', 'logits_index']) {
-        assert.ok(model.engine.inputNames.includes(name), name);
+        assert.ok(model.engine!.inputNames.includes(name), name);
       }
     } finally {
       await model.release();

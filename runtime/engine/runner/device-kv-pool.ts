@@ -1,0 +1,101 @@
+import ort from 'onnxruntime-node';
+import type { DeviceSessions, ModelManifest } from '../../model/index.ts';
+import type { BlockCopy } from '../kv/index.ts';
+import type { TileShape } from './step-inputs.ts';
+
+/**
+ * The KV cache's memory on the device: per layer one key and one value pool [slots, KVH, Dh] (slot =
+ * block * blockSize + offset), made zeroed on the device and written in place by every step (see
+ * graph/device-engine.ts). Nothing of it crosses to the host; copy-on-write runs on the device too.
+ */
+export class DeviceKVPool {
+  readonly numBlocks: number;
+  readonly blockSize: number;
+  readonly tileBlocks: number;
+  readonly tileSize: number;
+  readonly slots: number;
+  readonly #sessions: DeviceSessions;
+  readonly #layers: number;
+  readonly #kvHeads: number;
+  readonly #headDim: number;
+  #pools: Record<string, ort.Tensor> | null = null;
+  #making: Promise<void> | null = null;
+
+  static bytesPerBlock(arch: ModelManifest['architecture'], blockSize: number, s: DeviceSessions): number {
+    const bytes = s.kvDtype === 'float16' ? 2 : 4;
+    return arch.n_layer * 2 * arch.n_kv_head * arch.head_dim * blockSize * bytes;
+  }
+
+  constructor(arch: ModelManifest['architecture'], shape: TileShape, numBlocks: number, s: DeviceSessions) {
+    this.numBlocks = numBlocks;
+    this.blockSize = shape.blockSize;
+    this.tileBlocks = shape.tileBlocks;
+    this.tileSize = shape.blockSize * shape.tileBlocks;
+    // Whole tiles, so the graph's [-1, tile size, KVH, Dh] view of a pool is exact.
+    this.slots = Math.ceil(numBlocks / shape.tileBlocks) * this.tileSize;
+    this.#sessions = s;
+    this.#layers = arch.n_layer;
+    this.#kvHeads = arch.n_kv_head;
+    this.#headDim = arch.head_dim;
+  }
+
+  get bytes(): number {
+    const bytes = this.#sessions.kvDtype === 'float16' ? 2 : 4;
+    return this.#layers * 2 * this.slots * this.#kvHeads * this.#headDim * bytes;
+  }
+
+  /** The pools as the step's and the copy's inputs (`k_pool_l`) and, the same buffers, outputs (`k_pool_out_l`). */
+  async bind(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor | null>): Promise<void> {
+    const pools = await this.#ready();
+    for (const [name, t] of Object.entries(pools)) {
+      feeds[name] = t;
+      fetches[name.replace('_pool_', '_pool_out_')] = t;
+    }
+  }
+
+  /** Copy-on-write: each copied block's slots, in every pool, from its source block. */
+  async copy(copies: readonly BlockCopy[]): Promise<void> {
+    if (copies.length === 0) return;
+    const bs = this.blockSize;
+    const src = new BigInt64Array(copies.length * bs);
+    const dst = new BigInt64Array(copies.length * bs);
+    copies.forEach((c, i) => {
+      for (let o = 0; o < bs; o++) {
+        src[i * bs + o] = BigInt(c.src * bs + o);
+        dst[i * bs + o] = BigInt(c.dst * bs + o);
+      }
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      copy_src: new ort.Tensor('int64', src, [src.length]),
+      copy_dst: new ort.Tensor('int64', dst, [dst.length]),
+    };
+    const fetches: Record<string, ort.Tensor | null> = {};
+    await this.bind(feeds, fetches);
+    await this.#sessions.copy.run(feeds, fetches);
+  }
+
+  /** Frees the device buffers; the pool is made again if used after. */
+  dispose(): void {
+    for (const t of Object.values(this.#pools ?? {})) t.dispose();
+    this.#pools = null;
+    this.#making = null;
+  }
+
+  async #ready(): Promise<Record<string, ort.Tensor>> {
+    if (this.#pools) return this.#pools;
+    this.#making ??= this.#make();
+    await this.#making;
+    return this.#pools!;
+  }
+
+  async #make(): Promise<void> {
+    const shape = [this.slots, this.#kvHeads, this.#headDim].map(BigInt);
+    const out = await this.#sessions.init.run({
+      pool_shape: new ort.Tensor('int64', BigInt64Array.from(shape), [3]),
+    });
+    const pools: Record<string, ort.Tensor> = {};
+    for (let l = 0; l < this.#layers; l++)
+      for (const side of ['k', 'v']) pools[`${side}_pool_${l}`] = out[`${side}_pool_${l}`]!;
+    this.#pools = pools;
+  }
+}

@@ -1,0 +1,74 @@
+import ort from 'onnxruntime-node';
+import type { DeviceSessions, LoadedModel } from '../../model/index.ts';
+import type { BlockCopy } from '../kv/index.ts';
+import { DeviceKVPool } from './device-kv-pool.ts';
+import type { StepOutput } from './model-runner.ts';
+import { buildStepInputs, type GatherInputs, type StepEntry, type StepInputs } from './step-inputs.ts';
+
+/**
+ * Runs one step of the device-resident contract (graph/device-engine.ts): only the step's layout goes
+ * up and only the sampled rows' logits come down; the graph writes the new keys and values into the
+ * pools on the device. Every past tile is read through the gathered paths (`inPlace: false`).
+ */
+export class DeviceModelRunner {
+  readonly #session: ort.InferenceSession;
+  readonly #pool: DeviceKVPool;
+  readonly #tileView: ort.Tensor;
+
+  constructor(model: LoadedModel, pool: DeviceKVPool) {
+    const device: DeviceSessions | undefined = model.device;
+    if (!device)
+      throw new Error(`${model.manifest.name} was loaded with host KV pools: run it with ModelRunner`);
+    this.#session = device.step;
+    this.#pool = pool;
+    const a = model.manifest.architecture;
+    const view = [-1, pool.tileSize, a.n_kv_head, a.head_dim].map(BigInt);
+    this.#tileView = new ort.Tensor('int64', BigInt64Array.from(view), [4]);
+  }
+
+  async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
+    await this.#pool.copy(copies);
+    const s = buildStepInputs(entries, this.#pool, { inPlace: false });
+    const feeds = stepFeeds(s, this.#tileView);
+    const fetches: Record<string, ort.Tensor | null> = { logits: null };
+    await this.#pool.bind(feeds, fetches);
+    const started = performance.now();
+    const out = await this.#session.run(feeds, fetches);
+    const runMs = performance.now() - started;
+    return {
+      logits: out.logits!.data as Float32Array,
+      logitsRow: s.logitsRow,
+      runMs,
+      numTokens: s.numTokens,
+    };
+  }
+}
+
+function stepFeeds(s: StepInputs, tileView: ort.Tensor): Record<string, ort.Tensor> {
+  const T = s.numTokens;
+  const tileSize = Number(tileView.data[1]);
+  const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
+  const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+  const gatherFeeds = (prefix: string, rowName: string, g: GatherInputs) => {
+    const [S, MB, QM] = g.shape;
+    return {
+      [`${prefix}_blocks`]: i64(g.tiles, [S, MB]),
+      [`${prefix}_mask`]: f32(g.mask, [S, 1, 1, MB * tileSize]),
+      [`${prefix}_query`]: i64(g.query, [S, QM]),
+      [rowName]: i64(g.tokenRow, [T]),
+    };
+  };
+  return {
+    input_ids: i64(s.inputIds, [T]),
+    positions: i64(s.positions, [T]),
+    ...gatherFeeds('gather', 'token_gather_row', s.gathered),
+    ...gatherFeeds('shared', 'token_shared_row', s.shared),
+    new_mask: f32(s.newMask, [T, T]),
+    logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
+    write_slots: i64(
+      BigInt64Array.from(s.slots, (x) => BigInt(x)),
+      [T],
+    ),
+    tile_view: tileView,
+  };
+}

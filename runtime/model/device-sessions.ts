@@ -1,0 +1,87 @@
+import { resolve } from 'node:path';
+import ort from 'onnxruntime-node';
+import { resolveArchitecture } from './architecture.ts';
+import { buildDeviceGraphs, type KvDtype, weightIndexOfGraph } from './graph/index.ts';
+import type { ModelManifest } from './manifest.ts';
+import { decodeModel } from './onnx/index.ts';
+
+/**
+ * The sessions of the device-resident KV contract (graph/device-engine.ts): the step, the pools' zeroed
+ * start and copy-on-write. Built at load from engine.onnx's own weight references, so any model folder
+ * runs this way and reads the same weights file.
+ */
+export interface DeviceSessions {
+  readonly step: ort.InferenceSession;
+  readonly init: ort.InferenceSession;
+  readonly copy: ort.InferenceSession;
+  readonly kvDtype: KvDtype;
+  /** Where outputs that stay on the device live: 'gpu-buffer' on WebGPU, 'cpu' when the pools are host arrays. */
+  readonly poolLocation: 'gpu-buffer' | 'cpu';
+  release(): Promise<void>;
+}
+
+export async function openDeviceSessions(
+  dir: string,
+  manifest: ModelManifest,
+  engineBytes: Uint8Array,
+  kvDtype: KvDtype,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<DeviceSessions> {
+  const arch = resolveArchitecture(manifest.architecture);
+  const { index, location } = weightIndexOfGraph(decodeModel(engineBytes), arch);
+  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name);
+  const providers = (options.executionProviders ?? ['cpu']).map((p) => (typeof p === 'string' ? p : p.name));
+  const poolLocation = providers[0] === 'webgpu' ? 'gpu-buffer' : 'cpu';
+  const pools: Record<string, 'gpu-buffer' | 'cpu'> = {};
+  for (let l = 0; l < arch.n_layer; l++)
+    for (const side of ['k', 'v']) {
+      pools[`${side}_pool_${l}`] = poolLocation;
+      pools[`${side}_pool_out_${l}`] = poolLocation;
+    }
+  const outputs = (names: (n: string) => boolean) =>
+    Object.fromEntries(Object.entries(pools).filter(([n]) => names(n)));
+  const extra = options.extra as { session?: Record<string, string> } | undefined;
+  const withWeights: ort.InferenceSession.SessionOptions = {
+    ...options,
+    extra: {
+      ...extra,
+      // Opened from bytes: the weights file resolves from the model's folder.
+      session: { ...extra?.session, model_external_initializers_file_folder_path: resolve(dir) },
+    },
+  };
+  const opened: ort.InferenceSession[] = [];
+  const open = async (bytes: Uint8Array, o: ort.InferenceSession.SessionOptions) => {
+    const s = await ort.InferenceSession.create(bytes, o);
+    opened.push(s);
+    return s;
+  };
+  try {
+    const step = await open(graphs.step, {
+      ...withWeights,
+      preferredOutputLocation: { logits: 'cpu', ...outputs((n) => n.includes('_out_')) },
+    });
+    // The optimizer would merge the layers' equal ConstantOfShape nodes into one buffer.
+    const init = await open(graphs.init, {
+      ...options,
+      graphOptimizationLevel: 'disabled',
+      preferredOutputLocation: outputs((n) => !n.includes('_out_')),
+    });
+    const copy = await open(graphs.copy, {
+      ...options,
+      preferredOutputLocation: outputs((n) => n.includes('_out_')),
+    });
+    return {
+      step,
+      init,
+      copy,
+      kvDtype,
+      poolLocation,
+      release: async () => {
+        await Promise.all(opened.map((s) => s.release()));
+      },
+    };
+  } catch (e) {
+    await Promise.all(opened.map((s) => s.release()));
+    throw e;
+  }
+}
