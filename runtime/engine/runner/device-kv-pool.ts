@@ -5,8 +5,15 @@ import type { TileShape } from './step-inputs.ts';
 
 /**
  * The KV cache's memory on the device: per layer one key and one value pool [slots, KVH, Dh] (slot =
- * block * blockSize + offset), made zeroed on the device and written in place by every step (see
- * graph/device-engine.ts). Nothing of it crosses to the host; copy-on-write runs on the device too.
+ * block * blockSize + offset), made zeroed on the device. A step reads the pools and returns them with
+ * its keys and values written (graph/device-engine.ts); the returned buffers are the pools from then on
+ * and the old ones are freed. Nothing of them crosses to the host; copy-on-write runs on the device too.
+ *
+ * Why not in place: onnxruntime-node 1.30 runs with IO binding whenever outputs stay on the device, and
+ * its binding ignores a preallocated fetch there (measured on an H100: a write to a pool fetched into its
+ * own input's buffer did not persist), so ONNX Runtime allocates each output. ScatterND then copies the
+ * pool on the device before writing (device bandwidth, no bus), and the allocator's cache reuses the
+ * freed buffers step after step.
  */
 export class DeviceKVPool {
   readonly numBlocks: number;
@@ -44,12 +51,23 @@ export class DeviceKVPool {
     return this.#layers * 2 * this.slots * this.#kvHeads * this.#headDim * bytes;
   }
 
-  /** The pools as the step's and the copy's inputs (`k_pool_l`) and, the same buffers, outputs (`k_pool_out_l`). */
+  /** The pools as a step's or the copy's inputs (`k_pool_l`); their outputs (`k_pool_out_l`) fetched. */
   async bind(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor | null>): Promise<void> {
     const pools = await this.#ready();
     for (const [name, t] of Object.entries(pools)) {
       feeds[name] = t;
-      fetches[name.replace('_pool_', '_pool_out_')] = t;
+      fetches[name.replace('_pool_', '_pool_out_')] = null;
+    }
+  }
+
+  /** The run's written pools become the pools; the ones it read are freed. */
+  adopt(out: Readonly<Record<string, ort.Tensor>>): void {
+    const pools = this.#pools!;
+    for (const name of Object.keys(pools)) {
+      const next = out[name.replace('_pool_', '_pool_out_')];
+      if (!next) throw new Error(`the step returned no ${name.replace('_pool_', '_pool_out_')}`);
+      pools[name]!.dispose();
+      pools[name] = next;
     }
   }
 
@@ -71,7 +89,7 @@ export class DeviceKVPool {
     };
     const fetches: Record<string, ort.Tensor | null> = {};
     await this.bind(feeds, fetches);
-    await this.#sessions.copy.run(feeds, fetches);
+    this.adopt(await this.#sessions.copy.run(feeds, fetches));
   }
 
   /** Frees the device buffers; the pool is made again if used after. */

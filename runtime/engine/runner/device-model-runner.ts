@@ -35,6 +35,7 @@ export class DeviceModelRunner {
     const started = performance.now();
     const out = await this.#session.run(feeds, fetches);
     const runMs = performance.now() - started;
+    this.#pool.adopt(out);
     return {
       logits: out.logits!.data as Float32Array,
       logitsRow: s.logitsRow,

@@ -8,10 +8,10 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * device_engine: the paged contract for a KV pool that lives on the accelerator (WebGPU). engine.onnx
  * reads host pools and hands the step's keys and values back for the host to write; here each layer's
  * pool is a device buffer [slots, KVH, Dh] that the graph reads and also writes: ScatterND puts the
- * step's keys and values at write_slots and returns the pool as k_pool_out_l / v_pool_out_l. The runner
- * binds each output to its input's buffer, so ONNX Runtime's ScatterND writes in place (it copies only
- * when the two differ) and nothing of the pool crosses the bus. Slot s is block * blockSize + offset,
- * which is also tile * tileSize + column: the pools viewed as [tiles, TS, KVH, Dh] are the engine's tiles.
+ * step's keys and values at write_slots and returns the pool as k_pool_out_l / v_pool_out_l, which the
+ * runner feeds to the next step (runner/device-kv-pool.ts), so nothing of the pool crosses the bus.
+ * Slot s is block * blockSize + offset, which is also tile * tileSize + column: the pools viewed as
+ * [tiles, TS, KVH, Dh] are the engine's tiles.
  *
  * Every past tile goes through the gathered paths (prefill chunks) and shared paths (decodes, one
  * query row a group); the host graph's direct path, which reads the whole pool view in place, would

@@ -1,0 +1,273 @@
+/**
+ * npm run bench:gpu [-- --json] [--model DIR | --checkpoint DIR] [--dtype float32|float16] ...
+ *
+ * The engine on a GPU (ONNX Runtime's WebGPU provider, KV pool on the device) on a Llama-architecture
+ * model of about 0.5 B parameters: the conversation workload of bench:runtime with continuous, static and
+ * one-at-a-time batching, and the same workload through Hugging Face transformers on the same GPU with
+ * the same weights (runtime/bench/py/transformers_peer.py); decode steps against the memory floor; paged
+ * against contiguous; latency at ~70% load; cold start against its floor. GPU hosts only.
+ *
+ * Without --model it makes the checkpoint (runtime/model/py/make_bench_checkpoint.py, transformers' own
+ * random init) and imports it with warmgate import: the same weights run in both systems.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Engine, type EngineConfig } from '../engine/index.ts';
+import { importModel } from '../model/import/index.ts';
+import { type KvDtype, loadModel } from '../model/index.ts';
+import { DATA } from './data-files.ts';
+import { runContinuous, runPaced, runSequential, runStatic } from './drive.ts';
+import { contiguousDecodeStep, deviceCopyBandwidth, pagedDecodeStep, uploadBandwidth } from './gpu-steps.ts';
+import { describeMachine } from './machine.ts';
+import { repoRoot } from './repo-root.ts';
+import { loadWorkload, percentile } from './workload.ts';
+
+const { values: o } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    model: { type: 'string' },
+    checkpoint: { type: 'string' },
+    work: { type: 'string', default: join(tmpdir(), 'warmgate-bench-gpu') },
+    dtype: { type: 'string', default: 'float32' },
+    'kv-dtype': { type: 'string', default: 'float32' },
+    requests: { type: 'string', default: '128' },
+    'length-scale': { type: 'string', default: '0.25' },
+    'max-batch': { type: 'string', default: '32' },
+    'kv-mb': { type: 'string', default: '4096' },
+    'block-size': { type: 'string', default: '16' },
+    'tile-blocks': { type: 'string', default: '8' },
+    'step-context': { type: 'string', default: '512' },
+    'step-batches': { type: 'string', default: '1,8,32,64,128' },
+    'step-reps': { type: 'string', default: '20' },
+    peer: { type: 'boolean', default: true },
+    python: { type: 'string', default: 'python3' },
+  },
+});
+const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
+const r2 = (x: number) => Math.round(x * 100) / 100;
+const dtype = o.dtype as 'float32' | 'float16';
+const kvDtype = o['kv-dtype'] as KvDtype;
+const root = repoRoot();
+mkdirSync(o.work, { recursive: true });
+
+// 1. The checkpoint and its import: the same weights for both systems.
+let checkpoint = o.checkpoint;
+if (o.model === undefined && checkpoint === undefined) {
+  checkpoint = join(o.work, 'checkpoint');
+  log(
+    execFileSync(o.python, [
+      join(root, 'runtime/model/py/make_bench_checkpoint.py'),
+      '--tokenizer-from',
+      join(root, 'test/fixtures/hf/llama'),
+      '--out',
+      checkpoint,
+    ])
+      .toString()
+      .trim(),
+  );
+}
+let modelDir = o.model;
+if (modelDir === undefined) {
+  modelDir = join(o.work, `model-${dtype}`);
+  await importModel(checkpoint!, modelDir, { dtype, force: true });
+}
+
+// 2. Bandwidths (the floors' denominators), then the cold start: device opened, weights uploaded and
+// the step graph compiled, first step run (shaders compiled), as an instance does before /ready.
+const copyBytesPerMs = await deviceCopyBandwidth();
+const uploadBytesPerMs = await uploadBandwidth();
+log(
+  `device copy ${(copyBytesPerMs / 1e6).toFixed(0)} GB/s, host-to-device ${(uploadBytesPerMs / 1e6).toFixed(1)} GB/s`,
+);
+const load = { intraOpThreads: 4, executionProviders: ['webgpu', 'cpu'], deviceKv: kvDtype };
+const blockSize = Number(o['block-size']);
+const tileBlocks = Number(o['tile-blocks']);
+const maxBatch = Number(o['max-batch']);
+const config: Partial<EngineConfig> = {
+  kvCacheBytes: Number(o['kv-mb']) * 2 ** 20,
+  blockSize,
+  tileBlocks,
+  maxRunningSeqs: maxBatch,
+  maxBatchedTokens: 2048,
+  maxPrefillChunk: 512,
+};
+const coldStart = async () => {
+  const t0 = performance.now();
+  const m = await loadModel(modelDir, load);
+  const loaded = performance.now();
+  const e = new Engine(m, { ...config, kvCacheBytes: 64 * 2 ** 20 });
+  await runContinuous(e, [{ arrivalMs: 0, prompt: [5, 6, 7], maxTokens: 2 }]);
+  const warmed = performance.now();
+  return { model: m, loadMs: loaded - t0, warmUpMs: warmed - loaded, totalMs: warmed - t0 };
+};
+const cold = await coldStart();
+// A second start in this process: the device open and the shaders in Dawn's cache, as a standby
+// process that opened the device ahead would have them.
+await cold.model.release();
+const standby = await coldStart();
+const model = standby.model;
+const a = model.manifest.architecture;
+const weightBytes = statSync(join(modelDir, model.manifest.files.weights.path)).size;
+// On the device every weight is float32 (float16 ones are cast at load); int4 stays packed.
+const deviceWeightBytes = dtype === 'float16' ? 2 * weightBytes : weightBytes;
+const coldFloorMs = deviceWeightBytes / uploadBytesPerMs;
+log(
+  `cold start ${cold.totalMs.toFixed(0)} ms (load ${cold.loadMs.toFixed(0)}, warm-up ${cold.warmUpMs.toFixed(0)}); ` +
+    `again in this process ${standby.totalMs.toFixed(0)} ms; floor (weights upload) ${coldFloorMs.toFixed(0)} ms`,
+);
+
+// 3. The workload, in the model's own tokens.
+const workload = await loadWorkload({
+  tracePath: DATA.azureLlmConv,
+  corpusPath: DATA.tinyShakespeare,
+  contextLength: a.context_length,
+  lengthScale: Number(o['length-scale']),
+  count: Number(o.requests),
+  encode: (text: string) => model.text.tokenizer.encode(text, { addSpecialTokens: false }),
+});
+const warm = (e: Engine) =>
+  runContinuous(
+    e,
+    workload.slice(0, 4).map((r) => ({ ...r, maxTokens: 4 })),
+  );
+let peakAllocated = 0;
+let wasteAtPeak = 0;
+const continuousEngine = new Engine(model, config, {
+  onStep: (e) => {
+    const occ = e.kvOccupancy();
+    if (occ.allocatedSlots > peakAllocated) {
+      peakAllocated = occ.allocatedSlots;
+      wasteAtPeak = occ.allocatedSlots - occ.filledSlots;
+    }
+  },
+});
+await warm(continuousEngine);
+const continuous = await runContinuous(continuousEngine, workload);
+const continuousTps = (1000 * continuous.outputTokens) / continuous.wallMs;
+log(`continuous: ${continuousTps.toFixed(1)} tok/s`);
+const staticEngine = new Engine(model, config);
+await warm(staticEngine);
+const stat = await runStatic(staticEngine, workload, maxBatch, a.context_length);
+const staticTps = (1000 * stat.outputTokens) / stat.wallMs;
+log(`static: ${staticTps.toFixed(1)} tok/s`);
+const sequentialEngine = new Engine(model, config);
+await warm(sequentialEngine);
+const seq = await runSequential(sequentialEngine, workload);
+const sequentialTps = (1000 * seq.outputTokens) / seq.wallMs;
+log(`sequential: ${sequentialTps.toFixed(1)} tok/s`);
+const sustainedRps = (1000 * workload.length) / continuous.wallMs;
+const timeScale = workload.length / (0.7 * sustainedRps) / ((workload.at(-1)!.arrivalMs || 1) / 1000);
+const pacedEngine = new Engine(model, config);
+await warm(pacedEngine);
+const paced = await runPaced(pacedEngine, workload, timeScale);
+const kvTotalBlocks = continuousEngine.stats().kvTotalBlocks;
+let used = 0;
+let maxConcurrent = 0;
+for (const r of workload) {
+  used += Math.ceil((r.prompt.length + r.maxTokens) / blockSize);
+  if (used > kvTotalBlocks) break;
+  maxConcurrent++;
+}
+const gpuMemoryMb = nvidiaSmiMemoryMb();
+
+// 4. Decode steps against the memory floor: the weights and the batch's cached keys and values read once.
+const context = Number(o['step-context']);
+const kvBytesPerToken = a.n_layer * 2 * a.n_kv_head * a.head_dim * (kvDtype === 'float16' ? 2 : 4);
+const steps: Record<string, { step_ms: number; floor_ms: number; vs_floor: number }> = {};
+for (const batch of o['step-batches'].split(',').map(Number)) {
+  const t = await pagedDecodeStep(model, batch, context, { blockSize, tileBlocks }, Number(o['step-reps']));
+  const floor = (deviceWeightBytes + batch * (context - 1) * kvBytesPerToken) / copyBytesPerMs;
+  steps[batch] = {
+    step_ms: r2(t.medianMs),
+    floor_ms: r2(floor * 1000) / 1000,
+    vs_floor: r2(t.medianMs / floor),
+  };
+  log(`decode step at batch ${batch}: ${t.medianMs.toFixed(2)} ms, floor ${floor.toFixed(3)} ms`);
+}
+const contiguous = await contiguousDecodeStep(model, 32, context, Number(o['step-reps']));
+const paged32 =
+  steps[32]?.step_ms ?? (await pagedDecodeStep(model, 32, context, { blockSize, tileBlocks }, 20)).medianMs;
+
+// 5. The peer: the same workload through transformers.
+let peer: Record<string, unknown> | null = null;
+if (o.peer && checkpoint !== undefined) {
+  const file = join(o.work, 'workload.json');
+  writeFileSync(file, JSON.stringify(workload.map((r) => ({ prompt: r.prompt, maxTokens: r.maxTokens }))));
+  const out = execFileSync(
+    o.python,
+    [
+      join(root, 'runtime/bench/py/transformers_peer.py'),
+      '--model',
+      checkpoint,
+      '--workload',
+      file,
+      '--dtype',
+      dtype,
+      '--max-batch',
+      String(maxBatch),
+    ],
+    { maxBuffer: 64 * 2 ** 20 },
+  ).toString();
+  peer = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+}
+const peerTps = (k: string) => {
+  const p = peer?.[k] as { tps?: number } | undefined;
+  return p?.tps ?? null;
+};
+const bestPeer = Math.max(peerTps('generate_batched') ?? 0, peerTps('continuous_batching') ?? 0) || null;
+
+const result = {
+  machine: describeMachine(),
+  model: model.manifest.name,
+  parameters_m: r2(deviceWeightBytes / 4 / 1e6),
+  weights_dtype: dtype,
+  kv_dtype: kvDtype,
+  requests: workload.length,
+  continuous_tps: r2(continuousTps),
+  static_tps: r2(staticTps),
+  sequential_tps: r2(sequentialTps),
+  transformers_generate_tps: peerTps('generate_batched') && r2(peerTps('generate_batched')!),
+  transformers_continuous_tps: peerTps('continuous_batching') && r2(peerTps('continuous_batching')!),
+  warmgate_vs_transformers_tps: bestPeer && r2(continuousTps / bestPeer),
+  decode_step_ms: Object.fromEntries(Object.entries(steps).map(([b, s]) => [b, s.step_ms])),
+  decode_floor_ms: Object.fromEntries(Object.entries(steps).map(([b, s]) => [b, s.floor_ms])),
+  decode_vs_floor: Object.fromEntries(Object.entries(steps).map(([b, s]) => [b, s.vs_floor])),
+  step_context: context,
+  paged_vs_contiguous_step_ratio: r2(paged32 / contiguous.medianMs),
+  contiguous_step_ms_b32: r2(contiguous.medianMs),
+  kv_waste_pct: r2(peakAllocated ? (100 * wasteAtPeak) / peakAllocated : 0),
+  max_concurrent_paged: maxConcurrent,
+  max_concurrent_contiguous: Math.floor((kvTotalBlocks * blockSize) / a.context_length),
+  ttft_ms_p50: r2(percentile(paced.ttftMs, 50)),
+  ttft_ms_p99: r2(percentile(paced.ttftMs, 99)),
+  tpot_ms_p50: r2(percentile(paced.tpotMs, 50)),
+  tpot_ms_p99: r2(percentile(paced.tpotMs, 99)),
+  gpu_memory_used_mb: gpuMemoryMb,
+  cold_start_ms: r2(cold.totalMs),
+  cold_start_load_ms: r2(cold.loadMs),
+  cold_start_warm_up_ms: r2(cold.warmUpMs),
+  cold_start_floor_ms: r2(coldFloorMs),
+  cold_start_standby_ms: r2(standby.totalMs),
+  device_copy_gb_s: r2(copyBytesPerMs / 1e6),
+  host_to_device_gb_s: r2(uploadBytesPerMs / 1e6),
+  peer,
+};
+if (o.json) console.log(JSON.stringify(result));
+else console.log(result);
+await model.release();
+
+function nvidiaSmiMemoryMb(): number | null {
+  try {
+    return Number(
+      execFileSync('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits'])
+        .toString()
+        .trim()
+        .split('\n')[0],
+    );
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,191 @@
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { KVCacheManager } from '../engine/kv/index.ts';
+import { DeviceKVPool } from '../engine/runner/device-kv-pool.ts';
+import { DeviceModelRunner } from '../engine/runner/device-model-runner.ts';
+import type { StepEntry, TileShape } from '../engine/runner/step-inputs.ts';
+import { type LoadedModel, sessionOptions } from '../model/index.ts';
+import { DataType, encodeModel, Graph } from '../model/onnx/index.ts';
+import { percentile } from './workload.ts';
+
+/*
+ * What bench:gpu measures below the engine: the device's own copy and upload bandwidths (the floors'
+ * denominators, measured through the same ONNX Runtime WebGPU stack the engine runs on), and one decode
+ * step at a given batch, paged (the device-resident contract) and contiguous (decode_contiguous.onnx with
+ * its caches uploaded once and kept on the device).
+ */
+
+const GPU = { executionProviders: ['webgpu'], logSeverityLevel: 3 } as const;
+
+/** y = x + 0 (a read and a write of every element) kept on the device; first = y[0] to the host (a sync). */
+function copyGraph(): Uint8Array {
+  const g = new Graph('bench_copy');
+  const x = g.input('x', DataType.FLOAT, ['N']);
+  g.node('Add', [x, g.const(0, 'float32')], ['y']);
+  g.node('Slice', ['y', g.const([0]), g.const([1])], ['first']);
+  g.output('y', DataType.FLOAT, ['N']);
+  g.output('first', DataType.FLOAT, [1]);
+  return encodeModel(g.model({}));
+}
+
+/** y = x reshaped to `shape`, on the device; first = x[0] to the host (a sync). */
+function uploadGraph(): Uint8Array {
+  const g = new Graph('bench_upload');
+  const x = g.input('x', DataType.FLOAT, ['N']);
+  const shape = g.input('shape', DataType.INT64, ['R']);
+  g.node('Reshape', [x, shape], ['y']);
+  g.node('Slice', [x, g.const([0]), g.const([1])], ['first']);
+  g.output('y', DataType.FLOAT, ['S']);
+  g.output('first', DataType.FLOAT, [1]);
+  return encodeModel(g.model({}));
+}
+
+const ON_DEVICE = { y: 'gpu-buffer', first: 'cpu' } as const;
+
+/** Device memory bandwidth in bytes/ms: y = x + 0 over `bytes` on the device (each element read and written). */
+export async function deviceCopyBandwidth(bytes = 2 ** 30, reps = 20): Promise<number> {
+  const add = await ort.InferenceSession.create(copyGraph(), { ...GPU, preferredOutputLocation: ON_DEVICE });
+  const x = await upload(new Float32Array(bytes / 4));
+  const times: number[] = [];
+  for (let i = 0; i < reps + 2; i++) {
+    const t = performance.now();
+    const out = await add.run({ x });
+    if (i >= 2) times.push(performance.now() - t);
+    out.y!.dispose();
+  }
+  x.dispose();
+  await add.release();
+  return (2 * bytes) / percentile(times, 50);
+}
+
+let uploader: ort.InferenceSession | null = null;
+
+/** A host array on the device, shaped `dims`. */
+export async function upload(
+  data: Float32Array,
+  dims: readonly number[] = [data.length],
+): Promise<ort.Tensor> {
+  uploader ??= await ort.InferenceSession.create(uploadGraph(), {
+    ...GPU,
+    preferredOutputLocation: ON_DEVICE,
+  });
+  const out = await uploader.run({
+    x: new ort.Tensor('float32', data, [data.length]),
+    shape: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(dims, (d) => BigInt(d)),
+      [dims.length],
+    ),
+  });
+  return out.y!;
+}
+
+/** Host-to-device bandwidth in bytes/ms: `bytes` of float32 uploaded. */
+export async function uploadBandwidth(bytes = 2 ** 30, reps = 5): Promise<number> {
+  const data = new Float32Array(bytes / 4).fill(1);
+  const times: number[] = [];
+  for (let i = 0; i < reps + 1; i++) {
+    const t = performance.now();
+    const x = await upload(data);
+    if (i >= 1) times.push(performance.now() - t);
+    x.dispose();
+  }
+  return bytes / percentile(times, 50);
+}
+
+export interface StepTiming {
+  readonly medianMs: number;
+  readonly p90Ms: number;
+}
+
+/**
+ * The engine's decode step on the device-resident pool: `batch` sequences each `context - 1` tokens
+ * cached, one new token each, blocks from the engine's allocator grown in turn (as concurrent decodes
+ * place them). The pool's contents do not change what a step reads, only where.
+ */
+export async function pagedDecodeStep(
+  model: LoadedModel,
+  batch: number,
+  context: number,
+  shape: TileShape,
+  reps: number,
+): Promise<StepTiming> {
+  const P = context - 1;
+  const blocksPerSeq = Math.ceil(context / shape.blockSize);
+  const kv = new KVCacheManager({
+    numBlocks: batch * blocksPerSeq,
+    blockSize: shape.blockSize,
+    modelId: 'bench',
+    enablePrefixCaching: false,
+    tileBlocks: shape.tileBlocks,
+  });
+  for (let i = 1; i <= blocksPerSeq; i++)
+    for (let b = 0; b < batch; b++) kv.allocateSlots(`s${b}`, Math.min(context, i * shape.blockSize));
+  const pool = new DeviceKVPool(model.manifest.architecture, shape, batch * blocksPerSeq, model.device!);
+  const runner = new DeviceModelRunner(model, pool);
+  const tokens = Array.from({ length: context }, (_, i) => 3 + (i % 200));
+  const entries: StepEntry[] = Array.from({ length: batch }, (_, b) => ({
+    tokens,
+    numComputed: P,
+    numNew: 1,
+    blockTable: kv.blockTable(`s${b}`),
+    samples: true,
+  }));
+  const times: number[] = [];
+  for (let i = 0; i < reps + 3; i++) {
+    const t = performance.now();
+    await runner.step(entries, []); // logits come back to the host: the step is whole
+    if (i >= 3) times.push(performance.now() - t);
+  }
+  pool.dispose();
+  return { medianMs: percentile(times, 50), p90Ms: percentile(times, 90) };
+}
+
+/**
+ * decode_contiguous.onnx on the device: each sequence's whole context in its own cache, uploaded once
+ * and read in place. Its new keys and values come back to the host and are not written into the cache
+ * (a contiguous engine would write them on the device): the baseline does less than the paged step.
+ */
+export async function contiguousDecodeStep(
+  model: LoadedModel,
+  batch: number,
+  context: number,
+  reps: number,
+): Promise<StepTiming> {
+  const a = model.manifest.architecture;
+  const file = model.manifest.files.decode_contiguous;
+  if (!file) throw new Error('model has no decode_contiguous graph');
+  const session = await ort.InferenceSession.create(
+    join(model.dir, file.path),
+    sessionOptions({ intraOpThreads: 1, executionProviders: ['webgpu'] }),
+  );
+  const H = a.n_kv_head;
+  const D = a.head_dim;
+  const C = context;
+  const P = context - 1;
+  const caches: ort.Tensor[] = [];
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int64', new BigInt64Array(batch).fill(5n), [batch]),
+    positions: new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(P)), [batch]),
+  };
+  const mask = new Float32Array(batch * C);
+  for (let b = 0; b < batch; b++) mask.fill(-1e30, b * C + P, (b + 1) * C);
+  feeds.past_mask = new ort.Tensor('float32', mask, [batch, 1, 1, C]);
+  const zeros = new Float32Array(batch * H * D * C);
+  for (let l = 0; l < a.n_layer; l++) {
+    const k = await upload(zeros, [batch, H, D, C]);
+    const v = await upload(zeros, [batch, H, C, D]);
+    caches.push(k, v);
+    feeds[`k_past_${l}`] = k;
+    feeds[`v_past_${l}`] = v;
+  }
+  const times: number[] = [];
+  for (let i = 0; i < reps + 3; i++) {
+    const t = performance.now();
+    await session.run(feeds);
+    if (i >= 3) times.push(performance.now() - t);
+  }
+  for (const c of caches) c.dispose();
+  await session.release();
+  return { medianMs: percentile(times, 50), p90Ms: percentile(times, 90) };
+}
