@@ -62,11 +62,13 @@ export interface DeploymentSpec {
   /**
    * Where the model runs: ONNX Runtime execution providers in preference order (e.g. ["cuda", "cpu"]), and
    * whether an instance refuses to start when the first is missing (else it falls back with a warning).
-   * Default: CPU.
+   * Default: CPU. On webgpu the KV pool lives on the GPU, stored as `kvDtype` (default float32; float16
+   * holds twice the tokens in the same `batching.kvCacheBytes`).
    */
   runtime?: {
     executionProviders?: ('cpu' | 'webgpu' | 'cuda' | 'tensorrt')[];
     requireExecutionProvider?: boolean;
+    kvDtype?: 'float32' | 'float16';
   };
 }
 
@@ -116,6 +118,7 @@ const schema: JSONSchemaType<DeploymentSpec> = {
           items: { type: 'string', enum: ['cpu', 'webgpu', 'cuda', 'tensorrt'] },
         },
         requireExecutionProvider: { type: 'boolean', nullable: true },
+        kvDtype: { type: 'string', nullable: true, enum: ['float32', 'float16'] },
       },
     },
     allowedKeys: {

@@ -18,6 +18,7 @@ export function instanceArgs(d: DeploymentSpec, host: string, port: number): str
     ['--preferred-batch-sizes', b.preferredBatchSizes?.join(',')],
     ['--max-queue-delay-ms', b.maxQueueDelayMs?.toString()],
     ['--ep', d.runtime?.executionProviders?.join(',')],
+    ['--kv-dtype', d.runtime?.kvDtype],
   ];
   return [
     '--model',

@@ -209,5 +209,27 @@ describe('execution providers of a deployment', () => {
       'webgpu',
       'cpu',
     ]);
+    assert.equal(parseInstanceArgs(instanceArgs(webgpu, '0.0.0.0', 8080)).kvDtype, 'float32');
+  });
+
+  it('a GPU deployment stores its KV pool as runtime.kvDtype; another type is refused at deploy', async () => {
+    const { instanceArgs } = await import('../../../warmpool/providers/index.ts');
+    const { checkDeployment } = await import('../../../gateway/deployments/index.ts');
+    const { parseInstanceArgs, InstanceArgsError } = await import('../../../runtime/instance/config.ts');
+    const spec = {
+      name: 'gpu-chat',
+      kind: 'generative',
+      model: { path: '/models/chat' },
+      scaling: { minInstances: 0, maxInstances: 2, warmBuffer: 0, keepAliveMs: 1000, ttftSloMs: 500 },
+      runtime: { executionProviders: ['webgpu', 'cpu'], kvDtype: 'float16' },
+    };
+    const args = instanceArgs(checkDeployment(spec), '0.0.0.0', 8080);
+    assert.equal(parseInstanceArgs(args).kvDtype, 'float16');
+    assert.throws(() => checkDeployment({ ...spec, runtime: { kvDtype: 'int8' } }));
+    assert.throws(
+      () => parseInstanceArgs(['--kv-dtype', 'bfloat16']),
+      (e: unknown) =>
+        e instanceof InstanceArgsError && /--kv-dtype must be float32 or float16/.test(e.message),
+    );
   });
 });
