@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../../runtime/bench/repo-root.ts';
 
 // From the repository root: test:gpu runs the tests that read them compiled into dist/.
-export const HF_FIXTURES = join(repoRoot(), 'test/fixtures/hf');
+export const HF_FIXTURES = `${join(repoRoot(), 'test/fixtures/hf')}/`;
 export const HF_FAMILIES = ['llama', 'llama3', 'mistral', 'qwen2', 'gpt2'] as const;
 export type HfFamily = (typeof HF_FAMILIES)[number];
 
