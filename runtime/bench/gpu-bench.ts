@@ -44,6 +44,8 @@ const { values: o } = parseArgs({
     'step-reps': { type: 'string', default: '20' },
     peer: { type: 'boolean', default: true },
     python: { type: 'string', default: 'python3' },
+    // Figures so far, rewritten after each phase (a run cut short keeps what it measured).
+    partial: { type: 'string' },
   },
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
@@ -51,6 +53,11 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 const dtype = o.dtype as 'float32' | 'float16';
 const kvDtype = o['kv-dtype'] as KvDtype;
 const root = repoRoot();
+const partial: Record<string, unknown> = {};
+const note = (figures: Record<string, unknown>) => {
+  Object.assign(partial, figures);
+  if (o.partial) writeFileSync(o.partial, JSON.stringify(partial, null, 1));
+};
 mkdirSync(o.work, { recursive: true });
 
 // 1. The checkpoint and its import: the same weights for both systems.
@@ -119,6 +126,14 @@ log(
     `again in this process ${standby.totalMs.toFixed(0)} ms; floor (weights upload) ${coldFloorMs.toFixed(0)} ms`,
 );
 
+note({
+  cold_start_ms: cold.totalMs,
+  cold_start_load_ms: cold.loadMs,
+  cold_start_warm_up_ms: cold.warmUpMs,
+  cold_start_floor_ms: coldFloorMs,
+  cold_start_standby_ms: standby.totalMs,
+});
+
 // 3. The workload, in the model's own tokens.
 const workload = await loadWorkload({
   tracePath: DATA.azureLlmConv,
@@ -148,21 +163,41 @@ await warm(continuousEngine);
 const continuous = await runContinuous(continuousEngine, workload);
 const continuousTps = (1000 * continuous.outputTokens) / continuous.wallMs;
 log(`continuous: ${continuousTps.toFixed(1)} tok/s`);
+note({ continuous_tps: continuousTps });
+// The peer, right after: the same workload through transformers (its failure is reported, not fatal).
+let peer: Record<string, unknown> | null = null;
+if (o.peer && checkpoint !== undefined) {
+  const file = join(o.work, 'workload.json');
+  writeFileSync(file, JSON.stringify(workload.map((r) => ({ prompt: r.prompt, maxTokens: r.maxTokens }))));
+  try {
+    const out = execFileSync(
+      o.python,
+      [
+        join(root, 'runtime/bench/py/transformers_peer.py'),
+        '--model',
+        checkpoint,
+        '--workload',
+        file,
+        '--dtype',
+        dtype,
+        '--max-batch',
+        String(maxBatch),
+      ],
+      { maxBuffer: 64 * 2 ** 20 },
+    ).toString();
+    peer = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  } catch (e) {
+    peer = { error: (e as Error).message.slice(0, 2000) };
+  }
+  note({ peer });
+}
 const staticEngine = new Engine(model, config);
 await warm(staticEngine);
 const stat = await runStatic(staticEngine, workload, maxBatch, a.context_length);
 const staticTps = (1000 * stat.outputTokens) / stat.wallMs;
 log(`static: ${staticTps.toFixed(1)} tok/s`);
-const sequentialEngine = new Engine(model, config);
-await warm(sequentialEngine);
-const seq = await runSequential(sequentialEngine, workload);
-const sequentialTps = (1000 * seq.outputTokens) / seq.wallMs;
-log(`sequential: ${sequentialTps.toFixed(1)} tok/s`);
-const sustainedRps = (1000 * workload.length) / continuous.wallMs;
-const timeScale = workload.length / (0.7 * sustainedRps) / ((workload.at(-1)!.arrivalMs || 1) / 1000);
-const pacedEngine = new Engine(model, config);
-await warm(pacedEngine);
-const paced = await runPaced(pacedEngine, workload, timeScale);
+note({ static_tps: staticTps });
+
 const kvTotalBlocks = continuousEngine.stats().kvTotalBlocks;
 let used = 0;
 let maxConcurrent = 0;
@@ -186,38 +221,32 @@ for (const batch of o['step-batches'].split(',').map(Number)) {
     vs_floor: r2(t.medianMs / floor),
   };
   log(`decode step at batch ${batch}: ${t.medianMs.toFixed(2)} ms, floor ${floor.toFixed(3)} ms`);
+  note({ decode_steps: steps });
 }
 const contiguous = await contiguousDecodeStep(model, 32, context, Number(o['step-reps']));
+note({ contiguous_step_ms_b32: contiguous.medianMs });
 const paged32 =
   steps[32]?.step_ms ?? (await pagedDecodeStep(model, 32, context, { blockSize, tileBlocks }, 20)).medianMs;
 
-// 5. The peer: the same workload through transformers.
-let peer: Record<string, unknown> | null = null;
-if (o.peer && checkpoint !== undefined) {
-  const file = join(o.work, 'workload.json');
-  writeFileSync(file, JSON.stringify(workload.map((r) => ({ prompt: r.prompt, maxTokens: r.maxTokens }))));
-  const out = execFileSync(
-    o.python,
-    [
-      join(root, 'runtime/bench/py/transformers_peer.py'),
-      '--model',
-      checkpoint,
-      '--workload',
-      file,
-      '--dtype',
-      dtype,
-      '--max-batch',
-      String(maxBatch),
-    ],
-    { maxBuffer: 64 * 2 ** 20 },
-  ).toString();
-  peer = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
-}
 const peerTps = (k: string) => {
   const p = peer?.[k] as { tps?: number } | undefined;
   return p?.tps ?? null;
 };
 const bestPeer = Math.max(peerTps('generate_batched') ?? 0, peerTps('continuous_batching') ?? 0) || null;
+
+// Last, the long ones: latency at ~70% load, then one request at a time.
+const sustainedRps = (1000 * workload.length) / continuous.wallMs;
+const timeScale = workload.length / (0.7 * sustainedRps) / ((workload.at(-1)!.arrivalMs || 1) / 1000);
+const pacedEngine = new Engine(model, config);
+await warm(pacedEngine);
+const paced = await runPaced(pacedEngine, workload, timeScale);
+note({ ttft_ms_p50: percentile(paced.ttftMs, 50), tpot_ms_p50: percentile(paced.tpotMs, 50) });
+const sequentialEngine = new Engine(model, config);
+await warm(sequentialEngine);
+const seq = await runSequential(sequentialEngine, workload);
+const sequentialTps = (1000 * seq.outputTokens) / seq.wallMs;
+log(`sequential: ${sequentialTps.toFixed(1)} tok/s`);
+note({ sequential_tps: sequentialTps });
 
 const result = {
   machine: describeMachine(),

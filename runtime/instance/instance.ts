@@ -44,6 +44,19 @@ export interface InstanceOptions {
 
 const BYTE_TOKENIZER = new ByteTokenizer();
 
+/**
+ * How long start() took, by phase, ms: opening the model (`load`: files read and checked, ONNX Runtime's
+ * sessions made; on a GPU split into `device`, the first session, which opens the device, and `weights`,
+ * the step session's, which uploads the weights and optimizes the graph) and the warm-up inference
+ * (`warmUp`: on a GPU the shaders compiled, the KV pool made). The process's own start is the provider's to see.
+ */
+export interface StartPhases {
+  readonly load: number;
+  readonly device?: number;
+  readonly weights?: number;
+  readonly warmUp: number;
+}
+
 const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, preferredBatchSizes: [], maxQueueDelayMs: 2 };
 
 /**
@@ -59,6 +72,8 @@ export class RuntimeInstance {
   readonly metrics: RuntimeMetrics;
   /** The provider the model was opened with; null until start() chose it. */
   executionProvider: string | null = null;
+  /** start()'s phases, once ready. */
+  startPhases: StartPhases | null = null;
   /** The generative model's tokenizer as GET /metadata and GET /tokenizer tell it; null until loaded. */
   servedTokenizer: TokenizerServing | null = null;
   #model: LoadedModel | TensorModel | null = null;
@@ -88,6 +103,10 @@ export class RuntimeInstance {
       () => this.modelName,
       () => this.executionProvider,
     );
+    this.metrics.observeStartPhases(
+      () => this.modelName,
+      () => this.startPhases as Record<string, number> | null,
+    );
   }
 
   get modelName(): string {
@@ -111,6 +130,9 @@ export class RuntimeInstance {
   /** Throws ModelLoadError when the model (or a required execution provider) cannot be had. */
   async start(): Promise<void> {
     const chosen = this.#chooseProviders();
+    const started = performance.now();
+    let loaded = started;
+    let openMs: { device: number; step: number } | undefined;
     if (this.kind === 'generative') {
       const { value: model, providers } = await this.#openOnProviders(chosen, (executionProviders) =>
         loadModel(this.#options.modelDir, {
@@ -125,6 +147,8 @@ export class RuntimeInstance {
       this.#model = model;
       this.executionProvider = providers[0]!;
       this.servedTokenizer = await tokenizerServing(model);
+      loaded = performance.now();
+      openMs = model.device?.openMs;
       this.engine = new Engine(
         model,
         this.#options.engine ?? {},
@@ -145,6 +169,7 @@ export class RuntimeInstance {
       );
       this.#model = model;
       this.executionProvider = providers[0]!;
+      loaded = performance.now();
       this.batcher = new DynamicBatcher(model, this.#options.batching ?? DEFAULT_BATCHING, this.#clock, {
         onBatch: (rows) => this.metrics.batch(this.modelName, rows),
       });
@@ -161,6 +186,11 @@ export class RuntimeInstance {
       );
       await model.session.run(feeds);
     }
+    this.startPhases = {
+      load: loaded - started,
+      ...(openMs && { device: openMs.device, weights: openMs.step }),
+      warmUp: performance.now() - loaded,
+    };
     this.state = 'ready';
   }
 

@@ -79,7 +79,14 @@ function become(c: InstanceConfig, standby?: Standby): RuntimeInstance {
 /** Loads and warms the model; exits 1 if the instance cannot start. */
 function load(inst: RuntimeInstance): void {
   inst.start().then(
-    () => console.log(`instance ready: ${inst.modelName} on ${inst.executionProvider}`),
+    () => {
+      const p = inst.startPhases!;
+      const parts =
+        p.device === undefined ? '' : ` (device ${p.device.toFixed(0)}, weights ${p.weights!.toFixed(0)})`;
+      console.log(
+        `instance ready: ${inst.modelName} on ${inst.executionProvider}: load ${p.load.toFixed(0)} ms${parts}, warm-up ${p.warmUp.toFixed(0)} ms`,
+      );
+    },
     async (e: unknown) => {
       const code = (e as { code?: string }).code;
       console.error(`instance failed to start${code ? ` (${code})` : ''}: ${(e as Error).message}`);

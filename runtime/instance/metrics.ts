@@ -90,6 +90,20 @@ export class RuntimeMetrics {
     });
   }
 
+  /**
+   * warmgate_runtime_start_phase_seconds{model, phase} once ready: how long loading (and on a GPU its
+   * device and weights parts) and the warm-up inference took.
+   */
+  observeStartPhases(model: () => string, phases: () => Readonly<Record<string, number>> | null): void {
+    const gauge = this.#meter.createObservableGauge('warmgate_runtime_start_phase_seconds', {
+      description: 'Start-up phases of this instance (load, device, weights, warm_up), seconds',
+    });
+    gauge.addCallback((r) => {
+      for (const [phase, ms] of Object.entries(phases() ?? {}))
+        r.observe(ms / 1000, { model: model(), phase: phase === 'warmUp' ? 'warm_up' : phase });
+    });
+  }
+
   /** Gauges read from the engine at each scrape; `stats` answers null while there is no engine. */
   observeEngine(model: () => string, stats: () => EngineStats | null): void {
     const m = this.#meter;

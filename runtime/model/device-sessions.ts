@@ -17,6 +17,8 @@ export interface DeviceSessions {
   readonly kvDtype: KvDtype;
   /** Where outputs that stay on the device live: 'gpu-buffer' on WebGPU, 'cpu' when the pools are host arrays. */
   readonly poolLocation: 'gpu-buffer' | 'cpu';
+  /** How the opening went, ms: the first session (the device opened with it), then the step's (weights uploaded, graph optimized). */
+  readonly openMs: { readonly device: number; readonly step: number };
   release(): Promise<void>;
 }
 
@@ -56,16 +58,22 @@ export async function openDeviceSessions(
     return s;
   };
   try {
-    const step = await open(graphs.step, {
-      ...withWeights,
-      preferredOutputLocation: { logits: 'cpu', ...outputs((n) => n.includes('_out_')) },
-    });
-    // The optimizer would merge the layers' equal ConstantOfShape nodes into one buffer.
+    // The small pool-init session first: opening the first session on a provider opens its device, so
+    // its time is the device's; the step session's is the weights' upload and the graph's optimization.
+    // The optimizer would merge the layers' equal ConstantOfShape nodes into one buffer: off here.
+    let t = performance.now();
     const init = await open(graphs.init, {
       ...options,
       graphOptimizationLevel: 'disabled',
       preferredOutputLocation: outputs((n) => !n.includes('_out_')),
     });
+    const device = performance.now() - t;
+    t = performance.now();
+    const step = await open(graphs.step, {
+      ...withWeights,
+      preferredOutputLocation: { logits: 'cpu', ...outputs((n) => n.includes('_out_')) },
+    });
+    const stepMs = performance.now() - t;
     const copy = await open(graphs.copy, {
       ...options,
       preferredOutputLocation: outputs((n) => n.includes('_out_')),
@@ -76,6 +84,7 @@ export async function openDeviceSessions(
       copy,
       kvDtype,
       poolLocation,
+      openMs: { device, step: stepMs },
       release: async () => {
         await Promise.all(opened.map((s) => s.release()));
       },
