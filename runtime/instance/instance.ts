@@ -131,7 +131,7 @@ export class RuntimeInstance {
   async start(): Promise<void> {
     const chosen = this.#chooseProviders();
     const started = performance.now();
-    let loaded = started;
+    let loaded: number;
     let openMs: { device: number; step: number } | undefined;
     if (this.kind === 'generative') {
       const { value: model, providers } = await this.#openOnProviders(chosen, (executionProviders) =>
