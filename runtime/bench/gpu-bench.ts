@@ -36,7 +36,8 @@ const { values: o } = parseArgs({
     requests: { type: 'string', default: '128' },
     'length-scale': { type: 'string', default: '0.25' },
     'max-batch': { type: 'string', default: '32' },
-    'kv-mb': { type: 'string', default: '4096' },
+    // Each step copies the pools on the device (see runner/device-kv-pool.ts): a budget that fits the workload.
+    'kv-mb': { type: 'string', default: '1024' },
     'block-size': { type: 'string', default: '16' },
     'tile-blocks': { type: 'string', default: '8' },
     'step-context': { type: 'string', default: '512' },
