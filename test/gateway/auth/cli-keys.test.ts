@@ -84,8 +84,12 @@ describe('warmgate keys (CLI)', { timeout: 60_000 }, () => {
     );
     await assert.rejects(
       cli(['--token', TOKEN, 'keys', 'create', 'x', '--rps', 'fast']),
-      (e: { stderr?: string }) => {
-        assert.match(e.stderr ?? '', /requestsPerSecond must be a number/);
+      (e: { code?: number; stderr?: string }) => {
+        assert.equal(e.code, 2, 'bad usage');
+        assert.equal(
+          e.stderr,
+          "warmgate: option '--rps <n>' argument 'fast' is invalid. expected a number; see 'warmgate keys create --help'\n",
+        );
         return true;
       },
     );
