@@ -23,11 +23,13 @@ export interface AdminClientOptions {
 }
 
 export class AdminClient {
+  readonly #url: string;
   readonly #base: string;
   readonly #token: string | undefined;
 
   constructor(o: AdminClientOptions) {
-    this.#base = `${o.url.replace(/\/+$/, '')}/admin/v1`;
+    this.#url = o.url.replace(/\/+$/, '');
+    this.#base = `${this.#url}/admin/v1`;
     this.#token = o.token || undefined;
   }
 
@@ -54,7 +56,7 @@ export class AdminClient {
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw new GatewayUnreachable(
-        `cannot reach the gateway at ${this.#base} (${cause?.code ?? cause?.message ?? (e as Error).message}); start it, or point --url (WARMGATE_URL) at it`,
+        `cannot reach the gateway at ${this.#url} (${cause?.code ?? cause?.message ?? (e as Error).message}); start it, or point --url (WARMGATE_URL) at it`,
       );
     }
     const text = await res.text();

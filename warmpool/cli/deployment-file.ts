@@ -40,7 +40,7 @@ function parseDeployment(file: string, text: string): unknown {
     return parseYaml(text) as unknown;
   } catch (e) {
     // The first line says where; the rest is a snippet of the file.
-    const where = (e as Error).message.split('\n')[0];
+    const where = (e as Error).message.split('\n')[0]!.replace(/:$/, '');
     throw new DeploymentFileError(`${file} is not valid ${yaml ? 'YAML' : 'JSON or YAML'}: ${where}`);
   }
 }
