@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { addCompletionCommand } from './completion-command.ts';
 import { addDecisionCommands } from './decision-commands.ts';
 import { addDeploymentCommands } from './deployment-commands.ts';
 import { addImportCommand } from './import-command.ts';
@@ -40,6 +41,7 @@ Exit status: 0 done, 1 the gateway refused or could not be reached, 2 bad usage.
   addDecisionCommands(program);
   addKeyCommands(program);
   addImportCommand(program);
+  addCompletionCommand(program);
   addHelpCommands(program);
   oneLineErrors(program);
   return program;

@@ -138,4 +138,26 @@ describe('warmgate usage', { timeout: 120_000 }, () => {
       `warmgate: cannot reach the gateway at ${await nobody} (ECONNREFUSED); start it, or point --url (WARMGATE_URL) at it\n`,
     );
   });
+
+  it('completion prints a bash script that completes commands and options word by word', async () => {
+    const script = await warmgate('completion');
+    assert.equal(script.code, 0);
+    /** What bash offers for the words typed, the last one being completed. */
+    const offered = async (...words: string[]) => {
+      const line = words.map((w) => `'${w}'`).join(' ');
+      const r = await promisify(execFile)('bash', [
+        '-c',
+        `source /dev/stdin <<'EOF'\n${script.stdout}\nEOF\nCOMP_WORDS=(warmgate ${line}); COMP_CWORD=${words.length}; _warmgate; echo "\${COMPREPLY[*]}"`,
+      ]);
+      return r.stdout.trim();
+    };
+    assert.equal(await offered('ke'), 'keys');
+    assert.equal(await offered('keys', 'cr'), 'create');
+    assert.equal(
+      await offered('keys', 'create', 'bot', '--tokens-per-'),
+      '--tokens-per-minute --tokens-per-day',
+    );
+    assert.equal(await offered('--url', 'http://h:1', 'decisions', 'tiny', '--f'), '--follow');
+    assert.equal(await offered('list', '--'), '--json --help');
+  });
 });
