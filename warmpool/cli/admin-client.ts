@@ -37,11 +37,12 @@ export class AdminClient {
     return this.call<T>('GET', path);
   }
 
-  /** Sends `body` as JSON; answers the parsed body (null for an empty one) and the status. */
+  /** Sends `body` as JSON; answers the parsed body (null for an empty one). */
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     return (await this.exchange<T>(method, path, body)).body;
   }
 
+  /** As call(), with the status (201 created, 200 replaced). Throws AdminApiError for a refusal. */
   async exchange<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     let res: Response;
     try {

@@ -46,7 +46,10 @@ export function addInstanceCommands(program: Command): void {
       const lastSeq = new Map<string, number>();
       for (;;) {
         const { ids, deployment } = await instancesNamed(admin, name);
-        const answers = await Promise.all(ids.map((id) => readLogs(admin, id, o.lines)));
+        // --lines bounds the first read; after it, every line kept that is new.
+        const answers = await Promise.all(
+          ids.map((id) => readLogs(admin, id, lastSeq.has(id) ? undefined : o.lines)),
+        );
         const found = answers.filter((a): a is InstanceLogs => a !== undefined);
         if (found.length === 0 && !o.follow) {
           if (!deployment)
@@ -55,7 +58,7 @@ export function addInstanceCommands(program: Command): void {
         }
         if (o.json && !o.follow) return printJson(found);
         for (const a of found) {
-          if (!a.kept)
+          if (!a.kept && !lastSeq.has(a.instance))
             console.error(`warmgate: the provider keeps no output of ${a.instance} (pods: kubectl logs)`);
           const seen = lastSeq.get(a.instance) ?? 0;
           for (const line of a.lines.filter((l) => l.seq > seen)) {
