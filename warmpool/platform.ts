@@ -53,6 +53,7 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
   const operations: AdminOperations = {
     instances: () => service?.controller.status() ?? [],
     decisions: (deployment) => service?.controller.decisions(deployment) ?? [],
+    logs: (instance, lines) => service?.controller.logs(instance, lines),
     controller: () => service?.status() ?? { leading: false, holderId: '' },
   };
   const clock = o.clock ?? systemClock;

@@ -4,6 +4,7 @@ import { ApiError } from '../errors/index.ts';
 import type { KeyStore } from '../auth/index.ts';
 import { bearerToken } from './bearer-token.ts';
 import { keyRoutes } from './key-routes.ts';
+import { lineCount } from './line-count.ts';
 import { limitBody } from '../http/limit-body.ts';
 import { readJson } from '../http/read-body.ts';
 
@@ -27,6 +28,11 @@ export interface AdminOperations {
   instances(): unknown[];
   /** Recent scaling decisions with their reasons, oldest first. */
   decisions(deployment?: string): unknown[];
+  /**
+   * An instance's recent output lines (the last `lines`, all kept by default), as
+   * `{ instance, kept, lines: [{ seq, at, stream, text }] }`; undefined when no such instance is known.
+   */
+  logs?(instance: string, lines?: number): object | undefined;
   /** Whether this replica's controller leads (several gateways on one Redis elect one). */
   controller?(): { leading: boolean; holderId: string; token?: number };
 }
@@ -44,6 +50,12 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
   app.get('/deployments', (c) => c.json({ deployments: registry.list() }));
 
   app.get('/instances', (c) => c.json({ pools: options.operations?.instances() ?? [] }));
+  app.get('/instances/:id/logs', (c) => {
+    const id = c.req.param('id');
+    const found = options.operations?.logs?.(id, lineCount(c.req.query('lines')));
+    if (found === undefined) throw new ApiError('instance_not_found', `no instance with id '${id}'`);
+    return c.json(found);
+  });
   app.get('/controller', (c) =>
     c.json(options.operations?.controller?.() ?? { leading: false, holderId: null }),
   );

@@ -16,4 +16,5 @@ export {
   type ScalingPolicy,
   type TensorBatching,
 } from './spec.ts';
+export { SCALING_DEFAULTS } from './scaling-defaults.ts';
 export type { DeploymentStore } from './store.ts';

@@ -1,17 +1,24 @@
 import { Ajv, type JSONSchemaType } from 'ajv';
 import { ApiError } from '../errors/index.ts';
+import { withScalingDefaults } from './scaling-defaults.ts';
 
 /** Where a model comes from: a folder on the host, or a URL pinned by its sha256. */
 export type ModelArtifact = { path: string } | { url: string; sha256: string };
 
+/**
+ * How a deployment scales. Every field may be left out of what the admin API receives (scaling itself
+ * too): checkDeployment sets the defaults of scaling-defaults.ts, so a checked spec holds them all.
+ */
 export interface ScalingPolicy {
+  /** Default 0 (scale to zero). */
   minInstances: number;
+  /** Default 4, or minInstances when that is larger. */
   maxInstances: number;
-  /** Ready-idle instances kept above current use. */
+  /** Ready-idle instances kept above current use. Default 0. */
   warmBuffer: number;
-  /** How long an instance stays after its last request before it may be scaled down. */
+  /** How long an instance stays after its last request before it may be scaled down. Default 300000. */
   keepAliveMs: number;
-  /** Time-to-first-token objective the autoscaler sizes capacity for. */
+  /** Time-to-first-token objective the autoscaler sizes capacity for. Default 1000. */
   ttftSloMs: number;
   /**
    * The scaling policy (warmpool/policies): reactive, keepalive, histogram or predictive. Default: the
@@ -176,9 +183,10 @@ const validate = ajv.compile(schema);
 /**
  * Checks a deployment as the admin API receives it: the schema, the rules a schema cannot say, and that
  * its input schema is itself a valid JSON Schema (compiled here, once). Throws deployment_invalid
- * naming the field to fix.
+ * naming the field to fix. Returns the spec with the scaling defaults set where it left fields out.
  */
-export function checkDeployment(value: unknown): DeploymentSpec {
+export function checkDeployment(received: unknown): DeploymentSpec {
+  const value = withScalingDefaults(received);
   if (!validate(value)) {
     const e = validate.errors?.[0];
     const at = e?.instancePath.slice(1).replaceAll('/', '.') ?? '';

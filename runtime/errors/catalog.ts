@@ -136,6 +136,11 @@ export const ERROR_CATALOG = {
     type: 'not_found_error',
     hint: 'GET /admin/v1/deployments lists the deployments',
   },
+  instance_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    hint: 'GET /admin/v1/instances lists the instances',
+  },
   deployment_exists: {
     status: 409,
     type: 'invalid_request_error',

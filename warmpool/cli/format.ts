@@ -103,3 +103,23 @@ export function formatKeys(keys: readonly KeyRow[]): string {
     ]),
   ]);
 }
+
+export interface LogLineRow {
+  seq: number;
+  at: number;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+/** GET /admin/v1/instances/{id}/logs. */
+export interface InstanceLogs {
+  instance: string;
+  /** False where the provider keeps no output. */
+  kept: boolean;
+  lines: LogLineRow[];
+}
+
+/** A line as the instance wrote it, with `timestamps` preceded by when it was read. */
+export function formatLogLine(l: LogLineRow, o: { timestamps?: boolean } = {}): string {
+  return o.timestamps ? `${new Date(l.at).toISOString()} ${l.text}` : l.text;
+}

@@ -2,7 +2,7 @@ import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
 import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import type { DemandFeed } from '../demand-feed/index.ts';
 import { DemandHistory, type PolicyName } from '../policies/index.ts';
-import type { Provider } from '../providers/index.ts';
+import type { LogLine, Provider } from '../providers/index.ts';
 import { WarmPool, type WarmPoolOptions, type WarmPoolStatus } from '../pool/index.ts';
 import {
   type DeciderConfig,
@@ -22,6 +22,14 @@ export interface Decision {
   readonly actual: number;
   readonly reason: string;
   readonly demand?: Demand;
+}
+
+/** An instance's recent output, as GET /admin/v1/instances/{id}/logs answers it. */
+export interface InstanceLogs {
+  readonly instance: string;
+  /** False where the provider keeps no output (e.g. pods: `kubectl logs` reads theirs). */
+  readonly kept: boolean;
+  readonly lines: LogLine[];
 }
 
 export interface ControllerOptions {
@@ -106,6 +114,17 @@ export class Controller {
   recycle(idOrUrl: string, reason: string, now?: number): boolean {
     for (const pool of this.#pools.values()) if (pool.recycle(idOrUrl, reason, now)) return true;
     return false;
+  }
+
+  /**
+   * The last `n` output lines of an instance (all kept by default): one of a pool, or one that ended
+   * whose lines the provider still holds. Undefined when neither knows the id.
+   */
+  logs(id: string, n?: number): InstanceLogs | undefined {
+    const lines = this.#o.provider.logs?.(id, n);
+    if (lines) return { instance: id, kept: true, lines };
+    const known = this.status().some((p) => p.instances.some((i) => i.id === id));
+    return known ? { instance: id, kept: false, lines: [] } : undefined;
   }
 
   pool(deployment: string): WarmPool | undefined {

@@ -1,4 +1,4 @@
-export { Controller, type ControllerOptions, type Decision } from './controller.ts';
+export { Controller, type ControllerOptions, type Decision, type InstanceLogs } from './controller.ts';
 export {
   decide,
   type DeciderConfig,

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { INSTANCE_MAIN_ARGS } from '../../runtime/instance/launch.ts';
 import { PARENT_PID_ENV } from '../../runtime/instance/parent-watch.ts';
+import { InstanceLog } from './instance-log.ts';
 import { OutputTail } from './output-tail.ts';
 import type { InstanceExit } from './provider.ts';
 
@@ -12,22 +13,39 @@ export interface InstanceProcess {
   readonly exited: Promise<InstanceExit>;
   /** Set when the process has ended (with the last of its stderr when it was spawned here). */
   readonly exit: InstanceExit | undefined;
+  /** Its recent output lines; only for a process spawned here (an adopted one writes elsewhere). */
+  readonly log?: InstanceLog;
 }
 
-/** Spawns runtime/instance/main with `args`, keeping the tail of its stderr for the exit's reason. */
+/**
+ * Spawns runtime/instance/main with `args`, keeping the tail of its stderr for the exit's reason and
+ * its recent stdout and stderr lines for `warmgate logs`.
+ */
 export function spawnInstanceProcess(args: readonly string[], env: NodeJS.ProcessEnv): InstanceProcess {
   const child = spawn(process.execPath, [...INSTANCE_MAIN_ARGS, ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // Both read at once, always: an unread pipe would fill and block the instance's writes.
+    stdio: ['ignore', 'pipe', 'pipe'],
     // Names this process as the parent: one that dies while the child still imports is seen all the same.
     env: { ...env, [PARENT_PID_ENV]: String(process.pid) },
   });
   const stderr = new OutputTail();
-  child.stderr!.on('data', (c: Buffer) => stderr.push(c));
-  child.once('error', (e) => stderr.push(`spawn failed: ${e.message}\n`));
+  const log = new InstanceLog();
+  child.stdout!.on('data', (c: Buffer) => log.push('stdout', c));
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr.push(c);
+    log.push('stderr', c);
+  });
+  child.once('error', (e) => {
+    stderr.push(`spawn failed: ${e.message}\n`);
+    log.push('stderr', `spawn failed: ${e.message}\n`);
+  });
   let exit: InstanceExit | undefined;
-  // 'close' comes after stderr has ended, so the tail is complete.
+  // 'close' comes after stdout and stderr have ended, so the tail and the log are complete.
   const exited = new Promise<InstanceExit>((resolve) =>
-    child.once('close', (code, signal) => resolve((exit = { code, signal, stderrTail: stderr.toString() }))),
+    child.once('close', (code, signal) => {
+      log.end();
+      resolve((exit = { code, signal, stderrTail: stderr.toString() }));
+    }),
   );
   return {
     pid: child.pid,
@@ -36,6 +54,7 @@ export function spawnInstanceProcess(args: readonly string[], env: NodeJS.Proces
     get exit() {
       return exit;
     },
+    log,
   };
 }
 

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import { ArtifactCache, ArtifactStartError, defaultCacheDir } from '../artifacts/index.ts';
 import type { StartTimings } from '../lifecycle/index.ts';
 import { instanceArgs } from './instance-args.ts';
+import type { InstanceLog, LogLine } from './instance-log.ts';
 import {
   adoptProcess,
   type InstanceProcess,
@@ -45,6 +46,9 @@ export interface LocalProviderOptions {
   readonly stateDir?: string;
 }
 
+/** Instances that ended whose output lines are still shown. */
+const ENDED_LOGS_KEPT = 16;
+
 interface Running {
   readonly instance: ProviderInstance;
   readonly proc: InstanceProcess;
@@ -70,6 +74,9 @@ export class LocalProvider implements Provider {
   readonly #running = new Map<string, Running>();
   readonly #readAhead = new Set<string>();
   readonly #records: InstanceRecords | undefined;
+  /** Output of the instances spawned here; of those that ended, only the last ENDED_LOGS_KEPT. */
+  readonly #logs = new Map<string, InstanceLog>();
+  readonly #endedLogs: string[] = [];
 
   constructor(o: LocalProviderOptions = {}) {
     this.#host = o.host ?? '127.0.0.1';
@@ -234,6 +241,7 @@ export class LocalProvider implements Provider {
   /** Follows an instance until its process ends, keeping its record on disk meanwhile. */
   #track(r: Running): void {
     this.#running.set(r.instance.id, r);
+    this.#keepLog(r);
     if (!this.#records || r.proc.pid === undefined) return;
     const rec = { ...r.instance, pid: r.proc.pid };
     // Written before anything else can run: a controller killed right after the spawn leaves a record.
@@ -243,6 +251,21 @@ export class LocalProvider implements Provider {
       // an unwritable state folder: the instance runs, only adoption of it is lost
     }
     void r.proc.exited.then(() => this.#records?.remove(rec.id)).catch(() => undefined);
+  }
+
+  /** Keeps the instance's output lines, and those of the last few that ended (why did it crash?). */
+  #keepLog(r: Running): void {
+    const id = r.instance.id;
+    if (!r.proc.log) return;
+    this.#logs.set(id, r.proc.log);
+    void r.proc.exited.then(() => {
+      this.#endedLogs.push(id);
+      if (this.#endedLogs.length > ENDED_LOGS_KEPT) this.#logs.delete(this.#endedLogs.shift()!);
+    });
+  }
+
+  logs(id: string, n?: number): LogLine[] | undefined {
+    return this.#logs.get(id)?.lines(n);
   }
 
   async health(id: string): Promise<InstanceHealth> {

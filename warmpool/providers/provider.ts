@@ -1,4 +1,5 @@
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
+import type { LogLine } from './instance-log.ts';
 
 /** An instance a provider runs: one runtime process (or pod) serving one deployment. */
 export interface ProviderInstance {
@@ -41,6 +42,11 @@ export interface Provider {
   health(id: string): Promise<InstanceHealth>;
   /** How an instance that is gone ended; undefined while it runs or when it is unknown. */
   exitOf(id: string): InstanceExit | undefined;
+  /**
+   * Optional: an instance's recent output lines (the last `n`, oldest first); undefined for an instance
+   * whose output this provider does not hold. An instance that ended keeps its lines for a while.
+   */
+  logs?(id: string, n?: number): LogLine[] | undefined;
   /** Optional: get ready for a deployment expected soon (e.g. read its model ahead). Returns at once. */
   prepare?(deployment: DeploymentSpec): void;
   /** Optional: releases what the provider holds beyond its instances (e.g. standby processes). */

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { Telemetry } from '../../runtime/telemetry/index.ts';
 import { bearerToken } from '../../gateway/admin/bearer-token.ts';
+import { lineCount } from '../../gateway/admin/line-count.ts';
 import { ApiError } from '../../gateway/errors/index.ts';
 import { apiErrorHandler } from '../../gateway/errors/on-error.ts';
 import type { Controller } from '../controller/index.ts';
@@ -40,6 +41,12 @@ export function createControllerApp(o: ControllerAppOptions): Hono {
   );
   admin.get('/controller', (c) => c.json(o.status()));
   admin.get('/instances', (c) => c.json({ pools: o.controller.status() }));
+  admin.get('/instances/:id/logs', (c) => {
+    const id = c.req.param('id');
+    const found = o.controller.logs(id, lineCount(c.req.query('lines')));
+    if (found === undefined) throw new ApiError('instance_not_found', `no instance with id '${id}'`);
+    return c.json(found);
+  });
   admin.get('/decisions', (c) => c.json({ decisions: o.controller.decisions(c.req.query('deployment')) }));
   app.route('/admin/v1', admin);
   const onError = apiErrorHandler('openai');

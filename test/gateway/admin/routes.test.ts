@@ -124,7 +124,7 @@ describe('admin API', { timeout: 30_000 }, () => {
   });
 
   const invalid: [string, string, string, unknown, string][] = [
-    ['POST', '/deployments', 'a missing scaling', { ...tensor('x'), scaling: undefined }, 'scaling'],
+    ['POST', '/deployments', 'a scaling that is not an object', { ...tensor('x'), scaling: 4 }, 'scaling'],
     ['POST', '/deployments', 'an unknown field', { ...tensor('x'), replicas: 2 }, 'replicas'],
     [
       'POST',

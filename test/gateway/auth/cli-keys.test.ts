@@ -60,6 +60,8 @@ describe('warmgate keys (CLI)', { timeout: 60_000 }, () => {
       new RegExp(`^${id}\\s+ci-bot\\s+active\\s+\\S+\\s+5\\s+10\\s+1000\\s+50000\\s+4$`, 'm'),
     );
     assert.ok(!list.includes(key!.slice(16)), 'no secret in the list');
+    const raw = await fetch(`${gw.url}/admin/v1/keys`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.deepEqual(JSON.parse(await cli(['--token', TOKEN, 'keys', 'list', '--json'])), await raw.json());
 
     assert.match(await cli(['--token', TOKEN, 'keys', 'revoke', id!]), new RegExp(`revoked ${id}`));
     assert.equal(await models(key!), 401);
@@ -84,8 +86,12 @@ describe('warmgate keys (CLI)', { timeout: 60_000 }, () => {
     );
     await assert.rejects(
       cli(['--token', TOKEN, 'keys', 'create', 'x', '--rps', 'fast']),
-      (e: { stderr?: string }) => {
-        assert.match(e.stderr ?? '', /requestsPerSecond must be a number/);
+      (e: { code?: number; stderr?: string }) => {
+        assert.equal(e.code, 2, 'bad usage');
+        assert.equal(
+          e.stderr,
+          "warmgate: option '--rps <n>' argument 'fast' is invalid. expected a number; see 'warmgate keys create --help'\n",
+        );
         return true;
       },
     );

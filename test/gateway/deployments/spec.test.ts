@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkDeployment } from '../../../gateway/deployments/index.ts';
+import { checkDeployment, SCALING_DEFAULTS } from '../../../gateway/deployments/index.ts';
 import { ApiError } from '../../../gateway/errors/index.ts';
 
 const good = {
@@ -35,12 +35,48 @@ describe('deployment spec', () => {
     assert.equal(checkDeployment(tensor).kind, 'tensor');
   });
 
+  it('sets the documented scaling defaults for the fields a deployment leaves out', () => {
+    const { scaling: _, ...bare } = good;
+    assert.deepEqual(checkDeployment(bare).scaling, {
+      minInstances: 0,
+      maxInstances: 4,
+      warmBuffer: 0,
+      keepAliveMs: 300_000,
+      ttftSloMs: 1000,
+    });
+    assert.deepEqual(checkDeployment({ ...bare, scaling: {} }).scaling, SCALING_DEFAULTS);
+    // What is given is kept; only what is missing is filled in.
+    const some = checkDeployment({ ...bare, scaling: { keepAliveMs: 5000, policy: 'reactive' } }).scaling;
+    assert.deepEqual(some, { ...SCALING_DEFAULTS, keepAliveMs: 5000, policy: 'reactive' });
+    // A minInstances above the default maxInstances raises it rather than being refused...
+    assert.deepEqual(checkDeployment({ ...bare, scaling: { minInstances: 6 } }).scaling, {
+      ...SCALING_DEFAULTS,
+      minInstances: 6,
+      maxInstances: 6,
+    });
+    // ...but not a maxInstances the user gave.
+    assert.equal(
+      refusal({ ...bare, scaling: { minInstances: 6, maxInstances: 2 } }).param,
+      'scaling.minInstances',
+    );
+    assert.equal(checkDeployment(good).scaling.ttftSloMs, 500);
+  });
+
+  it('leaves the received object as it was', () => {
+    const received = structuredClone({ ...good, scaling: { ttftSloMs: 250 } });
+    const before = structuredClone(received);
+    assert.equal(checkDeployment(received).scaling.maxInstances, 4);
+    assert.deepEqual(received, before);
+  });
+
   const cases: [string, unknown, string][] = [
     ['no name', { ...good, name: undefined }, 'name'],
     ['a name with spaces', { ...good, name: 'my model' }, 'name'],
     ['an unknown kind', { ...good, kind: 'video' }, 'kind'],
     ['a URL without sha256', { ...good, model: { url: 'https://x/y.onnx' } }, 'model'],
     ['an unknown field', { ...good, replicas: 3 }, 'replicas'],
+    ['a null ttftSloMs', { ...good, scaling: { ...good.scaling, ttftSloMs: null } }, 'scaling.ttftSloMs'],
+    ['a scaling that is not an object', { ...good, scaling: 'fast' }, 'scaling'],
     ['an unknown scaling field', { ...good, scaling: { ...good.scaling, cooldown: 1 } }, 'scaling.cooldown'],
     ['min above max', { ...good, scaling: { ...good.scaling, minInstances: 5 } }, 'scaling.minInstances'],
     [

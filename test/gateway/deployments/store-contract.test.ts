@@ -202,13 +202,13 @@ describe('deployment stores', () => {
       await s.put(tensor('good'));
       await redis.hset('wg:bad:deployments', {
         garbage: '{not json',
-        invalid: JSON.stringify({ ...tensor('invalid'), scaling: { minInstances: 1 } }),
+        invalid: JSON.stringify({ ...tensor('invalid'), scaling: { minInstances: -1 } }),
         misnamed: JSON.stringify(tensor('other')),
       });
       assert.deepEqual(await s.list(), [tensor('good')]);
       assert.equal(warnings.length, 3);
       assert.match(warnings.find((w) => w.includes("'garbage'")) ?? '', /wg:bad:deployments: .*JSON/);
-      assert.match(warnings.find((w) => w.includes("'invalid'")) ?? '', /scaling\.maxInstances/);
+      assert.match(warnings.find((w) => w.includes("'invalid'")) ?? '', /scaling\.minInstances/);
       assert.match(warnings.find((w) => w.includes("'misnamed'")) ?? '', /named 'other'/);
       assert.equal(await s.get('invalid'), undefined);
       assert.deepEqual(await s.get('good'), tensor('good'));
