@@ -374,3 +374,21 @@ variable "service_monitor_labels" {
   description = "Labels the Prometheus Operator selects ServiceMonitors by (e.g. { release = \"kube-prometheus-stack\" })."
   default     = {}
 }
+
+variable "grafana_dashboards" {
+  type        = bool
+  description = "Also create a ConfigMap with the warmgate Grafana dashboard, labelled grafana_dashboard = \"1\" for Grafana's dashboard sidecar."
+  default     = false
+}
+
+variable "grafana_dashboards_namespace" {
+  type        = string
+  description = "Namespace the dashboard ConfigMap goes to (the one Grafana's sidecar watches). Null: the module's namespace."
+  default     = null
+}
+
+variable "grafana_dashboards_folder" {
+  type        = string
+  description = "Grafana folder for the dashboard (the sidecar's grafana_folder annotation). Null: the sidecar's default folder."
+  default     = null
+}
