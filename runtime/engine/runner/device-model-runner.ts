@@ -3,7 +3,8 @@ import type { DeviceSessions, LoadedModel } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
 import { DeviceKVPool } from './device-kv-pool.ts';
 import type { StepOutput } from './model-runner.ts';
-import { buildStepInputs, type GatherInputs, type StepEntry, type StepInputs } from './step-inputs.ts';
+import { layoutFeeds } from './step-feeds.ts';
+import { buildStepInputs, type StepEntry, type StepInputs } from './step-inputs.ts';
 
 /**
  * Runs one step of the device-resident contract (graph/device-engine.ts): only the step's layout goes
@@ -46,29 +47,12 @@ export class DeviceModelRunner {
 }
 
 function stepFeeds(s: StepInputs, tileView: ort.Tensor): Record<string, ort.Tensor> {
-  const T = s.numTokens;
-  const tileSize = Number(tileView.data[1]);
-  const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
-  const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
-  const gatherFeeds = (prefix: string, rowName: string, g: GatherInputs) => {
-    const [S, MB, QM] = g.shape;
-    return {
-      [`${prefix}_blocks`]: i64(g.tiles, [S, MB]),
-      [`${prefix}_mask`]: f32(g.mask, [S, 1, 1, MB * tileSize]),
-      [`${prefix}_query`]: i64(g.query, [S, QM]),
-      [rowName]: i64(g.tokenRow, [T]),
-    };
-  };
   return {
-    input_ids: i64(s.inputIds, [T]),
-    positions: i64(s.positions, [T]),
-    ...gatherFeeds('gather', 'token_gather_row', s.gathered),
-    ...gatherFeeds('shared', 'token_shared_row', s.shared),
-    new_mask: f32(s.newMask, [T, T]),
-    logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
-    write_slots: i64(
+    ...layoutFeeds(s, Number(tileView.data[1])),
+    write_slots: new ort.Tensor(
+      'int64',
       BigInt64Array.from(s.slots, (x) => BigInt(x)),
-      [T],
+      [s.numTokens],
     ),
     tile_view: tileView,
   };

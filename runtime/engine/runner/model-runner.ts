@@ -2,7 +2,8 @@ import ort from 'onnxruntime-node';
 import type { LoadedModel } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
 import type { KVStore } from './kv-store.ts';
-import { buildStepInputs, type GatherInputs, type StepEntry, type StepInputs } from './step-inputs.ts';
+import { layoutFeeds } from './step-feeds.ts';
+import { buildStepInputs, type StepEntry, type StepInputs } from './step-inputs.ts';
 
 export interface StepOutput {
   /** Row-major [rows, vocab]. */
@@ -67,29 +68,15 @@ function stepFeeds(
   const N = s.poolTiles;
   const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
   const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
-  const gatherFeeds = (prefix: string, rowName: string, g: GatherInputs) => {
-    const [S, MB, QM] = g.shape;
-    return {
-      [`${prefix}_blocks`]: i64(g.tiles, [S, MB]),
-      [`${prefix}_mask`]: f32(g.mask, [S, 1, 1, MB * ts]),
-      [`${prefix}_query`]: i64(g.query, [S, QM]),
-      [rowName]: i64(g.tokenRow, [T]),
-    };
-  };
   const feeds: Record<string, ort.Tensor> = {
+    ...layoutFeeds(s, ts),
     // The graph's If takes its decode-only branch (half the nodes) when every token reads in place.
     decode_only: new ort.Tensor('bool', Uint8Array.of(s.decodeOnly ? 1 : 0), [1]),
-    input_ids: i64(s.inputIds, [T]),
-    positions: i64(s.positions, [T]),
     direct_query: i64(s.directQuery, [s.directQuery.length]),
     direct_owner: i64(s.directOwner, [N]),
     direct_mask: f32(s.directMask, [N, 1, 1, ts]),
     direct_seg: f32(s.directSeg, [s.directQuery.length, N]),
     token_direct_row: i64(s.tokenDirectRow, [T]),
-    ...gatherFeeds('gather', 'token_gather_row', s.gathered),
-    ...gatherFeeds('shared', 'token_shared_row', s.shared),
-    new_mask: f32(s.newMask, [T, T]),
-    logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
   };
   const view = N * store.tileFloats;
   for (let l = 0; l < store.keys.length; l++) {
