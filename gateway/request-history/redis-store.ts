@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { redisReady } from '../redis/ready.ts';
 import { Redis } from 'ioredis';
 import { type Clock, systemClock, unrefTimer } from '../../runtime/time/clock.ts';
 import { COUNTER_FIELDS } from './counters.ts';
-import { sendFlush, withFlushCommand, type WithFlush } from './flush-script.ts';
-import { bucketKey } from './keys.ts';
+import { type FlushFence, sendFlush, settleFlush, withFlushCommand, type WithFlush } from './flush-script.ts';
+import { bucketKey, flushFenceKey } from './keys.ts';
 import { checkResolutions, chooseResolution } from './resolutions.ts';
 import { planSeries } from './series.ts';
 import type { Bucket, Counters, HistoryStore, RequestRecord, Resolution } from './types.ts';
@@ -54,6 +55,10 @@ export class RedisHistoryStore implements HistoryStore {
   readonly #readyTimeoutMs: number;
   readonly #buffer: WriteBuffer;
   readonly #timer: unknown;
+  /** This store's fence (flush-script.ts): its key, the last flush's sequence number, how long it is kept. */
+  readonly #fence: FlushFence;
+  /** The writes of the last flush if its reply was lost (the buffer holds them too, until settled). */
+  #lostReply: readonly KeyWrite[] | null = null;
   #lastSentAt = -Infinity;
   #tail: Promise<void> = Promise.resolve();
   #queuedFlushes = 0;
@@ -73,6 +78,11 @@ export class RedisHistoryStore implements HistoryStore {
         `history flushIntervalMs must be 0 (off) or >= ${MIN_FLUSH_SPACING_MS}, got ${every}`,
       );
     this.#buffer = new WriteBuffer(maxBuffered, this.#resolutions, this.#prefix, options.maxUnsentKeys);
+    this.#fence = {
+      key: flushFenceKey(this.#prefix, randomBytes(8).toString('hex')),
+      seq: 0,
+      ttlMs: Math.max(...this.#resolutions.map((r) => r.retentionMs)),
+    };
     if (options.client !== undefined) {
       this.#client = withFlushCommand(options.client);
       this.#ownsClient = false;
@@ -183,19 +193,46 @@ export class RedisHistoryStore implements HistoryStore {
     const wait = this.#lastSentAt + MIN_FLUSH_SPACING_MS - clock.monotonic();
     // Records keep arriving meanwhile and join this flush.
     if (wait > 0) await new Promise<void>((r) => clock.setTimeout(r, wait));
-    const writes = this.#buffer.take(this.#clock.now());
+    const buffer = this.#buffer;
+    buffer.aggregate();
+    if (this.#lostReply !== null) {
+      // The last flush's reply was lost: learn whether it ran before anything else is sent, so its counts
+      // are written once (flush-script.ts, the fence).
+      try {
+        await redisReady(this.#client, 'history', this.#readyTimeoutMs);
+        const outcome = await settleFlush(this.#client, this.#fence, this.#lostReply);
+        buffer.settle(outcome === null ? null : outcome.failed);
+        this.#lostReply = null;
+      } catch (e) {
+        this.#failedFlushes += 1;
+        throw e;
+      }
+    }
+    const writes = buffer.take(clock.now());
     if (writes.length === 0) return;
-    let failed: KeyWrite[] = writes;
     try {
       await redisReady(this.#client, 'history', this.#readyTimeoutMs);
-      this.#lastSentAt = this.#clock.monotonic();
-      const sent = await sendFlush(this.#client, writes);
-      failed = sent.failed;
-      if (sent.error !== null) throw sent.error;
     } catch (e) {
-      this.#buffer.retry(failed);
+      buffer.retry(writes);
       this.#failedFlushes += 1;
       throw e;
+    }
+    this.#lastSentAt = clock.monotonic();
+    this.#fence.seq += 1;
+    let sent;
+    try {
+      sent = await sendFlush(this.#client, this.#fence, writes);
+    } catch (e) {
+      // Sent, but no reply: it may have run. Held until settled, never sent twice.
+      buffer.retryUnknown(writes);
+      this.#lostReply = writes;
+      this.#failedFlushes += 1;
+      throw e;
+    }
+    if (sent.error !== null) {
+      buffer.retry(sent.failed);
+      this.#failedFlushes += 1;
+      throw sent.error;
     }
   }
 }

@@ -36,6 +36,8 @@ export class WriteBuffer {
   #dropped = 0;
   #droppedKeys = 0;
   #droppedArrivals = 0;
+  /** A flush whose reply was lost: its writes, and keys dropped since (their counts left with them). */
+  #unknown: { writes: readonly KeyWrite[]; gone: Set<string> } | null = null;
 
   constructor(
     maxBuffered: number,
@@ -91,11 +93,23 @@ export class WriteBuffer {
     this.#dropped += 1;
   }
 
-  /** Aggregates the buffered records into the unsent writes and hands all of them out, less the expired. */
-  take(now: number): KeyWrite[] {
+  /** Whether a flush with a lost reply waits to be settled (`settle`) before the next `take`. */
+  get inDoubt(): boolean {
+    return this.#unknown !== null;
+  }
+
+  /** Aggregates the buffered records into the unsent writes, so raw records never pile up (e.g. in an outage). */
+  aggregate(): void {
     for (let i = this.#head; i < this.#records.length; i++) this.#aggregate(this.#records[i]!);
     this.#records = [];
     this.#head = 0;
+  }
+
+  /** Aggregates the buffered records into the unsent writes and hands all of them out, less the expired. */
+  take(now: number): KeyWrite[] {
+    if (this.#unknown !== null)
+      throw new Error('history: settle the flush whose reply was lost before the next');
+    this.aggregate();
     const out = [...this.#unsent.values()].filter((w) => now < w.expireAt);
     this.#unsent = new Map();
     return out;
@@ -111,6 +125,40 @@ export class WriteBuffer {
         const into = this.#writeFor(w.kind, w.key, w.expireAt);
         for (const [f, n] of Object.entries(w.incr)) into.incr[f] = (into.incr[f] ?? 0) + n;
       }
+    }
+  }
+
+  /**
+   * Gives back the writes of a flush whose reply was lost. They are held like failed ones (under the same
+   * bound) until `settle` says whether that flush ran.
+   */
+  retryUnknown(writes: readonly KeyWrite[]): void {
+    this.retry(writes);
+    this.#unknown = { writes, gone: new Set() };
+  }
+
+  /**
+   * Settles the flush given back by `retryUnknown`: `null` if it did not run (its counts stay, to be
+   * sent), else what it left unwritten; what it did write comes off the held counts.
+   */
+  settle(ranButFailed: readonly KeyWrite[] | null): void {
+    const unknown = this.#unknown;
+    this.#unknown = null;
+    if (unknown === null || ranButFailed === null) return;
+    const owed = new Map(ranButFailed.map((w) => [w.key, w]));
+    for (const w of unknown.writes) {
+      const held = this.#unsent.get(w.key);
+      // A key dropped meanwhile left with these counts; one made again since holds only newer counts.
+      if (held === undefined || unknown.gone.has(w.key)) continue;
+      const failed = owed.get(w.key);
+      for (const [f, n] of Object.entries(w.incr)) {
+        if (failed?.incr[f] !== undefined) continue;
+        const left = (held.incr[f] ?? 0) - n;
+        if (left > 0) held.incr[f] = left;
+        else delete held.incr[f];
+      }
+      // A key whose expiry failed is kept with no increments, so its PEXPIREAT is sent again.
+      if (Object.keys(held.incr).length === 0 && failed === undefined) this.#unsent.delete(w.key);
     }
   }
 
@@ -152,6 +200,7 @@ export class WriteBuffer {
     }
     if (first === undefined) return;
     this.#unsent.delete(first.key);
+    this.#unknown?.gone.add(first.key);
     this.#droppedKeys += 1;
     if (first.kind === 'hash') this.#droppedArrivals += first.incr['arrivals'] ?? 0;
   }

@@ -208,7 +208,15 @@ describe('history stores', { timeout: 30_000 }, () => {
         outcome: 'error',
       });
       await s.flush();
-      const keys = (await redis.keys('wg:layout:*')).sort();
+      const all = (await redis.keys('wg:layout:*')).sort();
+      // The store's flush fence (flush-script.ts): one small hash per store, kept as long as the longest retention.
+      const fences = all.filter((k) => k.startsWith('wg:layout:_flush:'));
+      assert.equal(fences.length, 1);
+      assert.match(fences[0]!, /^wg:layout:_flush:[0-9a-f]{16}$/);
+      assert.deepEqual(await redis.hgetall(fences[0]!), { applied: '1', reply: '[""]' });
+      const fenceTtl = await redis.pttl(fences[0]!);
+      assert.ok(fenceTtl > 14 * 24 * HOUR - 60_000 && fenceTtl <= 14 * 24 * HOUR, `fence ttl ${fenceTtl}`);
+      const keys = all.filter((k) => !fences.includes(k));
       const hour = Math.floor(base / HOUR) * HOUR;
       const day = Math.floor(base / (24 * HOUR)) * 24 * HOUR;
       assert.deepEqual(keys, [

@@ -35,3 +35,54 @@ describe('history WriteBuffer past maxUnsentKeys', () => {
     assert.equal(buf.droppedArrivals, 4);
   });
 });
+
+describe('history WriteBuffer with a flush whose reply was lost', () => {
+  const h = Math.floor(Date.now() / HOUR) * HOUR;
+  const arrivalsOf = (writes: { key: string; incr: Record<string, number> }[], key: string) =>
+    writes.find((w) => w.key === key)?.incr['arrivals'];
+
+  it('takes off what the flush wrote, keeps what came since and what it failed to write', () => {
+    const buf = new WriteBuffer(1000, res, 'p:', 100);
+    for (const at of [h + 1000, h + 1000, h + 2000]) buf.push(rec(at));
+    const lost = buf.take(h + 3000);
+    buf.retryUnknown(lost);
+    assert.throws(() => buf.take(h + 3000), /settle/, 'nothing is taken before the lost flush is settled');
+    buf.push(rec(h + 1000)); // one more in the first second
+    buf.aggregate();
+    // It ran, but its increment of the second second's arrivals failed.
+    const failed = lost
+      .filter((w) => w.key === `p:m:1000:${h + 2000}`)
+      .map((w) => ({ ...w, incr: { arrivals: 1 } }));
+    buf.settle(failed);
+    const next = buf.take(h + 3000);
+    assert.equal(arrivalsOf(next, `p:m:1000:${h + 1000}`), 1, 'only the arrival that came since');
+    assert.equal(arrivalsOf(next, `p:m:1000:${h + 2000}`), 1, 'the failed increment is still owed');
+    const page = next.find((w) => w.kind === 'page')!;
+    assert.deepEqual(page.incr, { 1: 1 }, "the page's slots it wrote are taken off");
+  });
+
+  it('keeps everything when the flush did not run', () => {
+    const buf = new WriteBuffer(1000, res, 'p:', 100);
+    for (const at of [h + 1000, h + 2000]) buf.push(rec(at));
+    const lost = buf.take(h + 3000);
+    buf.retryUnknown(lost);
+    buf.settle(null);
+    const next = buf.take(h + 3000);
+    assert.equal(arrivalsOf(next, `p:m:1000:${h + 1000}`), 1);
+    assert.equal(arrivalsOf(next, `p:m:1000:${h + 2000}`), 1);
+  });
+
+  it('takes nothing off a key dropped meanwhile and made again by newer counts', () => {
+    const buf = new WriteBuffer(1000, res, 'p:', 2); // one hash and the page
+    buf.push(rec(h + 1000));
+    const lost = buf.take(h + 3000);
+    buf.retryUnknown(lost);
+    buf.push(rec(h + 2000)); // drops the first second's hash
+    buf.aggregate();
+    buf.push(rec(h + 1000)); // drops the second's, makes the first again: newer counts only
+    buf.aggregate();
+    buf.settle([]);
+    const next = buf.take(h + 3000);
+    assert.equal(arrivalsOf(next, `p:m:1000:${h + 1000}`), 1, 'the newer arrival is kept');
+  });
+});
