@@ -70,6 +70,10 @@ export interface LoadOptions {
    * the step graph is derived from engine.onnx's weights and engine.onnx itself is not opened.
    */
   deviceKv?: KvDtype;
+  /** Options per execution provider, by name (e.g. `{ webgpu: { validationMode: 'wgpuOnly' } }`). */
+  providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Write ONNX Runtime's profile of every session (a JSON file per session, named from this prefix). */
+  profileFilePrefix?: string;
 }
 
 const engineInputs = (layers: number) => [
@@ -163,7 +167,11 @@ export function sessionOptions(o: LoadOptions): ort.InferenceSession.SessionOpti
     // Spinning threads waiting for work took the cores from other sessions in this process (the
     // benchmark's baselines, later several models per instance); measured faster without it.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
-    executionProviders: o.executionProviders ?? ['cpu'],
+    executionProviders: (o.executionProviders ?? ['cpu']).map((name) => {
+      const options = o.providerOptions?.[name];
+      return options === undefined ? name : { ...options, name };
+    }),
+    ...(o.profileFilePrefix !== undefined && { enableProfiling: true, profileFilePrefix: o.profileFilePrefix }),
   };
 }
 
