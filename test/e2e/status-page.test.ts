@@ -200,9 +200,8 @@ describe('GET /status in headless chromium', { skip: NO_CHROMIUM, timeout: 120_0
       // It refreshes itself: the summary's timestamp moves on without a navigation.
       const at0 = Number(await page.$eval('#summary', (e) => e.getAttribute('data-at')));
       await page.waitForFunction(
-        (t) => Number(document.querySelector('#summary')?.getAttribute('data-at')) > t,
+        `Number(document.querySelector('#summary')?.getAttribute('data-at')) > ${at0}`,
         { timeout: 15_000 },
-        at0,
       );
     } finally {
       await page.close();
