@@ -45,9 +45,13 @@ export function demandPlot(p: PlotInput): string {
   const forecastLine = forecast.length
     ? `<polyline class="forecast" points="${forecast.map((s) => `${x(s.at)},${y(s.forecastPerMin!)}`).join(' ')}"/>`
     : '';
+  // A step only where the count changes (and to the last sample): an hour at one count is one segment.
   let warmPath = '';
-  for (const [i, s] of samples.entries())
-    warmPath += i === 0 ? `M${x(s.at)},${yw(s.warm)}` : `H${x(s.at)}V${yw(s.warm)}`;
+  for (const [i, s] of samples.entries()) {
+    if (i === 0) warmPath = `M${x(s.at)},${yw(s.warm)}`;
+    else if (s.warm !== samples[i - 1]!.warm) warmPath += `H${x(s.at)}V${yw(s.warm)}`;
+    else if (i === samples.length - 1) warmPath += `H${x(s.at)}`;
+  }
   const warmLine = warmPath ? `<path class="warm" d="${warmPath}"/>` : '';
   const colds = (p.timeline?.coldStarts ?? [])
     .filter((c) => c.at >= p.from && c.at < p.from + span)
