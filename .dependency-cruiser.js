@@ -24,7 +24,7 @@ const GATEWAY_LAYERS = [
   ['^gateway/(routing|admission|upstream|auth|model-text)/'],
   ['^gateway/(openai|kserve|functions)/(?!routes\\.ts$)'],
   ['^gateway/dispatch/'],
-  ['^gateway/(openai|kserve|functions)/routes\\.ts$', '^gateway/admin/'],
+  ['^gateway/(openai|kserve|functions)/routes\\.ts$', '^gateway/admin/', '^gateway/status-page/'],
   ['^gateway/server/'],
   ['^gateway/main\\.ts$', '^gateway/bench/'],
 ];

@@ -55,6 +55,7 @@ export async function startWarmgate(o: WarmgateOptions): Promise<RunningWarmgate
     decisions: (deployment) => service?.controller.decisions(deployment) ?? [],
     logs: (instance, lines) => service?.controller.logs(instance, lines),
     controller: () => service?.status() ?? { leading: false, holderId: '' },
+    timeline: (deployment, sinceMs) => service?.controller.timeline(deployment, sinceMs),
   };
   const clock = o.clock ?? systemClock;
   const replicaId = o.replicaId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;

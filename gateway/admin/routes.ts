@@ -3,8 +3,10 @@ import { checkDeployment, type DeploymentRegistry, type DeploymentSpec } from '.
 import { ApiError } from '../errors/index.ts';
 import type { KeyStore } from '../auth/index.ts';
 import { bearerToken } from './bearer-token.ts';
+import type { ControllerTimeline } from './controller-timeline.ts';
 import { keyRoutes } from './key-routes.ts';
 import { lineCount } from './line-count.ts';
+import { sinceMs } from './since-ms.ts';
 import { limitBody } from '../http/limit-body.ts';
 import { readJson } from '../http/read-body.ts';
 
@@ -20,6 +22,8 @@ export interface AdminOptions {
   maxBodyBytes?: number;
   /** What the warm-pool controller reports, when one runs with this gateway. */
   operations?: AdminOperations;
+  /** The status page's summary (gateway/status-page), served as JSON at /status for `warmgate status`. */
+  status?: (query: URLSearchParams) => Promise<object>;
 }
 
 /** The warm-pool controller's view, for GET /instances and GET /decisions. */
@@ -35,6 +39,11 @@ export interface AdminOperations {
   logs?(instance: string, lines?: number): object | undefined;
   /** Whether this replica's controller leads (several gateways on one Redis elect one). */
   controller?(): { leading: boolean; holderId: string; token?: number };
+  /**
+   * A deployment's forecast, instances kept warm and cold starts from `sinceMs` on (the status page's
+   * plots); undefined when the controller knows no such deployment.
+   */
+  timeline?(deployment: string, sinceMs: number): ControllerTimeline | undefined;
 }
 
 /**
@@ -62,6 +71,19 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
   app.get('/decisions', (c) =>
     c.json({ decisions: options.operations?.decisions(c.req.query('deployment')) ?? [] }),
   );
+
+  app.get('/timeline', (c) => {
+    const deployment = c.req.query('deployment');
+    if (!deployment) throw new ApiError('invalid_request', 'name the deployment: /timeline?deployment=NAME');
+    const since = sinceMs(c.req.query('since'));
+    const found = options.operations?.timeline?.(deployment, since);
+    if (found === undefined) throw notFound(deployment);
+    return c.json(found);
+  });
+  if (options.status) {
+    const status = options.status;
+    app.get('/status', async (c) => c.json(await status(new URL(c.req.url).searchParams)));
+  }
 
   app.get('/deployments/:name', (c) => c.json(existing(registry, c.req.param('name'))));
 

@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { DeploymentRegistry } from '../deployments/index.ts';
 import type { HistoryStore, RequestRecord } from '../request-history/index.ts';
 import type { KeyStore } from './key-store.ts';
+import { KeyUsageTally } from './key-usage.ts';
 import type { Limiter } from './limiter.ts';
 import { apiKeyAuth } from './middleware.ts';
 import { checkModelAllowed, currentKey } from './request-key.ts';
@@ -27,13 +28,17 @@ export interface GatewayAuth {
   guardGate<G>(gate: (model: string) => G): (model: string) => G;
   /** The history store, also counting each generative request's tokens against its key. */
   meterHistory(history: HistoryStore): HistoryStore;
+  /** What each key used at this replica (requests and tokens of the generations it recorded). */
+  readonly usage: KeyUsageTally;
 }
 
 export function createGatewayAuth(o: GatewayAuthOptions): GatewayAuth {
   const refusals = o.meter?.createCounter('warmgate_gateway_auth_refusals_total', {
     description: 'Public API requests refused by key authentication or a key limit, by error code.',
   });
+  const usage = new KeyUsageTally();
   return {
+    usage,
     middleware: apiKeyAuth({
       keys: o.keys,
       limiter: o.limiter,
@@ -63,6 +68,7 @@ export function createGatewayAuth(o: GatewayAuthOptions): GatewayAuth {
           // Tensor requests record rows, not tokens: only generations count against token quotas.
           if (key && o.deployments.get(r.model)?.kind === 'generative') {
             key.used(r.promptTokens + r.outputTokens);
+            usage.add(key.record.id, r.promptTokens + r.outputTokens);
           }
         },
         flush: () => history.flush(),

@@ -27,6 +27,7 @@ import { limitBody } from '../http/limit-body.ts';
 import { requestSpan } from '../http/request-span.ts';
 import { untracedTracer } from './untraced.ts';
 import { allowedMethods } from './wrong-method.ts';
+import { gatherStatus, statusQuery, statusRoutes } from '../status-page/index.ts';
 
 export interface GatewayOptions {
   readonly deployments: DeploymentRegistry;
@@ -147,7 +148,25 @@ export function createGateway(o: GatewayOptions): Gateway {
   app.route('/v1', openAIRoutes(ctx, policy));
   app.route('/v1/functions', functionRoutes(ctx, policy));
   app.route('/v2', kserveRoutes(ctx));
-  app.route('/admin/v1', adminRoutes(o.deployments, { token: o.adminToken, operations: o.operations, keys }));
+  const status = (params: URLSearchParams) =>
+    gatherStatus(
+      {
+        deployments: o.deployments,
+        registry,
+        history,
+        operations: o.operations,
+        latency: (model) => metrics.recentLatency(model),
+        keys,
+        ...(auth && { keyUsage: auth.usage }),
+      },
+      statusQuery(params),
+      clock.now(),
+    );
+  app.route(
+    '/admin/v1',
+    adminRoutes(o.deployments, { token: o.adminToken, operations: o.operations, keys, status }),
+  );
+  app.route('/status', statusRoutes({ token: o.adminToken, gather: status }));
   const onError = (err: Error, c: Context) =>
     apiErrorHandler(c.req.path.startsWith('/v2/') ? 'kserve' : 'openai')(err, c);
   const allowAt = allowedMethods(app);

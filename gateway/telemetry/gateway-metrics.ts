@@ -1,5 +1,6 @@
 import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 import { HistogramBatch } from './histogram-batch.ts';
+import { type Quantiles, RecentLatency } from './recent-latency.ts';
 
 const LATENCY_BUCKETS_S = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
@@ -40,6 +41,8 @@ export class GatewayMetrics {
   readonly #ttftByModel = new Map<string, HistogramBatch>();
   readonly #tpotByModel = new Map<string, HistogramBatch>();
   readonly #queueByModel = new Map<string, HistogramBatch>();
+  /** The last TTFTs and TPOTs per model, for the status page's p50/p99. */
+  readonly #recent = new Map<string, { ttft: RecentLatency; tpot: RecentLatency }>();
 
   constructor(meter: Meter, gauges: GatewayGauges) {
     const hist = (name: string, description: string) =>
@@ -97,10 +100,25 @@ export class GatewayMetrics {
 
   firstToken(model: string, ttftMs: number): void {
     byModel(this.#ttftByModel, this.#ttft, model).record(ttftMs / 1000);
+    this.#recentOf(model).ttft.note(ttftMs);
   }
 
   perOutputToken(model: string, tpotMs: number): void {
     byModel(this.#tpotByModel, this.#tpot, model).record(tpotMs / 1000);
+    this.#recentOf(model).tpot.note(tpotMs);
+  }
+
+  /** p50 and p99 of the model's most recent TTFTs and TPOTs at this gateway (null before any). */
+  recentLatency(model: string): { ttft: Quantiles | null; tpot: Quantiles | null } {
+    const r = this.#recent.get(model);
+    return { ttft: r?.ttft.quantiles() ?? null, tpot: r?.tpot.quantiles() ?? null };
+  }
+
+  #recentOf(model: string): { ttft: RecentLatency; tpot: RecentLatency } {
+    let r = this.#recent.get(model);
+    if (r === undefined)
+      this.#recent.set(model, (r = { ttft: new RecentLatency(), tpot: new RecentLatency() }));
+    return r;
   }
 
   queued(model: string, queueMs: number): void {

@@ -101,6 +101,8 @@ describe(`${DASHBOARD}`, { timeout: 120_000 }, () => {
       'warmgate_pool_desired_instances',
       'warmgate_pool_instances',
       'warmgate_runtime_start_phase_seconds',
+      'warmgate_controller_forecast_arrivals_per_minute',
+      'warmgate_controller_cold_starts_total',
     ]) {
       assert.ok(used.has(name), `no panel queries ${name}`);
     }

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
 import { createTelemetry } from '../../runtime/telemetry/index.ts';
+import { createHistoryStore } from '../../gateway/request-history/index.ts';
 import { Controller } from '../../warmpool/controller/index.ts';
+import { MemoryDemandFeed } from '../../warmpool/demand-feed/index.ts';
 import { controllerMetrics, createControllerApp } from '../../warmpool/service/controller-app.ts';
 import { metricsText } from '../e2e/observe.ts';
 import { FakeClock } from '../support/fake-clock.ts';
@@ -42,11 +44,23 @@ export async function scrapeController(): Promise<string> {
   const provider = new FakeProvider(clock);
   provider.behaviour = () => ({ readyAfterMs: 1000 });
   const spec: DeploymentSpec = deployment('tiny', 'generative', 'tiny', { scaling: { ...SCALING } });
+  // A request in the history: the policies decide from it, and the controller exports its forecast.
+  const history = createHistoryStore({ clock });
+  history.record({
+    model: 'tiny',
+    at: T0 - 5000,
+    promptTokens: 1,
+    outputTokens: 1,
+    ttftMs: 10,
+    outcome: 'ok',
+  });
+  await history.flush();
   const controller = new Controller({
     deployments: () => [spec],
     demand: () => ({ inUse: 0, queued: 0 }),
     provider,
     clock,
+    feed: new MemoryDemandFeed({ store: history }),
   });
   await controller.tick(T0);
   await clock.advanceTo(T0 + 2000);
@@ -67,5 +81,6 @@ export async function scrapeController(): Promise<string> {
     return await res.text();
   } finally {
     await telemetry.shutdown();
+    await history.close();
   }
 }

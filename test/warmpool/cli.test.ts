@@ -121,6 +121,34 @@ describe('warmgate CLI over the admin API', { timeout: 60_000 }, () => {
     );
   });
 
+  it('status prints each deployment as the status page has it; --json the admin API answer', async () => {
+    const text = await cli('status');
+    assert.match(text, /^NAME\s+INSTANCES\s+DESIRED\s+REQ\/H\s+FORECAST\/MIN\s+WARM\s+COLD/m);
+    const { pools } = await api<{ pools: { deployment: string; instances: { state: string }[] }[] }>(
+      '/instances',
+    );
+    const tiny = pools.find((p) => p.deployment === 'tiny')!;
+    const states = tiny.instances.map((i) => `1 ${i.state}`).join(', ');
+    assert.match(text, new RegExp(`^tiny\\s+${states}\\s+1\\s+\\d+\\s`, 'm'), text);
+    assert.match(text, /deployments; page 1 of 1$/m);
+
+    const json = JSON.parse(await cli('status', '--json', '--filter', 'tin')) as {
+      q: string;
+      deployments: { name: string; byState: Record<string, number>; demand: { arrivals: number[] } }[];
+    };
+    const api_ = await api<typeof json>('/status?q=tin');
+    assert.equal(json.q, 'tin');
+    assert.deepEqual(
+      json.deployments.map((d) => [d.name, d.byState, d.demand.arrivals.length]),
+      api_.deployments.map((d) => [d.name, d.byState, 60]),
+    );
+    await assert.rejects(cli('status', '--page', '0'), (e: { code?: number; stderr?: string }) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr ?? '', /whole number/);
+      return true;
+    });
+  });
+
   it('--json prints what the admin API answers', async () => {
     const json = async (...args: string[]) => JSON.parse(await cli(...args, '--json')) as unknown;
     assert.deepEqual(await json('list'), await api('/deployments'));

@@ -5,6 +5,7 @@ import { addDeploymentCommands } from './deployment-commands.ts';
 import { addImportCommand } from './import-command.ts';
 import { addInstanceCommands } from './instance-commands.ts';
 import { addKeyCommands } from './key-commands.ts';
+import { addStatusCommand } from './status-command.ts';
 import { addHelpCommands } from './help-command.ts';
 import { oneLineErrors } from './one-line-errors.ts';
 import { packageVersion } from './package-version.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
 Examples:
   warmgate deploy tiny.yaml
   warmgate list
+  warmgate status
   warmgate decisions tiny --follow
   warmgate logs tiny --lines 20
   warmgate help keys
@@ -39,6 +41,7 @@ Exit status: 0 done, 1 the gateway refused or could not be reached, 2 bad usage.
   addDeploymentCommands(program);
   addInstanceCommands(program);
   addDecisionCommands(program);
+  addStatusCommand(program);
   addKeyCommands(program);
   addImportCommand(program);
   addCompletionCommand(program);

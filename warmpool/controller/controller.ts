@@ -12,6 +12,8 @@ import {
   type Observations,
 } from './decide.ts';
 import { Ring } from './decision-ring.ts';
+import { DeploymentTimeline } from './deployment-timeline.ts';
+import type { ControllerTimeline } from '../../gateway/admin/controller-timeline.ts';
 import type { Demand } from './demand.ts';
 
 export interface Decision {
@@ -70,6 +72,8 @@ export class Controller {
   readonly #config: DeciderConfig;
   readonly #pools = new Map<string, WarmPool>();
   readonly #decisions = new Map<string, Ring<Decision>>();
+  /** Forecast, desired and warm per step, and cold starts: what the status page plots. */
+  readonly #timelines = new Map<string, DeploymentTimeline>();
   /** What decide() returned last for each deployment, to decide its next tick from. */
   readonly #states = new Map<string, DeciderState>();
   /** Histories hold every arrival before this instant (the feed's last successful read). */
@@ -101,6 +105,20 @@ export class Controller {
   decisions(deployment?: string): Decision[] {
     if (deployment !== undefined) return this.#decisions.get(deployment)?.toArray() ?? [];
     return [...this.#decisions.values()].flatMap((r) => r.toArray());
+  }
+
+  /** A deployment's timeline from `sinceMs` on; undefined for one this controller never decided. */
+  timeline(deployment: string, sinceMs: number): ControllerTimeline | undefined {
+    return this.#timelines.get(deployment)?.view(sinceMs);
+  }
+
+  /** Per deployment: cold starts counted, and the latest forecast (arrivals a minute; null without one). */
+  forecastsAndColdStarts(): { deployment: string; coldStarts: number; forecastPerMin: number | null }[] {
+    return [...this.#timelines.values()].map((t) => ({
+      deployment: t.deployment,
+      coldStarts: t.coldStartsTotal,
+      forecastPerMin: t.forecastPerMin,
+    }));
   }
 
   status(): WarmPoolStatus[] {
@@ -183,6 +201,7 @@ export class Controller {
       const reason = held
         ? `${decision.reason}; start held back until ${backoff} (crash loop)`
         : decision.reason;
+      this.#timelineOf(d.name).note(now, decision, pool.status().instances);
       this.#record({ at: now, deployment: d.name, desired: decision.desired, actual, reason, demand });
     } catch (e) {
       this.#record({
@@ -233,6 +252,7 @@ export class Controller {
       if (pool.size === 0) {
         this.#pools.delete(name);
         this.#states.delete(name);
+        this.#timelines.delete(name);
         this.#o.feed?.forget(name);
         this.#record({
           at: now,
@@ -258,6 +278,12 @@ export class Controller {
       this.#o.provider.prepare?.(d); // e.g. its model read into the page cache before the first start
     }
     return pool;
+  }
+
+  #timelineOf(deployment: string): DeploymentTimeline {
+    let t = this.#timelines.get(deployment);
+    if (!t) this.#timelines.set(deployment, (t = new DeploymentTimeline(deployment)));
+    return t;
   }
 
   #record(d: Decision): void {

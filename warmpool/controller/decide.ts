@@ -1,5 +1,6 @@
 import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
 import { type HistoryReader, type PolicyName, policyNamed } from '../policies/index.ts';
+import { forecastFor } from '../policies/demand-forecast.ts';
 import type { InstanceState } from '../lifecycle/index.ts';
 import { declaredTarget } from './declared-target.ts';
 import type { Demand } from './demand.ts';
@@ -62,6 +63,11 @@ export interface Observations {
 export interface ScalingDecision {
   readonly desired: number;
   readonly reason: string;
+  /**
+   * Arrivals the demand forecast expects per minute at `now` (its level for the current coarse bucket),
+   * whichever policy decides; absent without a history. Shown on the status page and exported.
+   */
+  readonly forecastPerMin?: number;
   /** The state to decide the next tick from. */
   readonly next: DeciderState;
 }
@@ -116,5 +122,8 @@ export function decide(state: DeciderState, observed: Observations, now: number)
     scaleToZero: config.scaleToZero,
     unseenArrival: demand.lastRequestAt !== undefined && demand.lastRequestAt >= readThrough,
   });
-  return { ...target, next: { config, measured: next } };
+  // Cached per coarse bucket (demand-forecast.ts), so this costs one computation a minute.
+  const level = forecastFor(reader, readThrough, 1).level;
+  const forecastPerMin = (level * 60_000) / reader.coarseMs;
+  return { ...target, forecastPerMin, next: { config, measured: next } };
 }

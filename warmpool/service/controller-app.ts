@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Telemetry } from '../../runtime/telemetry/index.ts';
 import { bearerToken } from '../../gateway/admin/bearer-token.ts';
 import { lineCount } from '../../gateway/admin/line-count.ts';
+import { sinceMs } from '../../gateway/admin/since-ms.ts';
 import { ApiError } from '../../gateway/errors/index.ts';
 import { apiErrorHandler } from '../../gateway/errors/on-error.ts';
 import type { Controller } from '../controller/index.ts';
@@ -47,6 +48,13 @@ export function createControllerApp(o: ControllerAppOptions): Hono {
     if (found === undefined) throw new ApiError('instance_not_found', `no instance with id '${id}'`);
     return c.json(found);
   });
+  admin.get('/timeline', (c) => {
+    const deployment = c.req.query('deployment') ?? '';
+    const found = o.controller.timeline(deployment, sinceMs(c.req.query('since')));
+    if (found === undefined)
+      throw new ApiError('deployment_not_found', `no deployment named '${deployment}'`);
+    return c.json(found);
+  });
   admin.get('/decisions', (c) => c.json({ decisions: o.controller.decisions(c.req.query('deployment')) }));
   app.route('/admin/v1', admin);
   const onError = apiErrorHandler('openai');
@@ -80,5 +88,19 @@ export function controllerMetrics(
     description: 'Instances each pool is scaling to',
   }).addCallback((r) => {
     for (const pool of controller.status()) r.observe(pool.desired, { deployment: pool.deployment });
+  });
+  m.createObservableGauge('warmgate_controller_forecast_arrivals_per_minute', {
+    description: "Arrivals a minute the controller's demand forecast expects now, by deployment",
+  }).addCallback((r) => {
+    for (const f of controller.forecastsAndColdStarts())
+      if (f.forecastPerMin !== null) r.observe(f.forecastPerMin, { deployment: f.deployment });
+  });
+  // Exported as warmgate_controller_cold_starts_total: counted as each instance this controller started
+  // first becomes ready.
+  m.createObservableCounter('warmgate_controller_cold_starts', {
+    description: 'Instances started by this controller that became ready (cold starts), by deployment',
+  }).addCallback((r) => {
+    for (const f of controller.forecastsAndColdStarts())
+      r.observe(f.coldStarts, { deployment: f.deployment });
   });
 }
