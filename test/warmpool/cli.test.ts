@@ -14,7 +14,9 @@ import { SCALING_DEFAULTS } from '../../gateway/deployments/index.ts';
 const run = promisify(execFile);
 const CLI = new URL('../../warmpool/cli/main.ts', import.meta.url).pathname;
 
-describe('warmgate CLI over the admin API', { timeout: 60_000 }, () => {
+// Each command is a fresh node process (tsx compiles the CLI at each start): seconds apiece on a busy
+// 2-core machine, so the suite's limit is generous; no test here measures time.
+describe('warmgate CLI over the admin API', { timeout: 300_000 }, () => {
   let wg: RunningWarmgate;
   const dir = mkdtempSync(join(tmpdir(), 'wg-cli-'));
   const argv = (args: string[]) => ['--import', 'tsx', CLI, '--url', wg.url, '--token', ADMIN_TOKEN, ...args];
