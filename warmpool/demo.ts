@@ -3,7 +3,8 @@
  * instance each of the demo generative model and the demo tensor model (local provider: processes on this
  * host). No Redis needed; REDIS_URL puts deployments and request history there. WARMGATE_MODEL=DIR serves
  * an imported model folder (`warmgate import`) beside them, as a deployment named after the model.
- * Prints example requests; Ctrl-C drains and stops it all.
+ * WARMGATE_EP=webgpu runs the generative models on the GPU (ONNX Runtime's WebGPU provider, KV pool on
+ * the device; WARMGATE_KV_DTYPE=float16 halves it). Prints example requests; Ctrl-C drains and stops it all.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -13,8 +14,17 @@ import { startWarmgate } from './platform.ts';
 
 const port = Number(process.env.PORT ?? 8080);
 const scaling = { minInstances: 1, maxInstances: 1, warmBuffer: 0, keepAliveMs: 600_000, ttftSloMs: 1000 };
+const ep = process.env.WARMGATE_EP;
+if (ep !== undefined && ep !== 'cpu' && ep !== 'webgpu')
+  throw new Error(`WARMGATE_EP must be cpu or webgpu, got '${ep}'`);
+const kvDtype = process.env.WARMGATE_KV_DTYPE === 'float16' ? ('float16' as const) : undefined;
+/** The generative deployments' runtime: the provider asked for, required (no silent fallback to the CPU). */
+const runtime =
+  ep === 'webgpu'
+    ? { runtime: { executionProviders: ['webgpu' as const], requireExecutionProvider: true, kvDtype } }
+    : {};
 const deployments: DeploymentSpec[] = [
-  { name: 'demo', kind: 'generative', model: { path: 'runtime/models/demo' }, scaling },
+  { name: 'demo', kind: 'generative', model: { path: 'runtime/models/demo' }, scaling, ...runtime },
   { name: 'classifier', kind: 'tensor', model: { path: 'runtime/models/classifier' }, scaling },
 ];
 /** WARMGATE_MODEL: an imported model's deployment, named after the model (lowercased to a valid name). */
@@ -27,7 +37,13 @@ const imported = process.env.WARMGATE_MODEL
           .replace(/[^a-z0-9._-]+/g, '-')
           .replace(/^[^a-z0-9]+/, '')
           .slice(0, 63) || 'model';
-      return { name, kind: 'generative', model: { path: resolve(dir) }, scaling } satisfies DeploymentSpec;
+      return {
+        name,
+        kind: 'generative',
+        model: { path: resolve(dir) },
+        scaling,
+        ...runtime,
+      } satisfies DeploymentSpec;
     })(process.env.WARMGATE_MODEL)
   : null;
 if (imported) deployments.push(imported);

@@ -44,6 +44,11 @@ const { values: o } = parseArgs({
     'step-batches': { type: 'string', default: '1,8,32,64,128' },
     'step-reps': { type: 'string', default: '20' },
     peer: { type: 'boolean', default: true },
+    // Phases left out of this run (static, steps, paced, sequential), to fit a run into a time limit;
+    // their figures are null. Continuous batching always runs (the paced load is set from it).
+    skip: { type: 'string', default: '' },
+    // One-at-a-time on the first N requests only (its tokens/s is a rate; the report says N).
+    'sequential-requests': { type: 'string' },
     python: { type: 'string', default: 'python3' },
     // Figures so far, rewritten after each phase (a run cut short keeps what it measured).
     partial: { type: 'string' },
@@ -54,6 +59,7 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 const dtype = o.dtype as 'float32' | 'float16';
 const kvDtype = o['kv-dtype'] as KvDtype;
 const root = repoRoot();
+const skip = new Set(o.skip.split(',').filter(Boolean));
 const partial: Record<string, unknown> = {};
 const note = (figures: Record<string, unknown>) => {
   Object.assign(partial, figures);
@@ -88,7 +94,7 @@ if (modelDir === undefined) {
 const copyBytesPerMs = await deviceCopyBandwidth();
 const uploadBytesPerMs = await uploadBandwidth();
 log(
-  `device copy ${(copyBytesPerMs / 1e6).toFixed(0)} GB/s, host-to-device ${(uploadBytesPerMs / 1e6).toFixed(1)} GB/s`,
+  `WebGPU element-wise copy ${(copyBytesPerMs / 1e6).toFixed(0)} GB/s, host-to-device ${(uploadBytesPerMs / 1e6).toFixed(1)} GB/s`,
 );
 const load = { intraOpThreads: 4, executionProviders: ['webgpu', 'cpu'], deviceKv: kvDtype };
 const blockSize = Number(o['block-size']);
@@ -192,12 +198,15 @@ if (o.peer && checkpoint !== undefined) {
   }
   note({ peer });
 }
-const staticEngine = new Engine(model, config);
-await warm(staticEngine);
-const stat = await runStatic(staticEngine, workload, maxBatch, a.context_length);
-const staticTps = (1000 * stat.outputTokens) / stat.wallMs;
-log(`static: ${staticTps.toFixed(1)} tok/s`);
-note({ static_tps: staticTps });
+let staticTps: number | null = null;
+if (!skip.has('static')) {
+  const staticEngine = new Engine(model, config);
+  await warm(staticEngine);
+  const stat = await runStatic(staticEngine, workload, maxBatch, a.context_length);
+  staticTps = (1000 * stat.outputTokens) / stat.wallMs;
+  log(`static: ${staticTps.toFixed(1)} tok/s`);
+  note({ static_tps: staticTps });
+}
 
 const kvTotalBlocks = continuousEngine.stats().kvTotalBlocks;
 let used = 0;
@@ -209,13 +218,17 @@ for (const r of workload) {
 }
 const gpuMemoryMb = nvidiaSmiMemoryMb();
 
-// 4. Decode steps against the memory floor: the weights and the batch's cached keys and values read once.
+// 4. Decode steps against the memory floor: the weights and the batch's cached keys and values read once,
+// at the device's bandwidth as CUDA's own copy reaches it (the peer measures it); ONNX Runtime's WebGPU
+// element-wise kernels reach far less (webgpu_copy_gb_s), which is not the device's floor.
+const cudaCopyGbS = (peer?.['copy_gb_s'] as number | undefined) ?? null;
+const floorBytesPerMs = cudaCopyGbS !== null ? cudaCopyGbS * 1e6 : copyBytesPerMs;
 const context = Number(o['step-context']);
 const kvBytesPerToken = a.n_layer * 2 * a.n_kv_head * a.head_dim * (kvDtype === 'float16' ? 2 : 4);
 const steps: Record<string, { step_ms: number; floor_ms: number; vs_floor: number }> = {};
-for (const batch of o['step-batches'].split(',').map(Number)) {
+for (const batch of skip.has('steps') ? [] : o['step-batches'].split(',').map(Number)) {
   const t = await pagedDecodeStep(model, batch, context, { blockSize, tileBlocks }, Number(o['step-reps']));
-  const floor = (deviceWeightBytes + batch * (context - 1) * kvBytesPerToken) / copyBytesPerMs;
+  const floor = (deviceWeightBytes + batch * (context - 1) * kvBytesPerToken) / floorBytesPerMs;
   steps[batch] = {
     step_ms: r2(t.medianMs),
     floor_ms: r2(floor * 1000) / 1000,
@@ -224,10 +237,14 @@ for (const batch of o['step-batches'].split(',').map(Number)) {
   log(`decode step at batch ${batch}: ${t.medianMs.toFixed(2)} ms, floor ${floor.toFixed(3)} ms`);
   note({ decode_steps: steps });
 }
-const contiguous = await contiguousDecodeStep(model, 32, context, Number(o['step-reps']));
-note({ contiguous_step_ms_b32: contiguous.medianMs });
-const paged32 =
-  steps[32]?.step_ms ?? (await pagedDecodeStep(model, 32, context, { blockSize, tileBlocks }, 20)).medianMs;
+const contiguous = skip.has('steps')
+  ? null
+  : await contiguousDecodeStep(model, 32, context, Number(o['step-reps']));
+note({ contiguous_step_ms_b32: contiguous?.medianMs });
+const paged32 = skip.has('steps')
+  ? null
+  : (steps[32]?.step_ms ??
+    (await pagedDecodeStep(model, 32, context, { blockSize, tileBlocks }, 20)).medianMs);
 
 const peerTps = (k: string) => {
   const p = peer?.[k] as { tps?: number } | undefined;
@@ -238,16 +255,24 @@ const bestPeer = Math.max(peerTps('generate_batched') ?? 0, peerTps('continuous_
 // Last, the long ones: latency at ~70% load, then one request at a time.
 const sustainedRps = (1000 * workload.length) / continuous.wallMs;
 const timeScale = workload.length / (0.7 * sustainedRps) / ((workload.at(-1)!.arrivalMs || 1) / 1000);
-const pacedEngine = new Engine(model, config);
-await warm(pacedEngine);
-const paced = await runPaced(pacedEngine, workload, timeScale);
-note({ ttft_ms_p50: percentile(paced.ttftMs, 50), tpot_ms_p50: percentile(paced.tpotMs, 50) });
-const sequentialEngine = new Engine(model, config);
-await warm(sequentialEngine);
-const seq = await runSequential(sequentialEngine, workload);
-const sequentialTps = (1000 * seq.outputTokens) / seq.wallMs;
-log(`sequential: ${sequentialTps.toFixed(1)} tok/s`);
-note({ sequential_tps: sequentialTps });
+let paced: Awaited<ReturnType<typeof runPaced>> | null = null;
+if (!skip.has('paced')) {
+  const pacedEngine = new Engine(model, config);
+  await warm(pacedEngine);
+  paced = await runPaced(pacedEngine, workload, timeScale);
+  note({ ttft_ms_p50: percentile(paced.ttftMs, 50), tpot_ms_p50: percentile(paced.tpotMs, 50) });
+}
+const pctl = (xs: number[] | undefined, p: number) => (xs === undefined ? null : r2(percentile(xs, p)));
+let sequentialTps: number | null = null;
+const sequentialWork = workload.slice(0, Number(o['sequential-requests'] ?? workload.length));
+if (!skip.has('sequential')) {
+  const sequentialEngine = new Engine(model, config);
+  await warm(sequentialEngine);
+  const seq = await runSequential(sequentialEngine, sequentialWork);
+  sequentialTps = (1000 * seq.outputTokens) / seq.wallMs;
+  log(`sequential (${sequentialWork.length} requests): ${sequentialTps.toFixed(1)} tok/s`);
+  note({ sequential_tps: sequentialTps, sequential_requests: sequentialWork.length });
+}
 
 const result = {
   machine: describeMachine(),
@@ -257,8 +282,10 @@ const result = {
   kv_dtype: kvDtype,
   requests: workload.length,
   continuous_tps: r2(continuousTps),
-  static_tps: r2(staticTps),
-  sequential_tps: r2(sequentialTps),
+  static_tps: staticTps && r2(staticTps),
+  sequential_tps: sequentialTps && r2(sequentialTps),
+  sequential_requests: sequentialWork.length,
+  skipped: [...skip],
   transformers_generate_tps: peerTps('generate_batched') && r2(peerTps('generate_batched')!),
   transformers_continuous_tps: peerTps('continuous_batching') && r2(peerTps('continuous_batching')!),
   warmgate_vs_transformers_tps: bestPeer && r2(continuousTps / bestPeer),
@@ -266,22 +293,23 @@ const result = {
   decode_floor_ms: Object.fromEntries(Object.entries(steps).map(([b, s]) => [b, s.floor_ms])),
   decode_vs_floor: Object.fromEntries(Object.entries(steps).map(([b, s]) => [b, s.vs_floor])),
   step_context: context,
-  paged_vs_contiguous_step_ratio: r2(paged32 / contiguous.medianMs),
-  contiguous_step_ms_b32: r2(contiguous.medianMs),
+  paged_vs_contiguous_step_ratio: paged32 && contiguous && r2(paged32 / contiguous.medianMs),
+  contiguous_step_ms_b32: contiguous && r2(contiguous.medianMs),
   kv_waste_pct: r2(peakAllocated ? (100 * wasteAtPeak) / peakAllocated : 0),
   max_concurrent_paged: maxConcurrent,
   max_concurrent_contiguous: Math.floor((kvTotalBlocks * blockSize) / a.context_length),
-  ttft_ms_p50: r2(percentile(paced.ttftMs, 50)),
-  ttft_ms_p99: r2(percentile(paced.ttftMs, 99)),
-  tpot_ms_p50: r2(percentile(paced.tpotMs, 50)),
-  tpot_ms_p99: r2(percentile(paced.tpotMs, 99)),
+  ttft_ms_p50: pctl(paced?.ttftMs, 50),
+  ttft_ms_p99: pctl(paced?.ttftMs, 99),
+  tpot_ms_p50: pctl(paced?.tpotMs, 50),
+  tpot_ms_p99: pctl(paced?.tpotMs, 99),
   gpu_memory_used_mb: gpuMemoryMb,
   cold_start_ms: r2(cold.totalMs),
   cold_start_load_ms: r2(cold.loadMs),
   cold_start_warm_up_ms: r2(cold.warmUpMs),
   cold_start_floor_ms: r2(coldFloorMs),
   cold_start_standby_ms: r2(standby.totalMs),
-  device_copy_gb_s: r2(copyBytesPerMs / 1e6),
+  device_copy_gb_s: cudaCopyGbS && r2(cudaCopyGbS),
+  webgpu_copy_gb_s: r2(copyBytesPerMs / 1e6),
   host_to_device_gb_s: r2(uploadBytesPerMs / 1e6),
   peer,
 };

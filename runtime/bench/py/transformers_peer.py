@@ -74,6 +74,24 @@ def continuous(model, work, max_batch, pad_id):
     return {"output_tokens": got, "wall_ms": 1000 * (time.perf_counter() - t0), "api": "init_continuous_batching"}
 
 
+def copy_bandwidth_gb_s(nbytes: int = 1 << 30, reps: int = 20) -> float:
+    """The device's memory bandwidth as CUDA's own copy reaches it: each byte read and written once."""
+    x = torch.empty(nbytes // 4, dtype=torch.float32, device="cuda")
+    y = torch.empty_like(x)
+    y.copy_(x)
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        y.copy_(x)
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    times.sort()
+    return 2 * nbytes / (times[len(times) // 2] / 1000) / 1e9
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -91,6 +109,7 @@ def main() -> None:
         "dtype": args.dtype,
         "requests": len(work),
         "max_batch": args.max_batch,
+        "copy_gb_s": copy_bandwidth_gb_s(),
     }
     with torch.inference_mode():
         # Warm-up: kernels chosen and memory pools filled before anything is timed.
