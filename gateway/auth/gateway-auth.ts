@@ -30,6 +30,8 @@ export interface GatewayAuth {
   meterHistory(history: HistoryStore): HistoryStore;
   /** What each key used at this replica (requests and tokens of the generations it recorded). */
   readonly usage: KeyUsageTally;
+  /** The limiter the keys' limits are enforced on (shared by every replica with Redis). */
+  readonly limiter: Limiter;
 }
 
 export function createGatewayAuth(o: GatewayAuthOptions): GatewayAuth {
@@ -39,6 +41,7 @@ export function createGatewayAuth(o: GatewayAuthOptions): GatewayAuth {
   const usage = new KeyUsageTally();
   return {
     usage,
+    limiter: o.limiter,
     middleware: apiKeyAuth({
       keys: o.keys,
       limiter: o.limiter,

@@ -10,7 +10,7 @@ export {
 } from './key-record.ts';
 export type { KeyCheck, KeyStore } from './key-store.ts';
 export { type KeyUsage, KeyUsageTally } from './key-usage.ts';
-export type { Admission, LimitCode, Limiter } from './limiter.ts';
+export type { Admission, LimitCode, Limiter, LimitUsage } from './limiter.ts';
 export { MemoryKeyStore, type MemoryKeyStoreOptions } from './memory-key-store.ts';
 export { MemoryLimiter } from './memory-limiter.ts';
 export { type AuthBackend, type AuthBackendOptions, openAuthBackend } from './open-auth.ts';

@@ -56,6 +56,15 @@ redis.call('PEXPIRE', KEYS[1], ${KEEP_MS})
 return 1
 `;
 
+/** Reads, takes nothing: { tokens this minute, tokens today, leases not expired }. */
+export const USAGE = `${NOW}
+local mw, dw = math.floor(now / 60000), math.floor(now / 86400000)
+local h = redis.call('HMGET', KEYS[1], 'mw', 'mt', 'dw', 'dt')
+local mt = (tonumber(h[1]) == mw) and tonumber(h[2]) or 0
+local dt = (tonumber(h[3]) == dw) and tonumber(h[4]) or 0
+return { mt, dt, redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf') }
+`;
+
 /** KEYS[1]: leases. ARGV: lease id, ttl ms. Extends a lease still held (a long stream). */
 export const RENEW = `${NOW}
 if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1]) == 1 then

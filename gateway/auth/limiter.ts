@@ -18,6 +18,15 @@ export type Admission =
       readonly retryAfterMs: number;
     };
 
+/** What a key has used of its limits' windows, over every replica sharing the limiter. */
+export interface LimitUsage {
+  /** Tokens counted in the current minute (UTC minute) and day (UTC day): what the quotas compare. */
+  readonly tokensThisMinute: number;
+  readonly tokensToday: number;
+  /** Concurrency leases held now (counted only for keys with a concurrency limit). */
+  readonly leases: number;
+}
+
 /** A key's limits, enforced over everything that shares the limiter (every replica, with Redis). */
 export interface Limiter {
   /** Checks and takes: a request slot from the rate, a concurrency lease; refuses a key past its quota. */
@@ -27,6 +36,8 @@ export interface Limiter {
    * key's quotas. Never throws and never waits for I/O.
    */
   finish(keyId: string, lease: string | null, tokens: number): void;
+  /** What the key has used of the current windows (read only; for the admin's status page). */
+  usage(keyId: string): Promise<LimitUsage>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../../runtime/time/clock.ts';
 import { burstOf, type KeyLimits } from './key-record.ts';
-import { type Admission, DAY_MS, type Limiter, MINUTE_MS, refusal } from './limiter.ts';
+import { type Admission, DAY_MS, type Limiter, type LimitUsage, MINUTE_MS, refusal } from './limiter.ts';
 
 interface KeyState {
   /** Token bucket: tokens left at `at`. */
@@ -69,6 +69,16 @@ export class MemoryLimiter implements Limiter {
     if (s.day !== day) [s.day, s.dayTokens] = [day, 0];
     s.minuteTokens += tokens;
     s.dayTokens += tokens;
+  }
+
+  usage(keyId: string): Promise<LimitUsage> {
+    const now = this.#clock.now();
+    const s = this.#keys.get(keyId);
+    return Promise.resolve({
+      tokensThisMinute: s?.minute === Math.floor(now / MINUTE_MS) ? s.minuteTokens : 0,
+      tokensToday: s?.day === Math.floor(now / DAY_MS) ? s.dayTokens : 0,
+      leases: s?.inFlight ?? 0,
+    });
   }
 
   close(): Promise<void> {

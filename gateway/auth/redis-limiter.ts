@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { burstOf, type KeyLimits } from './key-record.ts';
-import { type Admission, type Limiter, refusal } from './limiter.ts';
-import { ADMIT, FINISH, RENEW } from './limiter-scripts.ts';
+import { type Admission, type Limiter, type LimitUsage, refusal } from './limiter.ts';
+import { ADMIT, FINISH, RENEW, USAGE } from './limiter-scripts.ts';
 
 interface LimitCommands {
   wgAdmit(limits: string, leases: string, ...argv: (string | number)[]): Promise<[number, number]>;
   wgFinish(limits: string, leases: string, lease: string, tokens: number): Promise<number>;
   wgRenew(leases: string, lease: string, ttlMs: number): Promise<number>;
+  wgUsage(limits: string, leases: string): Promise<[number, number, number]>;
 }
 
 export interface RedisLimiterOptions {
@@ -49,6 +50,7 @@ export class RedisLimiter implements Limiter {
       c.defineCommand('wgFinish', { numberOfKeys: 2, lua: FINISH });
       c.defineCommand('wgRenew', { numberOfKeys: 1, lua: RENEW });
     }
+    if (!('wgUsage' in c)) c.defineCommand('wgUsage', { numberOfKeys: 2, lua: USAGE });
     this.#renewing = setInterval(() => this.#renew(), Math.max(100, Math.floor(this.#ttl / 3)));
     this.#renewing.unref();
   }
@@ -84,6 +86,14 @@ export class RedisLimiter implements Limiter {
     this.#client
       .wgFinish(this.#limitsKey(keyId), this.#leasesKey(keyId), lease ?? '', Math.max(0, Math.round(tokens)))
       .catch((e: unknown) => this.#onFailOpen(e as Error)); // the lease lapses on its own
+  }
+
+  async usage(keyId: string): Promise<LimitUsage> {
+    const [tokensThisMinute, tokensToday, leases] = await this.#client.wgUsage(
+      this.#limitsKey(keyId),
+      this.#leasesKey(keyId),
+    );
+    return { tokensThisMinute, tokensToday, leases };
   }
 
   close(): Promise<void> {

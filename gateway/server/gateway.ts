@@ -157,7 +157,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         operations: o.operations,
         latency: (model) => metrics.recentLatency(model),
         keys,
-        ...(auth && { keyUsage: auth.usage }),
+        ...(auth && { keyUsage: auth.usage, limiter: auth.limiter }),
       },
       statusQuery(params),
       clock.now(),

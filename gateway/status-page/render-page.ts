@@ -99,11 +99,22 @@ function renderDecisions(d: DeploymentSummary): string {
 
 function renderKeys(s: StatusSummary): string {
   if (s.keys.length === 0) return '';
+  /** A window's use against its limit ("120 / 1000"), or the use alone with no limit. */
+  const against = (used: number | undefined, limit: number | undefined) =>
+    used === undefined ? '?' : limit === undefined ? String(used) : `${used} / ${limit}`;
   const rows = s.keys.map(
     (k) =>
-      `<tr data-key="${esc(k.id)}"><td>${esc(k.name)}</td><td class="muted">${esc(k.id)}${k.revoked ? ' (revoked)' : ''}</td><td class="num" data-requests>${k.requests}</td><td class="num" data-tokens>${k.tokens}</td></tr>`,
+      `<tr data-key="${esc(k.id)}"><td>${esc(k.name)}</td><td class="muted">${esc(k.id)}${k.revoked ? ' (revoked)' : ''}</td>` +
+      `<td class="num" data-requests>${k.requests}</td><td class="num" data-tokens>${k.tokens}</td>` +
+      `<td class="num" data-tokens-minute>${esc(against(k.limited?.tokensThisMinute, k.limits.tokensPerMinute))}</td>` +
+      `<td class="num" data-tokens-today>${esc(against(k.limited?.tokensToday, k.limits.tokensPerDay))}</td>` +
+      `<td class="num" data-leases>${esc(against(k.limited?.leases, k.limits.maxConcurrentRequests))}</td></tr>`,
   );
-  return `<h2>API keys</h2><p class="muted">used at this gateway since it started</p><table class="keys"><tr><th>name</th><th>id</th><th>requests</th><th>tokens</th></tr>${rows.join('')}</table>`;
+  return (
+    `<h2>API keys</h2><p class="muted">requests and tokens: used at this gateway since it started; ` +
+    `this minute, today (UTC) and concurrent: as the limits count them over every replica</p>` +
+    `<table class="keys"><tr><th>name</th><th>id</th><th>requests</th><th>tokens</th><th>tokens this minute</th><th>tokens today</th><th>concurrent</th></tr>${rows.join('')}</table>`
+  );
 }
 
 function pager(s: StatusSummary): string {

@@ -1,6 +1,6 @@
 import type { ControllerTimeline } from '../admin/controller-timeline.ts';
 import type { AdminOperations } from '../admin/index.ts';
-import type { KeyStore, KeyUsageTally } from '../auth/index.ts';
+import type { KeyLimits, KeyStore, KeyUsageTally, Limiter, LimitUsage } from '../auth/index.ts';
 import type { DeploymentRegistry } from '../deployments/index.ts';
 import { ApiError } from '../errors/index.ts';
 import type { InstanceTable } from '../instances/index.ts';
@@ -23,6 +23,21 @@ export interface StatusSources {
   readonly latency: (model: string) => { ttft: Quantiles | null; tpot: Quantiles | null };
   readonly keys?: KeyStore;
   readonly keyUsage?: KeyUsageTally;
+  /** The keys' limits as enforced (shared over replicas with Redis): what each key used of its windows. */
+  readonly limiter?: Limiter;
+}
+
+/** One API key: what this replica recorded, and its limits' windows over every replica. */
+export interface KeyRow {
+  readonly id: string;
+  readonly name: string;
+  readonly revoked: boolean;
+  /** Generations recorded at this replica since it started. */
+  readonly requests: number;
+  readonly tokens: number;
+  /** Tokens this minute and today and leases held, as the limits are enforced; null if unreadable. */
+  readonly limited: LimitUsage | null;
+  readonly limits: KeyLimits;
 }
 
 /** A pool as AdminOperations.instances() reports it (warmpool's WarmPoolStatus, as the gateway reads it). */
@@ -76,7 +91,7 @@ export interface StatusSummary {
   readonly instancesByState: Record<string, number>;
   readonly deployments: readonly DeploymentSummary[];
   /** Per API key, what it used at this replica; empty when the gateway keeps no keys. */
-  readonly keys: readonly { id: string; name: string; revoked: boolean; requests: number; tokens: number }[];
+  readonly keys: readonly KeyRow[];
 }
 
 export interface StatusQuery {
@@ -176,10 +191,15 @@ export async function gatherStatus(
 async function keyUsage(s: StatusSources): Promise<StatusSummary['keys']> {
   if (!s.keys) return [];
   const records = await s.keys.list().catch(() => []);
-  return records.map((r) => ({
-    id: r.id,
-    name: r.name,
-    revoked: r.revokedAt !== null,
-    ...(s.keyUsage?.of(r.id) ?? { requests: 0, tokens: 0 }),
-  }));
+  return Promise.all(
+    records.map(async (r) => ({
+      id: r.id,
+      name: r.name,
+      revoked: r.revokedAt !== null,
+      ...(s.keyUsage?.of(r.id) ?? { requests: 0, tokens: 0 }),
+      // The limiter's windows, as every replica counts them; null when its store cannot be read.
+      limited: (await s.limiter?.usage(r.id).catch(() => null)) ?? null,
+      limits: r.limits,
+    })),
+  );
 }

@@ -23,6 +23,8 @@ describe('GET /status in headless chromium', { skip: NO_CHROMIUM, timeout: 120_0
   let browser: Browser;
   let apiKey: string;
   let keyId: string;
+  /** Prompt and completion tokens of the key's requests, as their answers' usage says. */
+  let keyTokens = 0;
   const api = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${wg.url}/admin/v1${path}`, { headers: ADMIN_HEADERS });
     assert.equal(res.status, 200, path);
@@ -56,7 +58,8 @@ describe('GET /status in headless chromium', { skip: NO_CHROMIUM, timeout: 120_0
         headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'tiny', prompt: `hello ${i}`, max_tokens: 4, temperature: 0 }),
       });
-      assert.equal(res.status, 200, await res.text());
+      assert.equal(res.status, 200);
+      keyTokens += ((await res.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
     }
     // The requests reach the history store's series once flushed.
     const end = Date.now() + 20_000;
@@ -141,6 +144,8 @@ describe('GET /status in headless chromium', { skip: NO_CHROMIUM, timeout: 120_0
         ttftCount: s.querySelector('[data-latency=TTFT] td:last-child')?.textContent,
       }));
       const keyRequests = await page.$eval(`tr[data-key="${keyId}"] [data-requests]`, (e) => e.textContent);
+      const keyToday = await page.$eval(`tr[data-key="${keyId}"] [data-tokens-today]`, (e) => e.textContent);
+      const keyTokensShown = await page.$eval(`tr[data-key="${keyId}"] [data-tokens]`, (e) => e.textContent);
 
       // Instances by state and their cold starts: what GET /admin/v1/instances reports.
       const { pools } = await api<{
@@ -192,6 +197,12 @@ describe('GET /status in headless chromium', { skip: NO_CHROMIUM, timeout: 120_0
       assert.ok(shown.ttft > 0, 'a TTFT p50');
       assert.equal(shown.ttftCount, String(REQUESTS));
       assert.equal(keyRequests, String(REQUESTS));
+      assert.equal(keyTokensShown, String(keyTokens), "the key's tokens at this replica: the answers' usage");
+      // The limiter's day window (no limit set: the count alone); a UTC midnight between could split it.
+      assert.ok(
+        Number(keyToday) === keyTokens || new Date().getUTCHours() === 0,
+        `today ${keyToday} of ${keyTokens}`,
+      );
 
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: join(OUTPUT, 'status-page.png'), fullPage: true });

@@ -50,12 +50,15 @@ export function formatStatus(s: StatusSummary): string {
     out.push(
       '',
       table([
-        ['KEY', 'ID', 'REQUESTS', 'TOKENS'],
+        ['KEY', 'ID', 'REQUESTS', 'TOKENS', 'TOKENS TODAY'],
         ...s.keys.map((k) => [
           k.name + (k.revoked ? ' (revoked)' : ''),
           k.id,
           String(k.requests),
           String(k.tokens),
+          k.limited === null
+            ? '?'
+            : String(k.limited.tokensToday) + (k.limits.tokensPerDay ? ` / ${k.limits.tokensPerDay}` : ''),
         ]),
       ]),
     );

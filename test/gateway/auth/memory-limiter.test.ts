@@ -84,4 +84,20 @@ describe('memory limiter (time stepped by hand)', () => {
     limiter.finish('k', a.ok ? a.lease : null, 0);
     assert.ok((await limiter.admit('k', limits)).ok, 'the bucket token was not spent by the refusal');
   });
+
+  it('usage: the current minute and day windows and the leases held, as the quotas count them', async () => {
+    let now = 10 * DAY + 30_000;
+    const limiter = new MemoryLimiter({ clock: clockReading(() => now) });
+    const limits = { maxConcurrentRequests: 2, tokensPerMinute: 1000 };
+    assert.deepEqual(await limiter.usage('k'), { tokensThisMinute: 0, tokensToday: 0, leases: 0 });
+    const a = await limiter.admit('k', limits);
+    assert.deepEqual(await limiter.usage('k'), { tokensThisMinute: 0, tokensToday: 0, leases: 1 });
+    limiter.finish('k', a.ok ? a.lease : null, 120);
+    assert.deepEqual(await limiter.usage('k'), { tokensThisMinute: 120, tokensToday: 120, leases: 0 });
+    now += MINUTE;
+    limiter.finish('k', null, 5);
+    assert.deepEqual(await limiter.usage('k'), { tokensThisMinute: 5, tokensToday: 125, leases: 0 });
+    now += DAY;
+    assert.deepEqual(await limiter.usage('k'), { tokensThisMinute: 0, tokensToday: 0, leases: 0 });
+  });
 });

@@ -50,6 +50,32 @@ describe('Redis limiter', { timeout: 60_000 }, () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('usage: any limiter reads what every one counted, and the leases held', async () => {
+    const [ca, cb] = [client(), client()];
+    await Promise.all([ready(ca), ready(cb)]);
+    const a = new RedisLimiter({ client: ca });
+    const b = new RedisLimiter({ client: cb });
+    const id = keyId();
+    const limits = { maxConcurrentRequests: 3 };
+    const first = await a.admit(id, limits);
+    const second = await b.admit(id, limits);
+    assert.equal((await b.usage(id)).leases, 2, 'two leases held, one per limiter');
+    a.finish(id, first.ok ? first.lease : null, 100);
+    b.finish(id, second.ok ? second.lease : null, 50);
+    // finish() does not wait for Redis: poll until both have landed.
+    let used = await a.usage(id);
+    for (let i = 0; i < 100 && (used.tokensToday < 150 || used.leases > 0); i++) {
+      await sleep(20);
+      used = await a.usage(id);
+    }
+    assert.equal(used.tokensToday, 150, 'both finishes counted in the day window');
+    assert.equal(used.leases, 0, 'the leases given back');
+    // A minute boundary between the two finishes would split them; never more than the day's.
+    assert.ok(used.tokensThisMinute > 0 && used.tokensThisMinute <= 150);
+    assert.deepEqual(await b.usage(keyId()), { tokensThisMinute: 0, tokensToday: 0, leases: 0 });
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('token quotas are counted from finish() on any limiter and refused on every one', async () => {
     const [ca, cb] = [client(), client()];
     await Promise.all([ready(ca), ready(cb)]);
