@@ -171,7 +171,10 @@ export function sessionOptions(o: LoadOptions): ort.InferenceSession.SessionOpti
       const options = o.providerOptions?.[name];
       return options === undefined ? name : { ...options, name };
     }),
-    ...(o.profileFilePrefix !== undefined && { enableProfiling: true, profileFilePrefix: o.profileFilePrefix }),
+    ...(o.profileFilePrefix !== undefined && {
+      enableProfiling: true,
+      profileFilePrefix: o.profileFilePrefix,
+    }),
   };
 }
 
