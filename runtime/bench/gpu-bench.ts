@@ -1,5 +1,5 @@
 /**
- * npm run bench:gpu [-- --json] [--model DIR | --checkpoint DIR] [--dtype float32|float16] ...
+ * npm run bench:gpu [-- --json] [--model DIR | --checkpoint DIR] [--dtype float32|float16|int4] ...
  *
  * The engine on a GPU (ONNX Runtime's WebGPU provider, KV pool on the device) on a Llama-architecture
  * model of about 0.5 B parameters: the conversation workload of bench:runtime with continuous, static and
@@ -56,7 +56,11 @@ const { values: o } = parseArgs({
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
 const r2 = (x: number) => Math.round(x * 100) / 100;
-const dtype = o.dtype as 'float32' | 'float16';
+if (!['float32', 'float16', 'int4'].includes(o.dtype))
+  throw new Error(`--dtype: float32, float16 or int4, not ${o.dtype}`);
+const dtype = o.dtype as 'float32' | 'float16' | 'int4';
+// The peer has no int4 of these weights: it runs them at float32, and the report says so.
+const peerDtype = dtype === 'int4' ? 'float32' : dtype;
 const kvDtype = o['kv-dtype'] as KvDtype;
 const root = repoRoot();
 const skip = new Set(o.skip.split(',').filter(Boolean));
@@ -186,7 +190,7 @@ if (o.peer && checkpoint !== undefined) {
         '--workload',
         file,
         '--dtype',
-        dtype,
+        peerDtype,
         '--max-batch',
         String(maxBatch),
       ],
@@ -277,8 +281,10 @@ if (!skip.has('sequential')) {
 const result = {
   machine: describeMachine(),
   model: model.manifest.name,
-  parameters_m: r2(deviceWeightBytes / 4 / 1e6),
+  // From the weights' bytes: float32 on the device (int4's packed bytes do not say it).
+  parameters_m: dtype === 'int4' ? null : r2(deviceWeightBytes / 4 / 1e6),
   weights_dtype: dtype,
+  peer_weights_dtype: peerDtype,
   kv_dtype: kvDtype,
   requests: workload.length,
   continuous_tps: r2(continuousTps),
