@@ -92,7 +92,7 @@ function renderDecisions(d: DeploymentSummary): string {
     .reverse()
     .map(
       (x) =>
-        `<tr data-decision-at="${x.at}"><td class="muted">${esc(new Date(x.at).toISOString().slice(11, 19))}</td><td class="num">${x.actual} → <b>${x.desired}</b></td><td>${esc(x.reason)}</td></tr>`,
+        `<tr data-decision-at="${x.at}"><td class="muted">${esc(new Date(x.at).toISOString().slice(11, 19))}</td><td class="num">${x.actual} → <b>${x.desired}</b></td><td><span data-reason>${esc(x.reason)}</span>${x.repeats > 0 ? ` <span class="muted" data-repeats="${x.repeats}">(then ${x.repeats} ticks alike)</span>` : ''}</td></tr>`,
     );
   return `<table class="decisions"><tr><th>decided</th><th>instances</th><th>reason</th></tr>${rows.join('')}</table>`;
 }

@@ -1,4 +1,5 @@
 import type { ControllerTimeline } from '../admin/controller-timeline.ts';
+import { lastChanges } from '../admin/decision-changes.ts';
 import type { AdminOperations } from '../admin/index.ts';
 import type { KeyLimits, KeyStore, KeyUsageTally, Limiter, LimitUsage } from '../auth/index.ts';
 import type { DeploymentRegistry } from '../deployments/index.ts';
@@ -74,7 +75,14 @@ export interface DeploymentSummary {
   readonly demand: { readonly from: number; readonly bucketMs: number; readonly arrivals: readonly number[] };
   /** The controller's forecast, kept-warm instances and cold starts over the same hour; null without one. */
   readonly timeline: ControllerTimeline | null;
-  readonly decisions: readonly { at: number; desired: number; actual: number; reason: string }[];
+  /** The last changes (decisions every tick repeats are counted in `repeats`, not listed). */
+  readonly decisions: readonly {
+    at: number;
+    desired: number;
+    actual: number;
+    reason: string;
+    repeats: number;
+  }[];
   readonly latency: { ttft: Quantiles | null; tpot: Quantiles | null };
 }
 
@@ -167,9 +175,10 @@ export async function gatherStatus(
         })),
         demand: { from, bucketMs: BUCKET_MS, arrivals: series?.map((b) => b.arrivals) ?? [] },
         timeline: s.operations?.timeline?.(d.name, from) ?? null,
-        decisions: ((s.operations?.decisions(d.name) ?? []) as DeploymentSummary['decisions'][number][])
-          .slice(-DECISIONS_SHOWN)
-          .map(({ at, desired, actual, reason }) => ({ at, desired, actual, reason })),
+        decisions: lastChanges(
+          (s.operations?.decisions(d.name) ?? []) as DeploymentSummary['decisions'][number][],
+          DECISIONS_SHOWN,
+        ).map(({ at, desired, actual, reason, repeats }) => ({ at, desired, actual, reason, repeats })),
         latency: s.latency(d.name),
       };
     }),

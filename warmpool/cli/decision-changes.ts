@@ -1,12 +1,5 @@
+import { decisionGist as gist } from '../../gateway/admin/decision-changes.ts';
 import type { DecisionRow } from './format.ts';
-
-/**
- * What makes a decision a change worth printing: its target, the instances it saw, or the kind of
- * reason. The numbers in a reason ("last arrival 1234 ms ago") move every tick, its words do not.
- */
-function gist(d: DecisionRow): string {
-  return `${d.desired}|${d.actual}|${d.reason.replace(/\d+(\.\d+)?/g, '#')}`;
-}
 
 /**
  * Picks, from successive reads of the controller's recent decisions (oldest first), those not seen in
