@@ -10,7 +10,6 @@ import { type ResolvedArchitecture, resolveArchitecture } from '../../../runtime
 import { readConfig } from '../../../runtime/model/import/index.ts';
 import { HF_FIXTURES } from '../../support/hf-golden.ts';
 import { LORA_SPEC, loraDir } from '../../support/lora-fixtures.ts';
-import type { LoraGraphSpec } from '../../../runtime/model/graph/index.ts';
 
 describe('PEFT adapter loader', () => {
   let arch: ResolvedArchitecture;
