@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { AdapterMemory, type AdapterMemoryStats, loadPeftAdapter } from '../adapters/index.ts';
+import { resolveArchitecture } from '../model/architecture.ts';
 import { eosTokenIds, type LoadedModel } from '../model/index.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { type EngineConfig, engineConfig } from './config.ts';
@@ -14,7 +16,7 @@ import type { StepEntry } from './runner/step-inputs.ts';
 import type { SamplingParams } from './sampling/params.ts';
 import { Rng } from './sampling/rng.ts';
 import { sample } from './sampling/sampler.ts';
-import type { ScheduledSeq } from './scheduler/scheduler.ts';
+import type { ScheduledSeq, SequenceResources } from './scheduler/scheduler.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { PRIORITY, type Priority, Sequence } from './sequence.ts';
 import { type EngineStats, type StepRecord, StepStats } from './step-stats.ts';
@@ -27,6 +29,8 @@ export interface GenerateRequest {
   readonly requestId?: string;
   /** Aborting it (the client left) removes the request at the next step boundary. */
   readonly signal?: AbortSignal;
+  /** A LoRA adapter loaded with loadAdapter (by id); none: the base model. */
+  readonly adapter?: string;
 }
 
 export type SubmitResult =
@@ -68,6 +72,13 @@ export class Engine {
   #loop: Promise<void> | null = null;
   #draining = false;
   #lastError: unknown = undefined;
+  /** The adapter slots, when the model was loaded with `adapters`. */
+  readonly #adapters: AdapterMemory | undefined;
+  /** Admitted requests per adapter id: an adapter in use is not unloaded. */
+  readonly #adapterUsers = new Map<string, number>();
+  readonly #requestAdapter = new Map<string, string>();
+  /** The slot each running sequence under an adapter holds. */
+  readonly #seqSlots = new Map<string, number>();
 
   /** `kvArena`: pre-committed zeroed memory for the KV cache (see KVStore), used when large enough. */
   constructor(
@@ -95,12 +106,39 @@ export class Engine {
       enablePrefixCaching: this.config.enablePrefixCaching,
       tileBlocks: this.config.tileBlocks,
     });
+    if (model.adapters) this.#adapters = new AdapterMemory(resolveArchitecture(arch), model.adapters);
+    const adapters = this.#adapters;
     this.#runner =
       this.#store instanceof DeviceKVPool
         ? new DeviceModelRunner(model, this.#store)
-        : new ModelRunner(model, this.#store);
-    this.#scheduler = new Scheduler(this.config, this.#kv);
+        : new ModelRunner(model, this.#store, adapters ? { adapters } : {});
+    this.#scheduler = new Scheduler(this.config, this.#kv, this.#slotResources());
     this.#hooks = hooks;
+  }
+
+  /**
+   * Reads and checks a PEFT adapter folder and registers it under `id` (AdapterError if refused); its
+   * weights go into a slot when the first request under it is admitted. The engine keeps running.
+   */
+  async loadAdapter(id: string, dir: string): Promise<void> {
+    const memory = this.#adapters;
+    if (!memory) throw new Error(`${this.model.manifest.name} was loaded without adapter slots`);
+    const adapter = await loadPeftAdapter(
+      dir,
+      resolveArchitecture(this.model.manifest.architecture),
+      memory.spec,
+    );
+    if (!memory.register(id, adapter)) throw new Error(`adapter ${id} is loaded already: unload it first`);
+  }
+
+  /** Unregisters an adapter; false while a request under it is admitted. */
+  unloadAdapter(id: string): boolean {
+    if (!this.#adapters || (this.#adapterUsers.get(id) ?? 0) > 0) return false;
+    return this.#adapters.unregister(id);
+  }
+
+  adapterStats(): AdapterMemoryStats | undefined {
+    return this.#adapters?.stats();
   }
 
   /** Admits a request or refuses it at once; never throws for bad input. */
@@ -140,6 +178,10 @@ export class Engine {
     this.#requests.set(id, state);
     const seq = this.#newSequence(id, 0, req, [...req.prompt], this.#arrivals++);
     state.add(seq);
+    if (req.adapter !== undefined) {
+      this.#requestAdapter.set(id, req.adapter);
+      this.#adapterUsers.set(req.adapter, (this.#adapterUsers.get(req.adapter) ?? 0) + 1);
+    }
     this.#scheduler.add(seq);
     if (req.signal) {
       if (req.signal.aborted) this.abort(id);
@@ -234,6 +276,14 @@ export class Engine {
         code: 'engine_draining',
         message: 'this instance is draining and admits no new requests; retry on another instance',
       };
+    if (req.adapter !== undefined && !this.#adapters?.has(req.adapter))
+      return {
+        code: 'adapter_not_found',
+        field: 'adapter',
+        message: this.#adapters
+          ? `adapter ${req.adapter} is not loaded on this instance: load it first`
+          : 'this instance serves no adapters (its model was loaded without adapter slots)',
+      };
     if (prompt.length === 0)
       return {
         code: 'empty_prompt',
@@ -288,12 +338,14 @@ export class Engine {
   #newSequence(
     requestId: string,
     index: number,
-    req: Pick<GenerateRequest, 'params' | 'priority'>,
+    req: Pick<GenerateRequest, 'params' | 'priority'> & { readonly adapter?: string | null },
     tokens: number[],
     arrival: number,
   ): Sequence {
     const p = req.params;
+    const adapter = req.adapter ?? undefined;
     return new Sequence({
+      ...(adapter !== undefined && { adapter: { id: adapter, cacheKey: this.#adapters!.cacheKey(adapter) } }),
       requestId,
       index,
       priority: req.priority ?? PRIORITY.interactive,
@@ -339,6 +391,7 @@ export class Engine {
         numNew: s.numNew,
         blockTable: this.#kv.blockTable(s.seq.id),
         samples: s.samples,
+        adapterSlot: this.#seqSlots.get(s.seq.id) ?? 0,
       }));
       const out = await this.#runner.step(
         entries,
@@ -393,7 +446,7 @@ export class Engine {
     if (!state) return;
     state.finish(seq, reason);
     if (state.done) {
-      this.#requests.delete(seq.requestId);
+      this.#forget(seq.requestId);
       this.#stats.requestDone();
     }
   }
@@ -405,8 +458,38 @@ export class Engine {
       state.fail({ type: 'error', code: 'engine_step_failed', message });
       this.#stats.requestDone();
     }
-    this.#requests.clear();
+    for (const id of [...this.#requests.keys()]) this.#forget(id);
     this.#aborts.clear();
+  }
+
+  /** The request is over: it leaves the table and stops counting as a user of its adapter. */
+  #forget(id: string): void {
+    this.#requests.delete(id);
+    const adapter = this.#requestAdapter.get(id);
+    if (adapter === undefined) return;
+    this.#requestAdapter.delete(id);
+    const n = (this.#adapterUsers.get(adapter) ?? 1) - 1;
+    if (n === 0) this.#adapterUsers.delete(adapter);
+    else this.#adapterUsers.set(adapter, n);
+  }
+
+  /** Adapter slots as the scheduler takes and returns them: a sequence under an adapter holds its slot while it runs. */
+  #slotResources(): SequenceResources | undefined {
+    const memory = this.#adapters;
+    if (!memory) return undefined;
+    return {
+      acquire: (seq) => {
+        if (seq.adapter === null) return true;
+        const slot = memory.acquire(seq.adapter);
+        if (slot === null) return false;
+        this.#seqSlots.set(seq.id, slot);
+        return true;
+      },
+      release: (seq) => {
+        if (seq.adapter === null || !this.#seqSlots.delete(seq.id)) return;
+        memory.release(seq.adapter);
+      },
+    };
   }
 
   #applyAborts(): void {
@@ -416,7 +499,7 @@ export class Engine {
       if (!state) continue;
       for (const seq of this.#scheduler.abort(id)) state.finish(seq, 'abort');
       state.abortRemaining();
-      this.#requests.delete(id);
+      this.#forget(id);
       this.#stats.requestDone();
     }
   }

@@ -6,7 +6,8 @@ export type AdmissionErrorCode =
   | 'queue_full'
   | 'invalid_sampling_params'
   | 'invalid_token'
-  | 'engine_draining';
+  | 'engine_draining'
+  | 'adapter_not_found';
 
 export interface AdmissionError {
   code: AdmissionErrorCode;

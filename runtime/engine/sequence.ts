@@ -29,6 +29,8 @@ export interface SequenceInit {
   readonly rng: RandomSource;
   /** The prompt, or for a fork its parent's tokens: the sequence keeps this array and appends to it. */
   readonly tokens: number[];
+  /** The LoRA adapter it runs under and that adapter's prefix-cache key; none: the base model. */
+  readonly adapter?: { readonly id: string; readonly cacheKey: string };
 }
 
 /**
@@ -48,6 +50,10 @@ export class Sequence {
   readonly params: SamplingParams;
   readonly rng: RandomSource;
   readonly promptLength: number;
+  /** The LoRA adapter's id, or null for the base model. */
+  readonly adapter: string | null;
+  /** Prefix-cache key of the adapter ('' for the base model): KV blocks are shared only under one key. */
+  readonly adapterKey: string;
   readonly #tokens: number[];
   #numComputed = 0;
   #pendingFork: boolean;
@@ -63,6 +69,8 @@ export class Sequence {
     this.rng = o.rng;
     this.#tokens = o.tokens;
     this.promptLength = o.tokens.length;
+    this.adapter = o.adapter?.id ?? null;
+    this.adapterKey = o.adapter?.cacheKey ?? '';
     // Only the first sequence forks; its siblings are born forked.
     this.#pendingFork = o.index === 0 && o.params.n > 1;
   }

@@ -164,6 +164,11 @@ export const ERROR_CATALOG = {
   // Engine admission (runtime/engine/errors.ts)
   empty_prompt: { status: 400, type: 'invalid_request_error', hint: 'send a non-empty prompt' },
   invalid_token: { status: 400, type: 'invalid_request_error', hint: 'send token ids inside the vocabulary' },
+  adapter_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    hint: 'load the adapter on this instance, or call the base model',
+  },
   invalid_sampling_params: {
     status: 400,
     type: 'invalid_request_error',

@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { ByteTokenizer, type ChatTemplate, loadModelText, type Tokenizer } from '../engine/text/index.ts';
+import { openAdapterEngine } from './adapter-engine.ts';
 import { openDeviceSessions, type DeviceSessions } from './device-sessions.ts';
 import { graphCachePath, openCached } from './graph-cache.ts';
-import type { KvDtype } from './graph/index.ts';
+import { ADAPTER_SLOT_INPUT, type KvDtype, type LoraGraphSpec, loraStackNames } from './graph/index.ts';
 import { checkManifest, type ManifestFile, type ModelManifest } from './manifest.ts';
 
 /** A model refused at load time: `code` is stable, `message` says what is wrong and what to do. */
@@ -31,6 +32,8 @@ export interface LoadedModel {
   readonly engine?: ort.InferenceSession;
   /** The device-resident KV contract's sessions, when loaded with `deviceKv`. */
   readonly device?: DeviceSessions;
+  /** The adapter slots `engine` takes (loaded with `adapters`); absent: the engine takes no adapter inputs. */
+  readonly adapters?: LoraGraphSpec;
   /** The model's tokenizer and chat template (none for warmgate's byte-level models). */
   readonly text: ModelTextParts;
   release(): Promise<void>;
@@ -74,6 +77,11 @@ export interface LoadOptions {
   providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Write ONNX Runtime's profile of every session (a JSON file per session, named from this prefix). */
   profileFilePrefix?: string;
+  /**
+   * Serve LoRA adapters: the engine graph is rebuilt at load with this many adapter slots of this rank
+   * (runtime/adapters/README.md). Host KV pools only for now (not with `deviceKv`).
+   */
+  adapters?: LoraGraphSpec;
 }
 
 const engineInputs = (layers: number) => [
@@ -203,7 +211,9 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   let engine: ort.InferenceSession | undefined;
   let device: DeviceSessions | undefined;
   try {
-    if (options.deviceKv === undefined) {
+    if (options.adapters !== undefined) {
+      engine = await openLoraEngine(dir, manifest, graphBytes, options.adapters, options);
+    } else if (options.deviceKv === undefined) {
       engine = await openGraph(dir, 'engine', manifest, engineInputs(layers), options);
     } else {
       device = await openDeviceSessions(
@@ -236,7 +246,43 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     throw e;
   }
   const modelId = `${manifest.name}@${manifest.files.engine.sha256.slice(0, 16)}:${manifest.files.weights.sha256.slice(0, 16)}`;
-  return { dir, manifest, modelId, engine, device, text: parts, release };
+  const adapters = options.adapters && Object.freeze({ ...options.adapters });
+  return { dir, manifest, modelId, engine, device, adapters, text: parts, release };
+}
+
+/** The engine graph with adapter inputs (adapter-engine.ts); refused with deviceKv, checked by name. */
+async function openLoraEngine(
+  dir: string,
+  manifest: ModelManifest,
+  graphBytes: Uint8Array,
+  spec: LoraGraphSpec,
+  options: LoadOptions,
+): Promise<ort.InferenceSession> {
+  if (options.deviceKv !== undefined)
+    throw new ModelLoadError(
+      'model_graph_invalid',
+      'adapters are served with host KV pools only for now: load without deviceKv to serve adapters',
+    );
+  let session: ort.InferenceSession;
+  try {
+    session = await openAdapterEngine(dir, manifest, graphBytes, spec, sessionOptions(options));
+  } catch (e) {
+    throw new ModelLoadError(
+      'model_graph_invalid',
+      `the adapter engine graph of ${dir} could not be built or opened: ${(e as Error).message}`,
+    );
+  }
+  const inputs = [
+    ...engineInputs(manifest.architecture.n_layer),
+    ADAPTER_SLOT_INPUT,
+    ...spec.targets.flatMap((t) => Object.values(loraStackNames(t))),
+  ];
+  const missing = inputs.filter((n) => !session.inputNames.includes(n));
+  if (missing.length) {
+    await session.release();
+    throw new ModelLoadError('model_graph_invalid', `the adapter engine graph lacks ${missing.join(', ')}`);
+  }
+  return session;
 }
 
 /** Opens one graph of the paged contract and checks its inputs and outputs by name. */

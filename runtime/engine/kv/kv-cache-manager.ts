@@ -106,10 +106,12 @@ export class KVCacheManager {
 
   /**
    * Longest run of cached full blocks at the head of `tokens`. At least one token is always left to
-   * compute, since the forward step needs it to produce logits. Changes nothing.
+   * compute, since the forward step needs it to produce logits. Changes nothing. `adapterKey` names the
+   * LoRA adapter the tokens run under ('' for the base model): blocks are shared only under the same one.
    */
-  findCachedPrefix(tokens: readonly number[]): CachedPrefix {
-    const { blockSize, modelId, enablePrefixCaching } = this.config;
+  findCachedPrefix(tokens: readonly number[], adapterKey = ''): CachedPrefix {
+    const { blockSize, enablePrefixCaching } = this.config;
+    const modelId = this.#hashKey(adapterKey);
     const blocks: number[] = [];
     const hashes: BlockHash[] = [];
     const maxBlocks = enablePrefixCaching ? Math.max(0, Math.floor((tokens.length - 1) / blockSize)) : 0;
@@ -207,9 +209,10 @@ export class KVCacheManager {
    * Records that KV is now written for tokens[0, numComputedTokens) and registers every newly full block
    * in the prefix cache. `tokens` must hold at least numComputedTokens tokens of this sequence.
    */
-  commitComputed(seqId: string, tokens: readonly number[], numComputedTokens: number): void {
+  commitComputed(seqId: string, tokens: readonly number[], numComputedTokens: number, adapterKey = ''): void {
     const seq = this.#get(seqId, 'commitComputed');
-    const { blockSize, modelId } = this.config;
+    const { blockSize } = this.config;
+    const modelId = this.#hashKey(adapterKey);
     if (
       !Number.isInteger(numComputedTokens) ||
       numComputedTokens < seq.numComputed ||
@@ -241,6 +244,11 @@ export class KVCacheManager {
       // False means another block already caches these tokens; this one stays a plain block.
       this.#pool.setHash(seq.blocks[i]!, hash);
     }
+  }
+
+  /** The model id the block hashes are keyed by: with an adapter, the model's id and the adapter's key. */
+  #hashKey(adapterKey: string): string {
+    return adapterKey === '' ? this.config.modelId : `${this.config.modelId}\u0000lora:${adapterKey}`;
   }
 
   /** Releases the sequence's blocks, tail first so that the LRU evicts a chain's tail before its head. */

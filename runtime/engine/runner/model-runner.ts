@@ -1,5 +1,7 @@
 import ort from 'onnxruntime-node';
+import type { AdapterMemory } from '../../adapters/index.ts';
 import type { LoadedModel } from '../../model/index.ts';
+import { adapterFeeds } from './adapter-feeds.ts';
 import type { BlockCopy } from '../kv/index.ts';
 import type { KVStore } from './kv-store.ts';
 import { layoutFeeds } from './step-feeds.ts';
@@ -23,10 +25,25 @@ export class ModelRunner {
   readonly #headDim: number;
 
   readonly #inPlace: boolean;
+  readonly #adapters: ((entries: readonly StepEntry[], T: number) => Record<string, ort.Tensor>) | undefined;
 
-  /** `inPlace: false` gathers every tile (the naive paged layout): for the benchmark's baseline only. */
-  constructor(model: LoadedModel, store: KVStore, opts: { inPlace?: boolean } = {}) {
+  /**
+   * `inPlace: false` gathers every tile (the naive paged layout): for the benchmark's baseline only.
+   * `adapters`: the slot memory a model loaded with adapters reads (required then, refused otherwise).
+   */
+  constructor(
+    model: LoadedModel,
+    store: KVStore,
+    opts: { inPlace?: boolean; adapters?: AdapterMemory } = {},
+  ) {
     this.#inPlace = opts.inPlace ?? true;
+    if ((model.adapters === undefined) !== (opts.adapters === undefined))
+      throw new Error(
+        model.adapters
+          ? `${model.manifest.name} was loaded with adapter slots: give the runner its AdapterMemory`
+          : `${model.manifest.name} was loaded without adapter slots: load it with options.adapters`,
+      );
+    this.#adapters = opts.adapters && adapterFeeds(opts.adapters);
     if (!model.engine)
       throw new Error(
         `${model.manifest.name} was loaded with its KV pool on the device: run it with DeviceModelRunner`,
@@ -43,6 +60,7 @@ export class ModelRunner {
     store.copy(copies);
     const s = buildStepInputs(entries, store, { inPlace: this.#inPlace });
     const feeds = stepFeeds(s, store, this.#kvHeads, this.#headDim);
+    if (this.#adapters) Object.assign(feeds, this.#adapters(entries, s.numTokens));
     const started = performance.now();
     const out = await this.#session.run(feeds);
     const runMs = performance.now() - started;

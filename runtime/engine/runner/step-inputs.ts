@@ -6,6 +6,8 @@ export interface StepEntry {
   readonly numNew: number;
   readonly blockTable: readonly number[];
   readonly samples: boolean;
+  /** The LoRA adapter slot its tokens run under (0 or absent: the base model). */
+  readonly adapterSlot?: number;
 }
 
 /** The engine graph's inputs for one step, as flat typed arrays with their shapes. */

@@ -21,6 +21,18 @@ export interface StepPlan {
 /** The waiting queue as others see it: its size and its order, not its methods. */
 export type WaitingView = Pick<WaitingQueue, 'length' | typeof Symbol.iterator>;
 
+/**
+ * What a sequence holds besides KV blocks while it runs (its LoRA adapter's slot): taken when it is
+ * admitted, given back when it leaves the running list (finished, aborted or preempted). `acquire`
+ * false is a shortfall: the sequence keeps waiting at the head.
+ */
+export interface SequenceResources {
+  acquire(seq: Sequence): boolean;
+  release(seq: Sequence): void;
+}
+
+const NO_RESOURCES: SequenceResources = { acquire: () => true, release: () => undefined };
+
 type Limits = Pick<
   EngineConfig,
   'maxRunningSeqs' | 'maxBatchedTokens' | 'maxPrefillChunk' | 'enablePrefixCaching'
@@ -41,10 +53,12 @@ export class Scheduler {
   #running: Sequence[] = [];
   readonly #kv: KVCacheManager;
   readonly #limits: Limits;
+  readonly #resources: SequenceResources;
 
-  constructor(limits: Limits, kv: KVCacheManager) {
+  constructor(limits: Limits, kv: KVCacheManager, resources: SequenceResources = NO_RESOURCES) {
     this.#limits = limits;
     this.#kv = kv;
+    this.#resources = resources;
   }
 
   get running(): readonly Sequence[] {
@@ -71,6 +85,8 @@ export class Scheduler {
   fork(parent: Sequence, children: readonly Sequence[]): void {
     sequenceProgress.forked(parent);
     for (const child of children) {
+      // The parent holds the same adapter's slot, so this cannot fall short.
+      if (!this.#resources.acquire(child)) throw new Error(`fork: ${child.id} got no adapter slot`);
       this.#kv.fork(parent.id, child.id);
       sequenceProgress.computed(child, parent.numComputed);
       this.#running.push(child);
@@ -85,14 +101,17 @@ export class Scheduler {
     const { seq } = s;
     if (!this.#kv.has(seq.id)) return false;
     sequenceProgress.computed(seq, seq.numComputed + s.numNew);
-    this.#kv.commitComputed(seq.id, seq.tokens, seq.numComputed);
+    this.#kv.commitComputed(seq.id, seq.tokens, seq.numComputed, seq.adapterKey);
     return true;
   }
 
   /** A sequence finished: it leaves and its blocks go back. */
   finish(seq: Sequence): void {
     const i = this.#running.indexOf(seq);
-    if (i >= 0) this.#running.splice(i, 1);
+    if (i >= 0) {
+      this.#running.splice(i, 1);
+      this.#resources.release(seq);
+    }
     this.#kv.free(seq.id);
   }
 
@@ -103,6 +122,7 @@ export class Scheduler {
 
     const preempt = (victim: Sequence): void => {
       this.#running.splice(this.#running.indexOf(victim), 1);
+      this.#resources.release(victim);
       const j = scheduled.findIndex((s) => s.seq === victim);
       if (j >= 0) budget += scheduled.splice(j, 1)[0]!.numNew;
       this.#kv.free(victim.id);
@@ -132,11 +152,17 @@ export class Scheduler {
     while (preempted.length === 0 && budget > 0 && this.#running.length < this.#limits.maxRunningSeqs) {
       const seq = this.#waiting.peek();
       if (!seq) break;
-      const hit = this.#limits.enablePrefixCaching ? this.#kv.findCachedPrefix(seq.tokens) : undefined;
+      if (!this.#resources.acquire(seq)) break; // no adapter slot free yet; it keeps its place at the head
+      const hit = this.#limits.enablePrefixCaching
+        ? this.#kv.findCachedPrefix(seq.tokens, seq.adapterKey)
+        : undefined;
       const start = hit?.numTokens ?? 0;
       const numNew = this.#chunk(seq, start, budget);
       const alloc = this.#kv.allocateSlots(seq.id, start + numNew, hit);
-      if (alloc === null) break; // not enough blocks yet; it keeps its place at the head
+      if (alloc === null) {
+        this.#resources.release(seq);
+        break; // not enough blocks yet; it keeps its place at the head
+      }
       this.#waiting.shift();
       sequenceProgress.computed(seq, start);
       this.#running.push(seq);

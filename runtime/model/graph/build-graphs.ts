@@ -4,6 +4,7 @@ import { checkArchitecture } from './check-architecture.ts';
 import { decodeContiguousGraph } from './decode-contiguous.ts';
 import { deviceEngineGraph, type KvDtype, kvCopyGraph, kvPoolInitGraph } from './device-engine.ts';
 import { engineGraph } from './engine.ts';
+import type { LoraGraphSpec } from './lora.ts';
 import { withMatMulNBits } from './matmul-nbits.ts';
 import { referenceGraph } from './reference.ts';
 import { checkWeightIndex, type WeightIndex } from './weight-index.ts';
@@ -66,4 +67,23 @@ export function buildDeviceGraphs(
     init: encodeModel(kvPoolInitGraph(arch, kvDtype).model(meta('kv_pool_init'))),
     copy: encodeModel(kvCopyGraph(arch, kvDtype).model(meta('kv_copy'))),
   };
+}
+
+/**
+ * engine.onnx with the adapter inputs of lora.ts, reading the weights through `index` as engine.onnx
+ * does: built at load from the model folder's own engine.onnx (see adapter-engine.ts), never stored.
+ */
+export function buildAdapterEngineGraph(
+  arch: ResolvedArchitecture,
+  index: WeightIndex,
+  lora: LoraGraphSpec,
+  weightsLocation = 'weights.bin',
+  name = 'warmgate-model',
+): Uint8Array {
+  checkArchitecture(arch);
+  checkWeightIndex(arch, index);
+  const g = engineGraph(arch, { index, location: weightsLocation }, lora);
+  return encodeModel(
+    withMatMulNBits(g.model({ 'warmgate.model': name, 'warmgate.role': 'engine_lora' }), index),
+  );
 }

@@ -11,6 +11,7 @@ import {
   type Part,
 } from './attention.ts';
 import { attentionResidual, dimsOf, embed, mlpResidual, qkv, rotaryTables } from './layers.ts';
+import { checkLoraSpec, declareLoraInputs, type LoraApply, loraApply, type LoraGraphSpec } from './lora.ts';
 import { stepOutputs } from './step-outputs.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
 
@@ -28,16 +29,20 @@ const { FLOAT: F, INT64: I, BOOL } = DataType;
 
 /**
  * An If on decode_only picks the decode-only step or the full step. One session holds both, so the
- * weights, their prepacked copies and the memory arena exist once, not twice.
+ * weights, their prepacked copies and the memory arena exist once, not twice. With `lora`, both steps
+ * also take the adapter inputs of lora.ts (adapter_slot per token, the slot stacks per target).
  */
-export function engineGraph(a: ResolvedArchitecture, w: WeightSource): Graph {
+export function engineGraph(a: ResolvedArchitecture, w: WeightSource, lora?: LoraGraphSpec): Graph {
   const { L, KVH, Dh, V } = dimsOf(a);
+  if (lora) checkLoraSpec(a, lora);
   const g = new Graph('warmgate_engine');
   g.input('decode_only', BOOL, [1]);
-  const full = fullStepGraph(a, w, new Graph('full_step', { prefix: 'full/', subgraph: true }));
+  const fullG = new Graph('full_step', { prefix: 'full/', subgraph: true });
+  const full = fullStepGraph(a, w, fullG, lora && withLora(fullG, a, lora));
   g.declareInputsOf(full); // the full step reads every input the decode step does
   attachWeights(g, a, w);
-  const decode = decodeStepGraph(a, w, new Graph('decode_step', { prefix: 'decode/', subgraph: true }));
+  const decodeG = new Graph('decode_step', { prefix: 'decode/', subgraph: true });
+  const decode = decodeStepGraph(a, w, decodeG, lora && withLora(decodeG, a, lora));
   g.node('If', ['decode_only'], ['logits', 'new_keys', 'new_values'], {
     then_branch: subgraph(decode.asSubgraph()),
     else_branch: subgraph(full.asSubgraph()),
@@ -48,7 +53,13 @@ export function engineGraph(a: ResolvedArchitecture, w: WeightSource): Graph {
   return g;
 }
 
-function fullStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph): Graph {
+/** Declares a branch's adapter inputs and returns its LoraApply. */
+function withLora(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec): LoraApply {
+  declareLoraInputs(g, a, spec);
+  return loraApply(g, spec);
+}
+
+function fullStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph, lora?: LoraApply): Graph {
   const { L, KVH, G, Dh } = dimsOf(a);
   const ids = g.input('input_ids', I, ['T']);
   const pos = g.input('positions', I, ['T']);
@@ -84,7 +95,7 @@ function fullStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph): Grap
   const newKeys: string[] = [];
   const newValues: string[] = [];
   for (let l = 0; l < L; l++) {
-    const { q, k, v } = qkv(g, a, x, l, scale, rope, newKeys, newValues);
+    const { q, k, v } = qkv(g, a, x, l, scale, rope, newKeys, newValues, lora);
     const qPad = g.op('Concat', [q, qPadRow], { axis: 0 }); // [T+1,KVH,G,Dh]
 
     // 1. direct: pool tiles in place, one query row each; rows are this step's decode tokens.
@@ -127,8 +138,8 @@ function fullStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph): Grap
     const fresh = newTokensPart(g, q, k, v, nMask, tLen, dims);
 
     const out = lseMerge(g, [direct, gathered, shared, fresh]);
-    x = attentionResidual(g, a, x, out, l);
-    x = mlpResidual(g, a, x, l);
+    x = attentionResidual(g, a, x, out, l, lora);
+    x = mlpResidual(g, a, x, l, lora);
   }
   const hidden = g.op('Gather', [x, logitsIndex], { axis: 0 });
   stepOutputs(g, a, hidden, newKeys, newValues, 'R');
@@ -141,7 +152,7 @@ function fullStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph): Grap
  * tokens themselves and a token's attention to its own new key is one dot product: about half the nodes
  * of the full step, which is most of a decode step's cost on CPU at small batch.
  */
-function decodeStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph): Graph {
+function decodeStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph, lora?: LoraApply): Graph {
   const { L, KVH, G, Dh } = dimsOf(a);
   const ids = g.input('input_ids', I, ['T']);
   const pos = g.input('positions', I, ['T']);
@@ -159,7 +170,7 @@ function decodeStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph): Gr
   const newKeys: string[] = [];
   const newValues: string[] = [];
   for (let l = 0; l < L; l++) {
-    const { q, k, v } = qkv(g, a, x, l, scale, rope, newKeys, newValues);
+    const { q, k, v } = qkv(g, a, x, l, scale, rope, newKeys, newValues, lora);
     const [mRows, lRows, aRows] = directPart(g, q, kCache[l]!, vCache[l]!, dOwner, dMask, dSeg, owned, [
       KVH,
       G,
@@ -176,8 +187,8 @@ function decodeStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph): Gr
       g.op('Mul', [g.op('Unsqueeze', [v, g.const([2])]), fSelf]),
     ]);
     const den = g.op('Add', [g.op('Mul', [g.reshape(lRows, [-1, KVH, G, 1]), fPast]), fSelf]);
-    x = attentionResidual(g, a, x, g.op('Div', [num, den]), l);
-    x = mlpResidual(g, a, x, l);
+    x = attentionResidual(g, a, x, g.op('Div', [num, den]), l, lora);
+    x = mlpResidual(g, a, x, l, lora);
   }
   stepOutputs(g, a, g.op('Gather', [x, logitsIndex], { axis: 0 }), newKeys, newValues, 'R');
   return g;

@@ -7,7 +7,8 @@ export class GraphBuildError extends Error {
     | 'weight_shape_mismatch'
     | 'weight_dtype_unsupported'
     | 'weight_out_of_file'
-    | 'weights_size_mismatch';
+    | 'weights_size_mismatch'
+    | 'lora_spec_invalid';
   constructor(code: GraphBuildError['code'], message: string) {
     super(message);
     this.code = code;

@@ -1,4 +1,20 @@
-export { buildDeviceGraphs, buildGraphs, type DeviceGraphs, type ModelGraphs } from './build-graphs.ts';
+export {
+  buildAdapterEngineGraph,
+  buildDeviceGraphs,
+  buildGraphs,
+  type DeviceGraphs,
+  type ModelGraphs,
+} from './build-graphs.ts';
+export {
+  ADAPTER_SLOT_INPUT,
+  checkLoraSpec,
+  LORA_TARGETS,
+  type LoraGraphSpec,
+  loraStackNames,
+  type LoraTarget,
+  loraTargetDims,
+  MAX_LORA_RANK,
+} from './lora.ts';
 export { type KvDtype } from './device-engine.ts';
 export { weightIndexOfGraph } from './weight-index-of-graph.ts';
 export { GraphBuildError } from './graph-build-error.ts';

@@ -1,5 +1,6 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
 import type { Graph } from '../onnx/index.ts';
+import type { LoraApply, LoraTarget } from './lora.ts';
 import { ropeTables, type RopeTables, rotate } from './rope.ts';
 
 /**
@@ -28,10 +29,20 @@ export const dimsOf = (a: ResolvedArchitecture): Dims => ({
 
 const w = (l: number, name: string) => `l${l}.${name}`;
 
-/** x @ W, plus the bias when the architecture has one there. */
-function linear(g: Graph, x: string, weight: string, bias: string | false): string {
+/**
+ * x @ W, plus the bias when the architecture has one there, plus the adapters' product when the graph
+ * takes adapters and this projection is one of their targets (lora.ts).
+ */
+function linear(
+  g: Graph,
+  x: string,
+  weight: string,
+  bias: string | false,
+  lora?: { apply: LoraApply; l: number; t: LoraTarget },
+): string {
   const y = g.matmul(x, weight);
-  return bias ? g.op('Add', [y, bias]) : y;
+  const biased = bias ? g.op('Add', [y, bias]) : y;
+  return lora ? lora.apply(x, biased, lora.l, lora.t) : biased;
 }
 
 /** LayerNorm (weight and bias), or RMSNorm x * w / sqrt(mean(x^2) + eps) in the op pattern ONNX Runtime fuses. */
@@ -61,8 +72,10 @@ export function projection(
   h: string,
   l: number,
   which: 'q' | 'k' | 'v',
+  lora?: LoraApply,
 ): string {
-  return linear(g, h, w(l, `w${which}`), a.qkv_bias && w(l, `b${which}`));
+  const t = `${which}_proj` as const;
+  return linear(g, h, w(l, `w${which}`), a.qkv_bias && w(l, `b${which}`), lora && { apply: lora, l, t });
 }
 
 export interface Qkv {
@@ -83,6 +96,7 @@ export function qkv(
   rope: RopeTables | undefined,
   newKeys: string[],
   newValues: string[],
+  lora?: LoraApply,
 ): Qkv {
   const { KVH, G, Dh } = dimsOf(a);
   const h = norm(g, a, x, w(l, 'ln1'));
@@ -90,14 +104,20 @@ export function qkv(
   let k: string;
   if (rope) {
     // Rotate before the pre-scale (HF scales the scores), and keys before they go to the cache.
-    const qr = g.reshape(projection(g, a, h, l, 'q'), [-1, KVH, G, Dh]);
+    const qr = g.reshape(projection(g, a, h, l, 'q', lora), [-1, KVH, G, Dh]);
     q = g.op('Mul', [rotate(g, qr, rope.partner, rope.cosQ, rope.sinQ), scale]);
-    k = rotate(g, g.reshape(projection(g, a, h, l, 'k'), [-1, KVH, Dh]), rope.partner, rope.cos, rope.sin);
+    k = rotate(
+      g,
+      g.reshape(projection(g, a, h, l, 'k', lora), [-1, KVH, Dh]),
+      rope.partner,
+      rope.cos,
+      rope.sin,
+    );
   } else {
-    q = g.reshape(g.op('Mul', [projection(g, a, h, l, 'q'), scale]), [-1, KVH, G, Dh]);
-    k = g.reshape(projection(g, a, h, l, 'k'), [-1, KVH, Dh]);
+    q = g.reshape(g.op('Mul', [projection(g, a, h, l, 'q', lora), scale]), [-1, KVH, G, Dh]);
+    k = g.reshape(projection(g, a, h, l, 'k', lora), [-1, KVH, Dh]);
   }
-  const v = g.reshape(projection(g, a, h, l, 'v'), [-1, KVH, Dh]);
+  const v = g.reshape(projection(g, a, h, l, 'v', lora), [-1, KVH, Dh]);
   newKeys.push(g.op('Unsqueeze', [k, g.const([0])]));
   newValues.push(g.op('Unsqueeze', [v, g.const([0])]));
   return { q, k, v };
@@ -110,21 +130,30 @@ export function attentionResidual(
   x: string,
   out: string,
   l: number,
+  lora?: LoraApply,
 ): string {
   const { H, Dh } = dimsOf(a);
-  return g.op('Add', [x, linear(g, g.reshape(out, [-1, H * Dh]), w(l, 'wo'), a.o_bias && w(l, 'bo'))]);
+  const o = lora && { apply: lora, l, t: 'o_proj' as const };
+  return g.op('Add', [x, linear(g, g.reshape(out, [-1, H * Dh]), w(l, 'wo'), a.o_bias && w(l, 'bo'), o)]);
 }
 
 /** x + MLP(norm(x)) in the architecture's variant. */
-export function mlpResidual(g: Graph, a: ResolvedArchitecture, x: string, l: number): string {
+export function mlpResidual(
+  g: Graph,
+  a: ResolvedArchitecture,
+  x: string,
+  l: number,
+  lora?: LoraApply,
+): string {
+  const on = (t: LoraTarget) => lora && { apply: lora, l, t };
   const h = norm(g, a, x, w(l, 'ln2'));
   const bias = (name: string) => a.mlp_bias && w(l, name);
   let y: string;
   if (a.mlp === 'swiglu') {
-    const gate = linear(g, h, w(l, 'w_gate'), bias('b_gate'));
+    const gate = linear(g, h, w(l, 'w_gate'), bias('b_gate'), on('gate_proj'));
     const silu = g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
-    const up = linear(g, h, w(l, 'w_up'), bias('b_up'));
-    y = linear(g, g.op('Mul', [silu, up]), w(l, 'w_down'), bias('b_down'));
+    const up = linear(g, h, w(l, 'w_up'), bias('b_up'), on('up_proj'));
+    y = linear(g, g.op('Mul', [silu, up]), w(l, 'w_down'), bias('b_down'), on('down_proj'));
   } else {
     const act = a.mlp === 'gelu' ? g.gelu.bind(g) : (t: string) => geluTanh(g, t);
     y = linear(g, act(linear(g, h, w(l, 'fc1'), bias('b1'))), w(l, 'fc2'), bias('b2'));

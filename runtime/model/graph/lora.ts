@@ -1,0 +1,111 @@
+import type { ResolvedArchitecture } from '../architecture.ts';
+import { DataType, type Graph } from '../onnx/index.ts';
+import { GraphBuildError } from './graph-build-error.ts';
+
+/**
+ * Many LoRA adapters in one step (Punica / S-LoRA's batched gather): every token names an adapter slot,
+ * and each target projection adds that slot's low-rank product to the base output,
+ * y = x W + (x A_slot) B_slot, with the adapter's scale folded into B. The slots' matrices are graph
+ * inputs, stacked over layers and slots ([L*S, in, R] and [L*S, R, out]); slot 0 is zeros (the base
+ * model). A graph built without a spec has none of this: no inputs, no nodes.
+ */
+
+/** PEFT's names for the projections an adapter may target (Llama-style models). */
+export const LORA_TARGETS = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
+export type LoraTarget = (typeof LORA_TARGETS)[number];
+
+/** The most rank a slot may hold (the issue's bound; a slot is padded to the configured maxRank). */
+export const MAX_LORA_RANK = 64;
+
+/** What the adapter-capable graph is built for: fixed, so the graph and the slot memory agree. */
+export interface LoraGraphSpec {
+  /** Slots including slot 0 (no adapter): at most slots - 1 adapters are resident at once. */
+  readonly slots: number;
+  /** Rank every slot is padded to (1..64). */
+  readonly maxRank: number;
+  /** The projections the graph adds adapters to; an adapter may target these only. */
+  readonly targets: readonly LoraTarget[];
+}
+
+/** Input and output features of a target projection: its A is [r, in] and B [out, r] in PEFT's layout. */
+export function loraTargetDims(a: ResolvedArchitecture, t: LoraTarget): { in: number; out: number } {
+  const d = a.d_model;
+  const q = a.n_head * a.head_dim;
+  const kv = a.n_kv_head * a.head_dim;
+  const dims: Record<LoraTarget, [number, number]> = {
+    q_proj: [d, q],
+    k_proj: [d, kv],
+    v_proj: [d, kv],
+    o_proj: [q, d],
+    gate_proj: [d, a.d_ff],
+    up_proj: [d, a.d_ff],
+    down_proj: [a.d_ff, d],
+  };
+  const [i, o] = dims[t];
+  return { in: i, out: o };
+}
+
+export const ADAPTER_SLOT_INPUT = 'adapter_slot';
+export const loraStackNames = (t: LoraTarget) => ({ a: `lora_a_${t}`, b: `lora_b_${t}` });
+
+/** Refuses a spec the architecture cannot take (GraphBuildError, as any other build problem). */
+export function checkLoraSpec(a: ResolvedArchitecture, spec: LoraGraphSpec): void {
+  const bad = (m: string) => new GraphBuildError('lora_spec_invalid', m);
+  if (!Number.isInteger(spec.slots) || spec.slots < 2 || spec.slots > 4096)
+    throw bad(`adapter slots must be an integer 2..4096 (slot 0 is the base model), got ${spec.slots}`);
+  if (!Number.isInteger(spec.maxRank) || spec.maxRank < 1 || spec.maxRank > MAX_LORA_RANK)
+    throw bad(`adapter maxRank must be an integer 1..${MAX_LORA_RANK}, got ${spec.maxRank}`);
+  if (spec.targets.length === 0) throw bad('adapter targets are empty: name at least one projection');
+  for (const t of spec.targets) {
+    if (!LORA_TARGETS.includes(t)) throw bad(`adapter target ${t} is not one of ${LORA_TARGETS.join(', ')}`);
+    if (['gate_proj', 'up_proj', 'down_proj'].includes(t) && a.mlp !== 'swiglu')
+      throw bad(`adapter target ${t} needs a gated (swiglu) MLP; this model's MLP is ${a.mlp}`);
+  }
+}
+
+/** Declares the adapter inputs (in an If's branch this records them for the enclosing graph). */
+export function declareLoraInputs(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec): void {
+  const LS = a.n_layer * spec.slots;
+  g.input(ADAPTER_SLOT_INPUT, DataType.INT64, ['T']);
+  for (const t of spec.targets) {
+    const d = loraTargetDims(a, t);
+    const n = loraStackNames(t);
+    g.input(n.a, DataType.FLOAT, [LS, d.in, spec.maxRank]);
+    g.input(n.b, DataType.FLOAT, [LS, spec.maxRank, d.out]);
+  }
+}
+
+/** Adds the adapters' product to a projection's output y of input x: y, or y + delta when targeted. */
+export type LoraApply = (x: string, y: string, l: number, t: LoraTarget) => string;
+
+/** The LoraApply of one graph (or branch): each layer's per-token stack rows are computed once. */
+export function loraApply(g: Graph, spec: LoraGraphSpec): LoraApply {
+  const rows = new Map<number, string>();
+  const rowsOf = (l: number) => {
+    let r = rows.get(l);
+    if (r === undefined) {
+      // Layer l's matrices of slot s are row l*S + s of the stacks.
+      r = l === 0 ? ADAPTER_SLOT_INPUT : g.op('Add', [ADAPTER_SLOT_INPUT, g.const(l * spec.slots)]);
+      rows.set(l, r);
+    }
+    return r;
+  };
+  return (x, y, l, t) => {
+    if (!spec.targets.includes(t)) return y;
+    const n = loraStackNames(t);
+    const idx = rowsOf(l);
+    const a = g.op('Gather', [n.a, idx], { axis: 0 }); // [T, in, R]
+    const b = g.op('Gather', [n.b, idx], { axis: 0 }); // [T, R, out]
+    const x3 = g.op('Unsqueeze', [x, g.const([1])]); // [T, 1, in]
+    const delta = g.matmul(g.matmul(x3, a), b); // [T, 1, out]
+    return g.op('Add', [y, g.op('Squeeze', [delta, g.const([1])])]);
+  };
+}
