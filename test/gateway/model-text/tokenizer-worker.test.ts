@@ -36,11 +36,13 @@ const golden = JSON.parse(
 const hello = golden.chat[0]!;
 
 /**
- * The longest a byte-model request may take while a tokenizer is built or a long prompt encoded: far
- * over what a request takes on a busy 2-core machine, far under the seconds a build on the event loop
- * would hold every request.
+ * The longest a byte-model request may take while a tokenizer is built or a long prompt encoded: a
+ * quarter of that work's own duration (at least 500 ms). Work done on the event loop would hold a
+ * request for about all of it; a busy machine slows every request, and the work with them (a 2-core
+ * machine under load measured a byte-model request at 816 ms beside a 10.6 s encode).
  */
-const BOUND_MS = 500;
+const MIN_BOUND_MS = 500;
+const boundFor = (workMs: number) => Math.max(MIN_BOUND_MS, workMs / 4);
 
 interface Answer {
   status: number;
@@ -143,14 +145,15 @@ describe(
       t.diagnostic(
         `tokenizer built on its worker in ${buildMs.toFixed(0)} ms; ${latencies.length} byte-model requests meanwhile, the slowest ${slowest.toFixed(0)} ms; event-loop delay at most ${stallMs.toFixed(0)} ms`,
       );
-      if (buildMs < BOUND_MS) {
+      const bound = boundFor(buildMs);
+      if (buildMs < MIN_BOUND_MS) {
         t.diagnostic(
-          `the build took under ${BOUND_MS} ms, too short to tell a stalled event loop: latency not checked`,
+          `the build took under ${MIN_BOUND_MS} ms, too short to tell a stalled event loop: latency not checked`,
         );
         return;
       }
-      assert.ok(slowest < BOUND_MS, `a byte-model request took ${slowest.toFixed(0)} ms during the build`);
-      assert.ok(stallMs < BOUND_MS, `the event loop stalled ${stallMs.toFixed(0)} ms during the build`);
+      assert.ok(slowest < bound, `a byte-model request took ${slowest.toFixed(0)} ms during the build`);
+      assert.ok(stallMs < bound, `the event loop stalled ${stallMs.toFixed(0)} ms during the build`);
     });
 
     it("prompts reach the instance as the tokenizers library's ids (the real Llama 3 vocabulary)", async () => {
@@ -189,11 +192,12 @@ describe(
       t.diagnostic(
         `${text.length} characters, ${sent.length} tokens, answered in ${encodeMs.toFixed(0)} ms; ${latencies.length} byte-model requests meanwhile, the slowest ${slowest.toFixed(0)} ms`,
       );
-      if (encodeMs < BOUND_MS) {
-        t.diagnostic(`the request took under ${BOUND_MS} ms: latency not checked`);
+      const bound = boundFor(encodeMs);
+      if (encodeMs < MIN_BOUND_MS) {
+        t.diagnostic(`the request took under ${MIN_BOUND_MS} ms: latency not checked`);
         return;
       }
-      assert.ok(slowest < BOUND_MS, `a byte-model request took ${slowest.toFixed(0)} ms during the encode`);
+      assert.ok(slowest < bound, `a byte-model request took ${slowest.toFixed(0)} ms during the encode`);
     });
 
     it('a worker killed while it encodes fails the waiting request with 503; the next request builds it again', async () => {
