@@ -76,6 +76,10 @@ interface Tally {
   promptTokens: number;
   outputTokens: number;
   outcome: Outcome;
+  /** The instance's own timing (on its finish events): the longest sample's, for a whole answer. */
+  instance: { ttftMs: number; decodeMs: number; longestSample: number } | null;
+  /** Read whole: every token reached the gateway at once, so only the instance's timing tells TPOT. */
+  whole: boolean;
 }
 
 /**
@@ -143,13 +147,20 @@ export async function startGenerationSession(
   const end = (t: Tally) => {
     fwd.release();
     leave();
+    // As the client saw it: a whole answer's first token comes with its last.
     const ttftMs = t.firstAt === null ? null : t.firstAt - t0;
     if (ttftMs !== null) {
       deps.metrics.firstToken(deployment, ttftMs);
-      // What the instance took, without the wait for one: the controller sizes capacity from it.
-      gate.firstTokens.note(ttftMs - queueMs, arrivedAt + ttftMs);
+      // What the instance took to a first token, without the wait for one: the controller sizes capacity
+      // from it against the TTFT SLO. A whole answer arrives with its last token, so its own timing counts.
+      const instanceTtft = t.whole && t.instance !== null ? t.instance.ttftMs : ttftMs - queueMs;
+      gate.firstTokens.note(instanceTtft, arrivedAt + ttftMs);
     }
-    if (t.firstAt !== null && t.outputTokens > 1) {
+    if (t.whole) {
+      const i = t.instance;
+      if (i !== null && i.longestSample > 1)
+        deps.metrics.perOutputToken(deployment, i.decodeMs / (i.longestSample - 1));
+    } else if (t.firstAt !== null && t.outputTokens > 1) {
       deps.metrics.perOutputToken(deployment, (t.lastAt - t.firstAt) / (t.outputTokens - 1));
     }
     if (span) {
@@ -176,6 +187,8 @@ export async function startGenerationSession(
     promptTokens: promptTokens(req.prompt),
     outputTokens: 0,
     outcome: 'aborted',
+    instance: null,
+    whole: Array.isArray(fwd.value),
   };
   const note = (ev: GenerationEvent) => {
     if (ev.type === 'token') {
@@ -187,6 +200,9 @@ export async function startGenerationSession(
       }
     } else if (ev.type === 'finish') {
       tally.promptTokens = ev.promptTokens;
+      if (ev.timing && ev.completionTokens >= (tally.instance?.longestSample ?? 0)) {
+        tally.instance = { ...ev.timing, longestSample: ev.completionTokens };
+      }
     } else if (ev.type === 'error') {
       tally.outcome = 'error';
     }

@@ -5,7 +5,7 @@
  * imports this and only this; test/gateway/no-onnxruntime.test.ts checks that its process never loads it.
  */
 export type { AdmissionError, AdmissionErrorCode } from './errors.ts';
-export type { GenerationError, GenerationEvent } from './generation-event.ts';
+export type { FinishTiming, GenerationError, GenerationEvent } from './generation-event.ts';
 export {
   DEFAULT_SAMPLING_PARAMS,
   type SamplingLimits,

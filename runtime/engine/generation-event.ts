@@ -27,8 +27,19 @@ export type GenerationEvent =
       readonly completionTokens: number;
       /** Times this sample lost its KV blocks to preemption and was recomputed (0 for most requests). */
       readonly preemptions: number;
+      /**
+       * When the request's tokens came, as the engine saw them: arrival to first token, and first token to
+       * this sample's end, ms. The engine leaves it out; an instance's POST /generate adds it, so a caller
+       * that reads the answer whole (and sees every token at once) still knows TTFT and time per token.
+       */
+      readonly timing?: FinishTiming;
     }
   | GenerationError;
+
+export interface FinishTiming {
+  readonly ttftMs: number;
+  readonly decodeMs: number;
+}
 
 /**
  * The step that carried this request failed (a broken model session, a broken invariant): the request

@@ -112,6 +112,22 @@ describe('the official openai client against the gateway', () => {
     );
   });
 
+  it("a whole (non-streamed) answer's time per output token is the instance's, not 0", async () => {
+    const before = await metricsText(p.url);
+    const r = await client.completions.create({
+      model: MODEL,
+      prompt: PROMPT,
+      max_tokens: 12,
+      temperature: 0,
+    });
+    assert.equal(r.usage?.completion_tokens, 12);
+    const after = await metricsText(p.url);
+    const name = 'warmgate_gateway_time_per_output_token_seconds';
+    assert.equal(counterDelta(before, after, `${name}_count`, { model: MODEL }), 1);
+    // Every token reached the gateway at once: timed there, each would have taken 0 s.
+    assert.ok(counterDelta(before, after, `${name}_sum`, { model: MODEL }) > 0, 'a time per token above 0');
+  });
+
   it('completions stream with include_usage: the last chunk has usage and no choices', async () => {
     const stream = await client.completions.create({
       model: MODEL,

@@ -1,6 +1,12 @@
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
-import { type Engine, PRIORITY, validateSamplingParams } from '../../engine/index.ts';
+import {
+  type Engine,
+  type GenerationEvent,
+  PRIORITY,
+  type RequestTimes,
+  validateSamplingParams,
+} from '../../engine/index.ts';
 import { ApiError } from '../../errors/index.ts';
 import { contextFromHeaders } from '../../telemetry/index.ts';
 import { GenerateTrace } from '../generate-trace.ts';
@@ -65,7 +71,12 @@ export function generateRoute(inst: RuntimeInstance): Hono {
           try {
             for await (const ev of r.events) {
               span.observe(ev);
-              const out = named && ev.type === 'token' ? withTokenTexts(ev, named) : ev;
+              const out =
+                named && ev.type === 'token'
+                  ? withTokenTexts(ev, named)
+                  : ev.type === 'finish'
+                    ? withTiming(ev, r.times)
+                    : ev;
               await s.write(`${JSON.stringify(out)}\n`);
             }
           } catch (e) {
@@ -94,4 +105,11 @@ function samplingLimits(engine: Engine): Parameters<typeof validateSamplingParam
     maxStopLength: MAX_STOP_LENGTH,
     maxTokens: arch.context_length,
   };
+}
+
+/** A sample's end with the request's timing (arrival to first token, first token to now), when known. */
+function withTiming(ev: Extract<GenerationEvent, { type: 'finish' }>, t: RequestTimes): GenerationEvent {
+  if (t.firstTokenAt === null) return ev;
+  const now = performance.now();
+  return { ...ev, timing: { ttftMs: t.firstTokenAt - t.arrivedAt, decodeMs: now - t.firstTokenAt } };
 }

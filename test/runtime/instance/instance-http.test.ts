@@ -71,6 +71,7 @@ describe('runtime instance over HTTP (generative, tiny model)', { timeout: 60_00
   it('is ready after warm-up and streams greedy tokens equal to the full-recompute reference', async () => {
     assert.equal((await fetch(`${url}/ready`)).status, 200);
     const prompt = [...Buffer.from('Hello, instance')];
+    const t0 = performance.now();
     const res = await post(`${url}/generate`, {
       prompt,
       params: { temperature: 0, maxTokens: 12, ignoreEos: true },
@@ -81,6 +82,7 @@ describe('runtime instance over HTTP (generative, tiny model)', { timeout: 60_00
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
+    const elapsedMs = performance.now() - t0;
     const tokens = events.filter((e) => e.type === 'token').map((e) => e.token);
     const ref = await Reference.open(inst.engine!.model);
     const eos = inst.engine!.model.manifest.tokenizer.eos_token_id;
@@ -88,6 +90,10 @@ describe('runtime instance over HTTP (generative, tiny model)', { timeout: 60_00
     await ref.release();
     assert.equal(events.at(-1).type, 'finish');
     assert.equal(events.at(-1).reason, 'length');
+    // The engine's timing rides on the finish: a caller reading the answer whole still knows it.
+    const { ttftMs, decodeMs } = events.at(-1).timing as { ttftMs: number; decodeMs: number };
+    assert.ok(ttftMs > 0 && decodeMs > 0, `ttft ${ttftMs} ms, decode ${decodeMs} ms`);
+    assert.ok(ttftMs + decodeMs < elapsedMs, 'within what the request took end to end');
   });
 
   it('a client that leaves mid-stream gets its request aborted, short of its tokens, and its blocks freed', async () => {
