@@ -1,3 +1,4 @@
+import { LORA_TARGETS, type LoraTarget } from '../../runtime/model/graph/index.ts';
 import { Ajv, type JSONSchemaType } from 'ajv';
 import { ApiError } from '../errors/index.ts';
 import { withScalingDefaults } from './scaling-defaults.ts';
@@ -76,8 +77,16 @@ export interface DeploymentSpec {
     executionProviders?: ('cpu' | 'webgpu' | 'cuda' | 'tensorrt')[];
     requireExecutionProvider?: boolean;
     kvDtype?: 'float32' | 'float16';
+    /**
+     * Serve LoRA adapters on this (base) deployment's instances: `slots` adapters resident at once, each
+     * padded to `maxRank` (at most 64; default 16), on these projections (default all seven PEFT names).
+     */
+    adapters?: { slots: number; maxRank?: number; targets?: LoraTargetName[] };
   };
 }
+
+/** The projections an adapter may target (PEFT's module names), as the runtime's graph names them. */
+export type LoraTargetName = LoraTarget;
 
 const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const;
 
@@ -126,6 +135,23 @@ const schema: JSONSchemaType<DeploymentSpec> = {
         },
         requireExecutionProvider: { type: 'boolean', nullable: true },
         kvDtype: { type: 'string', nullable: true, enum: ['float32', 'float16'] },
+        adapters: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          required: ['slots'],
+          properties: {
+            slots: { type: 'integer', minimum: 1, maximum: 1024 },
+            maxRank: { type: 'integer', nullable: true, minimum: 1, maximum: 64 },
+            targets: {
+              type: 'array',
+              nullable: true,
+              minItems: 1,
+              uniqueItems: true,
+              items: { type: 'string', enum: [...LORA_TARGETS] },
+            },
+          },
+        },
       },
     },
     allowedKeys: {

@@ -169,6 +169,42 @@ export const ERROR_CATALOG = {
     type: 'not_found_error',
     hint: 'load the adapter on this instance, or call the base model',
   },
+  // An adapter refused at load (runtime/adapters/adapter-error.ts): never mid-request.
+  adapter_config_invalid: {
+    status: 422,
+    type: 'invalid_request_error',
+    hint: "fix the adapter's adapter_config.json field named in the message",
+  },
+  adapter_unsupported: {
+    status: 422,
+    type: 'invalid_request_error',
+    hint: 'train a plain LoRA adapter (no DoRA, bias or modules_to_save) on the targets this instance serves',
+  },
+  adapter_rank_too_large: {
+    status: 422,
+    type: 'invalid_request_error',
+    hint: "use a rank within the instance's maximum (at most 64), or raise runtime.adapters.maxRank",
+  },
+  adapter_base_mismatch: {
+    status: 422,
+    type: 'invalid_request_error',
+    hint: 'the adapter was trained on another base model: deploy it on that base',
+  },
+  adapter_file_corrupt: {
+    status: 422,
+    type: 'invalid_request_error',
+    hint: "write the adapter's adapter_model.safetensors again (it is damaged, truncated or lacks a tensor)",
+  },
+  adapter_conflict: {
+    status: 409,
+    type: 'invalid_request_error',
+    hint: 'an adapter id names one folder on an instance: use another id for another folder',
+  },
+  adapters_not_served: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'start the instance with adapter slots (--adapter-slots, runtime.adapters) or call the base model',
+  },
   invalid_sampling_params: {
     status: 400,
     type: 'invalid_request_error',

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { LORA_TARGETS, type LoraGraphSpec, type LoraTarget, MAX_LORA_RANK } from '../model/graph/index.ts';
 import type { EngineConfig } from '../engine/index.ts';
 import type { KvDtype } from '../model/index.ts';
 import type { BatchingConfig } from '../tensor/index.ts';
@@ -23,6 +24,8 @@ export interface InstanceConfig {
   readonly graphCacheDir?: string;
   /** Drain and exit when the parent process ends (no controller could adopt this instance). */
   readonly exitWithParent: boolean;
+  /** LoRA adapter slots (--adapter-slots, --adapter-max-rank, --adapter-targets); none: base model only. */
+  readonly adapters?: LoraGraphSpec;
 }
 
 /** A flag that is wrong; the message names it and says what it takes. */
@@ -63,6 +66,10 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
         'kv-dtype': { type: 'string', default: 'float32' },
         'intra-op-threads': { type: 'string' },
         'graph-cache': { type: 'string' },
+        // LoRA adapters: slots resident at once (0: none), the rank each is padded to, the projections.
+        'adapter-slots': { type: 'string', default: '0' },
+        'adapter-max-rank': { type: 'string', default: '16' },
+        'adapter-targets': { type: 'string', default: LORA_TARGETS.join(',') },
         'exit-with-parent': { type: 'boolean', default: false },
         // Generative batching limits (the engine validates them and names a bad one).
         'max-running-seqs': { type: 'string' },
@@ -123,5 +130,23 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
     kvDtype,
     ...(o['graph-cache'] && { graphCacheDir: o['graph-cache'] }),
     exitWithParent: o['exit-with-parent'],
+    ...adapterSlots(o['adapter-slots'], o['adapter-max-rank'], o['adapter-targets']),
   };
+}
+
+/** The adapter slots the flags ask for: none at --adapter-slots 0; slot 0 (the base) comes on top. */
+function adapterSlots(slots: string, maxRank: string, targets: string): { adapters?: LoraGraphSpec } {
+  const n = num('adapter-slots', slots, 0)!;
+  if (n === 0) return {};
+  const rank = num('adapter-max-rank', maxRank, 1)!;
+  if (rank > MAX_LORA_RANK)
+    throw new InstanceArgsError(`--adapter-max-rank must be at most ${MAX_LORA_RANK}, got ${rank}`);
+  const list = targets.split(',').map((t) => t.trim());
+  for (const t of list) {
+    if (!(LORA_TARGETS as readonly string[]).includes(t))
+      throw new InstanceArgsError(
+        `--adapter-targets takes a comma list of ${LORA_TARGETS.join(', ')}; got ${t}`,
+      );
+  }
+  return { adapters: { slots: n + 1, maxRank: rank, targets: list as LoraTarget[] } };
 }

@@ -1,4 +1,6 @@
 import ort from 'onnxruntime-node';
+import { InstanceAdapters } from './instance-adapters.ts';
+import type { LoraGraphSpec } from '../model/graph/index.ts';
 import {
   ByteTokenizer,
   DEFAULT_SAMPLING_PARAMS,
@@ -34,6 +36,8 @@ export interface InstanceOptions {
   telemetry?: Telemetry;
   /** Where optimized graphs are kept between starts (runtime/model/graph-cache.ts). */
   graphCacheDir?: string;
+  /** Serve LoRA adapters in this many slots of this rank (runtime/adapters/README.md); none: base only. */
+  adapters?: LoraGraphSpec;
   /** Zeroed memory committed ahead for the KV cache (a standby's), used when large enough. */
   kvArena?: ArrayBuffer;
   /** Where start-up warnings go (default console.warn). */
@@ -67,6 +71,8 @@ export class RuntimeInstance {
   readonly kind: 'generative' | 'tensor';
   state: InstanceState = 'loading';
   engine: Engine | null = null;
+  /** The LoRA adapters requests named, loaded once each (empty unless started with adapter slots). */
+  readonly adapters = new InstanceAdapters(() => this.engine!);
   batcher: DynamicBatcher | null = null;
   readonly telemetry: Telemetry;
   readonly metrics: RuntimeMetrics;
@@ -142,6 +148,7 @@ export class RuntimeInstance {
           // 4-24x the CPU's time (BENCHMARKS.md).
           ...(onDevice(executionProviders) && { deviceKv: this.#options.kvDtype ?? 'float32' }),
           ...(this.#options.graphCacheDir !== undefined && { graphCacheDir: this.#options.graphCacheDir }),
+          ...(this.#options.adapters !== undefined && { adapters: this.#options.adapters }),
         }),
       );
       this.#model = model;

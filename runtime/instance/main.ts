@@ -68,6 +68,7 @@ function become(c: InstanceConfig, standby?: Standby): RuntimeInstance {
     requireExecutionProvider: c.requireExecutionProvider,
     kvDtype: c.kvDtype,
     ...(c.graphCacheDir !== undefined && { graphCacheDir: c.graphCacheDir }),
+    ...(c.adapters !== undefined && { adapters: c.adapters }),
     telemetry,
     ...(standby && { kvArena: standby.kvArena }),
   });

@@ -12,6 +12,11 @@ export interface GenerateRequestBody {
   readonly params?: object;
   /** 1 is batch priority; anything else, or none, interactive. */
   readonly priority?: number;
+  /**
+   * A LoRA adapter to generate under: its id on this instance and its PEFT folder, loaded on first use
+   * (later requests under the same id share it). None: the base model.
+   */
+  readonly adapter?: { readonly id: string; readonly path: string };
 }
 
 /**

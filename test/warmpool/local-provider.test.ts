@@ -7,6 +7,7 @@ import { freePort } from '../../runtime/instance/launch.ts';
 import { ArtifactCache } from '../../warmpool/artifacts/index.ts';
 import { followTimings, InstanceLifecycle, instanceArgs, LocalProvider } from '../../warmpool/index.ts';
 import type { InstanceHealth } from '../../warmpool/index.ts';
+import { parseInstanceArgs } from '../../runtime/instance/config.ts';
 import { deployment } from '../support/platform.ts';
 
 /** Polls until `check` holds; the deadline only guards against a hang. */
@@ -62,6 +63,28 @@ describe('instanceArgs', () => {
       '8,16',
     ]);
     assert.match(args[1]!, /runtime\/models\/classifier$/);
+  });
+
+  it("passes a deployment's adapter slots as flags the instance reads back as its LoRA graph spec", () => {
+    const d = deployment('base', 'generative', 'tiny', {
+      runtime: { adapters: { slots: 4, maxRank: 8, targets: ['q_proj', 'v_proj'] } },
+    });
+    const args = instanceArgs(d, '127.0.0.1', 9100);
+    assert.deepEqual(parseInstanceArgs(args).adapters, {
+      slots: 5,
+      maxRank: 8,
+      targets: ['q_proj', 'v_proj'],
+    });
+    const plain = instanceArgs(deployment('plain', 'generative', 'tiny'), '127.0.0.1', 9100);
+    assert.equal(parseInstanceArgs(plain).adapters, undefined, 'no adapter slots unless asked for');
+    assert.throws(
+      () => parseInstanceArgs([...plain, '--adapter-slots', '2', '--adapter-max-rank', '65']),
+      /--adapter-max-rank must be at most 64/,
+    );
+    assert.throws(
+      () => parseInstanceArgs([...plain, '--adapter-slots', '2', '--adapter-targets', 'q_proj,lm_head']),
+      /--adapter-targets takes .* got lm_head/,
+    );
   });
 
   it('a URL artifact that cannot be fetched fails its start, naming the deployment', async () => {

@@ -19,6 +19,9 @@ export function instanceArgs(d: DeploymentSpec, host: string, port: number): str
     ['--max-queue-delay-ms', b.maxQueueDelayMs?.toString()],
     ['--ep', d.runtime?.executionProviders?.join(',')],
     ['--kv-dtype', d.runtime?.kvDtype],
+    ['--adapter-slots', d.runtime?.adapters?.slots.toString()],
+    ['--adapter-max-rank', d.runtime?.adapters?.maxRank?.toString()],
+    ['--adapter-targets', d.runtime?.adapters?.targets?.join(',')],
   ];
   return [
     '--model',

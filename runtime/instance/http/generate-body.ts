@@ -10,6 +10,15 @@ const validate = ajv.compile<GenerateRequestBody>({
     prompt: { type: ['string', 'array'], items: { type: 'integer' } },
     params: {},
     priority: {},
+    adapter: {
+      type: 'object',
+      required: ['id', 'path'],
+      additionalProperties: false,
+      properties: {
+        id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$' },
+        path: { type: 'string', minLength: 1, maxLength: 4096 },
+      },
+    },
   },
 });
 

@@ -43,7 +43,10 @@ export function generateRoute(inst: RuntimeInstance): Hono {
       if (!checked.ok) {
         throw new ApiError('invalid_sampling_params', checked.message, { param: checked.field });
       }
+      // An adapter is loaded before the request is admitted: a refused one is a 4xx, never a mid-stream error.
+      if (body.adapter !== undefined) await inst.adapters.ensure(body.adapter.id, body.adapter.path);
       const r = engine.submit({
+        ...(body.adapter !== undefined && { adapter: body.adapter.id }),
         prompt: tokens,
         params: checked.params,
         priority: body.priority === 1 ? PRIORITY.batch : PRIORITY.interactive,
