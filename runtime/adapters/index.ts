@@ -2,3 +2,4 @@ export { AdapterError, type AdapterErrorCode } from './adapter-error.ts';
 export { AdapterMemory, type AdapterMemoryStats } from './adapter-memory.ts';
 export { type LoraAdapter, type LoraPair, loadPeftAdapter } from './peft-adapter.ts';
 export { type SlotGrant, SlotTable } from './slot-table.ts';
+export { writeRandomPeftAdapter } from './random-peft-adapter.ts';

@@ -28,7 +28,11 @@ interface Timing {
  */
 async function one(engine: Engine, r: WorkloadRequest, useful = r.maxTokens): Promise<Timing> {
   const submitted = performance.now();
-  const res = engine.submit({ prompt: r.prompt, params: params(r.maxTokens) });
+  const res = engine.submit({
+    prompt: r.prompt,
+    params: params(r.maxTokens),
+    ...(r.adapter !== undefined && { adapter: r.adapter }),
+  });
   if (!res.ok) throw new Error(`benchmark request refused: ${res.error.code}: ${res.error.message}`);
   let first = 0;
   let tokens = 0;

@@ -6,6 +6,8 @@ export interface WorkloadRequest {
   readonly arrivalMs: number;
   readonly prompt: number[];
   readonly maxTokens: number;
+  /** A LoRA adapter the engine has loaded (bench:lora); none: the base model. */
+  readonly adapter?: string;
 }
 
 export interface WorkloadOptions {

@@ -1,0 +1,156 @@
+/**
+ * npm run bench:lora [-- --json] [--requests 256] [--slots 65] [--rank 16]
+ *
+ * The base model's figure is the demo model loaded without adapter slots, as an instance serving no
+ * adapters runs it; its requests on the instance with slots (0 adapters) are reported beside it.
+ *
+ * Many LoRA adapters on one warm base model (the demo model, CPU): output tokens/s of the conversation
+ * workload of bench:runtime with 0 (the base model alone), 1, 8, 64 and 512 distinct adapters spread over
+ * its requests, continuous batching; how long an adapter takes to load (files read and checked) and to
+ * enter a slot; and the first token of a request to an adapter not loaded yet against one loaded.
+ * Adapters are seeded random PEFT folders of the demo's shape (runtime/adapters/random-peft-adapter.ts),
+ * rank 16 on the attention projections (the demo's MLP is not gated, so q, k, v and o are its targets).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeRandomPeftAdapter } from '../adapters/index.ts';
+import { DEFAULT_SAMPLING_PARAMS, Engine, type EngineConfig } from '../engine/index.ts';
+import { resolveArchitecture } from '../model/architecture.ts';
+import type { LoraTarget } from '../model/graph/index.ts';
+import { loadModel } from '../model/index.ts';
+import { DATA } from './data-files.ts';
+import { runContinuous } from './drive.ts';
+import { describeMachine } from './machine.ts';
+import { loadWorkload, percentile } from './workload.ts';
+
+const { values: o } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    model: { type: 'string', default: 'runtime/models/demo' },
+    requests: { type: 'string', default: '256' },
+    'length-scale': { type: 'string', default: '0.25' },
+    adapters: { type: 'string', default: '0,1,8,64,512' },
+    // 64 adapters fit in one batch with 65 slots (slot 0 is the base model); 512 take turns in them.
+    slots: { type: 'string', default: '65' },
+    rank: { type: 'string', default: '16' },
+    threads: { type: 'string', default: '2' },
+    'max-batch': { type: 'string', default: '64' },
+  },
+});
+const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
+const r2 = (x: number) => Math.round(x * 100) / 100;
+const TARGETS: LoraTarget[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+const rank = Number(o.rank);
+const counts = o.adapters.split(',').map(Number);
+const most = Math.max(...counts);
+
+const model = await loadModel(o.model, {
+  intraOpThreads: Number(o.threads),
+  adapters: { slots: Number(o.slots), maxRank: rank, targets: TARGETS },
+});
+const arch = resolveArchitecture(model.manifest.architecture);
+const dir = await mkdtemp(join(tmpdir(), 'wg-bench-lora-'));
+const pathOf = (i: number) => join(dir, `a${i}`);
+for (let i = 0; i < most + 2; i++)
+  await writeRandomPeftAdapter(pathOf(i), arch, { rank, targets: TARGETS, seed: i + 1 });
+
+const config: Partial<EngineConfig> = { kvCacheBytes: 256 * 2 ** 20, maxRunningSeqs: Number(o['max-batch']) };
+const workload = await loadWorkload({
+  tracePath: DATA.azureLlmConv,
+  corpusPath: DATA.tinyShakespeare,
+  contextLength: model.manifest.architecture.context_length,
+  lengthScale: Number(o['length-scale']),
+  count: Number(o.requests),
+  encode: (text: string) => model.text.tokenizer.encode(text, { addSpecialTokens: false }),
+});
+
+// The base model alone, as an instance without adapter slots runs it: the baseline the targets compare to.
+const plain = await loadModel(o.model, { intraOpThreads: Number(o.threads) });
+const plainEngine = new Engine(plain, config);
+await runContinuous(
+  plainEngine,
+  workload.slice(0, 4).map((r) => ({ ...r, maxTokens: 2 })),
+);
+const plainRun = await runContinuous(plainEngine, workload);
+const tpsPlain = (1000 * plainRun.outputTokens) / plainRun.wallMs;
+log(`base model, no adapter slots: ${tpsPlain.toFixed(1)} tok/s`);
+await plainEngine.idle();
+await plain.release();
+
+// Throughput with k distinct adapters: request i runs under adapter i mod k (k = 0: the base model's
+// requests on the instance with adapter slots).
+const tps: Record<string, number> = {};
+for (const k of counts) {
+  const engine = new Engine(model, config);
+  for (let i = 0; i < k; i++) await engine.loadAdapter(`a${i}`, pathOf(i));
+  const reqs = workload.map((r, i) => (k === 0 ? r : { ...r, adapter: `a${i % k}` }));
+  await runContinuous(
+    engine,
+    reqs.slice(0, 4).map((r) => ({ ...r, maxTokens: 2 })),
+  ); // warm
+  const run = await runContinuous(engine, reqs);
+  tps[k] = (1000 * run.outputTokens) / run.wallMs;
+  log(`${k} adapters: ${tps[k]!.toFixed(1)} tok/s (${(tps[k]! / tpsPlain).toFixed(3)} of the base model's)`);
+  await engine.idle();
+}
+
+// Loading: files read and checked (loadAdapter), then the first admission writes the slot.
+const engine = new Engine(model, config);
+const loadMs: number[] = [];
+const one = (adapter: string) => {
+  const t0 = performance.now();
+  const r = engine.submit({
+    prompt: workload[0]!.prompt.slice(0, 64),
+    params: { ...DEFAULT_SAMPLING_PARAMS, temperature: 0, maxTokens: 2, ignoreEos: true },
+    adapter,
+  });
+  if (!r.ok) throw new Error(r.error.message);
+  return (async () => {
+    let first = 0;
+    for await (const ev of r.events) if (ev.type === 'token' && first === 0) first = performance.now() - t0;
+    return first;
+  })();
+};
+const coldTtft: number[] = [];
+const warmTtft: number[] = [];
+for (let i = 0; i < 20; i++) {
+  const id = `load${i}`;
+  const t0 = performance.now();
+  await engine.loadAdapter(id, pathOf(i % (most + 2)));
+  const loaded = performance.now() - t0;
+  loadMs.push(loaded);
+  // Cold: the load above plus a first request that writes the slot; warm: the same adapter again.
+  coldTtft.push(loaded + (await one(id)));
+  warmTtft.push(await one(id));
+  engine.unloadAdapter(id);
+}
+await engine.idle();
+const stats = engine.adapterStats();
+await rm(dir, { recursive: true, force: true });
+await model.release();
+
+const result = {
+  machine: describeMachine(),
+  model: model.manifest.name,
+  rank,
+  targets: TARGETS,
+  slots: Number(o.slots),
+  requests: workload.length,
+  tps_base: r2(tpsPlain),
+  tps_base_with_slots: tps[0] === undefined ? null : r2(tps[0]),
+  ...Object.fromEntries(counts.filter((k) => k > 0).map((k) => [`tps_${k}_adapters`, r2(tps[k]!)])),
+  ...Object.fromEntries(
+    counts
+      .filter((k) => k > 0)
+      .map((k) => [`vs_base_${k}_adapters`, Math.round((tps[k]! / tpsPlain) * 1000) / 1000]),
+  ),
+  adapter_load_ms: r2(percentile(loadMs, 50)),
+  adapter_load_ms_p90: r2(percentile(loadMs, 90)),
+  ttft_cold_adapter_ms: r2(percentile(coldTtft, 50)),
+  ttft_warm_adapter_ms: r2(percentile(warmTtft, 50)),
+  slot_loads: stats?.loads,
+  slot_evictions: stats?.evictions,
+};
+console.log(o.json ? JSON.stringify(result) : result);
