@@ -183,10 +183,12 @@ describe('key limits from real usage', { timeout: 120_000 }, () => {
 
     // The instance stops once the gateway drops the upstream: it generated at least what the gateway
     // counted, and fewer than asked. The gateway counts what it received, so at least the one chunk read.
+    // Read in this order: once nothing is outstanding the count is final. Read first, it could miss the
+    // steps run before the abort landed (a fresh-clone run under load counted 18 of 20).
     const generated = await until(async () => {
-      const n = (await instanceTokensGenerated()) - generatedBefore;
       const l = (await (await fetch(`${tinyUrl}/load`)).json()) as { outstanding: number };
-      return l.outstanding === 0 ? n : undefined;
+      if (l.outstanding !== 0) return undefined;
+      return (await instanceTokensGenerated()) - generatedBefore;
     }, 'the instance done with the aborted request');
     // What an abandoned stream is charged: its prompt (counted at admission, whether or not the instance's
     // finish event arrived) and the output tokens the gateway received before the client left (at least
