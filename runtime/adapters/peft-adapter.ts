@@ -27,7 +27,8 @@ export interface LoraAdapter {
 // PEFT's names: base_model.model.model.layers.{l}.{self_attn|mlp}.{module}.lora_{A|B}[.{adapter}].weight
 const TENSOR =
   /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)\.lora_(A|B)(?:\.[\w-]+)?\.weight$/;
-const MODULE_PARENT: Record<LoraTarget, string> = {
+/** Where PEFT names each target's module: under self_attn or mlp. */
+export const MODULE_PARENT: Record<LoraTarget, 'self_attn' | 'mlp'> = {
   q_proj: 'self_attn',
   k_proj: 'self_attn',
   v_proj: 'self_attn',

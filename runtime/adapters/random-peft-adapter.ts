@@ -2,16 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedArchitecture } from '../model/architecture.ts';
 import { type LoraTarget, loraTargetDims } from '../model/graph/index.ts';
-
-const PARENT: Record<LoraTarget, 'self_attn' | 'mlp'> = {
-  q_proj: 'self_attn',
-  k_proj: 'self_attn',
-  v_proj: 'self_attn',
-  o_proj: 'self_attn',
-  gate_proj: 'mlp',
-  up_proj: 'mlp',
-  down_proj: 'mlp',
-};
+import { MODULE_PARENT } from './peft-adapter.ts';
 
 /** A small deterministic generator (mulberry32): the same seed writes the same adapter. */
 function uniform(seed: number): () => number {
@@ -41,7 +32,7 @@ export async function writeRandomPeftAdapter(
   for (let l = 0; l < arch.n_layer; l++) {
     for (const t of o.targets) {
       const { in: fanIn, out } = loraTargetDims(arch, t);
-      const prefix = `base_model.model.model.layers.${l}.${PARENT[t]}.${t}`;
+      const prefix = `base_model.model.model.layers.${l}.${MODULE_PARENT[t]}.${t}`;
       // Scaled so the adapter moves the logits without swamping the base model's.
       const a = Float32Array.from({ length: o.rank * fanIn }, () => next() / Math.sqrt(fanIn));
       const b = Float32Array.from({ length: out * o.rank }, () => next() / Math.sqrt(o.rank));

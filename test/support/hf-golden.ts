@@ -65,3 +65,12 @@ export function readHfGolden(family: HfFamily | string, dir = join(HF_FIXTURES, 
     })),
   };
 }
+
+/** log-softmax of a golden logits row at `token`, in float64. */
+export function logSoftmaxAt(row: Float32Array, token: number): number {
+  let max = -Infinity;
+  for (const x of row) max = Math.max(max, x);
+  let sum = 0;
+  for (const x of row) sum += Math.exp(x - max);
+  return row[token]! - max - Math.log(sum);
+}

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Engine, type EngineConfig } from '../../../runtime/engine/index.ts';
 import { type LoadedModel, loadModel } from '../../../runtime/model/index.ts';
 import { collect, greedyParams, kvBytesFor, mustSubmit } from '../../support/engine-harness.ts';
-import { type HfGolden, readHfGolden } from '../../support/hf-golden.ts';
+import { type HfGolden, logSoftmaxAt, readHfGolden } from '../../support/hf-golden.ts';
 import { tempHfModelFolder } from '../../support/hf-model-folder.ts';
 import {
   LORA_ADAPTERS,
@@ -21,14 +21,6 @@ import {
 
 const BLOCK_SIZE = 4;
 const LOGPROB_TOL = 1e-4;
-
-function logSoftmaxAt(row: Float32Array, token: number): number {
-  let max = -Infinity;
-  for (const x of row) max = Math.max(max, x);
-  let sum = 0;
-  for (const x of row) sum += Math.exp(x - max);
-  return row[token]! - max - Math.log(sum);
-}
 
 const config = (model: LoadedModel): Partial<EngineConfig> => ({
   kvCacheBytes: kvBytesFor(model, BLOCK_SIZE, 256),

@@ -17,20 +17,18 @@ import {
   kvBytesFor,
   mustSubmit,
 } from '../../../support/engine-harness.ts';
-import { HF_FAMILIES, HF_FIXTURES, type HfGolden, readHfGolden } from '../../../support/hf-golden.ts';
+import {
+  HF_FAMILIES,
+  HF_FIXTURES,
+  type HfGolden,
+  logSoftmaxAt,
+  readHfGolden,
+} from '../../../support/hf-golden.ts';
 import { TEST_KV, testLoadOptions } from '../../../support/test-device.ts';
 
 const BLOCK_SIZE = 4;
 const CHUNK = 5;
 const POOL_BLOCKS = 20;
-/** log-softmax of a golden logits row at `token`, in float64. */
-function logSoftmaxAt(row: Float32Array, token: number): number {
-  let max = -Infinity;
-  for (const x of row) max = Math.max(max, x);
-  let sum = 0;
-  for (const x of row) sum += Math.exp(x - max);
-  return row[token]! - max - Math.log(sum);
-}
 
 /**
  * Bounds on |logprob - transformers' log-softmax| per stored dtype. float32 is the engine's own error;
