@@ -1,7 +1,7 @@
 import type { Meter } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import type { DeploymentRegistry } from '../deployments/index.ts';
-import type { HistoryStore, RequestRecord } from '../request-history/index.ts';
+import type { HistoryStore, RequestEnd } from '../request-history/index.ts';
 import type { KeyStore } from './key-store.ts';
 import { KeyUsageTally } from './key-usage.ts';
 import type { Limiter } from './limiter.ts';
@@ -65,8 +65,10 @@ export function createGatewayAuth(o: GatewayAuthOptions): GatewayAuth {
     },
     meterHistory(history) {
       return {
-        record(r: RequestRecord) {
-          history.record(r);
+        recordArrival: (model, at) => history.recordArrival(model, at),
+        // Tokens are known at the end: that is when they count against the key.
+        recordEnd(r: RequestEnd) {
+          history.recordEnd(r);
           const key = currentKey.getStore();
           // Tensor requests record rows, not tokens: only generations count against token quotas.
           if (key && o.deployments.get(r.model)?.kind === 'generative') {

@@ -64,15 +64,18 @@ const operations: AdminOperations = {
 };
 const history = createHistoryStore({});
 for (const model of names)
-  for (let m = 0; m < 60; m++)
-    history.record({
+  for (let m = 0; m < 60; m++) {
+    const at = now - m * 60_000;
+    history.recordArrival(model, at);
+    history.recordEnd({
       model,
-      at: now - m * 60_000,
+      at,
       promptTokens: 8,
       outputTokens: 16,
       ttftMs: 40,
       outcome: 'ok',
     });
+  }
 await history.flush();
 const gw = await startGateway({
   port: 0,

@@ -85,7 +85,8 @@ interface Tally {
 /**
  * Starts one generation: a concurrency slot, the queue while no instance is ready, routing, the request
  * checked against the chosen instance's model limits, the upstream call. What the session held (slot,
- * instance) is released, and the request recorded in history and metrics, exactly once, however it ends.
+ * instance) is released, and the request's end recorded in history and metrics, exactly once, however it
+ * ends (its arrival is recorded as it starts).
  *
  * `prompt`: made by the route when the model's text was known (ModelTexts.peek: its 400s came before
  * anything here), else made here once ModelTexts.load has it, which may wait in the model's queue for a
@@ -104,6 +105,9 @@ export async function startGenerationSession(
   const arrivedAt = deps.clock.now();
   const t0 = performance.now();
   const leave = gate.enter();
+  // Counted now, not when the request ends: the controller reads each second of arrivals once, soon
+  // after it closes, and a request may outlast that (e.g. by waiting out a cold start).
+  deps.history.recordArrival(deployment, arrivedAt);
   let request: GenerationRequest | null = null;
   let textWaitMs = 0;
   let fwd;
@@ -130,7 +134,7 @@ export async function startGenerationSession(
       : e instanceof ApiError && e.status < 500
         ? 'rejected'
         : 'error';
-    deps.history.record({
+    deps.history.recordEnd({
       model: deployment,
       at: arrivedAt,
       promptTokens: 0,
@@ -170,7 +174,7 @@ export async function startGenerationSession(
       });
       if (t.outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
     }
-    deps.history.record({
+    deps.history.recordEnd({
       model: deployment,
       at: arrivedAt,
       promptTokens: t.promptTokens,

@@ -20,6 +20,8 @@ export async function callTensorModel(
   const t0 = performance.now();
   const gate = gw.gate(deployment);
   const leave = gate.enter();
+  // Counted now, as a generation's arrival is (generation.ts says why); the rest when it ends.
+  gw.history.recordArrival(deployment, at);
   let outcome: Outcome = 'error';
   let rows = 0;
   try {
@@ -38,7 +40,7 @@ export async function callTensorModel(
   } finally {
     leave();
     const ms = performance.now() - t0;
-    gw.history.record({
+    gw.history.recordEnd({
       model: deployment,
       at,
       promptTokens: rows,

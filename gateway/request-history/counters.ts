@@ -1,4 +1,4 @@
-import type { Bucket, Counters, RequestRecord } from './types.ts';
+import type { Bucket, Counters, RequestEnd } from './types.ts';
 
 export const COUNTER_FIELDS = [
   'arrivals',
@@ -22,25 +22,27 @@ function isCount(n: number): boolean {
 }
 
 /** A malformed record is a caller bug: it would poison the counters, so it is refused loudly. */
-export function checkRecord(r: RequestRecord): void {
-  const bad =
-    typeof r.model !== 'string' || r.model.length === 0
-      ? 'model'
-      : !Number.isFinite(r.at)
-        ? 'at'
-        : !isCount(r.promptTokens)
-          ? 'promptTokens'
-          : !isCount(r.outputTokens)
-            ? 'outputTokens'
-            : r.ttftMs !== null && !(Number.isFinite(r.ttftMs) && r.ttftMs >= 0)
-              ? 'ttftMs'
-              : null;
+export function checkArrival(model: string, at: number): void {
+  if (typeof model !== 'string' || model.length === 0)
+    throw new RangeError(`history record has an invalid model: ${String(model)}`);
+  if (!Number.isFinite(at)) throw new RangeError(`history record has an invalid at: ${String(at)}`);
+}
+
+/** As checkArrival, for the end of a request. */
+export function checkEnd(r: RequestEnd): void {
+  checkArrival(r.model, r.at);
+  const bad = !isCount(r.promptTokens)
+    ? 'promptTokens'
+    : !isCount(r.outputTokens)
+      ? 'outputTokens'
+      : r.ttftMs !== null && !(Number.isFinite(r.ttftMs) && r.ttftMs >= 0)
+        ? 'ttftMs'
+        : null;
   if (bad !== null) throw new RangeError(`history record has an invalid ${bad}: ${String(r[bad])}`);
 }
 
-/** Adds one record's contribution to `c` in place. */
-export function countRecord(c: Counters, r: RequestRecord): void {
-  c.arrivals += 1;
+/** Adds the end of one request to `c` in place: everything but its arrival, counted when it came. */
+export function countEnd(c: Counters, r: RequestEnd): void {
   c.promptTokens += r.promptTokens;
   c.outputTokens += r.outputTokens;
   if (r.outcome === 'error' || r.outcome === 'rejected') c.errors += 1;

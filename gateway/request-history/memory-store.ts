@@ -1,8 +1,8 @@
 import { type Clock, systemClock } from '../../runtime/time/clock.ts';
-import { checkRecord, countRecord, emptyCounters } from './counters.ts';
+import { checkArrival, checkEnd, countEnd, emptyCounters } from './counters.ts';
 import { bucketStart, checkResolutions, chooseResolution, expiresAt } from './resolutions.ts';
 import { planSeries } from './series.ts';
-import type { Bucket, Counters, HistoryStore, RequestRecord, Resolution } from './types.ts';
+import type { Bucket, Counters, HistoryStore, RequestEnd, Resolution } from './types.ts';
 
 export interface MemoryHistoryOptions {
   resolutions?: readonly Resolution[];
@@ -16,7 +16,7 @@ export class MemoryHistoryStore implements HistoryStore {
   readonly #clock: Clock;
   /** model -> one map per resolution (same order as #resolutions): bucket start -> counters. */
   readonly #models = new Map<string, Map<number, Counters>[]>();
-  /** When each resolution was last pruned; pruning at most once per bucket keeps `record` cheap. */
+  /** When each resolution was last pruned; pruning at most once per bucket keeps recording cheap. */
   readonly #prunedAt: number[];
 
   constructor(options: MemoryHistoryOptions = {}) {
@@ -25,24 +25,35 @@ export class MemoryHistoryStore implements HistoryStore {
     this.#prunedAt = this.#resolutions.map(() => -Infinity);
   }
 
-  record(r: RequestRecord): void {
-    checkRecord(r);
+  recordArrival(model: string, at: number): void {
+    checkArrival(model, at);
+    this.#count(model, at, null);
+  }
+
+  recordEnd(r: RequestEnd): void {
+    checkEnd(r);
+    this.#count(r.model, r.at, r);
+  }
+
+  /** Adds an arrival (`end` null) or a request's end to the buckets holding `at`, one per resolution. */
+  #count(model: string, at: number, end: RequestEnd | null): void {
     const now = this.#clock.now();
     this.#prune(now);
-    let perRes = this.#models.get(r.model);
+    let perRes = this.#models.get(model);
     if (perRes === undefined) {
       perRes = this.#resolutions.map(() => new Map<number, Counters>());
-      this.#models.set(r.model, perRes);
+      this.#models.set(model, perRes);
     }
-    // Indexed loops: this runs once per request; entries() made an iterator and a pair per resolution.
+    // Indexed loops: this runs twice per request; entries() made an iterator and a pair per resolution.
     for (let i = 0; i < this.#resolutions.length; i++) {
       const res = this.#resolutions[i]!;
-      const start = bucketStart(r.at, res.bucketMs);
+      const start = bucketStart(at, res.bucketMs);
       if (now >= expiresAt(start, res)) continue; // already past retention
       const buckets = perRes[i]!;
       let c = buckets.get(start);
       if (c === undefined) buckets.set(start, (c = emptyCounters()));
-      countRecord(c, r);
+      if (end === null) c.arrivals += 1;
+      else countEnd(c, end);
     }
   }
 

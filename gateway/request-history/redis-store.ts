@@ -7,7 +7,7 @@ import { type FlushFence, sendFlush, settleFlush, withFlushCommand, type WithFlu
 import { bucketKey, flushFenceKey } from './keys.ts';
 import { checkResolutions, chooseResolution } from './resolutions.ts';
 import { planSeries } from './series.ts';
-import type { Bucket, Counters, HistoryStore, RequestRecord, Resolution } from './types.ts';
+import type { Bucket, Counters, HistoryStore, RequestEnd, Resolution } from './types.ts';
 import { WriteBuffer, type KeyWrite } from './write-buffer.ts';
 
 /** Flushes start at least this far apart, so a gateway sends at most one history command per 10 ms. */
@@ -19,7 +19,7 @@ interface RedisHistoryCommon {
   clock?: Clock;
   /** How often buffered records are written: 0 turns the timer off, else >= 10 ms. Default 250 ms. */
   flushIntervalMs?: number;
-  /** Records held before the oldest are dropped. Default 100_000. */
+  /** Records held (a request makes two: its arrival, its end) before the oldest go. Default 100_000. */
   maxBuffered?: number;
   /**
    * Keys (bucket hashes, arrival pages) whose counts may wait for Redis, e.g. through an outage; past it
@@ -42,8 +42,9 @@ const noop = (): void => undefined;
 
 /**
  * History in Redis hashes, one per (model, resolution, bucket), plus packed arrival pages (pages.ts),
- * all expired by Redis with PEXPIREAT. `record` only buffers; a timer and the buffer's size trigger
- * `flush`, which sends one command (flush-script.ts), at most one per MIN_FLUSH_SPACING_MS.
+ * all expired by Redis with PEXPIREAT. `recordArrival` and `recordEnd` only buffer; a timer and the
+ * buffer's size trigger `flush`, which sends one command (flush-script.ts), at most one per
+ * MIN_FLUSH_SPACING_MS.
  */
 export class RedisHistoryStore implements HistoryStore {
   readonly #client: WithFlush;
@@ -126,9 +127,15 @@ export class RedisHistoryStore implements HistoryStore {
     return this.#failedFlushes;
   }
 
-  record(r: RequestRecord): void {
+  recordArrival(model: string, at: number): void {
     if (this.#closed) return this.#buffer.drop();
-    this.#buffer.push(r);
+    this.#buffer.pushArrival(model, at);
+    if (this.#buffer.size >= this.#flushAt) this.#kick();
+  }
+
+  recordEnd(r: RequestEnd): void {
+    if (this.#closed) return this.#buffer.drop();
+    this.#buffer.pushEnd(r);
     if (this.#buffer.size >= this.#flushAt) this.#kick();
   }
 

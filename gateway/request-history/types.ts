@@ -1,10 +1,15 @@
 /** How a request ended. `errors` counts 'error' and 'rejected' (the platform did not serve it); 'aborted' is the client's choice. */
 export type Outcome = 'ok' | 'error' | 'rejected' | 'aborted';
 
-/** One request, as the gateway saw it. */
-export interface RequestRecord {
+/**
+ * The rest of a request, known when it ends: its arrival was counted when it came (recordArrival). `at`
+ * is still its arrival, and these counts join the arrival's bucket, not the end's: a bucket then
+ * describes the requests that arrived in it (errors per arrival, mean TTFT over the same requests), and
+ * the arrival pages need no second write. Its end counts may come after the bucket closed (README.md).
+ */
+export interface RequestEnd {
   model: string;
-  /** Epoch ms of arrival. */
+  /** Epoch ms of arrival (the bucket these counts go in), the same as given to recordArrival. */
   at: number;
   /** Non-negative integer. */
   promptTokens: number;
@@ -36,9 +41,17 @@ export interface Resolution {
   retentionMs: number;
 }
 
+/**
+ * A request is recorded twice: its arrival when it comes, the rest when it ends. A reader of arrivals
+ * (the controller's demand feed reads each second once, shortly after it closes) sees a request that is
+ * still in flight, however long it lasts. Both are synchronous: they never wait for I/O, and throw only
+ * for a malformed record (a caller bug).
+ */
 export interface HistoryStore {
-  /** Synchronous: never waits for I/O. Throws only for a malformed record (a caller bug). */
-  record(r: RequestRecord): void;
+  /** Counts one arrival of `model` at `at` (epoch ms). */
+  recordArrival(model: string, at: number): void;
+  /** Adds a request's tokens, TTFT and outcome to its arrival's bucket; never counts an arrival. */
+  recordEnd(r: RequestEnd): void;
   /** Writes what is buffered. Rejects if the backend is unreachable; nothing is lost, it is retried. */
   flush(): Promise<void>;
   /**

@@ -1,8 +1,8 @@
-import { checkRecord, COUNTER_FIELDS, countRecord, emptyCounters } from './counters.ts';
+import { checkArrival, checkEnd, COUNTER_FIELDS, countEnd, emptyCounters } from './counters.ts';
 import { bucketKey, pageKey } from './keys.ts';
 import { pageSlotOf } from './pages.ts';
 import { bucketStart, expiresAt } from './resolutions.ts';
-import type { RequestRecord, Resolution } from './types.ts';
+import type { RequestEnd, Resolution } from './types.ts';
 
 /**
  * Increments for one key, and when that key expires. A bucket hash ('hash') takes HINCRBY per counter
@@ -15,22 +15,25 @@ export interface KeyWrite {
   incr: Record<string, number>;
 }
 
+/** A raw record: an arrival, or the end of a request (RequestEnd, told apart by its outcome). */
+type Raw = { readonly model: string; readonly at: number } | RequestEnd;
+
 /** Default bound on keys waiting for Redis (see WriteBuffer): about 5 h of one deployment's outage. */
 const DEFAULT_MAX_UNSENT_KEYS = 20_000;
 
 /**
- * The Redis store's memory, with no I/O: raw records (bounded; the oldest are dropped past `maxBuffered`)
- * and aggregated writes that have not reached Redis yet, bounded twice: expired ones are let go, and at
- * most `maxUnsentKeys` keys are held: when one more is needed, the bucket hash that expires first (the
- * oldest bucket) is dropped with its counts; arrival pages, what the controller reads, go only when no
- * hash is left.
+ * The Redis store's memory, with no I/O: raw records, arrivals and ends (bounded; the oldest are dropped
+ * past `maxBuffered`), and aggregated writes that have not reached Redis yet, bounded twice: expired ones
+ * are let go, and at most `maxUnsentKeys` keys are held: when one more is needed, the bucket hash that
+ * expires first (the oldest bucket) is dropped with its counts; arrival pages, what the controller reads,
+ * go only when no hash is left.
  */
 export class WriteBuffer {
   readonly #maxBuffered: number;
   readonly #maxUnsentKeys: number;
   readonly #resolutions: readonly Resolution[];
   readonly #prefix: string;
-  #records: RequestRecord[] = [];
+  #records: Raw[] = [];
   #head = 0;
   #unsent = new Map<string, KeyWrite>();
   #dropped = 0;
@@ -79,8 +82,17 @@ export class WriteBuffer {
     return this.#droppedArrivals;
   }
 
-  push(r: RequestRecord): void {
-    checkRecord(r);
+  pushArrival(model: string, at: number): void {
+    checkArrival(model, at);
+    this.#push({ model, at });
+  }
+
+  pushEnd(r: RequestEnd): void {
+    checkEnd(r);
+    this.#push(r);
+  }
+
+  #push(r: Raw): void {
     if (this.size >= this.#maxBuffered) {
       this.#head += 1;
       this.#dropped += 1;
@@ -162,14 +174,21 @@ export class WriteBuffer {
     }
   }
 
-  #aggregate(r: RequestRecord): void {
+  #aggregate(r: Raw): void {
     const one = emptyCounters();
-    countRecord(one, r);
+    const isEnd = 'outcome' in r;
+    if (isEnd) countEnd(one, r);
+    else one.arrivals = 1;
+    const fields = COUNTER_FIELDS.filter((f) => one[f] !== 0);
+    // An end with nothing to add (aborted before any token) needs no key at all.
+    if (fields.length === 0) return;
     for (const res of this.#resolutions) {
       const start = bucketStart(r.at, res.bucketMs);
       const expireAt = expiresAt(start, res);
       const hash = this.#writeFor('hash', bucketKey(this.#prefix, r.model, res.bucketMs, start), expireAt);
-      for (const f of COUNTER_FIELDS) if (one[f] !== 0) hash.incr[f] = (hash.incr[f] ?? 0) + one[f];
+      for (const f of fields) hash.incr[f] = (hash.incr[f] ?? 0) + one[f];
+      // Pages hold arrivals only: an end adds to its arrival's hash and nothing else (types.ts, RequestEnd).
+      if (isEnd) continue;
       const page = pageSlotOf(r.at, res);
       if (page === null) continue;
       const key = pageKey(this.#prefix, r.model, res.bucketMs, page.pageStart);

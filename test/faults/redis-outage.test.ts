@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { RedisHistoryStore } from '../../gateway/request-history/index.ts';
 import { bucketKey, pageKey } from '../../gateway/request-history/keys.ts';
 import { deployment } from '../support/platform.ts';
+import { recordRequest } from '../support/record-request.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { alive, postJson, sleep, signal, until } from './support.ts';
 
@@ -186,7 +187,7 @@ describe(
       await store.flush(); // connected
       await redis.kill();
       for (let i = 0; i < 20; i++)
-        store.record({
+        recordRequest(store, {
           model: 'm',
           at: second(i),
           promptTokens: 3,

@@ -15,6 +15,7 @@ import { metricsText } from '../e2e/observe.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { FakeProvider } from '../support/fake-provider.ts';
 import { deployment, SCALING, startPlatform } from '../support/platform.ts';
+import { recordRequest } from '../support/record-request.ts';
 
 export interface Scraped {
   readonly gateway: string;
@@ -46,7 +47,7 @@ export async function scrapeController(): Promise<string> {
   const spec: DeploymentSpec = deployment('tiny', 'generative', 'tiny', { scaling: { ...SCALING } });
   // A request in the history: the policies decide from it, and the controller exports its forecast.
   const history = createHistoryStore({ clock });
-  history.record({
+  recordRequest(history, {
     model: 'tiny',
     at: T0 - 5000,
     promptTokens: 1,

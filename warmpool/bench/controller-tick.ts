@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { describeMachine } from '../../runtime/bench/machine.ts';
-import { RedisHistoryStore, type RequestRecord } from '../../gateway/request-history/index.ts';
+import { RedisHistoryStore } from '../../gateway/request-history/index.ts';
 import { RedisDemandFeed } from '../demand-feed/index.ts';
 import { policyNamed, type PolicyConfig, type PoolState } from '../policies/index.ts';
 import { launchRedis } from '../../gateway/bench/redis-launcher.ts';
@@ -41,14 +41,18 @@ const quantile = (xs: readonly number[], q: number): number => {
 };
 
 const random = mulberry32(42); // the same traffic every run
-const rec = (model: string, at: number): RequestRecord => ({
-  model,
-  at,
-  promptTokens: 1 + Math.floor(random() * 500),
-  outputTokens: Math.floor(random() * 200),
-  ttftMs: 20 + random() * 80,
-  outcome: 'ok',
-});
+/** One request, recorded as a gateway records it: its arrival, then its end. */
+function serve(store: RedisHistoryStore, model: string, at: number): void {
+  store.recordArrival(model, at);
+  store.recordEnd({
+    model,
+    at,
+    promptTokens: 1 + Math.floor(random() * 500),
+    outputTokens: Math.floor(random() * 200),
+    ttftMs: 20 + random() * 80,
+    outcome: 'ok',
+  });
+}
 
 // Heavy-tailed demand, as serverless traces are: a few busy deployments, a long tail of sparse ones.
 const names = Array.from({ length: DEPLOYMENTS }, (_, i) => `dep-${String(i).padStart(4, '0')}`);
@@ -76,7 +80,7 @@ try {
   for (const [i, name] of names.entries()) {
     const ats = recorded.get(name)!;
     for (let at = writtenTo - HOUR - Math.log(1 - random()) * (1000 / rates[i]!); at < writtenTo;) {
-      writer.record(rec(name, at));
+      serve(writer, name, at);
       ats.push(at);
       written += 1;
       if (writer.bufferedRecords >= 20_000) await writer.flush();
@@ -102,12 +106,12 @@ try {
       flushIntervalMs,
       flushAtBuffered,
     });
-    store.record(rec('warm', Date.now()));
+    serve(store, 'warm', Date.now());
     await store.flush();
     const before = await flushCommands(admin);
     const start = performance.now();
     for (let i = 0; i < LOAD_RECORDS; i++) {
-      store.record(rec(names[i % 100]!, Date.now()));
+      serve(store, names[i % 100]!, Date.now());
       if (i % 500 === 499) await sleep(5); // ~1-2 s for 100k, with room for replies and timers
     }
     await store.flush();
@@ -136,7 +140,7 @@ try {
       for (let k = 0; k < n; k++) {
         // A gateway stamps a request when it sees it: after a stall, a burst at `now`, not the past.
         const at = now - random() * Math.min(dt * 1000, 50);
-        gateway.record(rec(name, at));
+        serve(gateway, name, at);
         recorded.get(name)!.push(at);
       }
     }

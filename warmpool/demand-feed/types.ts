@@ -2,8 +2,9 @@ import type { HistoryReader } from '../policies/index.ts';
 
 export interface DemandFeedOptions {
   /**
-   * How long after a 1 s bucket closes it is read: gateways flush every 250 ms by default, so a bucket
-   * read sooner could still grow. Histories run this far behind `now`. Default 1000 ms.
+   * How long after a 1 s bucket closes it is read: gateways count an arrival as the request comes (not
+   * when it ends) and flush every 250 ms by default, so a bucket read sooner could still grow. Histories
+   * run this far behind `now`. Default 1000 ms.
    */
   readonly settleMs?: number;
   /** Fine (1 s) history kept per deployment; at most the history store's 1 s retention. Default 1 h. */

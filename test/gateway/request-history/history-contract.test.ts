@@ -6,11 +6,12 @@ import {
   RedisHistoryStore,
   type Bucket,
   type HistoryStore,
-  type RequestRecord,
+  type RequestEnd,
   type Resolution,
 } from '../../../gateway/request-history/index.ts';
 import type { Clock } from '../../../runtime/time/clock.ts';
 import { clockReading } from '../../support/clock-reading.ts';
+import { recordRequest } from '../../support/record-request.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 type Factory = (o: { resolutions?: readonly Resolution[]; clock: Clock }) => HistoryStore;
@@ -18,7 +19,7 @@ type Factory = (o: { resolutions?: readonly Resolution[]; clock: Clock }) => His
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-function rec(at: number, over: Partial<RequestRecord> = {}): RequestRecord {
+function rec(at: number, over: Partial<RequestEnd> = {}): RequestEnd {
   return { model: 'm', at, promptTokens: 1, outputTokens: 1, ttftMs: null, outcome: 'ok', ...over };
 }
 
@@ -47,10 +48,10 @@ function historyContract(name: string, factory: Factory): void {
 
     it('puts records in 1 s buckets and sums them into coarser requested buckets', async () => {
       const s = make();
-      s.record(rec(t0 + 100, { promptTokens: 10, outputTokens: 20, ttftMs: 50.4 }));
-      s.record(rec(t0 + 999, { promptTokens: 1, outputTokens: 2 }));
-      s.record(rec(t0 + 1000, { promptTokens: 5, outputTokens: 0, outcome: 'error' }));
-      s.record(rec(t0 + 61_500, { promptTokens: 7, outputTokens: 3, ttftMs: 30 }));
+      recordRequest(s, rec(t0 + 100, { promptTokens: 10, outputTokens: 20, ttftMs: 50.4 }));
+      recordRequest(s, rec(t0 + 999, { promptTokens: 1, outputTokens: 2 }));
+      recordRequest(s, rec(t0 + 1000, { promptTokens: 5, outputTokens: 0, outcome: 'error' }));
+      recordRequest(s, rec(t0 + 61_500, { promptTokens: 7, outputTokens: 3, ttftMs: 30 }));
       await s.flush();
       assert.deepEqual(await s.series('m', t0, t0 + 3000, 1000), [
         bucket(t0, { arrivals: 2, promptTokens: 11, outputTokens: 22, ttftMsSum: 50, ttftCount: 1 }),
@@ -83,9 +84,9 @@ function historyContract(name: string, factory: Factory): void {
     it('reads history older than the 1 s retention from the 60 s buckets', async () => {
       const old = t0 - 2 * HOUR;
       const s = make();
-      s.record(rec(old + 500, { promptTokens: 3 }));
-      s.record(rec(old + 59_500, { promptTokens: 4 }));
-      s.record(rec(old + MINUTE, { promptTokens: 5, outcome: 'rejected' }));
+      recordRequest(s, rec(old + 500, { promptTokens: 3 }));
+      recordRequest(s, rec(old + 59_500, { promptTokens: 4 }));
+      recordRequest(s, rec(old + MINUTE, { promptTokens: 5, outcome: 'rejected' }));
       await s.flush();
       assert.deepEqual(await s.series('m', old, old + 3 * MINUTE, MINUTE), [
         bucket(old, { arrivals: 2, promptTokens: 7, outputTokens: 2 }),
@@ -101,7 +102,7 @@ function historyContract(name: string, factory: Factory): void {
       const s = make();
       const outcomes = ['ok', 'error', 'rejected', 'aborted'] as const;
       outcomes.forEach((outcome, i) =>
-        s.record(rec(t0 + i, { outcome, ttftMs: i % 2 === 0 ? 10 + i : null })),
+        recordRequest(s, rec(t0 + i, { outcome, ttftMs: i % 2 === 0 ? 10 + i : null })),
       );
       await s.flush();
       const [b] = await s.series('m', t0, t0 + 1000, 1000);
@@ -113,9 +114,9 @@ function historyContract(name: string, factory: Factory): void {
 
     it('keeps models apart', async () => {
       const s = make();
-      s.record(rec(t0, { model: 'a', promptTokens: 2 }));
-      s.record(rec(t0, { model: 'b', promptTokens: 30 }));
-      s.record(rec(t0 + 1000, { model: 'b', promptTokens: 40 }));
+      recordRequest(s, rec(t0, { model: 'a', promptTokens: 2 }));
+      recordRequest(s, rec(t0, { model: 'b', promptTokens: 30 }));
+      recordRequest(s, rec(t0 + 1000, { model: 'b', promptTokens: 40 }));
       await s.flush();
       const a = await s.series('a', t0, t0 + 2000, 1000);
       const b = await s.series('b', t0, t0 + 2000, 1000);
@@ -136,9 +137,9 @@ function historyContract(name: string, factory: Factory): void {
       const now = Math.floor(Date.now() / 1000) * 1000;
       clock = now;
       const s = make([{ bucketMs: 1000, retentionMs: 3000 }]);
-      s.record(rec(now - 10_000 + 100)); // expired 7 s ago
-      s.record(rec(now - 4000 + 100)); // expired 1 s ago
-      s.record(rec(now - 1000 + 100, { promptTokens: 9 })); // alive for 2 more seconds
+      recordRequest(s, rec(now - 10_000 + 100)); // expired 7 s ago
+      recordRequest(s, rec(now - 4000 + 100)); // expired 1 s ago
+      recordRequest(s, rec(now - 1000 + 100, { promptTokens: 9 })); // alive for 2 more seconds
       await s.flush();
       const got = await s.series('m', now - 10_000, now, 1000);
       assert.deepEqual(
@@ -148,11 +149,39 @@ function historyContract(name: string, factory: Factory): void {
       assert.equal(got[9]!.promptTokens, 9);
     });
 
+    it("counts an arrival when it comes, and adds the request's end to the arrival's bucket without counting it again", async () => {
+      const s = make();
+      clock = t0 + 100;
+      s.recordArrival('m', t0 + 100);
+      await s.flush();
+      assert.deepEqual(await s.series('m', t0, t0 + 1000, 1000), [bucket(t0, { arrivals: 1 })], 'in flight');
+      // It ends 5 s later: the tokens, TTFT and outcome join the second it arrived in.
+      clock = t0 + 5100;
+      s.recordEnd(rec(t0 + 100, { promptTokens: 6, outputTokens: 4, ttftMs: 3000, outcome: 'error' }));
+      // A request aborted before anything: its arrival, and an end with nothing to add.
+      s.recordArrival('m', t0 + 200);
+      s.recordEnd(rec(t0 + 200, { promptTokens: 0, outputTokens: 0, outcome: 'aborted' }));
+      await s.flush();
+      assert.deepEqual(await s.series('m', t0, t0 + 6000, 1000), [
+        bucket(t0, {
+          arrivals: 2,
+          promptTokens: 6,
+          outputTokens: 4,
+          errors: 1,
+          ttftMsSum: 3000,
+          ttftCount: 1,
+        }),
+        ...[1, 2, 3, 4, 5].map((i) => bucket(t0 + i * 1000)),
+      ]);
+    });
+
     it('refuses a bucket size no resolution divides, and a malformed record', async () => {
       const s = make();
       await assert.rejects(s.series('m', t0, t0 + 3000, 1500), RangeError);
-      assert.throws(() => s.record(rec(t0, { promptTokens: -1 })), RangeError);
-      assert.throws(() => s.record(rec(Number.NaN)), RangeError);
+      assert.throws(() => s.recordArrival('m', Number.NaN), RangeError);
+      assert.throws(() => s.recordArrival('', t0), RangeError);
+      assert.throws(() => s.recordEnd(rec(t0, { promptTokens: -1 })), RangeError);
+      assert.throws(() => s.recordEnd(rec(t0, { ttftMs: -1 })), RangeError);
       await s.flush();
       assert.deepEqual(await s.series('m', t0, t0 + 1000, 1000), [bucket(t0)]);
     });
@@ -182,11 +211,11 @@ describe('history stores', { timeout: 30_000 }, () => {
         resolutions: [{ bucketMs: 1000, retentionMs: 3000 }],
         clock: clockReading(() => now),
       });
-      s.record(rec(now + 500));
+      recordRequest(s, rec(now + 500));
       now += 2999;
       assert.equal((await s.series('m', 1_000_000, 1_001_000, 1000))[0]!.arrivals, 1);
       now += 1;
-      s.record(rec(now)); // also prunes
+      recordRequest(s, rec(now)); // also prunes
       assert.equal((await s.series('m', 1_000_000, 1_001_000, 1000))[0]!.arrivals, 0);
       assert.equal((await s.series('m', now, now + 1000, 1000))[0]!.arrivals, 1);
     });
@@ -199,7 +228,7 @@ describe('history stores', { timeout: 30_000 }, () => {
       const base = Math.floor(Date.now() / MINUTE) * MINUTE;
       const s = new RedisHistoryStore({ url: server.url, keyPrefix: 'wg:layout:' });
       t.after(() => s.close());
-      s.record({
+      recordRequest(s, {
         model: 'llm',
         at: base + 1234,
         promptTokens: 120,

@@ -6,9 +6,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { RedisHistoryStore, type RequestRecord } from '../../../gateway/request-history/index.ts';
+import { RedisHistoryStore, type RequestEnd } from '../../../gateway/request-history/index.ts';
 import { sendFlush, settleFlush, withFlushCommand } from '../../../gateway/request-history/flush-script.ts';
 import type { KeyWrite } from '../../../gateway/request-history/write-buffer.ts';
+import { recordRequest } from '../../support/record-request.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 type Cut = 'none' | 'after-run' | 'before-run';
@@ -68,7 +69,7 @@ async function startCuttingProxy(
   };
 }
 
-function rec(model: string, at: number): RequestRecord {
+function rec(model: string, at: number): RequestEnd {
   return { model, at, promptTokens: 3, outputTokens: 1, ttftMs: null, outcome: 'ok' };
 }
 
@@ -87,10 +88,13 @@ describe(
       await server?.stop();
     });
 
-    /** Arrivals Redis holds for `model` in its 1 s buckets and in its hour page. */
-    async function counted(store: RedisHistoryStore, model: string, from: number): Promise<number> {
+    /** Arrivals and prompt tokens Redis holds for `model` in its 1 s buckets. */
+    async function counted(store: RedisHistoryStore, model: string, from: number) {
       const buckets = await store.series(model, from, from + 60_000, 1000);
-      return buckets.reduce((a, b) => a + b.arrivals, 0);
+      return {
+        arrivals: buckets.reduce((a, b) => a + b.arrivals, 0),
+        promptTokens: buckets.reduce((a, b) => a + b.promptTokens, 0),
+      };
     }
 
     for (const cut of ['after-run', 'before-run'] as const) {
@@ -103,15 +107,15 @@ describe(
         const base = Math.floor(Date.now() / 60_000) * 60_000;
 
         // A first flush caches the script in Redis, so the cut one is an EVALSHA that runs.
-        store.record(rec(model, base + 1000));
+        recordRequest(store, rec(model, base + 1000));
         await store.flush();
-        for (let i = 2; i <= 6; i++) store.record(rec(model, base + i * 1000));
+        for (let i = 2; i <= 6; i++) recordRequest(store, rec(model, base + i * 1000));
         proxy.cut(cut);
         // ioredis may resend the cut command on reconnect and get its reply (then the flush resolves),
         // or give up on it (then the flush rejects and the next one settles it first).
         await store.flush().catch(() => undefined);
         assert.equal(proxy.cuts, 1, 'the proxy cut the connection once');
-        store.record(rec(model, base + 7000));
+        recordRequest(store, rec(model, base + 7000));
         for (let attempt = 0; ; attempt++) {
           try {
             await store.flush();
@@ -122,7 +126,11 @@ describe(
           }
         }
         assert.equal(store.unsentKeys, 0, 'nothing is held for Redis any more');
-        assert.equal(await counted(store, model, base), 7, 'each of the 7 arrivals counted once');
+        assert.deepEqual(
+          await counted(store, model, base),
+          { arrivals: 7, promptTokens: 7 * 3 },
+          'each of the 7 arrivals, and each end, counted once',
+        );
         const minute = await direct.hget(`wg:lost:${model}:60000:${base}`, 'arrivals');
         assert.equal(minute, '7', 'the minute bucket too');
       });

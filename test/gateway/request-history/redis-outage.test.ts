@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { RedisHistoryStore, type RequestRecord } from '../../../gateway/request-history/index.ts';
+import { RedisHistoryStore, type RequestEnd } from '../../../gateway/request-history/index.ts';
+import { recordRequest } from '../../support/record-request.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
-function rec(at: number, promptTokens: number): RequestRecord {
+function rec(at: number, promptTokens: number): RequestEnd {
   return { model: 'm', at, promptTokens, outputTokens: 1, ttftMs: null, outcome: 'ok' };
 }
 
@@ -51,7 +52,7 @@ describe('redis history store when Redis goes away', { timeout: 30_000 }, () => 
     await once(client, 'ready');
     await server.stop();
     const failedBefore = store.failedFlushes;
-    for (let i = 1; i <= 4; i++) assert.doesNotThrow(() => store.record(rec(base + i * 1000, i)));
+    for (let i = 1; i <= 4; i++) assert.doesNotThrow(() => recordRequest(store, rec(base + i * 1000, i)));
     await assert.rejects(store.flush());
     assert.equal(store.bufferedRecords, 0);
     // Four 1 s bucket hashes, one 60 s bucket hash, and the hour and day arrival pages.
@@ -61,7 +62,7 @@ describe('redis history store when Redis goes away', { timeout: 30_000 }, () => 
       'three more failed flushes (one explicit, two from the timer)',
       () => store.failedFlushes >= failedBefore + 3,
     );
-    store.record(rec(base + 4500, 10));
+    recordRequest(store, rec(base + 4500, 10));
     assert.equal(store.droppedRecords, 0);
 
     await server.restart();
@@ -90,15 +91,16 @@ describe('redis history store when Redis goes away', { timeout: 30_000 }, () => 
     const server = await newServer();
     const store = new RedisHistoryStore({
       url: server.url,
-      maxBuffered: 3,
+      maxBuffered: 6,
       flushIntervalMs: 0,
       keyPrefix: 'wg:bound:',
     });
     t.after(() => store.close());
     const base = Math.floor(Date.now() / 1000) * 1000;
-    for (let i = 1; i <= 5; i++) store.record(rec(base, i));
-    assert.equal(store.droppedRecords, 2);
-    assert.equal(store.bufferedRecords, 3);
+    // Each request is two records, its arrival and its end: the first two requests go.
+    for (let i = 1; i <= 5; i++) recordRequest(store, rec(base, i));
+    assert.equal(store.droppedRecords, 4);
+    assert.equal(store.bufferedRecords, 6);
     await store.flush();
     const [b] = await store.series('m', base, base + 1000, 1000);
     assert.equal(b!.arrivals, 3);

@@ -1,16 +1,40 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { RequestEnd } from '../../../gateway/request-history/index.ts';
 import { WriteBuffer } from '../../../gateway/request-history/write-buffer.ts';
 
 const HOUR = 3_600_000;
 const res = [{ bucketMs: 1000, retentionMs: HOUR }];
-const rec = (at: number) => ({
+const end = (at: number, over: Partial<RequestEnd> = {}): RequestEnd => ({
   model: 'm',
   at,
   promptTokens: 1,
   outputTokens: 1,
   ttftMs: 1,
-  outcome: 'ok' as const,
+  outcome: 'ok',
+  ...over,
+});
+
+describe('history WriteBuffer: arrivals and ends', () => {
+  it("adds an end to its arrival's hash, never to the arrivals page; an end with nothing to add makes no key", () => {
+    const h = Math.floor(Date.now() / HOUR) * HOUR;
+    const buf = new WriteBuffer(1000, res, 'p:', 100);
+    buf.pushArrival('m', h + 1000);
+    buf.pushEnd(end(h + 1000, { promptTokens: 4, outputTokens: 2, ttftMs: 7.6, outcome: 'error' }));
+    buf.pushEnd(end(h + 5000, { promptTokens: 0, outputTokens: 0, ttftMs: null, outcome: 'aborted' }));
+    assert.equal(buf.size, 3);
+    assert.deepEqual(
+      buf.take(h + 6000).map((w) => [w.kind, w.key, w.incr]),
+      [
+        [
+          'hash',
+          `p:m:1000:${h + 1000}`,
+          { arrivals: 1, promptTokens: 4, outputTokens: 2, errors: 1, ttftMsSum: 8, ttftCount: 1 },
+        ],
+        ['page', `p:m:arr:1000:${h}`, { 1: 1 }],
+      ],
+    );
+  });
 });
 
 describe('history WriteBuffer past maxUnsentKeys', () => {
@@ -19,7 +43,7 @@ describe('history WriteBuffer past maxUnsentKeys', () => {
     // hashes. The first page expires at the end of the next hour, before the next hour's seconds do.
     const h = Math.floor(Date.now() / HOUR) * HOUR + HOUR;
     const buf = new WriteBuffer(1000, res, 'p:', 4);
-    for (const at of [h - 3000, h - 2000, h - 1000, h, h + 1000, h + 2000]) buf.push(rec(at));
+    for (const at of [h - 3000, h - 2000, h - 1000, h, h + 1000, h + 2000]) buf.pushArrival('m', at);
     const writes = buf.take(h + 3000);
     const pages = writes.filter((w) => w.kind === 'page');
     assert.equal(pages.length, 2, 'both pages kept');
@@ -43,11 +67,11 @@ describe('history WriteBuffer with a flush whose reply was lost', () => {
 
   it('takes off what the flush wrote, keeps what came since and what it failed to write', () => {
     const buf = new WriteBuffer(1000, res, 'p:', 100);
-    for (const at of [h + 1000, h + 1000, h + 2000]) buf.push(rec(at));
+    for (const at of [h + 1000, h + 1000, h + 2000]) buf.pushArrival('m', at);
     const lost = buf.take(h + 3000);
     buf.retryUnknown(lost);
     assert.throws(() => buf.take(h + 3000), /settle/, 'nothing is taken before the lost flush is settled');
-    buf.push(rec(h + 1000)); // one more in the first second
+    buf.pushArrival('m', h + 1000); // one more in the first second
     buf.aggregate();
     // It ran, but its increment of the second second's arrivals failed.
     const failed = lost
@@ -63,7 +87,7 @@ describe('history WriteBuffer with a flush whose reply was lost', () => {
 
   it('keeps everything when the flush did not run', () => {
     const buf = new WriteBuffer(1000, res, 'p:', 100);
-    for (const at of [h + 1000, h + 2000]) buf.push(rec(at));
+    for (const at of [h + 1000, h + 2000]) buf.pushArrival('m', at);
     const lost = buf.take(h + 3000);
     buf.retryUnknown(lost);
     buf.settle(null);
@@ -74,12 +98,12 @@ describe('history WriteBuffer with a flush whose reply was lost', () => {
 
   it('takes nothing off a key dropped meanwhile and made again by newer counts', () => {
     const buf = new WriteBuffer(1000, res, 'p:', 2); // one hash and the page
-    buf.push(rec(h + 1000));
+    buf.pushArrival('m', h + 1000);
     const lost = buf.take(h + 3000);
     buf.retryUnknown(lost);
-    buf.push(rec(h + 2000)); // drops the first second's hash
+    buf.pushArrival('m', h + 2000); // drops the first second's hash
     buf.aggregate();
-    buf.push(rec(h + 1000)); // drops the second's, makes the first again: newer counts only
+    buf.pushArrival('m', h + 1000); // drops the second's, makes the first again: newer counts only
     buf.aggregate();
     buf.settle([]);
     const next = buf.take(h + 3000);

@@ -5,14 +5,15 @@ import { Redis } from 'ioredis';
 import {
   MIN_FLUSH_SPACING_MS,
   RedisHistoryStore,
-  type RequestRecord,
+  type RequestEnd,
 } from '../../../gateway/request-history/index.ts';
+import { recordRequest } from '../../support/record-request.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-function rec(model: string, at: number, over: Partial<RequestRecord> = {}): RequestRecord {
+function rec(model: string, at: number, over: Partial<RequestEnd> = {}): RequestEnd {
   return { model, at, promptTokens: 3, outputTokens: 5, ttftMs: null, outcome: 'ok', ...over };
 }
 
@@ -67,7 +68,7 @@ describe('redis history store write cost', { timeout: 60_000 }, () => {
       flushAtBuffered: 100,
     });
     t.after(() => store.close());
-    store.record(rec('warm', Date.now()));
+    recordRequest(store, rec('warm', Date.now()));
     await store.flush(); // connects and loads the script, outside the measured window
 
     const expected = new Map<string, number>(); // `${model}:${second}` -> arrivals
@@ -79,7 +80,7 @@ describe('redis history store write cost', { timeout: 60_000 }, () => {
     for (let i = 0; i < N; i++) {
       const model = `m${i % 7}`;
       const at = Date.now();
-      store.record(rec(model, at, { outcome: i % 10 === 0 ? 'error' : 'ok' }));
+      recordRequest(store, rec(model, at, { outcome: i % 10 === 0 ? 'error' : 'ok' }));
       const k = `${model}:${Math.floor(at / 1000) * 1000}`;
       expected.set(k, (expected.get(k) ?? 0) + 1);
       // About 1-2 s of work: a batch, then let the event loop run timers and replies.
@@ -95,7 +96,7 @@ describe('redis history store write cost', { timeout: 60_000 }, () => {
     const delta = watch.byName;
     const commands = [...delta.values()].reduce((a, b) => a + b, 0);
     t.diagnostic(
-      `${N} records in ${elapsedMs.toFixed(0)} ms: ${commands} commands (${JSON.stringify(Object.fromEntries(delta))})`,
+      `${N} requests (${2 * N} records) in ${elapsedMs.toFixed(0)} ms: ${commands} commands (${JSON.stringify(Object.fromEntries(delta))})`,
     );
     assert.ok(
       commands <= elapsedMs / MIN_FLUSH_SPACING_MS + 1,
@@ -132,10 +133,10 @@ describe('redis history store write cost', { timeout: 60_000 }, () => {
     const store = new RedisHistoryStore({ url: server.url, keyPrefix: 'wg:noscript:', flushIntervalMs: 0 });
     t.after(() => store.close());
     const at = Date.now();
-    store.record(rec('m', at));
+    recordRequest(store, rec('m', at));
     await store.flush();
     await redis.script('FLUSH');
-    store.record(rec('m', at));
+    recordRequest(store, rec('m', at));
     await store.flush();
     const [b] = await store.series(
       'm',
@@ -154,7 +155,7 @@ describe('redis history store write cost', { timeout: 60_000 }, () => {
     const second = Math.floor(Date.now() / 1000) * 1000;
     const bad = `wg:wt:m:1000:${second}`;
     await redis.set(bad, 'not a hash');
-    store.record(rec('m', second + 10));
+    recordRequest(store, rec('m', second + 10));
     await assert.rejects(store.flush(), /WRONGTYPE/);
     assert.equal(store.unsentKeys, 1, 'only the 1 s bucket hash is kept for the retry');
     await redis.del(bad);
@@ -177,7 +178,7 @@ describe('redis history store write cost', { timeout: 60_000 }, () => {
     const store = new RedisHistoryStore({ url: server.url, keyPrefix: 'wg:ret:', flushIntervalMs: 0 });
     t.after(() => store.close());
     const at = Date.now() - 5000;
-    store.record(rec('m', at));
+    recordRequest(store, rec('m', at));
     await store.flush();
     const sec = Math.floor(at / 1000) * 1000;
     const min = Math.floor(at / 60_000) * 60_000;

@@ -4,7 +4,6 @@ import {
   MemoryHistoryStore,
   RedisHistoryStore,
   type HistoryStore,
-  type RequestRecord,
 } from '../../../gateway/request-history/index.ts';
 import type { Clock } from '../../../runtime/time/clock.ts';
 import { MemoryDemandFeed, RedisDemandFeed, type DemandFeed } from '../../../warmpool/demand-feed/index.ts';
@@ -15,10 +14,6 @@ const S = 1000;
 const M = 60 * S;
 const H = 60 * M;
 const D = 24 * H;
-
-function rec(model: string, at: number): RequestRecord {
-  return { model, at, promptTokens: 1, outputTokens: 1, ttftMs: null, outcome: 'ok' };
-}
 
 type Pair = { store: HistoryStore; feed: DemandFeed };
 type Factory = (clock: Clock) => Pair;
@@ -56,8 +51,8 @@ function feedContract(name: string, factory: Factory): void {
         t - 30 * M + 2,
         t - 5 * S,
       ];
-      for (const at of arrivals) store.record(rec('a', at));
-      store.record(rec('other', t - 10 * S));
+      for (const at of arrivals) store.recordArrival('a', at);
+      store.recordArrival('other', t - 10 * S);
       await store.flush();
 
       const u = await feed.update(['a', 'idle'], t);
@@ -86,13 +81,13 @@ function feedContract(name: string, factory: Factory): void {
 
     it('then reads only the newly settled seconds, once', async () => {
       const { store, feed } = make();
-      store.record(rec('a', t - 10 * S));
+      store.recordArrival('a', t - 10 * S);
       await store.flush();
       assert.ok((await feed.update(['a'], t)).ok);
-      store.record(rec('a', t - 500)); // settled at t + 1000
-      store.record(rec('a', t + 200));
-      store.record(rec('a', t + 300));
-      store.record(rec('a', t + 1500)); // not settled at t + 2000
+      store.recordArrival('a', t - 500); // settled at t + 1000
+      store.recordArrival('a', t + 200);
+      store.recordArrival('a', t + 300);
+      store.recordArrival('a', t + 1500); // not settled at t + 2000
       clock = t + 2000;
       await store.flush();
       const h = feed.history('a')!;
@@ -112,8 +107,8 @@ function feedContract(name: string, factory: Factory): void {
 
     it('forgets a deployment and backfills it again when it comes back', async () => {
       const { store, feed } = make();
-      store.record(rec('a', t - 2 * D));
-      store.record(rec('a', t - 20 * S));
+      store.recordArrival('a', t - 2 * D);
+      store.recordArrival('a', t - 20 * S);
       await store.flush();
       assert.ok((await feed.update(['a'], t)).ok);
       feed.forget('a');

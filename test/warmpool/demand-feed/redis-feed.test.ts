@@ -2,15 +2,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { RedisHistoryStore, type RequestRecord } from '../../../gateway/request-history/index.ts';
+import { RedisHistoryStore } from '../../../gateway/request-history/index.ts';
 import { RedisDemandFeed } from '../../../warmpool/demand-feed/index.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 const S = 1000;
-
-function rec(model: string, at: number): RequestRecord {
-  return { model, at, promptTokens: 1, outputTokens: 1, ttftMs: null, outcome: 'ok' };
-}
 
 /** Calls per command name since the server started, from INFO commandstats. */
 async function commandCalls(redis: Redis): Promise<Map<string, number>> {
@@ -46,7 +42,7 @@ describe('RedisDemandFeed', { timeout: 60_000 }, () => {
     t.after(() => store.close().catch(() => undefined));
     if (client.status !== 'ready') await once(client, 'ready');
     const t0 = Math.floor(Date.now() / S) * S;
-    store.record(rec('a', t0 - 5 * S));
+    store.recordArrival('a', t0 - 5 * S);
     await store.flush();
     assert.ok((await feed.update(['a'], t0)).ok);
     const h = feed.history('a')!;
@@ -56,7 +52,7 @@ describe('RedisDemandFeed', { timeout: 60_000 }, () => {
     // Right away (the client may not have seen the close yet) and once it is reconnecting.
     const first = await feed.update(['a', 'b'], t0 + 2 * S);
     assert.equal(first.ok, false);
-    store.record(rec('a', t0 + 100));
+    store.recordArrival('a', t0 + 100);
     await assert.rejects(store.flush());
     const down = await feed.update(['a', 'b'], t0 + 2 * S);
     assert.equal(down.ok, false);
@@ -86,10 +82,10 @@ describe('RedisDemandFeed', { timeout: 60_000 }, () => {
     const hourLeft = 3_600_000 - (Date.now() % 3_600_000);
     const t0 = Math.floor(Date.now() / S) * S + (hourLeft < 10 * S ? hourLeft + S : 0);
     const names = Array.from({ length: 50 }, (_, i) => `d${i}`);
-    for (const d of names) store.record(rec(d, t0 - 3 * S));
+    for (const d of names) store.recordArrival(d, t0 - 3 * S);
     await store.flush();
     assert.ok((await feed.update(names, t0)).ok);
-    for (const d of names) store.record(rec(d, t0 + 500));
+    for (const d of names) store.recordArrival(d, t0 + 500);
     await store.flush();
     const before = await commandCalls(observer);
     const u = await feed.update(names, t0 + 3 * S);
