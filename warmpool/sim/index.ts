@@ -1,6 +1,13 @@
 // The trace-driven autoscaling simulator: `npm run sim` (main.ts) is its command line.
-export { readTrace, TraceError } from './trace/index.ts';
-export type { DeploymentTrace, Requests, Trace, TraceOptions } from './trace/index.ts';
+export { DEFAULT_TOKEN_MODEL, readTrace, tokenServiceMs, TraceError } from './trace/index.ts';
+export type {
+  DeploymentTrace,
+  Requests,
+  SkippedRows,
+  TokenServiceModel,
+  Trace,
+  TraceOptions,
+} from './trace/index.ts';
 export { simulateDeployment, type EngineSettings } from './engine/deployment-sim.ts';
 export { RunMetrics, type RunSummary, type Series } from './engine/metrics.ts';
 export { runPolicy, type RunResult } from './engine/run.ts';

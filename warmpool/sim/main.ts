@@ -5,7 +5,7 @@
  * and prints, per policy, cold starts, waits and instance-seconds (README.md in this folder).
  */
 import { ArgsError, parseSimArgs, USAGE } from './cli/args.ts';
-import { jobRecord, runRecord, table } from './cli/output.ts';
+import { jobRecord, ownSettings, runRecord, skippedNote, table } from './cli/output.ts';
 import { planJobs } from './cli/plan.ts';
 import { runJobs } from './jobs/run-jobs.ts';
 import type { SimSetup } from './jobs/types.ts';
@@ -21,6 +21,12 @@ async function main(argv: readonly string[]): Promise<number> {
       file: a.trace,
       durations: a.durations,
       serviceMs: a.serviceMs,
+      tokenModel: {
+        prefillMsPerToken: a.prefillMsPerToken,
+        decodeMsPerToken: a.decodeMsPerToken,
+        overheadMs: a.overheadMs,
+      },
+      skipInvalid: a.skipInvalid,
       limitFunctions: a.limitFunctions,
     },
     seed: a.seed,
@@ -31,7 +37,13 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   const trace = await readTrace(setup.trace);
   const info = `${trace.file}: ${trace.deployments.length} deployments, ${trace.requests} requests over ${(trace.endMs - trace.startMs) / 60_000} min; service times ${trace.serviceTimes}`;
-  const settings = `cold start ${a.coldStartMs} ms, ${a.slots} slots per instance, tick ${a.tickMs} ms, seed ${a.seed}, ${jobs.length} runs on ${a.workers || 'no'} worker threads`;
+  const own = ownSettings(trace);
+  const ownNote =
+    own.coldStartMs + own.slots > 0
+      ? ` (the trace's own cold start for ${own.coldStartMs}, slots for ${own.slots} deployments)`
+      : '';
+  const settings = `cold start ${a.coldStartMs} ms, ${a.slots} slots per instance${ownNote}, tick ${a.tickMs} ms, seed ${a.seed}, ${jobs.length} runs on ${a.workers || 'no'} worker threads`;
+  const skipped = skippedNote(trace);
   console.error(info);
   console.error(settings);
   const results = await runJobs(
@@ -48,11 +60,17 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   const elapsed = performance.now() - t0;
   console.log(table(results));
+  if (skipped !== undefined) console.log(skipped);
   console.log(`total ${(elapsed / 1000).toFixed(1)} s`);
   if (a.report !== undefined) {
     const index = writeReport(a.report, {
       title: 'warmgate autoscaling simulation',
-      notes: [info, settings, `Simulated in ${(elapsed / 1000).toFixed(1)} s.`],
+      notes: [
+        info,
+        settings,
+        ...(skipped === undefined ? [] : [skipped]),
+        `Simulated in ${(elapsed / 1000).toFixed(1)} s.`,
+      ],
       results,
     });
     console.log(`report: ${index}`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { POLICIES } from '../../../warmpool/policies/index.ts';
-import { AZURE, csvTrace, tempDir } from './helpers.ts';
+import { AZURE, azureLlmCsv, csvTrace, tempDir } from './helpers.ts';
 
 const exec = promisify(execFile);
 const MAIN = new URL('../../../warmpool/sim/main.ts', import.meta.url).pathname;
@@ -87,6 +87,70 @@ describe('npm run sim', { timeout: 120_000 }, () => {
     const e = await failing('--trace', bad, '--workers', '0');
     assert.equal(e.code, 1);
     assert.match(e.stderr, /bad\.csv:3: expected 2 fields, found 1/);
+  });
+
+  it('reads an Azure LLM trace, its service times from tokens by the --*-ms-per-token flags', async () => {
+    const trace = dir.file(
+      'azure_llm_2023_conv.csv',
+      azureLlmCsv([
+        ['2023-11-16 18:15:46.6805900', 374, 44],
+        ['2023-11-16 18:15:50.9951690', 396, 109],
+      ]),
+    );
+    const flags = ['--prefill-ms-per-token', '1', '--decode-ms-per-token', '10', '--overhead-ms', '5'];
+    const { stdout } = await sim(
+      '--trace',
+      trace,
+      '--policy',
+      'keepalive',
+      '--json',
+      '--workers',
+      '0',
+      ...flags,
+    );
+    const out = lastLine(stdout) as { trace: Record<string, unknown>; settings: Record<string, unknown> };
+    assert.equal(out.trace.format, 'azure-llm-2023');
+    assert.equal(out.trace.requests, 2);
+    assert.equal(out.trace.service_times, 'token model: 1 ms × input + 10 ms × output tokens + 5 ms');
+    assert.deepEqual(
+      [out.settings.prefill_ms_per_token, out.settings.decode_ms_per_token, out.settings.overhead_ms],
+      [1, 10, 5],
+    );
+  });
+
+  it('--skip-invalid: the table is followed by the rows skipped; the JSON counts them and the own settings', async () => {
+    const trace = dir.file(
+      'skip.csv',
+      ['timestamp_ms,model,duration_ms,cold_start_ms', '0,a,1000,', '1,a', '2,b,1000,5000', 'x,b,1,'].join(
+        '\n',
+      ),
+    );
+    const { stdout } = await sim(
+      '--trace',
+      trace,
+      '--policy',
+      'keepalive',
+      '--json',
+      '--workers',
+      '0',
+      '--skip-invalid',
+    );
+    const note = stdout.split('\n').filter((l) => l.startsWith('skipped') || l.startsWith('  line'));
+    assert.deepEqual(note, [
+      `skipped 2 invalid rows of ${trace} (--skip-invalid):`,
+      '  line 3: expected 4 fields, found 2',
+      '  line 5: timestamp_ms must be a number ≥ 0, got "x"',
+    ]);
+    const out = lastLine(stdout) as { trace: Record<string, unknown> };
+    assert.equal(out.trace.skipped_rows, 2);
+    assert.deepEqual(out.trace.skipped_examples, [
+      { line: 3, reason: 'expected 4 fields, found 2' },
+      { line: 5, reason: 'timestamp_ms must be a number ≥ 0, got "x"' },
+    ]);
+    assert.deepEqual([out.trace.deployments_own_cold_start_ms, out.trace.deployments_own_slots], [1, 0]);
+    const e = await failing('--trace', trace, '--workers', '0');
+    assert.equal(e.code, 1);
+    assert.match(e.stderr, /skip\.csv:3: expected 4 fields, found 2/);
   });
 
   it('refuses an unknown policy or a bad flag, naming what is allowed', async () => {

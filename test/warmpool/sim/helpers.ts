@@ -42,3 +42,19 @@ export function azureInvocations(rows: Record<string, readonly number[]>): strin
 
 export const DURATIONS_HEAD =
   'HashFunction,HashApp,HashOwner,Count,Average,Minimum,Maximum,percentile_Average_0,percentile_Average_1,percentile_Average_25,percentile_Average_50,percentile_Average_75,percentile_Average_99,percentile_Average_100';
+
+/** An Azure LLM inference 2023 trace from `[TIMESTAMP, ContextTokens, GeneratedTokens]` rows. */
+export function azureLlmCsv(rows: readonly (readonly [string, number, number])[]): string {
+  return ['TIMESTAMP,ContextTokens,GeneratedTokens', ...rows.map((r) => r.join(','))].join('\n') + '\n';
+}
+
+/** A Mooncake trace from `[timestamp ms, input_length, output_length]` rows (hash_ids as the real one has). */
+export function mooncakeJsonl(rows: readonly (readonly [number, number, number])[]): string {
+  return (
+    rows
+      .map(([timestamp, input, output], i) =>
+        JSON.stringify({ timestamp, input_length: input, output_length: output, hash_ids: [i] }),
+      )
+      .join('\n') + '\n'
+  );
+}

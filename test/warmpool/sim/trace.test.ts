@@ -108,18 +108,21 @@ describe('generic reader', () => {
     assert.equal(t.deployments.find((d) => d.name === 'a')!.meanServiceMs, 30);
   });
 
-  it('reads JSON Lines with optional fields, and --service-ms where duration_ms is absent', async () => {
+  it('reads JSON Lines with optional fields: duration_ms, else tokens, else --service-ms', async () => {
     const f = dir.file(
       'g.jsonl',
       [
         '{"timestamp_ms": 61000, "model": "m", "input_tokens": 10, "output_tokens": 5}',
         '',
-        '{"timestamp_ms": 62000, "model": "m", "duration_ms": 300}',
+        '{"timestamp_ms": 62000, "model": "m", "duration_ms": 300, "output_tokens": 5}',
+        '{"timestamp_ms": 63000, "model": "m"}',
       ].join('\n'),
     );
     const t = await readTrace({ file: f, serviceMs: 100 });
-    assert.deepEqual([t.startMs, t.endMs, t.requests], [60_000, 120_000, 2]);
-    assert.deepEqual([...t.deployments[0]!.requestsFor(1).serviceMs], [100, 300]);
+    assert.deepEqual([t.startMs, t.endMs, t.requests], [60_000, 120_000, 3]);
+    // The default token model: 0.2 ms per input token, 30 ms per output token.
+    assert.deepEqual([...t.deployments[0]!.requestsFor(1).serviceMs], [152, 300, 100]);
+    assert.match(t.serviceTimes, /duration_ms of 1, token model \(.*\) for 1, 100 ms for 1 of 3 requests/);
   });
 
   it('names the file, line and problem for malformed rows', async () => {

@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { DATA } from '../../../runtime/bench/data-files.ts';
+import { DEFAULT_TOKEN_MODEL } from '../trace/index.ts';
 
 export const USAGE = `usage: npm run sim -- [--trace FILE] [--policy NAME|all|A,B] [--cold-start-ms N] [--slots N]
     [--tick-ms N] [--seed N] [--limit-functions N] [--max-instances N] [--knob name=value ...]
-    [--durations FILE] [--service-ms N] [--sweep] [--workers N] [--json] [--report [DIR]]`;
+    [--durations FILE] [--service-ms N] [--prefill-ms-per-token N] [--decode-ms-per-token N]
+    [--overhead-ms N] [--skip-invalid] [--sweep] [--workers N] [--json] [--report [DIR]]`;
 
 /** Default report folder when --report is given without one. */
 const DEFAULT_REPORT_DIR = 'sim-report';
@@ -21,6 +23,10 @@ export interface SimArgs {
   readonly knobs: Readonly<Record<string, number>>;
   readonly durations?: string;
   readonly serviceMs: number;
+  readonly prefillMsPerToken: number;
+  readonly decodeMsPerToken: number;
+  readonly overheadMs: number;
+  readonly skipInvalid: boolean;
   readonly sweep: boolean;
   readonly workers: number;
   readonly json: boolean;
@@ -41,6 +47,10 @@ const DEFAULTS = {
   seed: '1',
   'max-instances': '10000',
   'service-ms': '1000',
+  // A 7B model on one 24 GB GPU, ~8 sequences at once: see README.md ("Service times from tokens").
+  'prefill-ms-per-token': String(DEFAULT_TOKEN_MODEL.prefillMsPerToken),
+  'decode-ms-per-token': String(DEFAULT_TOKEN_MODEL.decodeMsPerToken),
+  'overhead-ms': String(DEFAULT_TOKEN_MODEL.overheadMs),
   workers: '2',
 } as const;
 
@@ -69,6 +79,10 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
         knob: { type: 'string', multiple: true, default: [] },
         durations: { type: 'string' },
         'service-ms': { type: 'string', default: DEFAULTS['service-ms'] },
+        'prefill-ms-per-token': { type: 'string', default: DEFAULTS['prefill-ms-per-token'] },
+        'decode-ms-per-token': { type: 'string', default: DEFAULTS['decode-ms-per-token'] },
+        'overhead-ms': { type: 'string', default: DEFAULTS['overhead-ms'] },
+        'skip-invalid': { type: 'boolean', default: false },
         sweep: { type: 'boolean', default: false },
         workers: { type: 'string', default: DEFAULTS.workers },
         json: { type: 'boolean', default: false },
@@ -105,6 +119,10 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     knobs,
     durations: values.durations,
     serviceMs: num('--service-ms', values['service-ms'], 0, 86_400_000),
+    prefillMsPerToken: num('--prefill-ms-per-token', values['prefill-ms-per-token'], 0, 60_000),
+    decodeMsPerToken: num('--decode-ms-per-token', values['decode-ms-per-token'], 0, 60_000),
+    overheadMs: num('--overhead-ms', values['overhead-ms'], 0, 86_400_000),
+    skipInvalid: values['skip-invalid'],
     sweep: values.sweep,
     workers: int('--workers', values.workers, 0, 256),
     json: values.json,

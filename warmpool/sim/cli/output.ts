@@ -1,5 +1,6 @@
 import type { RunSummary } from '../engine/metrics.ts';
 import type { JobResult, SimSetup } from '../jobs/types.ts';
+import { DEFAULT_TOKEN_MODEL } from '../trace/index.ts';
 import type { Trace } from '../trace/types.ts';
 
 const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
@@ -24,6 +25,8 @@ export function runRecord(
 ): Record<string, unknown> {
   const main = results.filter((r) => !r.job.swept);
   const sweep = results.filter((r) => r.job.swept);
+  const tokens = setup.trace.tokenModel ?? DEFAULT_TOKEN_MODEL;
+  const own = ownSettings(trace);
   return {
     policies: main.map(jobRecord),
     ...(sweep.length > 0 ? { sweep: sweep.map(jobRecord) } : {}),
@@ -34,11 +37,19 @@ export function runRecord(
       requests: trace.requests,
       minutes: (trace.endMs - trace.startMs) / 60_000,
       service_times: trace.serviceTimes,
+      // Deployments simulated with the trace's own cold start or slots instead of the flags'.
+      deployments_own_cold_start_ms: own.coldStartMs,
+      deployments_own_slots: own.slots,
+      skipped_rows: trace.skipped.rows,
+      skipped_examples: trace.skipped.examples,
     },
     settings: {
       seed: setup.seed,
       cold_start_ms: setup.coldStartMs,
       slots: setup.slots,
+      prefill_ms_per_token: tokens.prefillMsPerToken,
+      decode_ms_per_token: tokens.decodeMsPerToken,
+      overhead_ms: tokens.overheadMs,
       tick_ms: setup.tickMs,
       max_instances: setup.maxInstances,
     },
@@ -78,4 +89,23 @@ export function table(results: readonly JobResult[]): string {
   const line = (cells: string[]) =>
     cells.map((c, i) => (i < 2 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ');
   return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** The rows --skip-invalid left out, for the text report: how many, and the first few with why. */
+export function skippedNote(trace: Trace): string | undefined {
+  const { rows, examples } = trace.skipped;
+  if (rows === 0) return undefined;
+  const more = rows > examples.length ? `; first ${examples.length}` : '';
+  return [
+    `skipped ${rows} invalid row${rows === 1 ? '' : 's'} of ${trace.file} (--skip-invalid)${more}:`,
+    ...examples.map((e) => `  line ${e.line}: ${e.reason}`),
+  ].join('\n');
+}
+
+/** How many deployments the trace gives their own cold start, and their own slots. */
+export function ownSettings(trace: Trace): { coldStartMs: number; slots: number } {
+  return {
+    coldStartMs: trace.deployments.filter((d) => d.coldStartMs !== undefined).length,
+    slots: trace.deployments.filter((d) => d.slots !== undefined).length,
+  };
 }

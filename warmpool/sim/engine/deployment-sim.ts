@@ -4,9 +4,12 @@ import { EventHeap } from './event-heap.ts';
 import { IntQueue } from './int-queue.ts';
 import { firstTick, type RunMetrics } from './metrics.ts';
 
-/** How the simulated platform behaves; the same for every deployment of a run. */
+/**
+ * How the simulated platform behaves for one deployment: the run's flags, except the cold start and
+ * slots a trace states for the deployment (runPolicy puts those in).
+ */
 export interface EngineSettings {
-  /** Requested → ready, ms. */
+  /** Requested → ready, ms (PolicyConfig.coldStartMs). */
   readonly coldStartMs: number;
   /** Requests one instance serves at once (PolicyConfig.capacityPerInstance). */
   readonly slots: number;

@@ -3,12 +3,20 @@ import { basename, dirname, join } from 'node:path';
 import { mulberry32, streamSeed } from '../prng.ts';
 import { readAzureDurations } from './azure-durations.ts';
 import { splitCsv } from './csv.ts';
+import { InvalidRows } from './invalid-rows.ts';
 import { linesOf } from './lines.ts';
 import { sampleServiceMs, type DurationStats } from './service-times.ts';
 import { TraceError } from './trace-error.ts';
 import { MINUTE_MS, type DeploymentTrace, type Requests, type Trace, type TraceOptions } from './types.ts';
 
 const HASHES = ['HashFunction', 'HashApp', 'HashOwner'] as const;
+
+/** One function of the file: its invocations per minute. */
+interface FunctionRow {
+  readonly name: string;
+  readonly counts: Uint32Array;
+  readonly total: number;
+}
 
 /** Whether a header line is the Azure Functions 2019 invocations format. */
 export function isAzureInvocationsHeader(line: string): boolean {
@@ -29,14 +37,15 @@ function durationsFileFor(file: string): string | undefined {
  * spread uniformly at random within each minute when it is simulated. Minute 1 starts at t = 0.
  */
 export async function readAzureInvocations(o: TraceOptions): Promise<Trace> {
-  const rows: { name: string; counts: Uint32Array; total: number }[] = [];
+  const invalid = new InvalidRows(o.file, o.skipInvalid ?? false);
+  const rows: FunctionRow[] = [];
   let minutes = 0;
   let width = 0;
   for await (const { line, n } of linesOf(o.file)) {
     if (line === '') continue;
     const f = splitCsv(line);
-    if (typeof f === 'string') throw new TraceError(o.file, n, f);
     if (width === 0) {
+      if (typeof f === 'string') throw new TraceError(o.file, n, f);
       HASHES.forEach((h, i) => {
         if (f[i] !== h)
           throw new TraceError(o.file, n, `column ${i + 1} of the header must be ${h}, got "${f[i]}"`);
@@ -54,26 +63,18 @@ export async function readAzureInvocations(o: TraceOptions): Promise<Trace> {
       continue;
     }
     if (o.limitFunctions !== undefined && rows.length >= o.limitFunctions) break;
-    if (f.length !== width) throw new TraceError(o.file, n, `expected ${width} fields, found ${f.length}`);
-    const counts = new Uint32Array(minutes);
-    let total = 0;
-    for (let m = 0; m < minutes; m++) {
-      const s = f[m + 3]!;
-      const v = Number(s);
-      if (s === '' || !Number.isSafeInteger(v) || v < 0)
-        throw new TraceError(o.file, n, `minute_${m + 1} must be an integer ≥ 0, got "${s}"`);
-      counts[m] = v;
-      total += v;
+    const row = typeof f === 'string' ? f : functionRow(f, width, minutes);
+    if (typeof row === 'string') {
+      invalid.reject(o.file, n, row);
+      continue;
     }
-    const name = f[0]!;
-    if (name === '') throw new TraceError(o.file, n, 'HashFunction is empty');
-    rows.push({ name, counts, total });
+    rows.push(row);
   }
   if (width === 0) throw new TraceError(o.file, 1, 'empty file: expected a header');
 
   const durationsFile = o.durations ?? durationsFileFor(o.file);
   const durations = durationsFile
-    ? await readAzureDurations(durationsFile, new Set(rows.map((r) => r.name)))
+    ? await readAzureDurations(durationsFile, invalid, new Set(rows.map((r) => r.name)))
     : new Map<string, DurationStats>();
   const withStats = rows.filter((r) => durations.has(r.name)).length;
   const deployments = rows.map((r) =>
@@ -89,7 +90,26 @@ export async function readAzureInvocations(o: TraceOptions): Promise<Trace> {
     serviceTimes: durationsFile
       ? `sampled from ${durationsFile} (${withStats} of ${rows.length} functions; others ${o.serviceMs} ms)`
       : `fixed ${o.serviceMs} ms (no durations file)`,
+    skipped: invalid.summary(),
   };
+}
+
+/** One function's row of counts, or what is wrong with it. */
+function functionRow(f: readonly string[], width: number, minutes: number): FunctionRow | string {
+  if (f.length !== width) return `expected ${width} fields, found ${f.length}`;
+  const counts = new Uint32Array(minutes);
+  let total = 0;
+  for (let m = 0; m < minutes; m++) {
+    const s = f[m + 3]!;
+    const v = Number(s);
+    if (s === '' || !Number.isSafeInteger(v) || v < 0)
+      return `minute_${m + 1} must be an integer ≥ 0, got "${s}"`;
+    counts[m] = v;
+    total += v;
+  }
+  const name = f[0]!;
+  if (name === '') return 'HashFunction is empty';
+  return { name, counts, total };
 }
 
 function azureFunction(

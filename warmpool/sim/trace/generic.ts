@@ -1,139 +1,158 @@
 import { splitCsv } from './csv.ts';
-import { Growable } from './growable.ts';
+import { InvalidRows } from './invalid-rows.ts';
 import { linesOf } from './lines.ts';
+import { RequestColumns } from './request-columns.ts';
+import { csvRecord, parseJsonObject, RowFields } from './row-fields.ts';
+import { DEFAULT_TOKEN_MODEL, describeTokenModel, tokenServiceMs } from './token-service-time.ts';
 import { TraceError } from './trace-error.ts';
-import { MINUTE_MS, type DeploymentTrace, type Trace, type TraceOptions } from './types.ts';
+import { MINUTE_MS, type Trace, type TraceOptions } from './types.ts';
 
-interface Row {
-  timestamp_ms: unknown;
-  model: unknown;
-  input_tokens?: unknown;
-  output_tokens?: unknown;
-  duration_ms?: unknown;
+/** One model of the trace as it is read: its requests, and the settings its rows state. */
+interface Model {
+  readonly requests: RequestColumns;
+  coldStartMs?: number;
+  slots?: number;
 }
 
-interface Column {
-  readonly at: Growable;
-  readonly service: Growable;
-  sorted: boolean;
+/** Where the service times came from, counted per request. */
+interface Sources {
+  duration: number;
+  tokens: number;
+  fallback: number;
 }
 
 /**
  * Reads a generic request trace, one request per row: CSV with a header, or JSON Lines (a `.jsonl` /
  * `.ndjson` file, or one whose first line starts with `{`). Fields: `timestamp_ms` (epoch or relative
- * ms), `model` (the deployment), optional `input_tokens`, `output_tokens` (checked, not used by the
- * slot model) and `duration_ms` (the service time; `serviceMs` when absent). Streamed: each model keeps
+ * ms), `model` (the deployment), optional `duration_ms` (the service time), `input_tokens` and
+ * `output_tokens` (the service time by the token model where `duration_ms` is absent; `serviceMs` when
+ * neither is given), and `cold_start_ms` and `slots` (the model's own, from the first row that gives
+ * them; a later row of the model that states another value is malformed). Streamed: each model keeps
  * two number columns.
  */
 export async function readGenericTrace(o: TraceOptions, jsonl: boolean): Promise<Trace> {
-  const models = new Map<string, Column>();
+  const invalid = new InvalidRows(o.file, o.skipInvalid ?? false);
+  const tokenModel = o.tokenModel ?? DEFAULT_TOKEN_MODEL;
+  const models = new Map<string, Model>();
+  const sources: Sources = { duration: 0, tokens: 0, fallback: 0 };
   let header: string[] | undefined;
-  let withDuration = 0;
   let total = 0;
-  let first = Infinity;
-  let last = -Infinity;
   for await (const { line, n } of linesOf(o.file)) {
     if (line.trim() === '') continue;
-    let row: Row;
+    let row: Record<string, unknown> | string;
     if (jsonl) {
-      row = parseJson(o.file, n, line);
+      row = parseJsonObject(line);
     } else {
       const f = splitCsv(line);
-      if (typeof f === 'string') throw new TraceError(o.file, n, f);
       if (header === undefined) {
+        // The header is no row to skip: without it nothing else can be read.
+        if (typeof f === 'string') throw new TraceError(o.file, n, f);
         for (const need of ['timestamp_ms', 'model'])
           if (!f.includes(need)) throw new TraceError(o.file, n, `the header has no "${need}" column`);
         header = f.map((h) => h.trim());
         continue;
       }
-      if (f.length !== header.length)
-        throw new TraceError(o.file, n, `expected ${header.length} fields, found ${f.length}`);
-      const r: Record<string, string> = {};
-      header.forEach((h, i) => {
-        if (f[i] !== '') r[h] = f[i]!;
-      });
-      row = r as unknown as Row;
+      row = csvRecord(header, f);
     }
-    const at = number(o.file, n, row, 'timestamp_ms', true)!;
-    if (typeof row.model !== 'string' || row.model === '')
-      throw new TraceError(
-        o.file,
-        n,
-        `model must be a non-empty string, got ${JSON.stringify(row.model ?? null)}`,
-      );
-    number(o.file, n, row, 'input_tokens', false);
-    number(o.file, n, row, 'output_tokens', false);
-    const duration = number(o.file, n, row, 'duration_ms', false);
-    let col = models.get(row.model);
-    if (col === undefined) {
+    const request = typeof row === 'string' ? row : parseRequest(row);
+    if (typeof request === 'string') {
+      invalid.reject(o.file, n, request);
+      continue;
+    }
+    let model = models.get(request.model);
+    if (model === undefined) {
       if (o.limitFunctions !== undefined && models.size >= o.limitFunctions) continue;
-      col = { at: new Growable(), service: new Growable(), sorted: true };
-      models.set(row.model, col);
+      model = { requests: new RequestColumns() };
+      models.set(request.model, model);
     }
-    if (col.at.length > 0 && at < col.at.view()[col.at.length - 1]!) col.sorted = false;
-    col.at.push(at);
-    col.service.push(duration ?? o.serviceMs);
-    if (duration !== undefined) withDuration++;
+    const conflict = adoptSettings(model, request);
+    if (conflict !== undefined) {
+      invalid.reject(o.file, n, conflict);
+      continue;
+    }
+    let serviceMs: number;
+    if (request.durationMs !== undefined) {
+      serviceMs = request.durationMs;
+      sources.duration++;
+    } else if (request.inputTokens !== undefined || request.outputTokens !== undefined) {
+      serviceMs = tokenServiceMs(tokenModel, request.inputTokens ?? 0, request.outputTokens ?? 0);
+      sources.tokens++;
+    } else {
+      serviceMs = o.serviceMs;
+      sources.fallback++;
+    }
+    model.requests.push(request.at, serviceMs);
     total++;
-    first = Math.min(first, at);
-    last = Math.max(last, at);
   }
   if (total === 0) throw new TraceError(o.file, 1, 'no requests in the trace');
-  const deployments = [...models].map(([name, col]) => generic(name, col));
-  const startMs = Math.floor(first / MINUTE_MS) * MINUTE_MS;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const m of models.values()) {
+    first = Math.min(first, m.requests.first);
+    last = Math.max(last, m.requests.last);
+  }
   return {
     file: o.file,
     format: 'generic',
-    startMs,
+    startMs: Math.floor(first / MINUTE_MS) * MINUTE_MS,
     endMs: (Math.floor(last / MINUTE_MS) + 1) * MINUTE_MS,
     requests: total,
-    deployments,
-    serviceTimes:
-      withDuration === total
-        ? 'duration_ms of each request'
-        : `duration_ms of ${withDuration} of ${total} requests, others ${o.serviceMs} ms`,
+    deployments: [...models].map(([name, m]) =>
+      m.requests.toDeployment(name, { coldStartMs: m.coldStartMs, slots: m.slots }),
+    ),
+    serviceTimes: describeSources(sources, total, describeTokenModel(tokenModel), o.serviceMs),
+    skipped: invalid.summary(),
   };
 }
 
-function generic(name: string, col: Column): DeploymentTrace {
-  let at = col.at.view();
-  let service = col.service.view();
-  if (!col.sorted) {
-    // Stable by time, so requests with the same timestamp keep their order in the file.
-    const order = Array.from(at.keys()).sort((a, b) => at[a]! - at[b]! || a - b);
-    at = Float64Array.from(order, (i) => at[i]!);
-    service = Float64Array.from(order, (i) => service[i]!);
-  }
-  let sum = 0;
-  for (const s of service) sum += s;
-  return {
-    name,
-    requests: at.length,
-    meanServiceMs: sum / at.length,
-    requestsFor: () => ({ at, serviceMs: service }),
+interface Request {
+  readonly at: number;
+  readonly model: string;
+  readonly durationMs?: number;
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+  readonly coldStartMs?: number;
+  readonly slots?: number;
+}
+
+/** A row's request, or what is wrong with the row (the first field that is wrong). */
+function parseRequest(row: Record<string, unknown>): Request | string {
+  const f = new RowFields(row);
+  const at = f.number('timestamp_ms', { required: true });
+  const model = f.string('model');
+  const request = {
+    at: at!,
+    model: model!,
+    inputTokens: f.number('input_tokens'),
+    outputTokens: f.number('output_tokens'),
+    durationMs: f.number('duration_ms'),
+    coldStartMs: f.number('cold_start_ms'),
+    slots: f.number('slots', { integer: true, min: 1 }),
   };
+  return f.problem ?? request;
 }
 
-function parseJson(file: string, n: number, line: string): Row {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch (e) {
-    throw new TraceError(file, n, `not valid JSON: ${(e as Error).message}`);
+/** Takes the model's cold start and slots from the first row that states them; another value later is a conflict. */
+function adoptSettings(model: Model, r: Request): string | undefined {
+  for (const key of ['coldStartMs', 'slots'] as const) {
+    const v = r[key];
+    if (v === undefined) continue;
+    const had = model[key];
+    if (had === undefined) model[key] = v;
+    else if (had !== v) {
+      const column = key === 'coldStartMs' ? 'cold_start_ms' : 'slots';
+      return `${column} ${v} conflicts with ${had}, given earlier for model "${r.model}"`;
+    }
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new TraceError(file, n, 'expected one JSON object per line');
-  return v as Row;
+  return undefined;
 }
 
-function number(file: string, n: number, row: Row, key: keyof Row, required: boolean): number | undefined {
-  const raw = row[key];
-  if (raw === undefined || raw === null) {
-    if (required) throw new TraceError(file, n, `${key} is missing`);
-    return undefined;
-  }
-  const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  if (!Number.isFinite(v) || v < 0)
-    throw new TraceError(file, n, `${key} must be a number ≥ 0, got ${JSON.stringify(raw)}`);
-  return v;
+function describeSources(s: Sources, total: number, tokenModel: string, fallbackMs: number): string {
+  if (s.duration === total) return 'duration_ms of each request';
+  const parts = [
+    s.duration > 0 ? `duration_ms of ${s.duration}` : '',
+    s.tokens > 0 ? `token model (${tokenModel}) for ${s.tokens}` : '',
+    s.fallback > 0 ? `${fallbackMs} ms for ${s.fallback}` : '',
+  ];
+  return `${parts.filter((p) => p !== '').join(', ')} of ${total} requests`;
 }
