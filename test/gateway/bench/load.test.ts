@@ -5,7 +5,10 @@ import { startTrivialUpstream, type TrivialUpstream } from '../../../gateway/ben
 
 const body = JSON.stringify({ prompt: 'hello', params: { maxTokens: 1 } });
 
-describe('closed-loop load generator against the trivial upstream', { timeout: 10_000 }, () => {
+// The upstream is a forked process (tsx compiles it at start): seconds on an idle machine, and a
+// fresh-clone CI run beside two busy loops and a simulation took it past a 10 s limit. Nothing here
+// measures time, so the limit only catches a hang.
+describe('closed-loop load generator against the trivial upstream', { timeout: 120_000 }, () => {
   let up: TrivialUpstream;
   before(async () => {
     up = await startTrivialUpstream();

@@ -33,7 +33,7 @@ describe('nginx config', () => {
   });
 });
 
-describe('nginx in front of the trivial upstream', { skip, timeout: 10_000 }, () => {
+describe('nginx in front of the trivial upstream', { skip, timeout: 120_000 }, () => {
   let up: TrivialUpstream;
   before(async () => {
     up = await startTrivialUpstream();

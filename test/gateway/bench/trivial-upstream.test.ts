@@ -5,7 +5,7 @@ import { startTrivialUpstream, type TrivialUpstream } from '../../../gateway/ben
 const post = (url: string, body: string) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
-describe('trivial upstream (a child process speaking the instance API)', { timeout: 10_000 }, () => {
+describe('trivial upstream (a child process speaking the instance API)', { timeout: 120_000 }, () => {
   let up: TrivialUpstream;
   before(async () => {
     up = await startTrivialUpstream();
@@ -57,7 +57,7 @@ describe('trivial upstream (a child process speaking the instance API)', { timeo
   });
 });
 
-describe('trivial upstream stop', { timeout: 10_000 }, () => {
+describe('trivial upstream stop', { timeout: 120_000 }, () => {
   it('is gone after stop (twice is fine)', async () => {
     const up = await startTrivialUpstream();
     assert.equal((await fetch(`${up.url}/live`)).status, 200);
