@@ -22,12 +22,18 @@ export interface ScalingPolicy {
   /** Time-to-first-token objective the autoscaler sizes capacity for. Default 1000. */
   ttftSloMs: number;
   /**
-   * The scaling policy (warmpool/policies): reactive, keepalive, histogram or predictive. Default: the
+   * The scaling policy (warmpool/policies): reactive, keepalive, histogram, predictive or costaware. Default: the
    * platform's (predictive).
    */
-  policy?: 'reactive' | 'keepalive' | 'histogram' | 'predictive';
+  policy?: 'reactive' | 'keepalive' | 'histogram' | 'predictive' | 'costaware';
   /** Policy settings by name (e.g. { "quantile": 0.9 }); each policy documents its own. */
   knobs?: Record<string, number>;
+  /**
+   * What one cold-started request costs, in seconds of an idle instance: the costaware policy keeps an
+   * instance wherever the cold starts it spares are worth more than its idle time. Higher: fewer cold
+   * starts, more idle capacity. Default: the policy's (60).
+   */
+  coldStartCost?: number;
   /**
    * Concurrent requests one instance serves within the TTFT SLO, as measured for this model (e.g. with
    * npm run bench:runtime). Default: the instance's concurrency limit (maxRunningSeqs or maxBatchSize).
@@ -187,7 +193,7 @@ const schema: JSONSchemaType<DeploymentSpec> = {
         ttftSloMs: int(1, 600_000),
         policy: {
           type: 'string',
-          enum: ['reactive', 'keepalive', 'histogram', 'predictive'],
+          enum: ['reactive', 'keepalive', 'histogram', 'predictive', 'costaware'],
           nullable: true,
         },
         knobs: {
@@ -198,6 +204,7 @@ const schema: JSONSchemaType<DeploymentSpec> = {
           maxProperties: 32,
         } as never,
         capacityPerInstance: { type: 'number', exclusiveMinimum: 0, maximum: 100_000, nullable: true },
+        coldStartCost: { type: 'number', exclusiveMinimum: 0, maximum: 1e9, nullable: true },
       },
     },
   },

@@ -48,8 +48,13 @@ export function policyConfig(
     minInstances: s.minInstances,
     maxInstances: s.maxInstances,
     tickMs: i.tickMs,
-    // The deployment's keep-alive is the keep-alive policy's knob; its own knobs override.
-    knobs: { keepAliveMs: s.keepAliveMs, ...s.knobs },
+    // The deployment's keep-alive is the keep-alive policy's knob, its cold-start cost the costaware
+    // policy's; its own knobs override.
+    knobs: {
+      keepAliveMs: s.keepAliveMs,
+      ...(typeof s.coldStartCost === 'number' && { coldStartCost: s.coldStartCost }),
+      ...s.knobs,
+    },
   };
 }
 

@@ -21,12 +21,16 @@ export interface HistoryReader {
   readonly lastArrivalAt: number | undefined;
   readonly firstArrivalAt: number | undefined;
   readonly totalArrivals: number;
+  /** Every fine bucket before this instant is complete: nothing more will be added to it. */
+  readonly closedBefore: number;
   /** Arrivals in [fromMs, toMs): fine buckets where retained, coarse ones further back (whole buckets). */
   arrivals(fromMs: number, toMs: number): number;
   /** Arrivals per bucket (bucketMs is fineMs or coarseMs) for the buckets starting in [fromMs, toMs); zero outside retention. */
   series(fromMs: number, toMs: number, bucketMs: number): Float64Array;
   /** Mean of the concurrency samples taken in [fromMs, toMs) (fine resolution), 0 when none. */
   concurrency(fromMs: number, toMs: number): number;
+  /** Mean concurrency sample per fine bucket starting in [fromMs, toMs); NaN where none was taken. */
+  concurrencySeries(fromMs: number, toMs: number): Float64Array;
   /**
    * Idle times between arrivals in coarse buckets: bin i counts gaps of i empty buckets between two
    * active ones (0 = consecutive); the last bin counts gaps of idleRangeBuckets or more. Only buckets
@@ -144,6 +148,10 @@ export class DemandHistory implements HistoryReader {
     return this.#total;
   }
 
+  get closedBefore(): number {
+    return this.#fine.head === -Infinity ? -Infinity : this.#fine.head * this.fineMs;
+  }
+
   /** Moves time forward to `now` (closing coarse buckets for the idle histogram). Never backwards. */
   advance(now: number): void {
     this.#fine.advance(Math.floor(now / this.fineMs));
@@ -217,6 +225,16 @@ export class DemandHistory implements HistoryReader {
       count += this.#concCount.at(b);
     }
     return count === 0 ? 0 : sum / count;
+  }
+
+  concurrencySeries(fromMs: number, toMs: number): Float64Array {
+    const first = Math.ceil(fromMs / this.fineMs);
+    const out = new Float64Array(Math.max(0, Math.ceil(toMs / this.fineMs) - first));
+    for (let i = 0; i < out.length; i++) {
+      const n = this.#concCount.at(first + i);
+      out[i] = n === 0 ? NaN : this.#concSum.at(first + i) / n;
+    }
+    return out;
   }
 
   idleHistogram(): readonly number[] {

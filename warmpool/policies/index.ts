@@ -1,4 +1,5 @@
 import type { Policy } from './types.ts';
+import { costaware } from './costaware.ts';
 import { histogram } from './histogram.ts';
 import { keepalive } from './keepalive.ts';
 import { predictive } from './predictive.ts';
@@ -8,7 +9,7 @@ export type { Policy, PolicyConfig, PolicyDecision, PolicyInput, PoolState } fro
 export { DemandHistory, type HistoryOptions, type HistoryReader } from './demand-history.ts';
 export { clampInstances, concurrencyOf, instancesFor } from './capacity.ts';
 
-export type PolicyName = 'reactive' | 'keepalive' | 'histogram' | 'predictive';
+export type PolicyName = 'reactive' | 'keepalive' | 'histogram' | 'predictive' | 'costaware';
 
 /** Every scaling policy by name; the controller and the simulator call the same ones. */
 export const POLICIES: Readonly<Record<PolicyName, Policy>> = Object.freeze({
@@ -16,6 +17,7 @@ export const POLICIES: Readonly<Record<PolicyName, Policy>> = Object.freeze({
   keepalive,
   histogram,
   predictive,
+  costaware,
 });
 
 /** The policy called `name`; a RangeError names the ones there are. */

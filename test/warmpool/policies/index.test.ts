@@ -4,7 +4,13 @@ import { POLICIES, policyNamed } from '../../../warmpool/policies/index.ts';
 
 describe('policy registry', () => {
   it('names every policy and finds each by name', () => {
-    assert.deepEqual(Object.keys(POLICIES).sort(), ['histogram', 'keepalive', 'predictive', 'reactive']);
+    assert.deepEqual(Object.keys(POLICIES).sort(), [
+      'costaware',
+      'histogram',
+      'keepalive',
+      'predictive',
+      'reactive',
+    ]);
     for (const [name, p] of Object.entries(POLICIES)) {
       assert.equal(policyNamed(name), p);
       assert.equal(p.name, name);
@@ -15,7 +21,7 @@ describe('policy registry', () => {
   it('rejects an unknown name with the list of names', () => {
     assert.throws(() => policyNamed('oracle'), {
       name: 'RangeError',
-      message: 'unknown policy "oracle"; policies: reactive, keepalive, histogram, predictive',
+      message: 'unknown policy "oracle"; policies: reactive, keepalive, histogram, predictive, costaware',
     });
     assert.throws(() => policyNamed('toString'), RangeError);
   });

@@ -30,7 +30,17 @@ const ENDED = new Set(['draining', 'stopped', 'failed']);
 async function replay(policy: PolicyName, coldStartMs: number) {
   using clock = new FakeClock(T0);
   const spec = deployment('timer', 'generative', 'tiny', {
-    scaling: { minInstances: 0, maxInstances: 2, warmBuffer: 0, keepAliveMs: 0, ttftSloMs: 1000, policy },
+    scaling: {
+      minInstances: 0,
+      maxInstances: 2,
+      warmBuffer: 0,
+      keepAliveMs: 0,
+      ttftSloMs: 1000,
+      policy,
+      // For costaware: a cold start priced at 1 s of an idle instance, so holding through the ~9 s
+      // between bursts is not worth it and the pool must learn the period to be ready for each.
+      coldStartCost: 1,
+    },
   });
   const store = new MemoryHistoryStore({ clock });
   const provider = new FakeProvider(clock);
@@ -108,6 +118,12 @@ describe('predictive controller over the timer trace, in simulated time', () => 
   it("learns the period when cold starts outlast the history feed's settle delay", async () => {
     const { verdicts, unserved } = await replay('predictive', 3000);
     assert.equal(unserved, 0, 'every call served');
+    assert.deepEqual(verdicts.slice(1).map(prewarmed), [true, true, true], JSON.stringify(verdicts));
+  });
+
+  it('the costaware policy, a cold start priced at 1 s, also has an instance ready before each', async () => {
+    const { verdicts, unserved } = await replay('costaware', COLD_START_MS);
+    assert.equal(unserved, 0);
     assert.deepEqual(verdicts.slice(1).map(prewarmed), [true, true, true], JSON.stringify(verdicts));
   });
 
