@@ -22,10 +22,10 @@ export interface ScalingPolicy {
   /** Time-to-first-token objective the autoscaler sizes capacity for. Default 1000. */
   ttftSloMs: number;
   /**
-   * The scaling policy (warmpool/policies): reactive, keepalive, histogram, predictive or costaware. Default: the
+   * The scaling policy (warmpool/policies): reactive, keepalive, histogram, predictive, costaware or tuned. Default: the
    * platform's (predictive).
    */
-  policy?: 'reactive' | 'keepalive' | 'histogram' | 'predictive' | 'costaware';
+  policy?: 'reactive' | 'keepalive' | 'histogram' | 'predictive' | 'costaware' | 'tuned';
   /** Policy settings by name (e.g. { "quantile": 0.9 }); each policy documents its own. */
   knobs?: Record<string, number>;
   /**
@@ -193,7 +193,7 @@ const schema: JSONSchemaType<DeploymentSpec> = {
         ttftSloMs: int(1, 600_000),
         policy: {
           type: 'string',
-          enum: ['reactive', 'keepalive', 'histogram', 'predictive', 'costaware'],
+          enum: ['reactive', 'keepalive', 'histogram', 'predictive', 'costaware', 'tuned'],
           nullable: true,
         },
         knobs: {

@@ -87,7 +87,7 @@ export const CONTROLLER_ENVIRONMENT = {
     WARMGATE_POLICY: {
       type: 'string',
       description: 'Scaling policy of deployments that name none.',
-      enum: ['predictive', 'reactive', 'keepalive', 'histogram', 'costaware'],
+      enum: ['predictive', 'reactive', 'keepalive', 'histogram', 'costaware', 'tuned'],
       default: 'predictive',
     },
     WARMGATE_SCALE_TO_ZERO: {

@@ -4,12 +4,13 @@ import { histogram } from './histogram.ts';
 import { keepalive } from './keepalive.ts';
 import { predictive } from './predictive.ts';
 import { reactive } from './reactive.ts';
+import { tuned } from './tuned.ts';
 
 export type { Policy, PolicyConfig, PolicyDecision, PolicyInput, PoolState } from './types.ts';
 export { DemandHistory, type HistoryOptions, type HistoryReader } from './demand-history.ts';
 export { clampInstances, concurrencyOf, instancesFor } from './capacity.ts';
 
-export type PolicyName = 'reactive' | 'keepalive' | 'histogram' | 'predictive' | 'costaware';
+export type PolicyName = 'reactive' | 'keepalive' | 'histogram' | 'predictive' | 'costaware' | 'tuned';
 
 /** Every scaling policy by name; the controller and the simulator call the same ones. */
 export const POLICIES: Readonly<Record<PolicyName, Policy>> = Object.freeze({
@@ -18,6 +19,7 @@ export const POLICIES: Readonly<Record<PolicyName, Policy>> = Object.freeze({
   histogram,
   predictive,
   costaware,
+  tuned,
 });
 
 /** The policy called `name`; a RangeError names the ones there are. */

@@ -201,8 +201,8 @@ variable "controller_policy" {
   default     = "predictive"
 
   validation {
-    condition     = contains(["predictive", "reactive", "keepalive", "histogram", "costaware"], var.controller_policy)
-    error_message = "controller_policy must be predictive, reactive, keepalive, histogram or costaware."
+    condition     = contains(["predictive", "reactive", "keepalive", "histogram", "costaware", "tuned"], var.controller_policy)
+    error_message = "controller_policy must be predictive, reactive, keepalive, histogram, costaware or tuned."
   }
 }
 

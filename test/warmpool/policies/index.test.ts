@@ -10,6 +10,7 @@ describe('policy registry', () => {
       'keepalive',
       'predictive',
       'reactive',
+      'tuned',
     ]);
     for (const [name, p] of Object.entries(POLICIES)) {
       assert.equal(policyNamed(name), p);
@@ -21,7 +22,8 @@ describe('policy registry', () => {
   it('rejects an unknown name with the list of names', () => {
     assert.throws(() => policyNamed('oracle'), {
       name: 'RangeError',
-      message: 'unknown policy "oracle"; policies: reactive, keepalive, histogram, predictive, costaware',
+      message:
+        'unknown policy "oracle"; policies: reactive, keepalive, histogram, predictive, costaware, tuned',
     });
     assert.throws(() => policyNamed('toString'), RangeError);
   });

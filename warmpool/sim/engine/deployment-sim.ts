@@ -1,4 +1,5 @@
-import { DemandHistory, type Policy, type PolicyConfig, type PoolState } from '../../policies/index.ts';
+import { DemandHistory } from '../../policies/demand-history.ts';
+import type { Policy, PolicyConfig, PoolState } from '../../policies/types.ts';
 import type { Requests } from '../trace/types.ts';
 import { EventHeap } from './event-heap.ts';
 import { IntQueue } from './int-queue.ts';

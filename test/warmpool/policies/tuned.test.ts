@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DemandHistory, POLICIES } from '../../../warmpool/policies/index.ts';
+import { tuningOf, type Tuning } from '../../../warmpool/policies/tuned.ts';
+import { mulberry32 } from '../../../warmpool/sim/prng.ts';
+import { MIN, T0, config, pool } from './helpers.ts';
+
+const cfg = config({ serviceMs: 200, capacityPerInstance: 8, knobs: { coldStartCost: 60 } });
+
+/** The candidate whose backtest cost least. */
+function cheapest(backtests: ReadonlyMap<string, { cost: number }>): string {
+  return [...backtests].sort((a, b) => a[1].cost - b[1].cost)[0]![0];
+}
+
+/**
+ * Steps a minute at a time from `from` until the tuning is retuned (a new one replaces the last), at most
+ * the ten-minute period plus one: retunes are staggered across deployments.
+ */
+function nextRetune(h: DemandHistory, from: number, last: Tuning | undefined) {
+  for (let t = from; t <= from + 11 * MIN; t += MIN) {
+    h.advance(t);
+    const now = tuningOf(h, cfg, t);
+    if (now !== last) return { tuning: now, at: t };
+  }
+  throw new Error('not retuned within the period');
+}
+
+describe('tuned policy (backtests on the deployment’s own last hour)', () => {
+  it('picks the cheapest candidate for the stated cost, and switches when the traffic changes shape', () => {
+    const h = new DemandHistory();
+    const rand = mulberry32(5);
+    // An hour and ten minutes of calls at random, 40 s apart on average: holding on is cheapest.
+    for (let t = T0; t < T0 + 70 * MIN; t += Math.round(-Math.log(1 - rand()) * 40_000)) {
+      h.add(t);
+      h.observeConcurrency(t, 1);
+    }
+    h.advance(T0 + 70 * MIN);
+    const first = tuningOf(h, cfg, T0 + 70 * MIN);
+    const { tuning: steady } =
+      first.backtests.size > 0 ? { tuning: first } : nextRetune(h, T0 + 70 * MIN, first);
+    assert.equal(steady.backtests.size, 6);
+    assert.equal(steady.choice, cheapest(steady.backtests));
+    assert.match(steady.choice, /^keepalive/);
+
+    // Then bursts of 20 every 8 minutes and nothing between: holding three instances through the gaps
+    // costs more than the cold starts a pool released between bursts takes.
+    for (let k = 0; k < 10; k++) {
+      const b = T0 + 82 * MIN + k * 8 * MIN;
+      for (let i = 0; i < 20; i++) h.add(b + i * 100);
+      h.advance(b + 2100);
+    }
+    const { tuning: bursty, at } = nextRetune(h, T0 + 160 * MIN, steady);
+    assert.notEqual(bursty.choice, steady.choice);
+    assert.equal(bursty.choice, cheapest(bursty.backtests));
+    const kept = bursty.backtests.get('keepalive 10 min')!;
+    const chosen = bursty.backtests.get(bursty.choice)!;
+    assert.ok(chosen.cost < 0.5 * kept.cost, `${JSON.stringify(chosen)} against ${JSON.stringify(kept)}`);
+
+    // The decision delegates to the choice and says why.
+    const d = POLICIES.tuned.decide({ config: cfg, history: h, pool: pool(), now: at + 1000 });
+    assert.match(
+      d.reason,
+      new RegExp(`^tuned: ${bursty.choice} \\(last hour: \\d+ idle s \\+ \\d+ cold × 60 s`),
+    );
+  });
+
+  it('keeps its choice between retunes, and falls back to the prior with little history', () => {
+    const h = new DemandHistory();
+    for (let k = 0; k < 5; k++) h.add(T0 + k * 7 * MIN);
+    h.advance(T0 + 30 * MIN);
+    const start = tuningOf(h, cfg, T0 + 30 * MIN);
+    assert.equal(start.choice, 'costaware', 'the prior before any backtest');
+    const { tuning: prior, at } =
+      start.backtests.size === 0 && /arrivals/.test(start.why)
+        ? { tuning: start, at: T0 + 30 * MIN }
+        : nextRetune(h, T0 + 30 * MIN, start);
+    assert.equal(prior.choice, 'costaware');
+    assert.match(prior.why, /5 arrivals in the last hour: the prior/);
+    assert.equal(prior.backtests.size, 0);
+    for (let k = 0; k < 60; k++) h.add(at + k * 5000);
+    h.advance(at + 9 * MIN);
+    assert.equal(tuningOf(h, cfg, at + 9 * MIN), prior, 'not retuned within ten minutes');
+    h.advance(at + 10 * MIN);
+    assert.equal(tuningOf(h, cfg, at + 10 * MIN).backtests.size, 6, 'retuned after ten');
+  });
+});
