@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decide, initialDeciderState, type Observations } from '../../../warmpool/controller/index.ts';
 import { DemandHistory } from '../../../warmpool/policies/index.ts';
-import { mulberry32 } from '../../../warmpool/sim/prng.ts';
 import { deployment } from '../../support/platform.ts';
-import { MIN, T0 } from '../policies/helpers.ts';
+import { MIN, T0, addShapes } from '../policies/helpers.ts';
 
 const spec = deployment('d', 'generative', 'tiny', {
   scaling: {
@@ -49,18 +48,11 @@ function choices(history: DemandHistory, from: number, to: number): string[] {
 describe('decide() with the tuned policy', () => {
   it('self-tunes from the deployment’s own history and switches when its traffic changes shape', () => {
     const h = new DemandHistory();
-    const rand = mulberry32(5);
-    for (let t = T0; t < T0 + 70 * MIN; t += Math.round(-Math.log(1 - rand()) * 40_000)) {
-      h.add(t);
-      h.observeConcurrency(t, 1);
-    }
+    // An hour and ten minutes of calls at random, 40 s apart on average: holding on is cheapest.
+    addShapes(h, 'random');
     const steady = choices(h, T0 + 60 * MIN, T0 + 80 * MIN).at(-1)!;
     assert.match(steady, /^keepalive/);
-    for (let k = 0; k < 10; k++) {
-      const b = T0 + 82 * MIN + k * 8 * MIN;
-      for (let i = 0; i < 20; i++) h.add(b + i * 100);
-      h.advance(b + 2100);
-    }
+    addShapes(h, 'bursts');
     const bursty = choices(h, T0 + 160 * MIN, T0 + 175 * MIN).at(-1)!;
     assert.notEqual(bursty, steady);
   });

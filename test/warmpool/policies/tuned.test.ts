@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DemandHistory, POLICIES } from '../../../warmpool/policies/index.ts';
 import { tuningOf, type Tuning } from '../../../warmpool/policies/tuned.ts';
-import { mulberry32 } from '../../../warmpool/sim/prng.ts';
-import { MIN, T0, config, pool } from './helpers.ts';
+import { MIN, T0, addShapes, config, pool } from './helpers.ts';
 
 const cfg = config({ serviceMs: 200, capacityPerInstance: 8, knobs: { coldStartCost: 60 } });
 
@@ -28,12 +27,8 @@ function nextRetune(h: DemandHistory, from: number, last: Tuning | undefined) {
 describe('tuned policy (backtests on the deployment’s own last hour)', () => {
   it('picks the cheapest candidate for the stated cost, and switches when the traffic changes shape', () => {
     const h = new DemandHistory();
-    const rand = mulberry32(5);
     // An hour and ten minutes of calls at random, 40 s apart on average: holding on is cheapest.
-    for (let t = T0; t < T0 + 70 * MIN; t += Math.round(-Math.log(1 - rand()) * 40_000)) {
-      h.add(t);
-      h.observeConcurrency(t, 1);
-    }
+    addShapes(h, 'random');
     h.advance(T0 + 70 * MIN);
     const first = tuningOf(h, cfg, T0 + 70 * MIN);
     const { tuning: steady } =
@@ -44,11 +39,7 @@ describe('tuned policy (backtests on the deployment’s own last hour)', () => {
 
     // Then bursts of 20 every 8 minutes and nothing between: holding three instances through the gaps
     // costs more than the cold starts a pool released between bursts takes.
-    for (let k = 0; k < 10; k++) {
-      const b = T0 + 82 * MIN + k * 8 * MIN;
-      for (let i = 0; i < 20; i++) h.add(b + i * 100);
-      h.advance(b + 2100);
-    }
+    addShapes(h, 'bursts');
     const { tuning: bursty, at } = nextRetune(h, T0 + 160 * MIN, steady);
     assert.notEqual(bursty.choice, steady.choice);
     assert.equal(bursty.choice, cheapest(bursty.backtests));
