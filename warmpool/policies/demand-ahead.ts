@@ -5,8 +5,6 @@ import type { PolicyConfig, PoolState } from './types.ts';
 export interface DemandAhead {
   /** Expected requests in flight then. */
   readonly mean: number;
-  /** Arrivals per ms now (the higher of the last 10 s's and the last minute's rate). */
-  readonly ratePerMs: number;
   /** P(at least n requests in flight then). */
   pAtLeast(n: number): number;
 }
@@ -47,7 +45,6 @@ export function demandAhead(
   const sd = Math.sqrt(running * stay * (1 - stay) + dispersion * arriving);
   return {
     mean,
-    ratePerMs: rate,
     pAtLeast(n) {
       if (sd === 0) return mean >= n - 0.5 ? 1 : 0;
       return upperTail((n - 0.5 - mean) / sd);
@@ -76,7 +73,7 @@ function dispersionOf(history: HistoryReader, now: number): number {
 }
 
 /** P(Z ≥ z) for a standard normal (Abramowitz and Stegun 26.2.17, error below 1e-7). */
-export function upperTail(z: number): number {
+function upperTail(z: number): number {
   if (z < 0) return 1 - upperTail(-z);
   const t = 1 / (1 + 0.2316419 * z);
   const poly =

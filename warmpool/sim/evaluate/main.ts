@@ -10,6 +10,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { planJobs } from '../cli/plan.ts';
 import { runJobs } from '../jobs/run-jobs.ts';
 import type { JobResult, SimSetup } from '../jobs/types.ts';
@@ -34,24 +35,27 @@ interface Args {
   json: boolean;
 }
 
-function parse(argv: readonly string[]): Args {
-  const a: Args = { policy: 'costaware', traces: TRACES, workers: 2, report: 'sim-evaluation', json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new RangeError(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--policy') a.policy = value();
-    else if (flag === '--traces') a.traces = value().split(',');
-    else if (flag === '--limit-functions') a.limitFunctions = Number(value());
-    else if (flag === '--workers') a.workers = Number(value());
-    else if (flag === '--report') a.report = value();
-    else if (flag === '--json') a.json = true;
-    else throw new RangeError(`unknown flag ${flag}`);
-  }
-  return a;
+/** The command line, read by node:util's parseArgs (unknown flags and missing values throw). */
+function parse(argv: string[]): Args {
+  const { values: o } = parseArgs({
+    args: argv,
+    options: {
+      policy: { type: 'string', default: 'costaware' },
+      traces: { type: 'string', default: TRACES.join(',') },
+      'limit-functions': { type: 'string' },
+      workers: { type: 'string', default: '2' },
+      report: { type: 'string', default: 'sim-evaluation' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  return {
+    policy: o.policy,
+    traces: o.traces.split(','),
+    ...(o['limit-functions'] !== undefined && { limitFunctions: Number(o['limit-functions']) }),
+    workers: Number(o.workers),
+    report: o.report,
+    json: o.json,
+  };
 }
 
 const point = (r: JobResult): TradePoint => ({
@@ -184,6 +188,7 @@ async function main() {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof RangeError ? `sim:evaluate: ${e.message}` : e);
-  process.exitCode = e instanceof RangeError ? 2 : 1;
+  const usage = e instanceof RangeError || (e instanceof TypeError && 'code' in e);
+  console.error(usage ? `sim:evaluate: ${(e as Error).message}` : e);
+  process.exitCode = usage ? 2 : 1;
 });
