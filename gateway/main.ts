@@ -65,7 +65,10 @@ const stop = async () => {
   gw.gateway.gateway.stopAccepting();
   const deadline = Date.now() + (env.WARMGATE_SHUTDOWN_GRACE_MS ?? 25_000);
   const inFlight = () =>
-    gw.gateway.deployments.list().reduce((n, d) => n + gw.gateway.gateway.context.gate(d.name).inFlight, 0);
+    gw.gateway.deployments
+      .list()
+      .filter((d) => d.kind !== 'adapter') // an adapter's requests are in its base's gate
+      .reduce((n, d) => n + gw.gateway.gateway.context.gate(d.name).inFlight, 0);
   while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await gw.close();
   process.exit(0);

@@ -71,7 +71,7 @@ export function createGatewayAuth(o: GatewayAuthOptions): GatewayAuth {
           history.recordEnd(r);
           const key = currentKey.getStore();
           // Tensor requests record rows, not tokens: only generations count against token quotas.
-          if (key && o.deployments.get(r.model)?.kind === 'generative') {
+          if (key && o.deployments.get(r.model)?.kind !== 'tensor') {
             key.used(r.promptTokens + r.outputTokens);
             usage.add(key.record.id, r.promptTokens + r.outputTokens);
           }

@@ -98,6 +98,9 @@ export class DeploymentRegistry {
   delete(name: string): Promise<boolean> {
     return this.#serial(async () => {
       const previous = this.#entries.get(name);
+      const adapters = this.adaptersOf(name);
+      if (adapters.length > 0)
+        throw inUse(name, adapters, 'delete them first, or point them at another base');
       let removed: boolean;
       try {
         removed = await this.#store.delete(name);
@@ -171,8 +174,40 @@ export class DeploymentRegistry {
     return () => void this.#listeners.delete(own);
   }
 
+  /** The adapters whose base is `name`, sorted by name. */
+  adaptersOf(name: string): DeploymentSpec[] {
+    return this.list().filter((d) => d.kind === 'adapter' && d.base === name);
+  }
+
+  /**
+   * What a spec needs of the others: an adapter's base exists and serves adapters, and a base keeps
+   * serving them while adapters name it.
+   */
+  #checkRelations(spec: DeploymentSpec): void {
+    if (spec.kind === 'adapter') {
+      const base = this.#entries.get(spec.base!)?.spec;
+      const why =
+        base === undefined
+          ? 'is not deployed'
+          : base.kind !== 'generative'
+            ? `is a ${base.kind} deployment, not a generative one`
+            : base.runtime?.adapters === undefined
+              ? 'does not serve adapters: give it runtime.adapters { slots, maxRank }'
+              : null;
+      if (why !== null)
+        throw new ApiError('deployment_invalid', `adapter '${spec.name}': base '${spec.base}' ${why}`, {
+          param: 'base',
+        });
+      return;
+    }
+    const adapters = this.adaptersOf(spec.name);
+    if (adapters.length > 0 && (spec.kind !== 'generative' || spec.runtime?.adapters === undefined))
+      throw inUse(spec.name, adapters, 'keep it generative with runtime.adapters');
+  }
+
   /** True when it created the deployment. */
   async #put(spec: DeploymentSpec): Promise<boolean> {
+    this.#checkRelations(spec);
     const entry = this.#entry(spec); // compiles first: a bad schema never reaches the store
     try {
       await this.#store.put(entry.spec);
@@ -207,6 +242,15 @@ export class DeploymentRegistry {
     this.#tail = run.catch(() => undefined);
     return run;
   }
+}
+
+function inUse(name: string, adapters: readonly DeploymentSpec[], fix: string): ApiError {
+  const names = adapters.map((a) => a.name);
+  const listed =
+    names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+  return new ApiError('deployment_in_use', `'${name}' is the base of adapter(s) ${listed}: ${fix}`, {
+    param: 'name',
+  });
 }
 
 function storeUnavailable(e: unknown): ApiError {

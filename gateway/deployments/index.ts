@@ -18,3 +18,4 @@ export {
 } from './spec.ts';
 export { SCALING_DEFAULTS } from './scaling-defaults.ts';
 export type { DeploymentStore } from './store.ts';
+export { type AdapterRef, adapterRef, servingName } from './serving.ts';

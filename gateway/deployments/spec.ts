@@ -56,7 +56,13 @@ export interface TensorBatching {
 /** A deployment: a model served as an HTTP function. What the admin API creates, reads and deletes. */
 export interface DeploymentSpec {
   name: string;
-  kind: 'generative' | 'tensor';
+  /**
+   * generative and tensor deployments have their own instances; an adapter (a PEFT LoRA folder in
+   * `model`) runs on the instances of its `base`, a generative deployment that serves adapters.
+   */
+  kind: 'generative' | 'tensor' | 'adapter';
+  /** Adapters only: the deployment whose instances serve it. */
+  base?: string;
   model: ModelArtifact;
   /** JSON Schema of the function-style body (POST /v1/functions/{name}); compiled once per deployment. */
   inputSchema?: Record<string, unknown>;
@@ -102,7 +108,8 @@ const schema: JSONSchemaType<DeploymentSpec> = {
   required: ['name', 'kind', 'model', 'scaling'],
   properties: {
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
-    kind: { type: 'string', enum: ['generative', 'tensor'] },
+    kind: { type: 'string', enum: ['generative', 'tensor', 'adapter'] },
+    base: { type: 'string', nullable: true, pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
     model: {
       type: 'object',
       oneOf: [
@@ -254,9 +261,12 @@ export function checkDeployment(received: unknown): DeploymentSpec {
       'batching.preferredBatchSizes must not exceed batching.maxBatchSize',
     );
   }
-  if (value.promptTemplate !== undefined && value.kind !== 'generative') {
-    fail('promptTemplate', 'promptTemplate is for generative deployments only');
+  if (value.promptTemplate !== undefined && value.kind === 'tensor') {
+    fail('promptTemplate', 'promptTemplate is for generative deployments and adapters only');
   }
+  if (value.kind === 'adapter') checkAdapterFields(value, fail);
+  else if (value.base !== undefined)
+    fail('base', `base is for adapters only (kind: adapter), not ${value.kind}`);
   if (value.inputSchema) {
     let async = false;
     try {
@@ -269,4 +279,18 @@ export function checkDeployment(received: unknown): DeploymentSpec {
     if (async) fail('inputSchema', 'inputSchema must not be $async');
   }
   return value;
+}
+
+/**
+ * What an adapter may hold: its base and a folder (instances read it); no instances of its own, so
+ * nothing that configures them. Whether the base exists and serves adapters is the registry's check.
+ */
+function checkAdapterFields(d: DeploymentSpec, fail: (param: string, message: string) => never): void {
+  if (d.base === undefined) fail('base', 'an adapter needs base: the generative deployment that serves it');
+  if (d.base === d.name) fail('base', `adapter '${d.name}' cannot be its own base`);
+  if (!('path' in d.model))
+    fail('model', 'an adapter is read from a folder: model must be { path } (the PEFT adapter folder)');
+  for (const field of ['batching', 'runtime'] as const)
+    if (d[field] !== undefined)
+      fail(field, `an adapter runs on its base's instances: set ${field} on '${d.base}', not on the adapter`);
 }

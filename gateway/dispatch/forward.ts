@@ -28,23 +28,29 @@ export interface Forwarded<T> {
 // Untraced requests carry no trace context: one empty set of headers for all of them.
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
+/** Where a request goes: a pool of instances, its prompt (prefix affinity) and the adapter it names. */
+export interface RouteTarget {
+  readonly pool: string;
+  readonly prompt: Prompt | null;
+  readonly adapter?: string | undefined;
+}
+
 /**
- * Sends one request to an instance of the deployment: waits in the model's queue while none is ready,
+ * Sends one request to an instance of the pool: waits in the model's queue while none is ready,
  * routes it, calls it, and when the instance fails before answering (refused, draining, full) routes it
  * once more to another instance. Nothing has reached the client at that point, so the retry is safe.
  */
 export async function forward<T>(
   deps: ForwardDeps,
   gate: ModelGate,
-  deployment: string,
-  prompt: Prompt | null,
+  target: RouteTarget,
   signal: ClientSignal,
   call: (inst: UpstreamInstance, headers: Record<string, string>) => Promise<T>,
 ): Promise<Forwarded<T>> {
   let exclude: Set<string> | undefined; // made on a first failure: most requests never need one
   let queueMs = 0;
   for (let attempt = 1; ; attempt++) {
-    const attemptRoute = () => deps.router.route(deployment, prompt, exclude);
+    const attemptRoute = () => deps.router.route(target.pool, target.prompt, exclude, target.adapter);
     const queueSpan = deps.tracer.startSpan('gateway.queue');
     // Untraced, a request that finds a ready instance at once skips the queue's promises altogether.
     const ready = queueSpan.isRecording() ? null : attemptRoute();
@@ -84,6 +90,8 @@ export async function forward<T>(
             return call(instance, traceHeaders());
           })
         : await call(instance, trace.getSpan(context.active()) ? traceHeaders() : NO_HEADERS);
+      // It holds the adapter now (it loaded it before answering): later requests prefer it.
+      if (target.adapter !== undefined) deps.registry.noteAdapter(instance, target.adapter);
       return { value, instance, decision, queueMs, release };
     } catch (e) {
       release();
@@ -94,7 +102,7 @@ export async function forward<T>(
       if (attempt >= 2) {
         throw new ApiError('upstream_failed', `the model's instances failed the request twice: ${e.message}`);
       }
-      deps.onRetry?.(deployment);
+      deps.onRetry?.(target.pool);
     }
   }
 }

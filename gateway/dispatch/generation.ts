@@ -18,6 +18,7 @@ import {
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { generateWhole, isUpstreamSilence, startGeneration, upstreamTimeout } from '../upstream/index.ts';
 import { type ForwardDeps, forward } from './forward.ts';
+import type { GenerationTarget } from './generation-target.ts';
 
 export interface GenerationDeps extends ForwardDeps {
   /** Each deployment's tokenizer and chat template. */
@@ -93,15 +94,20 @@ interface Tally {
  * first instance or fetch the tokenizer; that wait counts as queueing. The instance chosen must serve
  * the tokenizer the prompt was counted with (a deployment changing its model may have both): else 503
  * tokenizer_unavailable.
+ *
+ * `target`: the deployment called, which the request is recorded and metered as, and the pool it runs
+ * on (an adapter's: its base's instances, preferring one that holds the adapter).
  */
 export async function startGenerationSession(
   deps: GenerationDeps,
   gate: ModelGate,
-  deployment: string,
+  target: GenerationTarget,
   prompt: Prompt | PromptFor,
   build: (limits: SamplingLimitsForModel, prompt: Prompt) => GenerationRequest,
   signal: ClientSignal,
 ): Promise<GenerationSession> {
+  const deployment = target.name;
+  const adapter = target.adapter;
   const arrivedAt = deps.clock.now();
   const t0 = performance.now();
   const leave = gate.enter();
@@ -114,15 +120,20 @@ export async function startGenerationSession(
   try {
     let made: Prompt;
     if (typeof prompt === 'function') {
-      const known = await deps.texts.load(deployment, gate, signal);
+      const known = await deps.texts.load(target.pool, gate, signal);
       textWaitMs = known.waitedMs;
       made = await prompt(known.text);
     } else made = prompt;
-    fwd = await forward<Upstream>(deps, gate, deployment, made, signal, (inst, headers) => {
+    const route = { pool: target.pool, prompt: made, adapter: adapter?.id };
+    fwd = await forward<Upstream>(deps, gate, route, signal, (inst, headers) => {
       if (!servesPrompt(inst.metadata!.tokenizer, made)) throw tokenizerChanged(inst);
       const req = build(limitsOf(inst), made);
       request = req;
-      const body = { prompt: instancePrompt(req.prompt), params: req.params };
+      const body = {
+        prompt: instancePrompt(req.prompt),
+        params: req.params,
+        ...(adapter !== null && { adapter }),
+      };
       return req.stream
         ? startGeneration(inst, body, { signal, headers })
         : generateWhole(inst, body, { signal, headers });

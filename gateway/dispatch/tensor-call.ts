@@ -25,7 +25,7 @@ export async function callTensorModel(
   let outcome: Outcome = 'error';
   let rows = 0;
   try {
-    const fwd = await forward(gw, gate, deployment, null, signal, (inst, headers) => {
+    const fwd = await forward(gw, gate, { pool: deployment, prompt: null }, signal, (inst, headers) => {
       const checked = inputs(inst.metadata!);
       rows = checked[0]?.shape[0] ?? 0;
       return inferTensors(inst, checked, { signal, headers });

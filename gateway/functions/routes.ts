@@ -8,6 +8,7 @@ import { finishReason, usage } from '../openai/responses.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
 import { startGenerationSession } from '../dispatch/generation.ts';
+import { generationTarget } from '../dispatch/generation-target.ts';
 import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
@@ -41,14 +42,14 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
     const name = c.req.param('name');
     const d = gw.deployments.get(name);
     if (!d) throw modelNotFound(name);
-    noteModel(c, name, d.kind === 'generative' ? 'text_completion' : 'tensor_inference');
+    noteModel(c, name, d.kind === 'tensor' ? 'tensor_inference' : 'text_completion');
     const body = await readJson(c);
     validated(gw.tracer, () => {
       if (d.inputSchema) {
         const r = gw.deployments.validateInput(name, body);
         if (!r.ok) throw r.error;
       } else {
-        const validate = d.kind === 'generative' ? defaultGenerative : defaultTensor;
+        const validate = d.kind === 'tensor' ? defaultTensor : defaultGenerative;
         if (!validate(body)) throw schemaError(validate.errors);
       }
     });
@@ -70,9 +71,10 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
       });
     }
 
+    const target = generationTarget(gw.deployments, name)!;
     const { prompt, fields: sampling } = generativeCall(fields, d.promptTemplate);
     // As a completion's: made now when the model's text is known, else by the session once it is.
-    const text = gw.texts.peek(name);
+    const text = gw.texts.peek(target.pool);
     const making = text
       ? completionPrompt(text, prompt, limits)
       : (t: DeploymentText) => completionPrompt(t, prompt, limits);
@@ -82,7 +84,7 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
     const session = await startGenerationSession(
       gw,
       gw.gate(name),
-      name,
+      target,
       made,
       (m, p) =>
         generationRequest({ ...sampling, model: name }, p, narrowed(m, limits), {

@@ -91,6 +91,11 @@ export class InstanceTable extends EventEmitter<{
   }
 
   /** An instance refused or failed before its first byte: out of routing until a poll says otherwise. */
+  /** The instance answered a request under adapter `id`, so it holds it (until its next poll says). */
+  noteAdapter(inst: UpstreamInstance, id: string): void {
+    instanceState.addAdapter(inst, id);
+  }
+
   markFailed(inst: UpstreamInstance, draining: boolean): void {
     instanceState.setHealth(inst, draining ? 'draining' : 'unreachable');
   }
@@ -124,6 +129,7 @@ export class InstanceTable extends EventEmitter<{
       const health = load.state === 'ready' ? 'ready' : load.state === 'draining' ? 'draining' : 'starting';
       instanceState.setHealth(inst, health);
       instanceState.setLoad(inst, load);
+      if (Array.isArray(load.adapters)) instanceState.setAdapters(inst, load.adapters);
       if (health === 'ready' && inst.metadata === null) {
         instanceState.setMetadata(inst, (await this.#get(inst, '/metadata')) as InstanceMetadata);
       }

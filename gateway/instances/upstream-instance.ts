@@ -26,6 +26,9 @@ export interface InstanceState {
   startRequest(inst: UpstreamInstance): void;
   endRequest(inst: UpstreamInstance): void;
   countHung(inst: UpstreamInstance): void;
+  /** The adapters it holds: as its load poll lists them (`all`), or one it was just seen to load. */
+  setAdapters(inst: UpstreamInstance, all: readonly string[]): void;
+  addAdapter(inst: UpstreamInstance, id: string): void;
 }
 
 // Set by UpstreamInstance's static block below, the only code that can reach its private fields. Not
@@ -50,6 +53,7 @@ export class UpstreamInstance {
   #metadata: InstanceMetadata | null = null;
   #outstanding = 0;
   #hungRequests = 0;
+  #adapters: ReadonlySet<string> = new Set();
 
   static {
     instanceState = {
@@ -72,6 +76,12 @@ export class UpstreamInstance {
       },
       countHung(inst) {
         inst.#hungRequests++;
+      },
+      setAdapters(inst, all) {
+        inst.#adapters = new Set(all);
+      },
+      addAdapter(inst, id) {
+        if (!inst.#adapters.has(id)) inst.#adapters = new Set([...inst.#adapters, id]);
       },
     };
   }
@@ -107,6 +117,11 @@ export class UpstreamInstance {
   /** Requests that timed out on this instance's silence (upstream_timeout). */
   get hungRequests(): number {
     return this.#hungRequests;
+  }
+
+  /** Whether it holds adapter `id` (loaded, so a request under it pays no load there). */
+  holdsAdapter(id: string): boolean {
+    return this.#adapters.has(id);
   }
 
   get routable(): boolean {

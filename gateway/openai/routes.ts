@@ -4,6 +4,7 @@ import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
 import { type PromptFor, startGenerationSession } from '../dispatch/generation.ts';
+import { type GenerationTarget, generationTarget } from '../dispatch/generation-target.ts';
 import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
@@ -28,6 +29,7 @@ import {
 } from './responses.ts';
 import type { GenerationRequest } from './sampling-request.ts';
 import { ApiError, openAIErrorBody } from '../errors/index.ts';
+import type { DeploymentSpec } from '../deployments/index.ts';
 
 type Flavor = 'completion' | 'chat';
 
@@ -37,20 +39,29 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   const narrow = narrowing(limits);
   const app = new Hono();
 
+  // An adapter is listed as vLLM lists its LoRA modules: with its base as `parent`.
+  const modelEntry = (d: DeploymentSpec) => ({
+    id: d.name,
+    object: 'model',
+    created: gw.createdAt(d.name),
+    owned_by: 'warmgate',
+    ...(d.kind === 'adapter' && { parent: d.base }),
+  });
+
   app.get('/models', (c) =>
     c.json({
       object: 'list',
       data: gw.deployments
         .list()
-        .filter((d) => d.kind === 'generative')
-        .map((d) => ({ id: d.name, object: 'model', created: gw.createdAt(d.name), owned_by: 'warmgate' })),
+        .filter((d) => d.kind !== 'tensor')
+        .map(modelEntry),
     }),
   );
 
   app.get('/models/:name', (c) => {
     const d = gw.deployments.get(c.req.param('name'));
-    if (!d || d.kind !== 'generative') throw modelNotFound(c.req.param('name'));
-    return c.json({ id: d.name, object: 'model', created: gw.createdAt(d.name), owned_by: 'warmgate' });
+    if (!d || d.kind === 'tensor') throw modelNotFound(c.req.param('name'));
+    return c.json(modelEntry(d));
   });
 
   // The prompt is made here when the model's text is known (a byte model: always, once an instance has
@@ -58,13 +69,14 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   app.post('/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseCompletionBody(raw));
-    const text = gw.texts.peek(body.model);
+    const target = generativeTarget(gw, body.model);
+    const text = gw.texts.peek(target.pool);
     const made = text
       ? completionPrompt(text, body.prompt, limits)
       : (t: DeploymentText) => completionPrompt(t, body.prompt, limits);
     // A Hugging Face model's prompt comes from its tokenizer worker; a byte model's is made already.
     const prompt = made instanceof Promise ? await made : made;
-    return generate(c, gw, policy, 'completion', body.model, prompt, (body.logprobs ?? 0) > 0, (m, p) =>
+    return generate(c, gw, policy, 'completion', target, prompt, (body.logprobs ?? 0) > 0, (m, p) =>
       completionRequest(body, narrow(m), p),
     );
   });
@@ -72,17 +84,25 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   app.post('/chat/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseChatBody(raw));
-    const text = gw.texts.peek(body.model);
+    const target = generativeTarget(gw, body.model);
+    const text = gw.texts.peek(target.pool);
     const made = text
       ? chatPromptFor(text, body.messages, limits)
       : (t: DeploymentText) => chatPromptFor(t, body.messages, limits);
     const prompt = made instanceof Promise ? await made : made;
-    return generate(c, gw, policy, 'chat', body.model, prompt, body.logprobs === true, (m, p) =>
+    return generate(c, gw, policy, 'chat', target, prompt, body.logprobs === true, (m, p) =>
       chatRequest(body, narrow(m), p),
     );
   });
 
   return app;
+}
+
+/** A generative deployment or an adapter by name, else model_not_found. */
+function generativeTarget(gw: GatewayContext, name: string): GenerationTarget {
+  const target = generationTarget(gw.deployments, name);
+  if (target === null) throw modelNotFound(name);
+  return target;
 }
 
 export function modelNotFound(name: string): ApiError {
@@ -100,17 +120,16 @@ async function generate(
   gw: GatewayContext,
   policy: RequestPolicy,
   flavor: Flavor,
-  model: string,
+  target: GenerationTarget,
   prompt: Prompt | PromptFor,
   logprobs: boolean,
   build: (limits: SamplingLimitsForModel, prompt: Prompt) => GenerationRequest,
 ): Promise<Response> {
-  const d = gw.deployments.get(model);
-  if (!d || d.kind !== 'generative') throw modelNotFound(model);
+  const model = target.name;
   noteModel(c, model, flavor === 'chat' ? 'chat' : 'text_completion');
   const made = typeof prompt !== 'function';
   if (made) noteContent(policy.recordContent, { 'gen_ai.prompt': promptText(prompt) });
-  const session = await startGenerationSession(gw, gw.gate(model), model, prompt, build, clientSignal(c));
+  const session = await startGenerationSession(gw, gw.gate(model), target, prompt, build, clientSignal(c));
   const req = session.request;
   // How tokens read in logprobs: as the instance named them (an imported model's), else as bytes.
   const texts = logprobs ? TOKEN_TEXTS : null;

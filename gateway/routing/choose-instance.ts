@@ -32,7 +32,7 @@ export const DEFAULT_ROUTING: RoutingOptions = {
 
 export interface RouteDecision {
   readonly id: string;
-  readonly reason: 'affinity' | 'least-load' | 'round-robin';
+  readonly reason: 'affinity' | 'least-load' | 'round-robin' | 'adapter';
   readonly matchedBlocks: number;
 }
 
@@ -84,4 +84,27 @@ export function chooseInstance(
     }
   }
   return { id: least.id, reason: 'least-load', matchedBlocks: matches.get(least.id) ?? 0 };
+}
+
+/**
+ * Picks the instance for a request under an adapter: as chooseInstance, but among the instances that
+ * hold the adapter (`holders`) when one of them is within the affinity slack of the least loaded
+ * instance; else the usual choice, which then loads the adapter (milliseconds, against a queue behind a
+ * busy holder). Pure.
+ */
+export function chooseInstanceForAdapter(
+  candidates: readonly RouteCandidate[],
+  holders: ReadonlySet<string>,
+  matches: ReadonlyMap<string, number>,
+  options: RoutingOptions,
+  turn: number,
+): RouteDecision | null {
+  const usual = chooseInstance(candidates, matches, options, turn);
+  if (usual === null || holders.has(usual.id)) return usual;
+  const held = candidates.filter((c) => holders.has(c.id));
+  if (held.length === 0) return usual;
+  const best = chooseInstance(held, matches, { ...options, policy: 'least-load' }, turn)!;
+  const least = Math.min(...candidates.map(loadScore));
+  const bestScore = loadScore(held.find((c) => c.id === best.id)!);
+  return bestScore <= least + options.affinitySlack ? { ...best, reason: 'adapter' } : usual;
 }

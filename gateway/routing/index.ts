@@ -1,5 +1,6 @@
 export {
   chooseInstance,
+  chooseInstanceForAdapter,
   DEFAULT_ROUTING,
   type RouteCandidate,
   type RouteDecision,

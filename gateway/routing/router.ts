@@ -1,6 +1,11 @@
 import type { InstanceTable, UpstreamInstance } from '../instances/index.ts';
 import type { Prompt } from '../model-text/index.ts';
-import { chooseInstance, type RouteDecision, type RoutingOptions } from './choose-instance.ts';
+import {
+  chooseInstance,
+  chooseInstanceForAdapter,
+  type RouteDecision,
+  type RoutingOptions,
+} from './choose-instance.ts';
 import { prefixBlockHashes } from './prefix-hash.ts';
 import { PrefixIndex } from './prefix-index.ts';
 
@@ -54,8 +59,16 @@ export class Router {
     );
   }
 
-  /** Null when no instance is ready (the caller queues). `exclude`: instances that already failed it. */
-  route(deployment: string, prompt: Prompt | null, exclude: ReadonlySet<string> = NONE): Route | null {
+  /**
+   * Null when no instance is ready (the caller queues). `exclude`: instances that already failed it.
+   * `adapter`: the adapter it runs under, preferring instances that hold it.
+   */
+  route(
+    deployment: string,
+    prompt: Prompt | null,
+    exclude: ReadonlySet<string> = NONE,
+    adapter?: string,
+  ): Route | null {
     const routable = this.#registry.routable(deployment);
     // Nothing excluded (a first attempt): routable() is already a fresh array.
     const ready = exclude.size === 0 ? routable : routable.filter((i) => !exclude.has(i.id));
@@ -66,18 +79,25 @@ export class Router {
             typeof prompt === 'string' ? prompt : prompt.ids,
             this.#options.blockTokens,
             this.#options.maxBlocks,
+            adapter,
           );
-    const decision = chooseInstance(
-      ready.map((i) => ({
-        id: i.id,
-        outstanding: i.outstanding,
-        waiting: i.load.waiting ?? 0,
-        kvUsagePct: i.load.kvUsagePct ?? 0,
-      })),
-      hashes.length ? this.#index.match(hashes) : NO_MATCHES,
-      this.#options,
-      this.#turn++,
-    );
+    const candidates = ready.map((i) => ({
+      id: i.id,
+      outstanding: i.outstanding,
+      waiting: i.load.waiting ?? 0,
+      kvUsagePct: i.load.kvUsagePct ?? 0,
+    }));
+    const matches = hashes.length ? this.#index.match(hashes) : NO_MATCHES;
+    const decision =
+      adapter === undefined
+        ? chooseInstance(candidates, matches, this.#options, this.#turn++)
+        : chooseInstanceForAdapter(
+            candidates,
+            new Set(ready.filter((i) => i.holdsAdapter(adapter)).map((i) => i.id)),
+            matches,
+            this.#options,
+            this.#turn++,
+          );
     if (!decision) return null;
     if (hashes.length) {
       if ((this.#turn & 255) === 0) this.#resizeIndex(); // instances come and go; their caches do not change

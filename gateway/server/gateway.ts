@@ -10,7 +10,7 @@ import {
   MemoryKeyStore,
   MemoryLimiter,
 } from '../auth/index.ts';
-import type { DeploymentRegistry } from '../deployments/index.ts';
+import { type DeploymentRegistry, servingName } from '../deployments/index.ts';
 import { ApiError } from '../errors/index.ts';
 import { apiErrorHandler } from '../errors/on-error.ts';
 import { functionRoutes } from '../functions/routes.ts';
@@ -95,9 +95,13 @@ export function createGateway(o: GatewayOptions): Gateway {
   const limits = { ...DEFAULT_GATE_LIMITS, ...o.limits };
   const gates = new Map<string, ModelGate>();
   const firstSeen = new Map<string, number>();
+  // One gate per pool of instances: an adapter's requests queue for its base's instances, and count
+  // against its base's concurrency, with the base's own requests.
   const ungated = (model: string) => {
-    let g = gates.get(model);
-    if (!g) gates.set(model, (g = new ModelGate(model, limits, (m) => o.onWait?.(m), clock)));
+    const spec = o.deployments.get(model);
+    const pool = spec === undefined ? model : servingName(spec);
+    let g = gates.get(pool);
+    if (!g) gates.set(pool, (g = new ModelGate(pool, limits, (m) => o.onWait?.(m), clock)));
     return g;
   };
   const gate = auth ? auth.guardGate(ungated) : ungated;
@@ -106,7 +110,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     inFlight: () =>
       [...gates.values()].map((g) => [g.model, g.inFlight, g.queued] as [string, number, number]),
     readyInstances: () =>
-      o.deployments.list().map((d) => [d.name, registry.routable(d.name).length] as [string, number]),
+      o.deployments.list().map((d) => [d.name, registry.routable(servingName(d)).length] as [string, number]),
   });
   const ctx: GatewayContext = {
     deployments: o.deployments,

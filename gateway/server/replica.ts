@@ -56,6 +56,7 @@ export async function startGatewayReplica(o: GatewayReplicaOptions): Promise<Run
   const localDemand = (): Record<string, GateDemand> => {
     const out: Record<string, GateDemand> = {};
     for (const d of gw?.deployments.list() ?? []) {
+      if (d.kind === 'adapter') continue; // its requests are in its base's gate
       const g = demandOf(d.name);
       if (g.inFlight > 0 || g.queued > 0 || g.lastRequestAt !== undefined) out[d.name] = g;
     }

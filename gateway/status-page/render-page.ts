@@ -62,7 +62,7 @@ function renderDeployment(d: DeploymentSummary): string {
         })
       : '<p class="muted">request history unavailable</p>';
   return `<section class="deployment" data-deployment="${esc(d.name)}">
-<h2>${esc(d.name)} <span class="muted">${esc(d.kind)} · desired <span data-desired>${d.desired ?? '–'}</span>${d.timeline ? ` · cold starts <span data-cold-starts>${d.timeline.coldStartsTotal}</span>` : ''}</span></h2>
+<h2>${esc(d.name)} <span class="muted">${esc(d.kind)}${d.base === undefined ? '' : ` of ${esc(d.base)}`} · desired <span data-desired>${d.desired ?? '–'}</span>${d.timeline ? ` · cold starts <span data-cold-starts>${d.timeline.coldStartsTotal}</span>` : ''}</span></h2>
 <p class="states">${states || '<span class="muted">no instances</span>'}</p>
 <div class="row"><div>${plot}</div>
 <table class="latency"><tr><th></th><th>p50</th><th>p99</th><th>n</th></tr>${lat(d.latency.ttft, 'TTFT')}${lat(d.latency.tpot, 'TPOT')}</table></div>

@@ -68,6 +68,8 @@ export interface InstanceSummary {
 export interface DeploymentSummary {
   readonly name: string;
   readonly kind: string;
+  /** An adapter's base, whose instances serve it (it has none of its own). */
+  readonly base?: string;
   readonly desired: number | null;
   readonly byState: Record<string, number>;
   readonly instances: readonly InstanceSummary[];
@@ -163,6 +165,7 @@ export async function gatherStatus(
       return {
         name: d.name,
         kind: d.kind,
+        ...(d.base !== undefined && { base: d.base }),
         desired: pool?.desired ?? null,
         byState,
         instances: (pool?.instances ?? []).map((i) => ({

@@ -137,6 +137,11 @@ export class Engine {
     return this.#adapters.unregister(id);
   }
 
+  /** Whether adapter `id` is registered (its load finished). */
+  adapterLoaded(id: string): boolean {
+    return this.#adapters?.has(id) ?? false;
+  }
+
   adapterStats(): AdapterMemoryStats | undefined {
     return this.#adapters?.stats();
   }

@@ -141,6 +141,11 @@ export const ERROR_CATALOG = {
     type: 'not_found_error',
     hint: 'GET /admin/v1/instances lists the instances',
   },
+  deployment_in_use: {
+    status: 409,
+    type: 'invalid_request_error',
+    hint: 'delete or move the adapters that name this deployment as their base first',
+  },
   deployment_exists: {
     status: 409,
     type: 'invalid_request_error',

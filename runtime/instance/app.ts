@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { type CatalogErrorHandlerOptions, catalogErrorHandler, instanceErrorBody } from '../errors/index.ts';
 import { instanceBodyLimit } from './http/body-limit.ts';
+import { adapterRoutes } from './http/adapter-routes.ts';
 import { drainRoute } from './http/drain-route.ts';
 import { generateRoute } from './http/generate-route.ts';
 import { inferRoute } from './http/infer-route.ts';
@@ -35,8 +36,10 @@ export function createInstanceApp(inst: RuntimeInstance, options: InstanceAppOpt
   const limited = instanceBodyLimit(options.bodyLimitBytes ?? DEFAULT_INSTANCE_BODY_LIMIT);
   const withLoad = loadHeader(inst);
   for (const path of ['/generate', '/infer']) app.use(path, limited, withLoad);
+  app.use('/adapters', limited);
   return app
     .route('/', probeRoutes(inst))
+    .route('/', adapterRoutes(inst))
     .route('/', tokenizerRoute(inst))
     .route('/', drainRoute(inst))
     .route('/', generateRoute(inst))

@@ -22,6 +22,11 @@ export interface LoadReport {
   readonly prefixHitTokens?: number;
   readonly prefixQueryTokens?: number;
   readonly recentTokensPerSec?: number;
+  /**
+   * The adapters it holds (loaded, or loading), so the gateway routes their requests here. In GET /load
+   * only: the list can be long, and the header rides on every response.
+   */
+  readonly adapters?: readonly string[];
 }
 
 export const LOAD_HEADER = 'x-warmgate-load';

@@ -51,14 +51,15 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
   const launched: PlatformInstance[] = [];
   try {
     await Promise.all(
-      o.deployments.flatMap((d) =>
-        Array.from({ length: d.instances ?? 1 }, async () => {
+      o.deployments.flatMap(({ spec, instances, args }) =>
+        // An adapter runs on its base's instances: it has none of its own.
+        Array.from({ length: spec.kind === 'adapter' ? 0 : (instances ?? 1) }, async () => {
           const l = await launchInstance({
-            model: (d.spec.model as { path: string }).path,
-            kind: d.spec.kind,
-            args: ['--intra-op-threads', '1', '--kv-mb', '8', ...(d.args ?? [])],
+            model: (spec.model as { path: string }).path,
+            kind: spec.kind === 'tensor' ? 'tensor' : 'generative',
+            args: ['--intra-op-threads', '1', '--kv-mb', '8', ...(args ?? [])],
           });
-          launched.push({ deployment: d.spec.name, launched: l });
+          launched.push({ deployment: spec.name, launched: l });
         }),
       ),
     );

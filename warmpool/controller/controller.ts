@@ -15,6 +15,7 @@ import { Ring } from './decision-ring.ts';
 import { DeploymentTimeline } from './deployment-timeline.ts';
 import type { ControllerTimeline } from '../../gateway/admin/controller-timeline.ts';
 import type { Demand } from './demand.ts';
+import { AdapterPreloader, adaptersToPreload } from './adapter-preload.ts';
 
 export interface Decision {
   readonly at: number;
@@ -78,6 +79,9 @@ export class Controller {
   readonly #states = new Map<string, DeciderState>();
   /** Histories hold every arrival before this instant (the feed's last successful read). */
   #readThrough: number | undefined;
+  readonly #preloader = new AdapterPreloader();
+  /** Adapters whose own history the feed follows, to forget those deleted. */
+  #adapterNames = new Set<string>();
 
   constructor(o: ControllerOptions) {
     this.#o = o;
@@ -89,16 +93,54 @@ export class Controller {
   }
 
   async tick(now: number): Promise<void> {
-    const specs = this.#o.deployments();
-    // One round trip brings every deployment's history up to date; an outage keeps the last one.
+    const all = this.#o.deployments();
+    // Adapters have no pool: they run on their base's instances, which serve the base's demand and theirs.
+    const specs = all.filter((d) => d.kind !== 'adapter');
+    const adapters = new Map<string, DeploymentSpec[]>();
+    for (const a of all)
+      if (a.kind === 'adapter') adapters.set(a.base!, [...(adapters.get(a.base!) ?? []), a]);
+    // One round trip brings every history up to date; an outage keeps the last one. A base's history
+    // sums its adapters' arrivals; each adapter's own tells which to preload.
     const read = await this.#o.feed?.update(
-      specs.map((d) => d.name),
+      [
+        ...specs.map((d) => ({
+          name: d.name,
+          sources: [d.name, ...(adapters.get(d.name) ?? []).map((a) => a.name)],
+        })),
+        ...[...adapters.values()].flat().map((a) => a.name),
+      ],
       now,
     );
     this.#readThrough = read?.ok ? read.readThrough : this.#readThrough;
+    const adapterNames = new Set([...adapters.values()].flat().map((a) => a.name));
+    for (const name of this.#adapterNames) if (!adapterNames.has(name)) this.#o.feed?.forget(name);
+    this.#adapterNames = adapterNames;
     const names = new Set(specs.map((d) => d.name));
     const gone = [...this.#pools.values()].filter((p) => !names.has(p.deployment.name));
     await Promise.all([...specs.map((d) => this.#step(d, now)), ...gone.map((p) => this.#retire(p, now))]);
+    this.#preloadAdapters(specs, adapters);
+  }
+
+  /** Each base's ready instances are asked to load the adapters its history says come next. */
+  #preloadAdapters(specs: readonly DeploymentSpec[], adapters: ReadonlyMap<string, DeploymentSpec[]>): void {
+    const readThrough = this.#readThrough;
+    const urls: string[] = [];
+    for (const d of specs) {
+      const ready = (this.#pools.get(d.name)?.status().instances ?? [])
+        .filter((i) => (i.state === 'ready-idle' || i.state === 'serving') && i.url !== undefined)
+        .map((i) => i.url!);
+      urls.push(...ready);
+      const own = adapters.get(d.name);
+      const slots = d.runtime?.adapters?.slots;
+      if (own === undefined || slots === undefined || readThrough === undefined || !this.#o.feed) continue;
+      const wanted = adaptersToPreload(
+        own.map((spec) => ({ spec, history: this.#o.feed!.history(spec.name) })),
+        slots,
+        readThrough,
+      );
+      if (wanted.length > 0) this.#preloader.preload(ready, wanted);
+    }
+    this.#preloader.keepOnly(urls);
   }
 
   /** Recent decisions (oldest first) for one deployment, or for all. */

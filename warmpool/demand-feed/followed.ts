@@ -2,9 +2,11 @@ import { DemandHistory, type HistoryReader } from '../policies/index.ts';
 import { backfillFrom, COARSE_MS, FINE_MS, planCatchUp, settledAt, type Segment } from './plan.ts';
 import type { DemandFeedOptions } from './types.ts';
 
-/** What to read for one deployment, planned from its state at `from`. */
+/** What to read for one history, planned from its state at `from`. */
 export interface Pending {
   readonly deployment: string;
+  /** The request-history series it sums (the deployment itself, or a base and its adapters). */
+  readonly sources: readonly string[];
   readonly isNew: boolean;
   readonly from: number;
   readonly segments: readonly Segment[];
@@ -46,18 +48,18 @@ export class Followed {
     return settledAt(now, this.#settleMs);
   }
 
-  plan(deployment: string, to: number): Pending {
+  plan(deployment: string, to: number, sources: readonly string[] = [deployment]): Pending {
     const e = this.#entries.get(deployment);
     const from = e?.readThrough ?? backfillFrom(to, this.#coarseKeepMs);
     const segments = planCatchUp(from, to, this.#fineKeepMs);
-    return { deployment, isNew: e === undefined, from, segments };
+    return { deployment, sources, isNew: e === undefined, from, segments };
   }
 
   /**
-   * Adds what was read for `p` (counts[i] for segment i) and moves its history to `to`. A plan that no
-   * longer matches the state (the deployment was forgotten or updated meanwhile) is let go.
+   * Adds what was read for `p` (counts[k][i]: source k's segment i) and moves its history to `to`. A
+   * plan that no longer matches the state (the deployment was forgotten or updated meanwhile) is let go.
    */
-  apply(p: Pending, counts: readonly SegmentCounts[], to: number): void {
+  apply(p: Pending, counts: readonly (readonly SegmentCounts[])[], to: number): void {
     let e = this.#entries.get(p.deployment);
     if (e === undefined ? !p.isNew : e.readThrough !== p.from) return;
     if (e === undefined) {
@@ -71,10 +73,21 @@ export class Followed {
       this.#entries.set(p.deployment, (e = { history, readThrough: p.from }));
     }
     const h = e.history;
-    for (const [i, seg] of p.segments.entries())
-      counts[i]!((j, n) => {
-        if (n > 0) h.add(seg.from + j * seg.bucketMs, n);
-      });
+    for (const [i, seg] of p.segments.entries()) {
+      if (counts.length === 1) {
+        counts[0]![i]!((j, n) => {
+          if (n > 0) h.add(seg.from + j * seg.bucketMs, n);
+        });
+        continue;
+      }
+      // Several sources: summed per bucket first, since a history takes its arrivals in time order.
+      const sum = new Float64Array(Math.ceil((seg.to - seg.from) / seg.bucketMs));
+      for (const source of counts)
+        source[i]!((j, n) => {
+          sum[j]! += n;
+        });
+      for (let j = 0; j < sum.length; j++) if (sum[j]! > 0) h.add(seg.from + j * seg.bucketMs, sum[j]!);
+    }
     e.history.advance(to);
     e.readThrough = to;
   }

@@ -1,7 +1,8 @@
 import type { HistoryStore } from '../../gateway/request-history/index.ts';
 import type { HistoryReader } from '../policies/index.ts';
 import { Followed, type SegmentCounts } from './followed.ts';
-import type { DemandFeed, DemandFeedOptions, FeedUpdate } from './types.ts';
+import type { DemandFeed, DemandFeedOptions, FeedTarget, FeedUpdate } from './types.ts';
+import { type Sourced, uniqueTargets } from './feed-targets.ts';
 
 export interface MemoryDemandFeedOptions extends DemandFeedOptions {
   /** The store the gateway records into (a MemoryHistoryStore in one process). */
@@ -25,9 +26,9 @@ export class MemoryDemandFeed implements DemandFeed {
     this.#followed = new Followed(options);
   }
 
-  update(deployments: Iterable<string>, now: number): Promise<FeedUpdate> {
-    const names = [...new Set(deployments)];
-    const run = this.#tail.then(() => this.#update(names, now));
+  update(deployments: Iterable<FeedTarget>, now: number): Promise<FeedUpdate> {
+    const followed = uniqueTargets(deployments);
+    const run = this.#tail.then(() => this.#update(followed, now));
     this.#tail = run.catch(noop);
     return run;
   }
@@ -44,18 +45,22 @@ export class MemoryDemandFeed implements DemandFeed {
     this.#followed.clear();
   }
 
-  async #update(names: readonly string[], now: number): Promise<FeedUpdate> {
+  async #update(followed: readonly Sourced[], now: number): Promise<FeedUpdate> {
     const to = this.#followed.settledAt(now);
-    const plans = names.map((d) => this.#followed.plan(d, to));
-    let counts: SegmentCounts[][];
+    const plans = followed.map((f) => this.#followed.plan(f.name, to, f.sources));
+    let counts: SegmentCounts[][][];
     try {
       counts = await Promise.all(
         plans.map((p) =>
           Promise.all(
-            p.segments.map(async (s): Promise<SegmentCounts> => {
-              const buckets = await this.#store.series(p.deployment, s.from, s.to, s.bucketMs);
-              return (visit) => buckets.forEach((b, j) => visit(j, b.arrivals));
-            }),
+            p.sources.map((source) =>
+              Promise.all(
+                p.segments.map(async (s): Promise<SegmentCounts> => {
+                  const buckets = await this.#store.series(source, s.from, s.to, s.bucketMs);
+                  return (visit) => buckets.forEach((b, j) => visit(j, b.arrivals));
+                }),
+              ),
+            ),
           ),
         ),
       );

@@ -3,7 +3,8 @@ import { PAGE_SLOT_BYTES, pageReads, type PageRead } from '../../gateway/request
 import type { HistoryReader } from '../policies/index.ts';
 import { Followed, type SegmentCounts } from './followed.ts';
 import { redisReady } from '../../gateway/redis/ready.ts';
-import type { DemandFeed, DemandFeedOptions, FeedFailure, FeedUpdate } from './types.ts';
+import type { DemandFeed, DemandFeedOptions, FeedFailure, FeedTarget, FeedUpdate } from './types.ts';
+import { type Sourced, uniqueTargets } from './feed-targets.ts';
 
 interface RedisFeedCommon extends DemandFeedOptions {
   /** The history store's key prefix. Default 'wg:hist:'. */
@@ -46,9 +47,9 @@ export class RedisDemandFeed implements DemandFeed {
   }
 
   /** Updates run one at a time, so two never read the same buckets. */
-  update(deployments: Iterable<string>, now: number): Promise<FeedUpdate> {
-    const names = [...new Set(deployments)];
-    const run = this.#tail.then(() => this.#update(names, now));
+  update(deployments: Iterable<FeedTarget>, now: number): Promise<FeedUpdate> {
+    const followed = uniqueTargets(deployments);
+    const run = this.#tail.then(() => this.#update(followed, now));
     this.#tail = run.catch(noop);
     return run;
   }
@@ -68,19 +69,21 @@ export class RedisDemandFeed implements DemandFeed {
     else this.#client.disconnect();
   }
 
-  async #update(names: readonly string[], now: number): Promise<FeedUpdate> {
+  async #update(followed: readonly Sourced[], now: number): Promise<FeedUpdate> {
     const to = this.#followed.settledAt(now);
-    const plans = names.map((d) => this.#followed.plan(d, to));
-    // Per plan, per segment: the page reads that cover it.
+    const plans = followed.map((f) => this.#followed.plan(f.name, to, f.sources));
+    // Per plan, per source, per segment: the page reads that cover it.
     const reads = plans.map((p) =>
-      p.segments.map((s) => pageReads(this.#prefix, p.deployment, s.bucketMs, s.from, s.to)),
+      p.sources.map((source) =>
+        p.segments.map((s) => pageReads(this.#prefix, source, s.bucketMs, s.from, s.to)),
+      ),
     );
     let results: [Error | null, unknown][] = [];
-    if (reads.some((r) => r.length > 0)) {
+    if (reads.some((r) => r.some((source) => source.length > 0))) {
       try {
         await redisReady(this.#client, 'demand feed', this.#readyTimeoutMs);
         const pipe = this.#client.pipeline();
-        for (const r of reads.flat(2)) pipe.getrangeBuffer(r.key, r.firstByte, r.lastByte);
+        for (const r of reads.flat(3)) pipe.getrangeBuffer(r.key, r.firstByte, r.lastByte);
         results = (await pipe.exec()) ?? [];
         // A reply error concerns one key; any other (stream not writable, connection closed) the trip.
         const lost = results.find(([err]) => err && !(err instanceof (ReplyError as ErrorConstructor)));
@@ -93,10 +96,16 @@ export class RedisDemandFeed implements DemandFeed {
     let next = 0;
     let backfilled = 0;
     for (const [i, p] of plans.entries()) {
-      const counts = decodeAll(reads[i]!, results, next);
-      next += reads[i]!.reduce((n, r) => n + r.length, 0);
-      if (counts instanceof Error) {
-        failed.push({ deployment: p.deployment, error: counts });
+      const counts: SegmentCounts[][] = [];
+      let error: Error | null = null;
+      for (const source of reads[i]!) {
+        const c = decodeAll(source, results, next);
+        next += source.reduce((n, r) => n + r.length, 0);
+        if (c instanceof Error) error ??= c;
+        else counts.push(c);
+      }
+      if (error !== null) {
+        failed.push({ deployment: p.deployment, error });
         continue;
       }
       this.#followed.apply(p, counts, to);

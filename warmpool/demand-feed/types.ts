@@ -34,13 +34,19 @@ export type FeedUpdate =
     }
   | { readonly ok: false; readonly error: Error };
 
+/**
+ * A history the feed keeps: a deployment's own arrivals (a name), or the sum of several deployments'
+ * (a base model's pool serves its own requests and its adapters': `sources` lists them all).
+ */
+export type FeedTarget = string | { readonly name: string; readonly sources: readonly string[] };
+
 /** Keeps one arrival history per deployment up to date from the request history the gateways write. */
 export interface DemandFeed {
   /**
-   * Brings each named deployment's history up to `now - settleMs` (backfilling ones seen for the first
-   * time) with one round trip to the backend. Never rejects for an unreachable backend; see FeedUpdate.
+   * Brings each named history up to `now - settleMs` (backfilling ones seen for the first time) with one
+   * round trip to the backend. Never rejects for an unreachable backend; see FeedUpdate.
    */
-  update(deployments: Iterable<string>, now: number): Promise<FeedUpdate>;
+  update(deployments: Iterable<FeedTarget>, now: number): Promise<FeedUpdate>;
   /** The deployment's history, once an update has read it. */
   history(deployment: string): HistoryReader | undefined;
   /** Stops following a deployment (its history is dropped). */

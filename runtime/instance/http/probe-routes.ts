@@ -12,10 +12,13 @@ export function probeRoutes(inst: RuntimeInstance): Hono {
       .get('/ready', (c) =>
         c.json({ ready: inst.state === 'ready', state: inst.state }, inst.state === 'ready' ? 200 : 503),
       )
-      .get('/load', (c) => c.json(loadReport(inst)))
-      // The adapters requests asked for, and the slots they take turns in.
-      .get('/adapters', (c) =>
-        c.json({ adapters: inst.adapters.ids(), memory: inst.engine?.adapterStats() ?? null }),
+      // The poll also lists the adapters held (the header on responses leaves them out: it is sent often).
+      .get('/load', (c) =>
+        c.json(
+          inst.engine?.adapterStats() === undefined
+            ? loadReport(inst)
+            : { ...loadReport(inst), adapters: inst.adapters.ids() },
+        ),
       )
       .get('/metadata', (c) => {
         if (inst.state === 'loading') throw new ApiError('engine_draining', 'still loading');

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { Redis } from 'ioredis';
 import {
+  checkDeployment,
   DeploymentRegistry,
   FileDeploymentStore,
   RedisDeploymentStore,
@@ -74,6 +75,43 @@ describe('deployment registry', { timeout: 30_000 }, () => {
     assert.deepEqual(registry.get('llm'), generative('llm'));
     assert.equal(registry.get('nope'), undefined);
     assert.deepEqual(registry.validateInput('llm', { prompt: 'hi' }), { ok: true });
+  });
+
+  it("checks an adapter's base, and keeps a base serving adapters while adapters name it", async (t) => {
+    const store = new FileDeploymentStore(file());
+    t.after(() => store.close());
+    const registry = await DeploymentRegistry.open(store);
+    const adapter = (name: string, base: string): DeploymentSpec =>
+      checkDeployment({ name, kind: 'adapter', base, model: { path: '/adapters/x' } });
+    const serving = generative('base', { runtime: { adapters: { slots: 4 } } });
+    const refusedBase = async (a: DeploymentSpec, why: RegExp) => {
+      const e = await refusal(registry.put(a));
+      assert.equal(e.code, 'deployment_invalid');
+      assert.equal(e.param, 'base');
+      assert.match(e.message, why);
+    };
+    await refusedBase(adapter('a1', 'base'), /base 'base' is not deployed/);
+    await registry.put(generative('base'));
+    await refusedBase(adapter('a1', 'base'), /does not serve adapters: give it runtime.adapters/);
+    await registry.put(tensor('iris'));
+    await refusedBase(adapter('a1', 'iris'), /is a tensor deployment/);
+    await registry.put(serving);
+    await registry.put(adapter('a1', 'base'));
+    await registry.create(adapter('a2', 'base'));
+    assert.deepEqual(
+      registry.adaptersOf('base').map((d) => d.name),
+      ['a1', 'a2'],
+    );
+    // The base cannot go, nor stop serving adapters, while they name it.
+    for (const p of [registry.delete('base'), registry.put(generative('base'))]) {
+      const e = await refusal(p);
+      assert.equal(e.code, 'deployment_in_use');
+      assert.match(e.message, /'base' is the base of adapter\(s\) a1, a2/);
+    }
+    assert.deepEqual(registry.get('base'), serving, 'a refused write changes nothing');
+    assert.ok(await registry.delete('a1'));
+    assert.ok(await registry.delete('a2'));
+    assert.ok(await registry.delete('base'), 'with its adapters gone, the base may go');
   });
 
   it('serves reads from memory: they work with the store gone', async (t) => {

@@ -35,6 +35,26 @@ describe('deployment spec', () => {
     assert.equal(checkDeployment(tensor).kind, 'tensor');
   });
 
+  it('takes an adapter as { kind: adapter, base, model: { path } } and refuses what it cannot hold', () => {
+    const adapter = { name: 'poet', kind: 'adapter', base: 'shakespeare', model: { path: '/adapters/poet' } };
+    assert.equal(checkDeployment(adapter).base, 'shakespeare');
+    assert.equal(checkDeployment({ ...adapter, promptTemplate: 'Write: {{topic}}' }).kind, 'adapter');
+    const cases: [unknown, string, RegExp][] = [
+      [{ ...adapter, base: undefined }, 'base', /needs base/],
+      [{ ...adapter, base: 'poet' }, 'base', /its own base/],
+      [{ ...adapter, model: { url: 'https://x/a', sha256: 'a'.repeat(64) } }, 'model', /must be \{ path \}/],
+      [{ ...adapter, runtime: { kvDtype: 'float16' } }, 'runtime', /set runtime on 'shakespeare'/],
+      [{ ...adapter, batching: { maxRunningSeqs: 4 } }, 'batching', /base's instances/],
+      [{ ...good, base: 'x' }, 'base', /for adapters only/],
+    ];
+    for (const [value, param, message] of cases) {
+      const e = refusal(value);
+      assert.equal(e.code, 'deployment_invalid');
+      assert.equal(e.param, param);
+      assert.match(e.message, message);
+    }
+  });
+
   it('sets the documented scaling defaults for the fields a deployment leaves out', () => {
     const { scaling: _, ...bare } = good;
     assert.deepEqual(checkDeployment(bare).scaling, {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   chooseInstance,
+  chooseInstanceForAdapter,
   DEFAULT_ROUTING,
   prefixBlockHashes,
   PrefixIndex,
@@ -170,5 +171,43 @@ describe('choosing an instance', () => {
 
   it('no candidates, no decision', () => {
     assert.equal(chooseInstance([], new Map(), DEFAULT_ROUTING, 0), null);
+  });
+});
+
+describe('routing under an adapter', () => {
+  const none = new Map<string, number>();
+  it('prefers an instance that holds the adapter, within the affinity slack of the least loaded', () => {
+    const c = [idle('a', 0), idle('b', 1), idle('c', 2)];
+    const d = chooseInstanceForAdapter(c, new Set(['b']), none, DEFAULT_ROUTING, 0)!;
+    assert.deepEqual([d.id, d.reason], ['b', 'adapter']);
+    // Among holders, the least loaded.
+    const two = chooseInstanceForAdapter(c, new Set(['b', 'c']), none, DEFAULT_ROUTING, 0)!;
+    assert.equal(two.id, 'b');
+  });
+
+  it('loads it on the least loaded instance when every holder is busier than the slack allows', () => {
+    const c = [idle('a', 0), idle('b', DEFAULT_ROUTING.affinitySlack + 1)];
+    const d = chooseInstanceForAdapter(c, new Set(['b']), none, DEFAULT_ROUTING, 0)!;
+    assert.deepEqual([d.id, d.reason], ['a', 'least-load']);
+  });
+
+  it('routes as usual when no instance holds it, or when the usual choice holds it', () => {
+    const c = [idle('a', 1), idle('b', 0)];
+    assert.deepEqual(
+      chooseInstanceForAdapter(c, new Set(), none, DEFAULT_ROUTING, 0),
+      chooseInstance(c, none, DEFAULT_ROUTING, 0),
+    );
+    assert.equal(chooseInstanceForAdapter(c, new Set(['b']), none, DEFAULT_ROUTING, 0)!.reason, 'least-load');
+    assert.equal(chooseInstanceForAdapter([], new Set(['a']), none, DEFAULT_ROUTING, 0), null);
+  });
+
+  it('keys prefix hashes by adapter: one prompt under two adapters shares no block', () => {
+    const prompt = 'x'.repeat(64);
+    const base = prefixBlockHashes(prompt, 16, 64);
+    const a = prefixBlockHashes(prompt, 16, 64, 'a@1');
+    const b = prefixBlockHashes(prompt, 16, 64, 'b@1');
+    assert.equal(a.length, base.length);
+    for (let i = 0; i < a.length; i++) assert.ok(a[i] !== b[i] && a[i] !== base[i]);
+    assert.deepEqual(prefixBlockHashes(prompt, 16, 64, 'a@1'), a);
   });
 });

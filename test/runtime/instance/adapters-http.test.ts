@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { serve, type ServerType } from '@hono/node-server';
+import { writeRandomPeftAdapter } from '../../../runtime/adapters/index.ts';
+import { resolveArchitecture } from '../../../runtime/model/architecture.ts';
 import { createInstanceApp } from '../../../runtime/instance/app.ts';
+import { HOST_ADAPTERS_PER_SLOT } from '../../../runtime/instance/instance-adapters.ts';
 import { RuntimeInstance } from '../../../runtime/instance/instance.ts';
 import { readHfGolden } from '../../support/hf-golden.ts';
 import { tempHfModelFolder } from '../../support/hf-model-folder.ts';
@@ -149,6 +152,65 @@ describe(
           tokens: g.greedy,
         },
       );
+    });
+
+    const preload = async (id: string, path: string | undefined) => {
+      const res = await fetch(`${url}/adapters`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(path === undefined ? { id } : { id, path }),
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as { loaded?: boolean; error?: { code: string } },
+      };
+    };
+    const held = async () =>
+      ((await (await fetch(`${url}/adapters`)).json()) as { adapters: string[] }).adapters;
+
+    it('loads an adapter ahead of its requests (POST /adapters), refusing a bad one as a request would', async () => {
+      const r = await preload('ahead', loraDir('lora-r8-all'));
+      assert.deepEqual([r.status, r.body.loaded], [200, true]);
+      assert.ok((await held()).includes('ahead'));
+      assert.ok(
+        ((await fetch(`${url}/load`).then((x) => x.json())) as { adapters: string[] }).adapters.includes(
+          'ahead',
+        ),
+      );
+      const g = loraGolden('lora-r8-all').prompts[0]!;
+      assert.deepEqual(
+        await generate(url, [...g.ids], g.greedy.length, { id: 'ahead', path: loraDir('lora-r8-all') }),
+        {
+          status: 200,
+          tokens: g.greedy,
+        },
+      );
+      assert.equal(
+        (await preload('nope', join(scratch, 'nothing-here'))).body.error?.code,
+        'adapter_not_found',
+      );
+      assert.equal((await preload('x', undefined)).status, 400);
+    });
+
+    it('keeps at most four adapters per slot in host memory, letting the least recently used go', async () => {
+      const arch = resolveArchitecture(
+        (JSON.parse(await readFile(join(folder.dir, 'model.json'), 'utf8')) as { architecture: never })
+          .architecture,
+      );
+      const limit = (LORA_SPEC.slots - 1) * HOST_ADAPTERS_PER_SLOT;
+      const ids: string[] = [];
+      for (let i = 0; i < limit + 3; i++) {
+        const dir = join(scratch, `random-${i}`);
+        await writeRandomPeftAdapter(dir, arch, { rank: 4, targets: ['q_proj', 'v_proj'], seed: i + 1 });
+        ids.push(`random-${i}`);
+        assert.equal((await preload(`random-${i}`, dir)).status, 200);
+      }
+      const now = await held();
+      assert.equal(now.length, limit);
+      assert.deepEqual(now, ids.slice(-limit), 'the most recently asked-for stay');
+      // One let go loads again when asked for.
+      assert.equal((await preload('random-0', join(scratch, 'random-0'))).status, 200);
+      assert.ok((await held()).includes('random-0'));
     });
   },
 );

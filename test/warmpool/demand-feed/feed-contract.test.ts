@@ -105,6 +105,29 @@ function feedContract(name: string, factory: Factory): void {
       assert.equal(h.lastArrivalAt, t + S);
     });
 
+    it("sums a base's own arrivals and its adapters' into the base's history, each adapter also its own", async () => {
+      const { store, feed } = make();
+      for (const at of [t - 2 * D, t - 30 * M, t - 5 * S]) store.recordArrival('base', at);
+      for (const at of [t - 2 * D, t - 10 * S]) store.recordArrival('ad-1', at);
+      store.recordArrival('ad-2', t - 5 * S);
+      store.recordArrival('unrelated', t - 5 * S);
+      await store.flush();
+      const u = await feed.update([{ name: 'base', sources: ['base', 'ad-1', 'ad-2'] }, 'ad-1'], t);
+      assert.ok(u.ok && u.updated === 2);
+      const base = feed.history('base')!;
+      assert.equal(base.totalArrivals, 6);
+      assert.equal(base.series(t - 10 * S, t - 4 * S, S)[5], 2, 'base and ad-2 in the same second');
+      assert.equal(feed.history('ad-1')!.totalArrivals, 2);
+      // Newly settled seconds are summed too.
+      store.recordArrival('ad-2', t + 100);
+      store.recordArrival('base', t + 200);
+      clock = t + 2000;
+      await store.flush();
+      assert.ok((await feed.update([{ name: 'base', sources: ['base', 'ad-1', 'ad-2'] }], t + 2000)).ok);
+      assert.equal(base.totalArrivals, 8);
+      assert.equal(base.series(t, t + S, S)[0], 2);
+    });
+
     it('forgets a deployment and backfills it again when it comes back', async () => {
       const { store, feed } = make();
       store.recordArrival('a', t - 2 * D);
