@@ -16,3 +16,6 @@ export type { JobResult, SimJob, SimSetup } from './jobs/types.ts';
 export { planJobs } from './cli/plan.ts';
 export { ArgsError, parseSimArgs, type SimArgs } from './cli/args.ts';
 export { writeReport, type ReportInput } from './report/write-report.ts';
+export { ARRANGEMENTS, overBaseTrace, perAdapterTrace, type Arrangement } from './adapters/arrangements.ts';
+export { runArrangement, type AdapterSetup } from './adapters/run-arrangement.ts';
+export { AdapterSlots, type AdapterSettings } from './engine/adapter-slots.ts';

@@ -1,11 +1,20 @@
 import { parseArgs } from 'node:util';
 import { DATA } from '../../../runtime/bench/data-files.ts';
+import type { AdapterSetup } from '../adapters/run-arrangement.ts';
 import { DEFAULT_TOKEN_MODEL } from '../trace/index.ts';
 
 export const USAGE = `usage: npm run sim -- [--trace FILE] [--policy NAME|all|A,B] [--cold-start-ms N] [--slots N]
     [--tick-ms N] [--seed N] [--limit-functions N] [--max-instances N] [--knob name=value ...]
     [--durations FILE] [--service-ms N] [--prefill-ms-per-token N] [--decode-ms-per-token N]
-    [--overhead-ms N] [--skip-invalid] [--sweep] [--workers N] [--json] [--report [DIR]]`;
+    [--overhead-ms N] [--skip-invalid] [--sweep] [--workers N] [--json] [--report [DIR]]
+    [--adapters-over-base N [--adapter-slots S] [--adapter-load-ms MS]]
+
+  --adapters-over-base N   the trace's functions become N LoRA adapters of one base model (function i is
+                           adapter i mod N); each policy runs twice: one pool per adapter, and one pool of
+                           the base model scaled from the summed demand
+  --adapter-slots S        adapters one base instance holds, LRU among those no request uses (default 8;
+                           at least --slots)
+  --adapter-load-ms MS     added before a request whose adapter is not on its instance (default 15)`;
 
 /** Default report folder when --report is given without one. */
 const DEFAULT_REPORT_DIR = 'sim-report';
@@ -31,6 +40,8 @@ export interface SimArgs {
   readonly workers: number;
   readonly json: boolean;
   readonly report?: string;
+  /** Set by --adapters-over-base. */
+  readonly adapters?: AdapterSetup;
 }
 
 /** A command line the simulator cannot run: the message says which flag, what it got and what it takes. */
@@ -52,6 +63,11 @@ const DEFAULTS = {
   'decode-ms-per-token': String(DEFAULT_TOKEN_MODEL.decodeMsPerToken),
   'overhead-ms': String(DEFAULT_TOKEN_MODEL.overheadMs),
   workers: '2',
+  // As many adapters as an instance serves requests at once: none waits for an adapter slot (README.md).
+  'adapter-slots': '8',
+  // bench:lora's CPU figure for a rank-16 adapter of the demo model (files read and checked, 5-20 ms):
+  // a stand-in until a measurement of the served model on its GPU replaces it.
+  'adapter-load-ms': '15',
 } as const;
 
 export function parseSimArgs(argv: readonly string[]): SimArgs {
@@ -87,6 +103,9 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
         workers: { type: 'string', default: DEFAULTS.workers },
         json: { type: 'boolean', default: false },
         report: { type: 'string' },
+        'adapters-over-base': { type: 'string' },
+        'adapter-slots': { type: 'string' },
+        'adapter-load-ms': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -102,13 +121,14 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     if (!m || !Number.isFinite(v)) throw new ArgsError(`--knob takes name=number, got "${kv}"`);
     knobs[m[1]!] = v;
   }
+  const slots = int('--slots', values.slots, 1, 100_000);
   const policies = values.policy === 'all' ? 'all' : values.policy.split(',').filter((p) => p !== '');
   if (policies !== 'all' && policies.length === 0) throw new ArgsError('--policy names no policy');
   return {
     trace: values.trace,
     policies,
     coldStartMs: int('--cold-start-ms', values['cold-start-ms'], 0, 3_600_000),
-    slots: int('--slots', values.slots, 1, 100_000),
+    slots,
     tickMs: int('--tick-ms', values['tick-ms'], 1, 3_600_000),
     seed: int('--seed', values.seed, 0, 2 ** 32 - 1),
     limitFunctions:
@@ -127,7 +147,29 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     workers: int('--workers', values.workers, 0, 256),
     json: values.json,
     report: values.report,
+    adapters: adapterSetup(values, slots),
   };
+}
+
+/** The adapters mode's flags, undefined without --adapters-over-base (whose two companions need it). */
+function adapterSetup(
+  v: { 'adapters-over-base'?: string; 'adapter-slots'?: string; 'adapter-load-ms'?: string },
+  slots: number,
+): AdapterSetup | undefined {
+  if (v['adapters-over-base'] === undefined) {
+    for (const f of ['adapter-slots', 'adapter-load-ms'] as const)
+      if (v[f] !== undefined) throw new ArgsError(`--${f} needs --adapters-over-base N`);
+    return undefined;
+  }
+  const a = {
+    count: int('--adapters-over-base', v['adapters-over-base'], 1, 1e9),
+    slots: int('--adapter-slots', v['adapter-slots'] ?? DEFAULTS['adapter-slots'], 1, 100_000),
+    loadMs: num('--adapter-load-ms', v['adapter-load-ms'] ?? DEFAULTS['adapter-load-ms'], 0, 3_600_000),
+  };
+  // Fewer would make a request wait for an adapter slot as well as a request slot: not modelled.
+  if (a.slots < slots)
+    throw new ArgsError(`--adapter-slots must be at least --slots (${slots}), got "${a.slots}"`);
+  return a;
 }
 
 function num(flag: string, raw: string, min: number, max: number): number {

@@ -1,5 +1,5 @@
 import type { RunSummary } from '../engine/metrics.ts';
-import type { JobResult, SimSetup } from '../jobs/types.ts';
+import type { JobResult, SimJob, SimSetup } from '../jobs/types.ts';
 import { DEFAULT_TOKEN_MODEL } from '../trace/index.ts';
 import type { Trace } from '../trace/types.ts';
 
@@ -9,6 +9,7 @@ const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
 export function jobRecord(r: JobResult): Record<string, unknown> & RunSummary & { policy: string } {
   return {
     policy: r.job.policy,
+    ...(r.job.arrangement !== undefined && { arrangement: r.job.arrangement }),
     ...r.summary,
     knobs: r.job.knobs,
     ...(r.job.swept ? { knob: r.job.swept.name, value: r.job.swept.value } : {}),
@@ -52,9 +53,31 @@ export function runRecord(
       overhead_ms: tokens.overheadMs,
       tick_ms: setup.tickMs,
       max_instances: setup.maxInstances,
+      ...(setup.adapters !== undefined && {
+        adapters_over_base: setup.adapters.count,
+        // The functions become this many adapters (fewer where the trace has fewer functions).
+        adapters: Math.min(setup.adapters.count, trace.deployments.length),
+        adapter_slots: setup.adapters.slots,
+        adapter_load_ms: setup.adapters.loadMs,
+      }),
     },
     elapsed_s: round(elapsedMs / 1000, 2),
   };
+}
+
+/** The job's knob setting as a table cell. */
+export function settingCell(job: SimJob): string {
+  if (job.swept) return `${job.swept.name}=${job.swept.value}`;
+  const knobs = Object.entries(job.knobs).map(([k, v]) => `${k}=${v}`);
+  return knobs.length ? knobs.join(' ') : 'default';
+}
+
+/** Fixed-width columns: the first `left` aligned left, the others (numbers) right. */
+export function fixedWidth(head: readonly string[], rows: readonly string[][], left: number): string {
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i < left ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ');
+  return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 /** A fixed-width table a person reads. */
@@ -72,10 +95,9 @@ export function table(results: readonly JobResult[]): string {
   ];
   const rows = results.map((r) => {
     const s = r.summary;
-    const knobs = Object.entries(r.job.knobs).map(([k, v]) => `${k}=${v}`);
     return [
       r.job.policy,
-      r.job.swept ? `${r.job.swept.name}=${r.job.swept.value}` : knobs.length ? knobs.join(' ') : 'default',
+      settingCell(r.job),
       String(s.requests),
       s.cold_start_pct.toFixed(3),
       s.wait_ms_p50.toFixed(1),
@@ -85,10 +107,7 @@ export function table(results: readonly JobResult[]): string {
       (r.elapsedMs / 1000).toFixed(1),
     ];
   });
-  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ');
-  return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return fixedWidth(head, rows, 2);
 }
 
 /** The rows --skip-invalid left out, for the text report: how many, and the first few with why. */

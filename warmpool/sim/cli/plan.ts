@@ -1,14 +1,17 @@
 import { POLICIES, policyNamed } from '../../policies/index.ts';
+import { ARRANGEMENTS } from '../adapters/arrangements.ts';
 import type { SimJob } from '../jobs/types.ts';
 
 /**
  * The jobs of a run: each policy with the run's knobs, and with `sweep` also at every value of its
- * swept knob (Policy.knob) for the Pareto curve. Unknown policy names throw a RangeError listing them.
+ * swept knob (Policy.knob) for the Pareto curve; with `adapters`, each of those in both arrangements
+ * (one pool per adapter, then adapters over one base). Unknown policy names throw a RangeError listing them.
  */
 export function planJobs(
   policies: readonly string[] | 'all',
   knobs: Readonly<Record<string, number>>,
   sweep: boolean,
+  adapters = false,
 ): SimJob[] {
   // `all` leaves out `tuned`: it runs six simulations of each deployment's last hour every ten minutes,
   // hours for a day of a thousand deployments; naming it runs it.
@@ -25,5 +28,5 @@ export function planJobs(
         swept: { name: policy.knob.name, value },
       });
   }
-  return jobs;
+  return adapters ? jobs.flatMap((j) => ARRANGEMENTS.map((arrangement) => ({ ...j, arrangement }))) : jobs;
 }

@@ -1,6 +1,8 @@
 import { DemandHistory } from '../../policies/demand-history.ts';
 import type { Policy, PolicyConfig, PoolState } from '../../policies/types.ts';
 import type { Requests } from '../trace/types.ts';
+import { routeAdapter } from './adapter-routing.ts';
+import { AdapterSlots, type AdapterSettings } from './adapter-slots.ts';
 import { EventHeap } from './event-heap.ts';
 import { IntQueue } from './int-queue.ts';
 import { firstTick, type RunMetrics } from './metrics.ts';
@@ -21,6 +23,8 @@ export interface EngineSettings {
   /** The span simulated: ticks run in [startMs, endMs); instances still up at the end count until then. */
   readonly startMs: number;
   readonly endMs: number;
+  /** Adapters over a base model: each request names its adapter (Requests.adapter), each instance holds some. */
+  readonly adapters?: AdapterSettings;
 }
 
 const STARTING = 0;
@@ -38,6 +42,8 @@ interface Instance {
   busy: number;
   /** When it last became ready with nothing to serve (valid while ready and busy = 0). */
   idleSince: number;
+  /** Its resident adapters, when the deployment is a base model serving adapters. */
+  readonly adapters?: AdapterSlots;
 }
 
 /**
@@ -63,11 +69,15 @@ class DeploymentSim {
   readonly #s: EngineSettings;
   readonly #at: Float64Array;
   readonly #service: Float64Array;
+  /** Each request's adapter (adapter runs only). */
+  readonly #adapter: Int32Array | undefined;
+  /** The instance serving each request, for its completion event. */
+  readonly #instanceOf: Int32Array;
   readonly #m: RunMetrics;
   readonly #history = new DemandHistory();
   readonly #pool: Mutable<PoolState> = { instances: 0, ready: 0, inFlight: 0, queued: 0 };
   readonly #input: { config: PolicyConfig; history: DemandHistory; pool: PoolState; now: number };
-  /** Instance by id, for completion events. */
+  /** Instance by id. */
   readonly #byId: Instance[] = [];
   /** Ready and accepting requests, in the order they became ready. */
   readonly #ready: Instance[] = [];
@@ -88,6 +98,12 @@ class DeploymentSim {
     this.#s = s;
     this.#at = r.at;
     this.#service = r.serviceMs;
+    this.#instanceOf = new Int32Array(r.at.length);
+    if (s.adapters !== undefined) {
+      if (r.adapter === undefined) throw new Error('sim: an adapter run needs the adapter of each request');
+      if (s.adapters.slots < s.slots) throw new RangeError('sim: adapter slots must be at least the slots');
+    }
+    this.#adapter = s.adapters === undefined ? undefined : r.adapter;
     this.#m = m;
     const config: PolicyConfig = Object.freeze({
       coldStartMs: s.coldStartMs,
@@ -119,7 +135,7 @@ class DeploymentSim {
       if (tc <= tr && tc <= ta && tc <= tt) {
         if (tc === Infinity) break;
         this.#lastEvent = tc;
-        this.#complete(tc, this.#byId[this.#completions.pop()]!);
+        this.#complete(tc, this.#completions.pop());
       } else if (tr <= ta && tr <= tt) {
         this.#lastEvent = tr;
         this.#becomeReady(tr, this.#starting.shift()!);
@@ -147,30 +163,45 @@ class DeploymentSim {
     this.#history.add(t);
     this.#m.series.arrivals[this.#m.bin(t)]! += 1;
     if (this.#freeReady > 0) {
-      const s = this.#s.slots;
-      for (const inst of this.#ready) {
-        if (inst.busy < s) {
-          this.#freeReady--;
-          this.#serve(t, inst, r, false);
-          return;
-        }
-      }
-      throw new Error('sim: free-slot count out of step with the instances'); // a bookkeeping bug
+      const inst = this.#route(r);
+      if (inst === undefined) throw new Error('sim: free-slot count out of step with the instances'); // a bookkeeping bug
+      this.#freeReady--;
+      this.#serve(t, inst, r, false);
+      return;
     }
     this.#queue.push(r);
     // The gateway kicks the controller when a request queues for a deployment with no capacity at all.
     if (this.#ready.length + this.#startingCount === 0) this.#start(t);
   }
 
+  /** A ready instance with a free slot for request r: the first (packing load), or by adapter. */
+  #route(r: number): Instance | undefined {
+    const s = this.#s.slots;
+    if (this.#adapter !== undefined) return routeAdapter(this.#ready, s, this.#adapter[r]!);
+    for (const inst of this.#ready) if (inst.busy < s) return inst;
+    return undefined;
+  }
+
+  /** Request r takes a slot of `inst` at t; it starts then, or once its adapter is loaded there. */
   #serve(t: number, inst: Instance, r: number, cold: boolean): void {
     if (inst.busy === 0) this.#m.idleMs += t - inst.idleSince;
     inst.busy++;
     this.#inFlight++;
-    this.#completions.push(t + this.#service[r]!, inst.id);
-    this.#m.recordServed(this.#at[r]!, t - this.#at[r]!, cold);
+    let start = t;
+    if (inst.adapters !== undefined) {
+      const a = this.#adapter![r]!;
+      const loaded = !inst.adapters.has(a);
+      start = inst.adapters.admit(a, t);
+      this.#m.recordAdapterAdmit(loaded, start - t);
+    }
+    this.#instanceOf[r] = inst.id;
+    this.#completions.push(start + this.#service[r]!, r);
+    this.#m.recordServed(this.#at[r]!, start - this.#at[r]!, cold);
   }
 
-  #complete(t: number, inst: Instance): void {
+  #complete(t: number, r: number): void {
+    const inst = this.#byId[this.#instanceOf[r]!]!;
+    inst.adapters?.release(this.#adapter![r]!);
     inst.busy--;
     this.#inFlight--;
     if (inst.state === DRAINING) {
@@ -208,6 +239,7 @@ class DeploymentSim {
       readyAt: t + this.#s.coldStartMs,
       busy: 0,
       idleSince: 0,
+      ...(this.#s.adapters !== undefined && { adapters: new AdapterSlots(this.#s.adapters) }),
     };
     this.#byId.push(inst);
     this.#starting.push(inst);

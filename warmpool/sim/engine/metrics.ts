@@ -12,8 +12,20 @@ export interface Series {
   readonly instances: Float64Array;
 }
 
-/** The figures of one run (one policy at one setting) over every deployment. */
-export interface RunSummary {
+/** What adapter loads cost, in a run of adapters over a base model. */
+export interface AdapterSummary {
+  /** Adapters loaded onto an instance (one per instance and adapter, again after an eviction). */
+  readonly adapter_loads: number;
+  /** Requests that waited for a load (theirs, or one under way that they share). */
+  readonly adapter_load_requests: number;
+  /** Latency the loads added, summed over every request, s. */
+  readonly adapter_load_wait_s: number;
+  /** The same per request, over every request, ms. */
+  readonly adapter_load_wait_ms_mean: number;
+}
+
+/** The figures of one run (one policy at one setting) over every deployment; adapter runs add theirs. */
+export interface RunSummary extends Partial<AdapterSummary> {
   readonly requests: number;
   readonly served: number;
   readonly cold_starts: number;
@@ -41,6 +53,9 @@ export class RunMetrics {
   deployments = 0;
   readonly waits = new Growable();
   waitSum = 0;
+  adapterLoads = 0;
+  adapterLoadRequests = 0;
+  adapterLoadWaitMs = 0;
   readonly series: Series;
   readonly #ticksPerBin: Float64Array;
 
@@ -76,6 +91,14 @@ export class RunMetrics {
     }
   }
 
+  /** A request was admitted with an adapter: `loaded` if that started a load; `waitMs` until it is loaded. */
+  recordAdapterAdmit(loaded: boolean, waitMs: number): void {
+    if (loaded) this.adapterLoads++;
+    if (waitMs <= 0) return;
+    this.adapterLoadRequests++;
+    this.adapterLoadWaitMs += waitMs;
+  }
+
   /** A controller tick's view of one deployment: `warm` ready instances of `instances`. */
   sample(t: number, warm: number, instances: number): void {
     const b = this.bin(t);
@@ -83,6 +106,15 @@ export class RunMetrics {
     if (k === 0) return;
     this.series.warm[b]! += warm / k;
     this.series.instances[b]! += instances / k;
+  }
+
+  adapterSummary(): AdapterSummary {
+    return {
+      adapter_loads: this.adapterLoads,
+      adapter_load_requests: this.adapterLoadRequests,
+      adapter_load_wait_s: r3(this.adapterLoadWaitMs / 1000),
+      adapter_load_wait_ms_mean: this.served === 0 ? 0 : r3(this.adapterLoadWaitMs / this.served),
+    };
   }
 
   summary(): RunSummary {
@@ -93,7 +125,6 @@ export class RunMetrics {
       const rank = Math.max(1, Math.ceil((p / 100) * this.served));
       return rank <= zero ? 0 : waits[rank - zero - 1]!;
     };
-    const r3 = (v: number) => Math.round(v * 1000) / 1000;
     return {
       requests: this.requests,
       served: this.served,
@@ -109,6 +140,8 @@ export class RunMetrics {
     };
   }
 }
+
+const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
 /** The first controller tick at or after `startMs` (ticks fall on multiples of tickMs). */
 export function firstTick(startMs: number, tickMs: number): number {

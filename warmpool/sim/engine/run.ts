@@ -17,7 +17,10 @@ export function runPolicy(trace: Trace, policy: Policy, settings: EngineSettings
   for (const d of trace.deployments) {
     simulateDeployment(policy, settingsFor(d, settings), d.meanServiceMs, d.requestsFor(seed), metrics);
   }
-  const summary = metrics.summary();
+  const summary = {
+    ...metrics.summary(),
+    ...(settings.adapters !== undefined && metrics.adapterSummary()),
+  };
   if (summary.served !== summary.requests)
     throw new Error(`sim: ${summary.requests} requests but ${summary.served} served`); // a bookkeeping bug
   return { summary, series: metrics.series };

@@ -1,3 +1,5 @@
+import type { Arrangement } from '../adapters/arrangements.ts';
+import type { AdapterSetup } from '../adapters/run-arrangement.ts';
 import type { RunSummary, Series } from '../engine/metrics.ts';
 import type { TraceOptions } from '../trace/types.ts';
 
@@ -9,6 +11,8 @@ export interface SimSetup {
   readonly slots: number;
   readonly tickMs: number;
   readonly maxInstances: number;
+  /** Set in adapters mode: the trace's functions become adapters of one base model. */
+  readonly adapters?: AdapterSetup;
 }
 
 /** One policy at one setting. */
@@ -18,6 +22,8 @@ export interface SimJob {
   readonly knobs: Readonly<Record<string, number>>;
   /** Set for a sweep point: the knob swept and its value here. */
   readonly swept?: { readonly name: string; readonly value: number };
+  /** Adapters mode: one pool per adapter, or one base pool for all. */
+  readonly arrangement?: Arrangement;
 }
 
 export interface JobResult {

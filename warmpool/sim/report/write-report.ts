@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Series } from '../engine/metrics.ts';
+import { jobLabel } from '../jobs/job-label.ts';
 import type { JobResult } from '../jobs/types.ts';
 import { esc, lineChart, type Line } from './svg-chart.ts';
 
@@ -56,7 +57,7 @@ export function writeReport(dir: string, r: ReportInput): string {
         title: 'Warm instances',
         xLabel,
         yLabel: 'ready instances',
-        lines: main.map((m) => timeLine(m.job.policy, m.series, rebin(m.series.warm, k, true), k)),
+        lines: main.map((m) => timeLine(jobLabel(m.job), m.series, rebin(m.series.warm, k, true), k)),
       }),
     });
     plots.push({
@@ -66,13 +67,13 @@ export function writeReport(dir: string, r: ReportInput): string {
         title: 'Cold starts',
         xLabel,
         yLabel: `cold starts per ${k} min`,
-        lines: main.map((m) => timeLine(m.job.policy, m.series, rebin(m.series.coldStarts, k, false), k)),
+        lines: main.map((m) => timeLine(jobLabel(m.job), m.series, rebin(m.series.coldStarts, k, false), k)),
       }),
     });
   }
   const curve = sweep.length > 0 ? sweep : main;
   const byPolicy = new Map<string, JobResult[]>();
-  for (const x of curve) byPolicy.set(x.job.policy, [...(byPolicy.get(x.job.policy) ?? []), x]);
+  for (const x of curve) byPolicy.set(jobLabel(x.job), [...(byPolicy.get(jobLabel(x.job)) ?? []), x]);
   const pareto: Line[] = [...byPolicy].map(([name, xs]) => {
     const sorted = [...xs].sort((a, b) => a.summary.idle_instance_seconds - b.summary.idle_instance_seconds);
     return {
@@ -106,7 +107,7 @@ export function writeReport(dir: string, r: ReportInput): string {
             .map(([k, v]) => `${k}=${v}`)
             .join(' ') || 'default';
       const cells = [
-        x.job.policy,
+        jobLabel(x.job),
         setting,
         s.requests,
         s.cold_start_pct.toFixed(3),

@@ -7,6 +7,8 @@ import type { TokenServiceModel } from './token-service-time.ts';
 export interface Requests {
   readonly at: Float64Array;
   readonly serviceMs: Float64Array;
+  /** Each request's adapter, where the requests are those of adapters over one base model. */
+  readonly adapter?: Int32Array;
 }
 
 /** One deployment of a trace (an Azure function, a model of a generic trace, or an LLM trace's one service). */
