@@ -14,16 +14,20 @@ export interface TargetStacks {
 /**
  * The adapter slots' weights: host arrays the step graph reads as inputs (on the CPU, without a copy).
  * Slot s of layer l is row l*S + s; slot 0 stays zeros. A slot is written between steps only, so a step
- * never sees half an adapter.
+ * never sees half an adapter. Each slot counts its writes, so a copy held elsewhere (the device's,
+ * engine/runner/device-adapter-stacks.ts) can tell which slots to copy again.
  */
 export class SlotStacks {
   readonly stacks: readonly TargetStacks[];
   readonly #spec: LoraGraphSpec;
   readonly #layers: number;
+  readonly #writes: Uint32Array;
+  #totalWrites = 0;
 
   constructor(arch: ResolvedArchitecture, spec: LoraGraphSpec) {
     this.#spec = spec;
     this.#layers = arch.n_layer;
+    this.#writes = new Uint32Array(spec.slots);
     const LS = arch.n_layer * spec.slots;
     const R = spec.maxRank;
     this.stacks = spec.targets.map((target) => {
@@ -42,8 +46,28 @@ export class SlotStacks {
     return this.stacks.reduce((n, s) => n + (s.a.length + s.b.length) * 4, 0);
   }
 
+  get slots(): number {
+    return this.#spec.slots;
+  }
+
+  get layers(): number {
+    return this.#layers;
+  }
+
+  /** Writes so far, all slots together: unchanged means no slot changed. */
+  get totalWrites(): number {
+    return this.#totalWrites;
+  }
+
+  /** Writes so far into `slot`. */
+  writesOf(slot: number): number {
+    return this.#writes[slot]!;
+  }
+
   /** Writes the adapter into `slot`: A transposed to [in, r], B to [r, out], zero-padded to maxRank; zeros for targets it lacks. */
   write(slot: number, adapter: LoraAdapter): void {
+    this.#writes[slot]!++;
+    this.#totalWrites++;
     const R = this.#spec.maxRank;
     const r = adapter.rank;
     for (const s of this.stacks) {

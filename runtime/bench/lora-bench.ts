@@ -1,5 +1,9 @@
 /**
- * npm run bench:lora [-- --json] [--requests 256] [--slots 65] [--rank 16]
+ * npm run bench:lora [-- --json] [--requests 256] [--slots 65] [--rank 16] [--ep webgpu,cpu] [--kv device]
+ *
+ * `--ep webgpu` runs it on the GPU with the KV pool and the adapter slot stacks on the device (`--kv`
+ * host|device picks the pool's place, device by default on webgpu; `--kv device` on the CPU runs the
+ * device contract there, as CI's tests do).
  *
  * The base model's figure is the demo model loaded without adapter slots, as an instance serving no
  * adapters runs it; its requests on the instance with slots (0 adapters) are reported beside it.
@@ -19,7 +23,7 @@ import { writeRandomPeftAdapter } from '../adapters/index.ts';
 import { DEFAULT_SAMPLING_PARAMS, Engine, type EngineConfig } from '../engine/index.ts';
 import { resolveArchitecture } from '../model/architecture.ts';
 import type { LoraTarget } from '../model/graph/index.ts';
-import { loadModel } from '../model/index.ts';
+import { type KvDtype, type LoadOptions, loadModel } from '../model/index.ts';
 import { DATA } from './data-files.ts';
 import { runContinuous } from './drive.ts';
 import { describeMachine } from './machine.ts';
@@ -37,6 +41,10 @@ const { values: o } = parseArgs({
     rank: { type: 'string', default: '16' },
     threads: { type: 'string', default: '2' },
     'max-batch': { type: 'string', default: '64' },
+    // ONNX Runtime execution providers in preference order, e.g. webgpu,cpu on a GPU host.
+    ep: { type: 'string', default: 'cpu' },
+    kv: { type: 'string' },
+    'kv-dtype': { type: 'string', default: 'float32' },
   },
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
@@ -45,9 +53,19 @@ const TARGETS: LoraTarget[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
 const rank = Number(o.rank);
 const counts = o.adapters.split(',').map(Number);
 const most = Math.max(...counts);
+const executionProviders = o.ep.split(',');
+const kv = o.kv ?? (executionProviders[0] === 'webgpu' ? 'device' : 'host');
+if (kv !== 'host' && kv !== 'device') throw new Error(`--kv must be host or device, got ${kv}`);
+const kvDtype: KvDtype = o['kv-dtype'] === 'float16' ? 'float16' : 'float32';
+// The same provider and KV pool for the base model and the instance with slots.
+const placement: LoadOptions = {
+  intraOpThreads: Number(o.threads),
+  executionProviders,
+  ...(kv === 'device' && { deviceKv: kvDtype }),
+};
 
 const model = await loadModel(o.model, {
-  intraOpThreads: Number(o.threads),
+  ...placement,
   adapters: { slots: Number(o.slots), maxRank: rank, targets: TARGETS },
 });
 const arch = resolveArchitecture(model.manifest.architecture);
@@ -67,7 +85,7 @@ const workload = await loadWorkload({
 });
 
 // The base model alone, as an instance without adapter slots runs it: the baseline the targets compare to.
-const plain = await loadModel(o.model, { intraOpThreads: Number(o.threads) });
+const plain = await loadModel(o.model, placement);
 const plainEngine = new Engine(plain, config);
 await runContinuous(
   plainEngine,
@@ -134,6 +152,11 @@ await model.release();
 const result = {
   machine: describeMachine(),
   model: model.manifest.name,
+  execution_providers: executionProviders,
+  kv: kv === 'device' ? `device ${kvDtype}` : 'host',
+  // Where the slot stacks lived: held on the device, or host arrays fed every step.
+  adapter_stacks: stats?.stacks,
+  ...(stats?.stacksFallback !== undefined && { adapter_stacks_fallback: stats.stacksFallback }),
   rank,
   targets: TARGETS,
   slots: Number(o.slots),

@@ -43,6 +43,16 @@ export type SubmitResult =
     }
   | { readonly ok: false; readonly error: AdmissionError };
 
+export interface EngineAdapterStats extends AdapterMemoryStats {
+  /**
+   * Where the slot stacks a step reads live: host arrays fed every step (host KV pools: no copy on the
+   * CPU; or the device contract's fallback) or held on the device, a slot's rows sent up when written.
+   */
+  readonly stacks: 'host' | 'device';
+  /** Why the device contract feeds the stacks from the host, when it does. */
+  readonly stacksFallback?: string;
+}
+
 export interface EngineHooks {
   /** Called after every step, e.g. to check KV reference counts as an invariant in tests, or for metrics. */
   readonly onStep?: (engine: Engine, step: Readonly<StepRecord>) => void;
@@ -110,7 +120,7 @@ export class Engine {
     const adapters = this.#adapters;
     this.#runner =
       this.#store instanceof DeviceKVPool
-        ? new DeviceModelRunner(model, this.#store)
+        ? new DeviceModelRunner(model, this.#store, adapters ? { adapters } : {})
         : new ModelRunner(model, this.#store, adapters ? { adapters } : {});
     this.#scheduler = new Scheduler(this.config, this.#kv, this.#slotResources());
     this.#hooks = hooks;
@@ -142,8 +152,15 @@ export class Engine {
     return this.#adapters?.has(id) ?? false;
   }
 
-  adapterStats(): AdapterMemoryStats | undefined {
-    return this.#adapters?.stats();
+  adapterStats(): EngineAdapterStats | undefined {
+    const stats = this.#adapters?.stats();
+    if (!stats) return undefined;
+    const held = this.#runner instanceof DeviceModelRunner ? this.#runner.adapterStacks : undefined;
+    return {
+      ...stats,
+      stacks: held?.location ?? 'host',
+      ...(held?.fallback !== undefined && { stacksFallback: held.fallback }),
+    };
   }
 
   /** Admits a request or refuses it at once; never throws for bad input. */

@@ -1,5 +1,11 @@
 export { DEFAULT_ENGINE_CONFIG, type EngineConfig, EngineConfigError, engineConfig } from './config.ts';
-export { Engine, type EngineHooks, type GenerateRequest, type SubmitResult } from './engine.ts';
+export {
+  Engine,
+  type EngineAdapterStats,
+  type EngineHooks,
+  type GenerateRequest,
+  type SubmitResult,
+} from './engine.ts';
 export type { GenerationError, GenerationEvent } from './generation-event.ts';
 export type { AdmissionError, AdmissionErrorCode } from './errors.ts';
 export { DEFAULT_SAMPLING_PARAMS, type SamplingParams, validateSamplingParams } from './sampling/params.ts';

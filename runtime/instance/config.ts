@@ -20,6 +20,8 @@ export interface InstanceConfig {
   readonly requireExecutionProvider: boolean;
   /** How a GPU instance stores its device-resident KV pool (a CPU instance keeps float32 host pools). */
   readonly kvDtype: KvDtype;
+  /** Where the KV pool lives (--kv); unset: on the device on webgpu, host arrays otherwise. */
+  readonly kv?: 'host' | 'device';
   /** Where ONNX Runtime's optimized graphs are kept between starts on this host; none when unset. */
   readonly graphCacheDir?: string;
   /** Drain and exit when the parent process ends (no controller could adopt this instance). */
@@ -64,6 +66,8 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
         ep: { type: 'string', default: 'cpu' },
         'ep-required': { type: 'boolean', default: false },
         'kv-dtype': { type: 'string', default: 'float32' },
+        // host | device: device on the CPU runs the device-resident contract there, as CI tests it.
+        kv: { type: 'string' },
         'intra-op-threads': { type: 'string' },
         'graph-cache': { type: 'string' },
         // LoRA adapters: slots resident at once (0: none), the rank each is padded to, the projections.
@@ -97,6 +101,8 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
   const kvDtype = o['kv-dtype'];
   if (kvDtype !== 'float32' && kvDtype !== 'float16')
     throw new InstanceArgsError(`--kv-dtype must be float32 or float16, got ${kvDtype}`);
+  if (o.kv !== undefined && o.kv !== 'host' && o.kv !== 'device')
+    throw new InstanceArgsError(`--kv must be host or device, got ${o.kv}`);
   const engineLimits = Object.fromEntries(
     Object.entries({
       intraOpThreads: num('intra-op-threads', o['intra-op-threads'], 0),
@@ -128,6 +134,7 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
     executionProviders: providers,
     requireExecutionProvider: o['ep-required'],
     kvDtype,
+    ...(o.kv !== undefined && { kv: o.kv }),
     ...(o['graph-cache'] && { graphCacheDir: o['graph-cache'] }),
     exitWithParent: o['exit-with-parent'],
     ...adapterSlots(o['adapter-slots'], o['adapter-max-rank'], o['adapter-targets']),

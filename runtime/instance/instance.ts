@@ -32,6 +32,11 @@ export interface InstanceOptions {
   requireExecutionProvider?: boolean;
   /** A GPU provider keeps the KV pool on the device, stored as this (default float32). */
   kvDtype?: KvDtype;
+  /**
+   * Where the KV pool lives; default on the device on webgpu, host arrays otherwise. `device` on the CPU
+   * runs the device-resident contract there (as CI tests it), adapters included.
+   */
+  kv?: 'host' | 'device';
   /** Spans and metrics go here; without it the instance keeps its own, for /metrics only. */
   telemetry?: Telemetry;
   /** Where optimized graphs are kept between starts (runtime/model/graph-cache.ts). */
@@ -133,6 +138,11 @@ export class RuntimeInstance {
     return this.#inFlightGenerate + this.#inFlightTensor;
   }
 
+  /** Whether the KV pool (and adapter slot stacks) live on the device: `kv`, or by default on webgpu. */
+  #kvOnDevice(providers: readonly string[]): boolean {
+    return (this.#options.kv ?? (onDevice(providers) ? 'device' : 'host')) === 'device';
+  }
+
   /** Throws ModelLoadError when the model (or a required execution provider) cannot be had. */
   async start(): Promise<void> {
     const chosen = this.#chooseProviders();
@@ -146,7 +156,7 @@ export class RuntimeInstance {
           executionProviders,
           // On a GPU the KV pool stays on the device; copied to and from the host every step it cost
           // 4-24x the CPU's time (BENCHMARKS.md).
-          ...(onDevice(executionProviders) && { deviceKv: this.#options.kvDtype ?? 'float32' }),
+          ...(this.#kvOnDevice(executionProviders) && { deviceKv: this.#options.kvDtype ?? 'float32' }),
           ...(this.#options.graphCacheDir !== undefined && { graphCacheDir: this.#options.graphCacheDir }),
           ...(this.#options.adapters !== undefined && { adapters: this.#options.adapters }),
         }),

@@ -67,6 +67,7 @@ function become(c: InstanceConfig, standby?: Standby): RuntimeInstance {
     executionProviders: c.executionProviders,
     requireExecutionProvider: c.requireExecutionProvider,
     kvDtype: c.kvDtype,
+    ...(c.kv !== undefined && { kv: c.kv }),
     ...(c.graphCacheDir !== undefined && { graphCacheDir: c.graphCacheDir }),
     ...(c.adapters !== undefined && { adapters: c.adapters }),
     telemetry,

@@ -1,14 +1,21 @@
 import { resolve } from 'node:path';
 import ort from 'onnxruntime-node';
 import { resolveArchitecture } from './architecture.ts';
-import { buildDeviceGraphs, type KvDtype, weightIndexOfGraph } from './graph/index.ts';
+import {
+  buildDeviceGraphs,
+  type KvDtype,
+  type LoraGraphSpec,
+  loraStackNames,
+  loraStackOut,
+  weightIndexOfGraph,
+} from './graph/index.ts';
 import type { ModelManifest } from './manifest.ts';
 import { decodeModel } from './onnx/index.ts';
 
 /**
  * The sessions of the device-resident KV contract (graph/device-engine.ts): the step, the pools' zeroed
- * start and copy-on-write. Built at load from engine.onnx's own weight references, so any model folder
- * runs this way and reads the same weights file.
+ * start and copy-on-write; with adapters, the slot stacks' zeroed start and slot writes. Built at load from
+ * engine.onnx's own weight references, so any model folder runs this way and reads the same weights file.
  */
 export interface DeviceSessions {
   readonly step: ort.InferenceSession;
@@ -19,7 +26,18 @@ export interface DeviceSessions {
   readonly poolLocation: 'gpu-buffer' | 'cpu';
   /** How the opening went, ms: the first session (the device opened with it), then the step's (weights uploaded, graph optimized). */
   readonly openMs: { readonly device: number; readonly step: number };
+  /** With adapters: the sessions that keep the slot stacks on the device (graph/lora-stacks.ts). */
+  readonly loraStacks?: LoraStackSessions;
+  /** With adapters, when those sessions could not be opened: why (the step is then fed host arrays). */
+  readonly loraStacksUnavailable?: string;
   release(): Promise<void>;
+}
+
+export interface LoraStackSessions {
+  /** Zeroed stacks, outputs on the device. */
+  readonly init: ort.InferenceSession;
+  /** A slot's rows scattered into the stacks, which come back on the device. */
+  readonly write: ort.InferenceSession;
 }
 
 export async function openDeviceSessions(
@@ -28,10 +46,11 @@ export async function openDeviceSessions(
   engineBytes: Uint8Array,
   kvDtype: KvDtype,
   options: ort.InferenceSession.SessionOptions,
+  lora?: LoraGraphSpec,
 ): Promise<DeviceSessions> {
   const arch = resolveArchitecture(manifest.architecture);
   const { index, location } = weightIndexOfGraph(decodeModel(engineBytes), arch);
-  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name);
+  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name, lora);
   const providers = (options.executionProviders ?? ['cpu']).map((p) => (typeof p === 'string' ? p : p.name));
   const poolLocation = providers[0] === 'webgpu' ? 'gpu-buffer' : 'cpu';
   const pools: Record<string, 'gpu-buffer' | 'cpu'> = {};
@@ -78,6 +97,27 @@ export async function openDeviceSessions(
       ...options,
       preferredOutputLocation: outputs((n) => n.includes('_out_')),
     });
+    let loraStacks: LoraStackSessions | undefined;
+    let loraStacksUnavailable: string | undefined;
+    if (graphs.lora && lora) {
+      const names = lora.targets.flatMap((t) => Object.values(loraStackNames(t)));
+      const at = (f: (n: string) => string): Record<string, 'gpu-buffer' | 'cpu'> =>
+        Object.fromEntries(names.map((n) => [f(n), poolLocation]));
+      try {
+        loraStacks = {
+          // Optimizer off, as for the pools: equal-shaped stacks would be merged into one buffer.
+          init: await open(graphs.lora.init, {
+            ...options,
+            graphOptimizationLevel: 'disabled',
+            preferredOutputLocation: at((n) => n),
+          }),
+          write: await open(graphs.lora.write, { ...options, preferredOutputLocation: at(loraStackOut) }),
+        };
+      } catch (e) {
+        // The step still runs: the runner feeds the host stacks every step instead.
+        loraStacksUnavailable = (e as Error).message;
+      }
+    }
     return {
       step,
       init,
@@ -85,6 +125,8 @@ export async function openDeviceSessions(
       kvDtype,
       poolLocation,
       openMs: { device, step: stepMs },
+      ...(loraStacks && { loraStacks }),
+      ...(loraStacksUnavailable !== undefined && { loraStacksUnavailable }),
       release: async () => {
         await Promise.all(opened.map((s) => s.release()));
       },

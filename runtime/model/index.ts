@@ -8,5 +8,5 @@ export {
   verifyFile,
 } from './load-model.ts';
 export { checkManifest, eosTokenIds, type ModelManifest } from './manifest.ts';
-export { type DeviceSessions } from './device-sessions.ts';
+export { type DeviceSessions, type LoraStackSessions } from './device-sessions.ts';
 export { type KvDtype } from './graph/index.ts';

@@ -32,7 +32,7 @@ export interface LoadedModel {
   readonly engine?: ort.InferenceSession;
   /** The device-resident KV contract's sessions, when loaded with `deviceKv`. */
   readonly device?: DeviceSessions;
-  /** The adapter slots `engine` takes (loaded with `adapters`); absent: the engine takes no adapter inputs. */
+  /** The adapter slots the step takes (`engine` or `device.step`, loaded with `adapters`); absent: none. */
   readonly adapters?: LoraGraphSpec;
   /** The model's tokenizer and chat template (none for warmgate's byte-level models). */
   readonly text: ModelTextParts;
@@ -79,7 +79,7 @@ export interface LoadOptions {
   profileFilePrefix?: string;
   /**
    * Serve LoRA adapters: the engine graph is rebuilt at load with this many adapter slots of this rank
-   * (runtime/adapters/README.md). Host KV pools only for now (not with `deviceKv`).
+   * (runtime/adapters/README.md); with `deviceKv`, the device step graph takes them the same way.
    */
   adapters?: LoraGraphSpec;
 }
@@ -211,23 +211,25 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   let engine: ort.InferenceSession | undefined;
   let device: DeviceSessions | undefined;
   try {
-    if (options.adapters !== undefined) {
-      engine = await openLoraEngine(dir, manifest, graphBytes, options.adapters, options);
-    } else if (options.deviceKv === undefined) {
-      engine = await openGraph(dir, 'engine', manifest, engineInputs(layers), options);
-    } else {
+    if (options.deviceKv !== undefined) {
       device = await openDeviceSessions(
         dir,
         manifest,
         graphBytes,
         options.deviceKv,
         sessionOptions(options),
+        options.adapters,
       ).catch((e: unknown) => {
         throw new ModelLoadError(
           'model_graph_invalid',
           `the device-resident KV graphs of ${dir} could not be opened: ${(e as Error).message}`,
         );
       });
+      if (options.adapters) await requireInputs(device.step, adapterInputs(options.adapters), device.release);
+    } else if (options.adapters !== undefined) {
+      engine = await openLoraEngine(dir, manifest, graphBytes, options.adapters, options);
+    } else {
+      engine = await openGraph(dir, 'engine', manifest, engineInputs(layers), options);
     }
   } catch (e) {
     await verified;
@@ -250,7 +252,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   return { dir, manifest, modelId, engine, device, adapters, text: parts, release };
 }
 
-/** The engine graph with adapter inputs (adapter-engine.ts); refused with deviceKv, checked by name. */
+/** The engine graph with adapter inputs (adapter-engine.ts), checked by name. */
 async function openLoraEngine(
   dir: string,
   manifest: ModelManifest,
@@ -258,11 +260,6 @@ async function openLoraEngine(
   spec: LoraGraphSpec,
   options: LoadOptions,
 ): Promise<ort.InferenceSession> {
-  if (options.deviceKv !== undefined)
-    throw new ModelLoadError(
-      'model_graph_invalid',
-      'adapters are served with host KV pools only for now: load without deviceKv to serve adapters',
-    );
   let session: ort.InferenceSession;
   try {
     session = await openAdapterEngine(dir, manifest, graphBytes, spec, sessionOptions(options));
@@ -272,17 +269,27 @@ async function openLoraEngine(
       `the adapter engine graph of ${dir} could not be built or opened: ${(e as Error).message}`,
     );
   }
-  const inputs = [
-    ...engineInputs(manifest.architecture.n_layer),
-    ADAPTER_SLOT_INPUT,
-    ...spec.targets.flatMap((t) => Object.values(loraStackNames(t))),
-  ];
+  const inputs = [...engineInputs(manifest.architecture.n_layer), ...adapterInputs(spec)];
+  await requireInputs(session, inputs, () => session.release());
+  return session;
+}
+
+const adapterInputs = (spec: LoraGraphSpec) => [
+  ADAPTER_SLOT_INPUT,
+  ...spec.targets.flatMap((t) => Object.values(loraStackNames(t))),
+];
+
+/** Refuses (after `release`) an adapter step session that lacks one of `inputs`. */
+async function requireInputs(
+  session: ort.InferenceSession,
+  inputs: readonly string[],
+  release: () => Promise<void>,
+): Promise<void> {
   const missing = inputs.filter((n) => !session.inputNames.includes(n));
   if (missing.length) {
-    await session.release();
-    throw new ModelLoadError('model_graph_invalid', `the adapter engine graph lacks ${missing.join(', ')}`);
+    await release();
+    throw new ModelLoadError('model_graph_invalid', `the adapter step graph lacks ${missing.join(', ')}`);
   }
-  return session;
 }
 
 /** Opens one graph of the paged contract and checks its inputs and outputs by name. */

@@ -1,30 +1,55 @@
 import ort from 'onnxruntime-node';
-import type { AdapterMemory } from '../../adapters/index.ts';
+import type { AdapterMemory, SlotStacks } from '../../adapters/index.ts';
+import type { LoadedModel } from '../../model/index.ts';
 import { ADAPTER_SLOT_INPUT, loraStackNames } from '../../model/graph/index.ts';
 import type { StepEntry } from './step-inputs.ts';
 
-/**
- * The adapter inputs of a step (graph/lora.ts): each token's slot, in the order the step lays tokens out
- * (entry by entry, numNew each), and the slot stacks. The stack tensors wrap the memory's arrays once:
- * slots are rewritten in place between steps, so every step reads the current weights without a copy.
+/*
+ * The adapter inputs of a step (graph/lora.ts), shared by both runners: each token's slot and the slot
+ * stacks. The host runner feeds the stacks' host arrays; the device runner holds them on the device
+ * (device-adapter-stacks.ts) and feeds these only as its fallback.
  */
+
+/** A runner's adapter memory: required for a model loaded with adapter slots, refused otherwise. */
+export function checkAdapterMemory(model: LoadedModel, memory: AdapterMemory | undefined): void {
+  if ((model.adapters === undefined) !== (memory === undefined))
+    throw new Error(
+      model.adapters
+        ? `${model.manifest.name} was loaded with adapter slots: give the runner its AdapterMemory`
+        : `${model.manifest.name} was loaded without adapter slots: load it with options.adapters`,
+    );
+}
+
+/** Each token's slot, in the order the step lays tokens out (entry by entry, numNew each). */
+export function adapterSlotFeed(entries: readonly StepEntry[], T: number): Record<string, ort.Tensor> {
+  const slots = new BigInt64Array(T);
+  let t = 0;
+  for (const e of entries) {
+    slots.fill(BigInt(e.adapterSlot ?? 0), t, t + e.numNew);
+    t += e.numNew;
+  }
+  if (t !== T) throw new Error(`adapterSlotFeed: entries hold ${t} new tokens, the step ${T}`);
+  return { [ADAPTER_SLOT_INPUT]: new ort.Tensor('int64', slots, [T]) };
+}
+
+/**
+ * The stacks' host arrays as feeds, wrapped once: slots are rewritten in place between steps, so every
+ * step reads the current weights without a copy (on the CPU; another provider uploads them each run).
+ */
+export function hostStackFeeds(stacks: SlotStacks): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const s of stacks.stacks) {
+    const n = loraStackNames(s.target);
+    feeds[n.a] = new ort.Tensor('float32', s.a, [...s.aDims]);
+    feeds[n.b] = new ort.Tensor('float32', s.b, [...s.bDims]);
+  }
+  return feeds;
+}
+
+/** The host runner's adapter feeds: the slots and the host stacks. */
 export function adapterFeeds(
   memory: AdapterMemory,
 ): (entries: readonly StepEntry[], T: number) => Record<string, ort.Tensor> {
-  const stacks: Record<string, ort.Tensor> = {};
-  for (const s of memory.stacks.stacks) {
-    const n = loraStackNames(s.target);
-    stacks[n.a] = new ort.Tensor('float32', s.a, [...s.aDims]);
-    stacks[n.b] = new ort.Tensor('float32', s.b, [...s.bDims]);
-  }
-  return (entries, T) => {
-    const slots = new BigInt64Array(T);
-    let t = 0;
-    for (const e of entries) {
-      slots.fill(BigInt(e.adapterSlot ?? 0), t, t + e.numNew);
-      t += e.numNew;
-    }
-    if (t !== T) throw new Error(`adapterFeeds: entries hold ${t} new tokens, the step ${T}`);
-    return { [ADAPTER_SLOT_INPUT]: new ort.Tensor('int64', slots, [T]), ...stacks };
-  };
+  const stacks = hostStackFeeds(memory.stacks);
+  return (entries, T) => ({ ...adapterSlotFeed(entries, T), ...stacks });
 }

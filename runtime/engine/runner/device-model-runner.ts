@@ -1,6 +1,9 @@
 import ort from 'onnxruntime-node';
+import type { AdapterMemory } from '../../adapters/index.ts';
 import type { DeviceSessions, LoadedModel } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
+import { adapterSlotFeed, checkAdapterMemory } from './adapter-feeds.ts';
+import { DeviceAdapterStacks } from './device-adapter-stacks.ts';
 import { DeviceKVPool } from './device-kv-pool.ts';
 import type { StepOutput } from './model-runner.ts';
 import { layoutFeeds } from './step-feeds.ts';
@@ -9,28 +12,40 @@ import { buildStepInputs, type StepEntry, type StepInputs } from './step-inputs.
 /**
  * Runs one step of the device-resident contract (graph/device-engine.ts): only the step's layout goes
  * up and only the sampled rows' logits come down; the graph writes the new keys and values into the
- * pools on the device. Every past tile is read through the gathered paths (`inPlace: false`).
+ * pools on the device. Every past tile is read through the gathered paths (`inPlace: false`). With
+ * adapters, each token's slot goes up too; the slot stacks are held on the device (device-adapter-stacks.ts).
  */
 export class DeviceModelRunner {
   readonly #session: ort.InferenceSession;
   readonly #pool: DeviceKVPool;
   readonly #tileView: ort.Tensor;
+  /** The adapter stacks, when the model was loaded with adapter slots. */
+  readonly adapterStacks: DeviceAdapterStacks | undefined;
 
-  constructor(model: LoadedModel, pool: DeviceKVPool) {
+  /** `adapters`: the slot memory a model loaded with adapters reads (required then, refused otherwise). */
+  constructor(model: LoadedModel, pool: DeviceKVPool, opts: { adapters?: AdapterMemory } = {}) {
     const device: DeviceSessions | undefined = model.device;
     if (!device)
       throw new Error(`${model.manifest.name} was loaded with host KV pools: run it with ModelRunner`);
+    checkAdapterMemory(model, opts.adapters);
     this.#session = device.step;
     this.#pool = pool;
     const a = model.manifest.architecture;
     const view = [-1, pool.tileSize, a.n_kv_head, a.head_dim].map(BigInt);
     this.#tileView = new ort.Tensor('int64', BigInt64Array.from(view), [4]);
+    this.adapterStacks =
+      opts.adapters &&
+      new DeviceAdapterStacks(opts.adapters.stacks, device.loraStacks, device.loraStacksUnavailable);
   }
 
   async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
     await this.#pool.copy(copies);
     const s = buildStepInputs(entries, this.#pool, { inPlace: false });
     const feeds = stepFeeds(s, this.#tileView);
+    if (this.adapterStacks) {
+      Object.assign(feeds, adapterSlotFeed(entries, s.numTokens));
+      await this.adapterStacks.bind(feeds);
+    }
     const fetches: Record<string, ort.Tensor | null> = { logits: null };
     await this.#pool.bind(feeds, fetches);
     const started = performance.now();

@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import type { AdapterMemory } from '../../adapters/index.ts';
 import type { LoadedModel } from '../../model/index.ts';
-import { adapterFeeds } from './adapter-feeds.ts';
+import { adapterFeeds, checkAdapterMemory } from './adapter-feeds.ts';
 import type { BlockCopy } from '../kv/index.ts';
 import type { KVStore } from './kv-store.ts';
 import { layoutFeeds } from './step-feeds.ts';
@@ -37,12 +37,7 @@ export class ModelRunner {
     opts: { inPlace?: boolean; adapters?: AdapterMemory } = {},
   ) {
     this.#inPlace = opts.inPlace ?? true;
-    if ((model.adapters === undefined) !== (opts.adapters === undefined))
-      throw new Error(
-        model.adapters
-          ? `${model.manifest.name} was loaded with adapter slots: give the runner its AdapterMemory`
-          : `${model.manifest.name} was loaded without adapter slots: load it with options.adapters`,
-      );
+    checkAdapterMemory(model, opts.adapters);
     this.#adapters = opts.adapters && adapterFeeds(opts.adapters);
     if (!model.engine)
       throw new Error(

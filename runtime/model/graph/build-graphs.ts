@@ -5,6 +5,7 @@ import { decodeContiguousGraph } from './decode-contiguous.ts';
 import { deviceEngineGraph, type KvDtype, kvCopyGraph, kvPoolInitGraph } from './device-engine.ts';
 import { engineGraph } from './engine.ts';
 import type { LoraGraphSpec } from './lora.ts';
+import { loraStacksInitGraph, loraStacksWriteGraph } from './lora-stacks.ts';
 import { withMatMulNBits } from './matmul-nbits.ts';
 import { referenceGraph } from './reference.ts';
 import { checkWeightIndex, type WeightIndex } from './weight-index.ts';
@@ -46,26 +47,39 @@ export interface DeviceGraphs {
   readonly init: Uint8Array;
   /** Copy-on-write of blocks within the pools. */
   readonly copy: Uint8Array;
+  /** With adapters: the slot stacks made zeroed on the device, and a slot's rows written into them. */
+  readonly lora?: { readonly init: Uint8Array; readonly write: Uint8Array };
 }
 
-/** The graphs of the device-resident KV contract, reading the weights through `index` as engine.onnx does. */
+/**
+ * The graphs of the device-resident KV contract, reading the weights through `index` as engine.onnx does;
+ * with `lora`, the step takes the adapter inputs of lora.ts and the stacks' graphs come with it.
+ */
 export function buildDeviceGraphs(
   arch: ResolvedArchitecture,
   index: WeightIndex,
   kvDtype: KvDtype,
   weightsLocation = 'weights.bin',
   name = 'warmgate-model',
+  lora?: LoraGraphSpec,
 ): DeviceGraphs {
   checkArchitecture(arch);
   checkWeightIndex(arch, index);
   const w = { index, location: weightsLocation };
   const meta = (role: string) => ({ 'warmgate.model': name, 'warmgate.role': role });
+  const stepRole = lora ? 'device_engine_lora' : 'device_engine';
   return {
     step: encodeModel(
-      withMatMulNBits(deviceEngineGraph(arch, w, kvDtype).model(meta('device_engine')), index),
+      withMatMulNBits(deviceEngineGraph(arch, w, kvDtype, lora).model(meta(stepRole)), index),
     ),
     init: encodeModel(kvPoolInitGraph(arch, kvDtype).model(meta('kv_pool_init'))),
     copy: encodeModel(kvCopyGraph(arch, kvDtype).model(meta('kv_copy'))),
+    ...(lora && {
+      lora: {
+        init: encodeModel(loraStacksInitGraph(arch, lora).model(meta('lora_stacks_init'))),
+        write: encodeModel(loraStacksWriteGraph(arch, lora).model(meta('lora_stacks_write'))),
+      },
+    }),
   };
 }
 

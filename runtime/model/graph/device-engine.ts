@@ -2,6 +2,7 @@ import type { ResolvedArchitecture } from '../architecture.ts';
 import { DataType, Graph, NEG } from '../onnx/index.ts';
 import { gatheredPart, type HeadDims, lseMerge, newTokensPart, type Part } from './attention.ts';
 import { attentionResidual, dimsOf, embed, logits, mlpResidual, qkv, rotaryTables } from './layers.ts';
+import { checkLoraSpec, declareLoraInputs, loraApply, type LoraGraphSpec } from './lora.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
 
 /*
@@ -17,6 +18,9 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * query row a group); the host graph's direct path, which reads the whole pool view in place, would
  * read the whole device pool every step. Attention within a step never reads this step's own slots
  * from the pool (the masks exclude them), so the order of the writes against the reads does not matter.
+ *
+ * With `lora`, the step also takes the adapter inputs of lora.ts, as engine.onnx does (the runner holds
+ * the slot stacks on the device too: lora-stacks.ts).
  */
 
 const { FLOAT: F, INT64: I } = DataType;
@@ -26,8 +30,14 @@ export type KvDtype = 'float32' | 'float16';
 
 export const kvDataType = (d: KvDtype): DataType => (d === 'float16' ? FLOAT16 : F);
 
-export function deviceEngineGraph(a: ResolvedArchitecture, w: WeightSource, kvDtype: KvDtype): Graph {
+export function deviceEngineGraph(
+  a: ResolvedArchitecture,
+  w: WeightSource,
+  kvDtype: KvDtype,
+  lora?: LoraGraphSpec,
+): Graph {
   const { L, KVH, G, Dh, V } = dimsOf(a);
+  if (lora) checkLoraSpec(a, lora);
   const g = new Graph('warmgate_device_engine');
   const KV = kvDataType(kvDtype);
   const ids = g.input('input_ids', I, ['T']);
@@ -47,6 +57,8 @@ export function deviceEngineGraph(a: ResolvedArchitecture, w: WeightSource, kvDt
   const writeSlots = g.input('write_slots', I, ['T']);
   // [-1, tile size, KVH, Dh]: the pools seen as tiles (the engine's tile size is its configuration's).
   const tileView = g.input('tile_view', I, [4]);
+  if (lora) declareLoraInputs(g, a, lora);
+  const adapt = lora && loraApply(g, lora);
   attachWeights(g, a, w);
 
   let x = embed(g, a, ids, pos);
@@ -60,15 +72,15 @@ export function deviceEngineGraph(a: ResolvedArchitecture, w: WeightSource, kvDt
   const keys: string[] = [];
   const values: string[] = [];
   for (let l = 0; l < L; l++) {
-    const { q, k, v } = qkv(g, a, x, l, scale, rope, keys, values);
+    const { q, k, v } = qkv(g, a, x, l, scale, rope, keys, values, adapt);
     const qPad = g.op('Concat', [q, qPadRow], { axis: 0 }); // [T+1,KVH,G,Dh]
     const tilesOf = (blocks: string) =>
       gatherDeviceTiles(g, kPool[l]!, vPool[l]!, blocks, tileView, dims, kvDtype);
     const gathered = gatheredPart(g, qPad, tilesOf(gBlocks), gMask, gQuery, tGather, sinks, dims);
     const shared = gatheredPart(g, qPad, tilesOf(sBlocks), sMask, sQuery, tShared, sinks, dims);
     const fresh = newTokensPart(g, q, k, v, nMask, tLen, dims);
-    x = attentionResidual(g, a, x, lseMerge(g, [gathered, shared, fresh]), l);
-    x = mlpResidual(g, a, x, l);
+    x = attentionResidual(g, a, x, lseMerge(g, [gathered, shared, fresh]), l, adapt);
+    x = mlpResidual(g, a, x, l, adapt);
     const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
     g.node('ScatterND', [kPool[l]!, writeIndex, stored(k)], [`k_pool_out_${l}`]);
     g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [`v_pool_out_${l}`]);

@@ -15,6 +15,7 @@ export {
   loraTargetDims,
   MAX_LORA_RANK,
 } from './lora.ts';
+export { LORA_WRITE_ROWS, loraStackOut, loraStackRows, loraStackShapes } from './lora-stacks.ts';
 export { type KvDtype } from './device-engine.ts';
 export { weightIndexOfGraph } from './weight-index-of-graph.ts';
 export { GraphBuildError } from './graph-build-error.ts';

@@ -2,10 +2,14 @@
 // step mixes tokens of the base model and of both fixture adapters, each sequence fed a token a step (its
 // prompt, then its golden continuation), and every logits row must be the merged model's within 1e-4
 // relative (fp32). Runs the runner directly, so every position's row is checked, prefill and decode.
+// Under WARMGATE_TEST_KV=device (or device-fp16) the same over the device-resident KV contract, whose
+// runner holds the slot stacks as device tensors (on the CPU provider: the same code, host memory).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AdapterMemory, loadPeftAdapter } from '../../../runtime/adapters/index.ts';
 import { KVCacheManager } from '../../../runtime/engine/kv/index.ts';
+import { DeviceKVPool } from '../../../runtime/engine/runner/device-kv-pool.ts';
+import { DeviceModelRunner } from '../../../runtime/engine/runner/device-model-runner.ts';
 import { KVStore } from '../../../runtime/engine/runner/kv-store.ts';
 import { ModelRunner } from '../../../runtime/engine/runner/model-runner.ts';
 import type { StepEntry } from '../../../runtime/engine/runner/step-inputs.ts';
@@ -14,8 +18,10 @@ import { type LoadedModel, loadModel } from '../../../runtime/model/index.ts';
 import { type HfGolden, readHfGolden } from '../../support/hf-golden.ts';
 import { tempHfModelFolder } from '../../support/hf-model-folder.ts';
 import { LORA_ADAPTERS, LORA_SPEC, loraDir, loraGolden, rowRelError } from '../../support/lora-fixtures.ts';
+import { TEST_DEVICE, TEST_KV, testLoadOptions } from '../../support/test-device.ts';
 
-const REL_TOL = 1e-4;
+/** fp32 pools: the engine's own error; a float16 pool rounds every cached key and value. */
+const REL_TOL = TEST_KV === 'float16' ? 1e-3 : 1e-4;
 const BLOCK_SIZE = 4;
 
 interface Lane {
@@ -25,12 +31,12 @@ interface Lane {
   readonly prompt: number;
 }
 
-describe('LoRA step graph: logits of the merged models (cpu, host KV)', { timeout: 180_000 }, () => {
+describe(`LoRA step graph: logits of the merged models (${TEST_DEVICE})`, { timeout: 180_000 }, () => {
   let folder: { dir: string; remove(): Promise<void> };
   let model: LoadedModel;
   before(async () => {
     folder = await tempHfModelFolder('llama');
-    model = await loadModel(folder.dir, { intraOpThreads: 1, adapters: LORA_SPEC });
+    model = await loadModel(folder.dir, testLoadOptions({ intraOpThreads: 1, adapters: LORA_SPEC }));
   });
   after(async () => {
     await model?.release();
@@ -45,7 +51,8 @@ describe('LoRA step graph: logits of the merged models (cpu, host KV)', { timeou
       assert.ok(memory.register(name, await loadPeftAdapter(loraDir(name), arch, LORA_SPEC)));
       slots.push(memory.acquire(name)!);
     }
-    const store = new KVStore(model.manifest.architecture, { blockSize: BLOCK_SIZE, tileBlocks: 2 }, 1024);
+    const shape = { blockSize: BLOCK_SIZE, tileBlocks: 2 };
+    const arch0 = model.manifest.architecture;
     const kv = new KVCacheManager({
       numBlocks: 1024,
       blockSize: BLOCK_SIZE,
@@ -53,7 +60,9 @@ describe('LoRA step graph: logits of the merged models (cpu, host KV)', { timeou
       enablePrefixCaching: false,
       tileBlocks: 2,
     });
-    const runner = new ModelRunner(model, store, { adapters: memory });
+    const runner = model.device
+      ? new DeviceModelRunner(model, new DeviceKVPool(arch0, shape, 1024, model.device), { adapters: memory })
+      : new ModelRunner(model, new KVStore(arch0, shape, 1024), { adapters: memory });
     const base = readHfGolden('llama');
     // Every prompt under every adapter and the base model, all in flight together.
     const lanes: Lane[] = [];
@@ -99,6 +108,8 @@ describe('LoRA step graph: logits of the merged models (cpu, host KV)', { timeou
       });
     }
     assert.ok(rows > 200, `${rows} rows checked`);
+    if (runner instanceof DeviceModelRunner)
+      assert.equal(runner.adapterStacks?.location, 'device', runner.adapterStacks?.fallback);
     t.diagnostic(`${rows} logits rows, worst relative error ${worst.toExponential(2)}`);
   });
 });

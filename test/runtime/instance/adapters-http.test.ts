@@ -1,6 +1,7 @@
 // LoRA adapters named by POST /generate on a real instance (the llama fixture imported, real HTTP): each
 // is loaded on first use and gives its merged model's greedy tokens, requests that name one while it
-// loads share that load, and a refused adapter is a 4xx before any token that loses nothing else.
+// loads share that load, and a refused adapter is a 4xx before any token that loses nothing else. The
+// same with the KV pool on the device (--kv device: on the CPU, the contract webgpu instances run).
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,7 @@ import { writeRandomPeftAdapter } from '../../../runtime/adapters/index.ts';
 import { resolveArchitecture } from '../../../runtime/model/architecture.ts';
 import { createInstanceApp } from '../../../runtime/instance/app.ts';
 import { HOST_ADAPTERS_PER_SLOT } from '../../../runtime/instance/instance-adapters.ts';
+import { parseInstanceArgs } from '../../../runtime/instance/config.ts';
 import { RuntimeInstance } from '../../../runtime/instance/instance.ts';
 import { readHfGolden } from '../../support/hf-golden.ts';
 import { tempHfModelFolder } from '../../support/hf-model-folder.ts';
@@ -40,12 +42,13 @@ describe(
     let baseOnly: string;
     const base = readHfGolden('llama');
 
-    const start = async (adapters: boolean) => {
+    const start = async (adapters: boolean, kv?: 'device') => {
       const inst = new RuntimeInstance({
         modelDir: folder.dir,
         kind: 'generative',
         engine: { kvCacheBytes: 1 << 20, intraOpThreads: 1 },
         ...(adapters && { adapters: LORA_SPEC }),
+        ...(kv && { kv }),
       });
       await inst.start();
       const { url: u, server } = await listen(inst);
@@ -211,6 +214,23 @@ describe(
       // One let go loads again when asked for.
       assert.equal((await preload('random-0', join(scratch, 'random-0'))).status, 200);
       assert.ok((await held()).includes('random-0'));
+    });
+
+    it('serves adapters with the KV pool on the device (--kv device)', async () => {
+      const flags = ['--ep', 'webgpu,cpu', '--kv', 'device', '--adapter-slots', '2'];
+      assert.equal(parseInstanceArgs(flags).kv, 'device');
+      assert.throws(() => parseInstanceArgs(['--kv', 'gpu']), /--kv must be host or device/);
+      const onDevice = await start(true, 'device');
+      const g = loraGolden('lora-r8-all').prompts[0]!;
+      const b = base.prompts[0]!;
+      const [adapted, plain] = await Promise.all([
+        generate(onDevice, [...g.ids], g.greedy.length, { id: 'all', path: loraDir('lora-r8-all') }),
+        generate(onDevice, [...b.ids], b.greedy.length),
+      ]);
+      assert.deepEqual(adapted, { status: 200, tokens: g.greedy });
+      assert.deepEqual(plain, { status: 200, tokens: b.greedy });
+      const listed = (await (await fetch(`${onDevice}/adapters`)).json()) as { memory: { stacks: string } };
+      assert.equal(listed.memory.stacks, 'device', 'the slot stacks held on the device');
     });
   },
 );
