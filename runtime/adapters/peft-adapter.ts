@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedArchitecture } from '../model/architecture.ts';
 import { type LoraGraphSpec, type LoraTarget, loraTargetDims } from '../model/graph/index.ts';
-import { ImportError, readSafetensorsHeader, readTensor, type TensorEntry } from '../model/import/index.ts';
+import { ImportError, parseSafetensors, type TensorEntry, tensorValues } from '../model/import/index.ts';
 import { AdapterError } from './adapter-error.ts';
 import { checkPeftConfig } from './peft-config.ts';
 
@@ -70,7 +70,7 @@ export async function loadPeftAdapter(
     throw new AdapterError('adapter_config_invalid', `${configFile} is not JSON: ${(e as Error).message}`);
   }
   const config = checkPeftConfig(raw, configFile, spec.maxRank, spec.targets);
-  const tensors = await readHeader(weightsFile);
+  const tensors = readHeader(weightsFile, weightBytes);
   const found = new Map<string, TensorEntry>();
   for (const [name, t] of tensors) {
     const m = TENSOR.exec(name);
@@ -113,8 +113,8 @@ export async function loadPeftAdapter(
           'adapter_base_mismatch',
           `${weightsFile}: no lora_${ta ? 'B' : 'A'} for layer ${l}'s ${t}: the base model has ${arch.n_layer} layers and the adapter targets ${t} in each; was it trained for another base model?`,
         );
-      const a = await readValues(ta, weightsFile);
-      const b = await readValues(tb, weightsFile);
+      const a = readValues(ta, weightsFile, weightBytes);
+      const b = readValues(tb, weightsFile, weightBytes);
       for (let i = 0; i < b.length; i++) b[i]! *= config.scale;
       layer.set(t, { a, b });
     }
@@ -124,19 +124,25 @@ export async function loadPeftAdapter(
   return { rank: config.rank, scale: config.scale, targets: config.targets, layers, digest };
 }
 
-/** The safetensors header, its checks (truncation, overlapping spans, bad JSON) as adapter_file_corrupt. */
-async function readHeader(file: string): Promise<Map<string, TensorEntry>> {
+/**
+ * The safetensors header of the file read whole (an adapter is small: one read, no file opened per
+ * tensor), its checks (truncation, overlapping spans, bad JSON) as adapter_file_corrupt.
+ */
+function readHeader(file: string, bytes: Uint8Array): Map<string, TensorEntry> {
   try {
-    return await readSafetensorsHeader(file);
+    return parseSafetensors(file, bytes);
   } catch (e) {
     throw asCorrupt(e, file);
   }
 }
 
-async function readValues(t: TensorEntry, file: string): Promise<Float32Array> {
-  const values = await readTensor(t).catch((e: unknown) => {
+function readValues(t: TensorEntry, file: string, bytes: Uint8Array): Float32Array {
+  let values: Float32Array;
+  try {
+    values = tensorValues(t, bytes);
+  } catch (e) {
     throw asCorrupt(e, file);
-  });
+  }
   if (!values.every(Number.isFinite))
     throw new AdapterError(
       'adapter_file_corrupt',

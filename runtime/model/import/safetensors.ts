@@ -88,6 +88,44 @@ export async function readSafetensorsHeader(file: string): Promise<Map<string, T
   }
 }
 
+/**
+ * A whole safetensors file already in memory (a LoRA adapter: small, read once): its header, with the
+ * same checks as readSafetensorsHeader. `file` only names it in errors.
+ */
+export function parseSafetensors(file: string, bytes: Uint8Array): Map<string, TensorEntry> {
+  if (bytes.length < 8)
+    throw corrupt(file, `the file has ${bytes.length} bytes, fewer than the 8 of its length field`);
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const headerBytes = view.readBigUInt64LE(0);
+  if (headerBytes < 2n || headerBytes > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) {
+    throw corrupt(
+      file,
+      `its header length field says ${headerBytes} bytes, but the file has ${bytes.length} bytes (and headers are at most ${MAX_HEADER_BYTES})`,
+    );
+  }
+  const dataStart = 8 + Number(headerBytes);
+  return parseHeader(file, view.subarray(8, dataStart), dataStart, bytes.length - dataStart);
+}
+
+/** One tensor's values as float32 from its file's bytes in memory (parseSafetensors' entries). */
+export function tensorValues(t: TensorEntry, bytes: Uint8Array): Float32Array {
+  const per = bytesPerElement(t);
+  const n = t.byteLength / per;
+  const out = new Float32Array(n);
+  // Copied first: the tensor's offset in the file need not be aligned to its element size.
+  const raw = new Uint8Array(bytes.subarray(t.start, t.start + t.byteLength)); // a copy (Buffer.slice is a view)
+  if (per === 4) {
+    out.set(new Float32Array(raw.buffer, 0, n));
+    return out;
+  }
+  (t.dtype === 'BF16' ? widenBf16 : widenF16)(
+    new Uint16Array(raw.buffer, 0, n),
+    new Uint32Array(out.buffer),
+    0,
+  );
+  return out;
+}
+
 function parseHeader(
   file: string,
   bytes: Buffer,
