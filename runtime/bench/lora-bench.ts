@@ -1,5 +1,5 @@
 /**
- * npm run bench:lora [-- --json] [--requests 256] [--slots 65] [--rank 16] [--ep webgpu,cpu] [--kv device]
+ * npm run bench:lora [-- --json] [--requests 256] [--slots 65] [--rank 16] [--rounds 3] [--ep webgpu,cpu] [--kv device]
  *
  * `--ep webgpu` runs it on the GPU with the KV pool and the adapter slot stacks on the device (`--kv`
  * host|device picks the pool's place, device by default on webgpu; `--kv device` on the CPU runs the
@@ -27,7 +27,7 @@ import { type KvDtype, type LoadOptions, loadModel } from '../model/index.ts';
 import { DATA } from './data-files.ts';
 import { runContinuous } from './drive.ts';
 import { describeMachine } from './machine.ts';
-import { loadWorkload, percentile } from './workload.ts';
+import { loadWorkload, percentile, type WorkloadRequest } from './workload.ts';
 
 const { values: o } = parseArgs({
   options: {
@@ -41,6 +41,8 @@ const { values: o } = parseArgs({
     rank: { type: 'string', default: '16' },
     threads: { type: 'string', default: '2' },
     'max-batch': { type: 'string', default: '64' },
+    // Each configuration runs once a round; figures are medians over rounds.
+    rounds: { type: 'string', default: '3' },
     // ONNX Runtime execution providers in preference order, e.g. webgpu,cpu on a GPU host.
     ep: { type: 'string', default: 'cpu' },
     kv: { type: 'string' },
@@ -86,33 +88,41 @@ const workload = await loadWorkload({
 
 // The base model alone, as an instance without adapter slots runs it: the baseline the targets compare to.
 const plain = await loadModel(o.model, placement);
-const plainEngine = new Engine(plain, config);
-await runContinuous(
-  plainEngine,
-  workload.slice(0, 4).map((r) => ({ ...r, maxTokens: 2 })),
-);
-const plainRun = await runContinuous(plainEngine, workload);
-const tpsPlain = (1000 * plainRun.outputTokens) / plainRun.wallMs;
-log(`base model, no adapter slots: ${tpsPlain.toFixed(1)} tok/s`);
-await plainEngine.idle();
-await plain.release();
+const warm = (r: readonly WorkloadRequest[]) => r.slice(0, 4).map((q) => ({ ...q, maxTokens: 2 }));
 
-// Throughput with k distinct adapters: request i runs under adapter i mod k (k = 0: the base model's
-// requests on the instance with adapter slots).
-const tps: Record<string, number> = {};
-for (const k of counts) {
-  const engine = new Engine(model, config);
-  for (let i = 0; i < k; i++) await engine.loadAdapter(`a${i}`, pathOf(i));
-  const reqs = workload.map((r, i) => (k === 0 ? r : { ...r, adapter: `a${i % k}` }));
-  await runContinuous(
-    engine,
-    reqs.slice(0, 4).map((r) => ({ ...r, maxTokens: 2 })),
-  ); // warm
+/** Output tokens/s of the workload on a fresh engine: the base model alone (k null) or k adapters. */
+async function throughput(k: number | null): Promise<number> {
+  const engine = new Engine(k === null ? plain : model, config);
+  for (let i = 0; i < (k ?? 0); i++) await engine.loadAdapter(`a${i}`, pathOf(i));
+  // Request i runs under adapter i mod k (k = 0: the base model's requests on the instance with slots).
+  const reqs = workload.map((r, i) => (!k ? r : { ...r, adapter: `a${i % k}` }));
+  await runContinuous(engine, warm(reqs));
   const run = await runContinuous(engine, reqs);
-  tps[k] = (1000 * run.outputTokens) / run.wallMs;
-  log(`${k} adapters: ${tps[k]!.toFixed(1)} tok/s (${(tps[k]! / tpsPlain).toFixed(3)} of the base model's)`);
   await engine.idle();
+  return (1000 * run.outputTokens) / run.wallMs;
 }
+
+// Rounds of every configuration, the base model first in each: a figure is the median over rounds, a
+// ratio the median of each round's ratio to that round's base, so drift on a shared machine cancels.
+const rounds = Number(o.rounds);
+const base: number[] = [];
+const tpsOf = new Map<number, number[]>(counts.map((k) => [k, []]));
+const ratioOf = new Map<number, number[]>(counts.map((k) => [k, []]));
+for (let r = 0; r < rounds; r++) {
+  const b = await throughput(null);
+  base.push(b);
+  log(`round ${r + 1}: base model, no adapter slots: ${b.toFixed(1)} tok/s`);
+  for (const k of counts) {
+    const t = await throughput(k);
+    tpsOf.get(k)!.push(t);
+    ratioOf.get(k)!.push(t / b);
+    log(`round ${r + 1}: ${k} adapters: ${t.toFixed(1)} tok/s (${(t / b).toFixed(3)} of the base model's)`);
+  }
+}
+await plain.release();
+const tpsPlain = percentile(base, 50);
+const tps = Object.fromEntries(counts.map((k) => [k, percentile(tpsOf.get(k)!, 50)]));
+const vsBase = Object.fromEntries(counts.map((k) => [k, percentile(ratioOf.get(k)!, 50)]));
 
 // Loading: files read and checked (loadAdapter), then the first admission writes the slot.
 const engine = new Engine(model, config);
@@ -162,12 +172,11 @@ const result = {
   slots: Number(o.slots),
   requests: workload.length,
   tps_base: r2(tpsPlain),
+  rounds,
   tps_base_with_slots: tps[0] === undefined ? null : r2(tps[0]),
   ...Object.fromEntries(counts.filter((k) => k > 0).map((k) => [`tps_${k}_adapters`, r2(tps[k]!)])),
   ...Object.fromEntries(
-    counts
-      .filter((k) => k > 0)
-      .map((k) => [`vs_base_${k}_adapters`, Math.round((tps[k]! / tpsPlain) * 1000) / 1000]),
+    counts.filter((k) => k > 0).map((k) => [`vs_base_${k}_adapters`, Math.round(vsBase[k]! * 1000) / 1000]),
   ),
   adapter_load_ms: r2(percentile(loadMs, 50)),
   adapter_load_ms_p90: r2(percentile(loadMs, 90)),
