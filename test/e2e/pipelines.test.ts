@@ -165,7 +165,14 @@ describe('pipelines (real instances)', { timeout: 300_000 }, () => {
   it('fails a call with the failing step named, its code and status kept', async () => {
     const { inputSchema: _, ...bare } = example;
     assert.equal((await deploy({ ...bare, name: 'speaker-line-bare' })).status, 201);
+    const demoCalls = async () =>
+      (await history.series('demo', Date.now() - 600_000, Date.now() + 1000, 600_000)).reduce(
+        (n, b) => n + b.arrivals,
+        0,
+      );
+    const before = await demoCalls();
     const r = await call('POST', '/v1/functions/speaker-line-bare', { features: [[1, 2, 3]] });
+    assert.equal(await demoCalls(), before, 'the step after the failed one never ran');
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.equal(r.body.error!.code, 'invalid_tensor');
     assert.match(
@@ -178,6 +185,21 @@ describe('pipelines (real instances)', { timeout: 300_000 }, () => {
     assert.match(
       missing.body.error!.message,
       /step 'classify'.*'\$\.request\.features', which the request lacks/,
+    );
+    // A path no deploy-time check can refuse (the classifier's output names come from its instances).
+    const logits = {
+      ...bare,
+      name: 'speaker-logits',
+      steps: { classify: (bare.steps as Record<string, unknown>).classify },
+      output: '$.steps.classify.outputs.logits',
+    };
+    assert.equal((await deploy(logits)).status, 201);
+    const unresolved = await call('POST', '/v1/functions/speaker-logits', { features: FEATURES[0] });
+    assert.equal(unresolved.status, 502, JSON.stringify(unresolved.body));
+    assert.equal(unresolved.body.error!.code, 'pipeline_value_missing');
+    assert.match(
+      unresolved.body.error!.message,
+      /'\$\.steps\.classify\.outputs\.logits', which step 'classify' did not answer/,
     );
     const stream = await call('POST', '/v1/functions/classifier', {
       inputs: { features: FEATURES[0] },
@@ -233,11 +255,17 @@ describe('pipelines (real instances)', { timeout: 300_000 }, () => {
     assert.equal(under(byStep('classify'), 'gateway.upstream').length, 1);
     assert.equal(under(byStep('line'), 'gateway.upstream').length, 1);
     assert.equal(byStep('line').attributes['warmgate.pipeline.deployment'], 'demo');
-    const ns = (t: [number, number]) => t[0] * 1e9 + t[1];
-    assert.ok(
-      ns(byStep('line').startTime) >= ns(byStep('classify').endTime),
-      'line reads classify: it runs after',
+    // Order by when spans ended (the exporter keeps it), not by timestamps: each span's clock is its own.
+    const ended = (span: ReadableSpan) => all.indexOf(span);
+    const lineChildren = all.filter(
+      (s) => s.parentSpanContext?.spanId === byStep('line').spanContext().spanId,
     );
+    assert.ok(lineChildren.length > 0);
+    for (const child of lineChildren)
+      assert.ok(
+        ended(child) > ended(byStep('classify')),
+        `line reads classify: its ${child.name} comes after`,
+      );
   });
 
   it('runs independent steps at once', async () => {
@@ -264,9 +292,18 @@ describe('pipelines (real instances)', { timeout: 300_000 }, () => {
       },
       (found) => found.length === 2,
     );
-    const ns = (t: [number, number]) => t[0] * 1e9 + t[1];
-    const [a, b] = steps as [ReadableSpan, ReadableSpan];
-    assert.ok(ns(a.startTime) < ns(b.endTime) && ns(b.startTime) < ns(a.endTime), 'the two steps overlap');
+    // Both steps' bodies were checked (gateway.validate, before any I/O) before either step ended.
+    const all = spans.getFinishedSpans();
+    const firstStepEnd = Math.min(...steps.map((st) => all.indexOf(st)));
+    for (const st of steps) {
+      const validate = all.find(
+        (x) => x.name === 'gateway.validate' && x.parentSpanContext?.spanId === st.spanContext().spanId,
+      )!;
+      assert.ok(
+        all.indexOf(validate) < firstStepEnd,
+        `${String(st.attributes['warmgate.pipeline.step'])} started before the other ended`,
+      );
+    }
     const streamed = await call('POST', '/v1/functions/both', { features: FEATURES[0], stream: true });
     assert.equal(streamed.status, 400);
     assert.equal(streamed.body.error!.param, 'stream');
