@@ -93,9 +93,11 @@ export async function runPipeline(
             events = spanned(answer.events, span);
           } else answers.set(id, answer.body);
         } catch (e) {
+          const first = failure === null;
           failure ??= stepFailed(p.name, id, step.deployment, e);
-          abort.abort(failure);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+          if (first) abort.abort(failure);
+          const message = first ? failure.message : `stopped: ${failure.message}`;
+          span.setStatus({ code: SpanStatusCode.ERROR, message });
           throw failure;
         } finally {
           if (ends) span.end();
@@ -108,6 +110,8 @@ export async function runPipeline(
   } catch {
     // Steps that were running when one failed end on the abort; the answer is the first failure.
     await Promise.allSettled(running.values());
+    // An output step that had started streaming holds a slot and an instance until its events end.
+    if (events !== null) await drain(events);
     finish(client.aborted ? 'aborted' : failure!.status < 500 ? 'rejected' : 'error');
     throw failure!;
   }
@@ -160,5 +164,14 @@ async function* recorded(
     throw e;
   } finally {
     finish(outcome);
+  }
+}
+
+/** Reads aborted events to their end, so that their session releases what it holds. */
+async function drain(events: AsyncGenerator<GenerationEvent>): Promise<void> {
+  try {
+    for await (const _ of events);
+  } catch {
+    // aborted: the session has ended all the same
   }
 }

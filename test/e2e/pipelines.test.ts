@@ -309,6 +309,30 @@ describe('pipelines (real instances)', { timeout: 300_000 }, () => {
     assert.equal(streamed.body.error!.param, 'stream');
   });
 
+  it('releases a streaming output step when another step fails', async () => {
+    const spec = {
+      name: 'stream-then-fail',
+      kind: 'pipeline',
+      steps: {
+        warm: { deployment: 'demo', inputs: { max_tokens: 8, temperature: 0 }, prompt: 'ROMEO:\n' },
+        // `outputs` is only there when n > 1: this step fails once warm has answered.
+        classify: { deployment: 'classifier', inputs: { features: '$.steps.warm.outputs' } },
+        line: { deployment: 'demo', inputs: { max_tokens: 48, temperature: 0 }, prompt: 'JULIET:\n' },
+      },
+      output: '$.steps.line',
+    };
+    assert.equal((await deploy(spec)).status, 201);
+    const r = await call('POST', '/v1/functions/stream-then-fail', { stream: true });
+    assert.equal(r.status, 502, JSON.stringify(r.body));
+    assert.match(r.body.error!.message, /step 'classify'.*did not answer/);
+    const gate = p.gateway.gateway.context.gate('demo');
+    await eventually(
+      'demo to hold no request',
+      async () => gate.inFlight,
+      (n) => n === 0,
+    );
+  });
+
   it("puts its demand on each step's deployment, which the controller reads; the pipeline gets no pool", async () => {
     const now = Date.now() + 2000;
     using clock = new FakeClock(now);
