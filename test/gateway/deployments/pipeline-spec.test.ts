@@ -163,6 +163,29 @@ describe('pipelines against the deployments they call (registry)', () => {
     assert.equal(s.r.get('story')?.kind, 'pipeline');
   });
 
+  it('takes an adapter as a generative step', async () => {
+    const base = generative('base', { inputSchema: undefined, runtime: { adapters: { slots: 2 } } });
+    const fineTune: DeploymentSpec = {
+      ...llm(),
+      name: 'tuned',
+      kind: 'adapter',
+      base: 'base',
+      model: { path: '/a' },
+    };
+    delete fineTune.batching;
+    await using s = await registry(tensor('iris'), base, checkDeployment(fineTune));
+    const steps = pipeline().steps as Record<string, Record<string, unknown>>;
+    await s.r.put(
+      checkDeployment(
+        pipeline({ steps: { ...steps, generate: { ...steps.generate, deployment: 'tuned' } } as never }),
+      ),
+    );
+    assert.deepEqual(
+      s.r.pipelinesUsing('tuned').map((d) => d.name),
+      ['story'],
+    );
+  });
+
   it('refuses an unknown deployment, a pipeline as a step, and type mismatches, naming the field', async () => {
     await using s = await registry(tensor('iris'), llm());
     const refusal = async (spec: Record<string, unknown>, param: string, message: RegExp) => {
