@@ -19,3 +19,7 @@ export {
 export { SCALING_DEFAULTS } from './scaling-defaults.ts';
 export type { DeploymentStore } from './store.ts';
 export { type AdapterRef, adapterRef, servingName } from './serving.ts';
+export type { PipelinePrompt, PipelineStep } from './pipeline-types.ts';
+export { outputRef } from './pipeline-spec.ts';
+export { planPipeline, type PipelinePlan } from './pipeline-plan.ts';
+export { fillTemplate, isRef, literal, parseRef, type PipelineRef, readPath } from './pipeline-path.ts';

@@ -1,6 +1,8 @@
 import { LORA_TARGETS, type LoraTarget } from '../../runtime/model/graph/index.ts';
 import { Ajv, type JSONSchemaType } from 'ajv';
 import { ApiError } from '../errors/index.ts';
+import { checkPipelineFields, STEPS_SCHEMA } from './pipeline-spec.ts';
+import type { PipelineStep } from './pipeline-types.ts';
 import { withScalingDefaults } from './scaling-defaults.ts';
 
 /** Where a model comes from: a folder on the host, or a URL pinned by its sha256. */
@@ -58,12 +60,18 @@ export interface DeploymentSpec {
   name: string;
   /**
    * generative and tensor deployments have their own instances; an adapter (a PEFT LoRA folder in
-   * `model`) runs on the instances of its `base`, a generative deployment that serves adapters.
+   * `model`) runs on the instances of its `base`, a generative deployment that serves adapters. A
+   * pipeline has no model: it calls other deployments (`steps`).
    */
-  kind: 'generative' | 'tensor' | 'adapter';
+  kind: 'generative' | 'tensor' | 'adapter' | 'pipeline';
   /** Adapters only: the deployment whose instances serve it. */
   base?: string;
-  model: ModelArtifact;
+  /** Every kind but pipeline. */
+  model?: ModelArtifact;
+  /** Pipelines only: its steps by id, each a call to another deployment (pipeline-spec.ts). */
+  steps?: Record<string, PipelineStep>;
+  /** Pipelines only: what it answers, a reference such as `$.steps.generate`; default its last step. */
+  output?: string;
   /** JSON Schema of the function-style body (POST /v1/functions/{name}); compiled once per deployment. */
   inputSchema?: Record<string, unknown>;
   /**
@@ -105,13 +113,16 @@ const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, m
 const schema: JSONSchemaType<DeploymentSpec> = {
   type: 'object',
   additionalProperties: false,
-  required: ['name', 'kind', 'model', 'scaling'],
+  required: ['name', 'kind', 'scaling'],
   properties: {
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
-    kind: { type: 'string', enum: ['generative', 'tensor', 'adapter'] },
+    kind: { type: 'string', enum: ['generative', 'tensor', 'adapter', 'pipeline'] },
+    steps: { ...STEPS_SCHEMA, nullable: true } as never,
+    output: { type: 'string', nullable: true, maxLength: 1024 },
     base: { type: 'string', nullable: true, pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
     model: {
       type: 'object',
+      nullable: true,
       oneOf: [
         {
           type: 'object',
@@ -232,8 +243,12 @@ export function checkDeployment(received: unknown): DeploymentSpec {
     const at = e?.instancePath.slice(1).replaceAll('/', '.') ?? '';
     let field = at;
     let problem = e?.message ?? 'is invalid';
-    if (e?.schemaPath.includes('/oneOf/')) {
+    if (e?.schemaPath.includes('/oneOf/') && at.startsWith('model')) {
+      field = 'model';
       problem = 'must be { path } or { url, sha256 }'; // model: either form, reported once
+    } else if (e?.schemaPath.includes('/oneOf/') && /^steps\.[^.]+\.prompt/.test(at)) {
+      field = at.split('.').slice(0, 3).join('.');
+      problem = 'must be a template string or { by, cases: [..] | {..}, default? }';
     } else if (e?.keyword === 'required') {
       field = at ? `${at}.${String(e.params.missingProperty)}` : String(e.params.missingProperty);
       problem = 'is required';
@@ -264,6 +279,12 @@ export function checkDeployment(received: unknown): DeploymentSpec {
   if (value.promptTemplate !== undefined && value.kind === 'tensor') {
     fail('promptTemplate', 'promptTemplate is for generative deployments and adapters only');
   }
+  if (value.kind === 'pipeline') checkPipelineFields(value, fail);
+  else if (value.model === undefined) fail('model', "deployment field 'model' is required");
+  else
+    for (const field of ['steps', 'output'] as const)
+      if (value[field] !== undefined)
+        fail(field, `${field} is for pipelines only (kind: pipeline), not ${value.kind}`);
   if (value.kind === 'adapter') checkAdapterFields(value, fail);
   else if (value.base !== undefined)
     fail('base', `base is for adapters only (kind: adapter), not ${value.kind}`);
@@ -288,7 +309,7 @@ export function checkDeployment(received: unknown): DeploymentSpec {
 function checkAdapterFields(d: DeploymentSpec, fail: (param: string, message: string) => never): void {
   if (d.base === undefined) fail('base', 'an adapter needs base: the generative deployment that serves it');
   if (d.base === d.name) fail('base', `adapter '${d.name}' cannot be its own base`);
-  if (!('path' in d.model))
+  if (d.model === undefined || !('path' in d.model))
     fail('model', 'an adapter is read from a folder: model must be { path } (the PEFT adapter folder)');
   for (const field of ['batching', 'runtime'] as const)
     if (d[field] !== undefined)

@@ -16,10 +16,10 @@ export interface GenerationTarget {
   readonly adapter: AdapterRef | null;
 }
 
-/** A generative deployment or an adapter by name; null for a tensor deployment or none. */
+/** A generative deployment or an adapter by name; null for a tensor deployment, a pipeline or none. */
 export function generationTarget(deployments: DeploymentRegistry, name: string): GenerationTarget | null {
   const spec = deployments.get(name);
-  if (spec === undefined || spec.kind === 'tensor') return null;
+  if (spec === undefined || spec.kind === 'tensor' || spec.kind === 'pipeline') return null;
   return spec.kind === 'adapter'
     ? { name, spec, pool: spec.base!, adapter: adapterRef(spec) }
     : { name, spec, pool: name, adapter: null };

@@ -53,14 +53,14 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
       object: 'list',
       data: gw.deployments
         .list()
-        .filter((d) => d.kind !== 'tensor')
+        .filter((d) => d.kind !== 'tensor' && d.kind !== 'pipeline') // functions, not models
         .map(modelEntry),
     }),
   );
 
   app.get('/models/:name', (c) => {
     const d = gw.deployments.get(c.req.param('name'));
-    if (!d || d.kind === 'tensor') throw modelNotFound(c.req.param('name'));
+    if (!d || d.kind === 'tensor' || d.kind === 'pipeline') throw modelNotFound(c.req.param('name'));
     return c.json(modelEntry(d));
   });
 

@@ -144,7 +144,7 @@ export const ERROR_CATALOG = {
   deployment_in_use: {
     status: 409,
     type: 'invalid_request_error',
-    hint: 'delete or move the adapters that name this deployment as their base first',
+    hint: 'delete or move the adapters and pipelines that use this deployment first',
   },
   deployment_exists: {
     status: 409,
@@ -247,6 +247,12 @@ export const ERROR_CATALOG = {
     status: 504,
     type: 'server_error',
     hint: 'retry the request; the instance stopped answering and is being replaced',
+  },
+  // Pipelines (gateway/pipelines): a step failing keeps its own code, its message naming the step.
+  pipeline_value_missing: {
+    status: 502,
+    type: 'server_error',
+    hint: "a step answered without the value the pipeline reads: fix the pipeline's path or cases",
   },
   engine_step_failed: { status: 500, type: 'server_error', hint: 'retry the request' },
   internal_error: {

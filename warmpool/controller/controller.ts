@@ -95,7 +95,8 @@ export class Controller {
   async tick(now: number): Promise<void> {
     const all = this.#o.deployments();
     // Adapters have no pool: they run on their base's instances, which serve the base's demand and theirs.
-    const specs = all.filter((d) => d.kind !== 'adapter');
+    // Nor do pipelines: each step's call is an arrival of the deployment it calls, which scales on it.
+    const specs = all.filter((d) => d.kind !== 'adapter' && d.kind !== 'pipeline');
     const adapters = new Map<string, DeploymentSpec[]>();
     for (const a of all)
       if (a.kind === 'adapter') adapters.set(a.base!, [...(adapters.get(a.base!) ?? []), a]);

@@ -5,6 +5,7 @@ import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
  * a URL artifact: the provider resolves it to a local folder (warmpool/artifacts) before calling this.
  */
 export function instanceArgs(d: DeploymentSpec, host: string, port: number): string[] {
+  if (d.model === undefined) throw new Error(`deployment ${d.name}: a ${d.kind} has no instances of its own`);
   if (!('path' in d.model))
     throw new Error(
       `deployment ${d.name}: model ${d.model.url} is a URL artifact; resolve it to a local folder first`,
