@@ -16,6 +16,7 @@ import { narrowed, type RequestPolicy } from '../openai/input-limits.ts';
 import { completionPrompt } from '../openai/model-prompt.ts';
 import type { DeploymentText } from '../model-text/index.ts';
 import { callTensorModel } from '../dispatch/tensor-call.ts';
+import { sequenceParams } from '../kserve/sequence-params.ts';
 import {
   checkFunctionInputs,
   DEFAULT_GENERATIVE_SCHEMA,
@@ -65,7 +66,14 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
         });
       }
       const given = tensorInputs(fields.inputs as Record<string, unknown>);
-      const result = await callTensorModel(gw, name, (m) => checkFunctionInputs(given, m), clientSignal(c));
+      const sequence = sequenceParams(fields, '');
+      const result = await callTensorModel(
+        gw,
+        name,
+        (m) => checkFunctionInputs(given, m),
+        clientSignal(c),
+        sequence,
+      );
       return c.json({
         outputs: Object.fromEntries(result.outputs.map((o) => [o.name, nest(o.data, o.shape)])),
       });

@@ -10,3 +10,4 @@ export {
 export { prefixBlockHashes } from './prefix-hash.ts';
 export { PrefixIndex } from './prefix-index.ts';
 export { type Route, Router, type RouterOptions } from './router.ts';
+export { type SequencePlace, SequencePins } from './sequence-pins.ts';
