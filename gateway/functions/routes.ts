@@ -10,6 +10,7 @@ import { validated } from '../dispatch/forward.ts';
 import { startGenerationSession } from '../dispatch/generation.ts';
 import { generationTarget } from '../dispatch/generation-target.ts';
 import { readJson } from '../http/read-body.ts';
+import { sessionOf } from '../http/session-header.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
 import { narrowed, type RequestPolicy } from '../openai/input-limits.ts';
@@ -79,7 +80,9 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
       });
     }
 
-    const target = generationTarget(gw.deployments, name)!;
+    const conversation = sessionOf(c);
+    const found = generationTarget(gw.deployments, name)!;
+    const target = conversation === undefined ? found : { ...found, session: conversation };
     const { prompt, fields: sampling } = generativeCall(fields, d.promptTemplate);
     // As a completion's: made now when the model's text is known, else by the session once it is.
     const text = gw.texts.peek(target.pool);

@@ -12,7 +12,8 @@ interface Pin {
 
 /**
  * Which instance holds each open sequence of a stateful tensor model, by deployment and correlation id:
- * every request of a sequence goes to the instance that holds its state. A pin outlives its instance, so
+ * every request of a sequence goes to the instance that holds its state. (The router keeps conversations'
+ * last instances in one too, with no expiry.) A pin outlives its instance, so
  * that a sequence whose instance is gone is answered sequence_lost rather than started afresh elsewhere.
  * Pure: every call is given `now`. Least recently used first, bounded: the oldest pin goes when full.
  */
