@@ -15,6 +15,7 @@ export {
   type ModelArtifact,
   type ScalingPolicy,
   type TensorBatching,
+  type TensorSequence,
 } from './spec.ts';
 export { SCALING_DEFAULTS } from './scaling-defaults.ts';
 export type { DeploymentStore } from './store.ts';

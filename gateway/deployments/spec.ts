@@ -55,6 +55,12 @@ export interface TensorBatching {
   maxQueueDelayMs: number;
 }
 
+export interface TensorSequence {
+  state: { input: string; output: string }[];
+  idleTimeoutMs?: number;
+  maxSequences?: number;
+}
+
 /** A deployment: a model served as an HTTP function. What the admin API creates, reads and deletes. */
 export interface DeploymentSpec {
   name: string;
@@ -80,6 +86,13 @@ export interface DeploymentSpec {
    */
   promptTemplate?: string;
   batching?: Partial<GenerativeBatching> & Partial<TensorBatching>;
+  /**
+   * Tensor deployments: a stateful model (Triton's sequence batcher). Each pair names a model input fed
+   * the state its sequence's previous request left in `output` (zeros at sequence_start); instances keep
+   * it per sequence_id, close a sequence idle `idleTimeoutMs` (default 60000) and hold at most
+   * `maxSequences` (default 1024).
+   */
+  sequence?: TensorSequence;
   scaling: ScalingPolicy;
   /**
    * Ids of the API keys that may call this deployment (the `<id>` of `wg_<id>_...`); others get 403
@@ -199,6 +212,30 @@ const schema: JSONSchemaType<DeploymentSpec> = {
         maxQueueDelayMs: { ...int(0, 60_000), nullable: true },
       },
     },
+    sequence: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['state'],
+      properties: {
+        state: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 64,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['input', 'output'],
+            properties: {
+              input: { type: 'string', pattern: '^[^,:]{1,256}$' },
+              output: { type: 'string', pattern: '^[^,:]{1,256}$' },
+            },
+          },
+        },
+        idleTimeoutMs: { ...int(1, 86_400_000), nullable: true },
+        maxSequences: { ...int(1, 1_000_000), nullable: true },
+      },
+    },
     scaling: {
       type: 'object',
       additionalProperties: false,
@@ -285,6 +322,8 @@ export function checkDeployment(received: unknown): DeploymentSpec {
     for (const field of ['steps', 'output'] as const)
       if (value[field] !== undefined)
         fail(field, `${field} is for pipelines only (kind: pipeline), not ${value.kind}`);
+  if (value.sequence !== undefined && value.kind !== 'tensor')
+    fail('sequence', 'sequence is for tensor deployments only');
   if (value.kind === 'adapter') checkAdapterFields(value, fail);
   else if (value.base !== undefined)
     fail('base', `base is for adapters only (kind: adapter), not ${value.kind}`);

@@ -1,5 +1,6 @@
 import type { ModelGate } from '../admission/index.ts';
 import type { DeploymentRegistry } from '../deployments/index.ts';
+import type { SequencePins } from '../routing/index.ts';
 import type { GenerationDeps } from './generation.ts';
 
 /** What every route group needs: deployments, instances, routing, admission, history, telemetry. */
@@ -7,6 +8,8 @@ export interface GatewayContext extends GenerationDeps {
   readonly deployments: DeploymentRegistry;
   /** The model's admission gate (concurrency cap and queue). */
   gate(model: string): ModelGate;
+  /** Which instance holds each open sequence of a stateful tensor model. */
+  readonly sequences: SequencePins;
   /** Unix seconds when the deployment was first seen, for /v1/models. */
   createdAt(model: string): number;
 }

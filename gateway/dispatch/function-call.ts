@@ -14,6 +14,7 @@ import { narrowed, type RequestPolicy } from '../openai/input-limits.ts';
 import { completionPrompt } from '../openai/model-prompt.ts';
 import type { DeploymentText } from '../model-text/index.ts';
 import { callTensorModel } from './tensor-call.ts';
+import { sequenceParams } from '../kserve/sequence-params.ts';
 import {
   checkFunctionInputs,
   DEFAULT_GENERATIVE_SCHEMA,
@@ -43,6 +44,8 @@ export async function callFunction(
   d: DeploymentSpec,
   body: unknown,
   signal: ClientSignal,
+  /** The conversation a generation continues (header x-warmgate-session), kept on one instance. */
+  conversation?: string,
 ): Promise<FunctionAnswer> {
   const limits = policy.limits ?? {};
   const name = d.name;
@@ -68,14 +71,17 @@ export async function callFunction(
       });
     }
     const given = tensorInputs(fields.inputs as Record<string, unknown>);
-    const result = await callTensorModel(gw, name, (m) => checkFunctionInputs(given, m), signal);
+    // A stateful model's sequence fields (sequence_id, sequence_start, sequence_end) beside `inputs`.
+    const sequence = sequenceParams(fields, '');
+    const result = await callTensorModel(gw, name, (m) => checkFunctionInputs(given, m), signal, sequence);
     return {
       stream: false,
       body: { outputs: Object.fromEntries(result.outputs.map((o) => [o.name, nest(o.data, o.shape)])) },
     };
   }
 
-  const target = generationTarget(gw.deployments, name)!;
+  const found = generationTarget(gw.deployments, name)!;
+  const target = conversation === undefined ? found : { ...found, session: conversation };
   const { prompt, fields: sampling } = generativeCall(fields, d.promptTemplate);
   // As a completion's: made now when the model's text is known, else by the session once it is.
   const text = gw.texts.peek(target.pool);

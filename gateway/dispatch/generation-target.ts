@@ -14,6 +14,8 @@ export interface GenerationTarget {
   readonly pool: string;
   /** The adapter the instance applies; null for the base model. */
   readonly adapter: AdapterRef | null;
+  /** The conversation the request continues (header x-warmgate-session); routing keeps it on one instance. */
+  readonly session?: string | undefined;
 }
 
 /** A generative deployment or an adapter by name; null for a tensor deployment, a pipeline or none. */

@@ -124,7 +124,7 @@ export async function startGenerationSession(
       textWaitMs = known.waitedMs;
       made = await prompt(known.text);
     } else made = prompt;
-    const route = { pool: target.pool, prompt: made, adapter: adapter?.id };
+    const route = { pool: target.pool, prompt: made, adapter: adapter?.id, session: target.session };
     fwd = await forward<Upstream>(deps, gate, route, signal, (inst, headers) => {
       if (!servesPrompt(inst.metadata!.tokenizer, made)) throw tokenizerChanged(inst);
       const req = build(limitsOf(inst), made);

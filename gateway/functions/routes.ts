@@ -5,6 +5,7 @@ import { modelNotFound } from '../openai/routes.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
 import { readJson } from '../http/read-body.ts';
+import { sessionOf } from '../http/session-header.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteModel } from '../http/request-span.ts';
 import type { RequestPolicy } from '../openai/input-limits.ts';
@@ -41,7 +42,7 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
       });
       answer = await runPipeline(gw, policy, d, body as Record<string, unknown>, clientSignal(c));
     } else {
-      answer = await callFunction(gw, policy, d, body, clientSignal(c));
+      answer = await callFunction(gw, policy, d, body, clientSignal(c), sessionOf(c));
     }
     if (!answer.stream) return c.json(answer.body);
     c.header('Content-Type', 'application/x-ndjson');

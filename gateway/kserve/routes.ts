@@ -6,6 +6,7 @@ import { callTensorModel } from '../dispatch/tensor-call.ts';
 import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { noteModel } from '../http/request-span.ts';
+import { sequenceParams } from './sequence-params.ts';
 import { checkInputs, checkRequestedOutputs } from './tensors.ts';
 
 /** KServe v2 / Open Inference Protocol for tensor functions, mounted at /v2. */
@@ -53,7 +54,12 @@ export function kserveRoutes(gw: GatewayContext): Hono {
 
   app.post('/models/:m/infer', async (c) => {
     const d = tensorDeployment(c, c.req.param('m'));
-    const body = (await readJson(c)) as { id?: unknown; inputs?: unknown; outputs?: unknown } | null;
+    const body = (await readJson(c)) as {
+      id?: unknown;
+      inputs?: unknown;
+      outputs?: unknown;
+      parameters?: unknown;
+    } | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new ApiError('invalid_tensor', 'send { inputs: [{ name, shape, datatype, data }] }', {
         param: 'inputs',
@@ -63,6 +69,14 @@ export function kserveRoutes(gw: GatewayContext): Hono {
       throw new ApiError('invalid_request', "'id' must be a string", { param: 'id' });
     }
     const wanted = parseRequestedOutputs(body.outputs);
+    // Triton's sequence batcher parameters: sequence_id, sequence_start, sequence_end.
+    if (
+      body.parameters !== undefined &&
+      (typeof body.parameters !== 'object' || body.parameters === null || Array.isArray(body.parameters))
+    ) {
+      throw new ApiError('invalid_request', "'parameters' must be an object", { param: 'parameters' });
+    }
+    const sequence = sequenceParams(body.parameters as Record<string, unknown> | undefined, 'parameters.');
     const result = await callTensorModel(
       gw,
       d.name,
@@ -73,6 +87,7 @@ export function kserveRoutes(gw: GatewayContext): Hono {
         );
       },
       clientSignal(c),
+      sequence,
     );
     const outputs = result.outputs.filter((o) => !wanted || wanted.includes(o.name));
     return c.json({

@@ -6,6 +6,7 @@ import { validated } from '../dispatch/forward.ts';
 import { type PromptFor, startGenerationSession } from '../dispatch/generation.ts';
 import { type GenerationTarget, generationTarget } from '../dispatch/generation-target.ts';
 import { readJson } from '../http/read-body.ts';
+import { sessionOf } from '../http/session-header.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
 import { type DeploymentText, type Prompt, promptText } from '../model-text/index.ts';
@@ -69,7 +70,7 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   app.post('/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseCompletionBody(raw));
-    const target = generativeTarget(gw, body.model);
+    const target = generativeTarget(gw, body.model, sessionOf(c));
     const text = gw.texts.peek(target.pool);
     const made = text
       ? completionPrompt(text, body.prompt, limits)
@@ -84,7 +85,7 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   app.post('/chat/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseChatBody(raw));
-    const target = generativeTarget(gw, body.model);
+    const target = generativeTarget(gw, body.model, sessionOf(c));
     const text = gw.texts.peek(target.pool);
     const made = text
       ? chatPromptFor(text, body.messages, limits)
@@ -99,10 +100,10 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
 }
 
 /** A generative deployment or an adapter by name, else model_not_found. */
-function generativeTarget(gw: GatewayContext, name: string): GenerationTarget {
+function generativeTarget(gw: GatewayContext, name: string, session: string | undefined): GenerationTarget {
   const target = generationTarget(gw.deployments, name);
   if (target === null) throw modelNotFound(name);
-  return target;
+  return session === undefined ? target : { ...target, session };
 }
 
 export function modelNotFound(name: string): ApiError {

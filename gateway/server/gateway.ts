@@ -20,7 +20,7 @@ import { ModelTexts, type ModelTextsOptions } from '../model-text/index.ts';
 import { kserveRoutes } from '../kserve/routes.ts';
 import type { InputLimits } from '../openai/index.ts';
 import { openAIRoutes } from '../openai/routes.ts';
-import { DEFAULT_ROUTING, Router, type RouterOptions } from '../routing/index.ts';
+import { DEFAULT_ROUTING, Router, type RouterOptions, SequencePins } from '../routing/index.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { limitBody } from '../http/limit-body.ts';
@@ -123,6 +123,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     onRetry: (model) => metrics.retried(model),
     gate,
     clock,
+    sequences: new SequencePins(),
     createdAt: (model) => {
       if (!firstSeen.has(model)) firstSeen.set(model, Math.floor(clock.now() / 1000));
       return firstSeen.get(model)!;

@@ -1,5 +1,5 @@
 import type { AdmissionErrorCode } from '../engine/api.ts';
-import type { InferResult } from '../tensor/index.ts';
+import type { InferResult, SequenceRefusalCode } from '../tensor/index.ts';
 
 /** Why the dynamic batcher refused a tensor request before running it. */
 type TensorRefusalCode = Extract<InferResult, { ok: false }>['error']['code'];
@@ -227,6 +227,22 @@ export const ERROR_CATALOG = {
   },
   queue_full: { status: 503, type: 'server_error', hint: 'retry after the Retry-After delay' },
   engine_draining: { status: 503, type: 'server_error', hint: 'retry; another instance will take it' },
+  // Stateful tensor sequences (runtime/tensor/sequence/, gateway/dispatch/sequence-call.ts)
+  sequence_not_started: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'send sequence_start: true on the first request of a sequence (also after it ended or expired)',
+  },
+  sequence_lost: {
+    status: 409,
+    type: 'invalid_request_error',
+    hint: 'the instance that held the sequence is gone: start it again (sequence_start) from its first input',
+  },
+  sequence_slots_full: {
+    status: 503,
+    type: 'server_error',
+    hint: 'retry after Retry-After, or end idle sequences (sequence_end)',
+  },
   // A standby runtime process's POST /assign (runtime/instance/http/standby-app.ts)
   invalid_assignment: {
     status: 400,
@@ -260,7 +276,8 @@ export const ERROR_CATALOG = {
     type: 'server_error',
     hint: 'retry the request; the server that failed logged the cause',
   },
-} as const satisfies Record<string, ErrorSpec> & Record<AdmissionErrorCode | TensorRefusalCode, ErrorSpec>;
+} as const satisfies Record<string, ErrorSpec> &
+  Record<AdmissionErrorCode | TensorRefusalCode | SequenceRefusalCode, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 

@@ -23,6 +23,9 @@ export function instanceArgs(d: DeploymentSpec, host: string, port: number): str
     ['--adapter-slots', d.runtime?.adapters?.slots.toString()],
     ['--adapter-max-rank', d.runtime?.adapters?.maxRank?.toString()],
     ['--adapter-targets', d.runtime?.adapters?.targets?.join(',')],
+    ['--sequence-state', d.sequence?.state.map((p) => `${p.input}:${p.output}`).join(',')],
+    ['--sequence-idle-ms', d.sequence?.idleTimeoutMs?.toString()],
+    ['--max-sequences', d.sequence?.maxSequences?.toString()],
   ];
   return [
     '--model',
