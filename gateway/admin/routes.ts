@@ -5,6 +5,7 @@ import type { KeyStore } from '../auth/index.ts';
 import { bearerToken } from './bearer-token.ts';
 import type { ControllerTimeline } from './controller-timeline.ts';
 import { keyRoutes } from './key-routes.ts';
+import { rolloutRoutes, type RolloutView } from './rollout-routes.ts';
 import { lineCount } from './line-count.ts';
 import { sinceMs } from './since-ms.ts';
 import { limitBody } from '../http/limit-body.ts';
@@ -22,6 +23,8 @@ export interface AdminOptions {
   maxBodyBytes?: number;
   /** What the warm-pool controller reports, when one runs with this gateway. */
   operations?: AdminOperations;
+  /** Per-version figures and readiness for the rollout routes; without them those routes are absent. */
+  rollouts?: RolloutView;
   /** The status page's summary (gateway/status-page), served as JSON at /status for `warmgate status`. */
   status?: (query: URLSearchParams) => Promise<object>;
 }
@@ -107,6 +110,8 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
     if (!(await registry.delete(name))) throw notFound(name);
     return c.body(null, 204);
   });
+
+  if (options.rollouts) app.route('/deployments', rolloutRoutes(registry, options.rollouts));
 
   app.all('/deployments', methodNotAllowed('GET, POST'));
   app.all('/deployments/:name', methodNotAllowed('GET, PUT, DELETE'));

@@ -16,6 +16,7 @@ import {
   servesPrompt,
 } from '../model-text/index.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import type { VersionStats } from '../rollouts/index.ts';
 import { generateWhole, isUpstreamSilence, startGeneration, upstreamTimeout } from '../upstream/index.ts';
 import { type ForwardDeps, forward } from './forward.ts';
 import type { GenerationTarget } from './generation-target.ts';
@@ -27,6 +28,8 @@ export interface GenerationDeps extends ForwardDeps {
   readonly metrics: GatewayMetrics;
   /** Stamps requests: their arrival (history, first-token window) and responses' `created`. */
   readonly clock: Clock;
+  /** Each version pool's recent outcomes and TTFTs (the canary analysis reads them). */
+  readonly versionStats?: VersionStats;
 }
 
 /** A generation the gateway has handed to an instance, from acceptance to its last event. */
@@ -145,6 +148,8 @@ export async function startGenerationSession(
       : e instanceof ApiError && e.status < 500
         ? 'rejected'
         : 'error';
+    if (target.version !== null && outcome !== 'aborted' && outcome !== 'rejected')
+      deps.versionStats?.note(target.pool, deps.clock.now(), true, null);
     deps.history.recordEnd({
       model: deployment,
       at: arrivedAt,
@@ -185,6 +190,8 @@ export async function startGenerationSession(
       });
       if (t.outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
     }
+    if (target.version !== null && t.outcome !== 'aborted')
+      deps.versionStats?.note(target.pool, deps.clock.now(), t.outcome === 'error', ttftMs);
     deps.history.recordEnd({
       model: deployment,
       at: arrivedAt,

@@ -8,7 +8,7 @@ import { finishReason, usage } from '../openai/responses.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
 import { startGenerationSession } from '../dispatch/generation.ts';
-import { generationTarget } from '../dispatch/generation-target.ts';
+import { generationTarget, versionPick } from '../dispatch/generation-target.ts';
 import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
@@ -71,7 +71,11 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
       });
     }
 
-    const target = generationTarget(gw.deployments, name)!;
+    const target = generationTarget(
+      gw.deployments,
+      name,
+      versionPick(gw.registry, (h) => c.req.header(h)),
+    )!;
     const { prompt, fields: sampling } = generativeCall(fields, d.promptTemplate);
     // As a completion's: made now when the model's text is known, else by the session once it is.
     const text = gw.texts.peek(target.pool);
@@ -83,7 +87,7 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
     noteContent(policy.recordContent, { 'gen_ai.prompt': prompt });
     const session = await startGenerationSession(
       gw,
-      gw.gate(name),
+      gw.gate(name, target.pool),
       target,
       made,
       (m, p) =>
