@@ -86,7 +86,7 @@ function checkVersions(d: DeploymentSpec, fail: (param: string, message: string)
   }
   for (const [i, v] of (d.versions ?? []).entries()) {
     try {
-      checkDeployment(versionDeployment(d, v.version));
+      checkDeployment({ ...versionDeployment(d, v.version), name: d.name });
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       fail(`versions.${i}.${e.param ?? ''}`, `version ${v.version}: ${e.message}`);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
+import { checkDeployment } from '../../gateway/deployments/index.ts';
 import { ADMIN_HEADERS, ADMIN_TOKEN, deployment, MODELS } from '../support/platform.ts';
 
 const SCALING = { minInstances: 1, maxInstances: 1, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 };
@@ -48,16 +49,18 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
       tickMs: 200,
       adminToken: ADMIN_TOKEN,
       deployments: [
-        deployment('tiny', 'generative', 'tiny', {
-          scaling: SCALING,
-          versions: [
-            { version: 2, model: { path: `${MODELS}tiny` } },
-            { version: 3, model: { path: `${MODELS}no-such-model` } },
-          ],
-          // The tiny model answers in milliseconds: a TTFT ratio would judge noise (canary-verdict.test.ts
-          // covers the figures); this test rolls back on the progress deadline.
-          rollout: { analysis: { progressDeadlineMs: 4000, maxTtftP90Ratio: 1000 } },
-        }),
+        checkDeployment(
+          deployment('tiny', 'generative', 'tiny', {
+            scaling: SCALING,
+            versions: [
+              { version: 2, model: { path: `${MODELS}tiny` } },
+              { version: 3, model: { path: `${MODELS}no-such-model` } },
+            ],
+            // The tiny model answers in milliseconds: a TTFT ratio would judge noise (canary-verdict.test.ts
+            // covers the figures); this test rolls back on the progress deadline.
+            rollout: { analysis: { progressDeadlineMs: 4000, maxTtftP90Ratio: 1000 } },
+          }),
+        ),
       ],
     });
     await waitFor('version 1 ready', () => ready('tiny'));
