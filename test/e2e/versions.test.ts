@@ -4,11 +4,14 @@
 // the same version), a pin reaches its version, promote and rollback move the traffic, and a version whose
 // model cannot load is rolled back on its own when its progress deadline passes.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
 import { checkDeployment } from '../../gateway/deployments/index.ts';
 import { ADMIN_HEADERS, ADMIN_TOKEN, deployment, MODELS } from '../support/platform.ts';
 
+const CLI = new URL('../../warmpool/cli/main.ts', import.meta.url).pathname;
 const SCALING = { minInstances: 1, maxInstances: 1, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 };
 
 describe('deployment versions: canary, pin, promote, rollback (real instances)', { timeout: 240_000 }, () => {
@@ -41,6 +44,20 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
       await new Promise((r) => setTimeout(r, 100));
     }
   };
+  /** The warmgate command as an operator runs it. */
+  const warmgate = async (...args: string[]) =>
+    (
+      await promisify(execFile)(process.execPath, [
+        '--import',
+        'tsx',
+        CLI,
+        '--url',
+        wg.url,
+        '--token',
+        ADMIN_TOKEN,
+        ...args,
+      ])
+    ).stdout;
   const ready = (pool: string) => wg.gateway.gateway.registry.routable(pool).length > 0;
 
   before(async () => {
@@ -69,8 +86,12 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
 
   it('a new version takes no request until ready, then about its weight, sticky per client', async () => {
     assert.equal(ready('tiny@2'), false, 'version 2 has no instance before its rollout (weight 0)');
-    const step = await admin('POST', '/rollout', { to: 2, weight: 20 });
-    assert.equal(step.status, 200, JSON.stringify(step.body));
+    const table = await warmgate('rollout', 'tiny', '--to', '2', '--weight', '20');
+    assert.match(
+      table,
+      /^2\s+\S+\s+20%\s+0%\s+no/m,
+      `declared 20%, none in force while not ready:\n${table}`,
+    );
     // Until version 2 has a ready instance every request is version 1's.
     const early = await Promise.all(Array.from({ length: 10 }, (_, i) => complete(`early-${i}`)));
     if (!ready('tiny@2')) assert.deepEqual(new Set(early.map((r) => r.version)), new Set(['1']));
@@ -140,5 +161,8 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
     );
     const view = await admin('GET', '/rollout');
     assert.deepEqual(view.body.traffic, [{ version: 1, weight: 100 }]);
+    const shown = await warmgate('versions', 'tiny');
+    assert.match(shown, /rollback 1 -> 1: automatic: no ready instance/, shown);
+    assert.match(shown, /promote 1 -> 2/, shown);
   });
 });
