@@ -5,6 +5,7 @@ import type { InstanceMetadata } from '../instances/index.ts';
 import { inferTensors, type InferResponseBody, type TensorBody } from '../upstream/index.ts';
 import type { GatewayContext } from './context.ts';
 import { forward } from './forward.ts';
+import { chooseVersion, type VersionChoice } from '../rollouts/index.ts';
 
 /**
  * One tensor inference: the model's slot and queue, routing by load, the inputs checked against the
@@ -15,17 +16,25 @@ export async function callTensorModel(
   deployment: string,
   inputs: (meta: InstanceMetadata) => TensorBody[],
   signal: ClientSignal,
+  chosen?: VersionChoice,
 ): Promise<InferResponseBody> {
   const at = gw.clock.now();
   const t0 = performance.now();
-  const gate = gw.gate(deployment);
+  const spec = gw.deployments.get(deployment);
+  // Without a choice made by the route: the split, for an anonymous client.
+  const { pool, version } =
+    chosen ??
+    (spec === undefined
+      ? { pool: deployment, version: 1 }
+      : chooseVersion(spec, undefined, null, (p) => gw.registry.routable(p).length > 0));
+  const gate = gw.gate(deployment, pool);
   const leave = gate.enter();
   // Counted now, as a generation's arrival is (generation.ts says why); the rest when it ends.
   gw.history.recordArrival(deployment, at);
   let outcome: Outcome = 'error';
   let rows = 0;
   try {
-    const fwd = await forward(gw, gate, { pool: deployment, prompt: null }, signal, (inst, headers) => {
+    const fwd = await forward(gw, gate, { pool, prompt: null }, signal, (inst, headers) => {
       const checked = inputs(inst.metadata!);
       rows = checked[0]?.shape[0] ?? 0;
       return inferTensors(inst, checked, { signal, headers });
@@ -40,6 +49,9 @@ export async function callTensorModel(
   } finally {
     leave();
     const ms = performance.now() - t0;
+    if (spec?.traffic !== undefined || version !== 1 || spec?.versions !== undefined)
+      if (outcome === 'ok' || outcome === 'error')
+        gw.versionStats?.note(pool, gw.clock.now(), outcome === 'error', outcome === 'ok' ? ms : null);
     gw.history.recordEnd({
       model: deployment,
       at,

@@ -12,6 +12,7 @@ import { checkDeployment } from '../../gateway/deployments/index.ts';
 import { ADMIN_HEADERS, ADMIN_TOKEN, deployment, MODELS } from '../support/platform.ts';
 
 const CLI = new URL('../../warmpool/cli/main.ts', import.meta.url).pathname;
+const WIDTH = 16; // the classifier's features
 const SCALING = { minInstances: 1, maxInstances: 1, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 };
 
 describe('deployment versions: canary, pin, promote, rollback (real instances)', { timeout: 240_000 }, () => {
@@ -166,3 +167,51 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
     assert.match(shown, /promote 1 -> 2/, shown);
   });
 });
+
+describe(
+  'KServe: /v2/models/{m}/versions/{v}/infer pins a tensor version (real instances)',
+  { timeout: 120_000 },
+  () => {
+    let wg: RunningWarmgate;
+    const infer = async (path: string) => {
+      const res = await fetch(`${wg.url}/v2/models/cls${path}/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          inputs: [{ name: 'features', shape: [1, WIDTH], datatype: 'FP32', data: [Array(WIDTH).fill(0.5)] }],
+        }),
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as { model_version?: string; error?: string; code?: string },
+      };
+    };
+    before(async () => {
+      wg = await startWarmgate({
+        port: 0,
+        tickMs: 200,
+        adminToken: ADMIN_TOKEN,
+        deployments: [
+          checkDeployment(
+            deployment('cls', 'tensor', 'classifier', {
+              scaling: SCALING,
+              versions: [{ version: 2, model: { path: `${MODELS}classifier` } }],
+            }),
+          ),
+        ],
+      });
+    });
+    after(async () => wg?.close());
+
+    it('the plain path takes the stable version; a pinned version of no weight is started for its request', async () => {
+      const plain = await infer('');
+      assert.equal(plain.status, 200, JSON.stringify(plain.body));
+      assert.equal(plain.body.model_version, '1');
+      const pinned = await infer('/versions/2');
+      assert.equal(pinned.status, 200, JSON.stringify(pinned.body));
+      assert.equal(pinned.body.model_version, '2');
+      const unknown = await infer('/versions/7');
+      assert.deepEqual([unknown.status, unknown.body.code], [404, 'version_not_found']);
+    });
+  },
+);
