@@ -5,7 +5,7 @@ import {
   stableVersion,
   versionPool,
 } from '../deployments/index.ts';
-import type { Clock } from '../../runtime/time/clock.ts';
+import { type Clock, unrefTimer } from '../../runtime/time/clock.ts';
 import { type CanaryVerdict, canaryVerdict } from './canary-verdict.ts';
 import { canaryOf, rollback } from './rollout-steps.ts';
 import type { VersionStats } from './version-stats.ts';
@@ -66,7 +66,6 @@ export function startRolloutWatch(o: RolloutWatchOptions): () => void {
       busy = false;
     }
   };
-  const timer = setInterval(() => void check(), o.intervalMs ?? 1000);
-  timer.unref();
-  return () => clearInterval(timer);
+  const timer = unrefTimer(o.clock.setInterval(() => void check(), o.intervalMs ?? 1000));
+  return () => o.clock.clearInterval(timer);
 }
