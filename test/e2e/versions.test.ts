@@ -125,7 +125,16 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
     assert.equal(bad.status, 400);
   });
 
-  it('promote moves every request to version 2; rollback brings version 1 back', async () => {
+  it('promote moves every request to version 2; rollback brings version 1 back; no request fails', async () => {
+    // Clients keep sending through both steps: the version that loses its share drains, dropping nothing.
+    let stop = false;
+    const failures: string[] = [];
+    const clients = [0, 1, 2].map(async (k) => {
+      for (let i = 0; !stop; i++) {
+        const r = await complete(`load-${k}-${i}`);
+        if (r.status !== 200) failures.push(`${r.status} ${r.text}`);
+      }
+    });
     const promoted = await admin('POST', '/promote');
     assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
     assert.equal(promoted.body.stable, 2);
@@ -136,6 +145,10 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
     assert.equal(back.body.stable, 1);
     const again = await Promise.all(Array.from({ length: 20 }, (_, i) => complete(`r-${i}`)));
     assert.deepEqual(new Set(again.map((r) => r.version)), new Set(['1']));
+    assert.ok(ready('tiny'), 'the demoted version stayed warm for its keep-alive: the rollback was warm');
+    stop = true;
+    await Promise.all(clients);
+    assert.deepEqual(failures, [], 'no request failed through promote and rollback');
   });
 
   it('a version that never becomes ready takes no request and is rolled back on its own', async () => {

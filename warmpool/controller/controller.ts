@@ -254,7 +254,13 @@ export class Controller {
           ? whole
           : {
               ...whole,
-              desired: shareOfTarget(whole.desired, share, d.scaling, waiting),
+              desired: shareOfTarget(
+                whole.desired,
+                share,
+                d.scaling,
+                waiting,
+                demand.lastRequestAt === undefined ? Infinity : now - demand.lastRequestAt,
+              ),
               reason: `${whole.reason}; version share ${share}% of ${whole.desired}`,
             };
       await pool.reconcile(decision.desired, now);

@@ -42,17 +42,20 @@ export function versionPools(d: DeploymentSpec, ready: (pool: string) => boolean
 
 /**
  * A version pool's target from the target for the whole deployment's demand: its share of it, at least
- * one instance while it has a share (so it can become ready) and at least one while requests pinned to
- * it wait; within its own min and max.
+ * one instance while it has a share (so it can become ready); one of no share keeps one instance while
+ * requests wait on it or for its keep-alive after its last request (a version just demoted stays warm
+ * for a rollback), then drains; within its own min and max.
  */
 export function shareOfTarget(
   whole: number,
   share: number,
   scaling: DeploymentSpec['scaling'],
   waiting: number,
+  idleMs = Infinity,
 ): number {
   if (share >= 100) return whole;
   const part = Math.ceil((whole * share) / 100);
-  const floor = share > 0 ? Math.max(1, scaling.minInstances) : waiting > 0 ? 1 : 0;
+  const recent = waiting > 0 || idleMs < scaling.keepAliveMs;
+  const floor = share > 0 ? Math.max(1, scaling.minInstances) : recent ? 1 : 0;
   return Math.min(scaling.maxInstances, Math.max(part, floor));
 }

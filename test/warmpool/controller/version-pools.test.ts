@@ -44,5 +44,11 @@ describe('version pools', () => {
     assert.equal(shareOfTarget(40, 50, scaling, 0), 8, 'held to maxInstances');
     assert.equal(shareOfTarget(10, 0, scaling, 0), 0, 'a version of no weight drains');
     assert.equal(shareOfTarget(10, 0, scaling, 3), 1, 'unless requests pinned to it wait');
+    assert.equal(
+      shareOfTarget(10, 0, scaling, 0, scaling.keepAliveMs - 1),
+      1,
+      'or it served within its keep-alive',
+    );
+    assert.equal(shareOfTarget(10, 0, scaling, 0, scaling.keepAliveMs), 0);
   });
 });
