@@ -7,6 +7,7 @@ import {
   stableVersion,
   versionPool,
 } from '../deployments/index.ts';
+import { apiKeyId } from '../auth/index.ts';
 import type { InstanceTable } from '../instances/index.ts';
 import { chooseVersion, splitModelName } from '../rollouts/index.ts';
 
@@ -74,7 +75,7 @@ export function versionPick(
       if (session) return `s:${session}`;
       const bearer = /^Bearer\s+(\S+)$/i.exec(header('authorization') ?? '')?.[1];
       if (bearer === undefined) return null;
-      return `k:${/^wg_([0-9a-f]{12})_/.exec(bearer)?.[1] ?? bearer}`;
+      return `k:${apiKeyId(bearer) ?? bearer}`;
     },
     ready: (pool) => registry.routable(pool).length > 0,
   };
