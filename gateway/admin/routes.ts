@@ -99,7 +99,7 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
 
   app.put('/deployments/:name', async (c) => {
     const name = c.req.param('name');
-    const spec = checkDeployment(namedBy(name, await readJson(c)));
+    const spec = keepHistory(registry.get(name), checkDeployment(namedBy(name, await readJson(c))));
     const { created } = await registry.put(spec);
     const saved = registry.get(name) ?? spec;
     return created ? c.json(saved, 201, { Location: c.req.path }) : c.json(saved, 200);
@@ -146,6 +146,16 @@ function namedBy(name: string, body: unknown): unknown {
     );
   }
   return { name, ...body };
+}
+
+/**
+ * A deployment replaced from a file that carries no rollout history keeps the one it had: the story of
+ * its versions (and which numbers are retired) outlives a redeploy.
+ */
+function keepHistory(previous: DeploymentSpec | undefined, spec: DeploymentSpec): DeploymentSpec {
+  const history = previous?.rollout?.history;
+  if (history === undefined || spec.rollout?.history !== undefined) return spec;
+  return { ...spec, rollout: { ...spec.rollout, history } };
 }
 
 function methodNotAllowed(allow: string) {
