@@ -32,6 +32,7 @@ export {
   /** A deployment as the admin API receives it, checked with its versions. */
   checkVersionedDeployment as checkDeployment,
   declaredTraffic,
+  hasVersions,
   pinnedVersion,
   stableVersion,
   versionDeployment,

@@ -2,6 +2,11 @@ import { ApiError } from '../errors/index.ts';
 import { checkDeployment, type DeploymentSpec } from './spec.ts';
 import { type TrafficTarget } from './version-fields.ts';
 
+/** Whether the deployment runs more than one version, or names its stable one (then it is judged per version). */
+export function hasVersions(d: DeploymentSpec): boolean {
+  return d.versions !== undefined || d.traffic !== undefined || d.version !== undefined;
+}
+
 /** The stable version's number. */
 export function stableVersion(d: DeploymentSpec): number {
   return d.version ?? 1;

@@ -17,6 +17,7 @@ import {
 } from '../model-text/index.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { VersionStats } from '../rollouts/index.ts';
+import { hasVersions } from '../deployments/index.ts';
 import { generateWhole, isUpstreamSilence, startGeneration, upstreamTimeout } from '../upstream/index.ts';
 import { type ForwardDeps, forward } from './forward.ts';
 import type { GenerationTarget } from './generation-target.ts';
@@ -113,6 +114,8 @@ export async function startGenerationSession(
   const adapter = target.adapter;
   const arrivedAt = deps.clock.now();
   const t0 = performance.now();
+  // Per-version figures only where there are versions (the canary analysis reads them).
+  const versioned = target.version !== null && hasVersions(target.spec);
   const leave = gate.enter();
   // Counted now, not when the request ends: the controller reads each second of arrivals once, soon
   // after it closes, and a request may outlast that (e.g. by waiting out a cold start).
@@ -148,7 +151,7 @@ export async function startGenerationSession(
       : e instanceof ApiError && e.status < 500
         ? 'rejected'
         : 'error';
-    if (target.version !== null && outcome !== 'aborted' && outcome !== 'rejected')
+    if (versioned && outcome !== 'aborted' && outcome !== 'rejected')
       deps.versionStats?.note(target.pool, deps.clock.now(), true, null);
     deps.history.recordEnd({
       model: deployment,
@@ -190,7 +193,7 @@ export async function startGenerationSession(
       });
       if (t.outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
     }
-    if (target.version !== null && t.outcome !== 'aborted')
+    if (versioned && t.outcome !== 'aborted')
       deps.versionStats?.note(target.pool, deps.clock.now(), t.outcome === 'error', ttftMs);
     deps.history.recordEnd({
       model: deployment,

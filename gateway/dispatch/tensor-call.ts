@@ -5,6 +5,7 @@ import type { InstanceMetadata } from '../instances/index.ts';
 import { inferTensors, type InferResponseBody, type TensorBody } from '../upstream/index.ts';
 import type { GatewayContext } from './context.ts';
 import { forward } from './forward.ts';
+import { hasVersions } from '../deployments/index.ts';
 import { chooseVersion, type VersionChoice } from '../rollouts/index.ts';
 
 /**
@@ -22,7 +23,7 @@ export async function callTensorModel(
   const t0 = performance.now();
   const spec = gw.deployments.get(deployment);
   // Without a choice made by the route: the split, for an anonymous client.
-  const { pool, version } =
+  const { pool } =
     chosen ??
     (spec === undefined
       ? { pool: deployment, version: 1 }
@@ -49,9 +50,9 @@ export async function callTensorModel(
   } finally {
     leave();
     const ms = performance.now() - t0;
-    if (spec?.traffic !== undefined || version !== 1 || spec?.versions !== undefined)
-      if (outcome === 'ok' || outcome === 'error')
-        gw.versionStats?.note(pool, gw.clock.now(), outcome === 'error', outcome === 'ok' ? ms : null);
+    // Only deployments with versions: the figures serve the canary analysis and GET .../rollout.
+    if (spec !== undefined && hasVersions(spec) && (outcome === 'ok' || outcome === 'error'))
+      gw.versionStats?.note(pool, gw.clock.now(), outcome === 'error', outcome === 'ok' ? ms : null);
     gw.history.recordEnd({
       model: deployment,
       at,

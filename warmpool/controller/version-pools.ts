@@ -1,6 +1,7 @@
 import {
   declaredTraffic,
   type DeploymentSpec,
+  hasVersions,
   stableVersion,
   versionDeployment,
   versionNumbers,
@@ -25,8 +26,7 @@ export interface VersionPoolSpec {
  * weight is sized 0 (it drains, or serves only requests that pin it).
  */
 export function versionPools(d: DeploymentSpec, ready: (pool: string) => boolean): VersionPoolSpec[] {
-  if (d.versions === undefined && d.traffic === undefined && d.version === undefined)
-    return [{ spec: d, deployment: d.name, share: 100 }];
+  if (!hasVersions(d)) return [{ spec: d, deployment: d.name, share: 100 }];
   const stable = stableVersion(d);
   const now = effectiveTraffic(d, (v) => ready(versionPool(d.name, v)));
   const declared = declaredTraffic(d);
