@@ -4,6 +4,7 @@ import { ApiError } from '../errors/index.ts';
 import { checkPipelineFields, STEPS_SCHEMA } from './pipeline-spec.ts';
 import type { PipelineStep } from './pipeline-types.ts';
 import { withScalingDefaults } from './scaling-defaults.ts';
+import { type RolloutSettings, type TrafficTarget, VERSION_FIELDS_SCHEMA } from './version-fields.ts';
 
 /** Where a model comes from: a folder on the host, or a URL pinned by its sha256. */
 export type ModelArtifact = { path: string } | { url: string; sha256: string };
@@ -116,6 +117,26 @@ export interface DeploymentSpec {
      */
     adapters?: { slots: number; maxRank?: number; targets?: LoraTargetName[] };
   };
+  /** The stable version's number: the fields above are its own. Default 1 (versions.ts). */
+  version?: number;
+  /** The deployment's other versions: a canary, or a former stable kept for rollback. */
+  versions?: VersionSpec[];
+  /** How requests split between versions, in percent summing to 100. Left out: all to the stable one. */
+  traffic?: TrafficTarget[];
+  /** Stickiness, automatic rollback, and the rollout's history. */
+  rollout?: RolloutSettings;
+}
+
+/**
+ * A version of a deployment other than the stable one (whose fields are the deployment's own): a
+ * canary, or a former stable kept for rollback. What it leaves out it takes from the stable version.
+ */
+export interface VersionSpec {
+  version: number;
+  model: ModelArtifact;
+  runtime?: DeploymentSpec['runtime'];
+  batching?: DeploymentSpec['batching'];
+  scaling?: Partial<ScalingPolicy>;
 }
 
 /** The projections an adapter may target (PEFT's module names), as the runtime's graph names them. */
@@ -191,6 +212,10 @@ const schema: JSONSchemaType<DeploymentSpec> = {
         },
       },
     },
+    version: VERSION_FIELDS_SCHEMA.version as never,
+    versions: VERSION_FIELDS_SCHEMA.versions as never,
+    traffic: VERSION_FIELDS_SCHEMA.traffic as never,
+    rollout: VERSION_FIELDS_SCHEMA.rollout as never,
     allowedKeys: {
       type: 'array',
       nullable: true,
@@ -274,6 +299,7 @@ const validate = ajv.compile(schema);
  * naming the field to fix. Returns the spec with the scaling defaults set where it left fields out.
  */
 export function checkDeployment(received: unknown): DeploymentSpec {
+  // Versions are checked in versions.ts (checkVersionedDeployment), each as a deployment of its own.
   const value = withScalingDefaults(received);
   if (!validate(value)) {
     const e = validate.errors?.[0];

@@ -7,7 +7,7 @@ import type { DeploymentSpec } from '../deployments/index.ts';
 import type { GatewayContext } from './context.ts';
 import { validated } from './forward.ts';
 import { startGenerationSession } from './generation.ts';
-import { generationTarget } from './generation-target.ts';
+import { generationTarget, type VersionPick } from './generation-target.ts';
 import type { ClientSignal } from '../http/client-signal.ts';
 import { noteContent } from '../http/request-span.ts';
 import { narrowed, type RequestPolicy } from '../openai/input-limits.ts';
@@ -46,6 +46,8 @@ export async function callFunction(
   signal: ClientSignal,
   /** The conversation a generation continues (header x-warmgate-session), kept on one instance. */
   conversation?: string,
+  /** How the request picks among the deployment's versions (its client and the pools' readiness). */
+  pick?: VersionPick,
 ): Promise<FunctionAnswer> {
   const limits = policy.limits ?? {};
   const name = d.name;
@@ -80,7 +82,7 @@ export async function callFunction(
     };
   }
 
-  const found = generationTarget(gw.deployments, name)!;
+  const found = generationTarget(gw.deployments, name, pick)!;
   const target = conversation === undefined ? found : { ...found, session: conversation };
   const { prompt, fields: sampling } = generativeCall(fields, d.promptTemplate);
   // As a completion's: made now when the model's text is known, else by the session once it is.
@@ -93,7 +95,7 @@ export async function callFunction(
   noteContent(policy.recordContent, { 'gen_ai.prompt': prompt });
   const session = await startGenerationSession(
     gw,
-    gw.gate(name),
+    gw.gate(name, target.pool),
     target,
     made,
     (m, p) =>

@@ -11,6 +11,7 @@ import { markStreaming, noteModel } from '../http/request-span.ts';
 import type { RequestPolicy } from '../openai/input-limits.ts';
 import { runPipeline } from '../pipelines/index.ts';
 import { callFunction } from '../dispatch/function-call.ts';
+import { versionPick } from '../dispatch/generation-target.ts';
 import { writeNdjson } from './ndjson-stream.ts';
 
 /**
@@ -42,7 +43,8 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
       });
       answer = await runPipeline(gw, policy, d, body as Record<string, unknown>, clientSignal(c));
     } else {
-      answer = await callFunction(gw, policy, d, body, clientSignal(c), sessionOf(c));
+      const pick = versionPick(gw.registry, (h) => c.req.header(h));
+      answer = await callFunction(gw, policy, d, body, clientSignal(c), sessionOf(c), pick);
     }
     if (!answer.stream) return c.json(answer.body);
     c.header('Content-Type', 'application/x-ndjson');

@@ -2,6 +2,9 @@ import { type Context, Hono } from 'hono';
 import { ApiError } from '../errors/index.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
+import { versionPick } from '../dispatch/generation-target.ts';
+import { DEFAULT_STICKY_HEADER, versionNumbers } from '../deployments/index.ts';
+import { chooseVersion } from '../rollouts/index.ts';
 import { callTensorModel } from '../dispatch/tensor-call.ts';
 import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
@@ -39,7 +42,7 @@ export function kserveRoutes(gw: GatewayContext): Hono {
     const meta = gw.registry.metadata(d.name);
     return c.json({
       name: d.name,
-      versions: ['1'],
+      versions: versionNumbers(d).map(String),
       platform: 'onnxruntime_onnx',
       inputs: meta?.inputs ?? [],
       outputs: meta?.outputs ?? [],
@@ -52,8 +55,16 @@ export function kserveRoutes(gw: GatewayContext): Hono {
     return c.json({ name: d.name, ready }, ready ? 200 : 503);
   });
 
-  app.post('/models/:m/infer', async (c) => {
-    const d = tensorDeployment(c, c.req.param('m'));
+  // KServe's versioned path pins a version; the plain one takes the split (sticky as the OpenAI routes).
+  const infer = async (c: Context, name: string, version: number | undefined) => {
+    const d = tensorDeployment(c, name);
+    const pick = versionPick(gw.registry, (h) => c.req.header(h));
+    const chosen = chooseVersion(
+      d,
+      version,
+      pick.client(d.rollout?.stickyHeader ?? DEFAULT_STICKY_HEADER),
+      pick.ready,
+    );
     const body = (await readJson(c)) as {
       id?: unknown;
       inputs?: unknown;
@@ -88,14 +99,24 @@ export function kserveRoutes(gw: GatewayContext): Hono {
       },
       clientSignal(c),
       sequence,
+      chosen,
     );
     const outputs = result.outputs.filter((o) => !wanted || wanted.includes(o.name));
     return c.json({
       model_name: d.name,
-      model_version: '1',
+      model_version: String(chosen.version),
       ...(typeof body.id === 'string' ? { id: body.id } : {}),
       outputs,
     });
+  };
+  app.post('/models/:m/infer', (c) => infer(c, c.req.param('m'), undefined));
+  app.post('/models/:m/versions/:v/infer', (c) => {
+    const v = c.req.param('v');
+    if (!/^[1-9][0-9]{0,6}$/.test(v))
+      throw new ApiError('version_not_found', `version '${v}': a version is a number, as in /versions/2`, {
+        param: 'model',
+      });
+    return infer(c, c.req.param('m'), Number(v));
   });
 
   return app;

@@ -4,7 +4,12 @@ import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
 import { type PromptFor, startGenerationSession } from '../dispatch/generation.ts';
-import { type GenerationTarget, generationTarget } from '../dispatch/generation-target.ts';
+import {
+  type GenerationTarget,
+  generationTarget,
+  type VersionPick,
+  versionPick,
+} from '../dispatch/generation-target.ts';
 import { readJson } from '../http/read-body.ts';
 import { sessionOf } from '../http/session-header.ts';
 import { clientSignal } from '../http/client-signal.ts';
@@ -70,7 +75,12 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   app.post('/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseCompletionBody(raw));
-    const target = generativeTarget(gw, body.model, sessionOf(c));
+    const target = generativeTarget(
+      gw,
+      body.model,
+      versionPick(gw.registry, (h) => c.req.header(h)),
+      sessionOf(c),
+    );
     const text = gw.texts.peek(target.pool);
     const made = text
       ? completionPrompt(text, body.prompt, limits)
@@ -85,7 +95,12 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   app.post('/chat/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseChatBody(raw));
-    const target = generativeTarget(gw, body.model, sessionOf(c));
+    const target = generativeTarget(
+      gw,
+      body.model,
+      versionPick(gw.registry, (h) => c.req.header(h)),
+      sessionOf(c),
+    );
     const text = gw.texts.peek(target.pool);
     const made = text
       ? chatPromptFor(text, body.messages, limits)
@@ -100,8 +115,13 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
 }
 
 /** A generative deployment or an adapter by name, else model_not_found. */
-function generativeTarget(gw: GatewayContext, name: string, session: string | undefined): GenerationTarget {
-  const target = generationTarget(gw.deployments, name);
+function generativeTarget(
+  gw: GatewayContext,
+  name: string,
+  pick: VersionPick,
+  session: string | undefined,
+): GenerationTarget {
+  const target = generationTarget(gw.deployments, name, pick);
   if (target === null) throw modelNotFound(name);
   return session === undefined ? target : { ...target, session };
 }
@@ -130,7 +150,10 @@ async function generate(
   noteModel(c, model, flavor === 'chat' ? 'chat' : 'text_completion');
   const made = typeof prompt !== 'function';
   if (made) noteContent(policy.recordContent, { 'gen_ai.prompt': promptText(prompt) });
-  const session = await startGenerationSession(gw, gw.gate(model), target, prompt, build, clientSignal(c));
+  const gate = gw.gate(model, target.pool);
+  const session = await startGenerationSession(gw, gate, target, prompt, build, clientSignal(c));
+  // Which version answered: a client (or a test) can tell a canary's answers from the stable's.
+  if (target.version !== null) c.header('x-warmgate-version', String(target.version));
   const req = session.request;
   // How tokens read in logprobs: as the instance named them (an imported model's), else as bytes.
   const texts = logprobs ? TOKEN_TEXTS : null;

@@ -7,7 +7,7 @@ type TensorRefusalCode = Extract<InferResult, { ok: false }>['error']['code'];
 /** How one error code answers over HTTP. `type` is the OpenAI error type the official clients expect. */
 export interface ErrorSpec {
   readonly status:
-    400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 422 | 429 | 431 | 500 | 502 | 503 | 504;
+    400 | 401 | 403 | 404 | 405 | 408 | 409 | 410 | 413 | 415 | 422 | 429 | 431 | 500 | 502 | 503 | 504;
   readonly type:
     | 'invalid_request_error'
     | 'authentication_error'
@@ -150,6 +150,16 @@ export const ERROR_CATALOG = {
     status: 409,
     type: 'invalid_request_error',
     hint: 'PUT /admin/v1/deployments/{name} replaces a deployment',
+  },
+  version_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    hint: "GET /admin/v1/deployments/{name}/rollout lists the deployment's versions",
+  },
+  version_retired: {
+    status: 410,
+    type: 'not_found_error',
+    hint: 'call the deployment by name, or a version it still lists',
   },
   tokenizer_unavailable: {
     status: 503,
