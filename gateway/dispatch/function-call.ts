@@ -3,11 +3,12 @@ import { ApiError } from '../errors/index.ts';
 import { ajv, generationRequest, schemaError } from '../openai/sampling-request.ts';
 import { ChoiceAccumulator } from '../openai/choice-accumulator.ts';
 import { finishReason, usage } from '../openai/responses.ts';
-import type { DeploymentSpec } from '../deployments/index.ts';
+import { DEFAULT_STICKY_HEADER, type DeploymentSpec } from '../deployments/index.ts';
 import type { GatewayContext } from './context.ts';
 import { validated } from './forward.ts';
 import { startGenerationSession } from './generation.ts';
 import { generationTarget, type VersionPick } from './generation-target.ts';
+import { chooseVersion } from '../rollouts/index.ts';
 import type { ClientSignal } from '../http/client-signal.ts';
 import { noteContent } from '../http/request-span.ts';
 import { narrowed, type RequestPolicy } from '../openai/input-limits.ts';
@@ -44,10 +45,10 @@ export async function callFunction(
   d: DeploymentSpec,
   body: unknown,
   signal: ClientSignal,
+  /** How the request picks among the deployment's versions (its client and the pools' readiness). */
+  pick: VersionPick,
   /** The conversation a generation continues (header x-warmgate-session), kept on one instance. */
   conversation?: string,
-  /** How the request picks among the deployment's versions (its client and the pools' readiness). */
-  pick?: VersionPick,
 ): Promise<FunctionAnswer> {
   const limits = policy.limits ?? {};
   const name = d.name;
@@ -75,7 +76,20 @@ export async function callFunction(
     const given = tensorInputs(fields.inputs as Record<string, unknown>);
     // A stateful model's sequence fields (sequence_id, sequence_start, sequence_end) beside `inputs`.
     const sequence = sequenceParams(fields, '');
-    const result = await callTensorModel(gw, name, (m) => checkFunctionInputs(given, m), signal, sequence);
+    // Sticky as a generation is (one client, one version); an anonymous sequence sticks by its id, so
+    // every step of it finds the version, and so the instance, that holds its state.
+    const client =
+      pick.client(d.rollout?.stickyHeader ?? DEFAULT_STICKY_HEADER) ??
+      (sequence === null ? null : `q:${String(sequence.id)}`);
+    const chosen = chooseVersion(d, undefined, client, pick.ready);
+    const result = await callTensorModel(
+      gw,
+      name,
+      (m) => checkFunctionInputs(given, m),
+      signal,
+      sequence,
+      chosen,
+    );
     return {
       stream: false,
       body: { outputs: Object.fromEntries(result.outputs.map((o) => [o.name, nest(o.data, o.shape)])) },

@@ -34,8 +34,6 @@ export interface VersionPick {
   readonly ready: (pool: string) => boolean;
 }
 
-const ANY: VersionPick = { client: () => null, ready: () => true };
-
 /**
  * A generative deployment or an adapter by name (`name@3` pins a version); null for a tensor
  * deployment, a pipeline or none. Throws version_not_found or version_retired for a bad pin.
@@ -43,7 +41,8 @@ const ANY: VersionPick = { client: () => null, ready: () => true };
 export function generationTarget(
   deployments: DeploymentRegistry,
   model: string,
-  pick: VersionPick = ANY,
+  /** Required: a pick that took every pool for ready would send requests to a version not ready yet. */
+  pick: VersionPick,
 ): GenerationTarget | null {
   const { name, version: pinned } = splitModelName(model);
   const spec = deployments.get(name);

@@ -32,6 +32,8 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
       d.kind === 'tensor' ? 'tensor_inference' : d.kind === 'pipeline' ? 'pipeline' : 'text_completion';
     noteModel(c, name, operation);
     const body = await readJson(c);
+    // One client, one version: in a pipeline's steps too (each step's deployment may run a canary).
+    const pick = versionPick(gw.registry, (h) => c.req.header(h));
     let answer;
     if (d.kind === 'pipeline') {
       // A pipeline's own schema, if any; each step's body is checked against its deployment's.
@@ -41,10 +43,10 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
         if (typeof body !== 'object' || body === null || Array.isArray(body))
           throw new ApiError('invalid_request', 'the body must be a JSON object');
       });
-      answer = await runPipeline(gw, policy, d, body as Record<string, unknown>, clientSignal(c));
+      const request = body as Record<string, unknown>;
+      answer = await runPipeline(gw, policy, d, request, clientSignal(c), pick, sessionOf(c));
     } else {
-      const pick = versionPick(gw.registry, (h) => c.req.header(h));
-      answer = await callFunction(gw, policy, d, body, clientSignal(c), sessionOf(c), pick);
+      answer = await callFunction(gw, policy, d, body, clientSignal(c), pick, sessionOf(c));
     }
     if (!answer.stream) return c.json(answer.body);
     c.header('Content-Type', 'application/x-ndjson');

@@ -4,6 +4,7 @@ import { type DeploymentSpec, outputRef, planPipeline, readPath } from '../deplo
 import type { GatewayContext } from '../dispatch/context.ts';
 import { ApiError } from '../errors/index.ts';
 import { callFunction, type FunctionAnswer } from '../dispatch/function-call.ts';
+import type { VersionPick } from '../dispatch/generation-target.ts';
 import type { ClientSignal } from '../http/client-signal.ts';
 import type { RequestPolicy } from '../openai/input-limits.ts';
 import type { Outcome } from '../request-history/index.ts';
@@ -22,6 +23,10 @@ export async function runPipeline(
   p: DeploymentSpec,
   request: Record<string, unknown>,
   client: ClientSignal,
+  /** The request's version pick (sticky client, readiness), for every step. */
+  pick: VersionPick,
+  /** The request's conversation (header x-warmgate-session), for its generative steps. */
+  conversation?: string,
 ): Promise<FunctionAnswer> {
   // The first gate a request takes is where its API key is checked (gateway/auth): the pipeline's, so its
   // allowedKeys decide; its steps' calls are the pipeline's, as an adapter's run on its base.
@@ -86,7 +91,7 @@ export async function runPipeline(
             throw new ApiError('model_not_found', `'${step.deployment}' is not deployed`);
           const body = stepBody(step, target, state, id === streamed);
           const answer = await context.with(trace.setSpan(context.active(), span), () =>
-            callFunction(gw, policy, target, body, abort.signal),
+            callFunction(gw, policy, target, body, abort.signal, pick, conversation),
           );
           if (answer.stream) {
             ends = false; // the span lasts as long as the stream
