@@ -12,8 +12,6 @@ export interface ReplayRequest {
   readonly atMs: number;
   readonly prompt: string;
   readonly maxTokens: number;
-  /** Sent as x-warmgate-session (gateway targets only). */
-  readonly session?: string;
 }
 
 export interface ReplayInput {

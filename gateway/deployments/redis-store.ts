@@ -1,7 +1,6 @@
 import { redisReady } from '../redis/ready.ts';
 import { Redis } from 'ioredis';
-import type { DeploymentSpec } from './spec.ts';
-import { checkVersionedDeployment as checkDeployment } from './versions.ts';
+import { checkDeployment, type DeploymentSpec } from './spec.ts';
 import { byName, type DeploymentStore } from './store.ts';
 
 interface RedisDeploymentCommon {

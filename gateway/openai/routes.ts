@@ -4,14 +4,8 @@ import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
 import { type PromptFor, startGenerationSession } from '../dispatch/generation.ts';
-import {
-  type GenerationTarget,
-  generationTarget,
-  type VersionPick,
-  versionPick,
-} from '../dispatch/generation-target.ts';
+import { type GenerationTarget, generationTarget } from '../dispatch/generation-target.ts';
 import { readJson } from '../http/read-body.ts';
-import { sessionOf } from '../http/session-header.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
 import { type DeploymentText, type Prompt, promptText } from '../model-text/index.ts';
@@ -59,14 +53,14 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
       object: 'list',
       data: gw.deployments
         .list()
-        .filter((d) => d.kind !== 'tensor' && d.kind !== 'pipeline') // functions, not models
+        .filter((d) => d.kind !== 'tensor')
         .map(modelEntry),
     }),
   );
 
   app.get('/models/:name', (c) => {
     const d = gw.deployments.get(c.req.param('name'));
-    if (!d || d.kind === 'tensor' || d.kind === 'pipeline') throw modelNotFound(c.req.param('name'));
+    if (!d || d.kind === 'tensor') throw modelNotFound(c.req.param('name'));
     return c.json(modelEntry(d));
   });
 
@@ -75,12 +69,7 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   app.post('/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseCompletionBody(raw));
-    const target = generativeTarget(
-      gw,
-      body.model,
-      versionPick(gw.registry, (h) => c.req.header(h)),
-      sessionOf(c),
-    );
+    const target = generativeTarget(gw, body.model);
     const text = gw.texts.peek(target.pool);
     const made = text
       ? completionPrompt(text, body.prompt, limits)
@@ -95,12 +84,7 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   app.post('/chat/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseChatBody(raw));
-    const target = generativeTarget(
-      gw,
-      body.model,
-      versionPick(gw.registry, (h) => c.req.header(h)),
-      sessionOf(c),
-    );
+    const target = generativeTarget(gw, body.model);
     const text = gw.texts.peek(target.pool);
     const made = text
       ? chatPromptFor(text, body.messages, limits)
@@ -115,15 +99,10 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
 }
 
 /** A generative deployment or an adapter by name, else model_not_found. */
-function generativeTarget(
-  gw: GatewayContext,
-  name: string,
-  pick: VersionPick,
-  session: string | undefined,
-): GenerationTarget {
-  const target = generationTarget(gw.deployments, name, pick);
+function generativeTarget(gw: GatewayContext, name: string): GenerationTarget {
+  const target = generationTarget(gw.deployments, name);
   if (target === null) throw modelNotFound(name);
-  return session === undefined ? target : { ...target, session };
+  return target;
 }
 
 export function modelNotFound(name: string): ApiError {
@@ -150,10 +129,7 @@ async function generate(
   noteModel(c, model, flavor === 'chat' ? 'chat' : 'text_completion');
   const made = typeof prompt !== 'function';
   if (made) noteContent(policy.recordContent, { 'gen_ai.prompt': promptText(prompt) });
-  const gate = gw.gate(model, target.pool);
-  const session = await startGenerationSession(gw, gate, target, prompt, build, clientSignal(c));
-  // Which version answered: a client (or a test) can tell a canary's answers from the stable's.
-  if (target.version !== null) c.header('x-warmgate-version', String(target.version));
+  const session = await startGenerationSession(gw, gw.gate(model), target, prompt, build, clientSignal(c));
   const req = session.request;
   // How tokens read in logprobs: as the instance named them (an imported model's), else as bytes.
   const texts = logprobs ? TOKEN_TEXTS : null;

@@ -6,13 +6,10 @@ import { ApiError, ERROR_CATALOG, type ErrorCode } from '../errors/index.ts';
  */
 export class RetryableUpstreamError extends Error {
   readonly draining: boolean;
-  /** The instance's answer; null when it gave none (unreachable, reset). */
-  readonly status: number | null;
-  constructor(message: string, draining: boolean, status: number | null = null) {
+  constructor(message: string, draining: boolean) {
     super(message);
     this.name = 'RetryableUpstreamError';
     this.draining = draining;
-    this.status = status;
   }
 }
 
@@ -24,7 +21,6 @@ export function instanceError(status: number, body: unknown): ApiError | Retryab
     return new RetryableUpstreamError(
       `instance answered ${status}${code ? ` ${code}` : ''}: ${e?.message ?? ''}`,
       code === 'engine_draining',
-      status,
     );
   }
   if (code && code in ERROR_CATALOG) {

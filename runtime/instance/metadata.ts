@@ -1,4 +1,3 @@
-import { requestTensors } from '../tensor/index.ts';
 import type { RuntimeInstance } from './instance.ts';
 import type { ServedTokenizer } from './protocol.ts';
 
@@ -22,15 +21,11 @@ export function instanceMetadata(inst: RuntimeInstance) {
     };
   }
   const m = inst.tensorManifest;
-  const seq = inst.sequenceConfig;
-  // A stateful model's state is the instance's: callers see and send only the other tensors.
-  const tensors = m ? requestTensors(m, seq) : { inputs: [], outputs: [] };
   return {
     model: inst.modelName,
     kind: 'tensor' as const,
-    inputs: tensors.inputs,
-    outputs: tensors.outputs,
-    maxBatchSize: seq ? 1 : inst.batching.maxBatchSize,
-    ...(seq && { sequence: { idleTimeoutMs: seq.idleTimeoutMs, maxSequences: seq.maxSequences } }),
+    inputs: m?.inputs ?? [],
+    outputs: m?.outputs ?? [],
+    maxBatchSize: inst.batching.maxBatchSize,
   };
 }

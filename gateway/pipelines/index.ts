@@ -1,1 +1,0 @@
-export { runPipeline } from './run-pipeline.ts';
