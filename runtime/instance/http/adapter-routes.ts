@@ -2,17 +2,10 @@ import { Hono } from 'hono';
 import { ApiError, schemaError } from '../../errors/index.ts';
 import type { RuntimeInstance } from '../instance.ts';
 import { ajv } from './ajv.ts';
+import { ADAPTER_SCHEMA } from './generate-body.ts';
 import { readJson } from './read-json.ts';
 
-const validateLoad = ajv.compile<{ id: string; path: string }>({
-  type: 'object',
-  required: ['id', 'path'],
-  additionalProperties: false,
-  properties: {
-    id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$' },
-    path: { type: 'string', minLength: 1, maxLength: 4096 },
-  },
-});
+const validateLoad = ajv.compile<{ id: string; path: string }>(ADAPTER_SCHEMA);
 
 /**
  * GET /adapters: the adapters requests asked for and the slots they take turns in. POST /adapters

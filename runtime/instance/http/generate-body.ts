@@ -2,6 +2,17 @@ import { ApiError, schemaError } from '../../errors/index.ts';
 import type { GenerateRequestBody } from '../protocol.ts';
 import { ajv } from './ajv.ts';
 
+/** An adapter as a request names it (and as POST /adapters loads it): its id and PEFT folder. */
+export const ADAPTER_SCHEMA = {
+  type: 'object',
+  required: ['id', 'path'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$' },
+    path: { type: 'string', minLength: 1, maxLength: 4096 },
+  },
+} as const;
+
 // Other fields have always been accepted and ignored, so they still are (no additionalProperties: false).
 const validate = ajv.compile<GenerateRequestBody>({
   type: 'object',
@@ -10,15 +21,7 @@ const validate = ajv.compile<GenerateRequestBody>({
     prompt: { type: ['string', 'array'], items: { type: 'integer' } },
     params: {},
     priority: {},
-    adapter: {
-      type: 'object',
-      required: ['id', 'path'],
-      additionalProperties: false,
-      properties: {
-        id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$' },
-        path: { type: 'string', minLength: 1, maxLength: 4096 },
-      },
-    },
+    adapter: ADAPTER_SCHEMA,
   },
 });
 
