@@ -12,8 +12,10 @@
 //                                                the gateway's own table of instances (polled)
 //   4. routing, admission, upstream, auth,       what acts on one request: pick, queue, call, authorize;
 //      model-text                                the model's tokenizer and chat template, and prompts in ids
+//      rollouts                                  versions: traffic split, rollout steps, canary verdict
 //   5. openai, kserve, functions (not routes.ts) request parsing and response shapes of each API
-//   6. dispatch                                  forward with retry, generation session, tensor call
+//   6. dispatch                                  forward with retry, generation session, tensor call, function call
+//   6b. pipelines                                a pipeline's steps, each a function call
 //   7. */routes.ts, admin/                       route modules
 //   8. server                                    the composition root: app assembly, start, replica
 //   9. main.ts, bench/                           processes
@@ -21,9 +23,10 @@ const GATEWAY_LAYERS = [
   ['^gateway/(errors|config|redis)/'],
   ['^gateway/(telemetry|shared-instance-registry|demand-board|deployments|request-history)/'],
   ['^gateway/(http|instances)/'],
-  ['^gateway/(routing|admission|upstream|auth|model-text)/'],
+  ['^gateway/(routing|admission|upstream|auth|model-text|rollouts)/'],
   ['^gateway/(openai|kserve|functions)/(?!routes\\.ts$)'],
   ['^gateway/dispatch/'],
+  ['^gateway/pipelines/'],
   ['^gateway/(openai|kserve|functions)/routes\\.ts$', '^gateway/admin/', '^gateway/status-page/'],
   ['^gateway/server/'],
   ['^gateway/main\\.ts$', '^gateway/bench/'],

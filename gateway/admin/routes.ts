@@ -5,6 +5,7 @@ import type { KeyStore } from '../auth/index.ts';
 import { bearerToken } from './bearer-token.ts';
 import type { ControllerTimeline } from './controller-timeline.ts';
 import { keyRoutes } from './key-routes.ts';
+import { rolloutRoutes, type RolloutView } from './rollout-routes.ts';
 import { lineCount } from './line-count.ts';
 import { sinceMs } from './since-ms.ts';
 import { limitBody } from '../http/limit-body.ts';
@@ -22,6 +23,8 @@ export interface AdminOptions {
   maxBodyBytes?: number;
   /** What the warm-pool controller reports, when one runs with this gateway. */
   operations?: AdminOperations;
+  /** Per-version figures and readiness for the rollout routes; without them those routes are absent. */
+  rollouts?: RolloutView;
   /** The status page's summary (gateway/status-page), served as JSON at /status for `warmgate status`. */
   status?: (query: URLSearchParams) => Promise<object>;
 }
@@ -96,7 +99,7 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
 
   app.put('/deployments/:name', async (c) => {
     const name = c.req.param('name');
-    const spec = checkDeployment(namedBy(name, await readJson(c)));
+    const spec = keepHistory(registry.get(name), checkDeployment(namedBy(name, await readJson(c))));
     const { created } = await registry.put(spec);
     const saved = registry.get(name) ?? spec;
     return created ? c.json(saved, 201, { Location: c.req.path }) : c.json(saved, 200);
@@ -107,6 +110,8 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
     if (!(await registry.delete(name))) throw notFound(name);
     return c.body(null, 204);
   });
+
+  if (options.rollouts) app.route('/deployments', rolloutRoutes(registry, options.rollouts));
 
   app.all('/deployments', methodNotAllowed('GET, POST'));
   app.all('/deployments/:name', methodNotAllowed('GET, PUT, DELETE'));
@@ -141,6 +146,16 @@ function namedBy(name: string, body: unknown): unknown {
     );
   }
   return { name, ...body };
+}
+
+/**
+ * A deployment replaced from a file that carries no rollout history keeps the one it had: the story of
+ * its versions (and which numbers are retired) outlives a redeploy.
+ */
+function keepHistory(previous: DeploymentSpec | undefined, spec: DeploymentSpec): DeploymentSpec {
+  const history = previous?.rollout?.history;
+  if (history === undefined || spec.rollout?.history !== undefined) return spec;
+  return { ...spec, rollout: { ...spec.rollout, history } };
 }
 
 function methodNotAllowed(allow: string) {

@@ -25,7 +25,7 @@ export interface GatewayAuth {
    * anything else), while later calls in the request's async context come from elsewhere (demand
    * reports that read every model's gate).
    */
-  guardGate<G>(gate: (model: string) => G): (model: string) => G;
+  guardGate<G>(gate: (model: string, pool?: string) => G): (model: string, pool?: string) => G;
   /** The history store, also counting each generative request's tokens against its key. */
   meterHistory(history: HistoryStore): HistoryStore;
   /** What each key used at this replica (requests and tokens of the generations it recorded). */
@@ -49,7 +49,7 @@ export function createGatewayAuth(o: GatewayAuthOptions): GatewayAuth {
       onRefused: refusals && ((code) => refusals.add(1, { code })),
     }),
     guardGate(gate) {
-      return (model) => {
+      return (model, pool) => {
         const key = currentKey.getStore();
         if (key && !key.modelChecked) {
           key.modelChecked = true;
@@ -60,7 +60,7 @@ export function createGatewayAuth(o: GatewayAuthOptions): GatewayAuth {
             throw e;
           }
         }
-        return gate(model);
+        return gate(model, pool);
       };
     },
     meterHistory(history) {

@@ -8,11 +8,12 @@ function requestFor(
   target: ReplayTarget,
   r: ReplayRequest,
   i: number,
-): { origin: string; path: string; body: string } {
+): { origin: string; path: string; body: string; headers?: Record<string, string> } {
   if (target.kind === 'gateway') {
     return {
       origin: target.url,
       path: '/v1/completions',
+      ...(r.session !== undefined && { headers: { 'x-warmgate-session': r.session } }),
       body: JSON.stringify({
         model: target.model,
         prompt: r.prompt,
@@ -40,14 +41,14 @@ async function run(input: ReplayInput): Promise<ReplayResult> {
   const start = performance.now();
 
   async function one(r: ReplayRequest, i: number): Promise<ReplayOutcome> {
-    const { origin, path, body } = requestFor(input.target, r, i);
+    const { origin, path, body, headers } = requestFor(input.target, r, i);
     const sent = performance.now();
     maxSendLagMs = Math.max(maxSendLagMs, sent - start - r.atMs);
     try {
       const res = await pool(origin).request({
         path,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers },
         body,
       });
       if (res.statusCode !== 200) {

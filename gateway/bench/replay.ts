@@ -12,6 +12,8 @@ export interface ReplayRequest {
   readonly atMs: number;
   readonly prompt: string;
   readonly maxTokens: number;
+  /** Sent as x-warmgate-session (gateway targets only). */
+  readonly session?: string;
 }
 
 export interface ReplayInput {

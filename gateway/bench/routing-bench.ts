@@ -3,10 +3,11 @@ import { prefixCounters, prefixHitRate, startInstances } from './instances.ts';
 import type { MooncakeRequest } from './mooncake.ts';
 import { runReplay, type ReplaySummary, type ReplayTarget } from './replay.ts';
 
-export type RoutingRun = 'prefix' | 'round-robin' | 'client-round-robin';
+/** 'prefix+session': prefix routing, each request carrying its conversation (x-warmgate-session). */
+export type RoutingRun = 'prefix' | 'prefix+session' | 'round-robin' | 'client-round-robin';
 
 export interface RoutingBenchOptions {
-  readonly requests: readonly MooncakeRequest[];
+  readonly requests: readonly (MooncakeRequest & { readonly session?: string })[];
   readonly instances: number;
   readonly model: string;
   readonly kvMb: number;
@@ -16,6 +17,8 @@ export interface RoutingBenchOptions {
    * round-robins straight to the instances (no gateway), a baseline that runs without it.
    */
   readonly via: 'gateway' | 'direct';
+  /** The runs, in order; default by `via`. Only 'prefix+session' sends the requests' sessions. */
+  readonly runs?: readonly RoutingRun[];
 }
 
 export interface RoutingRunResult {
@@ -23,6 +26,8 @@ export interface RoutingRunResult {
   readonly replay: ReplaySummary;
   /** Σ hit tokens / Σ queried tokens over the instances during the replay; null if they do not report them. */
   readonly prefixHitRate: number | null;
+  /** Σ prefix-cache hit tokens over the instances: prompt tokens whose prefill was saved. */
+  readonly prefixHitTokens: number | null;
   readonly prefixHitRateNote?: string;
 }
 
@@ -34,7 +39,7 @@ export async function runRoutingBench(
   o: RoutingBenchOptions,
   log: (s: string) => void,
 ): Promise<RoutingRunResult[]> {
-  const runs: RoutingRun[] = o.via === 'gateway' ? ['prefix', 'round-robin'] : ['client-round-robin'];
+  const runs = o.runs ?? (o.via === 'gateway' ? ['prefix', 'round-robin'] : ['client-round-robin']);
   const results: RoutingRunResult[] = [];
   for (const run of runs) {
     const t0 = performance.now();
@@ -51,18 +56,24 @@ export async function runRoutingBench(
       let target: ReplayTarget;
       if (run === 'client-round-robin') target = { kind: 'instances', urls: instances.urls };
       else {
-        gateway = await startBenchGateway(run, instances.urls);
+        gateway = await startBenchGateway(run === 'prefix+session' ? 'prefix' : run, instances.urls);
         target = { kind: 'gateway', url: gateway.url, model: BENCH_DEPLOYMENT };
       }
-      const replay = await runReplay({ target, requests: o.requests });
+      const requests =
+        run === 'prefix+session'
+          ? o.requests
+          : o.requests.map((r) => ({ atMs: r.atMs, prompt: r.prompt, maxTokens: r.maxTokens }));
+      const replay = await runReplay({ target, requests });
       const after = await Promise.all(instances.urls.map(prefixCounters));
       const rate = prefixHitRate(before, after);
       // How routing spread the prompt tokens over the instances (a skew shows up in TTFT).
       const share = after.map((a, i) => (a && before[i] ? a.queryTokens - before[i]!.queryTokens : null));
+      const hits = after.map((a, i) => (a && before[i] ? a.hitTokens - before[i]!.hitTokens : null));
       results.push({
         run,
         replay,
         prefixHitRate: rate,
+        prefixHitTokens: hits.includes(null) ? null : (hits as number[]).reduce((x, y) => x + y, 0),
         ...(rate === null
           ? { prefixHitRateNote: 'the instances GET /load reports no prefixHitTokens/prefixQueryTokens' }
           : {}),

@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import { ApiError } from '../errors/index.ts';
 import { checkInput, InputSchemas, type InputCheck } from './input-schema.ts';
+import { checkPipelineRelations } from './pipeline-relations.ts';
 import type { DeploymentSpec } from './spec.ts';
 import { byName, type DeploymentStore } from './store.ts';
 
@@ -101,6 +102,9 @@ export class DeploymentRegistry {
       const adapters = this.adaptersOf(name);
       if (adapters.length > 0)
         throw inUse(name, adapters, 'delete them first, or point them at another base');
+      const pipelines = this.pipelinesUsing(name);
+      if (pipelines.length > 0)
+        throw inUse(name, pipelines, 'delete them first, or call another deployment', 'pipeline');
       let removed: boolean;
       try {
         removed = await this.#store.delete(name);
@@ -179,11 +183,28 @@ export class DeploymentRegistry {
     return this.list().filter((d) => d.kind === 'adapter' && d.base === name);
   }
 
+  /** The pipelines with a step that calls `name`, sorted by name. */
+  pipelinesUsing(name: string): DeploymentSpec[] {
+    return this.list().filter(
+      (d) => d.kind === 'pipeline' && Object.values(d.steps!).some((s) => s.deployment === name),
+    );
+  }
+
   /**
    * What a spec needs of the others: an adapter's base exists and serves adapters, and a base keeps
    * serving them while adapters name it.
    */
   #checkRelations(spec: DeploymentSpec): void {
+    const get = (name: string) => (name === spec.name ? spec : this.#entries.get(name)?.spec);
+    if (spec.kind === 'pipeline') checkPipelineRelations(spec, get);
+    // A deployment pipelines call keeps fitting them (its kind, its prompt template).
+    for (const p of this.pipelinesUsing(spec.name)) {
+      try {
+        checkPipelineRelations(p, get);
+      } catch (e) {
+        throw inUse(spec.name, [p], `this change breaks it (${(e as Error).message})`, 'pipeline');
+      }
+    }
     if (spec.kind === 'adapter') {
       const base = this.#entries.get(spec.base!)?.spec;
       const why =
@@ -244,11 +265,17 @@ export class DeploymentRegistry {
   }
 }
 
-function inUse(name: string, adapters: readonly DeploymentSpec[], fix: string): ApiError {
-  const names = adapters.map((a) => a.name);
+function inUse(
+  name: string,
+  users: readonly DeploymentSpec[],
+  fix: string,
+  role: 'adapter' | 'pipeline' = 'adapter',
+): ApiError {
+  const names = users.map((a) => a.name);
   const listed =
     names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
-  return new ApiError('deployment_in_use', `'${name}' is the base of adapter(s) ${listed}: ${fix}`, {
+  const what = role === 'adapter' ? `the base of adapter(s) ${listed}` : `called by pipeline(s) ${listed}`;
+  return new ApiError('deployment_in_use', `'${name}' is ${what}: ${fix}`, {
     param: 'name',
   });
 }

@@ -1,7 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { writeFileAtomically } from './atomic-write.ts';
-import { checkDeployment, type DeploymentSpec } from './spec.ts';
+import type { DeploymentSpec } from './spec.ts';
+import { checkVersionedDeployment as checkDeployment } from './versions.ts';
 import { byName, type DeploymentStore } from './store.ts';
 
 /** The deployments file cannot be used as it is; the message names the file and what is wrong in it. */

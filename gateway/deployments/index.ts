@@ -9,13 +9,38 @@ export {
   type DeploymentRegistryOptions,
 } from './deployment-registry.ts';
 export {
-  checkDeployment,
   type DeploymentSpec,
   type GenerativeBatching,
   type ModelArtifact,
   type ScalingPolicy,
   type TensorBatching,
+  type TensorSequence,
+  type VersionSpec,
 } from './spec.ts';
 export { SCALING_DEFAULTS } from './scaling-defaults.ts';
 export type { DeploymentStore } from './store.ts';
 export { type AdapterRef, adapterRef, servingName } from './serving.ts';
+export type { PipelinePrompt, PipelineStep } from './pipeline-types.ts';
+export { outputRef } from './pipeline-spec.ts';
+export { planPipeline, type PipelinePlan } from './pipeline-plan.ts';
+export { fillTemplate, isRef, literal, parseRef, type PipelineRef, readPath } from './pipeline-path.ts';
+export {
+  CANARY_ANALYSIS_DEFAULTS,
+  type CanaryAnalysis,
+  DEFAULT_STICKY_HEADER,
+  HISTORY_KEPT,
+  type RolloutEvent,
+  type RolloutSettings,
+  type TrafficTarget,
+} from './version-fields.ts';
+export {
+  /** A deployment as the admin API receives it, checked with its versions. */
+  checkVersionedDeployment as checkDeployment,
+  declaredTraffic,
+  hasVersions,
+  pinnedVersion,
+  stableVersion,
+  versionDeployment,
+  versionNumbers,
+  versionPool,
+} from './versions.ts';

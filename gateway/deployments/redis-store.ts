@@ -1,6 +1,7 @@
 import { redisReady } from '../redis/ready.ts';
 import { Redis } from 'ioredis';
-import { checkDeployment, type DeploymentSpec } from './spec.ts';
+import type { DeploymentSpec } from './spec.ts';
+import { checkVersionedDeployment as checkDeployment } from './versions.ts';
 import { byName, type DeploymentStore } from './store.ts';
 
 interface RedisDeploymentCommon {

@@ -1,7 +1,10 @@
 import { LORA_TARGETS, type LoraTarget } from '../../runtime/model/graph/index.ts';
 import { Ajv, type JSONSchemaType } from 'ajv';
 import { ApiError } from '../errors/index.ts';
+import { checkPipelineFields, STEPS_SCHEMA } from './pipeline-spec.ts';
+import type { PipelineStep } from './pipeline-types.ts';
 import { withScalingDefaults } from './scaling-defaults.ts';
+import { type RolloutSettings, type TrafficTarget, VERSION_FIELDS_SCHEMA } from './version-fields.ts';
 
 /** Where a model comes from: a folder on the host, or a URL pinned by its sha256. */
 export type ModelArtifact = { path: string } | { url: string; sha256: string };
@@ -53,17 +56,29 @@ export interface TensorBatching {
   maxQueueDelayMs: number;
 }
 
+export interface TensorSequence {
+  state: { input: string; output: string }[];
+  idleTimeoutMs?: number;
+  maxSequences?: number;
+}
+
 /** A deployment: a model served as an HTTP function. What the admin API creates, reads and deletes. */
 export interface DeploymentSpec {
   name: string;
   /**
    * generative and tensor deployments have their own instances; an adapter (a PEFT LoRA folder in
-   * `model`) runs on the instances of its `base`, a generative deployment that serves adapters.
+   * `model`) runs on the instances of its `base`, a generative deployment that serves adapters. A
+   * pipeline has no model: it calls other deployments (`steps`).
    */
-  kind: 'generative' | 'tensor' | 'adapter';
+  kind: 'generative' | 'tensor' | 'adapter' | 'pipeline';
   /** Adapters only: the deployment whose instances serve it. */
   base?: string;
-  model: ModelArtifact;
+  /** Every kind but pipeline. */
+  model?: ModelArtifact;
+  /** Pipelines only: its steps by id, each a call to another deployment (pipeline-spec.ts). */
+  steps?: Record<string, PipelineStep>;
+  /** Pipelines only: what it answers, a reference such as `$.steps.generate`; default its last step. */
+  output?: string;
   /** JSON Schema of the function-style body (POST /v1/functions/{name}); compiled once per deployment. */
   inputSchema?: Record<string, unknown>;
   /**
@@ -72,6 +87,13 @@ export interface DeploymentSpec {
    */
   promptTemplate?: string;
   batching?: Partial<GenerativeBatching> & Partial<TensorBatching>;
+  /**
+   * Tensor deployments: a stateful model (Triton's sequence batcher). Each pair names a model input fed
+   * the state its sequence's previous request left in `output` (zeros at sequence_start); instances keep
+   * it per sequence_id, close a sequence idle `idleTimeoutMs` (default 60000) and hold at most
+   * `maxSequences` (default 1024).
+   */
+  sequence?: TensorSequence;
   scaling: ScalingPolicy;
   /**
    * Ids of the API keys that may call this deployment (the `<id>` of `wg_<id>_...`); others get 403
@@ -95,6 +117,26 @@ export interface DeploymentSpec {
      */
     adapters?: { slots: number; maxRank?: number; targets?: LoraTargetName[] };
   };
+  /** The stable version's number: the fields above are its own. Default 1 (versions.ts). */
+  version?: number;
+  /** The deployment's other versions: a canary, or a former stable kept for rollback. */
+  versions?: VersionSpec[];
+  /** How requests split between versions, in percent summing to 100. Left out: all to the stable one. */
+  traffic?: TrafficTarget[];
+  /** Stickiness, automatic rollback, and the rollout's history. */
+  rollout?: RolloutSettings;
+}
+
+/**
+ * A version of a deployment other than the stable one (whose fields are the deployment's own): a
+ * canary, or a former stable kept for rollback. What it leaves out it takes from the stable version.
+ */
+export interface VersionSpec {
+  version: number;
+  model: ModelArtifact;
+  runtime?: DeploymentSpec['runtime'];
+  batching?: DeploymentSpec['batching'];
+  scaling?: Partial<ScalingPolicy>;
 }
 
 /** The projections an adapter may target (PEFT's module names), as the runtime's graph names them. */
@@ -105,13 +147,16 @@ const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, m
 const schema: JSONSchemaType<DeploymentSpec> = {
   type: 'object',
   additionalProperties: false,
-  required: ['name', 'kind', 'model', 'scaling'],
+  required: ['name', 'kind', 'scaling'],
   properties: {
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
-    kind: { type: 'string', enum: ['generative', 'tensor', 'adapter'] },
+    kind: { type: 'string', enum: ['generative', 'tensor', 'adapter', 'pipeline'] },
+    steps: { ...STEPS_SCHEMA, nullable: true } as never,
+    output: { type: 'string', nullable: true, maxLength: 1024 },
     base: { type: 'string', nullable: true, pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
     model: {
       type: 'object',
+      nullable: true,
       oneOf: [
         {
           type: 'object',
@@ -167,6 +212,10 @@ const schema: JSONSchemaType<DeploymentSpec> = {
         },
       },
     },
+    version: VERSION_FIELDS_SCHEMA.version as never,
+    versions: VERSION_FIELDS_SCHEMA.versions as never,
+    traffic: VERSION_FIELDS_SCHEMA.traffic as never,
+    rollout: VERSION_FIELDS_SCHEMA.rollout as never,
     allowedKeys: {
       type: 'array',
       nullable: true,
@@ -186,6 +235,30 @@ const schema: JSONSchemaType<DeploymentSpec> = {
         maxBatchSize: { ...int(1, 4096), nullable: true },
         preferredBatchSizes: { type: 'array', nullable: true, items: int(1, 4096) },
         maxQueueDelayMs: { ...int(0, 60_000), nullable: true },
+      },
+    },
+    sequence: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['state'],
+      properties: {
+        state: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 64,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['input', 'output'],
+            properties: {
+              input: { type: 'string', pattern: '^[^,:]{1,256}$' },
+              output: { type: 'string', pattern: '^[^,:]{1,256}$' },
+            },
+          },
+        },
+        idleTimeoutMs: { ...int(1, 86_400_000), nullable: true },
+        maxSequences: { ...int(1, 1_000_000), nullable: true },
       },
     },
     scaling: {
@@ -226,14 +299,19 @@ const validate = ajv.compile(schema);
  * naming the field to fix. Returns the spec with the scaling defaults set where it left fields out.
  */
 export function checkDeployment(received: unknown): DeploymentSpec {
+  // Versions are checked in versions.ts (checkVersionedDeployment), each as a deployment of its own.
   const value = withScalingDefaults(received);
   if (!validate(value)) {
     const e = validate.errors?.[0];
     const at = e?.instancePath.slice(1).replaceAll('/', '.') ?? '';
     let field = at;
     let problem = e?.message ?? 'is invalid';
-    if (e?.schemaPath.includes('/oneOf/')) {
+    if (e?.schemaPath.includes('/oneOf/') && at.startsWith('model')) {
+      field = 'model';
       problem = 'must be { path } or { url, sha256 }'; // model: either form, reported once
+    } else if (e?.schemaPath.includes('/oneOf/') && /^steps\.[^.]+\.prompt/.test(at)) {
+      field = at.split('.').slice(0, 3).join('.');
+      problem = 'must be a template string or { by, cases: [..] | {..}, default? }';
     } else if (e?.keyword === 'required') {
       field = at ? `${at}.${String(e.params.missingProperty)}` : String(e.params.missingProperty);
       problem = 'is required';
@@ -264,6 +342,14 @@ export function checkDeployment(received: unknown): DeploymentSpec {
   if (value.promptTemplate !== undefined && value.kind === 'tensor') {
     fail('promptTemplate', 'promptTemplate is for generative deployments and adapters only');
   }
+  if (value.kind === 'pipeline') checkPipelineFields(value, fail);
+  else if (value.model === undefined) fail('model', "deployment field 'model' is required");
+  else
+    for (const field of ['steps', 'output'] as const)
+      if (value[field] !== undefined)
+        fail(field, `${field} is for pipelines only (kind: pipeline), not ${value.kind}`);
+  if (value.sequence !== undefined && value.kind !== 'tensor')
+    fail('sequence', 'sequence is for tensor deployments only');
   if (value.kind === 'adapter') checkAdapterFields(value, fail);
   else if (value.base !== undefined)
     fail('base', `base is for adapters only (kind: adapter), not ${value.kind}`);
@@ -288,7 +374,7 @@ export function checkDeployment(received: unknown): DeploymentSpec {
 function checkAdapterFields(d: DeploymentSpec, fail: (param: string, message: string) => never): void {
   if (d.base === undefined) fail('base', 'an adapter needs base: the generative deployment that serves it');
   if (d.base === d.name) fail('base', `adapter '${d.name}' cannot be its own base`);
-  if (!('path' in d.model))
+  if (d.model === undefined || !('path' in d.model))
     fail('model', 'an adapter is read from a folder: model must be { path } (the PEFT adapter folder)');
   for (const field of ['batching', 'runtime'] as const)
     if (d[field] !== undefined)

@@ -33,6 +33,8 @@ export interface RouteTarget {
   readonly pool: string;
   readonly prompt: Prompt | null;
   readonly adapter?: string | undefined;
+  /** The conversation it continues (x-warmgate-session): kept on the instance of its previous turn. */
+  readonly session?: string | undefined;
 }
 
 /**
@@ -50,7 +52,8 @@ export async function forward<T>(
   let exclude: Set<string> | undefined; // made on a first failure: most requests never need one
   let queueMs = 0;
   for (let attempt = 1; ; attempt++) {
-    const attemptRoute = () => deps.router.route(target.pool, target.prompt, exclude, target.adapter);
+    const attemptRoute = () =>
+      deps.router.route(target.pool, target.prompt, exclude, target.adapter, target.session);
     const queueSpan = deps.tracer.startSpan('gateway.queue');
     // Untraced, a request that finds a ready instance at once skips the queue's promises altogether.
     const ready = queueSpan.isRecording() ? null : attemptRoute();

@@ -16,6 +16,8 @@ import {
   servesPrompt,
 } from '../model-text/index.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import type { VersionStats } from '../rollouts/index.ts';
+import { hasVersions } from '../deployments/index.ts';
 import { generateWhole, isUpstreamSilence, startGeneration, upstreamTimeout } from '../upstream/index.ts';
 import { type ForwardDeps, forward } from './forward.ts';
 import type { GenerationTarget } from './generation-target.ts';
@@ -27,6 +29,8 @@ export interface GenerationDeps extends ForwardDeps {
   readonly metrics: GatewayMetrics;
   /** Stamps requests: their arrival (history, first-token window) and responses' `created`. */
   readonly clock: Clock;
+  /** Each version pool's recent outcomes and TTFTs (the canary analysis reads them). */
+  readonly versionStats?: VersionStats;
 }
 
 /** A generation the gateway has handed to an instance, from acceptance to its last event. */
@@ -110,6 +114,8 @@ export async function startGenerationSession(
   const adapter = target.adapter;
   const arrivedAt = deps.clock.now();
   const t0 = performance.now();
+  // Per-version figures only where there are versions (the canary analysis reads them).
+  const versioned = target.version !== null && hasVersions(target.spec);
   const leave = gate.enter();
   // Counted now, not when the request ends: the controller reads each second of arrivals once, soon
   // after it closes, and a request may outlast that (e.g. by waiting out a cold start).
@@ -124,7 +130,7 @@ export async function startGenerationSession(
       textWaitMs = known.waitedMs;
       made = await prompt(known.text);
     } else made = prompt;
-    const route = { pool: target.pool, prompt: made, adapter: adapter?.id };
+    const route = { pool: target.pool, prompt: made, adapter: adapter?.id, session: target.session };
     fwd = await forward<Upstream>(deps, gate, route, signal, (inst, headers) => {
       if (!servesPrompt(inst.metadata!.tokenizer, made)) throw tokenizerChanged(inst);
       const req = build(limitsOf(inst), made);
@@ -145,6 +151,8 @@ export async function startGenerationSession(
       : e instanceof ApiError && e.status < 500
         ? 'rejected'
         : 'error';
+    if (versioned && outcome !== 'aborted' && outcome !== 'rejected')
+      deps.versionStats?.note(target.pool, deps.clock.now(), true, null);
     deps.history.recordEnd({
       model: deployment,
       at: arrivedAt,
@@ -185,6 +193,8 @@ export async function startGenerationSession(
       });
       if (t.outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
     }
+    if (versioned && t.outcome !== 'aborted')
+      deps.versionStats?.note(target.pool, deps.clock.now(), t.outcome === 'error', ttftMs);
     deps.history.recordEnd({
       model: deployment,
       at: arrivedAt,

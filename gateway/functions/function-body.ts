@@ -27,7 +27,13 @@ export const DEFAULT_TENSOR_SCHEMA = {
   type: 'object',
   required: ['inputs'],
   additionalProperties: false,
-  properties: { inputs: { type: 'object', minProperties: 1 } },
+  properties: {
+    inputs: { type: 'object', minProperties: 1 },
+    // A stateful model's sequence, as KServe v2's parameters name it.
+    sequence_id: { anyOf: [{ type: 'string' }, { type: 'integer' }] },
+    sequence_start: { type: 'boolean' },
+    sequence_end: { type: 'boolean' },
+  },
 } as const;
 
 const SAMPLING_KEYS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'n', 'seed', 'stop', 'stream'] as const;

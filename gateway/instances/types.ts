@@ -21,6 +21,8 @@ export interface InstanceMetadata {
   readonly inputs?: readonly TensorMetadata[];
   readonly outputs?: readonly TensorMetadata[];
   readonly maxBatchSize?: number;
+  /** A stateful tensor model: its sequences' idle timeout and how many one instance holds. */
+  readonly sequence?: { readonly idleTimeoutMs: number; readonly maxSequences: number };
 }
 
 export interface TensorMetadata {

@@ -2,10 +2,14 @@ import { type Context, Hono } from 'hono';
 import { ApiError } from '../errors/index.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
+import { versionPick } from '../dispatch/generation-target.ts';
+import { DEFAULT_STICKY_HEADER, versionNumbers } from '../deployments/index.ts';
+import { chooseVersion } from '../rollouts/index.ts';
 import { callTensorModel } from '../dispatch/tensor-call.ts';
 import { readJson } from '../http/read-body.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { noteModel } from '../http/request-span.ts';
+import { sequenceParams } from './sequence-params.ts';
 import { checkInputs, checkRequestedOutputs } from './tensors.ts';
 
 /** KServe v2 / Open Inference Protocol for tensor functions, mounted at /v2. */
@@ -38,7 +42,7 @@ export function kserveRoutes(gw: GatewayContext): Hono {
     const meta = gw.registry.metadata(d.name);
     return c.json({
       name: d.name,
-      versions: ['1'],
+      versions: versionNumbers(d).map(String),
       platform: 'onnxruntime_onnx',
       inputs: meta?.inputs ?? [],
       outputs: meta?.outputs ?? [],
@@ -51,9 +55,22 @@ export function kserveRoutes(gw: GatewayContext): Hono {
     return c.json({ name: d.name, ready }, ready ? 200 : 503);
   });
 
-  app.post('/models/:m/infer', async (c) => {
-    const d = tensorDeployment(c, c.req.param('m'));
-    const body = (await readJson(c)) as { id?: unknown; inputs?: unknown; outputs?: unknown } | null;
+  // KServe's versioned path pins a version; the plain one takes the split (sticky as the OpenAI routes).
+  const infer = async (c: Context, name: string, version: number | undefined) => {
+    const d = tensorDeployment(c, name);
+    const pick = versionPick(gw.registry, (h) => c.req.header(h));
+    const chosen = chooseVersion(
+      d,
+      version,
+      pick.client(d.rollout?.stickyHeader ?? DEFAULT_STICKY_HEADER),
+      pick.ready,
+    );
+    const body = (await readJson(c)) as {
+      id?: unknown;
+      inputs?: unknown;
+      outputs?: unknown;
+      parameters?: unknown;
+    } | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new ApiError('invalid_tensor', 'send { inputs: [{ name, shape, datatype, data }] }', {
         param: 'inputs',
@@ -63,6 +80,14 @@ export function kserveRoutes(gw: GatewayContext): Hono {
       throw new ApiError('invalid_request', "'id' must be a string", { param: 'id' });
     }
     const wanted = parseRequestedOutputs(body.outputs);
+    // Triton's sequence batcher parameters: sequence_id, sequence_start, sequence_end.
+    if (
+      body.parameters !== undefined &&
+      (typeof body.parameters !== 'object' || body.parameters === null || Array.isArray(body.parameters))
+    ) {
+      throw new ApiError('invalid_request', "'parameters' must be an object", { param: 'parameters' });
+    }
+    const sequence = sequenceParams(body.parameters as Record<string, unknown> | undefined, 'parameters.');
     const result = await callTensorModel(
       gw,
       d.name,
@@ -73,14 +98,25 @@ export function kserveRoutes(gw: GatewayContext): Hono {
         );
       },
       clientSignal(c),
+      sequence,
+      chosen,
     );
     const outputs = result.outputs.filter((o) => !wanted || wanted.includes(o.name));
     return c.json({
       model_name: d.name,
-      model_version: '1',
+      model_version: String(chosen.version),
       ...(typeof body.id === 'string' ? { id: body.id } : {}),
       outputs,
     });
+  };
+  app.post('/models/:m/infer', (c) => infer(c, c.req.param('m'), undefined));
+  app.post('/models/:m/versions/:v/infer', (c) => {
+    const v = c.req.param('v');
+    if (!/^[1-9][0-9]{0,6}$/.test(v))
+      throw new ApiError('version_not_found', `version '${v}': a version is a number, as in /versions/2`, {
+        param: 'model',
+      });
+    return infer(c, c.req.param('m'), Number(v));
   });
 
   return app;

@@ -4,8 +4,14 @@ import type { GenerationEvent } from '../../runtime/engine/api.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
 import { type PromptFor, startGenerationSession } from '../dispatch/generation.ts';
-import { type GenerationTarget, generationTarget } from '../dispatch/generation-target.ts';
+import {
+  type GenerationTarget,
+  generationTarget,
+  type VersionPick,
+  versionPick,
+} from '../dispatch/generation-target.ts';
 import { readJson } from '../http/read-body.ts';
+import { sessionOf } from '../http/session-header.ts';
 import { clientSignal } from '../http/client-signal.ts';
 import { markStreaming, noteContent, noteModel } from '../http/request-span.ts';
 import { type DeploymentText, type Prompt, promptText } from '../model-text/index.ts';
@@ -53,14 +59,14 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
       object: 'list',
       data: gw.deployments
         .list()
-        .filter((d) => d.kind !== 'tensor')
+        .filter((d) => d.kind !== 'tensor' && d.kind !== 'pipeline') // functions, not models
         .map(modelEntry),
     }),
   );
 
   app.get('/models/:name', (c) => {
     const d = gw.deployments.get(c.req.param('name'));
-    if (!d || d.kind === 'tensor') throw modelNotFound(c.req.param('name'));
+    if (!d || d.kind === 'tensor' || d.kind === 'pipeline') throw modelNotFound(c.req.param('name'));
     return c.json(modelEntry(d));
   });
 
@@ -69,7 +75,12 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   app.post('/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseCompletionBody(raw));
-    const target = generativeTarget(gw, body.model);
+    const target = generativeTarget(
+      gw,
+      body.model,
+      versionPick(gw.registry, (h) => c.req.header(h)),
+      sessionOf(c),
+    );
     const text = gw.texts.peek(target.pool);
     const made = text
       ? completionPrompt(text, body.prompt, limits)
@@ -84,7 +95,12 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
   app.post('/chat/completions', async (c) => {
     const raw = await readJson(c);
     const body = validated(gw.tracer, () => parseChatBody(raw));
-    const target = generativeTarget(gw, body.model);
+    const target = generativeTarget(
+      gw,
+      body.model,
+      versionPick(gw.registry, (h) => c.req.header(h)),
+      sessionOf(c),
+    );
     const text = gw.texts.peek(target.pool);
     const made = text
       ? chatPromptFor(text, body.messages, limits)
@@ -99,10 +115,15 @@ export function openAIRoutes(gw: GatewayContext, policy: RequestPolicy = {}): Ho
 }
 
 /** A generative deployment or an adapter by name, else model_not_found. */
-function generativeTarget(gw: GatewayContext, name: string): GenerationTarget {
-  const target = generationTarget(gw.deployments, name);
+function generativeTarget(
+  gw: GatewayContext,
+  name: string,
+  pick: VersionPick,
+  session: string | undefined,
+): GenerationTarget {
+  const target = generationTarget(gw.deployments, name, pick);
   if (target === null) throw modelNotFound(name);
-  return target;
+  return session === undefined ? target : { ...target, session };
 }
 
 export function modelNotFound(name: string): ApiError {
@@ -129,7 +150,10 @@ async function generate(
   noteModel(c, model, flavor === 'chat' ? 'chat' : 'text_completion');
   const made = typeof prompt !== 'function';
   if (made) noteContent(policy.recordContent, { 'gen_ai.prompt': promptText(prompt) });
-  const session = await startGenerationSession(gw, gw.gate(model), target, prompt, build, clientSignal(c));
+  const gate = gw.gate(model, target.pool);
+  const session = await startGenerationSession(gw, gate, target, prompt, build, clientSignal(c));
+  // Which version answered: a client (or a test) can tell a canary's answers from the stable's.
+  if (target.version !== null) c.header('x-warmgate-version', String(target.version));
   const req = session.request;
   // How tokens read in logprobs: as the instance named them (an imported model's), else as bytes.
   const texts = logprobs ? TOKEN_TEXTS : null;

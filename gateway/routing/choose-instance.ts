@@ -32,12 +32,12 @@ export const DEFAULT_ROUTING: RoutingOptions = {
 
 export interface RouteDecision {
   readonly id: string;
-  readonly reason: 'affinity' | 'least-load' | 'round-robin' | 'adapter';
+  readonly reason: 'affinity' | 'least-load' | 'round-robin' | 'adapter' | 'session';
   readonly matchedBlocks: number;
 }
 
 /** Outstanding requests dominate; queued work at the engine counts too; a nearly full KV cache adds. */
-function loadScore(c: RouteCandidate): number {
+export function loadScore(c: RouteCandidate): number {
   return c.outstanding + c.waiting + (c.kvUsagePct > 90 ? 2 : 0);
 }
 

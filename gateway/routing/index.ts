@@ -7,6 +7,8 @@ export {
   type RoutingOptions,
   type RoutingPolicy,
 } from './choose-instance.ts';
+export { chooseInstanceForSession } from './choose-session.ts';
 export { prefixBlockHashes } from './prefix-hash.ts';
 export { PrefixIndex } from './prefix-index.ts';
 export { type Route, Router, type RouterOptions } from './router.ts';
+export { type SequencePlace, SequencePins } from './sequence-pins.ts';

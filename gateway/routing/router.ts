@@ -6,7 +6,9 @@ import {
   type RouteDecision,
   type RoutingOptions,
 } from './choose-instance.ts';
+import { chooseInstanceForSession } from './choose-session.ts';
 import { prefixBlockHashes } from './prefix-hash.ts';
+import { SequencePins } from './sequence-pins.ts';
 import { PrefixIndex } from './prefix-index.ts';
 
 export interface RouterOptions extends RoutingOptions {
@@ -32,12 +34,16 @@ const NO_MATCHES: ReadonlyMap<string, number> = new Map();
 const INDEX_HASHES_PER_KV_BLOCK = 8;
 const MIN_INDEX_BLOCKS = 32_768;
 const MAX_INDEX_BLOCKS = 200_000;
+/** Conversations whose last instance is remembered (~150 bytes each); the least recently active go first. */
+const MAX_SESSIONS = 100_000;
 
 /** Where a request is routed: a ready instance of its deployment, by prefix affinity and load. */
 export class Router {
   readonly #registry: InstanceTable;
   readonly #options: RouterOptions;
   readonly #index = new PrefixIndex(MIN_INDEX_BLOCKS);
+  /** Each conversation's last instance; no expiry (a stale pin only loses to load), bounded by LRU. */
+  readonly #sessions = new SequencePins(MAX_SESSIONS);
   #turn = 0;
 
   constructor(registry: InstanceTable, options: RouterOptions) {
@@ -61,13 +67,15 @@ export class Router {
 
   /**
    * Null when no instance is ready (the caller queues). `exclude`: instances that already failed it.
-   * `adapter`: the adapter it runs under, preferring instances that hold it.
+   * `adapter`: the adapter it runs under, preferring instances that hold it. `session`: the conversation
+   * it continues, kept on the instance that served its previous turn (choose-session.ts).
    */
   route(
     deployment: string,
     prompt: Prompt | null,
     exclude: ReadonlySet<string> = NONE,
     adapter?: string,
+    session?: string,
   ): Route | null {
     const routable = this.#registry.routable(deployment);
     // Nothing excluded (a first attempt): routable() is already a fresh array.
@@ -88,17 +96,31 @@ export class Router {
       kvUsagePct: i.load.kvUsagePct ?? 0,
     }));
     const matches = hashes.length ? this.#index.match(hashes) : NO_MATCHES;
-    const decision =
+    const turn = this.#turn++;
+    const usual = () =>
       adapter === undefined
-        ? chooseInstance(candidates, matches, this.#options, this.#turn++)
+        ? chooseInstance(candidates, matches, this.#options, turn)
         : chooseInstanceForAdapter(
             candidates,
             new Set(ready.filter((i) => i.holdsAdapter(adapter)).map((i) => i.id)),
             matches,
             this.#options,
-            this.#turn++,
+            turn,
+          );
+    const sessionKey = session === undefined ? undefined : `${adapter ?? ''}\u0000${session}`;
+    const pinned = sessionKey === undefined ? null : this.#sessions.where(deployment, sessionKey, 0);
+    const decision =
+      sessionKey === undefined
+        ? usual()
+        : chooseInstanceForSession(
+            candidates,
+            pinned?.kind === 'pinned' ? pinned.instanceId : null,
+            matches,
+            this.#options,
+            usual,
           );
     if (!decision) return null;
+    if (sessionKey !== undefined) this.#sessions.pin(deployment, sessionKey, decision.id, Infinity, 0);
     if (hashes.length) {
       if ((this.#turn & 255) === 0) this.#resizeIndex(); // instances come and go; their caches do not change
       this.#index.record(hashes, decision.id);

@@ -20,8 +20,9 @@ import { ModelTexts, type ModelTextsOptions } from '../model-text/index.ts';
 import { kserveRoutes } from '../kserve/routes.ts';
 import type { InputLimits } from '../openai/index.ts';
 import { openAIRoutes } from '../openai/routes.ts';
-import { DEFAULT_ROUTING, Router, type RouterOptions } from '../routing/index.ts';
+import { DEFAULT_ROUTING, Router, type RouterOptions, SequencePins } from '../routing/index.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import { startRolloutWatch, VersionStats } from '../rollouts/index.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { limitBody } from '../http/limit-body.ts';
 import { requestSpan } from '../http/request-span.ts';
@@ -97,9 +98,9 @@ export function createGateway(o: GatewayOptions): Gateway {
   const firstSeen = new Map<string, number>();
   // One gate per pool of instances: an adapter's requests queue for its base's instances, and count
   // against its base's concurrency, with the base's own requests.
-  const ungated = (model: string) => {
-    const spec = o.deployments.get(model);
-    const pool = spec === undefined ? model : servingName(spec);
+  const ungated = (model: string, chosen?: string) => {
+    const spec = chosen === undefined ? o.deployments.get(model) : undefined;
+    const pool = chosen ?? (spec === undefined ? model : servingName(spec));
     let g = gates.get(pool);
     if (!g) gates.set(pool, (g = new ModelGate(pool, limits, (m) => o.onWait?.(m), clock)));
     return g;
@@ -112,6 +113,16 @@ export function createGateway(o: GatewayOptions): Gateway {
     readyInstances: () =>
       o.deployments.list().map((d) => [d.name, registry.routable(servingName(d)).length] as [string, number]),
   });
+  const versionStats = new VersionStats();
+  const ready = (pool: string) => registry.routable(pool).length > 0;
+  // Canaries are judged where their figures are counted: at each gateway replica.
+  const stopWatch = startRolloutWatch({
+    deployments: o.deployments,
+    stats: versionStats,
+    ready,
+    clock,
+    log: (m) => console.error(m),
+  });
   const ctx: GatewayContext = {
     deployments: o.deployments,
     registry,
@@ -123,6 +134,8 @@ export function createGateway(o: GatewayOptions): Gateway {
     onRetry: (model) => metrics.retried(model),
     gate,
     clock,
+    sequences: new SequencePins(),
+    versionStats,
     createdAt: (model) => {
       if (!firstSeen.has(model)) firstSeen.set(model, Math.floor(clock.now() / 1000));
       return firstSeen.get(model)!;
@@ -168,7 +181,13 @@ export function createGateway(o: GatewayOptions): Gateway {
     );
   app.route(
     '/admin/v1',
-    adminRoutes(o.deployments, { token: o.adminToken, operations: o.operations, keys, status }),
+    adminRoutes(o.deployments, {
+      token: o.adminToken,
+      operations: o.operations,
+      keys,
+      status,
+      rollouts: { stats: versionStats, ready, now: () => clock.now() },
+    }),
   );
   app.route('/status', statusRoutes({ token: o.adminToken, gather: status }));
   const onError = (err: Error, c: Context) =>
@@ -200,6 +219,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     },
     async close() {
       accepting = false;
+      stopWatch();
       await registry.close();
       // The tokenizer workers are unref'd, but a closed gateway leaves no thread behind.
       await ctx.texts.close();

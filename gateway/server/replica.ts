@@ -2,6 +2,7 @@ import { systemClock, unrefTimer } from '../../runtime/time/clock.ts';
 import { followSharedRegistry } from '../instances/follow-shared-registry.ts';
 import { type RunningGateway, startGateway, type StartGatewayOptions } from './start.ts';
 import { DemandBoard, type GateDemand } from '../demand-board/index.ts';
+import { versionNumbers, versionPool } from '../deployments/index.ts';
 import {
   createSharedRegistry,
   RedisSharedRegistry,
@@ -57,8 +58,11 @@ export async function startGatewayReplica(o: GatewayReplicaOptions): Promise<Run
     const out: Record<string, GateDemand> = {};
     for (const d of gw?.deployments.list() ?? []) {
       if (d.kind === 'adapter') continue; // its requests are in its base's gate
-      const g = demandOf(d.name);
-      if (g.inFlight > 0 || g.queued > 0 || g.lastRequestAt !== undefined) out[d.name] = g;
+      // Each version's requests wait in its own pool's gate (version 1's pool is the deployment's name).
+      for (const pool of versionNumbers(d).map((v) => versionPool(d.name, v))) {
+        const g = demandOf(pool);
+        if (g.inFlight > 0 || g.queued > 0 || g.lastRequestAt !== undefined) out[pool] = g;
+      }
     }
     return out;
   };

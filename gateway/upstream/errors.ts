@@ -6,10 +6,13 @@ import { ApiError, ERROR_CATALOG, type ErrorCode } from '../errors/index.ts';
  */
 export class RetryableUpstreamError extends Error {
   readonly draining: boolean;
-  constructor(message: string, draining: boolean) {
+  /** The instance's answer; null when it gave none (unreachable, reset). */
+  readonly status: number | null;
+  constructor(message: string, draining: boolean, status: number | null = null) {
     super(message);
     this.name = 'RetryableUpstreamError';
     this.draining = draining;
+    this.status = status;
   }
 }
 
@@ -21,6 +24,7 @@ export function instanceError(status: number, body: unknown): ApiError | Retryab
     return new RetryableUpstreamError(
       `instance answered ${status}${code ? ` ${code}` : ''}: ${e?.message ?? ''}`,
       code === 'engine_draining',
+      status,
     );
   }
   if (code && code in ERROR_CATALOG) {

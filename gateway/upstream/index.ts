@@ -1,4 +1,9 @@
 export { isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
 export { type CallOptions, inferTensors, startGeneration } from './instance-client.ts';
-export type { GenerateRequestBody, InferResponseBody, TensorBody } from '../../runtime/instance/protocol.ts';
+export type {
+  GenerateRequestBody,
+  InferResponseBody,
+  SequenceBody,
+  TensorBody,
+} from '../../runtime/instance/protocol.ts';
 export { generateWhole } from './whole-generation.ts';

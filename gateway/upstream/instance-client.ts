@@ -1,6 +1,11 @@
 import type { ClientSignal } from '../http/client-signal.ts';
 import type { GenerationEvent } from '../../runtime/engine/api.ts';
-import type { GenerateRequestBody, InferResponseBody, TensorBody } from '../../runtime/instance/protocol.ts';
+import type {
+  GenerateRequestBody,
+  InferResponseBody,
+  SequenceBody,
+  TensorBody,
+} from '../../runtime/instance/protocol.ts';
 import type { UpstreamInstance } from '../instances/index.ts';
 import { instanceError, isUpstreamSilence, RetryableUpstreamError, upstreamTimeout } from './errors.ts';
 import { ndjson } from './ndjson.ts';
@@ -54,8 +59,9 @@ export async function inferTensors(
   inst: UpstreamInstance,
   inputs: readonly TensorBody[],
   o: CallOptions,
+  sequence?: SequenceBody,
 ): Promise<InferResponseBody> {
-  const res = await post(inst, '/infer', { inputs }, o);
+  const res = await post(inst, '/infer', sequence ? { inputs, sequence } : { inputs }, o);
   try {
     return (await res.body.json()) as InferResponseBody;
   } catch (e) {

@@ -1,5 +1,5 @@
 import type { AdmissionErrorCode } from '../engine/api.ts';
-import type { InferResult } from '../tensor/index.ts';
+import type { InferResult, SequenceRefusalCode } from '../tensor/index.ts';
 
 /** Why the dynamic batcher refused a tensor request before running it. */
 type TensorRefusalCode = Extract<InferResult, { ok: false }>['error']['code'];
@@ -7,7 +7,7 @@ type TensorRefusalCode = Extract<InferResult, { ok: false }>['error']['code'];
 /** How one error code answers over HTTP. `type` is the OpenAI error type the official clients expect. */
 export interface ErrorSpec {
   readonly status:
-    400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 422 | 429 | 431 | 500 | 502 | 503 | 504;
+    400 | 401 | 403 | 404 | 405 | 408 | 409 | 410 | 413 | 415 | 422 | 429 | 431 | 500 | 502 | 503 | 504;
   readonly type:
     | 'invalid_request_error'
     | 'authentication_error'
@@ -144,12 +144,22 @@ export const ERROR_CATALOG = {
   deployment_in_use: {
     status: 409,
     type: 'invalid_request_error',
-    hint: 'delete or move the adapters that name this deployment as their base first',
+    hint: 'delete or move the adapters and pipelines that use this deployment first',
   },
   deployment_exists: {
     status: 409,
     type: 'invalid_request_error',
     hint: 'PUT /admin/v1/deployments/{name} replaces a deployment',
+  },
+  version_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    hint: "GET /admin/v1/deployments/{name}/rollout lists the deployment's versions",
+  },
+  version_retired: {
+    status: 410,
+    type: 'not_found_error',
+    hint: 'call the deployment by name, or a version it still lists',
   },
   tokenizer_unavailable: {
     status: 503,
@@ -227,6 +237,22 @@ export const ERROR_CATALOG = {
   },
   queue_full: { status: 503, type: 'server_error', hint: 'retry after the Retry-After delay' },
   engine_draining: { status: 503, type: 'server_error', hint: 'retry; another instance will take it' },
+  // Stateful tensor sequences (runtime/tensor/sequence/, gateway/dispatch/sequence-call.ts)
+  sequence_not_started: {
+    status: 400,
+    type: 'invalid_request_error',
+    hint: 'send sequence_start: true on the first request of a sequence (also after it ended or expired)',
+  },
+  sequence_lost: {
+    status: 409,
+    type: 'invalid_request_error',
+    hint: 'the instance that held the sequence is gone: start it again (sequence_start) from its first input',
+  },
+  sequence_slots_full: {
+    status: 503,
+    type: 'server_error',
+    hint: 'retry after Retry-After, or end idle sequences (sequence_end)',
+  },
   // A standby runtime process's POST /assign (runtime/instance/http/standby-app.ts)
   invalid_assignment: {
     status: 400,
@@ -248,13 +274,20 @@ export const ERROR_CATALOG = {
     type: 'server_error',
     hint: 'retry the request; the instance stopped answering and is being replaced',
   },
+  // Pipelines (gateway/pipelines): a step failing keeps its own code, its message naming the step.
+  pipeline_value_missing: {
+    status: 502,
+    type: 'server_error',
+    hint: "a step answered without the value the pipeline reads: fix the pipeline's path or cases",
+  },
   engine_step_failed: { status: 500, type: 'server_error', hint: 'retry the request' },
   internal_error: {
     status: 500,
     type: 'server_error',
     hint: 'retry the request; the server that failed logged the cause',
   },
-} as const satisfies Record<string, ErrorSpec> & Record<AdmissionErrorCode | TensorRefusalCode, ErrorSpec>;
+} as const satisfies Record<string, ErrorSpec> &
+  Record<AdmissionErrorCode | TensorRefusalCode | SequenceRefusalCode, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 

@@ -2,7 +2,12 @@ import { parseArgs } from 'node:util';
 import { LORA_TARGETS, type LoraGraphSpec, type LoraTarget, MAX_LORA_RANK } from '../model/graph/index.ts';
 import type { EngineConfig } from '../engine/index.ts';
 import type { KvDtype } from '../model/index.ts';
-import type { BatchingConfig } from '../tensor/index.ts';
+import {
+  type BatchingConfig,
+  DEFAULT_MAX_SEQUENCES,
+  DEFAULT_SEQUENCE_IDLE_MS,
+  type SequenceConfig,
+} from '../tensor/index.ts';
 import { EXECUTION_PROVIDERS } from './execution-providers.ts';
 
 /** Everything a runtime instance process is told on its command line (or in a standby's assignment). */
@@ -28,6 +33,8 @@ export interface InstanceConfig {
   readonly exitWithParent: boolean;
   /** LoRA adapter slots (--adapter-slots, --adapter-max-rank, --adapter-targets); none: base model only. */
   readonly adapters?: LoraGraphSpec;
+  /** A stateful tensor model's state pairs and limits (--sequence-state ...); none: stateless. */
+  readonly sequence?: SequenceConfig;
 }
 
 /** A flag that is wrong; the message names it and says what it takes. */
@@ -86,6 +93,10 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
         'max-batch-size': { type: 'string', default: '64' },
         'preferred-batch-sizes': { type: 'string', default: '' },
         'max-queue-delay-ms': { type: 'string', default: '2' },
+        // Stateful tensor sequences: state pairs as input:output, comma separated (none: stateless).
+        'sequence-state': { type: 'string' },
+        'sequence-idle-ms': { type: 'string' },
+        'max-sequences': { type: 'string' },
       },
     }));
   } catch (e) {
@@ -138,6 +149,33 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
     ...(o['graph-cache'] && { graphCacheDir: o['graph-cache'] }),
     exitWithParent: o['exit-with-parent'],
     ...adapterSlots(o['adapter-slots'], o['adapter-max-rank'], o['adapter-targets']),
+    ...sequenceFlags(o['sequence-state'], o['sequence-idle-ms'], o['max-sequences']),
+  };
+}
+
+/** The sequence batcher the flags ask for; its fit to the model is checked when the model loads. */
+function sequenceFlags(
+  state: string | undefined,
+  idleMs: string | undefined,
+  max: string | undefined,
+): { sequence?: SequenceConfig } {
+  if (state === undefined) {
+    if (idleMs !== undefined || max !== undefined)
+      throw new InstanceArgsError('--sequence-idle-ms and --max-sequences need --sequence-state');
+    return {};
+  }
+  const pairs = state.split(',').map((p) => {
+    const [input, output, ...rest] = p.trim().split(':');
+    if (!input || !output || rest.length)
+      throw new InstanceArgsError(`--sequence-state takes input:output pairs, comma separated; got ${p}`);
+    return { input, output };
+  });
+  return {
+    sequence: {
+      state: pairs,
+      idleTimeoutMs: num('sequence-idle-ms', idleMs, 1) ?? DEFAULT_SEQUENCE_IDLE_MS,
+      maxSequences: num('max-sequences', max, 1) ?? DEFAULT_MAX_SEQUENCES,
+    },
   };
 }
 

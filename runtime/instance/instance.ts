@@ -9,7 +9,15 @@ import {
   type Tokenizer,
 } from '../engine/index.ts';
 import { type KvDtype, type LoadedModel, loadModel, ModelLoadError } from '../model/index.ts';
-import { type BatchingConfig, DynamicBatcher, loadTensorModel, type TensorModel } from '../tensor/index.ts';
+import {
+  type BatchingConfig,
+  DynamicBatcher,
+  loadTensorModel,
+  SequenceBatcher,
+  type SequenceConfig,
+  sequenceConfigProblem,
+  type TensorModel,
+} from '../tensor/index.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/index.ts';
 import { type Clock, systemClock, unrefTimer } from '../time/clock.ts';
 import { availableExecutionProviders } from './detect-providers.ts';
@@ -47,6 +55,8 @@ export interface InstanceOptions {
   kvArena?: ArrayBuffer;
   /** Where start-up warnings go (default console.warn). */
   warn?: (message: string) => void;
+  /** A stateful tensor model: its state pairs, kept per sequence (runtime/tensor/sequence/). */
+  sequence?: SequenceConfig;
   /** Times the tensor batcher's queue and the drain deadline. Default systemClock. */
   clock?: Clock;
 }
@@ -79,6 +89,8 @@ export class RuntimeInstance {
   /** The LoRA adapters requests named, loaded once each (empty unless started with adapter slots). */
   readonly adapters = new InstanceAdapters(() => this.engine!);
   batcher: DynamicBatcher | null = null;
+  /** A stateful tensor model's sequence batcher (over `batcher`); null for a stateless one. */
+  sequences: SequenceBatcher | null = null;
   readonly telemetry: Telemetry;
   readonly metrics: RuntimeMetrics;
   /** The provider the model was opened with; null until start() chose it. */
@@ -122,6 +134,11 @@ export class RuntimeInstance {
 
   get modelName(): string {
     return this.#model?.manifest.name ?? '';
+  }
+
+  /** The stateful tensor model's state pairs and limits, as started (undefined: stateless). */
+  get sequenceConfig(): SequenceConfig | undefined {
+    return this.#options.sequence;
   }
 
   /** The tensor model's declared inputs and outputs (null for a generative model or while loading). */
@@ -187,9 +204,14 @@ export class RuntimeInstance {
       this.#model = model;
       this.executionProvider = providers[0]!;
       loaded = performance.now();
+      const seq = this.#options.sequence;
+      const problem = seq ? sequenceConfigProblem(model.manifest, seq) : null;
+      if (problem) await model.release();
+      if (problem) throw new ModelLoadError('model_graph_invalid', `--sequence-state: ${problem}`);
       this.batcher = new DynamicBatcher(model, this.#options.batching ?? DEFAULT_BATCHING, this.#clock, {
         onBatch: (rows) => this.metrics.batch(this.modelName, rows),
       });
+      if (seq) this.sequences = new SequenceBatcher(this.batcher, model.manifest, seq, this.#clock);
       this.state = 'warming';
       // Straight to the session: through the batcher a lone row would wait out the queue delay.
       const feeds = Object.fromEntries(
@@ -249,6 +271,7 @@ export class RuntimeInstance {
   async stop(): Promise<void> {
     this.state = 'stopped';
     this.metrics.close();
+    this.sequences?.close();
     try {
       await this.#model?.release();
     } finally {

@@ -27,6 +27,8 @@ export interface LoadReport {
    * only: the list can be long, and the header rides on every response.
    */
   readonly adapters?: readonly string[];
+  /** A stateful tensor model's sequences open here. */
+  readonly sequences?: number;
 }
 
 export const LOAD_HEADER = 'x-warmgate-load';
@@ -39,6 +41,7 @@ export function loadReport(inst: RuntimeInstance): LoadReport {
     state: inst.state,
     executionProvider: inst.executionProvider,
     outstanding: inst.outstanding,
+    ...(inst.sequences && { sequences: inst.sequences.open }),
     ...(s
       ? {
           running: s.running,

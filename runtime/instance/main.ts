@@ -70,6 +70,7 @@ function become(c: InstanceConfig, standby?: Standby): RuntimeInstance {
     ...(c.kv !== undefined && { kv: c.kv }),
     ...(c.graphCacheDir !== undefined && { graphCacheDir: c.graphCacheDir }),
     ...(c.adapters !== undefined && { adapters: c.adapters }),
+    ...(c.sequence !== undefined && { sequence: c.sequence }),
     telemetry,
     ...(standby && { kvArena: standby.kvArena }),
   });

@@ -1,3 +1,4 @@
+import { requestTensors } from '../tensor/index.ts';
 import type { RuntimeInstance } from './instance.ts';
 import type { ServedTokenizer } from './protocol.ts';
 
@@ -21,11 +22,15 @@ export function instanceMetadata(inst: RuntimeInstance) {
     };
   }
   const m = inst.tensorManifest;
+  const seq = inst.sequenceConfig;
+  // A stateful model's state is the instance's: callers see and send only the other tensors.
+  const tensors = m ? requestTensors(m, seq) : { inputs: [], outputs: [] };
   return {
     model: inst.modelName,
     kind: 'tensor' as const,
-    inputs: m?.inputs ?? [],
-    outputs: m?.outputs ?? [],
-    maxBatchSize: inst.batching.maxBatchSize,
+    inputs: tensors.inputs,
+    outputs: tensors.outputs,
+    maxBatchSize: seq ? 1 : inst.batching.maxBatchSize,
+    ...(seq && { sequence: { idleTimeoutMs: seq.idleTimeoutMs, maxSequences: seq.maxSequences } }),
   };
 }

@@ -41,9 +41,19 @@ export interface TensorBody {
   readonly data: readonly number[];
 }
 
+/** A request's place in a stateful model's sequence (Triton's sequence_id, sequence_start, sequence_end). */
+export interface SequenceBody {
+  /** The correlation id, as a string (the gateway keys a numeric id as its decimal digits). */
+  readonly id: string;
+  readonly start?: boolean;
+  readonly end?: boolean;
+}
+
 /** POST /infer: named input tensors of one request (the instance batches requests together). */
 export interface InferRequestBody {
   readonly inputs: readonly TensorBody[];
+  /** Required by a stateful model, refused by a stateless one. */
+  readonly sequence?: SequenceBody;
 }
 
 /** POST /infer's answer: the request's rows of each output, and how many rows the batch held. */

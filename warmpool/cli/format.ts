@@ -3,7 +3,9 @@
 export interface DeploymentRow {
   name: string;
   kind: string;
-  model: { path?: string; url?: string };
+  /** Absent for a pipeline, which lists the deployments its steps call instead. */
+  model?: { path?: string; url?: string };
+  steps?: Record<string, { deployment: string }>;
   scaling: { minInstances: number; maxInstances: number; warmBuffer: number; keepAliveMs: number };
 }
 
@@ -41,13 +43,19 @@ export function formatDeployments(ds: readonly DeploymentRow[]): string {
     ...ds.map((d) => [
       d.name,
       d.kind,
-      d.model.path ?? d.model.url ?? '',
+      d.model?.path ?? d.model?.url ?? stepDeployments(d.steps),
       String(d.scaling.minInstances),
       String(d.scaling.maxInstances),
       String(d.scaling.warmBuffer),
       `${d.scaling.keepAliveMs / 1000}s`,
     ]),
   ]);
+}
+
+/** A pipeline's MODEL cell: the deployments its steps call, e.g. "steps: classifier, demo". */
+function stepDeployments(steps: DeploymentRow['steps']): string {
+  if (steps === undefined) return '';
+  return `steps: ${[...new Set(Object.values(steps).map((s) => s.deployment))].join(', ')}`;
 }
 
 export function formatInstances(pools: readonly PoolStatus[]): string {

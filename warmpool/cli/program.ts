@@ -5,6 +5,7 @@ import { addDeploymentCommands } from './deployment-commands.ts';
 import { addImportCommand } from './import-command.ts';
 import { addInstanceCommands } from './instance-commands.ts';
 import { addKeyCommands } from './key-commands.ts';
+import { addRolloutCommands } from './rollout-commands.ts';
 import { addStatusCommand } from './status-command.ts';
 import { addHelpCommands } from './help-command.ts';
 import { oneLineErrors } from './one-line-errors.ts';
@@ -32,6 +33,7 @@ Examples:
   warmgate deploy tiny.yaml
   warmgate list
   warmgate status
+  warmgate rollout tiny --to 2 --weight 20
   warmgate decisions tiny --follow
   warmgate logs tiny --lines 20
   warmgate help keys
@@ -39,6 +41,7 @@ Examples:
 Exit status: 0 done, 1 the gateway refused or could not be reached, 2 bad usage.`,
     );
   addDeploymentCommands(program);
+  addRolloutCommands(program);
   addInstanceCommands(program);
   addDecisionCommands(program);
   addStatusCommand(program);

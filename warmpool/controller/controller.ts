@@ -16,6 +16,7 @@ import { DeploymentTimeline } from './deployment-timeline.ts';
 import type { ControllerTimeline } from '../../gateway/admin/controller-timeline.ts';
 import type { Demand } from './demand.ts';
 import { AdapterPreloader, adaptersToPreload } from './adapter-preload.ts';
+import { shareOfTarget, versionPools } from './version-pools.ts';
 
 export interface Decision {
   readonly at: number;
@@ -95,17 +96,20 @@ export class Controller {
   async tick(now: number): Promise<void> {
     const all = this.#o.deployments();
     // Adapters have no pool: they run on their base's instances, which serve the base's demand and theirs.
-    const specs = all.filter((d) => d.kind !== 'adapter');
+    // Nor do pipelines: each step's call is an arrival of the deployment it calls, which scales on it.
+    const specs = all.filter((d) => d.kind !== 'adapter' && d.kind !== 'pipeline');
     const adapters = new Map<string, DeploymentSpec[]>();
     for (const a of all)
       if (a.kind === 'adapter') adapters.set(a.base!, [...(adapters.get(a.base!) ?? []), a]);
     // One round trip brings every history up to date; an outage keeps the last one. A base's history
     // sums its adapters' arrivals; each adapter's own tells which to preload.
+    // A deployment with versions runs a pool per version, each sized from its share of the demand.
+    const pools = specs.flatMap((d) => versionPools(d, (pool) => this.#hasReady(pool)));
     const read = await this.#o.feed?.update(
       [
-        ...specs.map((d) => ({
-          name: d.name,
-          sources: [d.name, ...(adapters.get(d.name) ?? []).map((a) => a.name)],
+        ...pools.map((p) => ({
+          name: p.spec.name,
+          sources: [p.deployment, ...(adapters.get(p.deployment) ?? []).map((a) => a.name)],
         })),
         ...[...adapters.values()].flat().map((a) => a.name),
       ],
@@ -115,9 +119,12 @@ export class Controller {
     const adapterNames = new Set([...adapters.values()].flat().map((a) => a.name));
     for (const name of this.#adapterNames) if (!adapterNames.has(name)) this.#o.feed?.forget(name);
     this.#adapterNames = adapterNames;
-    const names = new Set(specs.map((d) => d.name));
+    const names = new Set(pools.map((p) => p.spec.name));
     const gone = [...this.#pools.values()].filter((p) => !names.has(p.deployment.name));
-    await Promise.all([...specs.map((d) => this.#step(d, now)), ...gone.map((p) => this.#retire(p, now))]);
+    await Promise.all([
+      ...pools.map((p) => this.#step(p.spec, now, p.share)),
+      ...gone.map((p) => this.#retire(p, now)),
+    ]);
     this.#preloadAdapters(specs, adapters);
   }
 
@@ -229,13 +236,34 @@ export class Controller {
     this.#pools.clear();
   }
 
-  async #step(d: DeploymentSpec, now: number): Promise<void> {
+  /** Whether a pool has an instance that takes requests. */
+  #hasReady(pool: string): boolean {
+    const instances = this.#pools.get(pool)?.status().instances ?? [];
+    return instances.some((i) => i.state === 'ready-idle' || i.state === 'serving');
+  }
+
+  async #step(d: DeploymentSpec, now: number, share = 100): Promise<void> {
     const pool = this.#poolFor(d);
     const actual = pool.actual;
     try {
       const demand = await this.#o.demand(d);
-      const decision = decide(this.#stateOf(d), this.#observe(d, pool, demand), now);
-      this.#states.set(d.name, decision.next);
+      const whole = decide(this.#stateOf(d), this.#observe(d, pool, demand), now);
+      this.#states.set(d.name, whole.next);
+      const waiting = demand.queued + (demand.inFlight ?? demand.inUse);
+      const decision =
+        share >= 100
+          ? whole
+          : {
+              ...whole,
+              desired: shareOfTarget(
+                whole.desired,
+                share,
+                d.scaling,
+                waiting,
+                demand.lastRequestAt === undefined ? Infinity : now - demand.lastRequestAt,
+              ),
+              reason: `${whole.reason}; version share ${share}% of ${whole.desired}`,
+            };
       await pool.reconcile(decision.desired, now);
       // Read after reconciling, so a failure seen in this tick already shows.
       const backoff = pool.status().backoffUntil;

@@ -5,6 +5,7 @@ import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
  * a URL artifact: the provider resolves it to a local folder (warmpool/artifacts) before calling this.
  */
 export function instanceArgs(d: DeploymentSpec, host: string, port: number): string[] {
+  if (d.model === undefined) throw new Error(`deployment ${d.name}: a ${d.kind} has no instances of its own`);
   if (!('path' in d.model))
     throw new Error(
       `deployment ${d.name}: model ${d.model.url} is a URL artifact; resolve it to a local folder first`,
@@ -22,6 +23,9 @@ export function instanceArgs(d: DeploymentSpec, host: string, port: number): str
     ['--adapter-slots', d.runtime?.adapters?.slots.toString()],
     ['--adapter-max-rank', d.runtime?.adapters?.maxRank?.toString()],
     ['--adapter-targets', d.runtime?.adapters?.targets?.join(',')],
+    ['--sequence-state', d.sequence?.state.map((p) => `${p.input}:${p.output}`).join(',')],
+    ['--sequence-idle-ms', d.sequence?.idleTimeoutMs?.toString()],
+    ['--max-sequences', d.sequence?.maxSequences?.toString()],
   ];
   return [
     '--model',

@@ -105,7 +105,7 @@ export class LocalProvider implements Provider {
    */
   prepare(d: DeploymentSpec): void {
     this.#standbys.fill();
-    if (!('path' in d.model) || this.#readAhead.has(d.model.path)) return;
+    if (d.model === undefined || !('path' in d.model) || this.#readAhead.has(d.model.path)) return;
     const dir = d.model.path;
     this.#readAhead.add(dir);
     void readFile(join(dir, 'model.json'), 'utf8')
@@ -130,7 +130,7 @@ export class LocalProvider implements Provider {
   async start({ deployment, instanceId }: StartSpec): Promise<ProviderInstance> {
     if (this.#running.has(instanceId)) throw new Error(`instance ${instanceId} already exists`);
     let local = deployment;
-    if ('url' in deployment.model) {
+    if (deployment.model !== undefined && 'url' in deployment.model) {
       // Download and verify before spawning: a bad artifact rejects this start and nothing else.
       const r = await this.#artifacts.resolve(deployment.model);
       if (!r.ok) throw new ArtifactStartError(deployment.name, r.error);

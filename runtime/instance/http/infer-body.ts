@@ -1,5 +1,5 @@
 import { ApiError, schemaError } from '../../errors/index.ts';
-import type { NamedTensor } from '../../tensor/index.ts';
+import type { NamedTensor, SequenceRef } from '../../tensor/index.ts';
 import type { InferRequestBody } from '../protocol.ts';
 import { ajv } from './ajv.ts';
 
@@ -21,13 +21,30 @@ const validate = ajv.compile<InferRequestBody>({
         },
       },
     },
+    sequence: {
+      type: 'object',
+      required: ['id'],
+      additionalProperties: false,
+      properties: {
+        id: { type: 'string', minLength: 1, maxLength: 256 },
+        start: { type: 'boolean' },
+        end: { type: 'boolean' },
+      },
+    },
   },
 });
 
-/** The inputs as Float32 tensors, or invalid_tensor naming the field at fault (bad JSON included). */
-export function parseInferBody(body: unknown): NamedTensor[] {
+/**
+ * The inputs as Float32 tensors and the request's place in its sequence (null: none given), or
+ * invalid_tensor naming the field at fault (bad JSON included).
+ */
+export function parseInferBody(body: unknown): { inputs: NamedTensor[]; sequence: SequenceRef | null } {
   if (body === undefined)
     throw new ApiError('invalid_tensor', 'send { inputs: [{ name, shape, data }] } as JSON');
   if (!validate(body)) throw schemaError(validate.errors, 'invalid_tensor');
-  return body.inputs.map((t) => ({ name: t.name, shape: t.shape, data: Float32Array.from(t.data) }));
+  const s = body.sequence;
+  return {
+    inputs: body.inputs.map((t) => ({ name: t.name, shape: t.shape, data: Float32Array.from(t.data) })),
+    sequence: s ? { id: s.id, start: s.start ?? false, end: s.end ?? false } : null,
+  };
 }

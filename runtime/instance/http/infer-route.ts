@@ -25,8 +25,21 @@ export function inferRoute(inst: RuntimeInstance): Hono {
     let r;
     try {
       const batcher = readyPart(inst, inst.batcher);
-      const inputs = parseInferBody(await readJson(c));
-      r = await inst.trackTensor(() => batcher.infer(inputs));
+      const { inputs, sequence } = parseInferBody(await readJson(c));
+      const sequences = inst.sequences;
+      if (sequences && !sequence)
+        throw new ApiError(
+          'invalid_request',
+          'this model keeps state per sequence: send sequence { id, start, end }',
+          { param: 'sequence' },
+        );
+      if (!sequences && sequence)
+        throw new ApiError('invalid_request', 'this model keeps no state: send no sequence', {
+          param: 'sequence',
+        });
+      r = await inst.trackTensor(() =>
+        sequences && sequence ? sequences.infer(sequence, inputs) : batcher.infer(inputs),
+      );
       if (!r.ok) throw new ApiError(r.error.code, r.error.message);
     } catch (e) {
       record(

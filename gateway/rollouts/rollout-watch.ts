@@ -1,0 +1,71 @@
+import {
+  CANARY_ANALYSIS_DEFAULTS,
+  type DeploymentRegistry,
+  type DeploymentSpec,
+  stableVersion,
+  versionPool,
+} from '../deployments/index.ts';
+import { type Clock, unrefTimer } from '../../runtime/time/clock.ts';
+import { type CanaryVerdict, canaryVerdict } from './canary-verdict.ts';
+import { canaryOf, rollback } from './rollout-steps.ts';
+import type { VersionStats } from './version-stats.ts';
+
+export interface RolloutWatchOptions {
+  readonly deployments: DeploymentRegistry;
+  readonly stats: VersionStats;
+  readonly ready: (pool: string) => boolean;
+  readonly clock: Clock;
+  /** Default 1000 ms. */
+  readonly intervalMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+/** The verdict on a deployment's canary now; null when it has none. */
+export function judgeCanary(
+  d: DeploymentSpec,
+  stats: VersionStats,
+  ready: (pool: string) => boolean,
+  now: number,
+): CanaryVerdict | null {
+  const canary = canaryOf(d);
+  if (canary === null) return null;
+  const analysis = { ...CANARY_ANALYSIS_DEFAULTS, ...d.rollout?.analysis };
+  const step = [...(d.rollout?.history ?? [])]
+    .reverse()
+    .find((e) => e.action === 'rollout' && e.to === canary);
+  const pool = versionPool(d.name, canary);
+  return canaryVerdict(
+    analysis,
+    stats.figures(versionPool(d.name, stableVersion(d)), now, analysis.windowMs),
+    { figures: stats.figures(pool, now, analysis.windowMs), since: step?.at ?? now, ready: ready(pool) },
+    now,
+  );
+}
+
+/**
+ * Judges every canary each interval and rolls back the ones the verdict refuses (a put, which every
+ * replica follows). The decision is canary-verdict.ts's; this only reads the figures and acts.
+ * Returns the function that stops it.
+ */
+export function startRolloutWatch(o: RolloutWatchOptions): () => void {
+  let busy = false;
+  const check = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      for (const d of o.deployments.list()) {
+        const now = o.clock.now();
+        const verdict = judgeCanary(d, o.stats, o.ready, now);
+        if (verdict?.action !== 'rollback') continue;
+        o.log?.(`rollouts: rolling back '${d.name}': ${verdict.reason}`);
+        await o.deployments.put(rollback(d, now, `automatic: ${verdict.reason}`));
+      }
+    } catch (e) {
+      o.log?.(`rollouts: an automatic rollback failed: ${(e as Error).message}`);
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = unrefTimer(o.clock.setInterval(() => void check(), o.intervalMs ?? 1000));
+  return () => o.clock.clearInterval(timer);
+}
