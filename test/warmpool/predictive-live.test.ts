@@ -56,6 +56,9 @@ describe(
       // The pool, sampled every 50 ms: live instances over time, and when each instance became ready.
       const live: [number, number][] = [];
       const readyAt = new Map<string, number>();
+      const coldStarts = new Map<string, number>();
+      // The decision ring keeps the last few; the sampler keeps every one, for the failure message.
+      const decisions = new Map<number, string>();
       let sampling = true;
       const sampler = (async () => {
         while (sampling) {
@@ -65,7 +68,11 @@ describe(
             Date.now(),
             instances.filter((i) => !['draining', 'stopped', 'failed'].includes(i.state)).length,
           ]);
-          for (const i of instances) if (i.readyAt !== undefined) readyAt.set(i.id, i.readyAt);
+          for (const i of instances) {
+            if (i.readyAt !== undefined) readyAt.set(i.id, i.readyAt);
+            if (i.coldStartMs !== undefined) coldStarts.set(i.id, i.coldStartMs);
+          }
+          for (const d of wg.controller.decisions('timer')) decisions.set(d.at, `${d.desired} ${d.reason}`);
           await sleep(50);
         }
       })();
@@ -97,14 +104,27 @@ describe(
       // One miss is allowed: the lead the policy gives is its measured cold start plus a tick and a
       // second, and a real cold start on a busy machine can run past it.
       const verdicts = burstVerdicts(arrivals, 4, live, readyAt.values(), 1000);
-      assert.ok(
-        verdicts.filter(prewarmed).length >= verdicts.length - 1,
-        `bursts 5-${BURSTS}: ${JSON.stringify(verdicts.map((v) => ({ ...v, first: v.first - t0 })))}; decisions:\n${wg.controller
-          .decisions('timer')
-          .slice(-12)
-          .map((d) => `${d.at - t0} ${d.desired} ${d.reason}`)
-          .join('\n')}`,
-      );
+      const explain = () => {
+        // What the pool and the policy did, as changes only (a decision per tick would bury them).
+        const at = (t: number) => `${((t - t0) / 1000).toFixed(2)} s`;
+        const changes: string[] = [];
+        let previous = '';
+        for (const [t, d] of [...decisions].sort((a, b) => a[0] - b[0])) {
+          const gist = d.replace(/next at \+-?[\d.]+ s/, '').replace(/[\d.]+/g, '#');
+          if (gist !== previous) changes.push(`${at(t)}: ${d}`);
+          previous = gist;
+        }
+        let n = -1;
+        for (const [t, k] of live) if (k !== n) changes.push(`${at(t)}: ${(n = k)} live`);
+        return [
+          `bursts 5-${BURSTS}: ${JSON.stringify(verdicts.map((v) => ({ ...v, first: v.first - t0 })))}`,
+          `bursts: ${arrivals.map((b) => `${at(b[0]!)}-${at(b.at(-1)!)}`).join(', ')}`,
+          `cold starts (ms): ${[...coldStarts.values()].join(', ')}; ready at: ${[...readyAt.values()].map(at).join(', ')}`,
+          ...changes.sort((a, b) => parseFloat(a) - parseFloat(b)),
+        ].join('\n');
+      };
+      const met = verdicts.filter(prewarmed).length >= verdicts.length - 1;
+      assert.ok(met, met ? undefined : explain());
     });
   },
 );
