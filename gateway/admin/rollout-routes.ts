@@ -36,16 +36,14 @@ export function rolloutRoutes(registry: DeploymentRegistry, view: RolloutView): 
   const spec = (name: string) => {
     const d = registry.get(name);
     if (d === undefined) throw new ApiError('deployment_not_found', `no deployment named '${name}'`);
-    if (d.kind === 'adapter')
-      throw new ApiError('invalid_request', `'${name}' is an adapter: roll out versions of its base`, {
-        param: 'name',
-      });
-    return d;
+    return notAdapter(d);
   };
+  // Applied to the deployment as the store holds it when written: a step another gateway took meanwhile
+  // is built on, not overwritten.
   const step = async (name: string, change: (d: DeploymentSpec, now: number) => DeploymentSpec) => {
-    const next = change(spec(name), view.now());
-    await registry.put(next);
-    return describe(registry.get(name) ?? next, view);
+    spec(name);
+    const next = await registry.update(name, (d) => change(notAdapter(d), view.now()));
+    return describe(next, view);
   };
 
   app.get('/:name/rollout', (c) => c.json(describe(spec(c.req.param('name')), view)));
@@ -96,6 +94,14 @@ function describe(d: DeploymentSpec, view: RolloutView) {
     verdict: judgeCanary(d, view.stats, view.ready, now),
     history: d.rollout?.history ?? [],
   };
+}
+
+function notAdapter(d: DeploymentSpec): DeploymentSpec {
+  if (d.kind === 'adapter')
+    throw new ApiError('invalid_request', `'${d.name}' is an adapter: roll out versions of its base`, {
+      param: 'name',
+    });
+  return d;
 }
 
 function object(body: unknown): Record<string, unknown> {

@@ -83,6 +83,41 @@ export class DeploymentRegistry {
     return this.#serial(async () => ({ created: await this.#put(spec) }));
   }
 
+  /**
+   * Replaces a deployment with `change(current)`, current being what the store holds as the write is
+   * made: two gateways rolling out, promoting or rolling back at once each apply their change to the
+   * other's result instead of the last write winning. `change` returning its argument writes nothing.
+   * Throws deployment_not_found, deployment_conflict (others kept writing), what `change` throws, or
+   * admin_store_unavailable.
+   */
+  update(name: string, change: (current: DeploymentSpec) => DeploymentSpec): Promise<DeploymentSpec> {
+    return this.#serial(async () => {
+      const checked = (current: DeploymentSpec) => {
+        const next = change(current);
+        if (next !== current) this.#checkRelations(next);
+        return next;
+      };
+      let next: DeploymentSpec | undefined | false;
+      if (this.#store.update === undefined) {
+        const current = this.#entries.get(name)?.spec;
+        next = current && checked(current);
+        if (next !== undefined && next !== current) await this.#write(next);
+      } else {
+        try {
+          next = await this.#store.update(name, checked);
+        } catch (e) {
+          throw e instanceof ApiError ? e : storeUnavailable(e);
+        }
+      }
+      if (next === undefined) throw new ApiError('deployment_not_found', `no deployment named '${name}'`);
+      if (next === false)
+        throw new ApiError('deployment_conflict', `'${name}' kept changing while this change was written`);
+      const current = this.#entries.get(name);
+      if (current === undefined || canonical(current.spec) !== canonical(next)) this.#adopt(next);
+      return this.#entries.get(name)!.spec;
+    });
+  }
+
   /** Creates; throws deployment_exists when the name is taken (checked in turn with other writes). */
   create(spec: DeploymentSpec): Promise<void> {
     return this.#serial(async () => {
@@ -229,6 +264,13 @@ export class DeploymentRegistry {
   /** True when it created the deployment. */
   async #put(spec: DeploymentSpec): Promise<boolean> {
     this.#checkRelations(spec);
+    const created = !this.#entries.has(spec.name);
+    await this.#write(spec);
+    return created;
+  }
+
+  /** Writes a checked deployment to the store, then serves it. */
+  async #write(spec: DeploymentSpec): Promise<void> {
     const entry = this.#entry(spec); // compiles first: a bad schema never reaches the store
     try {
       await this.#store.put(entry.spec);
@@ -236,11 +278,19 @@ export class DeploymentRegistry {
       if (entry.spec.inputSchema) this.#schemas.release(entry.spec.inputSchema);
       throw storeUnavailable(e);
     }
-    const previous = this.#entries.get(spec.name);
-    this.#entries.set(spec.name, entry);
+    this.#serve(entry);
+  }
+
+  /** Serves a deployment the store already holds (its schema compiled here). */
+  #adopt(spec: DeploymentSpec): void {
+    this.#serve(this.#entry(spec));
+  }
+
+  #serve(entry: Entry): void {
+    const previous = this.#entries.get(entry.spec.name);
+    this.#entries.set(entry.spec.name, entry);
     if (previous?.spec.inputSchema) this.#schemas.release(previous.spec.inputSchema);
     this.#emit({ type: 'put', spec: entry.spec });
-    return previous === undefined;
   }
 
   #entry(spec: DeploymentSpec): Entry {

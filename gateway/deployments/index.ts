@@ -19,7 +19,7 @@ export {
 } from './spec.ts';
 export { SCALING_DEFAULTS } from './scaling-defaults.ts';
 export type { DeploymentStore } from './store.ts';
-export { type AdapterRef, adapterRef, servingName } from './serving.ts';
+export { type AdapterRef, adapterRef, servingName, servingPoolsOf } from './serving.ts';
 export type { PipelinePrompt, PipelineStep } from './pipeline-types.ts';
 export { outputRef } from './pipeline-spec.ts';
 export { planPipeline, type PipelinePlan } from './pipeline-plan.ts';
@@ -39,6 +39,7 @@ export {
   declaredTraffic,
   hasVersions,
   pinnedVersion,
+  servingPools,
   stableVersion,
   versionDeployment,
   versionNumbers,

@@ -19,6 +19,15 @@ export type RedisDeploymentOptions = RedisDeploymentCommon &
 
 const noop = (): void => undefined;
 
+/** Reads and changes again at most this often while other writers keep getting in first. */
+const UPDATE_ATTEMPTS = 8;
+/** Writes ARGV[3] under ARGV[1] only while the field still holds ARGV[2] (what the change was made from). */
+const COMPARE_AND_SET = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('SET', KEYS[2], '1')
+return 1`;
+
 /**
  * Deployments in one Redis hash, so every gateway sharing the Redis sees the same set. Entries are checked
  * again when read: one written by hand or by an older version is skipped with a warning, not a crash.
@@ -65,6 +74,32 @@ export class RedisDeploymentStore implements DeploymentStore {
   async put(spec: DeploymentSpec): Promise<void> {
     await redisReady(this.#client, 'deployments', this.#readyTimeoutMs);
     await this.#client.multi().hset(this.key, spec.name, JSON.stringify(spec)).set(this.#marker, '1').exec();
+  }
+
+  async update(
+    name: string,
+    change: (stored: DeploymentSpec) => DeploymentSpec,
+  ): Promise<DeploymentSpec | undefined | false> {
+    await redisReady(this.#client, 'deployments', this.#readyTimeoutMs);
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const json = await this.#client.hget(this.key, name);
+      if (json === null) return undefined;
+      const stored = this.#decode(name, json);
+      if (stored === undefined) return undefined;
+      const next = change(stored);
+      if (next === stored) return stored;
+      const written = await this.#client.eval(
+        COMPARE_AND_SET,
+        2,
+        this.key,
+        this.#marker,
+        name,
+        json,
+        JSON.stringify(next),
+      );
+      if (written === 1) return next;
+    }
+    return false;
   }
 
   async delete(name: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DeploymentSpec } from './spec.ts';
+import { servingPools } from './versions.ts';
 
 /** An adapter as an instance is asked for it (POST /generate's `adapter`). */
 export interface AdapterRef {
@@ -14,6 +15,18 @@ export interface AdapterRef {
 /** The deployment whose instances serve `spec`: its base for an adapter, else itself. */
 export function servingName(spec: DeploymentSpec): string {
   return spec.kind === 'adapter' ? spec.base! : spec.name;
+}
+
+/**
+ * The pools whose instances take unpinned calls to `spec`: its versions' that the split gives a weight
+ * (versions.ts), an adapter's base's.
+ */
+export function servingPoolsOf(
+  spec: DeploymentSpec,
+  lookup: (name: string) => DeploymentSpec | undefined,
+): string[] {
+  const d = spec.kind === 'adapter' ? lookup(spec.base!) : spec;
+  return d === undefined ? [servingName(spec)] : servingPools(d);
 }
 
 const refs = new WeakMap<DeploymentSpec, AdapterRef>();

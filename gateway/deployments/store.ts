@@ -10,6 +10,16 @@ export interface DeploymentStore {
   get(name: string): Promise<DeploymentSpec | undefined>;
   /** Creates or replaces the deployment named by spec.name. */
   put(spec: DeploymentSpec): Promise<void>;
+  /**
+   * Replaces the deployment with `change(stored)`, where stored is what the store holds at the moment
+   * of the write: a write by another process in between makes it read and change again (false after
+   * too many), never lose that write. Undefined when there is none. Absent where one process owns the
+   * store (its registry serialises the writes).
+   */
+  update?(
+    name: string,
+    change: (stored: DeploymentSpec) => DeploymentSpec,
+  ): Promise<DeploymentSpec | undefined | false>;
   /** True when there was one to delete. */
   delete(name: string): Promise<boolean>;
   close(): Promise<void>;

@@ -20,6 +20,16 @@ export function versionPool(name: string, version: number): string {
   return version === 1 ? name : `${name}@${version}`;
 }
 
+/**
+ * The pools that take the deployment's unpinned calls: each version the split gives a weight, else the
+ * stable one's. Health, readiness and the ready-instance gauge count these, not version 1's pool alone.
+ */
+export function servingPools(d: DeploymentSpec): string[] {
+  return declaredTraffic(d)
+    .filter((t) => t.weight > 0)
+    .map((t) => versionPool(d.name, t.version));
+}
+
 /** Every version the deployment lists, the stable one first. */
 export function versionNumbers(d: DeploymentSpec): number[] {
   return [stableVersion(d), ...(d.versions ?? []).map((v) => v.version)];

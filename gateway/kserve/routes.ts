@@ -3,7 +3,15 @@ import { ApiError } from '../errors/index.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { validated } from '../dispatch/forward.ts';
 import { versionPick } from '../dispatch/generation-target.ts';
-import { DEFAULT_STICKY_HEADER, versionNumbers } from '../deployments/index.ts';
+import {
+  DEFAULT_STICKY_HEADER,
+  type DeploymentSpec,
+  pinnedVersion,
+  servingPools,
+  servingPoolsOf,
+  versionNumbers,
+  versionPool,
+} from '../deployments/index.ts';
 import { chooseVersion } from '../rollouts/index.ts';
 import { callTensorModel } from '../dispatch/tensor-call.ts';
 import { readJson } from '../http/read-body.ts';
@@ -26,10 +34,11 @@ export function kserveRoutes(gw: GatewayContext): Hono {
   };
 
   app.get('/health/live', (c) => c.json({ live: true }));
+  const routable = (pools: readonly string[]) => pools.some((p) => gw.registry.routable(p).length > 0);
   app.get('/health/ready', (c) => {
     const waiting = gw.deployments
       .list()
-      .filter((d) => d.scaling.minInstances > 0 && gw.registry.routable(d.name).length === 0)
+      .filter((d) => d.scaling.minInstances > 0 && !routable(servingPoolsOf(d, (n) => gw.deployments.get(n))))
       .map((d) => d.name);
     return c.json(
       { ready: waiting.length === 0, ...(waiting.length ? { waiting } : {}) },
@@ -37,22 +46,39 @@ export function kserveRoutes(gw: GatewayContext): Hono {
     );
   });
 
-  app.get('/models/:m', (c) => {
-    const d = tensorDeployment(c, c.req.param('m'));
-    const meta = gw.registry.metadata(d.name);
-    return c.json({
+  // Unversioned, a model is what its split serves: ready when a version taking traffic is, described by
+  // the first such version that has reported its metadata.
+  const metadata = (d: DeploymentSpec, pools: readonly string[], versions: readonly number[]) => {
+    const meta = pools.map((p) => gw.registry.metadata(p)).find((m) => m !== undefined);
+    return {
       name: d.name,
-      versions: versionNumbers(d).map(String),
+      versions: versions.map(String),
       platform: 'onnxruntime_onnx',
       inputs: meta?.inputs ?? [],
       outputs: meta?.outputs ?? [],
-    });
+    };
+  };
+  const ready = (c: Context, d: DeploymentSpec, pools: readonly string[]) => {
+    const ok = routable(pools);
+    return c.json({ name: d.name, ready: ok }, ok ? 200 : 503);
+  };
+  app.get('/models/:m', (c) => {
+    const d = tensorDeployment(c, c.req.param('m'));
+    return c.json(metadata(d, servingPools(d), versionNumbers(d)));
   });
-
   app.get('/models/:m/ready', (c) => {
     const d = tensorDeployment(c, c.req.param('m'));
-    const ready = gw.registry.routable(d.name).length > 0;
-    return c.json({ name: d.name, ready }, ready ? 200 : 503);
+    return ready(c, d, servingPools(d));
+  });
+  app.get('/models/:m/versions/:v', (c) => {
+    const d = tensorDeployment(c, c.req.param('m'));
+    const v = pinnedVersion(d, versionParam(c.req.param('v')));
+    return c.json(metadata(d, [versionPool(d.name, v)], [v]));
+  });
+  app.get('/models/:m/versions/:v/ready', (c) => {
+    const d = tensorDeployment(c, c.req.param('m'));
+    const v = pinnedVersion(d, versionParam(c.req.param('v')));
+    return ready(c, d, [versionPool(d.name, v)]);
   });
 
   // KServe's versioned path pins a version; the plain one takes the split (sticky as the OpenAI routes).
@@ -110,16 +136,18 @@ export function kserveRoutes(gw: GatewayContext): Hono {
     });
   };
   app.post('/models/:m/infer', (c) => infer(c, c.req.param('m'), undefined));
-  app.post('/models/:m/versions/:v/infer', (c) => {
-    const v = c.req.param('v');
-    if (!/^[1-9][0-9]{0,6}$/.test(v))
-      throw new ApiError('version_not_found', `version '${v}': a version is a number, as in /versions/2`, {
-        param: 'model',
-      });
-    return infer(c, c.req.param('m'), Number(v));
-  });
+  app.post('/models/:m/versions/:v/infer', (c) => infer(c, c.req.param('m'), versionParam(c.req.param('v'))));
 
   return app;
+}
+
+/** A path's version: a number, as in /versions/2. */
+function versionParam(v: string): number {
+  if (!/^[1-9][0-9]{0,6}$/.test(v))
+    throw new ApiError('version_not_found', `version '${v}': a version is a number, as in /versions/2`, {
+      param: 'model',
+    });
+  return Number(v);
 }
 
 function parseRequestedOutputs(outputs: unknown): string[] | null {

@@ -53,17 +53,28 @@ export function startRolloutWatch(o: RolloutWatchOptions): () => void {
     if (busy) return;
     busy = true;
     try {
-      for (const d of o.deployments.list()) {
-        const now = o.clock.now();
-        const verdict = judgeCanary(d, o.stats, o.ready, now);
-        if (verdict?.action !== 'rollback') continue;
-        o.log?.(`rollouts: rolling back '${d.name}': ${verdict.reason}`);
-        await o.deployments.put(rollback(d, now, `automatic: ${verdict.reason}`));
-      }
-    } catch (e) {
-      o.log?.(`rollouts: an automatic rollback failed: ${(e as Error).message}`);
+      for (const d of o.deployments.list()) await judge(d);
     } finally {
       busy = false;
+    }
+  };
+  // One deployment's failed rollback does not keep the others' canaries from being judged.
+  const judge = async (d: DeploymentSpec) => {
+    const now = o.clock.now();
+    const verdict = judgeCanary(d, o.stats, o.ready, now);
+    if (verdict?.action !== 'rollback') return;
+    const canary = canaryOf(d);
+    try {
+      // Rolled back only if the store still holds the canary judged: a promote or a new step that
+      // another gateway wrote meanwhile stands.
+      const next = await o.deployments.update(d.name, (current) =>
+        canaryOf(current) === canary && current.rollout?.history?.length === d.rollout?.history?.length
+          ? rollback(current, now, `automatic: ${verdict.reason}`)
+          : current,
+      );
+      if (canaryOf(next) !== canary) o.log?.(`rollouts: rolled back '${d.name}': ${verdict.reason}`);
+    } catch (e) {
+      o.log?.(`rollouts: rolling back '${d.name}' failed: ${(e as Error).message}`);
     }
   };
   const timer = unrefTimer(o.clock.setInterval(() => void check(), o.intervalMs ?? 1000));

@@ -10,7 +10,7 @@ import {
   MemoryKeyStore,
   MemoryLimiter,
 } from '../auth/index.ts';
-import { type DeploymentRegistry, servingName } from '../deployments/index.ts';
+import { type DeploymentRegistry, servingName, servingPoolsOf } from '../deployments/index.ts';
 import { ApiError } from '../errors/index.ts';
 import { apiErrorHandler } from '../errors/on-error.ts';
 import { functionRoutes } from '../functions/routes.ts';
@@ -111,7 +111,10 @@ export function createGateway(o: GatewayOptions): Gateway {
     inFlight: () =>
       [...gates.values()].map((g) => [g.model, g.inFlight, g.queued] as [string, number, number]),
     readyInstances: () =>
-      o.deployments.list().map((d) => [d.name, registry.routable(servingName(d)).length] as [string, number]),
+      o.deployments.list().map((d) => {
+        const pools = servingPoolsOf(d, (name) => o.deployments.get(name));
+        return [d.name, pools.reduce((n, p) => n + registry.routable(p).length, 0)] as [string, number];
+      }),
   });
   const versionStats = new VersionStats();
   const ready = (pool: string) => registry.routable(pool).length > 0;

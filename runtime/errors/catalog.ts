@@ -146,6 +146,11 @@ export const ERROR_CATALOG = {
     type: 'invalid_request_error',
     hint: 'delete or move the adapters and pipelines that use this deployment first',
   },
+  deployment_conflict: {
+    status: 409,
+    type: 'invalid_request_error',
+    hint: 'the deployment kept changing under this write: read it again and retry',
+  },
   deployment_exists: {
     status: 409,
     type: 'invalid_request_error',

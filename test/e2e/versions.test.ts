@@ -226,5 +226,31 @@ describe(
       const unknown = await infer('/versions/7');
       assert.deepEqual([unknown.status, unknown.body.code], [404, 'version_not_found']);
     });
+
+    it('readiness and metadata: per version on the versioned paths, the serving split on the plain ones', async () => {
+      const get = async (path: string) => {
+        const res = await fetch(`${wg.url}/v2${path}`);
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      // Version 2 came up for the pinned request above and is kept for its keep-alive.
+      const v2 = await get('/models/cls/versions/2/ready');
+      assert.deepEqual([v2.status, v2.body.ready], [200, true]);
+      const meta2 = await get('/models/cls/versions/2');
+      assert.equal(meta2.status, 200);
+      assert.deepEqual(meta2.body.versions, ['2']);
+      assert.deepEqual(
+        (meta2.body.inputs as { name: string }[]).map((i) => i.name),
+        ['features'],
+        'version 2 describes its own inputs',
+      );
+      const plain = await get('/models/cls');
+      assert.deepEqual(plain.body.versions, ['1', '2']);
+      assert.deepEqual((await get('/models/cls/ready')).status, 200);
+      assert.equal((await get('/health/ready')).status, 200);
+      const unknown = await get('/models/cls/versions/7/ready');
+      assert.deepEqual([unknown.status, unknown.body.code], [404, 'version_not_found']);
+      const malformed = await get('/models/cls/versions/x');
+      assert.deepEqual([malformed.status, malformed.body.code], [404, 'version_not_found']);
+    });
   },
 );

@@ -16,7 +16,7 @@ import { DeploymentTimeline } from './deployment-timeline.ts';
 import type { ControllerTimeline } from '../../gateway/admin/controller-timeline.ts';
 import type { Demand } from './demand.ts';
 import { AdapterPreloader, adaptersToPreload } from './adapter-preload.ts';
-import { shareOfTarget, versionPools } from './version-pools.ts';
+import { shareOfTarget, type VersionPoolSpec, versionPools } from './version-pools.ts';
 
 export interface Decision {
   readonly at: number;
@@ -125,23 +125,23 @@ export class Controller {
       ...pools.map((p) => this.#step(p.spec, now, p.share)),
       ...gone.map((p) => this.#retire(p, now)),
     ]);
-    this.#preloadAdapters(specs, adapters);
+    this.#preloadAdapters(pools, adapters);
   }
 
-  /** Each base's ready instances are asked to load the adapters its history says come next. */
-  #preloadAdapters(specs: readonly DeploymentSpec[], adapters: ReadonlyMap<string, DeploymentSpec[]>): void {
+  /** Each base's ready instances, in every version's pool, are asked to load the adapters its history says come next. */
+  #preloadAdapters(pools: readonly VersionPoolSpec[], adapters: ReadonlyMap<string, DeploymentSpec[]>): void {
     const readThrough = this.#readThrough;
     const urls: string[] = [];
-    for (const d of specs) {
-      const ready = (this.#pools.get(d.name)?.status().instances ?? [])
+    for (const { spec, deployment } of pools) {
+      const ready = (this.#pools.get(spec.name)?.status().instances ?? [])
         .filter((i) => (i.state === 'ready-idle' || i.state === 'serving') && i.url !== undefined)
         .map((i) => i.url!);
       urls.push(...ready);
-      const own = adapters.get(d.name);
-      const slots = d.runtime?.adapters?.slots;
+      const own = adapters.get(deployment);
+      const slots = spec.runtime?.adapters?.slots;
       if (own === undefined || slots === undefined || readThrough === undefined || !this.#o.feed) continue;
       const wanted = adaptersToPreload(
-        own.map((spec) => ({ spec, history: this.#o.feed!.history(spec.name) })),
+        own.map((a) => ({ spec: a, history: this.#o.feed!.history(a.name) })),
         slots,
         readThrough,
       );
