@@ -1,6 +1,6 @@
 import type { ModelGate } from '../admission/index.ts';
 import type { DeploymentRegistry } from '../deployments/index.ts';
-import type { SequencePins } from '../routing/index.ts';
+import type { SequencePinStore } from '../routing/index.ts';
 import type { GenerationDeps } from './generation.ts';
 
 /** What every route group needs: deployments, instances, routing, admission, history, telemetry. */
@@ -12,7 +12,7 @@ export interface GatewayContext extends GenerationDeps {
    */
   gate(model: string, pool?: string): ModelGate;
   /** Which instance holds each open sequence of a stateful tensor model. */
-  readonly sequences: SequencePins;
+  readonly sequences: SequencePinStore;
   /** Unix seconds when the deployment was first seen, for /v1/models. */
   createdAt(model: string): number;
 }

@@ -17,7 +17,7 @@ export async function callPinned<T>(
   signal: ClientSignal,
   call: (inst: UpstreamInstance) => Promise<T>,
 ): Promise<T> {
-  const place = gw.sequences.where(deployment, id, gw.clock.monotonic());
+  const place = await gw.sequences.where(deployment, id);
   if (place.kind === 'unknown') {
     throw new ApiError(
       'sequence_not_started',

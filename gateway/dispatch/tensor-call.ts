@@ -44,14 +44,14 @@ export async function callTensorModel(
   gw.history.recordArrival(deployment, at);
   let outcome: Outcome = 'error';
   let rows = 0;
-  const send = (inst: UpstreamInstance, headers: Record<string, string>) => {
+  const send = async (inst: UpstreamInstance, headers: Record<string, string>) => {
     const meta = inst.metadata!;
     checkSequence(meta, sequence);
     const checked = inputs(meta);
     rows = checked[0]?.shape[0] ?? 0;
-    // Pinned as it is sent, so that the sequence's next request, however soon, follows it.
-    if (sequence?.start)
-      gw.sequences.pin(pool, sequence.id, inst.id, meta.sequence!.idleTimeoutMs, gw.clock.monotonic());
+    // Pinned before it is sent, so that the sequence's next request, however soon and through whichever
+    // replica, follows it.
+    if (sequence?.start) await gw.sequences.pin(pool, sequence.id, inst.id, meta.sequence!.idleTimeoutMs);
     return inferTensors(inst, checked, { signal, headers }, sequence ?? undefined);
   };
   try {
@@ -64,12 +64,13 @@ export async function callTensorModel(
       gw.metrics.queued(deployment, fwd.queueMs);
       value = fwd.value;
     }
-    if (sequence?.end) gw.sequences.unpin(pool, sequence.id);
+    if (sequence?.end) await gw.sequences.unpin(pool, sequence.id);
     outcome = 'ok';
     return value;
   } catch (e) {
-    if (sequence && e instanceof ApiError && e.code === 'sequence_not_started')
-      gw.sequences.unpin(pool, sequence.id);
+    // A start that failed opened nothing; a step the instance says is not open is not open anywhere.
+    if (sequence && (sequence.start || (e instanceof ApiError && e.code === 'sequence_not_started')))
+      await gw.sequences.unpin(pool, sequence.id);
     outcome = signal.aborted ? 'aborted' : e instanceof ApiError && e.status < 500 ? 'rejected' : 'error';
     throw e;
   } finally {

@@ -20,7 +20,13 @@ import { ModelTexts, type ModelTextsOptions } from '../model-text/index.ts';
 import { kserveRoutes } from '../kserve/routes.ts';
 import type { InputLimits } from '../openai/index.ts';
 import { openAIRoutes } from '../openai/routes.ts';
-import { DEFAULT_ROUTING, Router, type RouterOptions, SequencePins } from '../routing/index.ts';
+import {
+  DEFAULT_ROUTING,
+  MemorySequencePins,
+  Router,
+  type RouterOptions,
+  type SequencePinStore,
+} from '../routing/index.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { startRolloutWatch, VersionStats } from '../rollouts/index.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
@@ -36,6 +42,8 @@ export interface GatewayOptions {
   readonly registry?: InstanceTable;
   /** Default: the in-memory store. */
   readonly history?: HistoryStore;
+  /** Which instance holds each open sequence. Default: in memory (one replica); closed with the gateway. */
+  readonly sequences?: SequencePinStore;
   readonly routing?: Partial<RouterOptions>;
   readonly limits?: Partial<GateLimits>;
   /** Largest request body; larger ones get 413. */
@@ -79,6 +87,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   const clock = o.clock ?? systemClock;
   const registry = o.registry ?? new InstanceTable({ clock });
   const ownHistory = o.history ?? createHistoryStore({ clock });
+  const sequences = o.sequences ?? new MemorySequencePins(clock);
   const keys = o.keys ?? MemoryKeyStore.inMemory({ clock });
   // Keys off: nothing of auth is on the request path.
   const auth =
@@ -137,7 +146,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     onRetry: (model) => metrics.retried(model),
     gate,
     clock,
-    sequences: new SequencePins(),
+    sequences,
     versionStats,
     createdAt: (model) => {
       if (!firstSeen.has(model)) firstSeen.set(model, Math.floor(clock.now() / 1000));
@@ -227,6 +236,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       // The tokenizer workers are unref'd, but a closed gateway leaves no thread behind.
       await ctx.texts.close();
       await ownHistory.close();
+      await sequences.close();
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   type DeploymentStore,
 } from '../deployments/index.ts';
 import { createHistoryStore, type HistoryStore } from '../request-history/index.ts';
+import { createSequencePins } from '../routing/index.ts';
 import { InstanceTable } from '../instances/index.ts';
 import type { RouterOptions, RoutingPolicy } from '../routing/index.ts';
 import type { InputLimits } from '../openai/index.ts';
@@ -103,6 +104,7 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
       clock,
     }),
     history: o.history ?? createHistoryStore({ redisUrl: o.redisUrl, clock }),
+    sequences: createSequencePins({ redisUrl: o.redisUrl, clock }),
     routing: typeof o.routing === 'string' ? { policy: o.routing } : o.routing,
     limits: o.limits,
     bodyLimitBytes: o.bodyLimitBytes,

@@ -220,7 +220,7 @@ describe('a sequence whose instance is lost', { timeout: 60_000 }, () => {
     const xs = sequenceInputs(3, 3);
     y(await v2(p, xs[0]!, { sequence_id: 'doomed', sequence_start: true }));
     const ctx = p.gateway.gateway.context;
-    const place = ctx.sequences.where(MODEL, 'doomed', ctx.clock.monotonic());
+    const place = await ctx.sequences.where(MODEL, 'doomed');
     assert.equal(place.kind, 'pinned');
     const holder = ctx.registry
       .instances(MODEL)
