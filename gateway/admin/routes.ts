@@ -6,6 +6,7 @@ import { bearerToken } from './bearer-token.ts';
 import type { ControllerTimeline } from './controller-timeline.ts';
 import { keyRoutes } from './key-routes.ts';
 import { rolloutRoutes, type RolloutView } from './rollout-routes.ts';
+import { withDeclaredRollout } from '../rollouts/index.ts';
 import { lineCount } from './line-count.ts';
 import { sinceMs } from './since-ms.ts';
 import { limitBody } from '../http/limit-body.ts';
@@ -57,6 +58,7 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
   const app = new Hono();
   app.use('*', options.token !== undefined ? bearerToken(options.token) : closed);
   app.use('*', limitBody(options.maxBodyBytes ?? 1 << 20));
+  const now = () => options.rollouts?.now() ?? Date.now();
 
   if (options.keys) app.route('/keys', keyRoutes(options.keys));
   app.get('/deployments', (c) => c.json({ deployments: registry.list() }));
@@ -91,7 +93,7 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
   app.get('/deployments/:name', (c) => c.json(existing(registry, c.req.param('name'))));
 
   app.post('/deployments', async (c) => {
-    const spec = checkDeployment(await readJson(c));
+    const spec = withDeclaredRollout(undefined, checkDeployment(await readJson(c)), now());
     await registry.create(spec);
     const path = `${c.req.path.replace(/\/+$/, '')}/${encodeURIComponent(spec.name)}`;
     return c.json(registry.get(spec.name) ?? spec, 201, { Location: path });
@@ -99,7 +101,9 @@ export function adminRoutes(registry: DeploymentRegistry, options: AdminOptions 
 
   app.put('/deployments/:name', async (c) => {
     const name = c.req.param('name');
-    const spec = keepHistory(registry.get(name), checkDeployment(namedBy(name, await readJson(c))));
+    const previous = registry.get(name);
+    const received = keepHistory(previous, checkDeployment(namedBy(name, await readJson(c))));
+    const spec = withDeclaredRollout(previous, received, now());
     const { created } = await registry.put(spec);
     const saved = registry.get(name) ?? spec;
     return created ? c.json(saved, 201, { Location: c.req.path }) : c.json(saved, 200);

@@ -106,6 +106,27 @@ function swapStable(d: DeploymentSpec, target: number): DeploymentSpec {
   return swapped;
 }
 
+/**
+ * A deployment put with a canary in its traffic that its history does not show being rolled out (written
+ * by hand, or from a file): the step is recorded as declared now, so that the canary's progress deadline
+ * and analysis window run from when it took traffic, not from whenever they are read.
+ */
+export function withDeclaredRollout(
+  previous: DeploymentSpec | undefined,
+  d: DeploymentSpec,
+  now: number,
+): DeploymentSpec {
+  const canary = canaryOf(d);
+  if (canary === null) return d;
+  const weight = d.traffic!.find((t) => t.version === canary)!.weight;
+  const before = previous === undefined ? null : canaryOf(previous);
+  const same = before === canary && previous!.traffic!.find((t) => t.version === canary)!.weight === weight;
+  const last = [...(d.rollout?.history ?? [])].reverse().find((e) => e.action === 'rollout');
+  if (same || (last?.to === canary && last.weight === weight)) return d;
+  const event: RolloutEvent = { at: now, action: 'rollout', from: stableVersion(d), to: canary, weight };
+  return note(d, { ...event, reason: 'declared in the deployment' });
+}
+
 function note(d: DeploymentSpec, event: RolloutEvent): DeploymentSpec {
   const history = [...(d.rollout?.history ?? []), event].slice(-HISTORY_KEPT);
   return { ...d, rollout: { ...d.rollout, history } };

@@ -15,6 +15,7 @@ import {
 } from '../deployments/index.ts';
 import { createHistoryStore, type HistoryStore } from '../request-history/index.ts';
 import { createSequencePins } from '../routing/index.ts';
+import { withDeclaredRollout } from '../rollouts/index.ts';
 import { InstanceTable } from '../instances/index.ts';
 import type { RouterOptions, RoutingPolicy } from '../routing/index.ts';
 import type { InputLimits } from '../openai/index.ts';
@@ -80,7 +81,9 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
     file: o.deploymentsFile ?? join(tmp ?? '.', 'deployments.json'),
   });
   const deployments = await DeploymentRegistry.open(store);
-  for (const spec of o.deployments ?? []) await deployments.put(spec);
+  // A canary given in a deployment at start counts from now (its history says so), as one put through the admin API does.
+  for (const spec of o.deployments ?? [])
+    await deployments.put(withDeclaredRollout(deployments.get(spec.name), spec, clock.now()));
   // A shared store is written by every replica: follow it, so a deployment made anywhere is served here.
   const unfollow = o.redisUrl ? deployments.follow(o.deploymentsResyncMs ?? 1000) : null;
   const ownTelemetry = o.telemetry

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkDeployment } from '../../../gateway/deployments/index.ts';
-import { canaryOf, promote, rollback, rollout } from '../../../gateway/rollouts/index.ts';
+import {
+  canaryOf,
+  judgeCanary,
+  promote,
+  rollback,
+  rollout,
+  VersionStats,
+  withDeclaredRollout,
+} from '../../../gateway/rollouts/index.ts';
 
 const v1 = checkDeployment({
   name: 'chat',
@@ -57,5 +65,52 @@ describe('rollout steps (pure, explicit time)', () => {
     assert.throws(() => rollout(v1, 5, 10, 0), { code: 'version_not_found' });
     assert.throws(() => promote(v1, 0), { code: 'invalid_request', message: /no canary to promote/ });
     assert.throws(() => rollback(v1, 0), { code: 'invalid_request', message: /nothing|no canary/ });
+  });
+
+  it('a canary declared in a put deployment is recorded as rolled out then, once', () => {
+    const declared = checkDeployment({
+      ...v1,
+      traffic: [
+        { version: 1, weight: 90 },
+        { version: 2, weight: 10 },
+      ],
+    });
+    const put = withDeclaredRollout(v1, declared, 5000);
+    assert.deepEqual(
+      put.rollout?.history?.map((e) => [e.at, e.action, e.from, e.to, e.weight, e.reason]),
+      [[5000, 'rollout', 1, 2, 10, 'declared in the deployment']],
+    );
+    // Put again as it is (or with the step already in its history): nothing new.
+    assert.equal(withDeclaredRollout(put, declared, 9000), declared);
+    assert.equal(withDeclaredRollout(undefined, put, 9000), put);
+    // Its weight changed by hand: a new step.
+    const moved = checkDeployment({
+      ...put,
+      traffic: [
+        { version: 1, weight: 50 },
+        { version: 2, weight: 50 },
+      ],
+    });
+    assert.equal(withDeclaredRollout(put, moved, 9000).rollout?.history?.at(-1)?.weight, 50);
+    // No canary: nothing to record.
+    assert.equal(withDeclaredRollout(undefined, v1, 9000), v1);
+  });
+
+  it("the canary's progress deadline runs from the declared step, not from when it is read", () => {
+    const put = withDeclaredRollout(
+      undefined,
+      checkDeployment({
+        ...v1,
+        traffic: [
+          { version: 1, weight: 90 },
+          { version: 2, weight: 10 },
+        ],
+        rollout: { analysis: { progressDeadlineMs: 60_000 } },
+      }),
+      0,
+    );
+    const neverReady = (pool: string) => pool === 'chat';
+    assert.notEqual(judgeCanary(put, new VersionStats(), neverReady, 30_000)?.action, 'rollback');
+    assert.equal(judgeCanary(put, new VersionStats(), neverReady, 61_000)?.action, 'rollback');
   });
 });
