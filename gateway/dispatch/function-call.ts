@@ -29,9 +29,13 @@ const defaultGenerative = ajv.compile(DEFAULT_GENERATIVE_SCHEMA);
 const defaultTensor = ajv.compile(DEFAULT_TENSOR_SCHEMA);
 
 /** A function's answer: a JSON body, or (a generative function asked to stream) its events. */
-export type FunctionAnswer =
+export type FunctionAnswer = (
   | { readonly stream: false; readonly body: Record<string, unknown> }
-  | { readonly stream: true; readonly events: AsyncGenerator<GenerationEvent> };
+  | { readonly stream: true; readonly events: AsyncGenerator<GenerationEvent> }
+) & {
+  /** The version that answered (x-warmgate-version); absent for an adapter. */
+  readonly version?: number;
+};
 
 /**
  * One call of a generative, tensor or adapter deployment as a function, with a body as POST
@@ -49,10 +53,16 @@ export async function callFunction(
   pick: VersionPick,
   /** The conversation a generation continues (header x-warmgate-session), kept on one instance. */
   conversation?: string,
+  /** The version the call names (`/v1/functions/chat@2`), whatever the split. */
+  pinned?: number,
 ): Promise<FunctionAnswer> {
   const limits = policy.limits ?? {};
   const name = d.name;
   if (d.kind === 'pipeline') throw new Error(`callFunction: '${name}' is a pipeline (runPipeline runs it)`);
+  if (pinned !== undefined && d.kind === 'adapter')
+    throw new ApiError('version_not_found', `'${name}' is an adapter and has no versions: call '${name}'`, {
+      param: 'model',
+    });
   validated(gw.tracer, () => {
     if (d.inputSchema) {
       const r = gw.deployments.validateInput(name, body);
@@ -81,7 +91,7 @@ export async function callFunction(
     const client =
       pick.client(d.rollout?.stickyHeader ?? DEFAULT_STICKY_HEADER) ??
       (sequence === null ? null : `q:${String(sequence.id)}`);
-    const chosen = chooseVersion(d, undefined, client, pick.ready);
+    const chosen = chooseVersion(d, pinned, client, pick.ready);
     const result = await callTensorModel(
       gw,
       name,
@@ -93,10 +103,12 @@ export async function callFunction(
     return {
       stream: false,
       body: { outputs: Object.fromEntries(result.outputs.map((o) => [o.name, nest(o.data, o.shape)])) },
+      version: chosen.version,
     };
   }
 
-  const found = generationTarget(gw.deployments, name, pick)!;
+  const found = generationTarget(gw.deployments, pinned === undefined ? name : `${name}@${pinned}`, pick)!;
+  const version = found.version === null ? {} : { version: found.version };
   const target = conversation === undefined ? found : { ...found, session: conversation };
   const { prompt, fields: sampling } = generativeCall(fields, d.promptTemplate);
   // As a completion's: made now when the model's text is known, else by the session once it is.
@@ -119,7 +131,7 @@ export async function callFunction(
       }),
     signal,
   );
-  if (session.whole === null) return { stream: true, events: session.events };
+  if (session.whole === null) return { stream: true, events: session.events, ...version };
   const n = session.request.params.n;
   const acc = new ChoiceAccumulator(n);
   for (const ev of session.whole) {
@@ -132,5 +144,9 @@ export async function callFunction(
     output: ch.text,
     finish_reason: finishReason(ch.finishReason),
   }));
-  return { stream: false, body: n === 1 ? { ...outs[0], usage: u } : { outputs: outs, usage: u } };
+  return {
+    stream: false,
+    body: n === 1 ? { ...outs[0], usage: u } : { outputs: outs, usage: u },
+    ...version,
+  };
 }

@@ -12,6 +12,7 @@ import type { RequestPolicy } from '../openai/input-limits.ts';
 import { runPipeline } from '../pipelines/index.ts';
 import { callFunction } from '../dispatch/function-call.ts';
 import { versionPick } from '../dispatch/generation-target.ts';
+import { splitModelName } from '../rollouts/index.ts';
 import { writeNdjson } from './ndjson-stream.ts';
 
 /**
@@ -25,9 +26,14 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
   const app = new Hono();
 
   app.post('/:name', async (c) => {
-    const name = c.req.param('name');
+    // `chat@2` pins version 2, as a model name does on the OpenAI routes.
+    const { name, version: pinned } = splitModelName(c.req.param('name'));
     const d = gw.deployments.get(name);
     if (!d) throw modelNotFound(name);
+    if (pinned !== undefined && d.kind === 'pipeline')
+      throw new ApiError('version_not_found', `'${name}' is a pipeline and has no versions: call '${name}'`, {
+        param: 'model',
+      });
     const operation =
       d.kind === 'tensor' ? 'tensor_inference' : d.kind === 'pipeline' ? 'pipeline' : 'text_completion';
     noteModel(c, name, operation);
@@ -46,7 +52,8 @@ export function functionRoutes(gw: GatewayContext, policy: RequestPolicy = {}): 
       const request = body as Record<string, unknown>;
       answer = await runPipeline(gw, policy, d, request, clientSignal(c), pick, sessionOf(c));
     } else {
-      answer = await callFunction(gw, policy, d, body, clientSignal(c), pick, sessionOf(c));
+      answer = await callFunction(gw, policy, d, body, clientSignal(c), pick, sessionOf(c), pinned);
+      if (answer.version !== undefined) c.header('x-warmgate-version', String(answer.version));
     }
     if (!answer.stream) return c.json(answer.body);
     c.header('Content-Type', 'application/x-ndjson');

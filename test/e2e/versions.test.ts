@@ -252,5 +252,24 @@ describe(
       const malformed = await get('/models/cls/versions/x');
       assert.deepEqual([malformed.status, malformed.body.code], [404, 'version_not_found']);
     });
+
+    it('the function route pins as a model name does: /v1/functions/cls@2', async () => {
+      const call = async (name: string) => {
+        const res = await fetch(`${wg.url}/v1/functions/${name}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ inputs: { features: [Array(WIDTH).fill(0.5)] } }),
+        });
+        const body = (await res.json()) as { outputs?: unknown; error?: { code: string } };
+        return { status: res.status, version: res.headers.get('x-warmgate-version'), body };
+      };
+      const pinned = await call('cls@2');
+      assert.deepEqual([pinned.status, pinned.version], [200, '2'], JSON.stringify(pinned.body));
+      const plain = await call('cls');
+      assert.deepEqual([plain.status, plain.version], [200, '1']);
+      assert.deepEqual(plain.body.outputs, pinned.body.outputs, 'both versions serve the same model files');
+      const unknown = await call('cls@9');
+      assert.deepEqual([unknown.status, unknown.body.error?.code], [404, 'version_not_found']);
+    });
   },
 );
