@@ -44,7 +44,7 @@ export function judgeCanary(
 
 /**
  * Judges every canary each interval and rolls back the ones the verdict refuses (a put, which every
- * replica follows). The decision is canary-verdict.ts's; this only reads the figures and acts.
+ * replica follows). The decision is canary-verdict.ts's; this only brings the figures in and acts.
  * Returns the function that stops it.
  */
 export function startRolloutWatch(o: RolloutWatchOptions): () => void {
@@ -60,10 +60,18 @@ export function startRolloutWatch(o: RolloutWatchOptions): () => void {
   };
   // One deployment's failed rollback does not keep the others' canaries from being judged.
   const judge = async (d: DeploymentSpec) => {
+    const canary = canaryOf(d);
+    if (canary === null) return;
     const now = o.clock.now();
+    // Judged on every replica's requests, not this one's slice (a no-op for one gateway's own stats).
+    const { windowMs } = { ...CANARY_ANALYSIS_DEFAULTS, ...d.rollout?.analysis };
+    await o.stats.refresh(
+      [versionPool(d.name, stableVersion(d)), versionPool(d.name, canary)],
+      now,
+      windowMs,
+    );
     const verdict = judgeCanary(d, o.stats, o.ready, now);
     if (verdict?.action !== 'rollback') return;
-    const canary = canaryOf(d);
     try {
       // Rolled back only if the store still holds the canary judged: a promote or a new step that
       // another gateway wrote meanwhile stands.
