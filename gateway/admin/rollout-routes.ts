@@ -43,10 +43,10 @@ export function rolloutRoutes(registry: DeploymentRegistry, view: RolloutView): 
   const step = async (name: string, change: (d: DeploymentSpec, now: number) => DeploymentSpec) => {
     spec(name);
     const next = await registry.update(name, (d) => change(notAdapter(d), view.now()));
-    return describe(next, view);
+    return await describe(next, view);
   };
 
-  app.get('/:name/rollout', (c) => c.json(describe(spec(c.req.param('name')), view)));
+  app.get('/:name/rollout', async (c) => c.json(await describe(spec(c.req.param('name')), view)));
   app.post('/:name/rollout', async (c) => {
     const body = object(await readJson(c));
     return c.json(
@@ -66,10 +66,15 @@ export function rolloutRoutes(registry: DeploymentRegistry, view: RolloutView): 
   return app;
 }
 
-/** The rollout as GET .../rollout answers it. */
-function describe(d: DeploymentSpec, view: RolloutView) {
+/**
+ * The rollout as GET .../rollout answers it, with every replica's figures (brought in first); `shared`
+ * false: they are this gateway replica's alone (one gateway, or Redis away).
+ */
+async function describe(d: DeploymentSpec, view: RolloutView) {
   const now = view.now();
   const analysis = { ...CANARY_ANALYSIS_DEFAULTS, ...d.rollout?.analysis };
+  const pools = versionNumbers(d).map((v) => versionPool(d.name, v));
+  await view.stats.refresh(pools, now, analysis.windowMs);
   const declared = declaredTraffic(d);
   const inForce = effectiveTraffic(d, (v) => view.ready(versionPool(d.name, v)));
   return {
@@ -90,6 +95,7 @@ function describe(d: DeploymentSpec, view: RolloutView) {
         total: view.stats.totals(pool),
       };
     }),
+    shared: view.stats.shared,
     analysis,
     verdict: judgeCanary(d, view.stats, view.ready, now),
     history: d.rollout?.history ?? [],

@@ -44,7 +44,7 @@ export function judgeCanary(
 
 /**
  * Judges every canary each interval and rolls back the ones the verdict refuses (a put, which every
- * replica follows). The decision is canary-verdict.ts's; this only reads the figures and acts.
+ * replica follows). The decision is canary-verdict.ts's; this only brings the figures in and acts.
  * Returns the function that stops it.
  */
 export function startRolloutWatch(o: RolloutWatchOptions): () => void {
@@ -60,15 +60,23 @@ export function startRolloutWatch(o: RolloutWatchOptions): () => void {
   };
   // One deployment's failed rollback does not keep the others' canaries from being judged.
   const judge = async (d: DeploymentSpec) => {
+    const canary = canaryOf(d);
+    if (canary === null) return;
     const now = o.clock.now();
+    // Judged on every replica's requests, not this one's slice (a no-op for one gateway's own stats).
+    const { windowMs } = { ...CANARY_ANALYSIS_DEFAULTS, ...d.rollout?.analysis };
+    await o.stats.refresh(
+      [versionPool(d.name, stableVersion(d)), versionPool(d.name, canary)],
+      now,
+      windowMs,
+    );
     const verdict = judgeCanary(d, o.stats, o.ready, now);
     if (verdict?.action !== 'rollback') return;
-    const canary = canaryOf(d);
     try {
       // Rolled back only if the store still holds the canary judged: a promote or a new step that
       // another gateway wrote meanwhile stands.
       const next = await o.deployments.update(d.name, (current) =>
-        canaryOf(current) === canary && current.rollout?.history?.length === d.rollout?.history?.length
+        canaryOf(current) === canary && sameStep(current, d)
           ? rollback(current, now, `automatic: ${verdict.reason}`)
           : current,
       );
@@ -79,4 +87,9 @@ export function startRolloutWatch(o: RolloutWatchOptions): () => void {
   };
   const timer = unrefTimer(o.clock.setInterval(() => void check(), o.intervalMs ?? 1000));
   return () => o.clock.clearInterval(timer);
+}
+
+/** Whether two copies of a deployment end their rollout history with the same step (the history is capped). */
+function sameStep(a: DeploymentSpec, b: DeploymentSpec): boolean {
+  return JSON.stringify(a.rollout?.history?.at(-1)) === JSON.stringify(b.rollout?.history?.at(-1));
 }

@@ -10,7 +10,13 @@ import {
   MemoryKeyStore,
   MemoryLimiter,
 } from '../auth/index.ts';
-import { type DeploymentRegistry, servingName, servingPoolsOf } from '../deployments/index.ts';
+import {
+  type DeploymentRegistry,
+  servingName,
+  servingPoolsOf,
+  versionNumbers,
+  versionPool,
+} from '../deployments/index.ts';
 import { ApiError } from '../errors/index.ts';
 import { apiErrorHandler } from '../errors/on-error.ts';
 import { functionRoutes } from '../functions/routes.ts';
@@ -28,7 +34,7 @@ import {
   type SequencePinStore,
 } from '../routing/index.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
-import { startRolloutWatch, VersionStats } from '../rollouts/index.ts';
+import { MemoryVersionStats, startRolloutWatch, type VersionStats } from '../rollouts/index.ts';
 import type { GatewayContext } from '../dispatch/context.ts';
 import { limitBody } from '../http/limit-body.ts';
 import { requestSpan } from '../http/request-span.ts';
@@ -44,6 +50,8 @@ export interface GatewayOptions {
   readonly history?: HistoryStore;
   /** Which instance holds each open sequence. Default: in memory (one replica); closed with the gateway. */
   readonly sequences?: SequencePinStore;
+  /** Each version's requests, errors and TTFT for canaries and the admin API. Default: this gateway's. */
+  readonly versionStats?: VersionStats;
   readonly routing?: Partial<RouterOptions>;
   readonly limits?: Partial<GateLimits>;
   /** Largest request body; larger ones get 413. */
@@ -125,9 +133,20 @@ export function createGateway(o: GatewayOptions): Gateway {
         return [d.name, pools.reduce((n, p) => n + registry.routable(p).length, 0)] as [string, number];
       }),
   });
-  const versionStats = new VersionStats();
+  const versionStats = o.versionStats ?? new MemoryVersionStats();
+  // A version removed takes its figures with it: what is kept does not grow with versions over time.
+  const unwatchVersions = o.deployments.onChange(() =>
+    versionStats.keepOnly(
+      new Set(
+        o.deployments
+          .list()
+          .filter((d) => d.kind !== 'adapter')
+          .flatMap((d) => versionNumbers(d).map((v) => versionPool(d.name, v))),
+      ),
+    ),
+  );
   const ready = (pool: string) => registry.routable(pool).length > 0;
-  // Canaries are judged where their figures are counted: at each gateway replica.
+  // Every replica judges the canaries, each from the figures of all (with shared version stats).
   const stopWatch = startRolloutWatch({
     deployments: o.deployments,
     stats: versionStats,
@@ -232,11 +251,13 @@ export function createGateway(o: GatewayOptions): Gateway {
     async close() {
       accepting = false;
       stopWatch();
+      unwatchVersions();
       await registry.close();
       // The tokenizer workers are unref'd, but a closed gateway leaves no thread behind.
       await ctx.texts.close();
       await ownHistory.close();
       await sequences.close();
+      await versionStats.close();
     },
   };
 }

@@ -21,6 +21,7 @@ import type { RouterOptions, RoutingPolicy } from '../routing/index.ts';
 import type { InputLimits } from '../openai/index.ts';
 import type { ModelTextsOptions } from '../model-text/index.ts';
 import { openAuthBackend } from '../auth/index.ts';
+import { createVersionStats, type VersionStats } from '../rollouts/index.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { answerParserErrors, DEFAULT_MAX_HEADER_BYTES } from '../http/request-header.ts';
 
@@ -42,6 +43,8 @@ export interface StartGatewayOptions {
   readonly deploymentsResyncMs?: number;
   /** Default: in Redis when redisUrl is set, else in memory. */
   readonly history?: HistoryStore;
+  /** Version figures; default: shared by the replicas in Redis when redisUrl is set, else this gateway's. */
+  readonly versionStats?: VersionStats;
   readonly limits?: Partial<GateLimits>;
   readonly bodyLimitBytes?: number;
   readonly inputLimits?: InputLimits;
@@ -108,6 +111,7 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
     }),
     history: o.history ?? createHistoryStore({ redisUrl: o.redisUrl, clock }),
     sequences: createSequencePins({ redisUrl: o.redisUrl, clock }),
+    versionStats: o.versionStats ?? createVersionStats({ redisUrl: o.redisUrl, clock }),
     routing: typeof o.routing === 'string' ? { policy: o.routing } : o.routing,
     limits: o.limits,
     bodyLimitBytes: o.bodyLimitBytes,

@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { adminRoutes } from '../../../gateway/admin/index.ts';
 import { DeploymentRegistry, RedisDeploymentStore } from '../../../gateway/deployments/index.ts';
 import { apiErrorHandler } from '../../../gateway/errors/index.ts';
-import { VersionStats } from '../../../gateway/rollouts/index.ts';
+import { MemoryVersionStats } from '../../../gateway/rollouts/index.ts';
 import { type RedisServer, startRedisServer } from '../../support/redis-server.ts';
 
 const AUTH = { authorization: 'Bearer t', 'content-type': 'application/json' };
@@ -31,7 +31,7 @@ describe('rollout routes over Redis', { timeout: 30_000 }, () => {
     const store = new RedisDeploymentStore({ url: server.url, keyPrefix: 'wg:rollout:' });
     stores.push(store);
     const registry = await DeploymentRegistry.open(store);
-    const rollouts = { stats: new VersionStats(), ready: () => true, now: () => 1_000 };
+    const rollouts = { stats: new MemoryVersionStats(), ready: () => true, now: () => 1_000 };
     const app = new Hono()
       .route('/admin/v1', adminRoutes(registry, { token: 't', rollouts }))
       .onError(apiErrorHandler('openai'));

@@ -7,7 +7,7 @@ import {
   promote,
   rollback,
   rollout,
-  VersionStats,
+  MemoryVersionStats,
   withDeclaredRollout,
 } from '../../../gateway/rollouts/index.ts';
 
@@ -110,7 +110,7 @@ describe('rollout steps (pure, explicit time)', () => {
       0,
     );
     const neverReady = (pool: string) => pool === 'chat';
-    assert.notEqual(judgeCanary(put, new VersionStats(), neverReady, 30_000)?.action, 'rollback');
-    assert.equal(judgeCanary(put, new VersionStats(), neverReady, 61_000)?.action, 'rollback');
+    assert.notEqual(judgeCanary(put, new MemoryVersionStats(), neverReady, 30_000)?.action, 'rollback');
+    assert.equal(judgeCanary(put, new MemoryVersionStats(), neverReady, 61_000)?.action, 'rollback');
   });
 });

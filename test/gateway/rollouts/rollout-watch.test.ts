@@ -10,7 +10,7 @@ import {
   DeploymentRegistry,
   FileDeploymentStore,
 } from '../../../gateway/deployments/index.ts';
-import { rollout, startRolloutWatch, VersionStats } from '../../../gateway/rollouts/index.ts';
+import { MemoryVersionStats, rollout, startRolloutWatch } from '../../../gateway/rollouts/index.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
 const T0 = 1_700_000_000_000;
@@ -30,7 +30,7 @@ describe('rollout watch', () => {
       versions: [{ version: 2, model: { path: '/m/2' } }],
     });
     await registry.put(rollout(spec, 2, 50, T0));
-    const stats = new VersionStats();
+    const stats = new MemoryVersionStats();
     const clock = new FakeClock(T0 + 120_000);
     const now = clock.now();
     for (let i = 0; i < 40; i++) {
