@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
 import { checkDeployment } from '../../gateway/deployments/index.ts';
+import { stickyPoint } from '../../gateway/rollouts/index.ts';
+import { HeldProvider } from '../support/held-provider.ts';
 import { ADMIN_HEADERS, ADMIN_TOKEN, deployment, MODELS } from '../support/platform.ts';
 
 const CLI = new URL('../../warmpool/cli/main.ts', import.meta.url).pathname;
@@ -17,6 +19,8 @@ const SCALING = { minInstances: 1, maxInstances: 1, warmBuffer: 0, keepAliveMs: 
 
 describe('deployment versions: canary, pin, promote, rollback (real instances)', { timeout: 240_000 }, () => {
   let wg: RunningWarmgate;
+  /** Version 2's instances stay 'starting' until the first test releases them. */
+  const provider = new HeldProvider('tiny@2');
   const admin = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${wg.url}/admin/v1/deployments/tiny${path}`, {
       method,
@@ -60,12 +64,19 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
       ])
     ).stdout;
   const ready = (pool: string) => wg.gateway.gateway.registry.routable(pool).length > 0;
+  /** `n` sessions a 20% canary takes once ready: sticky points (of `s:<session>`) at 0.8 or past. */
+  const canarySessions = (n: number) => {
+    const out: string[] = [];
+    for (let i = 0; out.length < n; i++) if (stickyPoint(`s:canary-${i}`) >= 0.8) out.push(`canary-${i}`);
+    return out;
+  };
 
   before(async () => {
     wg = await startWarmgate({
       port: 0,
       tickMs: 200,
       adminToken: ADMIN_TOKEN,
+      provider,
       deployments: [
         checkDeployment(
           deployment('tiny', 'generative', 'tiny', {
@@ -75,8 +86,9 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
               { version: 3, model: { path: `${MODELS}no-such-model` } },
             ],
             // The tiny model answers in milliseconds: a TTFT ratio would judge noise (canary-verdict.test.ts
-            // covers the figures); this test rolls back on the progress deadline.
-            rollout: { analysis: { progressDeadlineMs: 4000, maxTtftP90Ratio: 1000 } },
+            // covers the figures); this test rolls back on the progress deadline, which leaves version 2
+            // time to start while the first test holds its readiness back, on a busy machine too.
+            rollout: { analysis: { progressDeadlineMs: 15_000, maxTtftP90Ratio: 1000 } },
           }),
         ),
       ],
@@ -93,10 +105,19 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
       /^2\s+\S+\s+20%\s+0%\s+no/m,
       `declared 20%, none in force while not ready:\n${table}`,
     );
-    // Until version 2 has a ready instance every request is version 1's.
-    const early = await Promise.all(Array.from({ length: 10 }, (_, i) => complete(`early-${i}`)));
-    if (!ready('tiny@2')) assert.deepEqual(new Set(early.map((r) => r.version)), new Set(['1']));
+    // Version 2's instance starts, but the provider holds its readiness: until released, clients of
+    // version 2's slice are version 1's (a version given weight before it is ready would keep them
+    // waiting on it instead).
+    await waitFor('version 2 instance started', () =>
+      wg.controller.status().some((p) => p.deployment === 'tiny@2' && p.instances.length > 0),
+    );
+    const held = await Promise.all(canarySessions(10).map((s) => complete(s)));
+    for (const r of held) assert.deepEqual([r.status, r.version], [200, '1'], r.text);
+    assert.equal(ready('tiny@2'), false, 'still held');
+    provider.release();
     await waitFor('version 2 ready', () => ready('tiny@2'));
+    for (const s of canarySessions(10))
+      assert.equal((await complete(s)).version, '2', `client ${s} of version 2's slice is version 2's now`);
     const sessions = Array.from({ length: 200 }, (_, i) => `client-${i}`);
     const first = new Map<string, string | null>();
     for (const s of sessions) first.set(s, (await complete(s)).version);
@@ -171,7 +192,7 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
           /automatic: no ready instance/.test(history.at(-1)!.reason ?? '')
         );
       },
-      30_000,
+      45_000,
     );
     const view = await admin('GET', '/rollout');
     assert.deepEqual(view.body.traffic, [{ version: 1, weight: 100 }]);
