@@ -90,7 +90,7 @@ export const predictive: Policy = {
       const state = burst.hold ? 'holding' : 'released';
       return {
         desired,
-        reason: `predictive ${state}: bursts of ~${sp.burstArrivals} every ${sp.periodMs / 1000} s, next at +${((burst.next - now) / 1000).toFixed(1)} s; ${desired}`,
+        reason: `predictive ${state}: bursts of ~${sp.burstArrivals} every ${+(sp.periodMs / 1000).toFixed(1)} s, next at +${((burst.next - now) / 1000).toFixed(1)} s; ${desired}`,
       };
     }
     const ahead = Math.ceil(reach / bucketMs) + 1;

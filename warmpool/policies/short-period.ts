@@ -87,18 +87,23 @@ function detect(history: HistoryReader, end: number): ShortPeriod | undefined {
   // A burst still open at the window's start has no known onset: left out.
   if (onsets.length < MIN_GAPS + 1) return undefined;
   const gaps = onsets.slice(1).map((o, i) => onsets[i]! - o);
-  const period = [...gaps].sort((a, b) => a - b)[gaps.length >> 1]!;
+  // Onsets are whole buckets, so each gap is off its true length by up to a bucket either way: a timer
+  // every 10 s whose calls come a few ms early or late reads 11, 9, 11, 10, ... The mean gap (the span
+  // over the count) is off by under a bucket over all of them, and is the period; a gap may then stray
+  // from it by the bucket's rounding plus 5% (the timer's own jitter). A median would land on 9 or 11
+  // there, and a 1-bucket tolerance around it refuse the timer until enough gaps balance it out.
+  const period = (onsets[0]! - onsets.at(-1)!) / gaps.length;
   if (period * fine < MIN_PERIOD_MS || period * fine > MAX_PERIOD_MS) return undefined;
-  const tolerance = Math.max(1, Math.round(0.05 * period));
+  const tolerance = 1 + 0.05 * period;
   let jitter = 0;
   for (const g of gaps) jitter = Math.max(jitter, Math.abs(g - period));
   if (jitter > tolerance) return undefined;
   // The latest burst may still be going on: its length and count are not known yet.
   return {
-    periodMs: period * fine,
+    periodMs: Math.round(period * fine),
     lastOnsetMs: onsets[0]! * fine,
     burstMs: Math.max(...lengths.slice(1)) * fine,
     burstArrivals: Math.max(...counts.slice(1)),
-    jitterMs: jitter * fine,
+    jitterMs: Math.round(jitter * fine),
   };
 }
