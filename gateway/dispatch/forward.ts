@@ -51,6 +51,8 @@ export async function forward<T>(
 ): Promise<Forwarded<T>> {
   let exclude: Set<string> | undefined; // made on a first failure: most requests never need one
   let queueMs = 0;
+  if (target.session !== undefined)
+    await deps.router.learnSession(target.pool, target.session, target.adapter);
   for (let attempt = 1; ; attempt++) {
     const attemptRoute = () =>
       deps.router.route(target.pool, target.prompt, exclude, target.adapter, target.session);

@@ -15,3 +15,4 @@ export { type SequencePlace, SequencePins } from './sequence-pins.ts';
 export { createSequencePins } from './create-sequence-pins.ts';
 export { RedisSequencePins } from './redis-sequence-pins.ts';
 export { MemorySequencePins, type SequencePinStore } from './sequence-pin-store.ts';
+export { RedisSessionShare, type SessionShare } from './session-share.ts';

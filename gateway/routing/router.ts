@@ -7,6 +7,7 @@ import {
   type RoutingOptions,
 } from './choose-instance.ts';
 import { chooseInstanceForSession } from './choose-session.ts';
+import type { SessionShare } from './session-share.ts';
 import { prefixBlockHashes } from './prefix-hash.ts';
 import { SequencePins } from './sequence-pins.ts';
 import { PrefixIndex } from './prefix-index.ts';
@@ -44,11 +45,14 @@ export class Router {
   readonly #index = new PrefixIndex(MIN_INDEX_BLOCKS);
   /** Each conversation's last instance; no expiry (a stale pin only loses to load), bounded by LRU. */
   readonly #sessions = new SequencePins(MAX_SESSIONS);
+  /** The other replicas' pins, where the gateways share a Redis. */
+  readonly #share: SessionShare | null;
   #turn = 0;
 
-  constructor(registry: InstanceTable, options: RouterOptions) {
+  constructor(registry: InstanceTable, options: RouterOptions, share: SessionShare | null = null) {
     this.#registry = registry;
     this.#options = options;
+    this.#share = share;
     registry.on('removed', (inst) => this.#index.forget(inst.id));
   }
 
@@ -63,6 +67,19 @@ export class Router {
       MAX_INDEX_BLOCKS,
       Math.max(MIN_INDEX_BLOCKS, INDEX_HASHES_PER_KV_BLOCK * blocks),
     );
+  }
+
+  /**
+   * Before routing a conversation's turn that this replica has not routed before: the instance another
+   * replica last sent it to, if the replicas share one (routing then keeps it there as its own pin).
+   */
+  async learnSession(deployment: string, session: string, adapter?: string): Promise<void> {
+    if (this.#share === null) return;
+    const key = `${adapter ?? ''}\u0000${session}`;
+    if (this.#sessions.where(deployment, key, 0).kind === 'pinned') return;
+    const instanceId = await this.#share.lookup(deployment, key);
+    if (instanceId !== null && this.#sessions.where(deployment, key, 0).kind !== 'pinned')
+      this.#sessions.pin(deployment, key, instanceId, Infinity, 0);
   }
 
   /**
@@ -120,7 +137,11 @@ export class Router {
             usual,
           );
     if (!decision) return null;
-    if (sessionKey !== undefined) this.#sessions.pin(deployment, sessionKey, decision.id, Infinity, 0);
+    if (sessionKey !== undefined) {
+      this.#sessions.pin(deployment, sessionKey, decision.id, Infinity, 0);
+      const held = pinned?.kind === 'pinned' ? pinned.instanceId : null;
+      if (decision.id !== held) this.#share?.record(deployment, sessionKey, decision.id);
+    }
     if (hashes.length) {
       if ((this.#turn & 255) === 0) this.#resizeIndex(); // instances come and go; their caches do not change
       this.#index.record(hashes, decision.id);

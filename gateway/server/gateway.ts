@@ -32,6 +32,7 @@ import {
   Router,
   type RouterOptions,
   type SequencePinStore,
+  type SessionShare,
 } from '../routing/index.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { MemoryVersionStats, startRolloutWatch, type VersionStats } from '../rollouts/index.ts';
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   readonly registry?: InstanceTable;
   /** Default: the in-memory store. */
   readonly history?: HistoryStore;
+  /** Conversations' last instances as the other replicas routed them. Default none; closed with the gateway. */
+  readonly sessionShare?: SessionShare;
   /** Which instance holds each open sequence. Default: in memory (one replica); closed with the gateway. */
   readonly sequences?: SequencePinStore;
   /** Each version's requests, errors and TTFT for canaries and the admin API. Default: this gateway's. */
@@ -109,7 +112,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       : null;
   const history = auth ? auth.meterHistory(ownHistory) : ownHistory;
   const routerOptions: RouterOptions = { ...DEFAULT_ROUTING, blockTokens: 16, maxBlocks: 64, ...o.routing };
-  const router = new Router(registry, routerOptions);
+  const router = new Router(registry, routerOptions, o.sessionShare ?? null);
   const limits = { ...DEFAULT_GATE_LIMITS, ...o.limits };
   const gates = new Map<string, ModelGate>();
   const firstSeen = new Map<string, number>();
@@ -257,6 +260,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       await ctx.texts.close();
       await ownHistory.close();
       await sequences.close();
+      await o.sessionShare?.close();
       await versionStats.close();
     },
   };

@@ -14,7 +14,7 @@ import {
   type DeploymentStore,
 } from '../deployments/index.ts';
 import { createHistoryStore, type HistoryStore } from '../request-history/index.ts';
-import { createSequencePins } from '../routing/index.ts';
+import { createSequencePins, RedisSessionShare } from '../routing/index.ts';
 import { withDeclaredRollout } from '../rollouts/index.ts';
 import { InstanceTable } from '../instances/index.ts';
 import type { RouterOptions, RoutingPolicy } from '../routing/index.ts';
@@ -111,6 +111,7 @@ export async function startGateway(o: StartGatewayOptions = {}): Promise<Running
     }),
     history: o.history ?? createHistoryStore({ redisUrl: o.redisUrl, clock }),
     sequences: createSequencePins({ redisUrl: o.redisUrl, clock }),
+    ...(o.redisUrl && { sessionShare: new RedisSessionShare({ url: o.redisUrl }) }),
     versionStats: o.versionStats ?? createVersionStats({ redisUrl: o.redisUrl, clock }),
     routing: typeof o.routing === 'string' ? { policy: o.routing } : o.routing,
     limits: o.limits,
