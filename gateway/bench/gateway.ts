@@ -1,4 +1,5 @@
 import type { DeploymentSpec } from '../deployments/index.ts';
+import type { RoutingPolicy } from '../routing/index.ts';
 import { startGateway } from '../server/index.ts';
 
 /** The deployment every benchmark request names. */
@@ -30,7 +31,7 @@ function benchSpec(n: number): DeploymentSpec {
  * as one generative deployment of the demo model.
  */
 export async function startBenchGateway(
-  routing: 'prefix' | 'round-robin',
+  routing: RoutingPolicy,
   urls: readonly string[],
 ): Promise<BenchGateway> {
   const spec = benchSpec(urls.length);

@@ -36,6 +36,7 @@ export interface ReplaySummary {
   /** Succeeded but no line carried text (every token an incomplete character): no TTFT sample. */
   readonly noText: number;
   readonly ttftP50Ms: number;
+  readonly ttftP90Ms: number;
   readonly ttftP99Ms: number;
   readonly wallMs: number;
   /** How late the client sent its latest request against its schedule (a busy client shows here). */
@@ -67,6 +68,7 @@ function summariseReplay(r: ReplayResult): ReplaySummary {
     errors: failed.length,
     noText: r.outcomes.length - failed.length - ttft.length,
     ttftP50Ms: percentile(ttft, 50),
+    ttftP90Ms: percentile(ttft, 90),
     ttftP99Ms: percentile(ttft, 99),
     wallMs: r.wallMs,
     maxSendLagMs: r.maxSendLagMs,

@@ -3,8 +3,11 @@ import { prefixCounters, prefixHitRate, startInstances } from './instances.ts';
 import type { MooncakeRequest } from './mooncake.ts';
 import { runReplay, type ReplaySummary, type ReplayTarget } from './replay.ts';
 
-/** 'prefix+session': prefix routing, each request carrying its conversation (x-warmgate-session). */
-export type RoutingRun = 'prefix' | 'prefix+session' | 'round-robin' | 'client-round-robin';
+/**
+ * 'prefix+session': prefix routing, each request carrying its conversation (x-warmgate-session).
+ * 'least-load': the least loaded instance, no prefix affinity and no sessions.
+ */
+export type RoutingRun = 'prefix' | 'prefix+session' | 'least-load' | 'round-robin' | 'client-round-robin';
 
 export interface RoutingBenchOptions {
   readonly requests: readonly (MooncakeRequest & { readonly session?: string })[];
@@ -28,6 +31,8 @@ export interface RoutingRunResult {
   readonly prefixHitRate: number | null;
   /** Σ prefix-cache hit tokens over the instances: prompt tokens whose prefill was saved. */
   readonly prefixHitTokens: number | null;
+  /** Σ prompt tokens looked up in the instances' prefix caches: with the hits, what prefill computed. */
+  readonly prefixQueryTokens: number | null;
   readonly prefixHitRateNote?: string;
 }
 
@@ -69,17 +74,20 @@ export async function runRoutingBench(
       // How routing spread the prompt tokens over the instances (a skew shows up in TTFT).
       const share = after.map((a, i) => (a && before[i] ? a.queryTokens - before[i]!.queryTokens : null));
       const hits = after.map((a, i) => (a && before[i] ? a.hitTokens - before[i]!.hitTokens : null));
+      const total = (xs: (number | null)[]) =>
+        xs.includes(null) ? null : (xs as number[]).reduce((x, y) => x + y, 0);
       results.push({
         run,
         replay,
         prefixHitRate: rate,
-        prefixHitTokens: hits.includes(null) ? null : (hits as number[]).reduce((x, y) => x + y, 0),
+        prefixHitTokens: total(hits),
+        prefixQueryTokens: total(share),
         ...(rate === null
           ? { prefixHitRateNote: 'the instances GET /load reports no prefixHitTokens/prefixQueryTokens' }
           : {}),
       });
       log(
-        `${run}: ${replay.requests} requests in ${(replay.wallMs / 1000).toFixed(1)} s, TTFT p50 ${replay.ttftP50Ms.toFixed(1)} ms p99 ${replay.ttftP99Ms.toFixed(1)} ms, prefix hit rate ${rate === null ? 'n/a' : rate.toFixed(3)}, prompt tokens per instance ${share.join('/')}, errors ${replay.errors}${replay.firstError ? ` (first: ${replay.firstError})` : ''}`,
+        `${run}: ${replay.requests} requests in ${(replay.wallMs / 1000).toFixed(1)} s, TTFT p50 ${replay.ttftP50Ms.toFixed(1)} ms p90 ${replay.ttftP90Ms.toFixed(1)} ms p99 ${replay.ttftP99Ms.toFixed(1)} ms, prefix hit rate ${rate === null ? 'n/a' : rate.toFixed(3)}, prompt tokens per instance ${share.join('/')}, errors ${replay.errors}${replay.firstError ? ` (first: ${replay.firstError})` : ''}`,
       );
     } finally {
       await gateway?.close();

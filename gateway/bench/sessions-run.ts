@@ -2,16 +2,19 @@
  * npm run bench:sessions [-- --json] [--requests 2000] [--time-scale 0.1] [--all-turns] [--instances 4] [--kv-mb 16]
  *
  * Generative sessions against routing without them: the Mooncake conversation trace replayed through the
- * gateway (as bench:gateway's part 2) twice on fresh instances, once with prefix routing alone and once
- * with each request carrying its conversation (x-warmgate-session; turns inferred from the trace's
- * blocks, mooncake-sessions.ts). Of the trace's first `requests`, only the conversations of two turns or
- * more are replayed (their arrival times kept) unless --all-turns: single-turn requests are the same
- * under both routings. Saved prefill tokens = Σ the instances' prefix-cache hit tokens.
+ * gateway (as bench:gateway's part 2) three times in one run, each on fresh instances: least-load routing
+ * (no prefix affinity, no sessions: the baseline), prefix routing, and prefix routing with each request
+ * carrying its conversation (x-warmgate-session; turns inferred from the trace's blocks,
+ * mooncake-sessions.ts). Of the trace's first `requests`, only the conversations of two turns or more are
+ * replayed (their arrival times kept) unless --all-turns: single-turn requests are the same under every
+ * routing. Saved prefill tokens = Σ the instances' prefix-cache hit tokens; prefill tokens = Σ looked up
+ * less the hits. Ratios are against least load.
  */
 import { parseArgs } from 'node:util';
 import { conversationIds } from './mooncake-sessions.ts';
 import { loadMooncake, unboundedPrefixHitRate } from './mooncake.ts';
-import { runRoutingBench } from './routing-bench.ts';
+import { runRoutingBench, type RoutingRun } from './routing-bench.ts';
+import { summariseArms } from './sessions-summary.ts';
 
 const { values: o } = parseArgs({
   options: {
@@ -45,6 +48,8 @@ log(
     `(${requests.length - conversations} later turns); one unbounded cache would save ` +
     `${Math.round(unboundedPrefixHitRate(requests) * promptTokens)} prompt tokens`,
 );
+// The baseline first: on a shared machine, later arms run under whatever load has come since.
+const ARMS: readonly RoutingRun[] = ['least-load', 'prefix', 'prefix+session'];
 const results = await runRoutingBench(
   {
     requests,
@@ -53,30 +58,18 @@ const results = await runRoutingBench(
     kvMb: Number(o['kv-mb']),
     intraOpThreads: Number(o['instance-threads']),
     via: 'gateway',
-    runs: ['prefix', 'prefix+session'],
+    runs: ARMS,
   },
   log,
 );
-const row = (run: string) => results.find((r) => r.run === run)!;
-const summary = Object.fromEntries(
-  (['prefix', 'prefix+session'] as const).map((run) => {
-    const r = row(run);
-    return [
-      run,
-      {
-        saved_prefill_tokens: r.prefixHitTokens,
-        prefix_hit_rate: r.prefixHitRate,
-        ttft_p50_ms: Math.round(r.replay.ttftP50Ms * 10) / 10,
-        ttft_p99_ms: Math.round(r.replay.ttftP99Ms * 10) / 10,
-        errors: r.replay.errors,
-      },
-    ];
-  }),
-);
+const summary = summariseArms(results, 'least-load');
 log('');
 for (const [run, s] of Object.entries(summary))
   log(
-    `${run.padEnd(15)} saved prefill tokens ${s.saved_prefill_tokens} (hit rate ${s.prefix_hit_rate?.toFixed(3)}), TTFT p50 ${s.ttft_p50_ms} ms p99 ${s.ttft_p99_ms} ms, errors ${s.errors}`,
+    `${run.padEnd(15)} prefill tokens ${s.prefill_tokens} (×${s.vs_baseline.prefill_tokens} of least load), ` +
+      `saved ${s.saved_prefill_tokens} (×${s.vs_baseline.saved_prefill_tokens}, hit rate ${s.prefix_hit_rate}), ` +
+      `TTFT p50 ${s.ttft_p50_ms} ms (×${s.vs_baseline.ttft_p50}) p90 ${s.ttft_p90_ms} ms (×${s.vs_baseline.ttft_p90}) ` +
+      `p99 ${s.ttft_p99_ms} ms, errors ${s.errors}`,
   );
 if (o.json)
   console.log(
@@ -86,6 +79,7 @@ if (o.json)
       prompt_tokens: promptTokens,
       time_scale: Number(o['time-scale']),
       instances: Number(o.instances),
+      baseline: 'least-load',
       ...summary,
     }),
   );
