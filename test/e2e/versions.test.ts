@@ -156,13 +156,17 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
         if (r.status !== 200) failures.push(`${r.status} ${r.text}`);
       }
     });
-    const promoted = await admin('POST', '/promote');
-    assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
+    // As an operator does it: the CLI, which prints the split and the step.
+    const promotedTable = await warmgate('promote', 'tiny');
+    assert.match(promotedTable, /^2 \(stable\)\s.*100%/m, promotedTable);
+    assert.match(promotedTable, /promote 1 -> 2/, promotedTable);
+    const promoted = await admin('GET', '/rollout');
     assert.equal(promoted.body.stable, 2);
     const after = await Promise.all(Array.from({ length: 20 }, (_, i) => complete(`p-${i}`)));
     assert.deepEqual(new Set(after.map((r) => r.version)), new Set(['2']));
-    const back = await admin('POST', '/rollback');
-    assert.equal(back.status, 200, JSON.stringify(back.body));
+    const backTable = await warmgate('rollback', 'tiny');
+    assert.match(backTable, /rollback 2 -> 1/, backTable);
+    const back = await admin('GET', '/rollout');
     assert.equal(back.body.stable, 1);
     const again = await Promise.all(Array.from({ length: 20 }, (_, i) => complete(`r-${i}`)));
     assert.deepEqual(new Set(again.map((r) => r.version)), new Set(['1']));
