@@ -5,7 +5,13 @@ import { ByteTokenizer, type ChatTemplate, loadModelText, type Tokenizer } from 
 import { openAdapterEngine } from './adapter-engine.ts';
 import { openDeviceSessions, type DeviceSessions } from './device-sessions.ts';
 import { graphCachePath, openCached } from './graph-cache.ts';
-import { ADAPTER_SLOT_INPUT, type KvDtype, type LoraGraphSpec, loraStackNames } from './graph/index.ts';
+import {
+  ADAPTER_ANY_INPUT,
+  ADAPTER_SLOT_INPUT,
+  type KvDtype,
+  type LoraGraphSpec,
+  loraStackNames,
+} from './graph/index.ts';
 import { checkManifest, type ManifestFile, type ModelManifest } from './manifest.ts';
 
 /** A model refused at load time: `code` is stable, `message` says what is wrong and what to do. */
@@ -269,7 +275,7 @@ async function openLoraEngine(
       `the adapter engine graph of ${dir} could not be built or opened: ${(e as Error).message}`,
     );
   }
-  const inputs = [...engineInputs(manifest.architecture.n_layer), ...adapterInputs(spec)];
+  const inputs = [...engineInputs(manifest.architecture.n_layer), ...adapterInputs(spec), ADAPTER_ANY_INPUT];
   await requireInputs(session, inputs, () => session.release());
   return session;
 }

@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import type { AdapterMemory, SlotStacks } from '../../adapters/index.ts';
 import type { LoadedModel } from '../../model/index.ts';
-import { ADAPTER_SLOT_INPUT, loraStackNames } from '../../model/graph/index.ts';
+import { ADAPTER_ANY_INPUT, ADAPTER_SLOT_INPUT, loraStackNames } from '../../model/graph/index.ts';
 import type { StepEntry } from './step-inputs.ts';
 
 /*
@@ -46,10 +46,20 @@ export function hostStackFeeds(stacks: SlotStacks): Record<string, ort.Tensor> {
   return feeds;
 }
 
-/** The host runner's adapter feeds: the slots and the host stacks. */
+const ANY = new ort.Tensor('bool', Uint8Array.of(1), [1]);
+const NONE = new ort.Tensor('bool', Uint8Array.of(0), [1]);
+
+/**
+ * The host runner's adapter feeds: the slots, the host stacks, and whether any token names an adapter
+ * (engine.onnx then takes its branch with the adapter nodes; a base-only step skips them).
+ */
 export function adapterFeeds(
   memory: AdapterMemory,
 ): (entries: readonly StepEntry[], T: number) => Record<string, ort.Tensor> {
   const stacks = hostStackFeeds(memory.stacks);
-  return (entries, T) => ({ ...adapterSlotFeed(entries, T), ...stacks });
+  return (entries, T) => ({
+    ...adapterSlotFeed(entries, T),
+    ...stacks,
+    [ADAPTER_ANY_INPUT]: entries.some((e) => (e.adapterSlot ?? 0) !== 0) ? ANY : NONE,
+  });
 }

@@ -11,7 +11,14 @@ import {
   type Part,
 } from './attention.ts';
 import { attentionResidual, dimsOf, embed, mlpResidual, qkv, rotaryTables } from './layers.ts';
-import { checkLoraSpec, declareLoraInputs, type LoraApply, loraApply, type LoraGraphSpec } from './lora.ts';
+import {
+  ADAPTER_ANY_INPUT,
+  checkLoraSpec,
+  declareLoraInputs,
+  type LoraApply,
+  loraApply,
+  type LoraGraphSpec,
+} from './lora.ts';
 import { stepOutputs } from './step-outputs.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
 
@@ -30,33 +37,66 @@ const { FLOAT: F, INT64: I, BOOL } = DataType;
 /**
  * An If on decode_only picks the decode-only step or the full step. One session holds both, so the
  * weights, their prepacked copies and the memory arena exist once, not twice. With `lora`, both steps
- * also take the adapter inputs of lora.ts (adapter_slot per token, the slot stacks per target).
+ * also take the adapter inputs of lora.ts (adapter_slot per token, the slot stacks per target), and each
+ * is an If on adapter_any between the step with adapter nodes and the step without them.
  */
 export function engineGraph(a: ResolvedArchitecture, w: WeightSource, lora?: LoraGraphSpec): Graph {
-  const { L, KVH, Dh, V } = dimsOf(a);
   if (lora) checkLoraSpec(a, lora);
   const g = new Graph('warmgate_engine');
   g.input('decode_only', BOOL, [1]);
-  const fullG = new Graph('full_step', { prefix: 'full/', subgraph: true });
-  const full = fullStepGraph(a, w, fullG, lora && withLora(fullG, a, lora));
+  const full = stepBranch('full_step', 'full/', a, w, fullStepGraph, lora);
   g.declareInputsOf(full); // the full step reads every input the decode step does
   attachWeights(g, a, w);
-  const decodeG = new Graph('decode_step', { prefix: 'decode/', subgraph: true });
-  const decode = decodeStepGraph(a, w, decodeG, lora && withLora(decodeG, a, lora));
+  const decode = stepBranch('decode_step', 'decode/', a, w, decodeStepGraph, lora);
   g.node('If', ['decode_only'], ['logits', 'new_keys', 'new_values'], {
     then_branch: subgraph(decode.asSubgraph()),
     else_branch: subgraph(full.asSubgraph()),
   });
-  g.output('logits', F, ['R', V]);
-  g.output('new_keys', F, [L, 'T', KVH, Dh]);
-  g.output('new_values', F, [L, 'T', KVH, Dh]);
+  stepOutputDecls(g, a);
   return g;
 }
 
-/** Declares a branch's adapter inputs and returns its LoraApply. */
-function withLora(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec): LoraApply {
-  declareLoraInputs(g, a, spec);
-  return loraApply(g, spec);
+type StepBuilder = (a: ResolvedArchitecture, w: WeightSource, g: Graph, lora?: LoraApply) => Graph;
+
+/**
+ * One branch of the decode_only If. With adapters it is itself an If on adapter_any: the step built with
+ * the adapter nodes, or, when every token is the base model's, built without them. The adapters' gathers
+ * and products cost as much for slot 0's zeros as for an adapter, so base-model traffic on an instance
+ * with adapter slots would otherwise run slower than on one without (the weights are the enclosing
+ * graph's, read by every branch).
+ */
+function stepBranch(
+  name: string,
+  prefix: string,
+  a: ResolvedArchitecture,
+  w: WeightSource,
+  build: StepBuilder,
+  lora: LoraGraphSpec | undefined,
+): Graph {
+  const g = new Graph(name, { prefix, subgraph: true });
+  if (lora === undefined) return build(a, w, g);
+  const adaptedG = new Graph(`${name}_adapters`, { prefix: `${prefix}adapters/`, subgraph: true });
+  declareLoraInputs(adaptedG, a, lora);
+  const adapted = build(a, w, adaptedG, loraApply(adaptedG, lora));
+  const baseOnly = build(a, w, new Graph(`${name}_base`, { prefix: `${prefix}base/`, subgraph: true }));
+  g.declareInputsOf(adapted); // records, for the enclosing graph, every input either step reads
+  g.input(ADAPTER_ANY_INPUT, BOOL, [1]);
+  g.node(
+    'If',
+    [ADAPTER_ANY_INPUT],
+    ['logits', 'new_keys', 'new_values'].map((o) => prefix + o),
+    { then_branch: subgraph(adapted.asSubgraph()), else_branch: subgraph(baseOnly.asSubgraph()) },
+  );
+  stepOutputDecls(g, a);
+  return g;
+}
+
+/** The step's outputs, as a graph or branch declares them (the If's, named with the graph's prefix). */
+function stepOutputDecls(g: Graph, a: ResolvedArchitecture): void {
+  const { L, KVH, Dh, V } = dimsOf(a);
+  g.output('logits', F, ['R', V]);
+  g.output('new_keys', F, [L, 'T', KVH, Dh]);
+  g.output('new_values', F, [L, 'T', KVH, Dh]);
 }
 
 function fullStepGraph(a: ResolvedArchitecture, w: WeightSource, g: Graph, lora?: LoraApply): Graph {

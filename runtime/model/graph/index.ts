@@ -6,6 +6,7 @@ export {
   type ModelGraphs,
 } from './build-graphs.ts';
 export {
+  ADAPTER_ANY_INPUT,
   ADAPTER_SLOT_INPUT,
   checkLoraSpec,
   LORA_TARGETS,

@@ -54,6 +54,11 @@ export function loraTargetDims(a: ResolvedArchitecture, t: LoraTarget): { in: nu
 }
 
 export const ADAPTER_SLOT_INPUT = 'adapter_slot';
+/**
+ * engine.onnx with adapters: true when any token of the step names an adapter. A step of base-model tokens
+ * only takes the branch without adapter nodes (their gathers cost as much with slot 0's zeros).
+ */
+export const ADAPTER_ANY_INPUT = 'adapter_any';
 export const loraStackNames = (t: LoraTarget) => ({ a: `lora_a_${t}`, b: `lora_b_${t}` });
 
 /** Refuses a spec the architecture cannot take (GraphBuildError, as any other build problem). */

@@ -8,7 +8,11 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { AdapterMemory } from '../../../runtime/adapters/index.ts';
 import { Engine, type EngineConfig } from '../../../runtime/engine/index.ts';
+import { adapterFeeds } from '../../../runtime/engine/runner/adapter-feeds.ts';
+import { resolveArchitecture } from '../../../runtime/model/architecture.ts';
+import { ADAPTER_ANY_INPUT } from '../../../runtime/model/graph/index.ts';
 import { type LoadedModel, loadModel } from '../../../runtime/model/index.ts';
 import { collect, greedyParams, kvBytesFor, mustSubmit } from '../../support/engine-harness.ts';
 import { type HfGolden, logSoftmaxAt, readHfGolden } from '../../support/hf-golden.ts';
@@ -92,6 +96,30 @@ describe(`LoRA adapters through the engine (${TEST_DEVICE})`, { timeout: 300_000
         golden(name).prompts.map((_, p) => ({ golden: golden(name), prompt: p, adapter: name })),
       );
     }
+  });
+
+  it("base-model requests alone (steps that skip the adapter nodes) give the base model's tokens and logprobs", async () => {
+    const engine = new Engine(model, config(model), { onStep: (e) => e.checkInvariants() });
+    for (const name of LORA_ADAPTERS) await engine.loadAdapter(name, loraDir(name)); // loaded, not used
+    await checkRuns(
+      engine,
+      base.prompts.map((_, p) => ({ golden: base, prompt: p, adapter: undefined })),
+    );
+    // Those steps were fed adapter_any false (the branch without adapter nodes); a step with one adapter
+    // token among base ones, true.
+    const feeds = adapterFeeds(
+      new AdapterMemory(resolveArchitecture(model.manifest.architecture), LORA_SPEC),
+    );
+    const entry = (adapterSlot: number) => ({
+      tokens: [1, 2],
+      numComputed: 0,
+      numNew: 2,
+      blockTable: [0],
+      samples: true,
+      adapterSlot,
+    });
+    const any = (slots: number[]) => feeds(slots.map(entry), slots.length * 2)[ADAPTER_ANY_INPUT]!.data[0];
+    assert.deepEqual([any([0, 0]), any([0, 3, 0]), any([2])], [0, 1, 1]);
   });
 
   it('one batch mixes both adapters and the base model', async () => {
