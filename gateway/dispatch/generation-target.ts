@@ -4,8 +4,6 @@ import {
   type DeploymentRegistry,
   type DeploymentSpec,
   DEFAULT_STICKY_HEADER,
-  stableVersion,
-  versionPool,
 } from '../deployments/index.ts';
 import { apiKeyId } from '../auth/index.ts';
 import type { InstanceTable } from '../instances/index.ts';
@@ -16,7 +14,7 @@ export interface GenerationTarget {
   /** The deployment called: the request's history, metrics and key checks are its own. */
   readonly name: string;
   readonly spec: DeploymentSpec;
-  /** The pool of instances that runs it: the chosen version's; an adapter's base's stable version's. */
+  /** The pool of instances that runs it: the chosen version's; for an adapter, its base's, chosen alike. */
   readonly pool: string;
   /** The version chosen; null for an adapter. */
   readonly version: number | null;
@@ -49,8 +47,17 @@ export function generationTarget(
   if (spec === undefined || spec.kind === 'tensor' || spec.kind === 'pipeline') return null;
   if (spec.kind === 'adapter') {
     if (pinned !== undefined) return null;
+    // On the version of its base that the same client's base-model requests get: one client, one base.
     const base = deployments.get(spec.base!);
-    const pool = base === undefined ? spec.base! : versionPool(base.name, stableVersion(base));
+    const pool =
+      base === undefined
+        ? spec.base!
+        : chooseVersion(
+            base,
+            undefined,
+            pick.client(base.rollout?.stickyHeader ?? DEFAULT_STICKY_HEADER),
+            pick.ready,
+          ).pool;
     return { name, spec, pool, version: null, adapter: adapterRef(spec) };
   }
   const { version, pool } = chooseVersion(
