@@ -113,7 +113,8 @@ export class DeploymentRegistry {
       if (next === false)
         throw new ApiError('deployment_conflict', `'${name}' kept changing while this change was written`);
       const current = this.#entries.get(name);
-      if (current === undefined || canonical(current.spec) !== canonical(next)) this.#adopt(next);
+      if (current === undefined || canonical(current.spec) !== canonical(next))
+        this.#serve(this.#entry(next)); // as the store holds it
       return this.#entries.get(name)!.spec;
     });
   }
@@ -279,11 +280,6 @@ export class DeploymentRegistry {
       throw storeUnavailable(e);
     }
     this.#serve(entry);
-  }
-
-  /** Serves a deployment the store already holds (its schema compiled here). */
-  #adopt(spec: DeploymentSpec): void {
-    this.#serve(this.#entry(spec));
   }
 
   #serve(entry: Entry): void {

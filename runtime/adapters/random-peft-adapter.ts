@@ -3,17 +3,12 @@ import { join } from 'node:path';
 import type { ResolvedArchitecture } from '../model/architecture.ts';
 import { type LoraTarget, loraTargetDims } from '../model/graph/index.ts';
 import { MODULE_PARENT } from './peft-adapter.ts';
+import { mulberry32 } from '../random/mulberry32.ts';
 
-/** A small deterministic generator (mulberry32): the same seed writes the same adapter. */
+/** Uniform in [-0.5, 0.5), seeded: the same seed writes the same adapter. */
 function uniform(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const u = mulberry32(seed);
+  return () => u() - 0.5;
 }
 
 /**

@@ -10,6 +10,7 @@ import { stickyPoint } from '../../gateway/rollouts/index.ts';
 import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
 import { nanPositionsModel } from '../support/nan-positions-model.ts';
 import { ADMIN_HEADERS, ADMIN_TOKEN, deployment } from '../support/platform.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const SCALING = { minInstances: 1, maxInstances: 1, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 };
 /** Longer than the broken version's good positions (0 to 3): it fails at the prompt's last token. */
@@ -40,13 +41,6 @@ describe(
         body: JSON.stringify({ model: 'tiny', prompt: PROMPT, max_tokens: 4, temperature: 0 }),
       });
       return { status: res.status, version: res.headers.get('x-warmgate-version'), text: await res.text() };
-    };
-    const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 60_000) => {
-      const end = Date.now() + ms;
-      while (!(await ok())) {
-        assert.ok(Date.now() < end, `${what} within ${ms} ms`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
     };
 
     before(async () => {

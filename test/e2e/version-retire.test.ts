@@ -11,6 +11,7 @@ import { checkDeployment, type DeploymentSpec } from '../../gateway/deployments/
 import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
 import { LocalProvider } from '../../warmpool/providers/index.ts';
 import { ADMIN_HEADERS, ADMIN_TOKEN, deployment, MODELS } from '../support/platform.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const SCALING = { minInstances: 1, maxInstances: 1, warmBuffer: 0, keepAliveMs: 60_000, ttftSloMs: 1000 };
 /** Tokens of a long stream: seconds of the demo model's decoding, shared with the other clients. */
@@ -40,13 +41,6 @@ describe('a retired version drains without dropping a request (real instances)',
     return JSON.parse(text) as Record<string, unknown>;
   };
   const ready = (pool: string) => wg.gateway.gateway.registry.routable(pool).length > 0;
-  const waitFor = async (what: string, ok: () => boolean, ms = 60_000) => {
-    const end = Date.now() + ms;
-    while (!ok()) {
-      assert.ok(Date.now() < end, `${what} within ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
   /** Streams whose headers came, not yet ended, by version. */
   const streaming = new Map<string, number>();
 

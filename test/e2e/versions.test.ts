@@ -12,6 +12,7 @@ import { checkDeployment } from '../../gateway/deployments/index.ts';
 import { stickyPoint } from '../../gateway/rollouts/index.ts';
 import { HeldProvider } from '../support/held-provider.ts';
 import { ADMIN_HEADERS, ADMIN_TOKEN, deployment, MODELS } from '../support/platform.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const CLI = new URL('../../warmpool/cli/main.ts', import.meta.url).pathname;
 const WIDTH = 16; // the classifier's features
@@ -41,13 +42,6 @@ describe('deployment versions: canary, pin, promote, rollback (real instances)',
     });
     const text = await res.text();
     return { status: res.status, version: res.headers.get('x-warmgate-version'), text };
-  };
-  const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 60_000) => {
-    const end = Date.now() + ms;
-    while (!(await ok())) {
-      assert.ok(Date.now() < end, `${what} within ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
   };
   /** The warmgate command as an operator runs it. */
   const warmgate = async (...args: string[]) =>

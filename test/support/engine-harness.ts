@@ -14,16 +14,7 @@ export const TINY_MODEL_DIR = join(repoRoot(), 'runtime/models/tiny');
 export type FinishEvent = Extract<GenerationEvent, { type: 'finish' }>;
 
 /** mulberry32: a small seeded PRNG for generating test workloads (not the engine's sampler). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../../runtime/random/mulberry32.ts';
 
 /** Uniform integer in [lo, hi]. */
 export function randInt(rand: () => number, lo: number, hi: number): number {

@@ -1,20 +1,9 @@
 /**
- * Seeded pseudo-random numbers (mulberry32): fast, 32-bit state, good enough to place arrivals and draw
+ * Seeded pseudo-random numbers (mulberry32, runtime/random): fast, 32-bit state, good enough to place arrivals and draw
  * service times. Each deployment draws from its own stream, seeded from the run's seed and its name, so
  * its numbers do not depend on which worker simulates it or on which other deployments are in the run.
  */
-export type Random = () => number;
-
-export function mulberry32(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Random } from '../../runtime/random/mulberry32.ts';
 
 /** FNV-1a of `text`, mixed with `seed`: a stream's seed. */
 export function streamSeed(seed: number, text: string): number {

@@ -8,26 +8,15 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeModel } from '../onnx/index.ts';
+import { mulberry32 } from '../../random/mulberry32.ts';
 import { type RecurrentWeights, sequenceGraph, stepGraph } from './graphs.ts';
 
 const INPUT = 4;
 const HIDDEN = 8;
 const OUTPUT = 2;
 
-/** mulberry32: a seeded uniform [0, 1) stream, so the committed files are reproducible. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function weights(seed: number): RecurrentWeights {
-  const rand = uniform(seed);
+  const rand = mulberry32(seed); // seeded, so the committed files are reproducible
   const fill = (n: number, scale: number) =>
     Array.from({ length: n }, () => Math.fround((rand() * 2 - 1) * scale));
   return {
