@@ -42,6 +42,11 @@ export class SlotStacks {
     });
   }
 
+  /** The rank every slot is padded to. */
+  get maxRank(): number {
+    return this.#spec.maxRank;
+  }
+
   get bytes(): number {
     return this.stacks.reduce((n, s) => n + (s.a.length + s.b.length) * 4, 0);
   }

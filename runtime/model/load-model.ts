@@ -7,7 +7,9 @@ import { openDeviceSessions, type DeviceSessions } from './device-sessions.ts';
 import { graphCachePath, openCached } from './graph-cache.ts';
 import {
   ADAPTER_ANY_INPUT,
-  ADAPTER_SLOT_INPUT,
+  ADAPTER_SEGMENT_SLOT_INPUT,
+  ADAPTER_SEGMENT_TOKENS_INPUT,
+  ADAPTER_TOKEN_ROW_INPUT,
   type KvDtype,
   type LoraGraphSpec,
   loraStackNames,
@@ -281,7 +283,9 @@ async function openLoraEngine(
 }
 
 const adapterInputs = (spec: LoraGraphSpec) => [
-  ADAPTER_SLOT_INPUT,
+  ADAPTER_SEGMENT_SLOT_INPUT,
+  ADAPTER_SEGMENT_TOKENS_INPUT,
+  ADAPTER_TOKEN_ROW_INPUT,
   ...spec.targets.flatMap((t) => Object.values(loraStackNames(t))),
 ];
 

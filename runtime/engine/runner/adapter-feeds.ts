@@ -1,12 +1,19 @@
 import ort from 'onnxruntime-node';
 import type { AdapterMemory, SlotStacks } from '../../adapters/index.ts';
 import type { LoadedModel } from '../../model/index.ts';
-import { ADAPTER_ANY_INPUT, ADAPTER_SLOT_INPUT, loraStackNames } from '../../model/graph/index.ts';
+import {
+  ADAPTER_ANY_INPUT,
+  ADAPTER_SEGMENT_SLOT_INPUT,
+  ADAPTER_SEGMENT_TOKENS_INPUT,
+  ADAPTER_TOKEN_ROW_INPUT,
+  loraStackNames,
+} from '../../model/graph/index.ts';
+import { adapterSegments } from './adapter-segments.ts';
 import type { StepEntry } from './step-inputs.ts';
 
 /*
- * The adapter inputs of a step (graph/lora.ts), shared by both runners: each token's slot and the slot
- * stacks. The host runner feeds the stacks' host arrays; the device runner holds them on the device
+ * The adapter inputs of a step (graph/lora.ts), shared by both runners: the tokens' segments by slot
+ * and the slot stacks. The host runner feeds the stacks' host arrays; the device runner holds them on the device
  * (device-adapter-stacks.ts) and feeds these only as its fallback.
  */
 
@@ -20,16 +27,28 @@ export function checkAdapterMemory(model: LoadedModel, memory: AdapterMemory | u
     );
 }
 
-/** Each token's slot, in the order the step lays tokens out (entry by entry, numNew each). */
-export function adapterSlotFeed(entries: readonly StepEntry[], T: number): Record<string, ort.Tensor> {
-  const slots = new BigInt64Array(T);
+/**
+ * The step's tokens in segments by slot (adapter-segments.ts), tokens in the order the step lays them out
+ * (entry by entry, numNew each); `rank` is the slots' padded rank.
+ */
+export function adapterSegmentFeeds(
+  entries: readonly StepEntry[],
+  T: number,
+  rank: number,
+): Record<string, ort.Tensor> {
+  const slots = new Int32Array(T);
   let t = 0;
   for (const e of entries) {
-    slots.fill(BigInt(e.adapterSlot ?? 0), t, t + e.numNew);
+    slots.fill(e.adapterSlot ?? 0, t, t + e.numNew);
     t += e.numNew;
   }
-  if (t !== T) throw new Error(`adapterSlotFeed: entries hold ${t} new tokens, the step ${T}`);
-  return { [ADAPTER_SLOT_INPUT]: new ort.Tensor('int64', slots, [T]) };
+  if (t !== T) throw new Error(`adapterSegmentFeeds: entries hold ${t} new tokens, the step ${T}`);
+  const s = adapterSegments(slots, rank);
+  return {
+    [ADAPTER_SEGMENT_SLOT_INPUT]: new ort.Tensor('int64', s.segmentSlot, [s.segments]),
+    [ADAPTER_SEGMENT_TOKENS_INPUT]: new ort.Tensor('int64', s.segmentTokens, [s.segments, s.width]),
+    [ADAPTER_TOKEN_ROW_INPUT]: new ort.Tensor('int64', s.tokenRow, [T]),
+  };
 }
 
 /**
@@ -58,7 +77,7 @@ export function adapterFeeds(
 ): (entries: readonly StepEntry[], T: number) => Record<string, ort.Tensor> {
   const stacks = hostStackFeeds(memory.stacks);
   return (entries, T) => ({
-    ...adapterSlotFeed(entries, T),
+    ...adapterSegmentFeeds(entries, T, memory.stacks.maxRank),
     ...stacks,
     [ADAPTER_ANY_INPUT]: entries.some((e) => (e.adapterSlot ?? 0) !== 0) ? ANY : NONE,
   });

@@ -7,7 +7,9 @@ export {
 } from './build-graphs.ts';
 export {
   ADAPTER_ANY_INPUT,
-  ADAPTER_SLOT_INPUT,
+  ADAPTER_SEGMENT_SLOT_INPUT,
+  ADAPTER_SEGMENT_TOKENS_INPUT,
+  ADAPTER_TOKEN_ROW_INPUT,
   checkLoraSpec,
   LORA_TARGETS,
   type LoraGraphSpec,

@@ -3,11 +3,14 @@ import { DataType, type Graph } from '../onnx/index.ts';
 import { GraphBuildError } from './graph-build-error.ts';
 
 /**
- * Many LoRA adapters in one step (Punica / S-LoRA's batched gather): every token names an adapter slot,
- * and each target projection adds that slot's low-rank product to the base output,
+ * Many LoRA adapters in one step (Punica / S-LoRA's batched gather): every token runs under an adapter
+ * slot, and each target projection adds that slot's low-rank product to the base output,
  * y = x W + (x A_slot) B_slot, with the adapter's scale folded into B. The slots' matrices are graph
  * inputs, stacked over layers and slots ([L*S, in, R] and [L*S, R, out]); slot 0 is zeros (the base
- * model). A graph built without a spec has none of this: no inputs, no nodes.
+ * model). The step's tokens come grouped into segments of one slot each (engine/runner/adapter-segments.ts):
+ * a slot's matrices are gathered once per segment, the segment's tokens multiply against them as one
+ * batch row, and each token reads its delta back from its cell. A graph built without a spec has none of
+ * this: no inputs, no nodes.
  */
 
 /** PEFT's names for the projections an adapter may target (Llama-style models). */
@@ -53,7 +56,12 @@ export function loraTargetDims(a: ResolvedArchitecture, t: LoraTarget): { in: nu
   return { in: i, out: o };
 }
 
-export const ADAPTER_SLOT_INPUT = 'adapter_slot';
+/** [U]: each segment's slot. */
+export const ADAPTER_SEGMENT_SLOT_INPUT = 'adapter_segment_slot';
+/** [U, P]: the tokens of each segment (padded with one of its own). */
+export const ADAPTER_SEGMENT_TOKENS_INPUT = 'adapter_segment_tokens';
+/** [T]: each token's cell in the flattened [U * P] segment grid. */
+export const ADAPTER_TOKEN_ROW_INPUT = 'adapter_token_row';
 /**
  * engine.onnx with adapters: true when any token of the step names an adapter. A step of base-model tokens
  * only takes the branch without adapter nodes (their gathers cost as much with slot 0's zeros).
@@ -79,7 +87,9 @@ export function checkLoraSpec(a: ResolvedArchitecture, spec: LoraGraphSpec): voi
 /** Declares the adapter inputs (in an If's branch this records them for the enclosing graph). */
 export function declareLoraInputs(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec): void {
   const LS = a.n_layer * spec.slots;
-  g.input(ADAPTER_SLOT_INPUT, DataType.INT64, ['T']);
+  g.input(ADAPTER_SEGMENT_SLOT_INPUT, DataType.INT64, ['U']);
+  g.input(ADAPTER_SEGMENT_TOKENS_INPUT, DataType.INT64, ['U', 'P']);
+  g.input(ADAPTER_TOKEN_ROW_INPUT, DataType.INT64, ['T']);
   for (const t of spec.targets) {
     const d = loraTargetDims(a, t);
     const n = loraStackNames(t);
@@ -91,26 +101,37 @@ export function declareLoraInputs(g: Graph, a: ResolvedArchitecture, spec: LoraG
 /** Adds the adapters' product to a projection's output y of input x: y, or y + delta when targeted. */
 export type LoraApply = (x: string, y: string, l: number, t: LoraTarget) => string;
 
-/** The LoraApply of one graph (or branch): each layer's per-token stack rows are computed once. */
+/** The LoraApply of one graph (or branch): each layer's stack rows and each input's segments are made once. */
 export function loraApply(g: Graph, spec: LoraGraphSpec): LoraApply {
   const rows = new Map<number, string>();
   const rowsOf = (l: number) => {
     let r = rows.get(l);
     if (r === undefined) {
       // Layer l's matrices of slot s are row l*S + s of the stacks.
-      r = l === 0 ? ADAPTER_SLOT_INPUT : g.op('Add', [ADAPTER_SLOT_INPUT, g.const(l * spec.slots)]);
+      r =
+        l === 0
+          ? ADAPTER_SEGMENT_SLOT_INPUT
+          : g.op('Add', [ADAPTER_SEGMENT_SLOT_INPUT, g.const(l * spec.slots)]);
       rows.set(l, r);
     }
     return r;
+  };
+  // q, k and v read one input: its tokens are laid out in segments once.
+  const segmented = new Map<string, string>();
+  const segmentsOf = (x: string) => {
+    let s = segmented.get(x);
+    if (s === undefined)
+      segmented.set(x, (s = g.op('Gather', [x, ADAPTER_SEGMENT_TOKENS_INPUT], { axis: 0 })));
+    return s; // [U, P, in]
   };
   return (x, y, l, t) => {
     if (!spec.targets.includes(t)) return y;
     const n = loraStackNames(t);
     const idx = rowsOf(l);
-    const a = g.op('Gather', [n.a, idx], { axis: 0 }); // [T, in, R]
-    const b = g.op('Gather', [n.b, idx], { axis: 0 }); // [T, R, out]
-    const x3 = g.op('Unsqueeze', [x, g.const([1])]); // [T, 1, in]
-    const delta = g.matmul(g.matmul(x3, a), b); // [T, 1, out]
-    return g.op('Add', [y, g.op('Squeeze', [delta, g.const([1])])]);
+    const a = g.op('Gather', [n.a, idx], { axis: 0 }); // [U, in, R]
+    const b = g.op('Gather', [n.b, idx], { axis: 0 }); // [U, R, out]
+    const cells = g.matmul(g.matmul(segmentsOf(x), a), b); // [U, P, out]
+    const flat = g.op('Flatten', [cells], { axis: 2 }); // [U * P, out]
+    return g.op('Add', [y, g.op('Gather', [flat, ADAPTER_TOKEN_ROW_INPUT], { axis: 0 })]);
   };
 }
