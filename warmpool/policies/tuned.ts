@@ -22,7 +22,11 @@ const CANDIDATES: readonly Candidate[] = [
   { label: 'costaware', policy: costaware, knobs: {} },
 ];
 
-/** How often the candidates are backtested again, and over how much of the past. */
+/**
+ * How often the candidates are backtested again, and over how much of the past: the knobs `retuneMs` and
+ * `tuneWindowMs` (a deployment's `scaling.knobs`) override them, and `tuneMinArrivals` the least history
+ * below.
+ */
 const RETUNE_MS = 10 * 60_000;
 const WINDOW_MS = 3_600_000;
 /** A challenger replaces the policy in use only when its backtest costs this much less (hysteresis). */
@@ -42,7 +46,8 @@ export interface Tuning {
 
 /**
  * Self-tuning: every ten minutes each candidate (keep-alive 1 min, 10 min, 1 h, histogram, predictive,
- * costaware, all at the deployment's own settings) is backtested on the deployment's last hour with the
+ * costaware, all at the deployment's own settings) is backtested on the deployment's last hour (knobs
+ * `retuneMs` and `tuneWindowMs`) with the
  * simulator's engine (backtest.ts) and scored at the deployment's price of a cold start
  * (`coldStartCost`: idle instance-seconds + that × cold starts); the cheapest decides until the next
  * retune, a challenger taking over only when it costs 10% less than the one in use (retunes are
@@ -65,8 +70,8 @@ export const tuned: Policy = {
 };
 
 let seen = 0;
-function nextPhase(): number {
-  return seen++ === 0 ? 0 : Math.floor(((seen * 0.6180339887) % 1) * RETUNE_MS);
+function nextPhase(retuneMs: number): number {
+  return seen++ === 0 ? 0 : Math.floor(((seen * 0.6180339887) % 1) * retuneMs);
 }
 
 /** The tuning in force at `now` (retuned at most every RETUNE_MS; kept in the history's memo). */
@@ -74,23 +79,25 @@ export function tuningOf(history: HistoryReader, config: PolicyConfig, now: numb
   // A controller following many deployments retunes them at staggered times, not all in one tick: a
   // backtest of an hour costs tens of ms. Phases follow the golden ratio in the order the deployments
   // are first seen, so any number of them spread evenly over the period.
+  const retuneMs = config.knobs?.retuneMs ?? RETUNE_MS;
+  const windowMs = config.knobs?.tuneWindowMs ?? WINDOW_MS;
   const state = history.memo('tuned:state', 0, Infinity, () => ({
-    at: now - RETUNE_MS + nextPhase(),
+    at: now - retuneMs + nextPhase(retuneMs),
     tuning: {
       choice: 'costaware',
       backtests: new Map(),
       why: 'the prior until the first backtest',
     } as Tuning,
   }));
-  if (now - state.at < RETUNE_MS) return state.tuning;
+  if (now - state.at < retuneMs) return state.tuning;
   state.at = now;
   const cost = config.knobs?.coldStartCost ?? DEFAULT_COLD_START_COST;
-  const arrivals = history.arrivals(history.closedBefore - WINDOW_MS, history.closedBefore);
-  if (arrivals < MIN_ARRIVALS) {
+  const arrivals = history.arrivals(history.closedBefore - windowMs, history.closedBefore);
+  if (arrivals < (config.knobs?.tuneMinArrivals ?? MIN_ARRIVALS)) {
     state.tuning = {
       choice: 'costaware',
       backtests: new Map(),
-      why: `${arrivals} arrivals in the last hour: the prior`,
+      why: `${arrivals} arrivals in the last ${span(windowMs)}: the prior`,
     };
     return state.tuning;
   }
@@ -98,7 +105,7 @@ export function tuningOf(history: HistoryReader, config: PolicyConfig, now: numb
   for (const c of CANDIDATES)
     backtests.set(
       c.label,
-      backtest(history, config, c.policy, { ...config.knobs, ...c.knobs }, cost, WINDOW_MS),
+      backtest(history, config, c.policy, { ...config.knobs, ...c.knobs }, cost, windowMs),
     );
   const ranked = [...backtests].sort((a, b) => a[1].cost - b[1].cost);
   const [best, bestFigures] = ranked[0]!;
@@ -110,7 +117,10 @@ export function tuningOf(history: HistoryReader, config: PolicyConfig, now: numb
   state.tuning = {
     choice,
     backtests,
-    why: `last hour: ${Math.round(f.idleSeconds)} idle s + ${f.coldStarts} cold × ${cost} s = ${Math.round(f.cost)}; next ${runnerUp[0]} ${Math.round(runnerUp[1].cost)}`,
+    why: `last ${span(windowMs)}: ${Math.round(f.idleSeconds)} idle s + ${f.coldStarts} cold × ${cost} s = ${Math.round(f.cost)}; next ${runnerUp[0]} ${Math.round(runnerUp[1].cost)}`,
   };
   return state.tuning;
 }
+
+const span = (ms: number) =>
+  ms === 3_600_000 ? 'hour' : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`;

@@ -74,4 +74,26 @@ describe('tuned policy (backtests on the deployment’s own last hour)', () => {
     h.advance(at + 10 * MIN);
     assert.equal(tuningOf(h, cfg, at + 10 * MIN).backtests.size, 6, 'retuned after ten');
   });
+
+  it('takes its period and window from the knobs retuneMs and tuneWindowMs', () => {
+    const fast = config({ ...cfg, knobs: { coldStartCost: 60, retuneMs: 2000, tuneWindowMs: 30_000 } });
+    const h = new DemandHistory();
+    // 40 calls a second apart, then 5 in the last 30 s: only these are in the window.
+    for (let k = 0; k < 40; k++) h.add(T0 + k * 1000);
+    for (let k = 0; k < 5; k++) h.add(T0 + 80_000 + k * 5000);
+    h.advance(T0 + 110_000);
+    let t = T0 + 110_000;
+    let tuning = tuningOf(h, fast, t);
+    // Staggered: the first retune comes within one period.
+    for (let i = 0; i < 3 && !/arrivals/.test(tuning.why); i++) tuning = tuningOf(h, fast, (t += 1000));
+    assert.match(tuning.why, /^5 arrivals in the last 30 s: the prior$/);
+    // 30 more in the window: backtested, retuned within the 2 s period and not before it.
+    for (let k = 0; k < 30; k++) h.add(t + k * 500);
+    h.advance((t += 16_000));
+    const backtested = tuningOf(h, fast, t);
+    assert.equal(backtested.backtests.size, 6);
+    assert.match(backtested.why, /^last 30 s: \d+ idle s \+ \d+ cold × 60 s = \d+; next /);
+    assert.equal(tuningOf(h, fast, t + 1999), backtested, 'kept within the period');
+    assert.notEqual(tuningOf(h, fast, t + 2000), backtested, 'retuned after it');
+  });
 });
