@@ -6,10 +6,9 @@
 // reactive policy failing the same check are tested in simulated time (predictive/predictive-trace.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LocalProvider } from '../../warmpool/providers/index.ts';
-import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
+import type { RunningWarmgate } from '../../warmpool/platform.ts';
+import { completionsAt, startLivePlatform } from '../support/live-platform.ts';
 import { deployment } from '../support/platform.ts';
-import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { burstVerdicts, prewarmed, timerBursts } from './predictive/timer-trace.ts';
 
 const COMPRESSION = 60; // one trace minute -> one second
@@ -21,7 +20,7 @@ describe(
   'predictive controller, live (real processes, redis-server, trace replay)',
   { timeout: 240_000 },
   () => {
-    let redis: RedisServer;
+    let platform: Awaited<ReturnType<typeof startLivePlatform>>;
     let wg: RunningWarmgate;
     const spec = deployment('timer', 'generative', 'tiny', {
       batching: { kvCacheBytes: 4 * 2 ** 20 },
@@ -35,19 +34,14 @@ describe(
       },
     });
     before(async () => {
-      redis = await startRedisServer();
-      const provider = new LocalProvider();
-      wg = await startWarmgate({ port: 0, tickMs: 250, redisUrl: redis.url, deployments: [spec], provider });
-      // A platform that has been up has its standby process primed (imports done, runtime set up); the
-      // host's very first spawn is not the cold start this test is about, and on a busy machine it takes
-      // several seconds, long enough that the first burst's records land too late for the history (see
+      // The standby primed first (live-platform.ts): on a busy machine the host's first spawn takes
+      // long enough that the first burst's records land too late for the history (see
       // predictive/predictive-trace.test.ts, the todo).
-      provider.prepare(spec);
-      await provider.standbyPrimed();
+      platform = await startLivePlatform(spec);
+      wg = platform.wg;
     });
     after(async () => {
-      await wg?.close();
-      await redis?.stop();
+      await platform?.close();
     });
 
     it('has an instance ready before later bursts arrive, and none between them', async () => {
@@ -79,18 +73,7 @@ describe(
 
       const t0 = Date.now() + 500;
       const arrivals: number[][] = bursts.map((b) => b.map((ms) => t0 + ms));
-      const results = await Promise.all(
-        arrivals.flat().map(async (at) => {
-          await sleep(Math.max(0, at - Date.now()));
-          const res = await fetch(`${wg.url}/v1/completions`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ model: 'timer', prompt: 'tick', max_tokens: 2 }),
-          });
-          await res.text();
-          return res.status;
-        }),
-      );
+      const results = await completionsAt(wg.url, 'timer', arrivals.flat());
       sampling = false;
       await sampler;
       assert.deepEqual(

@@ -9,11 +9,10 @@
 // controller/decide-tuned.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LocalProvider } from '../../warmpool/providers/index.ts';
-import { type RunningWarmgate, startWarmgate } from '../../warmpool/platform.ts';
 import { mulberry32 } from '../../runtime/random/mulberry32.ts';
+import type { RunningWarmgate } from '../../warmpool/platform.ts';
+import { completionsAt, startLivePlatform } from '../support/live-platform.ts';
 import { deployment } from '../support/platform.ts';
-import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 
 const RANDOM_MS = 36_000;
 const MEAN_GAP_MS = 800;
@@ -30,7 +29,7 @@ function choiceOf(reason: string): { choice: string; backtested: boolean } | und
 }
 
 describe('self-tuning controller, live (real processes, redis-server)', { timeout: 300_000 }, () => {
-  let redis: RedisServer;
+  let platform: Awaited<ReturnType<typeof startLivePlatform>>;
   let wg: RunningWarmgate;
   const spec = deployment('shifting', 'generative', 'tiny', {
     batching: { kvCacheBytes: 4 * 2 ** 20 },
@@ -46,15 +45,11 @@ describe('self-tuning controller, live (real processes, redis-server)', { timeou
     },
   });
   before(async () => {
-    redis = await startRedisServer();
-    const provider = new LocalProvider();
-    wg = await startWarmgate({ port: 0, tickMs: 250, redisUrl: redis.url, deployments: [spec], provider });
-    provider.prepare(spec);
-    await provider.standbyPrimed();
+    platform = await startLivePlatform(spec);
+    wg = platform.wg;
   });
   after(async () => {
-    await wg?.close();
-    await redis?.stop();
+    await platform?.close();
   });
 
   it('picks a policy by backtests on one traffic shape and switches when the shape changes', async (t) => {
@@ -77,18 +72,7 @@ describe('self-tuning controller, live (real processes, redis-server)', { timeou
       for (let i = 0; i < BURST_SIZE; i++) arrivals.push(burstsFrom + k * BURST_EVERY_MS + i * 50);
     const until = burstsFrom + (BURSTS - 1) * BURST_EVERY_MS + 3000;
 
-    const results = await Promise.all(
-      arrivals.map(async (at) => {
-        await sleep(Math.max(0, at - Date.now()));
-        const res = await fetch(`${wg.url}/v1/completions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'shifting', prompt: 'tick', max_tokens: 2 }),
-        });
-        await res.text();
-        return res.status;
-      }),
-    );
+    const results = await completionsAt(wg.url, 'shifting', arrivals);
     await sleep(Math.max(0, until - Date.now()));
     sampling = false;
     await sampler;
