@@ -7,10 +7,9 @@ import { openDeviceSessions, type DeviceSessions } from './device-sessions.ts';
 import { graphCachePath, openCached } from './graph-cache.ts';
 import {
   ADAPTER_ANY_INPUT,
-  ADAPTER_SEGMENT_SLOT_INPUT,
-  ADAPTER_SEGMENT_TOKENS_INPUT,
-  ADAPTER_TOKEN_ROW_INPUT,
+  loraLayoutInputs,
   type KvDtype,
+  type LoraForm,
   type LoraGraphSpec,
   loraStackNames,
 } from './graph/index.ts';
@@ -233,7 +232,8 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
           `the device-resident KV graphs of ${dir} could not be opened: ${(e as Error).message}`,
         );
       });
-      if (options.adapters) await requireInputs(device.step, adapterInputs(options.adapters), device.release);
+      if (options.adapters)
+        await requireInputs(device.step, adapterInputs(options.adapters, 'tokens'), device.release);
     } else if (options.adapters !== undefined) {
       engine = await openLoraEngine(dir, manifest, graphBytes, options.adapters, options);
     } else {
@@ -277,15 +277,17 @@ async function openLoraEngine(
       `the adapter engine graph of ${dir} could not be built or opened: ${(e as Error).message}`,
     );
   }
-  const inputs = [...engineInputs(manifest.architecture.n_layer), ...adapterInputs(spec), ADAPTER_ANY_INPUT];
+  const inputs = [
+    ...engineInputs(manifest.architecture.n_layer),
+    ...adapterInputs(spec, 'segments'),
+    ADAPTER_ANY_INPUT,
+  ];
   await requireInputs(session, inputs, () => session.release());
   return session;
 }
 
-const adapterInputs = (spec: LoraGraphSpec) => [
-  ADAPTER_SEGMENT_SLOT_INPUT,
-  ADAPTER_SEGMENT_TOKENS_INPUT,
-  ADAPTER_TOKEN_ROW_INPUT,
+const adapterInputs = (spec: LoraGraphSpec, form: LoraForm) => [
+  ...loraLayoutInputs(form),
   ...spec.targets.flatMap((t) => Object.values(loraStackNames(t))),
 ];
 

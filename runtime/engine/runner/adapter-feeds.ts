@@ -5,6 +5,7 @@ import {
   ADAPTER_ANY_INPUT,
   ADAPTER_SEGMENT_SLOT_INPUT,
   ADAPTER_SEGMENT_TOKENS_INPUT,
+  ADAPTER_SLOT_INPUT,
   ADAPTER_TOKEN_ROW_INPUT,
   loraStackNames,
 } from '../../model/graph/index.ts';
@@ -12,8 +13,8 @@ import { adapterSegments } from './adapter-segments.ts';
 import type { StepEntry } from './step-inputs.ts';
 
 /*
- * The adapter inputs of a step (graph/lora.ts), shared by both runners: the tokens' segments by slot
- * and the slot stacks. The host runner feeds the stacks' host arrays; the device runner holds them on the device
+ * The adapter inputs of a step (graph/lora.ts), shared by both runners: where the tokens meet their
+ * slots (segments on the host, per token on the device) and the slot stacks. The host runner feeds the stacks' host arrays; the device runner holds them on the device
  * (device-adapter-stacks.ts) and feeds these only as its fallback.
  */
 
@@ -27,23 +28,30 @@ export function checkAdapterMemory(model: LoadedModel, memory: AdapterMemory | u
     );
 }
 
-/**
- * The step's tokens in segments by slot (adapter-segments.ts), tokens in the order the step lays them out
- * (entry by entry, numNew each); `rank` is the slots' padded rank.
- */
+/** Each token's slot, in the order the step lays tokens out (entry by entry, numNew each). */
+function tokenSlots(entries: readonly StepEntry[], T: number): BigInt64Array {
+  const slots = new BigInt64Array(T);
+  let t = 0;
+  for (const e of entries) {
+    slots.fill(BigInt(e.adapterSlot ?? 0), t, t + e.numNew);
+    t += e.numNew;
+  }
+  if (t !== T) throw new Error(`adapter feeds: entries hold ${t} new tokens, the step ${T}`);
+  return slots;
+}
+
+/** The per-token form (the device step graph): each token's slot. */
+export function adapterSlotFeed(entries: readonly StepEntry[], T: number): Record<string, ort.Tensor> {
+  return { [ADAPTER_SLOT_INPUT]: new ort.Tensor('int64', tokenSlots(entries, T), [T]) };
+}
+
+/** The segment form (the host step graph): the step's tokens in segments by slot (adapter-segments.ts). */
 export function adapterSegmentFeeds(
   entries: readonly StepEntry[],
   T: number,
   rank: number,
 ): Record<string, ort.Tensor> {
-  const slots = new Int32Array(T);
-  let t = 0;
-  for (const e of entries) {
-    slots.fill(e.adapterSlot ?? 0, t, t + e.numNew);
-    t += e.numNew;
-  }
-  if (t !== T) throw new Error(`adapterSegmentFeeds: entries hold ${t} new tokens, the step ${T}`);
-  const s = adapterSegments(slots, rank);
+  const s = adapterSegments(Array.from(tokenSlots(entries, T), Number), rank);
   return {
     [ADAPTER_SEGMENT_SLOT_INPUT]: new ort.Tensor('int64', s.segmentSlot, [s.segments]),
     [ADAPTER_SEGMENT_TOKENS_INPUT]: new ort.Tensor('int64', s.segmentTokens, [s.segments, s.width]),

@@ -2,7 +2,7 @@ import ort from 'onnxruntime-node';
 import type { AdapterMemory } from '../../adapters/index.ts';
 import type { DeviceSessions, LoadedModel } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
-import { adapterSegmentFeeds, checkAdapterMemory } from './adapter-feeds.ts';
+import { adapterSlotFeed, checkAdapterMemory } from './adapter-feeds.ts';
 import { DeviceAdapterStacks } from './device-adapter-stacks.ts';
 import { DeviceKVPool } from './device-kv-pool.ts';
 import type { StepOutput } from './model-runner.ts';
@@ -21,7 +21,6 @@ export class DeviceModelRunner {
   readonly #tileView: ort.Tensor;
   /** The adapter stacks, when the model was loaded with adapter slots. */
   readonly adapterStacks: DeviceAdapterStacks | undefined;
-  readonly #adapterRank: number;
 
   /** `adapters`: the slot memory a model loaded with adapters reads (required then, refused otherwise). */
   constructor(model: LoadedModel, pool: DeviceKVPool, opts: { adapters?: AdapterMemory } = {}) {
@@ -34,7 +33,6 @@ export class DeviceModelRunner {
     const a = model.manifest.architecture;
     const view = [-1, pool.tileSize, a.n_kv_head, a.head_dim].map(BigInt);
     this.#tileView = new ort.Tensor('int64', BigInt64Array.from(view), [4]);
-    this.#adapterRank = model.adapters?.maxRank ?? 0;
     this.adapterStacks =
       opts.adapters &&
       new DeviceAdapterStacks(opts.adapters.stacks, device.loraStacks, device.loraStacksUnavailable);
@@ -45,7 +43,7 @@ export class DeviceModelRunner {
     const s = buildStepInputs(entries, this.#pool, { inPlace: false });
     const feeds = stepFeeds(s, this.#tileView);
     if (this.adapterStacks) {
-      Object.assign(feeds, adapterSegmentFeeds(entries, s.numTokens, this.#adapterRank));
+      Object.assign(feeds, adapterSlotFeed(entries, s.numTokens));
       await this.adapterStacks.bind(feeds);
     }
     const fetches: Record<string, ort.Tensor | null> = { logits: null };

@@ -57,8 +57,9 @@ export function deviceEngineGraph(
   const writeSlots = g.input('write_slots', I, ['T']);
   // [-1, tile size, KVH, Dh]: the pools seen as tiles (the engine's tile size is its configuration's).
   const tileView = g.input('tile_view', I, [4]);
-  if (lora) declareLoraInputs(g, a, lora);
-  const adapt = lora && loraApply(g, lora);
+  // Per token on the device (lora.ts says why).
+  if (lora) declareLoraInputs(g, a, lora, 'tokens');
+  const adapt = lora && loraApply(g, lora, 'tokens');
   attachWeights(g, a, w);
 
   let x = embed(g, a, ids, pos);
