@@ -22,16 +22,12 @@ const CANDIDATES: readonly Candidate[] = [
   { label: 'costaware', policy: costaware, knobs: {} },
 ];
 
-/**
- * How often the candidates are backtested again, and over how much of the past: the knobs `retuneMs` and
- * `tuneWindowMs` (a deployment's `scaling.knobs`) override them, and `tuneMinArrivals` the least history
- * below.
- */
+/** How often the candidates are backtested again, and over how much of the past (defaults of the knobs). */
 const RETUNE_MS = 10 * 60_000;
 const WINDOW_MS = 3_600_000;
 /** A challenger replaces the policy in use only when its backtest costs this much less (hysteresis). */
 const SWITCH_BELOW = 0.9;
-/** Fewer arrivals than this in the window say too little: the safe prior (costaware's own). */
+/** Fewer arrivals than this in the window say too little: the prior (costaware's). Knob: tuneMinArrivals. */
 const MIN_ARRIVALS = 20;
 const DEFAULT_COLD_START_COST = 60;
 
@@ -46,14 +42,14 @@ export interface Tuning {
 
 /**
  * Self-tuning: every ten minutes each candidate (keep-alive 1 min, 10 min, 1 h, histogram, predictive,
- * costaware, all at the deployment's own settings) is backtested on the deployment's last hour (knobs
- * `retuneMs` and `tuneWindowMs`) with the
+ * costaware, all at the deployment's own settings) is backtested on the deployment's last hour with the
  * simulator's engine (backtest.ts) and scored at the deployment's price of a cold start
  * (`coldStartCost`: idle instance-seconds + that × cold starts); the cheapest decides until the next
  * retune, a challenger taking over only when it costs 10% less than the one in use (retunes are
- * staggered across deployments; until the first, the prior decides). With under 20
- * arrivals in the hour it is costaware (whose memoryless prior keeps an instance about as long as a cold
- * start is worth). The decision's reason names the choice and the backtest's figures.
+ * staggered across deployments; until the first, the prior decides). With under 20 arrivals in the hour
+ * it is costaware (whose memoryless prior keeps an instance about as long as a cold start is worth). The
+ * knobs `retuneMs`, `tuneWindowMs` and `tuneMinArrivals` change the period, the window and the least
+ * history. The decision's reason names the choice and the backtest's figures.
  */
 export const tuned: Policy = {
   name: 'tuned',
@@ -74,7 +70,7 @@ function nextPhase(retuneMs: number): number {
   return seen++ === 0 ? 0 : Math.floor(((seen * 0.6180339887) % 1) * retuneMs);
 }
 
-/** The tuning in force at `now` (retuned at most every RETUNE_MS; kept in the history's memo). */
+/** The tuning in force at `now` (retuned at most every retuneMs; kept in the history's memo). */
 export function tuningOf(history: HistoryReader, config: PolicyConfig, now: number): Tuning {
   // A controller following many deployments retunes them at staggered times, not all in one tick: a
   // backtest of an hour costs tens of ms. Phases follow the golden ratio in the order the deployments

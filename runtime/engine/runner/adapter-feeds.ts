@@ -14,8 +14,9 @@ import type { StepEntry } from './step-inputs.ts';
 
 /*
  * The adapter inputs of a step (graph/lora.ts), shared by both runners: where the tokens meet their
- * slots (segments on the host, per token on the device) and the slot stacks. The host runner feeds the stacks' host arrays; the device runner holds them on the device
- * (device-adapter-stacks.ts) and feeds these only as its fallback.
+ * slots (segments on the host, per token on the device) and the slot stacks. The host runner feeds the
+ * stacks' host arrays; the device runner holds them on the device (device-adapter-stacks.ts) and feeds
+ * these only as its fallback.
  */
 
 /** A runner's adapter memory: required for a model loaded with adapter slots, refused otherwise. */
@@ -29,11 +30,11 @@ export function checkAdapterMemory(model: LoadedModel, memory: AdapterMemory | u
 }
 
 /** Each token's slot, in the order the step lays tokens out (entry by entry, numNew each). */
-function tokenSlots(entries: readonly StepEntry[], T: number): BigInt64Array {
-  const slots = new BigInt64Array(T);
+function tokenSlots(entries: readonly StepEntry[], T: number): Int32Array {
+  const slots = new Int32Array(T);
   let t = 0;
   for (const e of entries) {
-    slots.fill(BigInt(e.adapterSlot ?? 0), t, t + e.numNew);
+    slots.fill(e.adapterSlot ?? 0, t, t + e.numNew);
     t += e.numNew;
   }
   if (t !== T) throw new Error(`adapter feeds: entries hold ${t} new tokens, the step ${T}`);
@@ -42,7 +43,8 @@ function tokenSlots(entries: readonly StepEntry[], T: number): BigInt64Array {
 
 /** The per-token form (the device step graph): each token's slot. */
 export function adapterSlotFeed(entries: readonly StepEntry[], T: number): Record<string, ort.Tensor> {
-  return { [ADAPTER_SLOT_INPUT]: new ort.Tensor('int64', tokenSlots(entries, T), [T]) };
+  const slots = BigInt64Array.from(tokenSlots(entries, T), (s) => BigInt(s));
+  return { [ADAPTER_SLOT_INPUT]: new ort.Tensor('int64', slots, [T]) };
 }
 
 /** The segment form (the host step graph): the step's tokens in segments by slot (adapter-segments.ts). */
@@ -51,7 +53,7 @@ export function adapterSegmentFeeds(
   T: number,
   rank: number,
 ): Record<string, ort.Tensor> {
-  const s = adapterSegments(Array.from(tokenSlots(entries, T), Number), rank);
+  const s = adapterSegments(tokenSlots(entries, T), rank);
   return {
     [ADAPTER_SEGMENT_SLOT_INPUT]: new ort.Tensor('int64', s.segmentSlot, [s.segments]),
     [ADAPTER_SEGMENT_TOKENS_INPUT]: new ort.Tensor('int64', s.segmentTokens, [s.segments, s.width]),

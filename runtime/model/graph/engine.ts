@@ -37,8 +37,8 @@ const { FLOAT: F, INT64: I, BOOL } = DataType;
 /**
  * An If on decode_only picks the decode-only step or the full step. One session holds both, so the
  * weights, their prepacked copies and the memory arena exist once, not twice. With `lora`, both steps
- * also take the adapter inputs of lora.ts (adapter_slot per token, the slot stacks per target), and each
- * is an If on adapter_any between the step with adapter nodes and the step without them.
+ * also take the adapter inputs of lora.ts (the tokens in segments by slot, the slot stacks per target),
+ * and each is an If on adapter_any between the step with adapter nodes and the step without them.
  */
 export function engineGraph(a: ResolvedArchitecture, w: WeightSource, lora?: LoraGraphSpec): Graph {
   if (lora) checkLoraSpec(a, lora);
