@@ -3,6 +3,7 @@ import ort from 'onnxruntime-node';
 import { resolveArchitecture } from './architecture.ts';
 import {
   buildDeviceGraphs,
+  type DeviceAttention,
   type KvDtype,
   type LoraGraphSpec,
   loraStackNames,
@@ -22,6 +23,8 @@ export interface DeviceSessions {
   readonly init: ort.InferenceSession;
   readonly copy: ort.InferenceSession;
   readonly kvDtype: KvDtype;
+  /** How the step attends (graph/device-engine.ts): the runner lays the step out for it. */
+  readonly attention: DeviceAttention;
   /** Where outputs that stay on the device live: 'gpu-buffer' on WebGPU, 'cpu' when the pools are host arrays. */
   readonly poolLocation: 'gpu-buffer' | 'cpu';
   /** How the opening went, ms: the first session (the device opened with it), then the step's (weights uploaded, graph optimized). */
@@ -50,7 +53,9 @@ export async function openDeviceSessions(
 ): Promise<DeviceSessions> {
   const arch = resolveArchitecture(manifest.architecture);
   const { index, location } = weightIndexOfGraph(decodeModel(engineBytes), arch);
-  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name, lora);
+  // WARMGATE_DEVICE_ATTENTION=split selects the older form, for side-by-side measurement.
+  const attention: DeviceAttention = process.env.WARMGATE_DEVICE_ATTENTION === 'split' ? 'split' : 'fused';
+  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name, lora, attention);
   const providers = (options.executionProviders ?? ['cpu']).map((p) => (typeof p === 'string' ? p : p.name));
   const poolLocation = providers[0] === 'webgpu' ? 'gpu-buffer' : 'cpu';
   const pools: Record<string, 'gpu-buffer' | 'cpu'> = {};
@@ -123,6 +128,7 @@ export async function openDeviceSessions(
       init,
       copy,
       kvDtype,
+      attention,
       poolLocation,
       openMs: { device, step: stepMs },
       ...(loraStacks && { loraStacks }),

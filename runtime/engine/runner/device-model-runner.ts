@@ -7,6 +7,7 @@ import { DeviceAdapterStacks } from './device-adapter-stacks.ts';
 import { DeviceKVPool } from './device-kv-pool.ts';
 import type { StepOutput } from './model-runner.ts';
 import { layoutFeeds } from './step-feeds.ts';
+import { buildDeviceStepInputs, deviceStepFeeds } from './device-step-inputs.ts';
 import { buildStepInputs, type StepEntry, type StepInputs } from './step-inputs.ts';
 
 /**
@@ -19,6 +20,7 @@ export class DeviceModelRunner {
   readonly #session: ort.InferenceSession;
   readonly #pool: DeviceKVPool;
   readonly #tileView: ort.Tensor;
+  readonly #fused: boolean;
   /** The adapter stacks, when the model was loaded with adapter slots. */
   readonly adapterStacks: DeviceAdapterStacks | undefined;
 
@@ -31,8 +33,11 @@ export class DeviceModelRunner {
     this.#session = device.step;
     this.#pool = pool;
     const a = model.manifest.architecture;
-    const view = [-1, pool.tileSize, a.n_kv_head, a.head_dim].map(BigInt);
-    this.#tileView = new ort.Tensor('int64', BigInt64Array.from(view), [4]);
+    this.#fused = device.attention === 'fused';
+    const view = this.#fused
+      ? [-1, pool.tileSize, a.n_kv_head * a.head_dim]
+      : [-1, pool.tileSize, a.n_kv_head, a.head_dim];
+    this.#tileView = new ort.Tensor('int64', BigInt64Array.from(view.map(BigInt)), [view.length]);
     this.adapterStacks =
       opts.adapters &&
       new DeviceAdapterStacks(opts.adapters.stacks, device.loraStacks, device.loraStacksUnavailable);
@@ -40,8 +45,15 @@ export class DeviceModelRunner {
 
   async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
     await this.#pool.copy(copies);
-    const s = buildStepInputs(entries, this.#pool, { inPlace: false });
-    const feeds = stepFeeds(s, this.#tileView);
+    let s: { numTokens: number; logitsRow: Int32Array };
+    let feeds: Record<string, ort.Tensor>;
+    if (this.#fused) {
+      const d = buildDeviceStepInputs(entries, this.#pool);
+      [s, feeds] = [d, deviceStepFeeds(d, this.#tileView)];
+    } else {
+      const split = buildStepInputs(entries, this.#pool, { inPlace: false });
+      [s, feeds] = [split, stepFeeds(split, this.#tileView)];
+    }
     if (this.adapterStacks) {
       Object.assign(feeds, adapterSlotFeed(entries, s.numTokens));
       await this.adapterStacks.bind(feeds);

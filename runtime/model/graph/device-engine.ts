@@ -1,6 +1,7 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
 import { DataType, Graph, NEG } from '../onnx/index.ts';
 import { gatheredPart, type HeadDims, lseMerge, newTokensPart, type Part } from './attention.ts';
+import { attentionPath, pathAttention } from './fused-attention.ts';
 import { attentionResidual, dimsOf, embed, logits, mlpResidual, qkv, rotaryTables } from './layers.ts';
 import { checkLoraSpec, declareLoraInputs, loraApply, type LoraGraphSpec } from './lora.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
@@ -28,6 +29,13 @@ const FLOAT16 = 10 as number as DataType;
 
 export type KvDtype = 'float32' | 'float16';
 
+/**
+ * How the step attends: `fused`, one MultiHeadAttention per path over tiles that already hold the step's
+ * keys (fused-attention.ts); `split`, partial softmaxes over the gathered past and the new tokens, merged
+ * (attention.ts), as engine.onnx does.
+ */
+export type DeviceAttention = 'fused' | 'split';
+
 export const kvDataType = (d: KvDtype): DataType => (d === 'float16' ? FLOAT16 : F);
 
 export function deviceEngineGraph(
@@ -35,7 +43,9 @@ export function deviceEngineGraph(
   w: WeightSource,
   kvDtype: KvDtype,
   lora?: LoraGraphSpec,
+  attention: DeviceAttention = 'fused',
 ): Graph {
+  if (attention === 'fused') return fusedDeviceEngineGraph(a, w, kvDtype, lora);
   const { L, KVH, G, Dh, V } = dimsOf(a);
   if (lora) checkLoraSpec(a, lora);
   const g = new Graph('warmgate_device_engine');
@@ -85,6 +95,68 @@ export function deviceEngineGraph(
     const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
     g.node('ScatterND', [kPool[l]!, writeIndex, stored(k)], [`k_pool_out_${l}`]);
     g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [`v_pool_out_${l}`]);
+  }
+  logits(g, a, g.op('Gather', [x, logitsIndex], { axis: 0 }));
+  g.output('logits', F, ['R', V]);
+  for (let l = 0; l < L; l++) {
+    g.output(`k_pool_out_${l}`, KV, ['P', KVH, Dh]);
+    g.output(`v_pool_out_${l}`, KV, ['P', KVH, Dh]);
+  }
+  return g;
+}
+
+/**
+ * The fused form: each layer writes the step's keys and values into its pools first, then each path's
+ * sequences attend over their gathered tiles, the new tokens included, in one MultiHeadAttention; every
+ * token takes its row back through token_row.
+ */
+function fusedDeviceEngineGraph(
+  a: ResolvedArchitecture,
+  w: WeightSource,
+  kvDtype: KvDtype,
+  lora?: LoraGraphSpec,
+): Graph {
+  const { L, KVH, G, Dh, V } = dimsOf(a);
+  if (lora) checkLoraSpec(a, lora);
+  const g = new Graph('warmgate_device_engine');
+  const KV = kvDataType(kvDtype);
+  const ids = g.input('input_ids', I, ['T']);
+  const pos = g.input('positions', I, ['T']);
+  const kPool = Array.from({ length: L }, (_, l) => g.input(`k_pool_${l}`, KV, ['P', KVH, Dh]));
+  const vPool = Array.from({ length: L }, (_, l) => g.input(`v_pool_${l}`, KV, ['P', KVH, Dh]));
+  const writeSlots = g.input('write_slots', I, ['T']);
+  // [-1, tile size, KVH*Dh]: the pools seen as tiles (the engine's tile size is its configuration's).
+  const tileView = g.input('tile_view', I, [3]);
+  const paths = [attentionPath(g, 'prefill', G), attentionPath(g, 'decode', G)];
+  // Per token, its row among the prefill path's S*QM rows then the decode path's.
+  const tokenRow = g.input('token_row', I, ['T']);
+  const logitsIndex = g.input('logits_index', I, ['R']);
+  if (lora) declareLoraInputs(g, a, lora, 'tokens');
+  const adapt = lora && loraApply(g, lora, 'tokens');
+  attachWeights(g, a, w);
+
+  let x = embed(g, a, ids, pos);
+  const rope = rotaryTables(g, a, pos);
+  const scale = g.const(1 / Math.sqrt(Dh), 'float32');
+  const qPadRow = g.full([1, KVH, G, Dh], 0);
+  const dims: HeadDims = [KVH, G, Dh];
+  const writeIndex = g.op('Unsqueeze', [writeSlots, g.const([1])]); // [T,1]: one pool row per token
+  const keys: string[] = [];
+  const values: string[] = [];
+  for (let l = 0; l < L; l++) {
+    const { q, k, v } = qkv(g, a, x, l, scale, rope, keys, values, adapt);
+    const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
+    const kOut = `k_pool_out_${l}`;
+    const vOut = `v_pool_out_${l}`;
+    g.node('ScatterND', [kPool[l]!, writeIndex, stored(k)], [kOut]);
+    g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [vOut]);
+    const qPad = g.op('Concat', [q, qPadRow], { axis: 0 }); // [T+1,KVH,G,Dh]
+    const kTiles = g.op('Reshape', [kOut, tileView]);
+    const vTiles = g.op('Reshape', [vOut, tileView]);
+    const rows = paths.map((p) => pathAttention(g, p, qPad, kTiles, vTiles, dims, kvDtype));
+    const out = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 }); // [T,H*Dh]
+    x = attentionResidual(g, a, x, out, l, adapt);
+    x = mlpResidual(g, a, x, l, adapt);
   }
   logits(g, a, g.op('Gather', [x, logitsIndex], { axis: 0 }));
   g.output('logits', F, ['R', V]);

@@ -1,10 +1,7 @@
-import type { GraphProto, ModelProto, NodeProto } from '../onnx/index.ts';
+import { type GraphProto, type ModelProto, MS_DOMAIN, type NodeProto } from '../onnx/index.ts';
 import { GraphBuildError } from './graph-build-error.ts';
 import type { BlockQuantization, WeightIndex } from './weight-index.ts';
 import { blockNames } from './weights.ts';
-
-/** ONNX Runtime's contrib operators, where MatMulNBits lives. */
-const MS_DOMAIN = 'com.microsoft';
 
 type Attribute = NonNullable<NodeProto['attribute']>[number];
 const int = (name: string, i: number): Attribute => ({ name, i, type: 2 }); // AttributeType.INT
@@ -24,7 +21,10 @@ export function withMatMulNBits(model: ModelProto, index: WeightIndex): ModelPro
   return {
     ...model,
     graph: rewrite(model.graph!, packed),
-    opset_import: [...(model.opset_import ?? []), { domain: MS_DOMAIN, version: 1 }],
+    opset_import: [
+      ...(model.opset_import ?? []).filter((o) => o.domain !== MS_DOMAIN),
+      { domain: MS_DOMAIN, version: 1 },
+    ],
   };
 }
 

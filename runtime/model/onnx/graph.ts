@@ -14,6 +14,8 @@ export const OPSET = 18;
 export const IR_VERSION = 8;
 /** A finite "minus infinity": keeps (masked - masked) = 0 instead of NaN. */
 export const NEG = -1e30;
+/** ONNX Runtime's contrib operators (MultiHeadAttention, MatMulNBits, ...). */
+export const MS_DOMAIN = 'com.microsoft';
 
 /** A dimension: a size, or a name for a size known only at run time. */
 export type Dim = number | string;
@@ -53,6 +55,8 @@ export class Graph {
   readonly #initializers: TensorProto[] = [];
   readonly #consts = new Map<string, string>();
   #nextId = 0;
+  /** Whether a node of MS_DOMAIN was written: the model then imports that opset too. */
+  #usesContrib = false;
 
   constructor(name: string, opts: { prefix?: string; subgraph?: boolean } = {}) {
     this.name = name;
@@ -79,8 +83,18 @@ export class Graph {
   }
 
   /** Appends a node with the given output names (unprefixed: for an If's outputs). */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Attrs = {}): void {
+  node(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    attrs: Attrs = {},
+    domain?: typeof MS_DOMAIN,
+  ): void {
     const node: NodeProto = { input: [...inputs], output: [...outputs], op_type: opType };
+    if (domain) {
+      node.domain = domain;
+      this.#usesContrib = true;
+    }
     // Sorted by name, as onnx.helper.make_node writes them.
     const attribute = Object.keys(attrs)
       .sort()
@@ -94,6 +108,18 @@ export class Graph {
     const out = name ? this.prefix + name : `${this.prefix}${opType.toLowerCase()}_${this.#nextId++}`;
     this.node(opType, inputs, [out], attrs);
     return out;
+  }
+
+  /** One ONNX Runtime contrib node (MS_DOMAIN) with one output; returns the output's name. */
+  contrib(opType: string, inputs: readonly string[], attrs: Attrs = {}): string {
+    const out = `${this.prefix}${opType.toLowerCase()}_${this.#nextId++}`;
+    this.node(opType, inputs, [out], attrs, MS_DOMAIN);
+    return out;
+  }
+
+  /** Whether this graph holds a contrib node (an If branch's count toward the model that holds it). */
+  get usesContrib(): boolean {
+    return this.#usesContrib;
   }
 
   /**
@@ -144,7 +170,10 @@ export class Graph {
       ir_version: IR_VERSION,
       producer_name: 'warmgate',
       graph: this.#graph(this.#inputs),
-      opset_import: [{ domain: '', version: OPSET }],
+      opset_import: [
+        { domain: '', version: OPSET },
+        ...(this.#usesContrib ? [{ domain: MS_DOMAIN, version: 1 }] : []),
+      ],
       metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     };
   }

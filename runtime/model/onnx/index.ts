@@ -6,6 +6,7 @@ export {
   float,
   Graph,
   IR_VERSION,
+  MS_DOMAIN,
   NEG,
   OPSET,
   subgraph,

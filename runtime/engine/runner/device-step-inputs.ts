@@ -1,0 +1,173 @@
+import ort from 'onnxruntime-node';
+import { INVISIBLE } from '../../model/graph/fused-attention.ts';
+import type { StepEntry, TileShape } from './step-inputs.ts';
+
+/**
+ * Lays out one step for the device graph's fused attention (graph/fused-attention.ts). The graph writes
+ * the step's keys and values before it reads, so each sequence reads the tiles of all its tokens, the new
+ * ones included, and each query row sees the columns at or before its position. Sequences with several
+ * new tokens go to the prefill path, single tokens to the decode path.
+ */
+export interface DeviceStepInputs {
+  readonly numTokens: number;
+  readonly inputIds: BigInt64Array;
+  readonly positions: BigInt64Array;
+  /** Per new token, block * blockSize + offset: where the graph writes its key and value. */
+  readonly slots: BigInt64Array;
+  readonly prefill: PathInputs;
+  readonly decode: PathInputs;
+  /** Per token, its row among the prefill path's S*QM rows, then the decode path's. */
+  readonly tokenRow: BigInt64Array;
+  readonly logitsIndex: BigInt64Array;
+  /** Per entry, its row in the logits output, or -1 when it does not sample this step. */
+  readonly logitsRow: Int32Array;
+}
+
+/** One path: S sequences, each MB tiles (L = MB * tile size columns) and QM query rows. */
+export interface PathInputs {
+  readonly blocks: BigInt64Array;
+  /** [S, L]: the position each column holds for its sequence, or INVISIBLE. */
+  readonly keyPos: Float32Array;
+  /** [S, QM]: each query row's token, or T (the graph's zero row) for padding. */
+  readonly query: BigInt64Array;
+  /** [S, QM]: each query row's position, or -1 for padding (it sees nothing). */
+  readonly queryPos: Float32Array;
+  readonly shape: readonly [S: number, MB: number, QM: number];
+}
+
+interface Sequence {
+  /** Its tiles in first-use order, each with the position held at each column. */
+  readonly tiles: number[];
+  readonly keyPos: Float32Array[];
+  /** Its first token in the step, and how many it has. */
+  readonly first: number;
+  readonly count: number;
+  readonly start: number;
+}
+
+export function buildDeviceStepInputs(entries: readonly StepEntry[], shape: TileShape): DeviceStepInputs {
+  const { blockSize, tileBlocks } = shape;
+  const tileSize = blockSize * tileBlocks;
+  const T = entries.reduce((n, e) => n + e.numNew, 0);
+  const inputIds = new BigInt64Array(T);
+  const positions = new BigInt64Array(T);
+  const slots = new BigInt64Array(T);
+  const logitsRow = new Int32Array(entries.length).fill(-1);
+  const logitRows: bigint[] = [];
+  const prefill: Sequence[] = [];
+  const decode: Sequence[] = [];
+  let t = 0;
+  entries.forEach((e, ei) => {
+    const first = t;
+    for (let i = 0; i < e.numNew; i++, t++) {
+      const pos = e.numComputed + i;
+      inputIds[t] = BigInt(e.tokens[pos]!);
+      positions[t] = BigInt(pos);
+      slots[t] = BigInt(e.blockTable[Math.floor(pos / blockSize)]! * blockSize + (pos % blockSize));
+    }
+    if (e.samples) {
+      logitsRow[ei] = logitRows.length;
+      logitRows.push(BigInt(t - 1));
+    }
+    const seq = sequenceTiles(e, first, blockSize, tileBlocks);
+    (e.numNew > 1 ? prefill : decode).push(seq);
+  });
+  const tokenRow = new BigInt64Array(T);
+  const p = packPath(prefill, T, tileSize, tokenRow, 0);
+  const d = packPath(decode, T, tileSize, tokenRow, p.shape[0] * p.shape[2]);
+  return {
+    numTokens: T,
+    inputIds,
+    positions,
+    slots,
+    prefill: p,
+    decode: d,
+    tokenRow,
+    logitsIndex: BigInt64Array.from(logitRows),
+    logitsRow,
+  };
+}
+
+/** The tiles holding a sequence's tokens up to the end of this step, with each column's position. */
+function sequenceTiles(e: StepEntry, first: number, blockSize: number, tileBlocks: number): Sequence {
+  const total = e.numComputed + e.numNew;
+  const tiles: number[] = [];
+  const keyPos: Float32Array[] = [];
+  const at = new Map<number, number>();
+  for (let i = 0; i * blockSize < total; i++) {
+    const block = e.blockTable[i]!;
+    const tile = Math.floor(block / tileBlocks);
+    let j = at.get(tile);
+    if (j === undefined) {
+      j = tiles.length;
+      at.set(tile, j);
+      tiles.push(tile);
+      keyPos.push(new Float32Array(blockSize * tileBlocks).fill(INVISIBLE));
+    }
+    const col = (block % tileBlocks) * blockSize;
+    const filled = Math.min(blockSize, total - i * blockSize);
+    for (let o = 0; o < filled; o++) keyPos[j]![col + o] = i * blockSize + o;
+  }
+  return { tiles, keyPos, first, count: e.numNew, start: e.numComputed };
+}
+
+/**
+ * Pads a path to S x MB tiles and S x QM query rows and gives its tokens their rows (from rowBase); an
+ * empty path is one inert sequence that sees nothing, so every tensor stays non-empty.
+ */
+function packPath(
+  seqs: readonly Sequence[],
+  T: number,
+  tileSize: number,
+  tokenRow: BigInt64Array,
+  rowBase: number,
+): PathInputs {
+  const S = Math.max(1, seqs.length);
+  const MB = Math.max(1, ...seqs.map((s) => s.tiles.length));
+  const QM = Math.max(1, ...seqs.map((s) => s.count));
+  const L = MB * tileSize;
+  const blocks = new BigInt64Array(S * MB);
+  const keyPos = new Float32Array(S * L).fill(INVISIBLE);
+  const query = new BigInt64Array(S * QM).fill(BigInt(T));
+  const queryPos = new Float32Array(S * QM).fill(-1);
+  seqs.forEach((seq, s) => {
+    seq.tiles.forEach((tile, j) => {
+      blocks[s * MB + j] = BigInt(tile);
+      keyPos.set(seq.keyPos[j]!, s * L + j * tileSize);
+    });
+    for (let q = 0; q < seq.count; q++) {
+      query[s * QM + q] = BigInt(seq.first + q);
+      queryPos[s * QM + q] = seq.start + q;
+      tokenRow[seq.first + q] = BigInt(rowBase + s * QM + q);
+    }
+  });
+  return { blocks, keyPos, query, queryPos, shape: [S, MB, QM] };
+}
+
+const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
+const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+
+/** The device step's feeds for this layout; `tileSize` and the pools' row width make the tile view. */
+export function deviceStepFeeds(s: DeviceStepInputs, tileView: ort.Tensor): Record<string, ort.Tensor> {
+  const T = s.numTokens;
+  const tileSize = Number(tileView.data[1]);
+  const path = (name: string, p: PathInputs) => {
+    const [S, MB, QM] = p.shape;
+    return {
+      [`${name}_blocks`]: i64(p.blocks, [S, MB]),
+      [`${name}_key_pos`]: f32(p.keyPos, [S, MB * tileSize]),
+      [`${name}_query`]: i64(p.query, [S, QM]),
+      [`${name}_query_pos`]: f32(p.queryPos, [S, QM]),
+    };
+  };
+  return {
+    input_ids: i64(s.inputIds, [T]),
+    positions: i64(s.positions, [T]),
+    write_slots: i64(s.slots, [T]),
+    tile_view: tileView,
+    ...path('prefill', s.prefill),
+    ...path('decode', s.decode),
+    token_row: i64(s.tokenRow, [T]),
+    logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
+  };
+}

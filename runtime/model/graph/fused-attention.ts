@@ -1,0 +1,81 @@
+import { DataType, float, type Graph, NEG } from '../onnx/index.ts';
+import type { HeadDims } from './attention.ts';
+
+/*
+ * The device step's attention in one kernel per path: ONNX Runtime's MultiHeadAttention (com.microsoft),
+ * which its WebGPU provider implements. The step writes its keys and values into the pools first, so
+ * each sequence's gathered tiles already hold its new tokens; a query row sees exactly the columns at or
+ * before its own position. No partial softmaxes and no merge: a layer's attention is a handful of nodes
+ * instead of about a hundred, which is what a step costs on a provider bound by kernel dispatches.
+ *
+ * Two paths, so a decode's single query row is not padded to a prefill chunk's length: `prefill`
+ * (sequences with several new tokens) and `decode` (one). Each is S sequences of MB tiles and QM query
+ * rows. MultiHeadAttention runs with the KV heads as its heads and the G query heads of each as extra
+ * query rows, so grouped-query models need no copy of their keys per query head.
+ */
+
+const { FLOAT: F, INT64: I } = DataType;
+
+/** Where a column holds no key of the row's sequence: above any position. */
+export const INVISIBLE = 2 ** 30;
+
+/** One path's inputs (runner/device-step-inputs.ts lays them out). */
+export interface AttentionPath {
+  /** [S, MB] the pool tiles of each sequence, in order. */
+  readonly blocks: string;
+  /** [S, QM] each query row's token, T for a padding row (the zero row after the step's queries). */
+  readonly query: string;
+  /** [S, 1, QM*G, L] additive mask, the same for every layer (pathBias). */
+  readonly bias: string;
+}
+
+/** Declares a path's inputs and builds its mask once for all layers. */
+export function attentionPath(g: Graph, name: 'prefill' | 'decode', G: number): AttentionPath {
+  const S = `S_${name}`;
+  const QM = `QM_${name}`;
+  const blocks = g.input(`${name}_blocks`, I, [S, `MB_${name}`]);
+  // Positions as float32 (exact below 2^24): comparisons on the device need no 64-bit integers.
+  const keyPos = g.input(`${name}_key_pos`, F, [S, `L_${name}`]);
+  const queryPos = g.input(`${name}_query_pos`, F, [S, QM]);
+  const query = g.input(`${name}_query`, I, [S, QM]);
+  const visible = g.op('LessOrEqual', [
+    g.op('Unsqueeze', [keyPos, g.const([1])]), // [S,1,L]
+    g.op('Unsqueeze', [queryPos, g.const([2])]), // [S,QM,1]
+  ]);
+  const mask = g.op('Where', [visible, g.const(0, 'float32'), g.const(NEG, 'float32')]); // [S,QM,L]
+  if (G === 1) return { blocks, query, bias: g.op('Unsqueeze', [mask, g.const([1])]) };
+  // Row (qm, g) of the query: each query head sees what its token sees. Reshape's 0 keeps S and L.
+  const perHead = g.op('Expand', [g.op('Unsqueeze', [mask, g.const([2])]), g.const([1, 1, G, 1])]);
+  return { blocks, query, bias: g.reshape(perHead, [0, 1, -1, 0]) };
+}
+
+/**
+ * One path's attention output, a row per query row [S*QM, H*Dh], from the pre-scaled queries with a zero
+ * row appended (qPad [T+1, KVH, G, Dh]) and the written pools seen as tiles ([tiles, TS, KVH*Dh]).
+ */
+export function pathAttention(
+  g: Graph,
+  p: AttentionPath,
+  qPad: string,
+  kTiles: string,
+  vTiles: string,
+  [KVH, G, Dh]: HeadDims,
+  kvDtype: 'float32' | 'float16',
+): string {
+  const read = (tiles: string) => {
+    const t = g.op('Gather', [tiles, p.blocks], { axis: 0 }); // [S,MB,TS,KVH*Dh]
+    const f = kvDtype === 'float16' ? g.op('Cast', [t], { to: F }) : t;
+    return g.reshape(f, [0, -1, KVH * Dh]); // [S,L,KVH*Dh]
+  };
+  let q = g.op('Gather', [qPad, p.query], { axis: 0 }); // [S,QM,KVH,G,Dh]
+  if (G > 1) q = g.transpose(q, [0, 1, 3, 2, 4]); // [S,QM,G,KVH,Dh]
+  q = g.reshape(q, [0, -1, KVH * Dh]); // [S,QM*G,KVH*Dh]
+  // The queries are pre-scaled by 1/sqrt(Dh) (layers.ts): scale 1.
+  const o = g.contrib('MultiHeadAttention', [q, read(kTiles), read(vTiles), '', '', p.bias], {
+    num_heads: KVH,
+    scale: float(1),
+  });
+  if (G === 1) return g.reshape(o, [-1, KVH * Dh]);
+  const heads = g.transpose(g.reshape(o, [0, -1, G, KVH, Dh]), [0, 1, 3, 2, 4]); // [S,QM,KVH,G,Dh]
+  return g.reshape(heads, [-1, KVH * G * Dh]);
+}

@@ -1,0 +1,104 @@
+// The device graph's fused-attention layout, checked against the block tables it came from: every
+// token's row is its own query row, every sequence sees each of its positions exactly once and at the
+// pool slot its block table gives (the step's new tokens included, since the graph writes them first),
+// and padding sees nothing. The engine tests check the same layout end to end against full recompute.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildDeviceStepInputs, type PathInputs } from '../../../runtime/engine/runner/device-step-inputs.ts';
+import type { StepEntry, TileShape } from '../../../runtime/engine/runner/step-inputs.ts';
+import { INVISIBLE } from '../../../runtime/model/graph/index.ts';
+import { mulberry32 } from '../../../runtime/random/mulberry32.ts';
+
+function checkLayout(entries: StepEntry[], shape: TileShape) {
+  const s = buildDeviceStepInputs(entries, shape);
+  const { blockSize, tileBlocks } = shape;
+  const tileSize = blockSize * tileBlocks;
+  const T = s.numTokens;
+  const [Sp, , QMp] = s.prefill.shape;
+  const slotOf = (e: StepEntry, pos: number) =>
+    e.blockTable[Math.floor(pos / blockSize)]! * blockSize + (pos % blockSize);
+  // Block b lies in tile floor(b / tileBlocks) at column (b % tileBlocks) * blockSize (kv-store.ts).
+  const columnSlot = (p: PathInputs, seq: number, col: number) => {
+    const [, MB] = p.shape;
+    const tile = Number(p.blocks[seq * MB + Math.floor(col / tileSize)]);
+    return tile * tileSize + (col % tileSize);
+  };
+  let t = 0;
+  for (const e of entries) {
+    const path = e.numNew > 1 ? s.prefill : s.decode;
+    const base = e.numNew > 1 ? 0 : Sp * QMp;
+    const [, MB, QM] = path.shape;
+    const L = MB * tileSize;
+    let seq = -1;
+    for (let i = 0; i < e.numNew; i++, t++) {
+      const pos = e.numComputed + i;
+      assert.equal(Number(s.positions[t]), pos);
+      assert.equal(Number(s.slots[t]), slotOf(e, pos), `token ${t} is written at its slot`);
+      const row = Number(s.tokenRow[t]) - base;
+      assert.ok(row >= 0 && row < path.query.length, `token ${t} has a row on its path`);
+      assert.equal(Number(path.query[row]), t, `token ${t}'s row queries token ${t}`);
+      assert.equal(path.queryPos[row], pos);
+      if (i === 0) seq = Math.floor(row / QM);
+      else assert.equal(Math.floor(row / QM), seq, 'one sequence, one row group');
+    }
+    const seen = new Map<number, number>();
+    for (let c = 0; c < L; c++) {
+      const p = path.keyPos[seq * L + c]!;
+      if (p === INVISIBLE) continue;
+      assert.equal(seen.get(p), undefined, `position ${p} seen once`);
+      seen.set(p, c);
+      assert.equal(columnSlot(path, seq, c), slotOf(e, p), `position ${p} is read where it lies`);
+    }
+    assert.equal(seen.size, e.numComputed + e.numNew, 'every position up to the step end is seen');
+  }
+  for (const p of [s.prefill, s.decode]) {
+    p.query.forEach((q, r) => {
+      if (Number(q) === T) assert.equal(p.queryPos[r], -1, `padding row ${r} sees nothing`);
+    });
+  }
+  return s;
+}
+
+function randomStep(seed: number, shape: TileShape): StepEntry[] {
+  const rand = mulberry32(seed);
+  const int = (n: number) => Math.floor(rand() * n);
+  const numBlocks = 256;
+  const free = Array.from({ length: numBlocks }, (_, b) => b).sort(() => rand() - 0.5);
+  const entries: StepEntry[] = [];
+  for (let i = 0, n = 1 + int(6); i < n; i++) {
+    const numComputed = int(3) === 0 ? 0 : int(80);
+    const numNew = int(2) === 0 ? 1 : 1 + int(40);
+    const total = numComputed + numNew;
+    const blockTable = Array.from({ length: Math.ceil(total / shape.blockSize) }, () => free.pop()!);
+    const tokens = Array.from({ length: total }, (_, k) => 3 + ((k * 7 + i) % 50));
+    entries.push({ tokens, numComputed, numNew, blockTable, samples: int(2) === 0 });
+  }
+  return entries;
+}
+
+describe('device step layout (fused attention)', () => {
+  for (const shape of [
+    { blockSize: 4, tileBlocks: 1 },
+    { blockSize: 4, tileBlocks: 4 },
+    { blockSize: 16, tileBlocks: 8 },
+  ]) {
+    it(`random steps, blocks of ${shape.blockSize}, ${shape.tileBlocks} a tile`, () => {
+      for (let seed = 1; seed <= 40; seed++) checkLayout(randomStep(seed, shape), shape);
+    });
+  }
+
+  it('decodes only: the prefill path is one inert row, each decode one row that sees its own token', () => {
+    const shape = { blockSize: 4, tileBlocks: 1 };
+    const s = checkLayout(
+      [
+        { tokens: [5, 6, 7, 8, 9], numComputed: 4, numNew: 1, blockTable: [3, 9], samples: true },
+        { tokens: [5], numComputed: 0, numNew: 1, blockTable: [0], samples: true },
+      ],
+      shape,
+    );
+    assert.deepEqual(s.prefill.shape, [1, 1, 1]);
+    assert.deepEqual([...s.prefill.queryPos], [-1]);
+    assert.deepEqual([...s.tokenRow], [1n, 2n]);
+    assert.deepEqual([...s.logitsIndex], [0n, 1n]);
+  });
+});
