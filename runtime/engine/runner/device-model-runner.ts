@@ -35,7 +35,7 @@ export class DeviceModelRunner {
     const a = model.manifest.architecture;
     this.#fused = device.attention === 'fused';
     const view = this.#fused
-      ? [-1, pool.tileSize, a.n_kv_head * a.head_dim]
+      ? [-1, pool.blockSize, a.n_kv_head * a.head_dim]
       : [-1, pool.tileSize, a.n_kv_head, a.head_dim];
     this.#tileView = new ort.Tensor('int64', BigInt64Array.from(view.map(BigInt)), [view.length]);
     this.adapterStacks =
@@ -48,7 +48,7 @@ export class DeviceModelRunner {
     let s: { numTokens: number; logitsRow: Int32Array };
     let feeds: Record<string, ort.Tensor>;
     if (this.#fused) {
-      const d = buildDeviceStepInputs(entries, this.#pool);
+      const d = buildDeviceStepInputs(entries, this.#pool.blockSize);
       [s, feeds] = [d, deviceStepFeeds(d, this.#tileView)];
     } else {
       const split = buildStepInputs(entries, this.#pool, { inPlace: false });

@@ -1,12 +1,16 @@
 import ort from 'onnxruntime-node';
 import { INVISIBLE } from '../../model/graph/fused-attention.ts';
-import type { StepEntry, TileShape } from './step-inputs.ts';
+import type { StepEntry } from './step-inputs.ts';
 
 /**
  * Lays out one step for the device graph's fused attention (graph/fused-attention.ts). The graph writes
- * the step's keys and values before it reads, so each sequence reads the tiles of all its tokens, the new
+ * the step's keys and values before it reads, so each sequence reads the blocks of all its tokens, the new
  * ones included, and each query row sees the columns at or before its position. Sequences with several
  * new tokens go to the prefill path, single tokens to the decode path.
+ *
+ * The unit read is the block, whatever the engine's tile size: a tile may hold other sequences' blocks,
+ * and a sequence reading whole tiles would read (and attend over, masked) up to tileBlocks times its own
+ * keys. The graph sees the pools as [blocks, blockSize, KVH*Dh].
  */
 export interface DeviceStepInputs {
   readonly numTokens: number;
@@ -23,7 +27,7 @@ export interface DeviceStepInputs {
   readonly logitsRow: Int32Array;
 }
 
-/** One path: S sequences, each MB tiles (L = MB * tile size columns) and QM query rows. */
+/** One path: S sequences, each MB blocks (L = MB * blockSize columns) and QM query rows. */
 export interface PathInputs {
   readonly blocks: BigInt64Array;
   /** [S, L]: the position each column holds for its sequence, or INVISIBLE. */
@@ -36,18 +40,16 @@ export interface PathInputs {
 }
 
 interface Sequence {
-  /** Its tiles in first-use order, each with the position held at each column. */
-  readonly tiles: number[];
-  readonly keyPos: Float32Array[];
+  /** Its blocks in order; block i holds positions [i * blockSize, (i + 1) * blockSize). */
+  readonly blocks: readonly number[];
+  readonly filled: number;
   /** Its first token in the step, and how many it has. */
   readonly first: number;
   readonly count: number;
   readonly start: number;
 }
 
-export function buildDeviceStepInputs(entries: readonly StepEntry[], shape: TileShape): DeviceStepInputs {
-  const { blockSize, tileBlocks } = shape;
-  const tileSize = blockSize * tileBlocks;
+export function buildDeviceStepInputs(entries: readonly StepEntry[], blockSize: number): DeviceStepInputs {
   const T = entries.reduce((n, e) => n + e.numNew, 0);
   const inputIds = new BigInt64Array(T);
   const positions = new BigInt64Array(T);
@@ -69,12 +71,14 @@ export function buildDeviceStepInputs(entries: readonly StepEntry[], shape: Tile
       logitsRow[ei] = logitRows.length;
       logitRows.push(BigInt(t - 1));
     }
-    const seq = sequenceTiles(e, first, blockSize, tileBlocks);
+    const filled = e.numComputed + e.numNew;
+    const blocks = e.blockTable.slice(0, Math.ceil(filled / blockSize));
+    const seq: Sequence = { blocks, filled, first, count: e.numNew, start: e.numComputed };
     (e.numNew > 1 ? prefill : decode).push(seq);
   });
   const tokenRow = new BigInt64Array(T);
-  const p = packPath(prefill, T, tileSize, tokenRow, 0);
-  const d = packPath(decode, T, tileSize, tokenRow, p.shape[0] * p.shape[2]);
+  const p = packPath(prefill, T, blockSize, tokenRow, 0);
+  const d = packPath(decode, T, blockSize, tokenRow, p.shape[0] * p.shape[2]);
   return {
     numTokens: T,
     inputIds,
@@ -88,53 +92,28 @@ export function buildDeviceStepInputs(entries: readonly StepEntry[], shape: Tile
   };
 }
 
-/** The tiles holding a sequence's tokens up to the end of this step, with each column's position. */
-function sequenceTiles(e: StepEntry, first: number, blockSize: number, tileBlocks: number): Sequence {
-  const total = e.numComputed + e.numNew;
-  const tiles: number[] = [];
-  const keyPos: Float32Array[] = [];
-  const at = new Map<number, number>();
-  for (let i = 0; i * blockSize < total; i++) {
-    const block = e.blockTable[i]!;
-    const tile = Math.floor(block / tileBlocks);
-    let j = at.get(tile);
-    if (j === undefined) {
-      j = tiles.length;
-      at.set(tile, j);
-      tiles.push(tile);
-      keyPos.push(new Float32Array(blockSize * tileBlocks).fill(INVISIBLE));
-    }
-    const col = (block % tileBlocks) * blockSize;
-    const filled = Math.min(blockSize, total - i * blockSize);
-    for (let o = 0; o < filled; o++) keyPos[j]![col + o] = i * blockSize + o;
-  }
-  return { tiles, keyPos, first, count: e.numNew, start: e.numComputed };
-}
-
 /**
- * Pads a path to S x MB tiles and S x QM query rows and gives its tokens their rows (from rowBase); an
+ * Pads a path to S x MB blocks and S x QM query rows and gives its tokens their rows (from rowBase); an
  * empty path is one inert sequence that sees nothing, so every tensor stays non-empty.
  */
 function packPath(
   seqs: readonly Sequence[],
   T: number,
-  tileSize: number,
+  blockSize: number,
   tokenRow: BigInt64Array,
   rowBase: number,
 ): PathInputs {
   const S = Math.max(1, seqs.length);
-  const MB = Math.max(1, ...seqs.map((s) => s.tiles.length));
+  const MB = Math.max(1, ...seqs.map((s) => s.blocks.length));
   const QM = Math.max(1, ...seqs.map((s) => s.count));
-  const L = MB * tileSize;
+  const L = MB * blockSize;
   const blocks = new BigInt64Array(S * MB);
   const keyPos = new Float32Array(S * L).fill(INVISIBLE);
   const query = new BigInt64Array(S * QM).fill(BigInt(T));
   const queryPos = new Float32Array(S * QM).fill(-1);
   seqs.forEach((seq, s) => {
-    seq.tiles.forEach((tile, j) => {
-      blocks[s * MB + j] = BigInt(tile);
-      keyPos.set(seq.keyPos[j]!, s * L + j * tileSize);
-    });
+    seq.blocks.forEach((block, j) => (blocks[s * MB + j] = BigInt(block)));
+    for (let p = 0; p < seq.filled; p++) keyPos[s * L + p] = p;
     for (let q = 0; q < seq.count; q++) {
       query[s * QM + q] = BigInt(seq.first + q);
       queryPos[s * QM + q] = seq.start + q;
@@ -147,15 +126,15 @@ function packPath(
 const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
 
-/** The device step's feeds for this layout; `tileSize` and the pools' row width make the tile view. */
-export function deviceStepFeeds(s: DeviceStepInputs, tileView: ort.Tensor): Record<string, ort.Tensor> {
+/** The device step's feeds for this layout; `blockView` is [-1, blockSize, KVH*Dh]. */
+export function deviceStepFeeds(s: DeviceStepInputs, blockView: ort.Tensor): Record<string, ort.Tensor> {
   const T = s.numTokens;
-  const tileSize = Number(tileView.data[1]);
+  const blockSize = Number(blockView.data[1]);
   const path = (name: string, p: PathInputs) => {
     const [S, MB, QM] = p.shape;
     return {
       [`${name}_blocks`]: i64(p.blocks, [S, MB]),
-      [`${name}_key_pos`]: f32(p.keyPos, [S, MB * tileSize]),
+      [`${name}_key_pos`]: f32(p.keyPos, [S, MB * blockSize]),
       [`${name}_query`]: i64(p.query, [S, QM]),
       [`${name}_query_pos`]: f32(p.queryPos, [S, QM]),
     };
@@ -164,7 +143,7 @@ export function deviceStepFeeds(s: DeviceStepInputs, tileView: ort.Tensor): Reco
     input_ids: i64(s.inputIds, [T]),
     positions: i64(s.positions, [T]),
     write_slots: i64(s.slots, [T]),
-    tile_view: tileView,
+    block_view: blockView,
     ...path('prefill', s.prefill),
     ...path('decode', s.decode),
     token_row: i64(s.tokenRow, [T]),

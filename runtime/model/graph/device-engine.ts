@@ -125,8 +125,8 @@ function fusedDeviceEngineGraph(
   const kPool = Array.from({ length: L }, (_, l) => g.input(`k_pool_${l}`, KV, ['P', KVH, Dh]));
   const vPool = Array.from({ length: L }, (_, l) => g.input(`v_pool_${l}`, KV, ['P', KVH, Dh]));
   const writeSlots = g.input('write_slots', I, ['T']);
-  // [-1, tile size, KVH*Dh]: the pools seen as tiles (the engine's tile size is its configuration's).
-  const tileView = g.input('tile_view', I, [3]);
+  // [-1, block size, KVH*Dh]: the pools seen as blocks, the unit a sequence reads.
+  const blockView = g.input('block_view', I, [3]);
   const paths = [attentionPath(g, 'prefill', G), attentionPath(g, 'decode', G)];
   // Per token, its row among the prefill path's S*QM rows then the decode path's.
   const tokenRow = g.input('token_row', I, ['T']);
@@ -151,9 +151,9 @@ function fusedDeviceEngineGraph(
     g.node('ScatterND', [kPool[l]!, writeIndex, stored(k)], [kOut]);
     g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [vOut]);
     const qPad = g.op('Concat', [q, qPadRow], { axis: 0 }); // [T+1,KVH,G,Dh]
-    const kTiles = g.op('Reshape', [kOut, tileView]);
-    const vTiles = g.op('Reshape', [vOut, tileView]);
-    const rows = paths.map((p) => pathAttention(g, p, qPad, kTiles, vTiles, dims, kvDtype));
+    const kBlocks = g.op('Reshape', [kOut, blockView]);
+    const vBlocks = g.op('Reshape', [vOut, blockView]);
+    const rows = paths.map((p) => pathAttention(g, p, qPad, kBlocks, vBlocks, dims, kvDtype));
     const out = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 }); // [T,H*Dh]
     x = attentionResidual(g, a, x, out, l, adapt);
     x = mlpResidual(g, a, x, l, adapt);

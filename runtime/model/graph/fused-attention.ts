@@ -4,12 +4,12 @@ import type { HeadDims } from './attention.ts';
 /*
  * The device step's attention in one kernel per path: ONNX Runtime's MultiHeadAttention (com.microsoft),
  * which its WebGPU provider implements. The step writes its keys and values into the pools first, so
- * each sequence's gathered tiles already hold its new tokens; a query row sees exactly the columns at or
+ * each sequence's gathered blocks already hold its new tokens; a query row sees exactly the columns at or
  * before its own position. No partial softmaxes and no merge: a layer's attention is a handful of nodes
  * instead of about a hundred, which is what a step costs on a provider bound by kernel dispatches.
  *
  * Two paths, so a decode's single query row is not padded to a prefill chunk's length: `prefill`
- * (sequences with several new tokens) and `decode` (one). Each is S sequences of MB tiles and QM query
+ * (sequences with several new tokens) and `decode` (one). Each is S sequences of MB blocks and QM query
  * rows. MultiHeadAttention runs with the KV heads as its heads and the G query heads of each as extra
  * query rows, so grouped-query models need no copy of their keys per query head.
  */
@@ -21,7 +21,7 @@ export const INVISIBLE = 2 ** 30;
 
 /** One path's inputs (runner/device-step-inputs.ts lays them out). */
 export interface AttentionPath {
-  /** [S, MB] the pool tiles of each sequence, in order. */
+  /** [S, MB] the pool blocks of each sequence, in order. */
   readonly blocks: string;
   /** [S, QM] each query row's token, T for a padding row (the zero row after the step's queries). */
   readonly query: string;
@@ -51,19 +51,19 @@ export function attentionPath(g: Graph, name: 'prefill' | 'decode', G: number): 
 
 /**
  * One path's attention output, a row per query row [S*QM, H*Dh], from the pre-scaled queries with a zero
- * row appended (qPad [T+1, KVH, G, Dh]) and the written pools seen as tiles ([tiles, TS, KVH*Dh]).
+ * row appended (qPad [T+1, KVH, G, Dh]) and the written pools seen as blocks ([blocks, BS, KVH*Dh]).
  */
 export function pathAttention(
   g: Graph,
   p: AttentionPath,
   qPad: string,
-  kTiles: string,
-  vTiles: string,
+  kBlocks: string,
+  vBlocks: string,
   [KVH, G, Dh]: HeadDims,
   kvDtype: 'float32' | 'float16',
 ): string {
-  const read = (tiles: string) => {
-    const t = g.op('Gather', [tiles, p.blocks], { axis: 0 }); // [S,MB,TS,KVH*Dh]
+  const read = (pool: string) => {
+    const t = g.op('Gather', [pool, p.blocks], { axis: 0 }); // [S,MB,BS,KVH*Dh]
     const f = kvDtype === 'float16' ? g.op('Cast', [t], { to: F }) : t;
     return g.reshape(f, [0, -1, KVH * Dh]); // [S,L,KVH*Dh]
   };
@@ -71,7 +71,7 @@ export function pathAttention(
   if (G > 1) q = g.transpose(q, [0, 1, 3, 2, 4]); // [S,QM,G,KVH,Dh]
   q = g.reshape(q, [0, -1, KVH * Dh]); // [S,QM*G,KVH*Dh]
   // The queries are pre-scaled by 1/sqrt(Dh) (layers.ts): scale 1.
-  const o = g.contrib('MultiHeadAttention', [q, read(kTiles), read(vTiles), '', '', p.bias], {
+  const o = g.contrib('MultiHeadAttention', [q, read(kBlocks), read(vBlocks), '', '', p.bias], {
     num_heads: KVH,
     scale: float(1),
   });
