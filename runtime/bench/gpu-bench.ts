@@ -44,7 +44,7 @@ const { values: o } = parseArgs({
     'step-batches': { type: 'string', default: '1,8,32,64,128' },
     'step-reps': { type: 'string', default: '20' },
     peer: { type: 'boolean', default: true },
-    // Phases left out of this run (static, steps, paced, sequential), to fit a run into a time limit;
+    // Phases left out of this run (peer, static, steps, paced, sequential), to fit a run into a time limit;
     // their figures are null. Continuous batching always runs (the paced load is set from it).
     skip: { type: 'string', default: '' },
     // One-at-a-time on the first N requests only (its tokens/s is a rate; the report says N).
@@ -177,7 +177,7 @@ log(`continuous: ${continuousTps.toFixed(1)} tok/s`);
 note({ continuous_tps: continuousTps });
 // The peer, right after: the same workload through transformers (its failure is reported, not fatal).
 let peer: Record<string, unknown> | null = null;
-if (o.peer && checkpoint !== undefined) {
+if (o.peer && !skip.has('peer') && checkpoint !== undefined) {
   const file = join(o.work, 'workload.json');
   writeFileSync(file, JSON.stringify(workload.map((r) => ({ prompt: r.prompt, maxTokens: r.maxTokens }))));
   try {

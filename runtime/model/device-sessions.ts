@@ -3,7 +3,6 @@ import ort from 'onnxruntime-node';
 import { resolveArchitecture } from './architecture.ts';
 import {
   buildDeviceGraphs,
-  type DeviceAttention,
   type KvDtype,
   type LoraGraphSpec,
   loraStackNames,
@@ -23,8 +22,6 @@ export interface DeviceSessions {
   readonly init: ort.InferenceSession;
   readonly copy: ort.InferenceSession;
   readonly kvDtype: KvDtype;
-  /** How the step attends (graph/device-engine.ts): the runner lays the step out for it. */
-  readonly attention: DeviceAttention;
   /** Where outputs that stay on the device live: 'gpu-buffer' on WebGPU, 'cpu' when the pools are host arrays. */
   readonly poolLocation: 'gpu-buffer' | 'cpu';
   /** How the opening went, ms: the first session (the device opened with it), then the step's (weights uploaded, graph optimized). */
@@ -53,9 +50,7 @@ export async function openDeviceSessions(
 ): Promise<DeviceSessions> {
   const arch = resolveArchitecture(manifest.architecture);
   const { index, location } = weightIndexOfGraph(decodeModel(engineBytes), arch);
-  // WARMGATE_DEVICE_ATTENTION=split selects the older form, for side-by-side measurement.
-  const attention: DeviceAttention = process.env.WARMGATE_DEVICE_ATTENTION === 'split' ? 'split' : 'fused';
-  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name, lora, attention);
+  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name, lora);
   const providers = (options.executionProviders ?? ['cpu']).map((p) => (typeof p === 'string' ? p : p.name));
   const poolLocation = providers[0] === 'webgpu' ? 'gpu-buffer' : 'cpu';
   const pools: Record<string, 'gpu-buffer' | 'cpu'> = {};
@@ -128,7 +123,6 @@ export async function openDeviceSessions(
       init,
       copy,
       kvDtype,
-      attention,
       poolLocation,
       openMs: { device, step: stepMs },
       ...(loraStacks && { loraStacks }),

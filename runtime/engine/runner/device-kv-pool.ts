@@ -18,8 +18,6 @@ import type { TileShape } from './step-inputs.ts';
 export class DeviceKVPool {
   readonly numBlocks: number;
   readonly blockSize: number;
-  readonly tileBlocks: number;
-  readonly tileSize: number;
   readonly slots: number;
   readonly #sessions: DeviceSessions;
   readonly #layers: number;
@@ -36,10 +34,8 @@ export class DeviceKVPool {
   constructor(arch: ModelManifest['architecture'], shape: TileShape, numBlocks: number, s: DeviceSessions) {
     this.numBlocks = numBlocks;
     this.blockSize = shape.blockSize;
-    this.tileBlocks = shape.tileBlocks;
-    this.tileSize = shape.blockSize * shape.tileBlocks;
-    // Whole tiles, so the graph's [-1, tile size, KVH, Dh] view of a pool is exact.
-    this.slots = Math.ceil(numBlocks / shape.tileBlocks) * this.tileSize;
+    // Whole blocks, so the graph's [-1, block size, KVH*Dh] view of a pool is exact.
+    this.slots = numBlocks * this.blockSize;
     this.#sessions = s;
     this.#layers = arch.n_layer;
     this.#kvHeads = arch.n_kv_head;

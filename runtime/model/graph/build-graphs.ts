@@ -2,13 +2,7 @@ import type { ResolvedArchitecture } from '../architecture.ts';
 import { encodeModel, type Graph } from '../onnx/index.ts';
 import { checkArchitecture } from './check-architecture.ts';
 import { decodeContiguousGraph } from './decode-contiguous.ts';
-import {
-  type DeviceAttention,
-  deviceEngineGraph,
-  type KvDtype,
-  kvCopyGraph,
-  kvPoolInitGraph,
-} from './device-engine.ts';
+import { deviceEngineGraph, type KvDtype, kvCopyGraph, kvPoolInitGraph } from './device-engine.ts';
 import { engineGraph } from './engine.ts';
 import type { LoraGraphSpec } from './lora.ts';
 import { loraStacksInitGraph, loraStacksWriteGraph } from './lora-stacks.ts';
@@ -68,7 +62,6 @@ export function buildDeviceGraphs(
   weightsLocation = 'weights.bin',
   name = 'warmgate-model',
   lora?: LoraGraphSpec,
-  attention: DeviceAttention = 'fused',
 ): DeviceGraphs {
   checkArchitecture(arch);
   checkWeightIndex(arch, index);
@@ -77,7 +70,7 @@ export function buildDeviceGraphs(
   const stepRole = lora ? 'device_engine_lora' : 'device_engine';
   return {
     step: encodeModel(
-      withMatMulNBits(deviceEngineGraph(arch, w, kvDtype, lora, attention).model(meta(stepRole)), index),
+      withMatMulNBits(deviceEngineGraph(arch, w, kvDtype, lora).model(meta(stepRole)), index),
     ),
     init: encodeModel(kvPoolInitGraph(arch, kvDtype).model(meta('kv_pool_init'))),
     copy: encodeModel(kvCopyGraph(arch, kvDtype).model(meta('kv_copy'))),

@@ -1,6 +1,6 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
-import { DataType, Graph, NEG } from '../onnx/index.ts';
-import { gatheredPart, type HeadDims, lseMerge, newTokensPart, type Part } from './attention.ts';
+import { DataType, Graph } from '../onnx/index.ts';
+import type { HeadDims } from './attention.ts';
 import { attentionPath, pathAttention } from './fused-attention.ts';
 import { attentionResidual, dimsOf, embed, logits, mlpResidual, qkv, rotaryTables } from './layers.ts';
 import { checkLoraSpec, declareLoraInputs, loraApply, type LoraGraphSpec } from './lora.ts';
@@ -9,16 +9,15 @@ import { attachWeights, type WeightSource } from './weights.ts';
 /*
  * device_engine: the paged contract for a KV pool that lives on the accelerator (WebGPU). engine.onnx
  * reads host pools and hands the step's keys and values back for the host to write; here each layer's
- * pool is a device buffer [slots, KVH, Dh] that the graph reads and also writes: ScatterND puts the
- * step's keys and values at write_slots and returns the pool as k_pool_out_l / v_pool_out_l, which the
- * runner feeds to the next step (runner/device-kv-pool.ts), so nothing of the pool crosses the bus.
- * Slot s is block * blockSize + offset, which is also tile * tileSize + column: the pools viewed as
- * [tiles, TS, KVH, Dh] are the engine's tiles.
+ * pool is a device buffer [slots, KVH, Dh] that the graph writes and reads: ScatterND puts the step's
+ * keys and values at write_slots and returns the pool as k_pool_out_l / v_pool_out_l, which the runner
+ * feeds to the next step (runner/device-kv-pool.ts), so nothing of the pool crosses the bus. Slot s is
+ * block * blockSize + offset: the written pools viewed as [blocks, blockSize, KVH*Dh] are what each
+ * sequence gathers, its new tokens included, for one MultiHeadAttention per path (fused-attention.ts).
  *
- * Every past tile goes through the gathered paths (prefill chunks) and shared paths (decodes, one
- * query row a group); the host graph's direct path, which reads the whole pool view in place, would
- * read the whole device pool every step. Attention within a step never reads this step's own slots
- * from the pool (the masks exclude them), so the order of the writes against the reads does not matter.
+ * Attention in one kernel, not partial softmaxes merged as engine.onnx does (attention.ts): measured on
+ * the H100 (BENCHMARKS.md), the WebGPU provider's cost is per kernel, and the split form's step was about
+ * 600 nodes for the demo model against 225.
  *
  * With `lora`, the step also takes the adapter inputs of lora.ts, as engine.onnx does (the runner holds
  * the slot stacks on the device too: lora-stacks.ts).
@@ -29,88 +28,14 @@ const FLOAT16 = 10 as number as DataType;
 
 export type KvDtype = 'float32' | 'float16';
 
-/**
- * How the step attends: `fused`, one MultiHeadAttention per path over tiles that already hold the step's
- * keys (fused-attention.ts); `split`, partial softmaxes over the gathered past and the new tokens, merged
- * (attention.ts), as engine.onnx does.
- */
-export type DeviceAttention = 'fused' | 'split';
-
 export const kvDataType = (d: KvDtype): DataType => (d === 'float16' ? FLOAT16 : F);
 
-export function deviceEngineGraph(
-  a: ResolvedArchitecture,
-  w: WeightSource,
-  kvDtype: KvDtype,
-  lora?: LoraGraphSpec,
-  attention: DeviceAttention = 'fused',
-): Graph {
-  if (attention === 'fused') return fusedDeviceEngineGraph(a, w, kvDtype, lora);
-  const { L, KVH, G, Dh, V } = dimsOf(a);
-  if (lora) checkLoraSpec(a, lora);
-  const g = new Graph('warmgate_device_engine');
-  const KV = kvDataType(kvDtype);
-  const ids = g.input('input_ids', I, ['T']);
-  const pos = g.input('positions', I, ['T']);
-  const kPool = Array.from({ length: L }, (_, l) => g.input(`k_pool_${l}`, KV, ['P', KVH, Dh]));
-  const vPool = Array.from({ length: L }, (_, l) => g.input(`v_pool_${l}`, KV, ['P', KVH, Dh]));
-  const gBlocks = g.input('gather_blocks', I, ['S', 'MB']);
-  const gMask = g.input('gather_mask', F, ['S', 1, 1, 'MBxTS']);
-  const gQuery = g.input('gather_query', I, ['S', 'QM']);
-  const tGather = g.input('token_gather_row', I, ['T']);
-  const sBlocks = g.input('shared_blocks', I, ['Ss', 'MBs']);
-  const sMask = g.input('shared_mask', F, ['Ss', 1, 1, 'MBsxTS']);
-  const sQuery = g.input('shared_query', I, ['Ss', 1]);
-  const tShared = g.input('token_shared_row', I, ['T']);
-  const nMask = g.input('new_mask', F, ['T', 'T']);
-  const logitsIndex = g.input('logits_index', I, ['R']);
-  const writeSlots = g.input('write_slots', I, ['T']);
-  // [-1, tile size, KVH, Dh]: the pools seen as tiles (the engine's tile size is its configuration's).
-  const tileView = g.input('tile_view', I, [4]);
-  // Per token on the device (lora.ts says why).
-  if (lora) declareLoraInputs(g, a, lora, 'tokens');
-  const adapt = lora && loraApply(g, lora, 'tokens');
-  attachWeights(g, a, w);
-
-  let x = embed(g, a, ids, pos);
-  const rope = rotaryTables(g, a, pos);
-  const scale = g.const(1 / Math.sqrt(Dh), 'float32');
-  const qPadRow = g.full([1, KVH, G, Dh], 0);
-  const sinks: Part = [g.full([1, KVH, G, 1], NEG), g.full([1, KVH, G, 1], 0), g.full([1, KVH, G, Dh], 0)];
-  const dims: HeadDims = [KVH, G, Dh];
-  const tLen = g.op('Shape', [ids]);
-  const writeIndex = g.op('Unsqueeze', [writeSlots, g.const([1])]); // [T,1]: one pool row per token
-  const keys: string[] = [];
-  const values: string[] = [];
-  for (let l = 0; l < L; l++) {
-    const { q, k, v } = qkv(g, a, x, l, scale, rope, keys, values, adapt);
-    const qPad = g.op('Concat', [q, qPadRow], { axis: 0 }); // [T+1,KVH,G,Dh]
-    const tilesOf = (blocks: string) =>
-      gatherDeviceTiles(g, kPool[l]!, vPool[l]!, blocks, tileView, dims, kvDtype);
-    const gathered = gatheredPart(g, qPad, tilesOf(gBlocks), gMask, gQuery, tGather, sinks, dims);
-    const shared = gatheredPart(g, qPad, tilesOf(sBlocks), sMask, sQuery, tShared, sinks, dims);
-    const fresh = newTokensPart(g, q, k, v, nMask, tLen, dims);
-    x = attentionResidual(g, a, x, lseMerge(g, [gathered, shared, fresh]), l, adapt);
-    x = mlpResidual(g, a, x, l, adapt);
-    const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
-    g.node('ScatterND', [kPool[l]!, writeIndex, stored(k)], [`k_pool_out_${l}`]);
-    g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [`v_pool_out_${l}`]);
-  }
-  logits(g, a, g.op('Gather', [x, logitsIndex], { axis: 0 }));
-  g.output('logits', F, ['R', V]);
-  for (let l = 0; l < L; l++) {
-    g.output(`k_pool_out_${l}`, KV, ['P', KVH, Dh]);
-    g.output(`v_pool_out_${l}`, KV, ['P', KVH, Dh]);
-  }
-  return g;
-}
-
 /**
- * The fused form: each layer writes the step's keys and values into its pools first, then each path's
- * sequences attend over their gathered tiles, the new tokens included, in one MultiHeadAttention; every
- * token takes its row back through token_row.
+ * Each layer writes the step's keys and values into its pools first, then each path's sequences attend
+ * over their gathered blocks, the new tokens included, in one MultiHeadAttention; every token takes its
+ * row back through token_row.
  */
-function fusedDeviceEngineGraph(
+export function deviceEngineGraph(
   a: ResolvedArchitecture,
   w: WeightSource,
   kvDtype: KvDtype,
@@ -165,25 +90,6 @@ function fusedDeviceEngineGraph(
     g.output(`v_pool_out_${l}`, KV, ['P', KVH, Dh]);
   }
   return g;
-}
-
-/** A gathered path's tiles from the device pools, in the layout gatheredPart reads, as float32. */
-function gatherDeviceTiles(
-  g: Graph,
-  kPool: string,
-  vPool: string,
-  tiles: string,
-  tileView: string,
-  [, , Dh]: HeadDims,
-  kvDtype: KvDtype,
-): [keys: string, values: string] {
-  const read = (pool: string) => {
-    const t = g.op('Gather', [g.op('Reshape', [pool, tileView]), tiles], { axis: 0 }); // [S,MB,TS,KVH,Dh]
-    return kvDtype === 'float16' ? g.op('Cast', [t], { to: F }) : t;
-  };
-  const kg = g.reshape(g.transpose(read(kPool), [0, 3, 4, 1, 2]), [0, 0, 0, -1]); // [S,KVH,Dh,MB*TS]
-  const vg = g.reshape(g.transpose(read(vPool), [0, 3, 1, 2, 4]), [0, 0, -1, Dh]); // [S,KVH,MB*TS,Dh]
-  return [kg, vg];
 }
 
 /**
