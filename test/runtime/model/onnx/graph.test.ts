@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
-import { DataType, decodeModel, encodeModel, Graph, subgraph } from '../../../../runtime/model/onnx/index.ts';
+import {
+  DataType,
+  decodeModel,
+  encodeModel,
+  float,
+  Graph,
+  MS_DOMAIN,
+  subgraph,
+} from '../../../../runtime/model/onnx/index.ts';
 
 const { FLOAT: F, BOOL } = DataType;
 
@@ -101,5 +109,61 @@ describe('Graph builder (real ONNX Runtime)', () => {
     const flag = (on: boolean) => new ort.Tensor('bool', Uint8Array.of(on ? 1 : 0), [1]);
     assert.deepEqual([...((await run(g, { flag: flag(true), x })).y!.data as Float32Array)], [3, -8]);
     assert.deepEqual([...((await run(g, { flag: flag(false), x })).y!.data as Float32Array)], [-1.5, 4]);
+  });
+  it('writes a contrib node (MultiHeadAttention) and imports its opset only then', async () => {
+    const plain = new Graph('plain');
+    plain.op('Identity', [plain.input('x', F, [1])], {}, 'y');
+    plain.output('y', F, [1]);
+    assert.deepEqual(
+      plain.model({}).opset_import!.map((o) => o.domain),
+      [''],
+      'graphs without contrib nodes stay as they were',
+    );
+
+    // Two sequences, two heads of 2 dims, 3 keys; the bias hides key 2 from the first sequence.
+    const [B, S, N, D, L] = [2, 1, 2, 2, 3];
+    const g = new Graph('mha');
+    const q = g.input('q', F, [B, S, N * D]);
+    const k = g.input('k', F, [B, L, N * D]);
+    const v = g.input('v', F, [B, L, N * D]);
+    const bias = g.input('bias', F, [B, 1, S, L]);
+    const out = g.contrib('MultiHeadAttention', [q, k, v, '', '', bias], { num_heads: N, scale: float(1) });
+    g.op('Identity', [out], {}, 'out');
+    g.output('out', F, [B, S, N * D]);
+    const model = decodeModel(encodeModel(g.model({})));
+    assert.deepEqual(
+      model.opset_import!.map((o) => o.domain),
+      ['', MS_DOMAIN],
+    );
+    assert.equal(model.graph!.node!.find((n) => n.op_type === 'MultiHeadAttention')!.domain, MS_DOMAIN);
+
+    const Q = [0.5, -1, 1, 0.25, -0.5, 2, 0, 1];
+    const K = [1, 0, 0.5, 1, -1, 2, 0, 1, 2, -1, 1, 1, 0.5, 0.5, -1, 0, 1, 1, 0, 2, 1, -2, 0.5, 0];
+    const V = K.map((x, i) => x * 0.5 + i * 0.1);
+    const BIAS = [0, 0, -1e30, 0, 0, 0];
+    const got = (
+      await run(g, {
+        q: new ort.Tensor('float32', Float32Array.from(Q), [B, S, N * D]),
+        k: new ort.Tensor('float32', Float32Array.from(K), [B, L, N * D]),
+        v: new ort.Tensor('float32', Float32Array.from(V), [B, L, N * D]),
+        bias: new ort.Tensor('float32', Float32Array.from(BIAS), [B, 1, S, L]),
+      })
+    ).out!.data as Float32Array;
+    // softmax(q . k + bias) @ v, per sequence and head
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < N; h++) {
+        const at = (t: number[], j: number, d: number) => t[(b * L + j) * N * D + h * D + d]!;
+        const scores = [0, 1, 2].map(
+          (j) =>
+            Q[b * N * D + h * D]! * at(K, j, 0) + Q[b * N * D + h * D + 1]! * at(K, j, 1) + BIAS[b * L + j]!,
+        );
+        const m = Math.max(...scores);
+        const e = scores.map((x) => Math.exp(x - m));
+        const sum = e.reduce((x, y) => x + y, 0);
+        for (let d = 0; d < D; d++) {
+          const want = e.reduce((acc, w, j) => acc + (w / sum) * at(V, j, d), 0);
+          assert.ok(Math.abs(got[b * N * D + h * D + d]! - want) < 1e-5, `b${b} h${h} d${d}`);
+        }
+      }
   });
 });
