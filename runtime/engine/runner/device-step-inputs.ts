@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { INVISIBLE } from '../../model/graph/fused-attention.ts';
-import type { StepEntry } from './step-inputs.ts';
+import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
 
 /**
  * Lays out one step for the device graph's fused attention (graph/fused-attention.ts). The graph writes
@@ -12,19 +12,11 @@ import type { StepEntry } from './step-inputs.ts';
  * and a sequence reading whole tiles would read (and attend over, masked) up to tileBlocks times its own
  * keys. The graph sees the pools as [blocks, blockSize, KVH*Dh].
  */
-export interface DeviceStepInputs {
-  readonly numTokens: number;
-  readonly inputIds: BigInt64Array;
-  readonly positions: BigInt64Array;
-  /** Per new token, block * blockSize + offset: where the graph writes its key and value. */
-  readonly slots: BigInt64Array;
+export interface DeviceStepInputs extends StepTokens {
   readonly prefill: PathInputs;
   readonly decode: PathInputs;
   /** Per token, its row among the prefill path's S*QM rows, then the decode path's. */
   readonly tokenRow: BigInt64Array;
-  readonly logitsIndex: BigInt64Array;
-  /** Per entry, its row in the logits output, or -1 when it does not sample this step. */
-  readonly logitsRow: Int32Array;
 }
 
 /** One path: S sequences, each MB blocks (L = MB * blockSize columns) and QM query rows. */
@@ -42,54 +34,26 @@ export interface PathInputs {
 interface Sequence {
   /** Its blocks in order; block i holds positions [i * blockSize, (i + 1) * blockSize). */
   readonly blocks: readonly number[];
-  readonly filled: number;
-  /** Its first token in the step, and how many it has. */
+  /** Its first token in the step, how many it has, and the position of the first. */
   readonly first: number;
   readonly count: number;
   readonly start: number;
 }
 
 export function buildDeviceStepInputs(entries: readonly StepEntry[], blockSize: number): DeviceStepInputs {
-  const T = entries.reduce((n, e) => n + e.numNew, 0);
-  const inputIds = new BigInt64Array(T);
-  const positions = new BigInt64Array(T);
-  const slots = new BigInt64Array(T);
-  const logitsRow = new Int32Array(entries.length).fill(-1);
-  const logitRows: bigint[] = [];
+  const tokens = stepTokens(entries, blockSize);
   const prefill: Sequence[] = [];
   const decode: Sequence[] = [];
-  let t = 0;
   entries.forEach((e, ei) => {
-    const first = t;
-    for (let i = 0; i < e.numNew; i++, t++) {
-      const pos = e.numComputed + i;
-      inputIds[t] = BigInt(e.tokens[pos]!);
-      positions[t] = BigInt(pos);
-      slots[t] = BigInt(e.blockTable[Math.floor(pos / blockSize)]! * blockSize + (pos % blockSize));
-    }
-    if (e.samples) {
-      logitsRow[ei] = logitRows.length;
-      logitRows.push(BigInt(t - 1));
-    }
-    const filled = e.numComputed + e.numNew;
-    const blocks = e.blockTable.slice(0, Math.ceil(filled / blockSize));
-    const seq: Sequence = { blocks, filled, first, count: e.numNew, start: e.numComputed };
+    const blocks = e.blockTable.slice(0, Math.ceil((e.numComputed + e.numNew) / blockSize));
+    const seq: Sequence = { blocks, first: tokens.first[ei]!, count: e.numNew, start: e.numComputed };
     (e.numNew > 1 ? prefill : decode).push(seq);
   });
+  const T = tokens.numTokens;
   const tokenRow = new BigInt64Array(T);
   const p = packPath(prefill, T, blockSize, tokenRow, 0);
   const d = packPath(decode, T, blockSize, tokenRow, p.shape[0] * p.shape[2]);
-  return {
-    numTokens: T,
-    inputIds,
-    positions,
-    slots,
-    prefill: p,
-    decode: d,
-    tokenRow,
-    logitsIndex: BigInt64Array.from(logitRows),
-    logitsRow,
-  };
+  return { ...tokens, prefill: p, decode: d, tokenRow };
 }
 
 /**
@@ -113,7 +77,7 @@ function packPath(
   const queryPos = new Float32Array(S * QM).fill(-1);
   seqs.forEach((seq, s) => {
     seq.blocks.forEach((block, j) => (blocks[s * MB + j] = BigInt(block)));
-    for (let p = 0; p < seq.filled; p++) keyPos[s * L + p] = p;
+    for (let p = 0; p < seq.start + seq.count; p++) keyPos[s * L + p] = p;
     for (let q = 0; q < seq.count; q++) {
       query[s * QM + q] = BigInt(seq.first + q);
       queryPos[s * QM + q] = seq.start + q;
@@ -129,12 +93,11 @@ const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', da
 /** The device step's feeds for this layout; `blockView` is [-1, blockSize, KVH*Dh]. */
 export function deviceStepFeeds(s: DeviceStepInputs, blockView: ort.Tensor): Record<string, ort.Tensor> {
   const T = s.numTokens;
-  const blockSize = Number(blockView.data[1]);
   const path = (name: string, p: PathInputs) => {
     const [S, MB, QM] = p.shape;
     return {
       [`${name}_blocks`]: i64(p.blocks, [S, MB]),
-      [`${name}_key_pos`]: f32(p.keyPos, [S, MB * blockSize]),
+      [`${name}_key_pos`]: f32(p.keyPos, [S, p.keyPos.length / S]),
       [`${name}_query`]: i64(p.query, [S, QM]),
       [`${name}_query_pos`]: f32(p.queryPos, [S, QM]),
     };
@@ -142,7 +105,10 @@ export function deviceStepFeeds(s: DeviceStepInputs, blockView: ort.Tensor): Rec
   return {
     input_ids: i64(s.inputIds, [T]),
     positions: i64(s.positions, [T]),
-    write_slots: i64(s.slots, [T]),
+    write_slots: i64(
+      BigInt64Array.from(s.slots, (x) => BigInt(x)),
+      [T],
+    ),
     block_view: blockView,
     ...path('prefill', s.prefill),
     ...path('decode', s.decode),

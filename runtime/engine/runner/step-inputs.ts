@@ -45,6 +45,53 @@ const MASKED = -1e30;
 /** Valid columns of one tile for one sequence: [start, end) pairs, one per block of it in the tile. */
 type TileColumns = number[];
 
+/** The step's tokens in order (each entry's new ones in turn): what both step layouts feed alike. */
+export interface StepTokens {
+  readonly numTokens: number;
+  readonly inputIds: BigInt64Array;
+  readonly positions: BigInt64Array;
+  /** Per new token, block * blockSize + offset: its key and value's place in the pool. */
+  readonly slots: Int32Array;
+  /** Per entry, its first token's index in the step. */
+  readonly first: Int32Array;
+  readonly logitsIndex: BigInt64Array;
+  /** Per entry, its row in the logits output, or -1 when it does not sample this step. */
+  readonly logitsRow: Int32Array;
+}
+
+export function stepTokens(entries: readonly StepEntry[], blockSize: number): StepTokens {
+  const T = entries.reduce((n, e) => n + e.numNew, 0);
+  const inputIds = new BigInt64Array(T);
+  const positions = new BigInt64Array(T);
+  const slots = new Int32Array(T);
+  const first = new Int32Array(entries.length);
+  const logitsRow = new Int32Array(entries.length).fill(-1);
+  const logitRows: bigint[] = [];
+  let t = 0;
+  entries.forEach((e, ei) => {
+    first[ei] = t;
+    for (let i = 0; i < e.numNew; i++, t++) {
+      const pos = e.numComputed + i;
+      inputIds[t] = BigInt(e.tokens[pos]!);
+      positions[t] = BigInt(pos);
+      slots[t] = e.blockTable[Math.floor(pos / blockSize)]! * blockSize + (pos % blockSize);
+    }
+    if (e.samples) {
+      logitsRow[ei] = logitRows.length;
+      logitRows.push(BigInt(t - 1));
+    }
+  });
+  return {
+    numTokens: T,
+    inputIds,
+    positions,
+    slots,
+    first,
+    logitsIndex: BigInt64Array.from(logitRows),
+    logitsRow,
+  };
+}
+
 /** One gathered path's inputs: S groups, each MB tiles and QM query rows. */
 export interface GatherInputs {
   readonly tiles: BigInt64Array;
@@ -84,11 +131,11 @@ export function buildStepInputs(
   const inPlace = opts.inPlace ?? true;
   const { blockSize, tileBlocks } = shape;
   const tileSize = blockSize * tileBlocks;
-  let T = 0;
+  const tokens = stepTokens(entries, blockSize);
+  const T = tokens.numTokens;
   let poolTiles = 1;
   let decodes = 0;
   for (const e of entries) {
-    T += e.numNew;
     if (inPlace && e.numNew === 1 && e.numComputed > 0) decodes++;
     const pastBlocks = Math.ceil(e.numComputed / blockSize);
     for (let i = 0; i < pastBlocks; i++) {
@@ -98,34 +145,19 @@ export function buildStepInputs(
   // At least one direct row and one gather group keep every tensor non-empty; extras are inert.
   const Qd = Math.max(1, decodes);
   const noRow = BigInt(Qd);
-  const inputIds = new BigInt64Array(T);
-  const positions = new BigInt64Array(T);
-  const slots = new Int32Array(T);
   const directQuery = new BigInt64Array(Qd);
   const directOwner = new BigInt64Array(poolTiles).fill(noRow);
   const directMask = new Float32Array(poolTiles * tileSize).fill(MASKED);
   const directSeg = new Float32Array(Qd * poolTiles);
   const tokenDirectRow = new BigInt64Array(T).fill(noRow);
   const newMask = new Float32Array(T * T).fill(MASKED);
-  const logitsRow = new Int32Array(entries.length).fill(-1);
-  const logitRows: bigint[] = [];
   const groups: GatherGroup[] = [];
 
-  let t = 0;
   let row = 0;
   entries.forEach((e, ei) => {
-    const first = t;
-    for (let i = 0; i < e.numNew; i++, t++) {
-      const pos = e.numComputed + i;
-      inputIds[t] = BigInt(e.tokens[pos]!);
-      positions[t] = BigInt(pos);
-      slots[t] = e.blockTable[Math.floor(pos / blockSize)]! * blockSize + (pos % blockSize);
-      newMask.fill(0, t * T + first, t * T + t + 1); // same sequence, causal
-    }
-    if (e.samples) {
-      logitsRow[ei] = logitRows.length;
-      logitRows.push(BigInt(t - 1));
-    }
+    const first = tokens.first[ei]!;
+    // same sequence, causal
+    for (let t = first; t < first + e.numNew; t++) newMask.fill(0, t * T + first, t * T + t + 1);
     const tiles = tilesOf(e, blockSize, tileBlocks);
     const direct = inPlace && e.numNew === 1 && tiles.size > 0;
     if (direct) {
@@ -163,8 +195,8 @@ export function buildStepInputs(
     numTokens: T,
     decodeOnly: groups.length === 0 && decodes === T,
     poolTiles,
-    inputIds,
-    positions,
+    inputIds: tokens.inputIds,
+    positions: tokens.positions,
     directQuery,
     directOwner,
     directMask,
@@ -173,9 +205,9 @@ export function buildStepInputs(
     gathered,
     shared,
     newMask,
-    logitsIndex: BigInt64Array.from(logitRows),
-    logitsRow,
-    slots,
+    logitsIndex: tokens.logitsIndex,
+    logitsRow: tokens.logitsRow,
+    slots: tokens.slots,
   };
 }
 

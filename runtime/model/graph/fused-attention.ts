@@ -25,7 +25,7 @@ export interface AttentionPath {
   readonly blocks: string;
   /** [S, QM] each query row's token, T for a padding row (the zero row after the step's queries). */
   readonly query: string;
-  /** [S, 1, QM*G, L] additive mask, the same for every layer (pathBias). */
+  /** [S, 1, QM*G, L] additive mask, built once for every layer (attentionPath). */
   readonly bias: string;
 }
 

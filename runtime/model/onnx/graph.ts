@@ -105,21 +105,20 @@ export class Graph {
 
   /** One node with one output, named `name` (prefixed) or numbered; returns the output's name. */
   op(opType: string, inputs: readonly string[], attrs: Attrs = {}, name?: string): string {
-    const out = name ? this.prefix + name : `${this.prefix}${opType.toLowerCase()}_${this.#nextId++}`;
+    const out = name ? this.prefix + name : this.#numbered(opType);
     this.node(opType, inputs, [out], attrs);
     return out;
   }
 
   /** One ONNX Runtime contrib node (MS_DOMAIN) with one output; returns the output's name. */
   contrib(opType: string, inputs: readonly string[], attrs: Attrs = {}): string {
-    const out = `${this.prefix}${opType.toLowerCase()}_${this.#nextId++}`;
+    const out = this.#numbered(opType);
     this.node(opType, inputs, [out], attrs, MS_DOMAIN);
     return out;
   }
 
-  /** Whether this graph holds a contrib node (an If branch's count toward the model that holds it). */
-  get usesContrib(): boolean {
-    return this.#usesContrib;
+  #numbered(opType: string): string {
+    return `${this.prefix}${opType.toLowerCase()}_${this.#nextId++}`;
   }
 
   /**
