@@ -2,7 +2,8 @@ import type { ResolvedArchitecture } from '../architecture.ts';
 import { DataType, Graph } from '../onnx/index.ts';
 import type { HeadDims } from './attention.ts';
 import { attentionPath, pathAttention } from './fused-attention.ts';
-import { attentionResidual, dimsOf, embed, logits, mlpResidual, qkv, rotaryTables } from './layers.ts';
+import { deviceMlp, deviceQkv, firstNorm, outputProjection, rotaryRows, skipNorm } from './device-layers.ts';
+import { dimsOf, embed, layerWeight } from './layers.ts';
 import { checkLoraSpec, declareLoraInputs, loraApply, type LoraGraphSpec } from './lora.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
 
@@ -15,9 +16,11 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * block * blockSize + offset: the written pools viewed as [blocks, blockSize, KVH*Dh] are what each
  * sequence gathers, its new tokens included, for one MultiHeadAttention per path (fused-attention.ts).
  *
- * Attention in one kernel, not partial softmaxes merged as engine.onnx does (attention.ts): measured on
- * the H100 (BENCHMARKS.md), the WebGPU provider's cost is per kernel, and the split form's step was about
- * 600 nodes for the demo model against 225.
+ * Attention in one kernel, not partial softmaxes merged as engine.onnx does (attention.ts), and the rest
+ * of each layer in ONNX Runtime's fused kernels (device-layers.ts): measured on the H100 (BENCHMARKS.md),
+ * the WebGPU provider's cost is per kernel. The demo model's step went from about 600 nodes (split
+ * attention) to 225 (fused attention) to 185 (fused layers); the 0.5 B bench model's from about 1,900 to
+ * 1,340.
  *
  * With `lora`, the step also takes the adapter inputs of lora.ts, as engine.onnx does (the runner holds
  * the slot stacks on the device too: lora-stacks.ts).
@@ -60,16 +63,15 @@ export function deviceEngineGraph(
   const adapt = lora && loraApply(g, lora, 'tokens');
   attachWeights(g, a, w);
 
-  let x = embed(g, a, ids, pos);
-  const rope = rotaryTables(g, a, pos);
-  const scale = g.const(1 / Math.sqrt(Dh), 'float32');
-  const qPadRow = g.full([1, KVH, G, Dh], 0);
   const dims: HeadDims = [KVH, G, Dh];
+  const qPadRow = g.full([1, KVH, G, Dh], 0);
   const writeIndex = g.op('Unsqueeze', [writeSlots, g.const([1])]); // [T,1]: one pool row per token
-  const keys: string[] = [];
-  const values: string[] = [];
+  const rope = rotaryRows(g, a, pos);
+  // x is the residual stream, h its norm: each skipNorm adds a block's output to x and norms the sum.
+  let x = embed(g, a, ids, pos);
+  let h = firstNorm(g, a, x, layerWeight(0, 'ln1'));
   for (let l = 0; l < L; l++) {
-    const { q, k, v } = qkv(g, a, x, l, scale, rope, keys, values, adapt);
+    const { q, k, v } = deviceQkv(g, a, h, l, rope, adapt);
     const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
     const kOut = `k_pool_out_${l}`;
     const vOut = `v_pool_out_${l}`;
@@ -80,10 +82,15 @@ export function deviceEngineGraph(
     const vBlocks = g.op('Reshape', [vOut, blockView]);
     const rows = paths.map((p) => pathAttention(g, p, qPad, kBlocks, vBlocks, dims, kvDtype));
     const out = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 }); // [T,H*Dh]
-    x = attentionResidual(g, a, x, out, l, adapt);
-    x = mlpResidual(g, a, x, l, adapt);
+    const attended = skipNorm(g, a, x, outputProjection(g, a, out, l, adapt), layerWeight(l, 'ln2'));
+    const next = l + 1 < L ? layerWeight(l + 1, 'ln1') : 'ln_f';
+    const mlped = skipNorm(g, a, attended.sum, deviceMlp(g, a, attended.normed, l, adapt), next);
+    x = mlped.sum;
+    h = mlped.normed;
   }
-  logits(g, a, g.op('Gather', [x, logitsIndex], { axis: 0 }));
+  // h is ln_f of the last layer's output: the sampled rows' logits against the (tied) embedding.
+  const head = a.tied_embeddings ? 'tok_emb' : 'lm_head';
+  g.op('Gemm', [g.op('Gather', [h, logitsIndex], { axis: 0 }), head], { transB: 1 }, 'logits');
   g.output('logits', F, ['R', V]);
   for (let l = 0; l < L; l++) {
     g.output(`k_pool_out_${l}`, KV, ['P', KVH, Dh]);

@@ -50,8 +50,9 @@ export function attentionPath(g: Graph, name: 'prefill' | 'decode', G: number): 
 }
 
 /**
- * One path's attention output, a row per query row [S*QM, H*Dh], from the pre-scaled queries with a zero
- * row appended (qPad [T+1, KVH, G, Dh]) and the written pools seen as blocks ([blocks, BS, KVH*Dh]).
+ * One path's attention output, a row per query row [S*QM, H*Dh], from the queries with a zero row
+ * appended (qPad [T+1, KVH, G, Dh]) and the written pools seen as blocks ([blocks, BS, KVH*Dh]); the
+ * kernel scales the scores by 1/sqrt(Dh).
  */
 export function pathAttention(
   g: Graph,
@@ -70,10 +71,9 @@ export function pathAttention(
   let q = g.op('Gather', [qPad, p.query], { axis: 0 }); // [S,QM,KVH,G,Dh]
   if (G > 1) q = g.transpose(q, [0, 1, 3, 2, 4]); // [S,QM,G,KVH,Dh]
   q = g.reshape(q, [0, -1, KVH * Dh]); // [S,QM*G,KVH*Dh]
-  // The queries are pre-scaled by 1/sqrt(Dh) (layers.ts): scale 1.
   const o = g.contrib('MultiHeadAttention', [q, read(kBlocks), read(vBlocks), '', '', p.bias], {
     num_heads: KVH,
-    scale: float(1),
+    scale: float(1 / Math.sqrt(Dh)),
   });
   if (G === 1) return g.reshape(o, [-1, KVH * Dh]);
   const heads = g.transpose(g.reshape(o, [0, -1, G, KVH, Dh]), [0, 1, 3, 2, 4]); // [S,QM,KVH,G,Dh]

@@ -27,13 +27,15 @@ export const dimsOf = (a: ResolvedArchitecture): Dims => ({
   V: a.vocab_size,
 });
 
-const w = (l: number, name: string) => `l${l}.${name}`;
+/** Layer l's weight `name` in the weights file (l0.wq, l3.ln2.w, ...). */
+export const layerWeight = (l: number, name: string) => `l${l}.${name}`;
+const w = layerWeight;
 
 /**
  * x @ W, plus the bias when the architecture has one there, plus the adapters' product when the graph
  * takes adapters and this projection is one of their targets (lora.ts).
  */
-function linear(
+export function linear(
   g: Graph,
   x: string,
   weight: string,

@@ -117,6 +117,23 @@ export class Graph {
     return out;
   }
 
+  /**
+   * One contrib node with several outputs, of which those at `used` are named (numbered) and the rest
+   * left unwritten; returns the named ones in `used`'s order.
+   */
+  contribOutputs(
+    opType: string,
+    inputs: readonly string[],
+    used: readonly number[],
+    attrs: Attrs = {},
+  ): string[] {
+    const names = Array.from({ length: Math.max(...used) + 1 }, (_, i) =>
+      used.includes(i) ? this.#numbered(opType) : '',
+    );
+    this.node(opType, inputs, names, attrs, MS_DOMAIN);
+    return used.map((i) => names[i]!);
+  }
+
   #numbered(opType: string): string {
     return `${this.prefix}${opType.toLowerCase()}_${this.#nextId++}`;
   }

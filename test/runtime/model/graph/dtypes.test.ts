@@ -14,7 +14,16 @@ import { buildDeviceGraphs, buildGraphs, type WeightIndex } from '../../../../ru
 import { type LoadedModel, loadModel } from '../../../../runtime/model/index.ts';
 import { decodeModel, type GraphProto } from '../../../../runtime/model/onnx/index.ts';
 import { convertWeights, type ConvertOptions } from '../../../../runtime/model/quantize/index.ts';
-import { prng, randInt } from '../../../support/engine-harness.ts';
+import { Engine } from '../../../../runtime/engine/index.ts';
+import {
+  collect,
+  greedyParams,
+  kvBytesFor,
+  mustSubmit,
+  prng,
+  randInt,
+} from '../../../support/engine-harness.ts';
+import { logSoftmaxAt } from '../../../support/hf-golden.ts';
 import { storedWeights } from '../quantize/stored-weights.ts';
 import { contiguousStep } from './contiguous-step.ts';
 import { readHfCheckpoint } from './hf-checkpoint.ts';
@@ -56,7 +65,7 @@ function random(arch: Architecture, seed: number): Checkpoint {
   return { arch, index, bytes };
 }
 
-const CASES: Record<string, () => Promise<Checkpoint>> = {
+const RANDOM_CASES: Record<string, () => Promise<Checkpoint>> = {
   'Llama (untied lm_head, partial rotary, every bias)': async () =>
     random(
       {
@@ -74,6 +83,10 @@ const CASES: Record<string, () => Promise<Checkpoint>> = {
     ),
   'GPT-2 (LayerNorm, learned positions, tanh GELU, every bias)': async () =>
     random({ ...base, mlp: 'gelu_tanh', qkv_bias: true, o_bias: true, mlp_bias: true }, 201),
+};
+
+const CASES: Record<string, () => Promise<Checkpoint>> = {
+  ...RANDOM_CASES,
   'Hugging Face llama fixture (untied lm_head)': () => readHfCheckpoint(join(HF, 'llama')),
   'Hugging Face llama3 fixture (a bf16 checkpoint)': () => readHfCheckpoint(join(HF, 'llama3')),
 };
@@ -212,6 +225,51 @@ for (const [label, load] of Object.entries(CASES)) {
           assert.ok(rel <= TOL, `decode_contiguous: relative error ${rel}`);
           t.diagnostic(`${rows.length} engine rows, worst relative error ${worst.toExponential(2)}`);
         });
+
+        // The random models only: their folders name a byte tokenizer, which reads no id past 256 (the HF
+        // fixtures' device steps run in engine-goldens.test.ts, against transformers).
+        if (label in RANDOM_CASES)
+          it("the device step (the KV pool as the GPU holds it, fused kernels) gives the reference's logprobs", async (t) => {
+            // The same stored weights opened as a GPU instance opens them, run here on the CPU: each token
+            // the engine generates must carry the log-softmax that reference.onnx gives over the prompt
+            // and the tokens before it (partial rotary, every bias, tanh GELU and untied heads included).
+            const device = await loadModel(dir, { intraOpThreads: 1, deviceKv: 'float32' });
+            try {
+              const engine = new Engine(device, {
+                kvCacheBytes: kvBytesFor(device, 4, 16),
+                blockSize: 4,
+                maxPrefillChunk: 5,
+                intraOpThreads: 1,
+              });
+              const runs = tokens.map((p) =>
+                collect(
+                  mustSubmit(engine, { prompt: p, params: greedyParams(4, { logprobs: 1 }) }).events,
+                  1,
+                ),
+              );
+              const got = await Promise.all(runs);
+              await engine.idle();
+              const V = ckpt.arch.vocab_size;
+              let worst = 0;
+              for (const [i, c] of got.entries()) {
+                const prompt = tokens[i]!;
+                const all = await referenceRun(dir, [...prompt, ...c.tokens[0]!]);
+                c.tokens[0]!.forEach((tok, k) => {
+                  const r = prompt.length - 1 + k;
+                  const want = logSoftmaxAt(all.subarray(r * V, (r + 1) * V), tok);
+                  const diff = Math.abs(c.logprobs[0]![k]! - want);
+                  worst = Math.max(worst, diff);
+                  assert.ok(
+                    diff <= TOL,
+                    `sequence ${i}, token ${k}: logprob ${c.logprobs[0]![k]} against ${want}`,
+                  );
+                });
+              }
+              t.diagnostic(`worst logprob difference ${worst.toExponential(2)}`);
+            } finally {
+              await device.release();
+            }
+          });
 
         it(`stays near float32's logits (max relative error <= ${d.maxRel}, top-1 agreement >= ${d.top1})`, (t) => {
           const { maxRel, top1 } = drift(reference, fp32Logits, ckpt.arch.vocab_size);

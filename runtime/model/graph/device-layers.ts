@@ -1,0 +1,124 @@
+import type { ResolvedArchitecture } from '../architecture.ts';
+import { DataType, float, type Graph } from '../onnx/index.ts';
+import { dimsOf, layerWeight as w, linear, projection } from './layers.ts';
+import type { LoraApply, LoraTarget } from './lora.ts';
+import { ropeInvFreq } from './rope.ts';
+
+/*
+ * The device step's per-layer pieces as ONNX Runtime's fused kernels, which its WebGPU provider (and the
+ * CPU's, for the device contract's tests in CI) implements: on that provider a step costs about a kernel
+ * launch per node whatever the node computes (BENCHMARKS.md), so each piece here is one node where
+ * layers.ts writes several. The host graph keeps layers.ts's ops, which graphs.py writes too.
+ *   - a norm and the residual add before it: SkipSimplifiedLayerNormalization / SkipLayerNormalization
+ *     (one node for six, or for two);
+ *   - RoPE: RotaryEmbedding, reading cos/sin rows made once a step for the step's own tokens;
+ *   - SiLU: QuickGelu with alpha 1 (x * sigmoid(x)); GELU: Gelu, GPT-2's tanh form FastGelu.
+ */
+
+const { FLOAT: F } = DataType;
+
+/** The norm of layer 0's input (no residual to add yet): one node either way. */
+export function firstNorm(g: Graph, a: ResolvedArchitecture, x: string, prefix: string): string {
+  if (a.norm === 'layernorm') return g.layerNorm(x, `${prefix}.w`, `${prefix}.b`, a.norm_eps);
+  return g.op('SimplifiedLayerNormalization', [x, `${prefix}.w`], { axis: -1, epsilon: float(a.norm_eps) });
+}
+
+/** norm(x + skip) and x + skip itself (the residual stream's next value), in one node. */
+export function skipNorm(
+  g: Graph,
+  a: ResolvedArchitecture,
+  x: string,
+  skip: string,
+  prefix: string,
+): { normed: string; sum: string } {
+  const layer = a.norm === 'layernorm';
+  const inputs = layer ? [x, skip, `${prefix}.w`, `${prefix}.b`] : [x, skip, `${prefix}.w`];
+  const op = layer ? 'SkipLayerNormalization' : 'SkipSimplifiedLayerNormalization';
+  const [normed, sum] = g.contribOutputs(op, inputs, [0, 3], { epsilon: float(a.norm_eps) });
+  return { normed: normed!, sum: sum! };
+}
+
+/** The step's RoPE rows: cos and sin [T, dim/2] of each token's position, for RotaryEmbedding. */
+export interface RotaryRows {
+  readonly cos: string;
+  readonly sin: string;
+  /** [1]: zero, so token t reads row t (RotaryEmbedding adds the sequence index to a single offset). */
+  readonly offset: string;
+  /** RotaryEmbedding's attributes for this model (partial rotation names its dimensions). */
+  readonly attrs: { rotary_embedding_dim: number } | Record<string, never>;
+}
+
+/**
+ * cos/sin of position x frequency for this step's tokens only, in float32 as HF computes them (as
+ * rope.ts does), so no table sized by the context length is needed.
+ */
+export function rotaryRows(g: Graph, a: ResolvedArchitecture, positions: string): RotaryRows | undefined {
+  if (a.position !== 'rope') return undefined;
+  const rope = a.rope!;
+  const inv = ropeInvFreq(rope, a.head_dim);
+  const pos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: F }), g.const([1])]); // [T,1]
+  const angle = g.op('Mul', [pos, g.const([...inv], 'float32')]); // [T,dim/2]
+  const partial = 2 * inv.length < a.head_dim;
+  return {
+    cos: g.op('Cos', [angle]),
+    sin: g.op('Sin', [angle]),
+    offset: g.const([0]),
+    attrs: partial ? { rotary_embedding_dim: 2 * inv.length } : {},
+  };
+}
+
+/** x [T, heads*Dh] rotated per head by its token's position (HF's rotate_half, not interleaved). */
+function rotate(g: Graph, x: string, heads: number, r: RotaryRows): string {
+  const rows = g.op('Unsqueeze', [x, g.const([0])]); // [1,T,heads*Dh]: one batch of T tokens
+  const attrs = 'rotary_embedding_dim' in r.attrs ? { ...r.attrs, num_heads: heads } : {};
+  return g.contrib('RotaryEmbedding', [rows, r.offset, r.cos, r.sin], { interleaved: 0, ...attrs });
+}
+
+/** Layer l's queries [T, KVH, G, Dh] (not scaled: the attention kernel scales), keys and values [T, KVH, Dh]. */
+export function deviceQkv(
+  g: Graph,
+  a: ResolvedArchitecture,
+  h: string,
+  l: number,
+  rope: RotaryRows | undefined,
+  lora?: LoraApply,
+): { q: string; k: string; v: string } {
+  const { H, KVH, G, Dh } = dimsOf(a);
+  let q = projection(g, a, h, l, 'q', lora);
+  let k = projection(g, a, h, l, 'k', lora);
+  if (rope) {
+    q = rotate(g, q, H, rope);
+    k = rotate(g, k, KVH, rope);
+  }
+  return {
+    q: g.reshape(q, [-1, KVH, G, Dh]),
+    k: g.reshape(k, [-1, KVH, Dh]),
+    v: g.reshape(projection(g, a, h, l, 'v', lora), [-1, KVH, Dh]),
+  };
+}
+
+/** Layer l's attention output [T, H*Dh] projected back to the model's width (the residual add is skipNorm's). */
+export function outputProjection(
+  g: Graph,
+  a: ResolvedArchitecture,
+  out: string,
+  l: number,
+  lora?: LoraApply,
+): string {
+  return linear(g, out, w(l, 'wo'), a.o_bias && w(l, 'bo'), lora && { apply: lora, l, t: 'o_proj' });
+}
+
+/** The MLP of the normed stream h (without the residual add, which the next skipNorm does). */
+export function deviceMlp(g: Graph, a: ResolvedArchitecture, h: string, l: number, lora?: LoraApply): string {
+  const on = (t: LoraTarget) => lora && { apply: lora, l, t };
+  const bias = (name: string) => a.mlp_bias && w(l, name);
+  if (a.mlp === 'swiglu') {
+    const gate = linear(g, h, w(l, 'w_gate'), bias('b_gate'), on('gate_proj'));
+    const silu = g.contrib('QuickGelu', [gate], { alpha: float(1) });
+    const up = linear(g, h, w(l, 'w_up'), bias('b_up'), on('up_proj'));
+    return linear(g, g.op('Mul', [silu, up]), w(l, 'w_down'), bias('b_down'), on('down_proj'));
+  }
+  const inner = linear(g, h, w(l, 'fc1'), bias('b1'));
+  const act = g.contrib(a.mlp === 'gelu' ? 'Gelu' : 'FastGelu', [inner]);
+  return linear(g, act, w(l, 'fc2'), bias('b2'));
+}
