@@ -5,7 +5,8 @@
  * model of about 0.5 B parameters: the conversation workload of bench:runtime with continuous, static and
  * one-at-a-time batching, and the same workload through Hugging Face transformers on the same GPU with
  * the same weights (runtime/bench/py/transformers_peer.py); decode steps against the memory floor; paged
- * against contiguous; latency at ~70% load; cold start against its floor. GPU hosts only.
+ * against contiguous; latency at ~70% load; cold start against its floor. Before timing anything it
+ * checks the model's greedy tokens on the GPU against the CPU's (cpu-agreement.ts). GPU hosts only.
  *
  * Without --model it makes the checkpoint (runtime/model/py/make_bench_checkpoint.py, transformers' own
  * random init) and imports it with warmgate import: the same weights run in both systems.
@@ -18,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { Engine, type EngineConfig } from '../engine/index.ts';
 import { importModel } from '../model/import/index.ts';
 import { type KvDtype, loadModel } from '../model/index.ts';
+import { agreementWithCpu } from './cpu-agreement.ts';
 import { DATA } from './data-files.ts';
 import { runContinuous, runPaced, runSequential, runStatic } from './drive.ts';
 import { contiguousDecodeStep, deviceCopyBandwidth, pagedDecodeStep, uploadBandwidth } from './gpu-steps.ts';
@@ -44,7 +46,7 @@ const { values: o } = parseArgs({
     'step-batches': { type: 'string', default: '1,8,32,64,128' },
     'step-reps': { type: 'string', default: '20' },
     peer: { type: 'boolean', default: true },
-    // Phases left out of this run (peer, static, steps, paced, sequential), to fit a run into a time limit;
+    // Phases left out of this run (agreement, peer, static, steps, paced, sequential), to fit a run into a time limit;
     // their figures are null. Continuous batching always runs (the paced load is set from it).
     skip: { type: 'string', default: '' },
     // One-at-a-time on the first N requests only (its tokens/s is a rate; the report says N).
@@ -154,6 +156,16 @@ const workload = await loadWorkload({
   count: Number(o.requests),
   encode: (text: string) => model.text.tokenizer.encode(text, { addSpecialTokens: false }),
 });
+// Before any timing: the model on the GPU computes what it computes on the CPU.
+let agreement: Awaited<ReturnType<typeof agreementWithCpu>> | null = null;
+if (!skip.has('agreement')) {
+  const prompts = workload.slice(0, 6).map((r) => r.prompt.slice(0, 64));
+  agreement = await agreementWithCpu(modelDir, load, prompts);
+  log(
+    `agreement with the CPU: ${agreement.tokens_agreed} of ${agreement.tokens} greedy tokens, worst logprob difference ${agreement.worst_logprob_diff.toExponential(2)}`,
+  );
+  note({ cpu_agreement: agreement });
+}
 const warm = (e: Engine) =>
   runContinuous(
     e,
@@ -292,6 +304,7 @@ const result = {
   sequential_tps: sequentialTps && r2(sequentialTps),
   sequential_requests: sequentialWork.length,
   skipped: [...skip],
+  cpu_agreement: agreement,
   transformers_generate_tps: peerTps('generate_batched') && r2(peerTps('generate_batched')!),
   transformers_continuous_tps: peerTps('continuous_batching') && r2(peerTps('continuous_batching')!),
   warmgate_vs_transformers_tps: bestPeer && r2(continuousTps / bestPeer),

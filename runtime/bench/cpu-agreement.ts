@@ -1,0 +1,71 @@
+import { DEFAULT_SAMPLING_PARAMS, Engine, type GenerationEvent } from '../engine/index.ts';
+import { type LoadOptions, loadModel } from '../model/index.ts';
+
+/**
+ * A bench must not time a wrong model: the model as the bench opens it (on the GPU) against the same
+ * folder on the CPU, with the host KV pool and the host step graph. Greedy tokens of a few prompts,
+ * batched, compared up to each one's first divergence (random weights make near-ties, where float
+ * rounding may pick either token), and the worst logprob difference over the compared tokens.
+ */
+export interface CpuAgreement {
+  readonly tokens_agreed: number;
+  readonly tokens: number;
+  readonly worst_logprob_diff: number;
+}
+
+async function greedy(
+  dir: string,
+  load: LoadOptions,
+  prompts: readonly (readonly number[])[],
+  maxTokens: number,
+): Promise<{ tokens: number[]; logprobs: number[] }[]> {
+  const model = await loadModel(dir, load);
+  try {
+    const engine = new Engine(model, { kvCacheBytes: 256 * 2 ** 20, blockSize: 16, maxPrefillChunk: 32 });
+    const params = { ...DEFAULT_SAMPLING_PARAMS, temperature: 0, maxTokens, ignoreEos: true, logprobs: 1 };
+    const runs = prompts.map(async (prompt) => {
+      const r = engine.submit({ prompt: [...prompt], params });
+      if (!r.ok) throw new Error(`agreement prompt refused: ${r.error.message}`);
+      const out = { tokens: [] as number[], logprobs: [] as number[] };
+      for await (const ev of r.events as AsyncIterable<GenerationEvent>) {
+        if (ev.type === 'error') throw new Error(ev.message);
+        if (ev.type === 'token') {
+          out.tokens.push(ev.token);
+          out.logprobs.push(ev.logprob);
+        }
+      }
+      return out;
+    });
+    const results = await Promise.all(runs);
+    await engine.idle();
+    return results;
+  } finally {
+    await model.release();
+  }
+}
+
+export async function agreementWithCpu(
+  dir: string,
+  load: LoadOptions,
+  prompts: readonly (readonly number[])[],
+  maxTokens = 12,
+): Promise<CpuAgreement> {
+  const device = await greedy(dir, load, prompts, maxTokens);
+  const cpu = await greedy(
+    dir,
+    { intraOpThreads: load.intraOpThreads, executionProviders: ['cpu'] },
+    prompts,
+    maxTokens,
+  );
+  let agreed = 0;
+  let worst = 0;
+  cpu.forEach((want, i) => {
+    const got = device[i]!;
+    for (let k = 0; k < want.tokens.length; k++) {
+      worst = Math.max(worst, Math.abs(got.logprobs[k]! - want.logprobs[k]!));
+      if (got.tokens[k] !== want.tokens[k]) break;
+      agreed++;
+    }
+  });
+  return { tokens_agreed: agreed, tokens: prompts.length * maxTokens, worst_logprob_diff: worst };
+}
