@@ -78,9 +78,17 @@ describe('RedisDemandFeed', { timeout: 60_000 }, () => {
     const feed = new RedisDemandFeed({ url: server.url });
     t.after(() => feed.close());
     t.after(() => store.close());
-    // Keep the reads inside one hour page: start right after an hour boundary if one is near.
-    const hourLeft = 3_600_000 - (Date.now() % 3_600_000);
-    const t0 = Math.floor(Date.now() / S) * S + (hourLeft < 10 * S ? hourLeft + S : 0);
+    // Keep the second update's reads inside one hour page: they run from the settle delay (1 s) before
+    // t0 to t0 + 2 s, so t0 keeps 5 s from the hour's start and 10 s from its end (else the next hour's).
+    const HOUR = 3_600_000;
+    const now = Math.floor(Date.now() / S) * S;
+    const intoHour = now % HOUR;
+    const t0 =
+      intoHour < 5 * S
+        ? now - intoHour + 5 * S
+        : intoHour > HOUR - 10 * S
+          ? now - intoHour + HOUR + 5 * S
+          : now;
     const names = Array.from({ length: 50 }, (_, i) => `d${i}`);
     for (const d of names) store.recordArrival(d, t0 - 3 * S);
     await store.flush();
