@@ -5,7 +5,9 @@ import { type LoadOptions, loadModel } from '../model/index.ts';
  * A bench must not time a wrong model: the model as the bench opens it (on the GPU) against the same
  * folder on the CPU, with the host KV pool and the host step graph. Greedy tokens of a few prompts,
  * batched, compared up to each one's first divergence (random weights make near-ties, where float
- * rounding may pick either token), and the worst logprob difference over the compared tokens.
+ * rounding may pick either token), and the worst logprob difference over the compared tokens. Prompt i
+ * generates maxTokens + 2i tokens, so the batch shrinks towards the end and the last steps decode one
+ * sequence alone (kernels take other paths at one row: a norm over one token splits its width).
  */
 export interface CpuAgreement {
   readonly tokens_agreed: number;
@@ -22,9 +24,12 @@ async function greedy(
   const model = await loadModel(dir, load);
   try {
     const engine = new Engine(model, { kvCacheBytes: 256 * 2 ** 20, blockSize: 16, maxPrefillChunk: 32 });
-    const params = { ...DEFAULT_SAMPLING_PARAMS, temperature: 0, maxTokens, ignoreEos: true, logprobs: 1 };
-    const runs = prompts.map(async (prompt) => {
-      const r = engine.submit({ prompt: [...prompt], params });
+    const params = { ...DEFAULT_SAMPLING_PARAMS, temperature: 0, ignoreEos: true, logprobs: 1 };
+    const runs = prompts.map(async (prompt, i) => {
+      const r = engine.submit({
+        prompt: [...prompt],
+        params: { ...params, maxTokens: lengthOf(i, maxTokens) },
+      });
       if (!r.ok) throw new Error(`agreement prompt refused: ${r.error.message}`);
       const out = { tokens: [] as number[], logprobs: [] as number[] };
       for await (const ev of r.events as AsyncIterable<GenerationEvent>) {
@@ -67,5 +72,8 @@ export async function agreementWithCpu(
       agreed++;
     }
   });
-  return { tokens_agreed: agreed, tokens: prompts.length * maxTokens, worst_logprob_diff: worst };
+  const tokens = prompts.reduce((n, _, i) => n + lengthOf(i, maxTokens), 0);
+  return { tokens_agreed: agreed, tokens, worst_logprob_diff: worst };
 }
+
+const lengthOf = (i: number, maxTokens: number) => maxTokens + 2 * i;
