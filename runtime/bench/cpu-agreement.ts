@@ -1,5 +1,5 @@
 import { DEFAULT_SAMPLING_PARAMS, Engine, type GenerationEvent } from '../engine/index.ts';
-import { type LoadOptions, loadModel } from '../model/index.ts';
+import { type LoadedModel, type LoadOptions, loadModel } from '../model/index.ts';
 
 /**
  * A bench must not time a wrong model: the model as the bench opens it (on the GPU) against the same
@@ -16,52 +16,44 @@ export interface CpuAgreement {
 }
 
 async function greedy(
-  dir: string,
-  load: LoadOptions,
+  model: LoadedModel,
   prompts: readonly (readonly number[])[],
   maxTokens: number,
 ): Promise<{ tokens: number[]; logprobs: number[] }[]> {
-  const model = await loadModel(dir, load);
-  try {
-    const engine = new Engine(model, { kvCacheBytes: 256 * 2 ** 20, blockSize: 16, maxPrefillChunk: 32 });
-    const params = { ...DEFAULT_SAMPLING_PARAMS, temperature: 0, ignoreEos: true, logprobs: 1 };
-    const runs = prompts.map(async (prompt, i) => {
-      const r = engine.submit({
-        prompt: [...prompt],
-        params: { ...params, maxTokens: lengthOf(i, maxTokens) },
-      });
-      if (!r.ok) throw new Error(`agreement prompt refused: ${r.error.message}`);
-      const out = { tokens: [] as number[], logprobs: [] as number[] };
-      for await (const ev of r.events as AsyncIterable<GenerationEvent>) {
-        if (ev.type === 'error') throw new Error(ev.message);
-        if (ev.type === 'token') {
-          out.tokens.push(ev.token);
-          out.logprobs.push(ev.logprob);
-        }
-      }
-      return out;
+  const engine = new Engine(model, { kvCacheBytes: 256 * 2 ** 20, blockSize: 16, maxPrefillChunk: 32 });
+  const params = { ...DEFAULT_SAMPLING_PARAMS, temperature: 0, ignoreEos: true, logprobs: 1 };
+  const runs = prompts.map(async (prompt, i) => {
+    const r = engine.submit({
+      prompt: [...prompt],
+      params: { ...params, maxTokens: lengthOf(i, maxTokens) },
     });
-    const results = await Promise.all(runs);
-    await engine.idle();
-    return results;
-  } finally {
-    await model.release();
-  }
+    if (!r.ok) throw new Error(`agreement prompt refused: ${r.error.message}`);
+    const out = { tokens: [] as number[], logprobs: [] as number[] };
+    for await (const ev of r.events as AsyncIterable<GenerationEvent>) {
+      if (ev.type === 'error') throw new Error(ev.message);
+      if (ev.type === 'token') {
+        out.tokens.push(ev.token);
+        out.logprobs.push(ev.logprob);
+      }
+    }
+    return out;
+  });
+  const results = await Promise.all(runs);
+  await engine.idle();
+  return results;
 }
 
+/** `model` as the bench opened it; the same folder (`dir`) is opened on the CPU with `cpuLoad`. */
 export async function agreementWithCpu(
+  model: LoadedModel,
   dir: string,
-  load: LoadOptions,
+  cpuLoad: LoadOptions,
   prompts: readonly (readonly number[])[],
   maxTokens = 12,
 ): Promise<CpuAgreement> {
-  const device = await greedy(dir, load, prompts, maxTokens);
-  const cpu = await greedy(
-    dir,
-    { intraOpThreads: load.intraOpThreads, executionProviders: ['cpu'] },
-    prompts,
-    maxTokens,
-  );
+  const device = await greedy(model, prompts, maxTokens);
+  const cpuModel = await loadModel(dir, { ...cpuLoad, executionProviders: ['cpu'] });
+  const cpu = await greedy(cpuModel, prompts, maxTokens).finally(() => cpuModel.release());
   let agreed = 0;
   let worst = 0;
   cpu.forEach((want, i) => {

@@ -160,7 +160,7 @@ const workload = await loadWorkload({
 let agreement: Awaited<ReturnType<typeof agreementWithCpu>> | null = null;
 if (!skip.has('agreement')) {
   const prompts = workload.slice(0, 6).map((r) => r.prompt.slice(0, 64));
-  agreement = await agreementWithCpu(modelDir, load, prompts);
+  agreement = await agreementWithCpu(model, modelDir, { intraOpThreads: load.intraOpThreads }, prompts);
   log(
     `agreement with the CPU: ${agreement.tokens_agreed} of ${agreement.tokens} greedy tokens, worst logprob difference ${agreement.worst_logprob_diff.toExponential(2)}`,
   );

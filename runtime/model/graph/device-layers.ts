@@ -1,6 +1,6 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
-import { DataType, float, type Graph } from '../onnx/index.ts';
-import { dimsOf, layerWeight as w, linear, projection } from './layers.ts';
+import { type Attrs, DataType, float, type Graph } from '../onnx/index.ts';
+import { dimsOf, layerWeight as w, linear, norm, projection } from './layers.ts';
 import type { LoraApply, LoraTarget } from './lora.ts';
 import { ropeInvFreq } from './rope.ts';
 
@@ -19,7 +19,7 @@ const { FLOAT: F } = DataType;
 
 /** The norm of layer 0's input (no residual to add yet): one node either way. */
 export function firstNorm(g: Graph, a: ResolvedArchitecture, x: string, prefix: string): string {
-  if (a.norm === 'layernorm') return g.layerNorm(x, `${prefix}.w`, `${prefix}.b`, a.norm_eps);
+  if (a.norm === 'layernorm') return norm(g, a, x, prefix);
   return g.op('SimplifiedLayerNormalization', [x, `${prefix}.w`], { axis: -1, epsilon: float(a.norm_eps) });
 }
 
@@ -44,8 +44,8 @@ export interface RotaryRows {
   readonly sin: string;
   /** [1]: zero, so token t reads row t (RotaryEmbedding adds the sequence index to a single offset). */
   readonly offset: string;
-  /** RotaryEmbedding's attributes for this model (partial rotation names its dimensions). */
-  readonly attrs: { rotary_embedding_dim: number } | Record<string, never>;
+  /** The rotated dimensions when fewer than the head's (partial rotation), else undefined. */
+  readonly partialDim: number | undefined;
 }
 
 /**
@@ -58,19 +58,19 @@ export function rotaryRows(g: Graph, a: ResolvedArchitecture, positions: string)
   const inv = ropeInvFreq(rope, a.head_dim);
   const pos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: F }), g.const([1])]); // [T,1]
   const angle = g.op('Mul', [pos, g.const([...inv], 'float32')]); // [T,dim/2]
-  const partial = 2 * inv.length < a.head_dim;
   return {
     cos: g.op('Cos', [angle]),
     sin: g.op('Sin', [angle]),
     offset: g.const([0]),
-    attrs: partial ? { rotary_embedding_dim: 2 * inv.length } : {},
+    partialDim: 2 * inv.length < a.head_dim ? 2 * inv.length : undefined,
   };
 }
 
 /** x [T, heads*Dh] rotated per head by its token's position (HF's rotate_half, not interleaved). */
 function rotate(g: Graph, x: string, heads: number, r: RotaryRows): string {
   const rows = g.op('Unsqueeze', [x, g.const([0])]); // [1,T,heads*Dh]: one batch of T tokens
-  const attrs = 'rotary_embedding_dim' in r.attrs ? { ...r.attrs, num_heads: heads } : {};
+  // Partial rotation names its dimensions, and then the heads they are counted in.
+  const attrs: Attrs = r.partialDim ? { rotary_embedding_dim: r.partialDim, num_heads: heads } : {};
   return g.contrib('RotaryEmbedding', [rows, r.offset, r.cos, r.sin], { interleaved: 0, ...attrs });
 }
 
