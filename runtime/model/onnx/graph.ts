@@ -188,7 +188,7 @@ export class Graph {
       graph: this.#graph(this.#inputs),
       opset_import: [
         { domain: '', version: OPSET },
-        ...(this.#usesContrib ? [{ domain: MS_DOMAIN, version: 1 }] : []),
+        ...(this.#usesContrib || this.#nodes.some(readsContribIn) ? [{ domain: MS_DOMAIN, version: 1 }] : []),
       ],
       metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     };
@@ -237,6 +237,11 @@ export class Graph {
       this.op('Add', [inner, this.const(1.0, 'float32')]),
     ]);
   }
+}
+
+/** Whether an If node's branches (at any depth) write a contrib node: the model must import that opset. */
+function readsContribIn(n: NodeProto): boolean {
+  return (n.attribute ?? []).some((a) => a.g?.node?.some((m) => m.domain === MS_DOMAIN || readsContribIn(m)));
 }
 
 function valueInfo(name: string, dtype: DataType, shape: readonly Dim[]): ValueInfoProto {
