@@ -1,15 +1,44 @@
 #!/usr/bin/env bash
 # npm run test:gpu (GPU hosts only; CI has none): the engine's and the LoRA adapters' tests on WebGPU with
-# the KV pool (and the adapter slot stacks) on the device, at float32 and float16, then imported models at every weight dtype against the CPU and
-# transformers (gpu-dtype-check). Needs dist/ built with tsconfig.gpu-tests.json (the npm script does).
+# the KV pool (and the adapter slot stacks) on the device, at float32 and float16, then imported models at
+# every weight dtype against the CPU and transformers (gpu-dtype-check). Needs dist/ built with
+# tsconfig.gpu-tests.json (the npm script does).
+#
+# The test files run as seven processes at once (three groups per pool dtype, and the dtype check): a GPU
+# host has the cores, and the longest group, not the sum, sets how long a run takes. Each process writes
+# its own log; the summary names the ones that failed. WARMGATE_TEST_GPU_LOGS sets the logs' folder.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-status=0
+logs=${WARMGATE_TEST_GPU_LOGS:-$(mktemp -d -t warmgate-test-gpu-XXXX)}
+mkdir -p "$logs"
+E=dist/test/runtime/engine
+groups=(
+  "$E/batched-equals-alone.test.js"
+  "$E/no-leaks.test.js $E/admission-and-streaming.test.js $E/device-step-layout.test.js $E/scheduler.test.js $E/seeded-sampling.test.js"
+  "$E/logits-match-reference.test.js dist/test/runtime/model/import/engine-goldens.test.js $(echo dist/test/runtime/adapters/lora-*.test.js)"
+)
+names=()
+pids=()
 for kv in device device-fp16; do
-  echo "== engine tests on webgpu, KV pool: $kv"
-  WARMGATE_TEST_EP=webgpu WARMGATE_TEST_KV=$kv node --test --test-concurrency=1 dist/test/runtime/engine/*.test.js \
-    dist/test/runtime/model/import/engine-goldens.test.js dist/test/runtime/adapters/lora-*.test.js || status=1
+  for i in "${!groups[@]}"; do
+    name="$kv-$((i + 1))"
+    # ${groups[$i]} unquoted: a group is a list of files.
+    WARMGATE_TEST_EP=webgpu WARMGATE_TEST_KV=$kv node --test --test-concurrency=1 ${groups[$i]} >"$logs/$name.log" 2>&1 &
+    names+=("$name")
+    pids+=($!)
+  done
 done
-echo "== imported models at float32, float16, int4 on webgpu"
-node dist/runtime/bench/gpu-dtype-check.js || status=1
+node dist/runtime/bench/gpu-dtype-check.js >"$logs/dtype-check.log" 2>&1 &
+names+=(dtype-check)
+pids+=($!)
+status=0
+for i in "${!pids[@]}"; do
+  if wait "${pids[$i]}"; then result=passed; else result=FAILED status=1; fi
+  # node --test's totals, or the dtype check's last line ("N cases, M failed").
+  counts=$(grep -E '^# (pass|fail|cancelled) ' "$logs/${names[$i]}.log" | tr '\n' ' ')
+  [ -n "$counts" ] || counts=$(tail -1 "$logs/${names[$i]}.log")
+  echo "${names[$i]}: $result ${counts}"
+done
+grep -h '^not ok' "$logs"/*.log
+echo "logs: $logs"
 exit $status
