@@ -1,8 +1,9 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
-import { DataType, Graph, subgraph } from '../onnx/index.ts';
+import { DataType, type Dim, Graph, subgraph } from '../onnx/index.ts';
 import type { HeadDims } from './attention.ts';
 import { type AttentionPath, attentionPath, type PathQueries, pathAttention } from './fused-attention.ts';
 import { deviceMlp, deviceQkv, firstNorm, outputProjection, rotaryRows, skipNorm } from './device-layers.ts';
+import { DECODE_ONLY_INPUT } from './engine.ts';
 import { dimsOf, embed, layerWeight } from './layers.ts';
 import { checkLoraSpec, declareLoraInputs, loraApply, type LoraGraphSpec } from './lora.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
@@ -57,31 +58,32 @@ export function deviceEngineGraph(
   g.declareInputsOf(full); // the full step reads every input the decode-only step does
   attachWeights(g, a, w);
   const decode = branch('decode_step', 'decode/', 'decodeOnly');
-  g.node('If', [DECODE_ONLY_INPUT], stepOutputNames(a), {
-    then_branch: subgraph(decode.asSubgraph()),
-    else_branch: subgraph(full.asSubgraph()),
-  });
+  g.node(
+    'If',
+    [DECODE_ONLY_INPUT],
+    stepOutputs(a, kvDtype).map(([name]) => name),
+    {
+      then_branch: subgraph(decode.asSubgraph()),
+      else_branch: subgraph(full.asSubgraph()),
+    },
+  );
   declareStepOutputs(g, a, kvDtype);
   return g;
 }
 
-/** The input that picks the branch: every token of the step is a decode (device-step-inputs.ts). */
-export const DECODE_ONLY_INPUT = 'decode_only';
-
-/** logits, then each layer's written pools: the names the runner binds (runner/device-kv-pool.ts). */
-const stepOutputNames = (a: ResolvedArchitecture): string[] => [
-  'logits',
-  ...Array.from({ length: dimsOf(a).L }, (_, l) => [`k_pool_out_${l}`, `v_pool_out_${l}`]).flat(),
-];
-
-function declareStepOutputs(g: Graph, a: ResolvedArchitecture, kvDtype: KvDtype): void {
+/** logits, then each layer's written pools: the outputs the runner binds (runner/device-kv-pool.ts). */
+function stepOutputs(a: ResolvedArchitecture, kvDtype: KvDtype): [string, DataType, Dim[]][] {
   const { L, KVH, Dh, V } = dimsOf(a);
   const KV = kvDataType(kvDtype);
-  g.output('logits', F, ['R', V]);
-  for (let l = 0; l < L; l++) {
-    g.output(`k_pool_out_${l}`, KV, ['P', KVH, Dh]);
-    g.output(`v_pool_out_${l}`, KV, ['P', KVH, Dh]);
-  }
+  const pools = Array.from({ length: L }, (_, l) => [`k_pool_out_${l}`, `v_pool_out_${l}`]).flat();
+  return [
+    ['logits', F, ['R', V]],
+    ...pools.map((name): [string, DataType, Dim[]] => [name, KV, ['P', KVH, Dh]]),
+  ];
+}
+
+function declareStepOutputs(g: Graph, a: ResolvedArchitecture, kvDtype: KvDtype): void {
+  for (const [name, dtype, shape] of stepOutputs(a, kvDtype)) g.output(name, dtype, shape);
 }
 
 /**
@@ -115,7 +117,6 @@ function deviceStep(
   const adapt = lora && loraApply(g, lora, 'tokens');
 
   const dims: HeadDims = [KVH, G, Dh];
-  const qPadRow = form === 'full' ? g.full([1, KVH, G, Dh], 0) : '';
   const writeIndex = g.op('Unsqueeze', [writeSlots, g.const([1])]); // [T,1]: one pool row per token
   const rope = rotaryRows(g, a, pos);
   // x is the residual stream, h its norm: each skipNorm adds a block's output to x and norms the sum.
@@ -135,7 +136,7 @@ function deviceStep(
     let out: string; // [T,H*Dh]
     if (form === 'decodeOnly') out = attend(decodePath, { inOrder: q });
     else {
-      const padded = g.op('Concat', [q, qPadRow], { axis: 0 }); // [T+1,KVH,G,Dh]
+      const padded = g.op('Concat', [q, g.full([1, KVH, G, Dh], 0)], { axis: 0 }); // [T+1,KVH,G,Dh]: a zero row
       const rows = [prefillPath!, decodePath].map((p) => attend(p, { padded }));
       out = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 });
     }
