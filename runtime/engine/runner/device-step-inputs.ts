@@ -1,5 +1,5 @@
 import ort from 'onnxruntime-node';
-import { DECODE_ONLY_INPUT, INVISIBLE } from '../../model/graph/index.ts';
+import { INVISIBLE } from '../../model/graph/fused-attention.ts';
 import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
 
 /**
@@ -17,11 +17,6 @@ export interface DeviceStepInputs extends StepTokens {
   readonly decode: PathInputs;
   /** Per token, its row among the prefill path's S*QM rows, then the decode path's. */
   readonly tokenRow: BigInt64Array;
-  /**
-   * Every token is a decode: the graph's decode-only branch runs the step, reading the decode path's
-   * rows as the tokens themselves (sequence t is token t, one query row each) and skipping the prefill path.
-   */
-  readonly decodeOnly: boolean;
 }
 
 /** One path: S sequences, each MB blocks (L = MB * blockSize columns) and QM query rows. */
@@ -58,7 +53,7 @@ export function buildDeviceStepInputs(entries: readonly StepEntry[], blockSize: 
   const tokenRow = new BigInt64Array(T);
   const p = packPath(prefill, T, blockSize, tokenRow, 0);
   const d = packPath(decode, T, blockSize, tokenRow, p.shape[0] * p.shape[2]);
-  return { ...tokens, prefill: p, decode: d, tokenRow, decodeOnly: prefill.length === 0 };
+  return { ...tokens, prefill: p, decode: d, tokenRow };
 }
 
 /**
@@ -118,7 +113,6 @@ export function deviceStepFeeds(s: DeviceStepInputs, blockView: ort.Tensor): Rec
     ...path('prefill', s.prefill),
     ...path('decode', s.decode),
     token_row: i64(s.tokenRow, [T]),
-    [DECODE_ONLY_INPUT]: new ort.Tensor('bool', Uint8Array.of(s.decodeOnly ? 1 : 0), [1]),
     logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
   };
 }

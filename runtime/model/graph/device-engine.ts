@@ -1,9 +1,8 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
-import { DataType, type Dim, Graph, subgraph } from '../onnx/index.ts';
+import { DataType, Graph } from '../onnx/index.ts';
 import type { HeadDims } from './attention.ts';
-import { type AttentionPath, attentionPath, type PathQueries, pathAttention } from './fused-attention.ts';
+import { attentionPath, pathAttention } from './fused-attention.ts';
 import { deviceMlp, deviceQkv, firstNorm, outputProjection, rotaryRows, skipNorm } from './device-layers.ts';
-import { DECODE_ONLY_INPUT } from './engine.ts';
 import { dimsOf, embed, layerWeight } from './layers.ts';
 import { checkLoraSpec, declareLoraInputs, loraApply, type LoraGraphSpec } from './lora.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
@@ -20,28 +19,24 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * Attention in one kernel, not partial softmaxes merged as engine.onnx does (attention.ts), and the rest
  * of each layer in ONNX Runtime's fused kernels (device-layers.ts): measured on the H100 (BENCHMARKS.md),
  * the WebGPU provider's cost is per kernel. The demo model's step went from about 600 nodes (split
- * attention) to 225 (fused attention) to 185 (fused layers), and a decode-only step runs 118 (its own
- * branch); the 0.5 B bench model's from about 1,900 to 1,340.
+ * attention) to 225 (fused attention) to 185 (fused layers); the 0.5 B bench model's from about 1,900 to
+ * 1,340.
  *
  * With `lora`, the step also takes the adapter inputs of lora.ts, as engine.onnx does (the runner holds
  * the slot stacks on the device too: lora-stacks.ts).
  */
 
-const { FLOAT: F, INT64: I, BOOL } = DataType;
+const { FLOAT: F, INT64: I } = DataType;
 const FLOAT16 = 10 as number as DataType;
 
 export type KvDtype = 'float32' | 'float16';
 
 export const kvDataType = (d: KvDtype): DataType => (d === 'float16' ? FLOAT16 : F);
 
-/** The step's form: any mix of prefills and decodes, or decodes only (the decode_only If's branches). */
-type StepForm = 'full' | 'decodeOnly';
-
 /**
- * An If on decode_only picks the decode-only step or the full step, as engine.onnx does. The decode-only
- * step has no prefill path and reads its queries in order (fused-attention.ts's PathQueries): about a
- * third fewer nodes a layer, on a provider that pays per node. One session holds both, so the weights
- * exist once on the device.
+ * Each layer writes the step's keys and values into its pools first, then each path's sequences attend
+ * over their gathered blocks, the new tokens included, in one MultiHeadAttention; every token takes its
+ * row back through token_row.
  */
 export function deviceEngineGraph(
   a: ResolvedArchitecture,
@@ -49,57 +44,9 @@ export function deviceEngineGraph(
   kvDtype: KvDtype,
   lora?: LoraGraphSpec,
 ): Graph {
+  const { L, KVH, G, Dh, V } = dimsOf(a);
   if (lora) checkLoraSpec(a, lora);
   const g = new Graph('warmgate_device_engine');
-  g.input(DECODE_ONLY_INPUT, BOOL, [1]);
-  const branch = (name: string, prefix: string, form: StepForm) =>
-    deviceStep(new Graph(name, { prefix, subgraph: true }), a, kvDtype, form, lora);
-  const full = branch('full_step', 'full/', 'full');
-  g.declareInputsOf(full); // the full step reads every input the decode-only step does
-  attachWeights(g, a, w);
-  const decode = branch('decode_step', 'decode/', 'decodeOnly');
-  g.node(
-    'If',
-    [DECODE_ONLY_INPUT],
-    stepOutputs(a, kvDtype).map(([name]) => name),
-    {
-      then_branch: subgraph(decode.asSubgraph()),
-      else_branch: subgraph(full.asSubgraph()),
-    },
-  );
-  declareStepOutputs(g, a, kvDtype);
-  return g;
-}
-
-/** logits, then each layer's written pools: the outputs the runner binds (runner/device-kv-pool.ts). */
-function stepOutputs(a: ResolvedArchitecture, kvDtype: KvDtype): [string, DataType, Dim[]][] {
-  const { L, KVH, Dh, V } = dimsOf(a);
-  const KV = kvDataType(kvDtype);
-  const pools = Array.from({ length: L }, (_, l) => [`k_pool_out_${l}`, `v_pool_out_${l}`]).flat();
-  return [
-    ['logits', F, ['R', V]],
-    ...pools.map((name): [string, DataType, Dim[]] => [name, KV, ['P', KVH, Dh]]),
-  ];
-}
-
-function declareStepOutputs(g: Graph, a: ResolvedArchitecture, kvDtype: KvDtype): void {
-  for (const [name, dtype, shape] of stepOutputs(a, kvDtype)) g.output(name, dtype, shape);
-}
-
-/**
- * One branch. Each layer writes the step's keys and values into its pools first, then each path's
- * sequences attend over their gathered blocks, the new tokens included, in one MultiHeadAttention. In
- * the full step every token takes its row back through token_row; in the decode-only step the decode
- * path's rows are the tokens' own, in order.
- */
-function deviceStep(
-  g: Graph,
-  a: ResolvedArchitecture,
-  kvDtype: KvDtype,
-  form: StepForm,
-  lora: LoraGraphSpec | undefined,
-): Graph {
-  const { L, KVH, G, Dh } = dimsOf(a);
   const KV = kvDataType(kvDtype);
   const ids = g.input('input_ids', I, ['T']);
   const pos = g.input('positions', I, ['T']);
@@ -108,15 +55,16 @@ function deviceStep(
   const writeSlots = g.input('write_slots', I, ['T']);
   // [-1, block size, KVH*Dh]: the pools seen as blocks, the unit a sequence reads.
   const blockView = g.input('block_view', I, [3]);
-  const prefillPath = form === 'full' ? attentionPath(g, 'prefill', G) : undefined;
-  const decodePath = attentionPath(g, 'decode', G);
+  const paths = [attentionPath(g, 'prefill', G), attentionPath(g, 'decode', G)];
   // Per token, its row among the prefill path's S*QM rows then the decode path's.
   const tokenRow = g.input('token_row', I, ['T']);
   const logitsIndex = g.input('logits_index', I, ['R']);
   if (lora) declareLoraInputs(g, a, lora, 'tokens');
   const adapt = lora && loraApply(g, lora, 'tokens');
+  attachWeights(g, a, w);
 
   const dims: HeadDims = [KVH, G, Dh];
+  const qPadRow = g.full([1, KVH, G, Dh], 0);
   const writeIndex = g.op('Unsqueeze', [writeSlots, g.const([1])]); // [T,1]: one pool row per token
   const rope = rotaryRows(g, a, pos);
   // x is the residual stream, h its norm: each skipNorm adds a block's output to x and norms the sum.
@@ -125,21 +73,15 @@ function deviceStep(
   for (let l = 0; l < L; l++) {
     const { q, k, v } = deviceQkv(g, a, h, l, rope, adapt);
     const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
-    const kOut = `${g.prefix}k_pool_out_${l}`;
-    const vOut = `${g.prefix}v_pool_out_${l}`;
+    const kOut = `k_pool_out_${l}`;
+    const vOut = `v_pool_out_${l}`;
     g.node('ScatterND', [kPool[l]!, writeIndex, stored(k)], [kOut]);
     g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [vOut]);
+    const qPad = g.op('Concat', [q, qPadRow], { axis: 0 }); // [T+1,KVH,G,Dh]
     const kBlocks = g.op('Reshape', [kOut, blockView]);
     const vBlocks = g.op('Reshape', [vOut, blockView]);
-    const attend = (p: AttentionPath, queries: PathQueries) =>
-      pathAttention(g, p, queries, kBlocks, vBlocks, dims, kvDtype);
-    let out: string; // [T,H*Dh]
-    if (form === 'decodeOnly') out = attend(decodePath, { inOrder: q });
-    else {
-      const padded = g.op('Concat', [q, g.full([1, KVH, G, Dh], 0)], { axis: 0 }); // [T+1,KVH,G,Dh]: a zero row
-      const rows = [prefillPath!, decodePath].map((p) => attend(p, { padded }));
-      out = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 });
-    }
+    const rows = paths.map((p) => pathAttention(g, p, qPad, kBlocks, vBlocks, dims, kvDtype));
+    const out = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 }); // [T,H*Dh]
     const attended = skipNorm(g, a, x, outputProjection(g, a, out, l, adapt), layerWeight(l, 'ln2'));
     const next = l + 1 < L ? layerWeight(l + 1, 'ln1') : 'ln_f';
     const mlped = skipNorm(g, a, attended.sum, deviceMlp(g, a, attended.normed, l, adapt), next);
@@ -149,7 +91,11 @@ function deviceStep(
   // h is ln_f of the last layer's output: the sampled rows' logits against the (tied) embedding.
   const head = a.tied_embeddings ? 'tok_emb' : 'lm_head';
   g.op('Gemm', [g.op('Gather', [h, logitsIndex], { axis: 0 }), head], { transB: 1 }, 'logits');
-  declareStepOutputs(g, a, kvDtype);
+  g.output('logits', F, ['R', V]);
+  for (let l = 0; l < L; l++) {
+    g.output(`k_pool_out_${l}`, KV, ['P', KVH, Dh]);
+    g.output(`v_pool_out_${l}`, KV, ['P', KVH, Dh]);
+  }
   return g;
 }
 

@@ -34,9 +34,6 @@ import { attachWeights, type WeightSource } from './weights.ts';
 
 const { FLOAT: F, INT64: I, BOOL } = DataType;
 
-/** The input that picks the If's branch: every token of the step is a decode (engine.onnx and the device step). */
-export const DECODE_ONLY_INPUT = 'decode_only';
-
 /**
  * An If on decode_only picks the decode-only step or the full step. One session holds both, so the
  * weights, their prepacked copies and the memory arena exist once, not twice. With `lora`, both steps
@@ -46,12 +43,12 @@ export const DECODE_ONLY_INPUT = 'decode_only';
 export function engineGraph(a: ResolvedArchitecture, w: WeightSource, lora?: LoraGraphSpec): Graph {
   if (lora) checkLoraSpec(a, lora);
   const g = new Graph('warmgate_engine');
-  g.input(DECODE_ONLY_INPUT, BOOL, [1]);
+  g.input('decode_only', BOOL, [1]);
   const full = stepBranch('full_step', 'full/', a, w, fullStepGraph, lora);
   g.declareInputsOf(full); // the full step reads every input the decode step does
   attachWeights(g, a, w);
   const decode = stepBranch('decode_step', 'decode/', a, w, decodeStepGraph, lora);
-  g.node('If', [DECODE_ONLY_INPUT], ['logits', 'new_keys', 'new_values'], {
+  g.node('If', ['decode_only'], ['logits', 'new_keys', 'new_values'], {
     then_branch: subgraph(decode.asSubgraph()),
     else_branch: subgraph(full.asSubgraph()),
   });

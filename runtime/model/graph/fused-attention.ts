@@ -50,21 +50,14 @@ export function attentionPath(g: Graph, name: 'prefill' | 'decode', G: number): 
 }
 
 /**
- * Where a path's query rows come from: gathered through its `query` input from the step's queries with a
- * zero row appended ([T+1, KVH, G, Dh]), or, in a decode-only step, the step's queries themselves
- * ([T, KVH, G, Dh]): token t is sequence t's one query row, so no gather, no padding row and no
- * reordering of the output are needed.
- */
-export type PathQueries = { readonly padded: string } | { readonly inOrder: string };
-
-/**
- * One path's attention output, a row per query row [S*QM, H*Dh], from its queries and the written pools
- * seen as blocks ([blocks, BS, KVH*Dh]); the kernel scales the scores by 1/sqrt(Dh).
+ * One path's attention output, a row per query row [S*QM, H*Dh], from the queries with a zero row
+ * appended (qPad [T+1, KVH, G, Dh]) and the written pools seen as blocks ([blocks, BS, KVH*Dh]); the
+ * kernel scales the scores by 1/sqrt(Dh).
  */
 export function pathAttention(
   g: Graph,
   p: AttentionPath,
-  queries: PathQueries,
+  qPad: string,
   kBlocks: string,
   vBlocks: string,
   [KVH, G, Dh]: HeadDims,
@@ -75,14 +68,8 @@ export function pathAttention(
     const f = kvDtype === 'float16' ? g.op('Cast', [t], { to: F }) : t;
     return g.reshape(f, [0, -1, KVH * Dh]); // [S,L,KVH*Dh]
   };
-  let q: string;
-  if ('inOrder' in queries) {
-    q = queries.inOrder; // [S=T,KVH,G,Dh], QM = 1
-    if (G > 1) q = g.transpose(q, [0, 2, 1, 3]); // [S,G,KVH,Dh]
-  } else {
-    q = g.op('Gather', [queries.padded, p.query], { axis: 0 }); // [S,QM,KVH,G,Dh]
-    if (G > 1) q = g.transpose(q, [0, 1, 3, 2, 4]); // [S,QM,G,KVH,Dh]
-  }
+  let q = g.op('Gather', [qPad, p.query], { axis: 0 }); // [S,QM,KVH,G,Dh]
+  if (G > 1) q = g.transpose(q, [0, 1, 3, 2, 4]); // [S,QM,G,KVH,Dh]
   q = g.reshape(q, [0, -1, KVH * Dh]); // [S,QM*G,KVH*Dh]
   const o = g.contrib('MultiHeadAttention', [q, read(kBlocks), read(vBlocks), '', '', p.bias], {
     num_heads: KVH,

@@ -23,7 +23,6 @@ export {
 } from './lora.ts';
 export { LORA_WRITE_ROWS, loraStackOut, loraStackRows, loraStackShapes } from './lora-stacks.ts';
 export { type KvDtype } from './device-engine.ts';
-export { DECODE_ONLY_INPUT } from './engine.ts';
 export { INVISIBLE } from './fused-attention.ts';
 export { weightIndexOfGraph } from './weight-index-of-graph.ts';
 export { GraphBuildError } from './graph-build-error.ts';

@@ -55,6 +55,8 @@ export class Graph {
   readonly #initializers: TensorProto[] = [];
   readonly #consts = new Map<string, string>();
   #nextId = 0;
+  /** Whether a node of MS_DOMAIN was written: the model then imports that opset too. */
+  #usesContrib = false;
 
   constructor(name: string, opts: { prefix?: string; subgraph?: boolean } = {}) {
     this.name = name;
@@ -89,7 +91,10 @@ export class Graph {
     domain?: typeof MS_DOMAIN,
   ): void {
     const node: NodeProto = { input: [...inputs], output: [...outputs], op_type: opType };
-    if (domain) node.domain = domain;
+    if (domain) {
+      node.domain = domain;
+      this.#usesContrib = true;
+    }
     // Sorted by name, as onnx.helper.make_node writes them.
     const attribute = Object.keys(attrs)
       .sort()
@@ -183,7 +188,7 @@ export class Graph {
       graph: this.#graph(this.#inputs),
       opset_import: [
         { domain: '', version: OPSET },
-        ...(usesContrib(this.#nodes) ? [{ domain: MS_DOMAIN, version: 1 }] : []),
+        ...(this.#usesContrib ? [{ domain: MS_DOMAIN, version: 1 }] : []),
       ],
       metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     };
@@ -232,13 +237,6 @@ export class Graph {
       this.op('Add', [inner, this.const(1.0, 'float32')]),
     ]);
   }
-}
-
-/** Whether any node, or any node of an If's branches at any depth, is a contrib node: the model then imports that opset. */
-function usesContrib(nodes: readonly NodeProto[]): boolean {
-  return nodes.some(
-    (n) => n.domain === MS_DOMAIN || (n.attribute ?? []).some((a) => usesContrib(a.g?.node ?? [])),
-  );
 }
 
 function valueInfo(name: string, dtype: DataType, shape: readonly Dim[]): ValueInfoProto {
