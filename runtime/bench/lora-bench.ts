@@ -1,9 +1,11 @@
 /**
  * npm run bench:lora [-- --json] [--requests 256] [--slots 65] [--rank 16] [--rounds 3] [--ep webgpu,cpu] [--kv device]
+ *   [--partial FILE]
  *
  * `--ep webgpu` runs it on the GPU with the KV pool and the adapter slot stacks on the device (`--kv`
  * host|device picks the pool's place, device by default on webgpu; `--kv device` on the CPU runs the
- * device contract there, as CI's tests do).
+ * device contract there, as CI's tests do). `--partial FILE` rewrites the figures so far after each
+ * configuration, so a run cut off by a time limit keeps its finished rounds (`rounds_run`).
  *
  * The base model's figure is the demo model loaded without adapter slots, as an instance serving no
  * adapters runs it; its requests on the instance with slots (0 adapters) are reported beside it.
@@ -15,6 +17,7 @@
  * Adapters are seeded random PEFT folders of the demo's shape (runtime/adapters/random-peft-adapter.ts),
  * rank 16 on the attention projections (the demo's MLP is not gated, so q, k, v and o are its targets).
  */
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +50,8 @@ const { values: o } = parseArgs({
     ep: { type: 'string', default: 'cpu' },
     kv: { type: 'string' },
     'kv-dtype': { type: 'string', default: 'float32' },
+    // The figures so far, rewritten after each configuration (a run cut short keeps its finished rounds).
+    partial: { type: 'string' },
   },
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
@@ -108,6 +113,35 @@ const rounds = Number(o.rounds);
 const base: number[] = [];
 const tpsOf = new Map<number, number[]>(counts.map((k) => [k, []]));
 const ratioOf = new Map<number, number[]>(counts.map((k) => [k, []]));
+/** The throughput figures over the rounds run so far (null where a configuration has not run yet). */
+const median = (xs: number[]) => (xs.length === 0 ? null : percentile(xs, 50));
+const throughputFigures = () => {
+  const tps = (k: number) => median(tpsOf.get(k)!);
+  const vs = (k: number) => median(ratioOf.get(k)!);
+  const at = (x: number | null, digits: number) =>
+    x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits;
+  return {
+    tps_base: at(median(base), 2),
+    rounds,
+    rounds_run: base.length,
+    tps_base_with_slots: counts.includes(0) ? at(tps(0), 2) : null,
+    ...Object.fromEntries(counts.filter((k) => k > 0).map((k) => [`tps_${k}_adapters`, at(tps(k), 2)])),
+    ...Object.fromEntries(counts.filter((k) => k > 0).map((k) => [`vs_base_${k}_adapters`, at(vs(k), 3)])),
+  };
+};
+const header = {
+  machine: describeMachine(),
+  model: model.manifest.name,
+  execution_providers: executionProviders,
+  kv: kv === 'device' ? `device ${kvDtype}` : 'host',
+  rank,
+  targets: TARGETS,
+  slots: Number(o.slots),
+  requests: workload.length,
+};
+const notePartial = () => {
+  if (o.partial) writeFileSync(o.partial, JSON.stringify({ ...header, ...throughputFigures() }) + '\n');
+};
 for (let r = 0; r < rounds; r++) {
   const b = await throughput(null);
   base.push(b);
@@ -117,12 +151,10 @@ for (let r = 0; r < rounds; r++) {
     tpsOf.get(k)!.push(t);
     ratioOf.get(k)!.push(t / b);
     log(`round ${r + 1}: ${k} adapters: ${t.toFixed(1)} tok/s (${(t / b).toFixed(3)} of the base model's)`);
+    notePartial();
   }
 }
 await plain.release();
-const tpsPlain = percentile(base, 50);
-const tps = Object.fromEntries(counts.map((k) => [k, percentile(tpsOf.get(k)!, 50)]));
-const vsBase = Object.fromEntries(counts.map((k) => [k, percentile(ratioOf.get(k)!, 50)]));
 
 // Loading: files read and checked (loadAdapter), then the first admission writes the slot.
 const engine = new Engine(model, config);
@@ -160,24 +192,11 @@ await rm(dir, { recursive: true, force: true });
 await model.release();
 
 const result = {
-  machine: describeMachine(),
-  model: model.manifest.name,
-  execution_providers: executionProviders,
-  kv: kv === 'device' ? `device ${kvDtype}` : 'host',
+  ...header,
   // Where the slot stacks lived: held on the device, or host arrays fed every step.
   adapter_stacks: stats?.stacks,
   ...(stats?.stacksFallback !== undefined && { adapter_stacks_fallback: stats.stacksFallback }),
-  rank,
-  targets: TARGETS,
-  slots: Number(o.slots),
-  requests: workload.length,
-  tps_base: r2(tpsPlain),
-  rounds,
-  tps_base_with_slots: tps[0] === undefined ? null : r2(tps[0]),
-  ...Object.fromEntries(counts.filter((k) => k > 0).map((k) => [`tps_${k}_adapters`, r2(tps[k]!)])),
-  ...Object.fromEntries(
-    counts.filter((k) => k > 0).map((k) => [`vs_base_${k}_adapters`, Math.round(vsBase[k]! * 1000) / 1000]),
-  ),
+  ...throughputFigures(),
   adapter_load_ms: r2(percentile(loadMs, 50)),
   adapter_load_ms_p90: r2(percentile(loadMs, 90)),
   ttft_cold_adapter_ms: r2(percentile(coldTtft, 50)),
@@ -185,4 +204,5 @@ const result = {
   slot_loads: stats?.loads,
   slot_evictions: stats?.evictions,
 };
+if (o.partial) writeFileSync(o.partial, JSON.stringify(result) + '\n');
 console.log(o.json ? JSON.stringify(result) : result);
