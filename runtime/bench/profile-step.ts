@@ -6,7 +6,8 @@
  *   dispatch, whatever it computes, is the slope over N;
  * - the engine's decode step (device KV pool) at each Dawn validation mode;
  * - ONNX Runtime's own profile of that step: nodes run per step, their summed kernel time by op type and
- *   provider, against the run's wall time.
+ *   provider, against the run's wall time; and the profile's other events by category and name (the
+ *   executor's own span, so the run's time outside it: feeds and fetches; a provider's own events).
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -158,6 +159,17 @@ function summarize(folder: string) {
     byOp.set(key, agg);
   }
   const n = Math.max(1, runs.length);
+  // Whatever else the run recorded (a provider's own events, such as GPU timestamps where it takes
+  // them): by category and name, so time spent outside the nodes' host-side kernel calls shows up.
+  const others = new Map<string, { events: number; us: number }>();
+  for (const e of events) {
+    if (e.cat === 'Node' || (e.cat === 'Session' && e.name === 'model_run')) continue;
+    const key = `${e.cat}:${e.name.replace(/_\d+$/, '')}`;
+    const agg = others.get(key) ?? { events: 0, us: 0 };
+    agg.events += 1;
+    agg.us += e.dur ?? 0;
+    others.set(key, agg);
+  }
   const runUs = runs.reduce((a, e) => a + e.dur, 0) / n;
   const kernelUs = kernels.reduce((a, e) => a + e.dur, 0) / n;
   return {
@@ -170,6 +182,12 @@ function summarize(folder: string) {
       [...byOp.entries()]
         .sort((a, b) => b[1].us - a[1].us)
         .map(([k, v]) => [k, { nodes_per_run: r3(v.nodes / n), ms_per_run: r3(v.us / n / 1000) }]),
+    ),
+    other_events: Object.fromEntries(
+      [...others.entries()]
+        .sort((a, b) => b[1].us - a[1].us)
+        .slice(0, 20)
+        .map(([k, v]) => [k, { events_per_run: r3(v.events / n), ms_per_run: r3(v.us / n / 1000) }]),
     ),
   };
 }
