@@ -94,7 +94,10 @@ export const costaware: Policy = {
         worth = costMs * l.p * perLevel >= l.idleMs;
       }
       const p = ahead.pAtLeast((k - 1) * config.capacityPerInstance + 1);
-      worth ||= costMs * p * perLevel >= (1 - p) * (reach - from);
+      // An instance still starting costs no idle until it is ready, and at most a tick then (the next
+      // tick can release it); cancelling it costs its whole cold start if it is needed after all.
+      const exposed = pool.instances >= k && pool.ready < k ? config.tickMs : reach - from;
+      worth ||= costMs * p * perLevel >= (1 - p) * exposed;
       if (!worth) break;
     }
     if (k - 1 > want && k - 1 >= 2) {
