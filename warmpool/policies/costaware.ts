@@ -33,9 +33,9 @@ const DEFAULTS = {
  *   requests were in flight), or the probability that the demand a start's reach from now needs k
  *   instances (demand-ahead.ts: what runs now and is still running then, plus what arrives until then,
  *   with the overdispersion the deployment's own arrivals show).
- * - An instance still starting is priced by what cancelling it costs: it stands idle at most a tick
- *   once ready (the next tick can release it), and a cancelled one that is needed after all is a whole
- *   cold start, so it is kept while the cold starts it may spare are worth a tick of idle time.
+ * - A further instance still starting is priced by what cancelling it costs: it stands idle at most a
+ *   tick once ready (the next tick can release it), and a cancelled one that is needed after all is a
+ *   whole cold start, so it is kept while the cold starts it may spare are worth a tick of idle time.
  * - Requests in flight and queued are always served.
  */
 export const costaware: Policy = {
