@@ -31,6 +31,9 @@ const { values: o } = parseArgs({
     reps: { type: 'string', default: '20' },
     validation: { type: 'string', default: 'basic,wgpuOnly,disabled' },
     chains: { type: 'string', default: '1,64,256,1024' },
+    // Session config entries for every session here, k=v,k=v (e.g.
+    // ep.webgpuexecutionprovider.maxNumPendingDispatches=64): what the provider does between dispatches.
+    'session-config': { type: 'string', default: '' },
   },
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
@@ -40,7 +43,18 @@ const ep = o.ep;
 const validations = ep === 'webgpu' ? o.validation.split(',') : ['n/a'];
 const provider = (validationMode: string): ort.InferenceSession.ExecutionProviderConfig =>
   ep === 'webgpu' ? ({ name: 'webgpu', validationMode } as ort.InferenceSession.ExecutionProviderConfig) : ep;
+const sessionConfig: Record<string, string> = Object.fromEntries(
+  o['session-config']
+    .split(',')
+    .filter((kv) => kv !== '')
+    .map((kv) => {
+      const at = kv.indexOf('=');
+      if (at <= 0) throw new Error(`--session-config takes key=value pairs, got ${kv}`);
+      return [kv.slice(0, at), kv.slice(at + 1)];
+    }),
+);
 const loadOptions = (validationMode: string) => ({
+  sessionConfig,
   executionProviders: [ep, 'cpu'],
   ...(ep === 'webgpu' && { providerOptions: { webgpu: { validationMode } } }),
   deviceKv: 'float32' as const,
@@ -66,6 +80,7 @@ async function chainMs(n: number, validationMode: string): Promise<number> {
     executionProviders: [provider(validationMode)],
     graphOptimizationLevel: 'disabled', // keep every node a dispatch
     logSeverityLevel: 3,
+    extra: sessionConfig,
   });
   const x = new ort.Tensor('float32', new Float32Array(1024), [1024]);
   const times: number[] = [];
@@ -96,10 +111,15 @@ const batch = Number(o.batch);
 const context = Number(o.context);
 const shape = { blockSize: 16, tileBlocks: 8 };
 const steps: Record<string, number> = {};
+// Host CPU time per step against its wall time: near 1 (or above, with several threads busy) means the
+// host's dispatch bounds the step; well below 1 means the host waits on the device.
+const stepCpu: Record<string, number> = {};
 for (const v of validations) {
   const model = await loadModel(o.model, loadOptions(v));
-  steps[v] = r3((await pagedDecodeStep(model, batch, context, shape, reps)).medianMs);
-  log(`decode step at batch ${batch}, context ${context} (${v}): ${steps[v]} ms`);
+  const timing = await pagedDecodeStep(model, batch, context, shape, reps);
+  steps[v] = r3(timing.medianMs);
+  stepCpu[v] = r3(timing.cpuMs);
+  log(`decode step at batch ${batch}, context ${context} (${v}): ${steps[v]} ms, host CPU ${stepCpu[v]} ms`);
   await model.release();
 }
 
@@ -117,15 +137,19 @@ log(
     `kernels ${profile.kernel_ms_per_run} ms per run (${profile.kernel_share_pct}%)`,
 );
 for (const [k, v] of Object.entries(profile.by_op).slice(0, 12)) log(`  ${k}: ${JSON.stringify(v)}`);
+for (const [k, v] of Object.entries(profile.other_events).slice(0, 8))
+  log(`  other ${k}: ${JSON.stringify(v)}`);
 
 const result = {
   machine: describeMachine(),
   model: o.model,
   ep,
+  session_config: sessionConfig,
   batch,
   context,
   dispatch,
   decode_step_ms: steps,
+  decode_step_cpu_ms: stepCpu,
   profile,
 };
 console.log(o.json ? JSON.stringify(result) : result);

@@ -85,6 +85,11 @@ export interface LoadOptions {
   /** Write ONNX Runtime's profile of every session (a JSON file per session, named from this prefix). */
   profileFilePrefix?: string;
   /**
+   * ONNX Runtime session config entries by their full key, for provider settings the binding's provider
+   * options do not carry (e.g. `ep.webgpuexecutionprovider.maxNumPendingDispatches`).
+   */
+  sessionConfig?: Readonly<Record<string, string>>;
+  /**
    * Serve LoRA adapters: the engine graph is rebuilt at load with this many adapter slots of this rank
    * (runtime/adapters/README.md); with `deviceKv`, the device step graph takes them the same way.
    */
@@ -181,7 +186,7 @@ export function sessionOptions(o: LoadOptions): ort.InferenceSession.SessionOpti
     enableCpuMemArena: o.memArena ?? true,
     // Spinning threads waiting for work took the cores from other sessions in this process (the
     // benchmark's baselines, later several models per instance); measured faster without it.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
+    extra: { session: { intra_op: { allow_spinning: '0' } }, ...o.sessionConfig },
     executionProviders: (o.executionProviders ?? ['cpu']).map((name) => {
       const options = o.providerOptions?.[name];
       return options === undefined ? name : { ...options, name };
