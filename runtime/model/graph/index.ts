@@ -11,8 +11,7 @@ export {
   ADAPTER_SEGMENT_TOKENS_INPUT,
   ADAPTER_SLOT_INPUT,
   ADAPTER_TOKEN_ROW_INPUT,
-  type LoraForm,
-  loraLayoutInputs,
+  LORA_SEGMENT_INPUTS,
   checkLoraSpec,
   LORA_TARGETS,
   type LoraGraphSpec,
@@ -21,7 +20,8 @@ export {
   loraTargetDims,
   MAX_LORA_RANK,
 } from './lora.ts';
-export { LORA_WRITE_ROWS, loraStackOut, loraStackRows, loraStackShapes } from './lora-stacks.ts';
+export { loraStackIndex, loraStackOut, loraStackRows } from './lora-stacks.ts';
+export { type DeviceLoraStack, deviceLoraInputs, deviceLoraStacks } from './lora-slot-mask.ts';
 export { type KvDtype } from './device-engine.ts';
 export { INVISIBLE } from './fused-attention.ts';
 export { weightIndexOfGraph } from './weight-index-of-graph.ts';
