@@ -5,7 +5,7 @@ import {
   buildDeviceGraphs,
   type KvDtype,
   type LoraGraphSpec,
-  deviceLoraStacks,
+  loraStackNames,
   loraStackOut,
   weightIndexOfGraph,
 } from './graph/index.ts';
@@ -100,7 +100,7 @@ export async function openDeviceSessions(
     let loraStacks: LoraStackSessions | undefined;
     let loraStacksUnavailable: string | undefined;
     if (graphs.lora && lora) {
-      const names = deviceLoraStacks(arch, lora).map((s) => s.name);
+      const names = lora.targets.flatMap((t) => Object.values(loraStackNames(t)));
       const at = (f: (n: string) => string): Record<string, 'gpu-buffer' | 'cpu'> =>
         Object.fromEntries(names.map((n) => [f(n), poolLocation]));
       try {

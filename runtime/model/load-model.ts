@@ -3,14 +3,13 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { ByteTokenizer, type ChatTemplate, loadModelText, type Tokenizer } from '../engine/text/index.ts';
 import { openAdapterEngine } from './adapter-engine.ts';
-import { resolveArchitecture } from './architecture.ts';
 import { openDeviceSessions, type DeviceSessions } from './device-sessions.ts';
 import { graphCachePath, openCached } from './graph-cache.ts';
 import {
   ADAPTER_ANY_INPUT,
-  LORA_SEGMENT_INPUTS,
-  deviceLoraInputs,
+  loraLayoutInputs,
   type KvDtype,
+  type LoraForm,
   type LoraGraphSpec,
   loraStackNames,
 } from './graph/index.ts';
@@ -239,11 +238,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
         );
       });
       if (options.adapters)
-        await requireInputs(
-          device.step,
-          deviceLoraInputs(resolveArchitecture(manifest.architecture), options.adapters),
-          device.release,
-        );
+        await requireInputs(device.step, adapterInputs(options.adapters, 'tokens'), device.release);
     } else if (options.adapters !== undefined) {
       engine = await openLoraEngine(dir, manifest, graphBytes, options.adapters, options);
     } else {
@@ -289,13 +284,17 @@ async function openLoraEngine(
   }
   const inputs = [
     ...engineInputs(manifest.architecture.n_layer),
-    ...LORA_SEGMENT_INPUTS,
-    ...spec.targets.flatMap((t) => Object.values(loraStackNames(t))),
+    ...adapterInputs(spec, 'segments'),
     ADAPTER_ANY_INPUT,
   ];
   await requireInputs(session, inputs, () => session.release());
   return session;
 }
+
+const adapterInputs = (spec: LoraGraphSpec, form: LoraForm) => [
+  ...loraLayoutInputs(form),
+  ...spec.targets.flatMap((t) => Object.values(loraStackNames(t))),
+];
 
 /** Refuses (after `release`) an adapter step session that lacks one of `inputs`. */
 async function requireInputs(

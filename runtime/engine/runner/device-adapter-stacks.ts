@@ -1,44 +1,32 @@
 import ort from 'onnxruntime-node';
 import type { SlotStacks } from '../../adapters/index.ts';
-import {
-  type DeviceLoraStack,
-  loraStackIndex,
-  loraStackOut,
-  loraStackRows,
-} from '../../model/graph/index.ts';
+import { LORA_WRITE_ROWS, loraStackNames, loraStackOut, loraStackRows } from '../../model/graph/index.ts';
 import type { LoraStackSessions } from '../../model/index.ts';
-import { deviceStackArray, deviceStackRows } from './device-stack-rows.ts';
+import { hostStackFeeds } from './adapter-feeds.ts';
 
 /**
- * The adapter slot stacks as the device step reads them (graph/lora-slot-mask.ts's layout): held on the
- * device as the KV pool is (device-kv-pool.ts), made zeroed there and, when slots were written since the
- * last step, those slots' rows sent up and scattered in (graph/lora-stacks.ts), so a step uploads nothing
- * of the stacks and a slot write uploads that adapter only. The host arrays (SlotStacks) stay the source:
- * they are what a slot write changes, and what the step is fed instead (in this layout) when the device
- * cannot hold the stacks (the sessions did not open, or a run of them failed); then every step uploads
- * them whole.
+ * The adapter slot stacks as the device step reads them: held on the device as the KV pool is
+ * (device-kv-pool.ts), made zeroed there and, when slots were written since the last step, those slots'
+ * rows sent up and scattered in (graph/lora-stacks.ts), so a step uploads nothing of the stacks and a
+ * slot write uploads that adapter only. The host arrays (SlotStacks) stay the source: they are what a
+ * slot write changes, and what the step is fed instead when the device cannot hold the stacks (the
+ * sessions did not open, or a run of them failed); then every step uploads them whole.
  */
 export class DeviceAdapterStacks {
   readonly #stacks: SlotStacks;
-  readonly #layout: readonly DeviceLoraStack[];
   readonly #sessions: LoraStackSessions | undefined;
+  readonly #names: readonly string[];
   #held: Record<string, ort.Tensor> | null = null;
   /** Each slot's write count when the held stacks last took it. */
   readonly #seen: Uint32Array;
   #seenTotal = 0;
   #host: Record<string, ort.Tensor> | null = null;
-  #hostTotal = -1;
   #fallback: string | undefined;
 
-  constructor(
-    stacks: SlotStacks,
-    layout: readonly DeviceLoraStack[],
-    sessions: LoraStackSessions | undefined,
-    unavailable?: string,
-  ) {
+  constructor(stacks: SlotStacks, sessions: LoraStackSessions | undefined, unavailable?: string) {
     this.#stacks = stacks;
-    this.#layout = layout;
     this.#sessions = sessions;
+    this.#names = stacks.stacks.flatMap((s) => Object.values(loraStackNames(s.target)));
     this.#seen = new Uint32Array(stacks.slots);
     if (!sessions) this.#fallback = unavailable ?? 'the adapter stack sessions were not opened';
   }
@@ -64,16 +52,7 @@ export class DeviceAdapterStacks {
         this.dispose();
       }
     }
-    // Laid out again only after a slot write.
-    if (this.#hostTotal !== this.#stacks.totalWrites) {
-      this.#host = Object.fromEntries(
-        this.#layout.map((s) => [
-          s.name,
-          new ort.Tensor('float32', deviceStackArray(this.#stacks, s), [...s.shape]),
-        ]),
-      );
-      this.#hostTotal = this.#stacks.totalWrites;
-    }
+    this.#host ??= hostStackFeeds(this.#stacks);
     Object.assign(feeds, this.#host);
   }
 
@@ -88,36 +67,53 @@ export class DeviceAdapterStacks {
   async #current(): Promise<Record<string, ort.Tensor>> {
     if (!this.#held) {
       const out = await this.#sessions!.init.run({});
-      this.#held = Object.fromEntries(this.#layout.map((s) => [s.name, out[s.name]!]));
+      this.#held = Object.fromEntries(this.#names.map((n) => [n, out[n]!]));
     }
     if (this.#stacks.totalWrites !== this.#seenTotal) await this.#write();
     return this.#held;
   }
 
-  /** Scatters the rows of every slot written since the held stacks last took it (every stack). */
+  /** Scatters the rows of every slot written since the held stacks last took it (all layers, all stacks). */
   async #write(): Promise<void> {
     const st = this.#stacks;
     const slots: number[] = [];
     for (let s = 1; s < st.slots; s++) if (st.writesOf(s) !== this.#seen[s]) slots.push(s);
-    const feeds: Record<string, ort.Tensor> = {};
+    const L = st.layers;
+    const K = slots.length * L;
+    const rows = new BigInt64Array(K);
+    slots.forEach((s, i) => {
+      for (let l = 0; l < L; l++) rows[i * L + l] = BigInt(l * st.slots + s);
+    });
+    const rowsOf = (stack: Float32Array, [, d1, d2]: readonly number[]) =>
+      new ort.Tensor('float32', pick(stack, rows, d1! * d2!), [K, d1!, d2!]);
+    const feeds: Record<string, ort.Tensor> = { [LORA_WRITE_ROWS]: new ort.Tensor('int64', rows, [K]) };
     const fetches: Record<string, ort.Tensor | null> = {};
-    for (const stack of this.#layout) {
-      const { index, rows } = deviceStackRows(st, stack, slots);
-      feeds[stack.name] = this.#held![stack.name]!;
-      feeds[loraStackIndex(stack.name)] = new ort.Tensor('int64', index, [index.length]);
-      feeds[loraStackRows(stack.name)] = new ort.Tensor('float32', rows, [index.length, stack.shape[1]]);
-      fetches[loraStackOut(stack.name)] = null;
+    for (const s of st.stacks) {
+      const n = loraStackNames(s.target);
+      feeds[loraStackRows(n.a)] = rowsOf(s.a, s.aDims);
+      feeds[loraStackRows(n.b)] = rowsOf(s.b, s.bDims);
+    }
+    for (const n of this.#names) {
+      feeds[n] = this.#held![n]!;
+      fetches[loraStackOut(n)] = null;
     }
     const seen = slots.map((s) => st.writesOf(s));
     const total = st.totalWrites;
     const out = await this.#sessions!.write.run(feeds, fetches);
-    for (const { name } of this.#layout) {
-      const next = out[loraStackOut(name)];
-      if (!next) throw new Error(`the adapter stack write returned no ${loraStackOut(name)}`);
-      this.#held![name]!.dispose();
-      this.#held![name] = next;
+    for (const n of this.#names) {
+      const next = out[loraStackOut(n)];
+      if (!next) throw new Error(`the adapter stack write returned no ${loraStackOut(n)}`);
+      this.#held![n]!.dispose();
+      this.#held![n] = next;
     }
     slots.forEach((s, i) => (this.#seen[s] = seen[i]!));
     this.#seenTotal = total;
   }
+}
+
+/** Rows `rows` (of `size` floats each) of a stack, copied out in that order. */
+function pick(stack: Float32Array, rows: BigInt64Array, size: number): Float32Array {
+  const out = new Float32Array(rows.length * size);
+  rows.forEach((r, i) => out.set(stack.subarray(Number(r) * size, (Number(r) + 1) * size), i * size));
+  return out;
 }

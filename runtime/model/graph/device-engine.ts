@@ -4,8 +4,7 @@ import type { HeadDims } from './attention.ts';
 import { attentionPath, pathAttention } from './fused-attention.ts';
 import { deviceMlp, deviceQkv, firstNorm, outputProjection, rotaryRows, skipNorm } from './device-layers.ts';
 import { dimsOf, embed, layerWeight } from './layers.ts';
-import { checkLoraSpec, type LoraGraphSpec } from './lora.ts';
-import { slotMaskLora } from './lora-slot-mask.ts';
+import { checkLoraSpec, declareLoraInputs, loraApply, type LoraGraphSpec } from './lora.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
 
 /*
@@ -23,8 +22,8 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * attention) to 225 (fused attention) to 185 (fused layers); the 0.5 B bench model's from about 1,900 to
  * 1,340.
  *
- * With `lora`, the step also takes adapters, in the slot-mask form of lora-slot-mask.ts (engine.onnx
- * takes lora.ts's segments); the runner holds the slot stacks on the device too (lora-stacks.ts).
+ * With `lora`, the step also takes the adapter inputs of lora.ts, as engine.onnx does (the runner holds
+ * the slot stacks on the device too: lora-stacks.ts).
  */
 
 const { FLOAT: F, INT64: I } = DataType;
@@ -60,7 +59,8 @@ export function deviceEngineGraph(
   // Per token, its row among the prefill path's S*QM rows then the decode path's.
   const tokenRow = g.input('token_row', I, ['T']);
   const logitsIndex = g.input('logits_index', I, ['R']);
-  const adapt = lora && slotMaskLora(g, a, lora);
+  if (lora) declareLoraInputs(g, a, lora, 'tokens');
+  const adapt = lora && loraApply(g, lora, 'tokens');
   attachWeights(g, a, w);
 
   const dims: HeadDims = [KVH, G, Dh];

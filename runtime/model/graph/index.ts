@@ -11,7 +11,8 @@ export {
   ADAPTER_SEGMENT_TOKENS_INPUT,
   ADAPTER_SLOT_INPUT,
   ADAPTER_TOKEN_ROW_INPUT,
-  LORA_SEGMENT_INPUTS,
+  type LoraForm,
+  loraLayoutInputs,
   checkLoraSpec,
   LORA_TARGETS,
   type LoraGraphSpec,
@@ -20,8 +21,7 @@ export {
   loraTargetDims,
   MAX_LORA_RANK,
 } from './lora.ts';
-export { loraStackIndex, loraStackOut, loraStackRows } from './lora-stacks.ts';
-export { type DeviceLoraStack, deviceLoraInputs, deviceLoraStacks } from './lora-slot-mask.ts';
+export { LORA_WRITE_ROWS, loraStackOut, loraStackRows, loraStackShapes } from './lora-stacks.ts';
 export { type KvDtype } from './device-engine.ts';
 export { INVISIBLE } from './fused-attention.ts';
 export { weightIndexOfGraph } from './weight-index-of-graph.ts';

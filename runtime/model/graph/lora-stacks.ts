@@ -1,47 +1,59 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
 import { DataType, Graph } from '../onnx/index.ts';
-import { checkLoraSpec, type LoraGraphSpec } from './lora.ts';
-import { deviceLoraStacks } from './lora-slot-mask.ts';
+import { checkLoraSpec, type LoraGraphSpec, loraStackNames, loraTargetDims } from './lora.ts';
 
 /*
- * The device step's adapter slot stacks (lora-slot-mask.ts) kept on the device, as the device contract
- * keeps its KV pools (device-engine.ts): made zeroed there, then a slot's rows are scattered in when an
- * adapter is written to it, so a step feeds the stacks it holds and only the written adapter's rows cross
- * the bus, once.
+ * The adapter slot stacks (lora.ts) kept on the device, as the device contract keeps its KV pools
+ * (device-engine.ts): made zeroed there, then a slot's rows are scattered in when an adapter is written
+ * to it, so a step feeds the stacks it holds and only the written adapter's rows cross the bus, once.
  */
 
 const { FLOAT: F, INT64: I } = DataType;
 
-/** The output a stack comes back as from the write graph (`lora_a_0_q_proj_k_proj_v_proj` → `..._out`). */
+/** The output a stack comes back as from the write graph (`lora_a_q_proj` → `lora_a_q_proj_out`). */
 export const loraStackOut = (name: string): string => `${name}_out`;
-/** The write graph's new rows of a stack [K, cols]. */
+/** The write graph's rows of a stack (`lora_a_q_proj` → `lora_a_q_proj_rows`). */
 export const loraStackRows = (name: string): string => `${name}_rows`;
-/** The write graph's row numbers [K] of a stack that its `_rows` replace. */
-export const loraStackIndex = (name: string): string => `${name}_index`;
+/** The stack rows the write graph replaces: layer l's slot s is row l*S + s. */
+export const LORA_WRITE_ROWS = 'lora_rows';
+
+/** Every stack's name and shape [L*S, in, R] or [L*S, R, out], in the spec's target order. */
+export function loraStackShapes(a: ResolvedArchitecture, spec: LoraGraphSpec): [string, number[]][] {
+  const LS = a.n_layer * spec.slots;
+  const R = spec.maxRank;
+  return spec.targets.flatMap((t) => {
+    const d = loraTargetDims(a, t);
+    const n = loraStackNames(t);
+    return [
+      [n.a, [LS, d.in, R]],
+      [n.b, [LS, R, d.out]],
+    ] as [string, number[]][];
+  });
+}
 
 /**
  * Zeroed stacks made on the device (no input). Open it with the optimizer off: stacks of equal shapes
- * (q and k's B, say) merged as equal subexpressions would be one buffer, freed twice.
+ * (q and k's A, say) merged as equal subexpressions would be one buffer, freed twice.
  */
 export function loraStacksInitGraph(a: ResolvedArchitecture, spec: LoraGraphSpec): Graph {
   checkLoraSpec(a, spec);
   const g = new Graph('warmgate_lora_stacks_init');
-  for (const { name, shape } of deviceLoraStacks(a, spec)) {
+  for (const [name, shape] of loraStackShapes(a, spec)) {
     g.node('ConstantOfShape', [g.const(shape)], [name]);
     g.output(name, F, shape);
   }
   return g;
 }
 
-/** Rows `_index` [K] of every stack replaced by its `_rows` [K, cols]; the stacks come back as `_out`. */
+/** Rows `lora_rows` [K] of every stack replaced by its `_rows` input [K, ...]; the stacks come back as `_out`. */
 export function loraStacksWriteGraph(a: ResolvedArchitecture, spec: LoraGraphSpec): Graph {
   checkLoraSpec(a, spec);
   const g = new Graph('warmgate_lora_stacks_write');
-  for (const { name, shape } of deviceLoraStacks(a, spec)) {
+  const rows = g.op('Unsqueeze', [g.input(LORA_WRITE_ROWS, I, ['K']), g.const([1])]); // [K,1]
+  for (const [name, shape] of loraStackShapes(a, spec)) {
     const stack = g.input(name, F, shape);
-    const index = g.input(loraStackIndex(name), I, [`K_${name}`]);
-    const rows = g.input(loraStackRows(name), F, [`K_${name}`, shape[1]]);
-    g.node('ScatterND', [stack, g.op('Unsqueeze', [index, g.const([1])]), rows], [loraStackOut(name)]);
+    const update = g.input(loraStackRows(name), F, ['K', shape[1]!, shape[2]!]);
+    g.node('ScatterND', [stack, rows, update], [loraStackOut(name)]);
     g.output(loraStackOut(name), F, shape);
   }
   return g;

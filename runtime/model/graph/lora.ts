@@ -7,13 +7,17 @@ import { GraphBuildError } from './graph-build-error.ts';
  * slot, and each target projection adds that slot's low-rank product to the base output,
  * y = x W + (x A_slot) B_slot, with the adapter's scale folded into B. The slots' matrices are graph
  * inputs, stacked over layers and slots ([L*S, in, R] and [L*S, R, out]); slot 0 is zeros (the base
- * model). This is the host step graph's form (engine.onnx): the step's tokens come grouped into segments
- * of one slot each (engine/runner/adapter-segments.ts), a slot's matrices are gathered once per segment,
- * the segment's tokens multiply against them as one batch row, and each token reads its delta back from
- * its cell. The device step graph multiplies every slot at once and masks (lora-slot-mask.ts): its
- * provider is bound by kernel dispatches, not arithmetic. A graph built without a spec has none of this:
- * no inputs, no nodes.
+ * model). Two forms of the same products (LoraForm): on the CPU the step's tokens come grouped into
+ * segments of one slot each (engine/runner/adapter-segments.ts): a slot's matrices are gathered once per
+ * segment, the segment's tokens multiply against them as one batch row, and each token reads its delta
+ * back from its cell. On WebGPU each token gathers its own slot's rows (Punica's BGMV shape): the
+ * provider is bound by kernel dispatches, not bytes, and the segment grid's extra nodes and shapes cost
+ * it more than the copies they save (bench:lora on the H100: 0.67 of the base model with segments
+ * against 0.94 per token). A graph built without a spec has none of this: no inputs, no nodes.
  */
+
+/** Segments of one slot (the host step graph) or one gather per token (the device step graph). */
+export type LoraForm = 'segments' | 'tokens';
 
 /** PEFT's names for the projections an adapter may target (Llama-style models). */
 export const LORA_TARGETS = [
@@ -58,7 +62,7 @@ export function loraTargetDims(a: ResolvedArchitecture, t: LoraTarget): { in: nu
   return { in: i, out: o };
 }
 
-/** [T]: each token's slot (the device step's form, lora-slot-mask.ts). */
+/** [T]: each token's slot (the per-token form). */
 export const ADAPTER_SLOT_INPUT = 'adapter_slot';
 /** [U]: each segment's slot. */
 export const ADAPTER_SEGMENT_SLOT_INPUT = 'adapter_segment_slot';
@@ -88,19 +92,26 @@ export function checkLoraSpec(a: ResolvedArchitecture, spec: LoraGraphSpec): voi
   }
 }
 
-/** The inputs that place a step's tokens in segments. */
-export const LORA_SEGMENT_INPUTS: readonly string[] = [
-  ADAPTER_SEGMENT_SLOT_INPUT,
-  ADAPTER_SEGMENT_TOKENS_INPUT,
-  ADAPTER_TOKEN_ROW_INPUT,
-];
+/** The inputs that place a step's tokens, by form. */
+export const loraLayoutInputs = (form: LoraForm): readonly string[] =>
+  form === 'segments'
+    ? [ADAPTER_SEGMENT_SLOT_INPUT, ADAPTER_SEGMENT_TOKENS_INPUT, ADAPTER_TOKEN_ROW_INPUT]
+    : [ADAPTER_SLOT_INPUT];
 
 /** Declares the adapter inputs (in an If's branch this records them for the enclosing graph). */
-export function declareLoraInputs(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec): void {
+export function declareLoraInputs(
+  g: Graph,
+  a: ResolvedArchitecture,
+  spec: LoraGraphSpec,
+  form: LoraForm,
+): void {
   const LS = a.n_layer * spec.slots;
-  g.input(ADAPTER_SEGMENT_SLOT_INPUT, DataType.INT64, ['U']);
-  g.input(ADAPTER_SEGMENT_TOKENS_INPUT, DataType.INT64, ['U', 'P']);
-  g.input(ADAPTER_TOKEN_ROW_INPUT, DataType.INT64, ['T']);
+  if (form === 'tokens') g.input(ADAPTER_SLOT_INPUT, DataType.INT64, ['T']);
+  else {
+    g.input(ADAPTER_SEGMENT_SLOT_INPUT, DataType.INT64, ['U']);
+    g.input(ADAPTER_SEGMENT_TOKENS_INPUT, DataType.INT64, ['U', 'P']);
+    g.input(ADAPTER_TOKEN_ROW_INPUT, DataType.INT64, ['T']);
+  }
   for (const t of spec.targets) {
     const d = loraTargetDims(a, t);
     const n = loraStackNames(t);
@@ -113,16 +124,14 @@ export function declareLoraInputs(g: Graph, a: ResolvedArchitecture, spec: LoraG
 export type LoraApply = (x: string, y: string, l: number, t: LoraTarget) => string;
 
 /** The LoraApply of one graph (or branch): each layer's stack rows and each input's cells are made once. */
-export function loraApply(g: Graph, spec: LoraGraphSpec): LoraApply {
+export function loraApply(g: Graph, spec: LoraGraphSpec, form: LoraForm): LoraApply {
+  const slotInput = form === 'segments' ? ADAPTER_SEGMENT_SLOT_INPUT : ADAPTER_SLOT_INPUT;
   const rows = new Map<number, string>();
   const rowsOf = (l: number) => {
     let r = rows.get(l);
     if (r === undefined) {
       // Layer l's matrices of slot s are row l*S + s of the stacks.
-      r =
-        l === 0
-          ? ADAPTER_SEGMENT_SLOT_INPUT
-          : g.op('Add', [ADAPTER_SEGMENT_SLOT_INPUT, g.const(l * spec.slots)]);
+      r = l === 0 ? slotInput : g.op('Add', [slotInput, g.const(l * spec.slots)]);
       rows.set(l, r);
     }
     return r;
@@ -132,7 +141,10 @@ export function loraApply(g: Graph, spec: LoraGraphSpec): LoraApply {
   const cells = (x: string) => {
     let c = cellsOf.get(x);
     if (c === undefined) {
-      c = g.op('Gather', [x, ADAPTER_SEGMENT_TOKENS_INPUT], { axis: 0 }); // [U, P, in]
+      c =
+        form === 'segments'
+          ? g.op('Gather', [x, ADAPTER_SEGMENT_TOKENS_INPUT], { axis: 0 }) // [U, P, in]
+          : g.op('Unsqueeze', [x, g.const([1])]); // [T, 1, in]
       cellsOf.set(x, c);
     }
     return c;
@@ -141,12 +153,13 @@ export function loraApply(g: Graph, spec: LoraGraphSpec): LoraApply {
     if (!spec.targets.includes(t)) return y;
     const n = loraStackNames(t);
     const idx = rowsOf(l);
-    const a = g.op('Gather', [n.a, idx], { axis: 0 }); // [U, in, R]
+    const a = g.op('Gather', [n.a, idx], { axis: 0 }); // [U, in, R] (U = T per token)
     const b = g.op('Gather', [n.b, idx], { axis: 0 }); // [U, R, out]
     const product = g.matmul(g.matmul(cells(x), a), b); // [U, P, out]
-    const delta = g.op('Gather', [g.op('Flatten', [product], { axis: 2 }), ADAPTER_TOKEN_ROW_INPUT], {
-      axis: 0,
-    });
+    const delta =
+      form === 'segments'
+        ? g.op('Gather', [g.op('Flatten', [product], { axis: 2 }), ADAPTER_TOKEN_ROW_INPUT], { axis: 0 })
+        : g.op('Squeeze', [product, g.const([1])]);
     return g.op('Add', [y, delta]);
   };
 }
