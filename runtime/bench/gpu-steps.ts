@@ -3,6 +3,7 @@ import ort from 'onnxruntime-node';
 import { KVCacheManager } from '../engine/kv/index.ts';
 import { DeviceKVPool } from '../engine/runner/device-kv-pool.ts';
 import { DeviceModelRunner } from '../engine/runner/device-model-runner.ts';
+import { buildDeviceStepInputs, deviceStepFeeds } from '../engine/runner/device-step-inputs.ts';
 import type { StepEntry, TileShape } from '../engine/runner/step-inputs.ts';
 import { type LoadedModel, sessionOptions } from '../model/index.ts';
 import { DataType, encodeModel, Graph } from '../model/onnx/index.ts';
@@ -206,4 +207,98 @@ export async function contiguousDecodeStep(
   for (const c of caches) c.dispose();
   await session.release();
   return { medianMs: percentile(times, 50), p90Ms: percentile(times, 90), cpuMs: cpu / reps };
+}
+
+/** y = Identity(x) of `dtype`, kept on the device: a host tensor of that type uploaded as it is. */
+function identityGraph(dtype: DataType): Uint8Array {
+  const g = new Graph('bench_identity');
+  const x = g.input('x', dtype, ['N']);
+  g.node('Reshape', [x, g.input('shape', DataType.INT64, ['R'])], ['y']);
+  g.output('y', dtype, ['S']);
+  return encodeModel(g.model({}));
+}
+
+/**
+ * The step session's run alone (no engine around it), its small inputs (ids, positions, the layout:
+ * a dozen host arrays) fed from the host as the runner feeds them, against the same inputs uploaded
+ * before the timed runs: how much of a step is its inputs' way onto the device.
+ */
+export async function stepInputsSplit(
+  model: LoadedModel,
+  batch: number,
+  context: number,
+  shape: TileShape,
+  reps: number,
+): Promise<{ hostInputsMs: number; deviceInputsMs: number; inputs: number }> {
+  const P = context - 1;
+  const blocksPerSeq = Math.ceil(context / shape.blockSize);
+  const kv = new KVCacheManager({
+    numBlocks: batch * blocksPerSeq,
+    blockSize: shape.blockSize,
+    modelId: 'bench',
+    enablePrefixCaching: false,
+    tileBlocks: shape.tileBlocks,
+  });
+  for (let b = 0; b < batch; b++) kv.allocateSlots(`s${b}`, context);
+  const pool = new DeviceKVPool(model.manifest.architecture, shape, batch * blocksPerSeq, model.device!);
+  const tokens = Array.from({ length: context }, (_, i) => 3 + (i % 200));
+  const entries: StepEntry[] = Array.from({ length: batch }, (_, b) => ({
+    tokens,
+    numComputed: P,
+    numNew: 1,
+    blockTable: kv.blockTable(`s${b}`),
+    samples: true,
+  }));
+  const a = model.manifest.architecture;
+  const view = new ort.Tensor(
+    'int64',
+    BigInt64Array.from([-1, shape.blockSize, a.n_kv_head * a.head_dim].map(BigInt)),
+    [3],
+  );
+  const hostFeeds = deviceStepFeeds(buildDeviceStepInputs(entries, shape.blockSize), view);
+  const uploaders = new Map<string, ort.InferenceSession>();
+  const deviceFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(hostFeeds)) {
+    const dtype = t.type === 'int64' ? DataType.INT64 : DataType.FLOAT;
+    let u = uploaders.get(t.type);
+    if (!u) {
+      u = await ort.InferenceSession.create(identityGraph(dtype), {
+        ...GPU,
+        preferredOutputLocation: { y: 'gpu-buffer' },
+      });
+      uploaders.set(t.type, u);
+    }
+    const flat = new ort.Tensor(t.type as 'int64', t.data as BigInt64Array, [t.size]);
+    const dims = BigInt64Array.from(t.dims.map(BigInt));
+    deviceFeeds[name] = (await u.run({ x: flat, shape: new ort.Tensor('int64', dims, [dims.length]) })).y!;
+  }
+  const session = model.device!.step;
+  const time = async (feeds: Record<string, ort.Tensor>) => {
+    const times: number[] = [];
+    for (let i = 0; i < reps + 3; i++) {
+      const f = { ...feeds };
+      const fetches: Record<string, ort.Tensor | null> = { logits: null };
+      await pool.bind(f, fetches);
+      const t = performance.now();
+      const out = await session.run(f, fetches);
+      if (i >= 3) times.push(performance.now() - t);
+      pool.adopt(out);
+    }
+    return percentile(times, 50);
+  };
+  // Alternated, so a drift of the host's speed falls on both.
+  const host: number[] = [];
+  const device: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    host.push(await time(hostFeeds));
+    device.push(await time(deviceFeeds));
+  }
+  for (const t of Object.values(deviceFeeds)) t.dispose();
+  for (const u of uploaders.values()) await u.release();
+  pool.dispose();
+  return {
+    hostInputsMs: percentile(host, 50),
+    deviceInputsMs: percentile(device, 50),
+    inputs: Object.keys(hostFeeds).length,
+  };
 }

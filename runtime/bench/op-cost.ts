@@ -3,9 +3,10 @@
  *
  * What one node of each op type costs on an execution provider (GPU hosts: webgpu), at the shapes a
  * small model's decode step has: for each op, a chain of N nodes (each reads the one before) against a
- * chain of 1, so the slope is the cost of one node, and the process's CPU time over the same runs, so a
- * cost the host spends (dispatch) shows apart from one the device spends. The step graphs are written
- * from ops that measure cheap here (BENCHMARKS.md).
+ * chain of 1, so the slope is the cost of one node; beside it the process's CPU time over the same runs
+ * (every thread's, the driver's and Dawn's too: on WebGPU it runs far above wall time, so it does not
+ * say where a node's time goes). And K small host inputs a run, fed one tensor each against packed in one
+ * and split on the device (`--inputs K`): what a step's inputs cost on their way up (BENCHMARKS.md).
  */
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
@@ -22,6 +23,8 @@ const { values: o } = parseArgs({
     nodes: { type: 'string', default: '64' },
     reps: { type: 'string', default: '20' },
     ops: { type: 'string' },
+    // Small host inputs per run, fed one tensor each against packed in one and split on the device.
+    inputs: { type: 'string', default: '14' },
   },
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
@@ -125,5 +128,64 @@ for (const name of names) {
   };
   log(`${name}: ${ops[name].us_per_node} µs a node, host CPU ${ops[name].cpu_us_per_node} µs`);
 }
-const result = { machine: describeMachine(), ep: o.ep, rows: T, width: D, nodes: n, ops };
+/**
+ * K small host inputs [16] a run (as a step's ids, positions and layout are), each read by a device
+ * kernel (an Add for floats, a Gather's indices for int64): fed as K tensors, against one packed tensor
+ * that a Split (its sizes a host input, which stays on the host) cuts on the device.
+ */
+function inputsGraph(k: number, dtype: 'float32' | 'int64', packed: boolean): Uint8Array {
+  const g = new Graph(`inputs_${k}`);
+  const type = dtype === 'float32' ? F : DataType.INT64;
+  let parts: string[];
+  if (packed) {
+    parts = seq(k).map((i) => `part_${i}`);
+    g.node('Split', [g.input('packed', type, [16 * k]), g.input('sizes', DataType.INT64, [k])], parts, {
+      axis: 0,
+    });
+  } else parts = seq(k).map((i) => g.input(`x_${i}`, type, [16]));
+  const table = g.const(seq(1024), 'float32');
+  const read = parts.map((x) =>
+    dtype === 'float32' ? g.op('Add', [x, g.const(1, 'float32')]) : g.op('Gather', [table, x], { axis: 0 }),
+  );
+  const all = k === 1 ? read[0]! : g.op('Concat', read, { axis: 0 });
+  g.node('Slice', [all, g.const([0]), g.const([1])], ['first']);
+  g.output('first', F, [1]);
+  return encodeModel(g.model({}));
+}
+
+async function timeInputs(k: number, dtype: 'float32' | 'int64', packed: boolean): Promise<number> {
+  const s = await ort.InferenceSession.create(inputsGraph(k, dtype, packed), {
+    executionProviders: [o.ep],
+    logSeverityLevel: 3,
+  });
+  const host = (len: number) =>
+    dtype === 'float32'
+      ? new ort.Tensor('float32', new Float32Array(len).fill(3), [len])
+      : new ort.Tensor('int64', new BigInt64Array(len).fill(3n), [len]);
+  const times: number[] = [];
+  for (let i = 0; i < reps + 3; i++) {
+    // New host arrays every run, as a step's are.
+    const feeds: Record<string, ort.Tensor> = packed
+      ? { packed: host(16 * k), sizes: new ort.Tensor('int64', new BigInt64Array(k).fill(16n), [k]) }
+      : Object.fromEntries(seq(k).map((j) => [`x_${j}`, host(16)]));
+    const t = performance.now();
+    await s.run(feeds);
+    if (i >= 3) times.push(performance.now() - t);
+  }
+  await s.release();
+  return r3(percentile(times, 50));
+}
+
+const K = Number(o.inputs);
+const inputs: Record<string, Record<string, number>> = {};
+for (const dtype of ['float32', 'int64'] as const) {
+  inputs[dtype] = {
+    one_ms: await timeInputs(1, dtype, false),
+    separate_ms: await timeInputs(K, dtype, false),
+    packed_ms: await timeInputs(K, dtype, true),
+  };
+  log(`${K} ${dtype} inputs: ${JSON.stringify(inputs[dtype])}`);
+}
+
+const result = { machine: describeMachine(), ep: o.ep, rows: T, width: D, nodes: n, ops, inputs };
 console.log(o.json ? JSON.stringify(result) : result);

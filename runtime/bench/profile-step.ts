@@ -4,7 +4,9 @@
  * Where a decode step's time goes on ONNX Runtime's WebGPU provider (GPU hosts only):
  * - the dispatch floor: a chain of N element-wise nodes on the device, so the cost of one kernel
  *   dispatch, whatever it computes, is the slope over N;
- * - the engine's decode step (device KV pool) at each Dawn validation mode;
+ * - the engine's decode step (device KV pool) at each Dawn validation mode, with the process's CPU time;
+ * - the step session's run alone, its small inputs fed from the host (as the runner does) against
+ *   uploaded before the timed runs: what sending them up costs;
  * - ONNX Runtime's own profile of that step: nodes run per step, their summed kernel time by op type and
  *   provider, against the run's wall time; and the profile's other events by category and name (the
  *   executor's own span, so the run's time outside it: feeds and fetches; a provider's own events).
@@ -16,7 +18,7 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { loadModel } from '../model/index.ts';
 import { DataType, encodeModel, Graph } from '../model/onnx/index.ts';
-import { pagedDecodeStep } from './gpu-steps.ts';
+import { pagedDecodeStep, stepInputsSplit } from './gpu-steps.ts';
 import { describeMachine } from './machine.ts';
 import { percentile } from './workload.ts';
 
@@ -123,6 +125,23 @@ for (const v of validations) {
   await model.release();
 }
 
+// The step's run alone, its small inputs from the host (as the runner feeds them) against already on the device.
+const split = await (async () => {
+  if (ep !== 'webgpu') return null; // no device buffers on the CPU provider
+  const model = await loadModel(o.model, loadOptions(validations[0]!));
+  const r = await stepInputsSplit(model, batch, context, shape, reps);
+  await model.release();
+  return {
+    inputs: r.inputs,
+    host_inputs_ms: r3(r.hostInputsMs),
+    device_inputs_ms: r3(r.deviceInputsMs),
+  };
+})();
+if (split)
+  log(
+    `step run alone: ${split.host_inputs_ms} ms with its ${split.inputs} inputs from the host, ${split.device_inputs_ms} ms with them on the device`,
+  );
+
 const dir = mkdtempSync(join(tmpdir(), 'wg-profile-'));
 const profiled = await loadModel(o.model, {
   ...loadOptions(validations[0]!),
@@ -150,6 +169,7 @@ const result = {
   dispatch,
   decode_step_ms: steps,
   decode_step_cpu_ms: stepCpu,
+  step_run_inputs: split,
   profile,
 };
 console.log(o.json ? JSON.stringify(result) : result);
