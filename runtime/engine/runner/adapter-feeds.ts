@@ -5,7 +5,6 @@ import {
   ADAPTER_ANY_INPUT,
   ADAPTER_SEGMENT_SLOT_INPUT,
   ADAPTER_SEGMENT_TOKENS_INPUT,
-  ADAPTER_SLOT_INPUT,
   ADAPTER_TOKEN_ROW_INPUT,
   loraStackNames,
 } from '../../model/graph/index.ts';
@@ -30,7 +29,7 @@ export function checkAdapterMemory(model: LoadedModel, memory: AdapterMemory | u
 }
 
 /** Each token's slot, in the order the step lays tokens out (entry by entry, numNew each). */
-function tokenSlots(entries: readonly StepEntry[], T: number): Int32Array {
+export function tokenSlots(entries: readonly StepEntry[], T: number): Int32Array {
   const slots = new Int32Array(T);
   let t = 0;
   for (const e of entries) {
@@ -39,12 +38,6 @@ function tokenSlots(entries: readonly StepEntry[], T: number): Int32Array {
   }
   if (t !== T) throw new Error(`adapter feeds: entries hold ${t} new tokens, the step ${T}`);
   return slots;
-}
-
-/** The per-token form (the device step graph): each token's slot. */
-export function adapterSlotFeed(entries: readonly StepEntry[], T: number): Record<string, ort.Tensor> {
-  const slots = BigInt64Array.from(tokenSlots(entries, T), (s) => BigInt(s));
-  return { [ADAPTER_SLOT_INPUT]: new ort.Tensor('int64', slots, [T]) };
 }
 
 /** The segment form (the host step graph): the step's tokens in segments by slot (adapter-segments.ts). */

@@ -2,7 +2,7 @@ import ort from 'onnxruntime-node';
 import type { AdapterMemory } from '../../adapters/index.ts';
 import type { DeviceSessions, LoadedModel } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
-import { adapterSlotFeed, checkAdapterMemory } from './adapter-feeds.ts';
+import { checkAdapterMemory, tokenSlots } from './adapter-feeds.ts';
 import { DeviceAdapterStacks } from './device-adapter-stacks.ts';
 import { DeviceKVPool } from './device-kv-pool.ts';
 import { buildDeviceStepInputs, deviceStepFeeds } from './device-step-inputs.ts';
@@ -13,7 +13,8 @@ import type { StepEntry } from './step-inputs.ts';
  * Runs one step of the device-resident contract (graph/device-engine.ts): only the step's layout goes
  * up and only the sampled rows' logits come down; the graph writes the new keys and values into the
  * pools on the device, then each sequence reads its blocks (device-step-inputs.ts). With adapters, each
- * token's slot goes up too; the slot stacks are held on the device (device-adapter-stacks.ts).
+ * token's slot goes up too (in the step's pack); the slot stacks are held on the device
+ * (device-adapter-stacks.ts).
  */
 export class DeviceModelRunner {
   readonly #session: ort.InferenceSession;
@@ -42,11 +43,8 @@ export class DeviceModelRunner {
   async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
     await this.#pool.copy(copies);
     const s = buildDeviceStepInputs(entries, this.#pool.blockSize);
-    const feeds = deviceStepFeeds(s, this.#blockView);
-    if (this.adapterStacks) {
-      Object.assign(feeds, adapterSlotFeed(entries, s.numTokens));
-      await this.adapterStacks.bind(feeds);
-    }
+    const feeds = deviceStepFeeds(s, this.#blockView, this.adapterStacks && tokenSlots(entries, s.numTokens));
+    if (this.adapterStacks) await this.adapterStacks.bind(feeds);
     const fetches: Record<string, ort.Tensor | null> = { logits: null };
     await this.#pool.bind(feeds, fetches);
     const started = performance.now();

@@ -1,5 +1,12 @@
 import ort from 'onnxruntime-node';
 import { INVISIBLE } from '../../model/graph/fused-attention.ts';
+import {
+  pathShapeInput,
+  STEP_PACK,
+  STEP_PACK_MAX,
+  STEP_PACK_SIZES,
+  stepPackPieces,
+} from '../../model/graph/step-pack.ts';
 import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
 
 /**
@@ -87,32 +94,68 @@ function packPath(
   return { blocks, keyPos, query, queryPos, shape: [S, MB, QM] };
 }
 
-const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
-const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
-
-/** The device step's feeds for this layout; `blockView` is [-1, blockSize, KVH*Dh]. */
-export function deviceStepFeeds(s: DeviceStepInputs, blockView: ort.Tensor): Record<string, ort.Tensor> {
-  const T = s.numTokens;
-  const path = (name: string, p: PathInputs) => {
-    const [S, MB, QM] = p.shape;
-    return {
-      [`${name}_blocks`]: i64(p.blocks, [S, MB]),
-      [`${name}_key_pos`]: f32(p.keyPos, [S, p.keyPos.length / S]),
-      [`${name}_query`]: i64(p.query, [S, QM]),
-      [`${name}_query_pos`]: f32(p.queryPos, [S, QM]),
-    };
+/**
+ * The device step's feeds for this layout (graph/step-pack.ts): its small inputs packed in one float32
+ * tensor with their lengths and the paths' shapes beside it (read on the host, not sent up), the pool
+ * write's slots, and `blockView` ([-1, blockSize, KVH*Dh]). `adapterSlots`: each token's slot, for a
+ * step graph with adapters.
+ */
+export function deviceStepFeeds(
+  s: DeviceStepInputs,
+  blockView: ort.Tensor,
+  adapterSlots?: Int32Array,
+): Record<string, ort.Tensor> {
+  const pieces: Record<string, BigInt64Array | Int32Array | Float32Array> = {
+    input_ids: s.inputIds,
+    positions: s.positions,
+    token_row: s.tokenRow,
+    logits_index: s.logitsIndex,
   };
+  const shapes: Record<string, ort.Tensor> = {};
+  for (const [name, p] of [['prefill', s.prefill] as const, ['decode', s.decode] as const]) {
+    const [S, MB, QM] = p.shape;
+    pieces[`${name}_blocks`] = p.blocks;
+    pieces[`${name}_key_pos`] = p.keyPos;
+    pieces[`${name}_query`] = p.query;
+    pieces[`${name}_query_pos`] = p.queryPos;
+    shapes[pathShapeInput(name, 'blocks')] = i64([S, MB]);
+    shapes[pathShapeInput(name, 'rows')] = i64([S, QM]);
+    shapes[pathShapeInput(name, 'keys')] = i64([S, p.keyPos.length / S]);
+  }
+  if (adapterSlots) pieces.adapter_slot = adapterSlots;
+  const names = stepPackPieces(adapterSlots !== undefined);
+  const sizes = names.map((n) => pieces[n]!.length);
+  const packed = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+  let at = 0;
+  for (const n of names) {
+    const piece = pieces[n]!;
+    if (piece instanceof Float32Array) packed.set(piece, at);
+    else
+      for (let i = 0; i < piece.length; i++) {
+        // Indices: whole numbers, exact in float32 below 2^24.
+        const v = Number(piece[i]);
+        if (!(v >= 0 && v < STEP_PACK_MAX))
+          throw new Error(`device step: ${n} holds ${v}, outside float32's exact whole numbers`);
+        packed[at + i] = v;
+      }
+    at += piece.length;
+  }
   return {
-    input_ids: i64(s.inputIds, [T]),
-    positions: i64(s.positions, [T]),
-    write_slots: i64(
+    [STEP_PACK]: new ort.Tensor('float32', packed, [packed.length]),
+    [STEP_PACK_SIZES]: i64(sizes),
+    ...shapes,
+    write_slots: new ort.Tensor(
+      'int64',
       BigInt64Array.from(s.slots, (x) => BigInt(x)),
-      [T],
+      [s.numTokens],
     ),
     block_view: blockView,
-    ...path('prefill', s.prefill),
-    ...path('decode', s.decode),
-    token_row: i64(s.tokenRow, [T]),
-    logits_index: i64(s.logitsIndex, [s.logitsIndex.length]),
   };
 }
+
+const i64 = (values: readonly number[]) =>
+  new ort.Tensor(
+    'int64',
+    BigInt64Array.from(values, (v) => BigInt(v)),
+    [values.length],
+  );

@@ -5,6 +5,7 @@ import { attentionPath, pathAttention } from './fused-attention.ts';
 import { deviceMlp, deviceQkv, firstNorm, outputProjection, rotaryRows, skipNorm } from './device-layers.ts';
 import { dimsOf, embed, layerWeight } from './layers.ts';
 import { checkLoraSpec, declareLoraInputs, loraApply, type LoraGraphSpec } from './lora.ts';
+import { unpackStep } from './step-pack.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
 
 /*
@@ -21,6 +22,9 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * the WebGPU provider's cost is per kernel. The demo model's step went from about 600 nodes (split
  * attention) to 225 (fused attention) to 185 (fused layers); the 0.5 B bench model's from about 1,900 to
  * 1,340.
+ *
+ * The step's small inputs (ids, positions, each path's layout, the sampled rows) come packed in one
+ * float32 tensor and are split here (step-pack.ts): on WebGPU each host tensor costs a copy of its own.
  *
  * With `lora`, the step also takes the adapter inputs of lora.ts, as engine.onnx does (the runner holds
  * the slot stacks on the device too: lora-stacks.ts).
@@ -48,17 +52,18 @@ export function deviceEngineGraph(
   if (lora) checkLoraSpec(a, lora);
   const g = new Graph('warmgate_device_engine');
   const KV = kvDataType(kvDtype);
-  const ids = g.input('input_ids', I, ['T']);
-  const pos = g.input('positions', I, ['T']);
+  const step = unpackStep(g, lora !== undefined);
   const kPool = Array.from({ length: L }, (_, l) => g.input(`k_pool_${l}`, KV, ['P', KVH, Dh]));
   const vPool = Array.from({ length: L }, (_, l) => g.input(`v_pool_${l}`, KV, ['P', KVH, Dh]));
+  // ScatterND's indices are int64 only: the pool write's slots are not in the pack.
   const writeSlots = g.input('write_slots', I, ['T']);
   // [-1, block size, KVH*Dh]: the pools seen as blocks, the unit a sequence reads.
   const blockView = g.input('block_view', I, [3]);
-  const paths = [attentionPath(g, 'prefill', G), attentionPath(g, 'decode', G)];
+  const paths = [attentionPath(g, step.prefill, G), attentionPath(g, step.decode, G)];
   // Per token, its row among the prefill path's S*QM rows then the decode path's.
-  const tokenRow = g.input('token_row', I, ['T']);
-  const logitsIndex = g.input('logits_index', I, ['R']);
+  const tokenRow = step.tokenRow;
+  const logitsIndex = step.logitsIndex;
+  // The adapter slots come in the pack (step-pack.ts), the stacks as inputs.
   if (lora) declareLoraInputs(g, a, lora, 'tokens');
   const adapt = lora && loraApply(g, lora, 'tokens');
   attachWeights(g, a, w);
@@ -66,9 +71,9 @@ export function deviceEngineGraph(
   const dims: HeadDims = [KVH, G, Dh];
   const qPadRow = g.full([1, KVH, G, Dh], 0);
   const writeIndex = g.op('Unsqueeze', [writeSlots, g.const([1])]); // [T,1]: one pool row per token
-  const rope = rotaryRows(g, a, pos);
+  const rope = rotaryRows(g, a, step.positions);
   // x is the residual stream, h its norm: each skipNorm adds a block's output to x and norms the sum.
-  let x = embed(g, a, ids, pos);
+  let x = embed(g, a, step.ids, a.position === 'rope' ? step.positions : step.positionIndex());
   let h = firstNorm(g, a, x, layerWeight(0, 'ln1'));
   for (let l = 0; l < L; l++) {
     const { q, k, v } = deviceQkv(g, a, h, l, rope, adapt);

@@ -1,5 +1,5 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
-import { type Attrs, DataType, float, type Graph } from '../onnx/index.ts';
+import { type Attrs, float, type Graph } from '../onnx/index.ts';
 import { dimsOf, layerWeight as w, linear, norm, projection } from './layers.ts';
 import type { LoraApply, LoraTarget } from './lora.ts';
 import { ropeInvFreq } from './rope.ts';
@@ -14,8 +14,6 @@ import { ropeInvFreq } from './rope.ts';
  *   - RoPE: RotaryEmbedding, reading cos/sin rows made once a step for the step's own tokens;
  *   - SiLU: QuickGelu with alpha 1 (x * sigmoid(x)); GELU: Gelu, GPT-2's tanh form FastGelu.
  */
-
-const { FLOAT: F } = DataType;
 
 /** The norm of layer 0's input (no residual to add yet): one node either way. */
 export function firstNorm(g: Graph, a: ResolvedArchitecture, x: string, prefix: string): string {
@@ -49,14 +47,15 @@ export interface RotaryRows {
 }
 
 /**
- * cos/sin of position x frequency for this step's tokens only, in float32 as HF computes them (as
- * rope.ts does), so no table sized by the context length is needed.
+ * cos/sin of position x frequency for this step's tokens only (positions [T] float32, as the step's
+ * pack brings them), in float32 as HF computes them (as rope.ts does), so no table sized by the context
+ * length is needed.
  */
 export function rotaryRows(g: Graph, a: ResolvedArchitecture, positions: string): RotaryRows | undefined {
   if (a.position !== 'rope') return undefined;
   const rope = a.rope!;
   const inv = ropeInvFreq(rope, a.head_dim);
-  const pos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: F }), g.const([1])]); // [T,1]
+  const pos = g.op('Unsqueeze', [positions, g.const([1])]); // [T,1]
   const angle = g.op('Mul', [pos, g.const([...inv], 'float32')]); // [T,dim/2]
   return {
     cos: g.op('Cos', [angle]),

@@ -1,5 +1,6 @@
 import { DataType, float, type Graph, NEG } from '../onnx/index.ts';
 import type { HeadDims } from './attention.ts';
+import type { PathPieces } from './step-pack.ts';
 
 /*
  * The device step's attention in one kernel per path: ONNX Runtime's MultiHeadAttention (com.microsoft),
@@ -14,12 +15,12 @@ import type { HeadDims } from './attention.ts';
  * query rows, so grouped-query models need no copy of their keys per query head.
  */
 
-const { FLOAT: F, INT64: I } = DataType;
+const { FLOAT: F } = DataType;
 
 /** Where a column holds no key of the row's sequence: above any position. */
 export const INVISIBLE = 2 ** 30;
 
-/** One path's inputs (runner/device-step-inputs.ts lays them out). */
+/** One path as the attention reads it (runner/device-step-inputs.ts lays it out). */
 export interface AttentionPath {
   /** [S, MB] the pool blocks of each sequence, in order. */
   readonly blocks: string;
@@ -29,15 +30,9 @@ export interface AttentionPath {
   readonly bias: string;
 }
 
-/** Declares a path's inputs and builds its mask once for all layers. */
-export function attentionPath(g: Graph, name: 'prefill' | 'decode', G: number): AttentionPath {
-  const S = `S_${name}`;
-  const QM = `QM_${name}`;
-  const blocks = g.input(`${name}_blocks`, I, [S, `MB_${name}`]);
-  // Positions as float32 (exact below 2^24): comparisons on the device need no 64-bit integers.
-  const keyPos = g.input(`${name}_key_pos`, F, [S, `L_${name}`]);
-  const queryPos = g.input(`${name}_query_pos`, F, [S, QM]);
-  const query = g.input(`${name}_query`, I, [S, QM]);
+/** A path's mask, built once for all layers, from its pieces of the step's pack (step-pack.ts). */
+export function attentionPath(g: Graph, p: PathPieces, G: number): AttentionPath {
+  const { blocks, query, keyPos, queryPos } = p;
   const visible = g.op('LessOrEqual', [
     g.op('Unsqueeze', [keyPos, g.const([1])]), // [S,1,L]
     g.op('Unsqueeze', [queryPos, g.const([2])]), // [S,QM,1]

@@ -62,7 +62,7 @@ export function loraTargetDims(a: ResolvedArchitecture, t: LoraTarget): { in: nu
   return { in: i, out: o };
 }
 
-/** [T]: each token's slot (the per-token form). */
+/** [T]: each token's slot (the per-token form; int32, unpacked from the device step's pack). */
 export const ADAPTER_SLOT_INPUT = 'adapter_slot';
 /** [U]: each segment's slot. */
 export const ADAPTER_SEGMENT_SLOT_INPUT = 'adapter_segment_slot';
@@ -92,13 +92,16 @@ export function checkLoraSpec(a: ResolvedArchitecture, spec: LoraGraphSpec): voi
   }
 }
 
-/** The inputs that place a step's tokens, by form. */
+/** The inputs that place a step's tokens, by form (the per-token form's slots come in the device step's pack). */
 export const loraLayoutInputs = (form: LoraForm): readonly string[] =>
   form === 'segments'
     ? [ADAPTER_SEGMENT_SLOT_INPUT, ADAPTER_SEGMENT_TOKENS_INPUT, ADAPTER_TOKEN_ROW_INPUT]
-    : [ADAPTER_SLOT_INPUT];
+    : [];
 
-/** Declares the adapter inputs (in an If's branch this records them for the enclosing graph). */
+/**
+ * Declares the adapter inputs (in an If's branch this records them for the enclosing graph). The per-token
+ * form's slots are no input: the device step unpacks them, as int32, from its pack (step-pack.ts).
+ */
 export function declareLoraInputs(
   g: Graph,
   a: ResolvedArchitecture,
@@ -106,8 +109,7 @@ export function declareLoraInputs(
   form: LoraForm,
 ): void {
   const LS = a.n_layer * spec.slots;
-  if (form === 'tokens') g.input(ADAPTER_SLOT_INPUT, DataType.INT64, ['T']);
-  else {
+  if (form === 'segments') {
     g.input(ADAPTER_SEGMENT_SLOT_INPUT, DataType.INT64, ['U']);
     g.input(ADAPTER_SEGMENT_TOKENS_INPUT, DataType.INT64, ['U', 'P']);
     g.input(ADAPTER_TOKEN_ROW_INPUT, DataType.INT64, ['T']);
@@ -131,7 +133,8 @@ export function loraApply(g: Graph, spec: LoraGraphSpec, form: LoraForm): LoraAp
     let r = rows.get(l);
     if (r === undefined) {
       // Layer l's matrices of slot s are row l*S + s of the stacks.
-      r = l === 0 ? slotInput : g.op('Add', [slotInput, g.const(l * spec.slots)]);
+      const offset = g.const(l * spec.slots, form === 'tokens' ? 'int32' : 'int64');
+      r = l === 0 ? slotInput : g.op('Add', [slotInput, offset]);
       rows.set(l, r);
     }
     return r;

@@ -19,7 +19,7 @@ export const MS_DOMAIN = 'com.microsoft';
 
 /** A dimension: a size, or a name for a size known only at run time. */
 export type Dim = number | string;
-export type ConstType = 'int64' | 'float32';
+export type ConstType = 'int64' | 'int32' | 'float32';
 
 /** An attribute value: an integer, a list of integers, or one of the tagged kinds below. */
 export type AttrValue = number | readonly number[] | FloatAttr | GraphAttr;
@@ -150,14 +150,18 @@ export class Graph {
     const bytes =
       dtype === 'float32'
         ? new Uint8Array(Float32Array.from(values).buffer)
-        : new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer);
+        : dtype === 'int32'
+          ? new Uint8Array(Int32Array.from(values).buffer)
+          : new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer);
     const key = `${dtype}|${dims.join(',')}|${Buffer.from(bytes).toString('hex')}`;
     let name = this.#consts.get(key);
     if (name === undefined) {
       name = `${this.prefix}const_${this.#consts.size}`;
-      const tensor: TensorProto = { name, data_type: dtype === 'float32' ? DataType.FLOAT : DataType.INT64 };
+      const dataType = { float32: DataType.FLOAT, int32: DataType.INT32, int64: DataType.INT64 }[dtype];
+      const tensor: TensorProto = { name, data_type: dataType };
       if (dims.length) tensor.dims = [...dims];
       if (dtype === 'float32') tensor.float_data = [...values];
+      else if (dtype === 'int32') tensor.int32_data = [...values];
       else tensor.int64_data = [...values];
       this.#initializers.push(tensor);
       this.#consts.set(key, name);
