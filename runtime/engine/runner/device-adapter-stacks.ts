@@ -1,6 +1,12 @@
 import ort from 'onnxruntime-node';
 import type { SlotStacks } from '../../adapters/index.ts';
-import { LORA_WRITE_ROWS, loraStackNames, loraStackOut, loraStackRows } from '../../model/graph/index.ts';
+import {
+  LORA_WRITE_PACK,
+  LORA_WRITE_PACK_SIZES,
+  LORA_WRITE_ROWS,
+  loraStackNames,
+  loraStackOut,
+} from '../../model/graph/index.ts';
 import type { LoraStackSessions } from '../../model/index.ts';
 import { hostStackFeeds } from './adapter-feeds.ts';
 
@@ -84,15 +90,24 @@ export class DeviceAdapterStacks {
     slots.forEach((s, i) => {
       for (let l = 0; l < L; l++) rows[i * L + l] = BigInt(l * st.slots + s);
     });
-    const rowsOf = (stack: Float32Array, [, d1, d2]: readonly number[]) =>
-      new ort.Tensor('float32', pick(stack, rows, d1! * d2!), [K, d1!, d2!]);
-    const feeds: Record<string, ort.Tensor> = { [LORA_WRITE_ROWS]: new ort.Tensor('int64', rows, [K]) };
-    const fetches: Record<string, ort.Tensor | null> = {};
-    for (const s of st.stacks) {
-      const n = loraStackNames(s.target);
-      feeds[loraStackRows(n.a)] = rowsOf(s.a, s.aDims);
-      feeds[loraStackRows(n.b)] = rowsOf(s.b, s.bDims);
+    // Every stack's rows in one tensor, in the write graph's order (each target's A, then its B).
+    const parts = st.stacks.flatMap((s) => [
+      pick(s.a, rows, s.aDims[1] * s.aDims[2]),
+      pick(s.b, rows, s.bDims[1] * s.bDims[2]),
+    ]);
+    const packed = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      packed.set(p, at);
+      at += p.length;
     }
+    const sizes = BigInt64Array.from(parts, (p) => BigInt(p.length));
+    const feeds: Record<string, ort.Tensor> = {
+      [LORA_WRITE_ROWS]: new ort.Tensor('int64', rows, [K]),
+      [LORA_WRITE_PACK]: new ort.Tensor('float32', packed, [packed.length]),
+      [LORA_WRITE_PACK_SIZES]: new ort.Tensor('int64', sizes, [sizes.length]),
+    };
+    const fetches: Record<string, ort.Tensor | null> = {};
     for (const n of this.#names) {
       feeds[n] = this.#held![n]!;
       fetches[loraStackOut(n)] = null;

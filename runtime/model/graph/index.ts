@@ -21,7 +21,13 @@ export {
   loraTargetDims,
   MAX_LORA_RANK,
 } from './lora.ts';
-export { LORA_WRITE_ROWS, loraStackOut, loraStackRows, loraStackShapes } from './lora-stacks.ts';
+export {
+  LORA_WRITE_PACK,
+  LORA_WRITE_PACK_SIZES,
+  LORA_WRITE_ROWS,
+  loraStackOut,
+  loraStackShapes,
+} from './lora-stacks.ts';
 export { type KvDtype } from './device-engine.ts';
 export { INVISIBLE } from './fused-attention.ts';
 export { weightIndexOfGraph } from './weight-index-of-graph.ts';

@@ -12,10 +12,14 @@ const { FLOAT: F, INT64: I } = DataType;
 
 /** The output a stack comes back as from the write graph (`lora_a_q_proj` → `lora_a_q_proj_out`). */
 export const loraStackOut = (name: string): string => `${name}_out`;
-/** The write graph's rows of a stack (`lora_a_q_proj` → `lora_a_q_proj_rows`). */
+/** A stack's new rows in the write graph, split from its pack (`lora_a_q_proj` → `lora_a_q_proj_rows`). */
 export const loraStackRows = (name: string): string => `${name}_rows`;
 /** The stack rows the write graph replaces: layer l's slot s is row l*S + s. */
 export const LORA_WRITE_ROWS = 'lora_rows';
+/** [N] float32: every stack's new rows, one stack after another in loraStackShapes' order. */
+export const LORA_WRITE_PACK = 'lora_rows_packed';
+/** [stacks] int64, read on the host: each stack's share of the pack. */
+export const LORA_WRITE_PACK_SIZES = 'lora_rows_sizes';
 
 /** Every stack's name and shape [L*S, in, R] or [L*S, R, out], in the spec's target order. */
 export function loraStackShapes(a: ResolvedArchitecture, spec: LoraGraphSpec): [string, number[]][] {
@@ -45,16 +49,29 @@ export function loraStacksInitGraph(a: ResolvedArchitecture, spec: LoraGraphSpec
   return g;
 }
 
-/** Rows `lora_rows` [K] of every stack replaced by its `_rows` input [K, ...]; the stacks come back as `_out`. */
+/**
+ * Rows `lora_rows` [K] of every stack replaced; the stacks come back as `_out`. The new rows of all the
+ * stacks travel as one float32 tensor (`lora_rows_packed`, each stack's [K, ...] in turn) split on the
+ * device by `lora_rows_sizes` (read on the host): on WebGPU each host tensor a run costs a copy of its
+ * own (BENCHMARKS.md), so a slot write sends two, not one a stack.
+ */
 export function loraStacksWriteGraph(a: ResolvedArchitecture, spec: LoraGraphSpec): Graph {
   checkLoraSpec(a, spec);
   const g = new Graph('warmgate_lora_stacks_write');
   const rows = g.op('Unsqueeze', [g.input(LORA_WRITE_ROWS, I, ['K']), g.const([1])]); // [K,1]
-  for (const [name, shape] of loraStackShapes(a, spec)) {
+  const shapes = loraStackShapes(a, spec);
+  const pieces = shapes.map(([name]) => loraStackRows(name));
+  g.node(
+    'Split',
+    [g.input(LORA_WRITE_PACK, F, ['N']), g.input(LORA_WRITE_PACK_SIZES, I, [shapes.length])],
+    pieces,
+    { axis: 0 },
+  );
+  shapes.forEach(([name, shape], i) => {
     const stack = g.input(name, F, shape);
-    const update = g.input(loraStackRows(name), F, ['K', shape[1]!, shape[2]!]);
+    const update = g.reshape(pieces[i]!, [-1, shape[1]!, shape[2]!]); // [K, ...]
     g.node('ScatterND', [stack, rows, update], [loraStackOut(name)]);
     g.output(loraStackOut(name), F, shape);
-  }
+  });
   return g;
 }
