@@ -118,11 +118,13 @@ export async function pagedDecodeStep(
   context: number,
   shape: TileShape,
   reps: number,
+  /** The pool holds this many times the blocks the batch uses (the rest idle, as a serving pool's are). */
+  poolFactor = 1,
 ): Promise<StepTiming> {
   const P = context - 1;
   const blocksPerSeq = Math.ceil(context / shape.blockSize);
   const kv = new KVCacheManager({
-    numBlocks: batch * blocksPerSeq,
+    numBlocks: batch * blocksPerSeq * poolFactor,
     blockSize: shape.blockSize,
     modelId: 'bench',
     enablePrefixCaching: false,
@@ -130,7 +132,12 @@ export async function pagedDecodeStep(
   });
   for (let i = 1; i <= blocksPerSeq; i++)
     for (let b = 0; b < batch; b++) kv.allocateSlots(`s${b}`, Math.min(context, i * shape.blockSize));
-  const pool = new DeviceKVPool(model.manifest.architecture, shape, batch * blocksPerSeq, model.device!);
+  const pool = new DeviceKVPool(
+    model.manifest.architecture,
+    shape,
+    batch * blocksPerSeq * poolFactor,
+    model.device!,
+  );
   const runner = new DeviceModelRunner(model, pool);
   const tokens = Array.from({ length: context }, (_, i) => 3 + (i % 200));
   const entries: StepEntry[] = Array.from({ length: batch }, (_, b) => ({

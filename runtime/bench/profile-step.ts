@@ -5,6 +5,8 @@
  * - the dispatch floor: a chain of N element-wise nodes on the device, so the cost of one kernel
  *   dispatch, whatever it computes, is the slope over N;
  * - the engine's decode step (device KV pool) at each Dawn validation mode, with the process's CPU time;
+ * - the same step with the pool 1, 4, 16 times the blocks the batch uses (each step returns every pool,
+ *   written: what that costs as the pool grows);
  * - the step session's run alone, its small inputs fed from the host (as the runner does) against
  *   uploaded before the timed runs: what sending them up costs;
  * - ONNX Runtime's own profile of that step: nodes run per step, their summed kernel time by op type and
@@ -36,6 +38,9 @@ const { values: o } = parseArgs({
     // Session config entries for every session here, k=v,k=v (e.g.
     // ep.webgpuexecutionprovider.maxNumPendingDispatches=64): what the provider does between dispatches.
     'session-config': { type: 'string', default: '' },
+    // The step again with the pool this many times the blocks the batch uses: each step returns every
+    // pool written (ScatterND's output), so a step's cost may grow with the pool, not the batch.
+    'pool-factors': { type: 'string', default: '1,4,16' },
   },
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
@@ -125,6 +130,17 @@ for (const v of validations) {
   await model.release();
 }
 
+// The step at the first validation mode, with pools of several sizes.
+const byPool: Record<string, number> = {};
+{
+  const model = await loadModel(o.model, loadOptions(validations[0]!));
+  for (const f of o['pool-factors'].split(',').map(Number)) {
+    byPool[f] = r3((await pagedDecodeStep(model, batch, context, shape, reps, f)).medianMs);
+    log(`decode step with the pool ${f}x the batch's blocks: ${byPool[f]} ms`);
+  }
+  await model.release();
+}
+
 // The step's run alone, its small inputs from the host (as the runner feeds them) against already on the device.
 const split = await (async () => {
   if (ep !== 'webgpu') return null; // no device buffers on the CPU provider
@@ -169,6 +185,7 @@ const result = {
   dispatch,
   decode_step_ms: steps,
   decode_step_cpu_ms: stepCpu,
+  decode_step_ms_by_pool_factor: byPool,
   step_run_inputs: split,
   profile,
 };
