@@ -5,7 +5,7 @@ import {
   buildDeviceGraphs,
   type KvDtype,
   type LoraGraphSpec,
-  loraStackNames,
+  deviceLoraStackNames,
   loraStackOut,
   weightIndexOfGraph,
 } from './graph/index.ts';
@@ -100,7 +100,7 @@ export async function openDeviceSessions(
     let loraStacks: LoraStackSessions | undefined;
     let loraStacksUnavailable: string | undefined;
     if (graphs.lora && lora) {
-      const names = lora.targets.flatMap((t) => Object.values(loraStackNames(t)));
+      const names = deviceLoraStackNames(arch, lora);
       const at = (f: (n: string) => string): Record<string, 'gpu-buffer' | 'cpu'> =>
         Object.fromEntries(names.map((n) => [f(n), poolLocation]));
       try {

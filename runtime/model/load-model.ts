@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { ByteTokenizer, type ChatTemplate, loadModelText, type Tokenizer } from '../engine/text/index.ts';
 import { openAdapterEngine } from './adapter-engine.ts';
+import { resolveArchitecture } from './architecture.ts';
 import { openDeviceSessions, type DeviceSessions } from './device-sessions.ts';
 import { graphCachePath, openCached } from './graph-cache.ts';
 import {
   ADAPTER_ANY_INPUT,
-  loraLayoutInputs,
+  LORA_SEGMENT_INPUTS,
+  deviceLoraStackNames,
   type KvDtype,
-  type LoraForm,
   type LoraGraphSpec,
   loraStackNames,
 } from './graph/index.ts';
@@ -238,7 +239,11 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
         );
       });
       if (options.adapters)
-        await requireInputs(device.step, adapterInputs(options.adapters, 'tokens'), device.release);
+        await requireInputs(
+          device.step,
+          deviceLoraStackNames(resolveArchitecture(manifest.architecture), options.adapters),
+          device.release,
+        );
     } else if (options.adapters !== undefined) {
       engine = await openLoraEngine(dir, manifest, graphBytes, options.adapters, options);
     } else {
@@ -284,17 +289,13 @@ async function openLoraEngine(
   }
   const inputs = [
     ...engineInputs(manifest.architecture.n_layer),
-    ...adapterInputs(spec, 'segments'),
+    ...LORA_SEGMENT_INPUTS,
+    ...spec.targets.flatMap((t) => Object.values(loraStackNames(t))),
     ADAPTER_ANY_INPUT,
   ];
   await requireInputs(session, inputs, () => session.release());
   return session;
 }
-
-const adapterInputs = (spec: LoraGraphSpec, form: LoraForm) => [
-  ...loraLayoutInputs(form),
-  ...spec.targets.flatMap((t) => Object.values(loraStackNames(t))),
-];
 
 /** Refuses (after `release`) an adapter step session that lacks one of `inputs`. */
 async function requireInputs(

@@ -4,14 +4,14 @@ import {
   LORA_WRITE_PACK,
   LORA_WRITE_PACK_SIZES,
   LORA_WRITE_ROWS,
-  loraStackNames,
   loraStackOut,
+  type DeviceLoraStacks,
 } from '../../model/graph/index.ts';
 import type { LoraStackSessions } from '../../model/index.ts';
-import { hostStackFeeds } from './adapter-feeds.ts';
+import { groupedStackRows } from './grouped-stack-rows.ts';
 
 /**
- * The adapter slot stacks as the device step reads them: held on the device as the KV pool is
+ * The adapter slot stacks as the device step reads them (graph/lora-grouped.ts): held on the device as the KV pool is
  * (device-kv-pool.ts), made zeroed there and, when slots were written since the last step, those slots'
  * rows sent up and scattered in (graph/lora-stacks.ts), so a step uploads nothing of the stacks and a
  * slot write uploads that adapter only. The host arrays (SlotStacks) stay the source: they are what a
@@ -20,6 +20,7 @@ import { hostStackFeeds } from './adapter-feeds.ts';
  */
 export class DeviceAdapterStacks {
   readonly #stacks: SlotStacks;
+  readonly #layout: readonly DeviceLoraStacks[];
   readonly #sessions: LoraStackSessions | undefined;
   readonly #names: readonly string[];
   #held: Record<string, ort.Tensor> | null = null;
@@ -27,12 +28,20 @@ export class DeviceAdapterStacks {
   readonly #seen: Uint32Array;
   #seenTotal = 0;
   #host: Record<string, ort.Tensor> | null = null;
+  #hostWrites = -1;
   #fallback: string | undefined;
 
-  constructor(stacks: SlotStacks, sessions: LoraStackSessions | undefined, unavailable?: string) {
+  /** `layout`: the device step's stacks (graph/lora-grouped.ts), made from `stacks`. */
+  constructor(
+    stacks: SlotStacks,
+    layout: readonly DeviceLoraStacks[],
+    sessions: LoraStackSessions | undefined,
+    unavailable?: string,
+  ) {
     this.#stacks = stacks;
+    this.#layout = layout;
     this.#sessions = sessions;
-    this.#names = stacks.stacks.flatMap((s) => Object.values(loraStackNames(s.target)));
+    this.#names = layout.flatMap((g) => [g.a.name, g.b.name]);
     this.#seen = new Uint32Array(stacks.slots);
     if (!sessions) this.#fallback = unavailable ?? 'the adapter stack sessions were not opened';
   }
@@ -58,8 +67,11 @@ export class DeviceAdapterStacks {
         this.dispose();
       }
     }
-    this.#host ??= hostStackFeeds(this.#stacks);
-    Object.assign(feeds, this.#host);
+    if (this.#hostWrites !== this.#stacks.totalWrites) {
+      this.#host = this.#hostLayout();
+      this.#hostWrites = this.#stacks.totalWrites;
+    }
+    Object.assign(feeds, this.#host!);
   }
 
   /** Frees the device buffers; they are made again (every slot copied) if used after. */
@@ -79,6 +91,22 @@ export class DeviceAdapterStacks {
     return this.#held;
   }
 
+  /**
+   * The stacks as the step reads them, from the host arrays: a group of one is its host arrays themselves
+   * (rewritten in place by slot writes); a larger group is laid out again (after each write).
+   */
+  #hostLayout(): Record<string, ort.Tensor> {
+    const feeds: Record<string, ort.Tensor> = {};
+    const every = Array.from({ length: this.#stacks.layers * this.#stacks.slots }, (_, i) => i);
+    for (const g of this.#layout) {
+      const one = g.targets.length === 1 && this.#stacks.stacks.find((s) => s.target === g.targets[0]);
+      const { a, b } = one || groupedStackRows(this.#stacks, g, every);
+      feeds[g.a.name] = new ort.Tensor('float32', a, [...g.a.shape]);
+      feeds[g.b.name] = new ort.Tensor('float32', b, [...g.b.shape]);
+    }
+    return feeds;
+  }
+
   /** Scatters the rows of every slot written since the held stacks last took it (all layers, all stacks). */
   async #write(): Promise<void> {
     const st = this.#stacks;
@@ -90,11 +118,11 @@ export class DeviceAdapterStacks {
     slots.forEach((s, i) => {
       for (let l = 0; l < L; l++) rows[i * L + l] = BigInt(l * st.slots + s);
     });
-    // Every stack's rows in one tensor, in the write graph's order (each target's A, then its B).
-    const parts = st.stacks.flatMap((s) => [
-      pick(s.a, rows, s.aDims[1] * s.aDims[2]),
-      pick(s.b, rows, s.bDims[1] * s.bDims[2]),
-    ]);
+    // Every stack's rows in one tensor, in the write graph's order (each group's A, then its B).
+    const parts = this.#layout.flatMap((g) => {
+      const { a, b } = groupedStackRows(st, g, Array.from(rows, Number));
+      return [a, b];
+    });
     const packed = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;
     for (const p of parts) {
@@ -124,11 +152,4 @@ export class DeviceAdapterStacks {
     slots.forEach((s, i) => (this.#seen[s] = seen[i]!));
     this.#seenTotal = total;
   }
-}
-
-/** Rows `rows` (of `size` floats each) of a stack, copied out in that order. */
-function pick(stack: Float32Array, rows: BigInt64Array, size: number): Float32Array {
-  const out = new Float32Array(rows.length * size);
-  rows.forEach((r, i) => out.set(stack.subarray(Number(r) * size, (Number(r) + 1) * size), i * size));
-  return out;
 }

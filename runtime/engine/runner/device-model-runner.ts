@@ -1,5 +1,7 @@
 import ort from 'onnxruntime-node';
 import type { AdapterMemory } from '../../adapters/index.ts';
+import { resolveArchitecture } from '../../model/architecture.ts';
+import { deviceLoraStacks } from '../../model/graph/index.ts';
 import type { DeviceSessions, LoadedModel } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
 import { checkAdapterMemory, tokenSlots } from './adapter-feeds.ts';
@@ -37,7 +39,12 @@ export class DeviceModelRunner {
     this.#blockView = new ort.Tensor('int64', BigInt64Array.from(view), [3]);
     this.adapterStacks =
       opts.adapters &&
-      new DeviceAdapterStacks(opts.adapters.stacks, device.loraStacks, device.loraStacksUnavailable);
+      new DeviceAdapterStacks(
+        opts.adapters.stacks,
+        deviceLoraStacks(resolveArchitecture(a), model.adapters!),
+        device.loraStacks,
+        device.loraStacksUnavailable,
+      );
   }
 
   async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {

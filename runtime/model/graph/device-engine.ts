@@ -4,7 +4,8 @@ import type { HeadDims } from './attention.ts';
 import { attentionPath, pathAttention } from './fused-attention.ts';
 import { deviceMlp, deviceQkv, firstNorm, outputProjection, rotaryRows, skipNorm } from './device-layers.ts';
 import { dimsOf, embed, layerWeight } from './layers.ts';
-import { checkLoraSpec, declareLoraInputs, loraApply, type LoraGraphSpec } from './lora.ts';
+import { checkLoraSpec, type LoraGraphSpec } from './lora.ts';
+import { groupedLora } from './lora-grouped.ts';
 import { unpackStep } from './step-pack.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
 
@@ -26,7 +27,7 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * The step's small inputs (ids, positions, each path's layout, the sampled rows) come packed in one
  * float32 tensor and are split here (step-pack.ts): on WebGPU each host tensor costs a copy of its own.
  *
- * With `lora`, the step also takes the adapter inputs of lora.ts, as engine.onnx does (the runner holds
+ * With `lora`, the step also takes adapter stacks (lora-grouped.ts: per token, q, k and v as one), as engine.onnx does (the runner holds
  * the slot stacks on the device too: lora-stacks.ts).
  */
 
@@ -63,9 +64,8 @@ export function deviceEngineGraph(
   // Per token, its row among the prefill path's S*QM rows then the decode path's.
   const tokenRow = step.tokenRow;
   const logitsIndex = step.logitsIndex;
-  // The adapter slots come in the pack (step-pack.ts), the stacks as inputs.
-  if (lora) declareLoraInputs(g, a, lora, 'tokens');
-  const adapt = lora && loraApply(g, lora, 'tokens');
+  // The adapter slots come in the pack (step-pack.ts), the stacks as inputs (lora-grouped.ts).
+  const adapt = lora && groupedLora(g, a, lora, step.adapterSlot!);
   attachWeights(g, a, w);
 
   const dims: HeadDims = [KVH, G, Dh];

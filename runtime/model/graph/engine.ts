@@ -76,8 +76,8 @@ function stepBranch(
   const g = new Graph(name, { prefix, subgraph: true });
   if (lora === undefined) return build(a, w, g);
   const adaptedG = new Graph(`${name}_adapters`, { prefix: `${prefix}adapters/`, subgraph: true });
-  declareLoraInputs(adaptedG, a, lora, 'segments');
-  const adapted = build(a, w, adaptedG, loraApply(adaptedG, lora, 'segments'));
+  declareLoraInputs(adaptedG, a, lora);
+  const adapted = build(a, w, adaptedG, loraApply(adaptedG, lora));
   const baseOnly = build(a, w, new Graph(`${name}_base`, { prefix: `${prefix}base/`, subgraph: true }));
   g.declareInputsOf(adapted); // records, for the enclosing graph, every input either step reads
   g.input(ADAPTER_ANY_INPUT, BOOL, [1]);

@@ -11,8 +11,7 @@ export {
   ADAPTER_SEGMENT_TOKENS_INPUT,
   ADAPTER_SLOT_INPUT,
   ADAPTER_TOKEN_ROW_INPUT,
-  type LoraForm,
-  loraLayoutInputs,
+  LORA_SEGMENT_INPUTS,
   checkLoraSpec,
   LORA_TARGETS,
   type LoraGraphSpec,
@@ -28,6 +27,7 @@ export {
   loraStackOut,
   loraStackShapes,
 } from './lora-stacks.ts';
+export { deviceLoraStackNames, deviceLoraStacks, type DeviceLoraStacks } from './lora-grouped.ts';
 export { type KvDtype } from './device-engine.ts';
 export { INVISIBLE } from './fused-attention.ts';
 export { weightIndexOfGraph } from './weight-index-of-graph.ts';

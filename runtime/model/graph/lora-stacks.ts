@@ -1,9 +1,10 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
 import { DataType, Graph } from '../onnx/index.ts';
-import { checkLoraSpec, type LoraGraphSpec, loraStackNames, loraTargetDims } from './lora.ts';
+import { checkLoraSpec, type LoraGraphSpec } from './lora.ts';
+import { deviceLoraStacks } from './lora-grouped.ts';
 
 /*
- * The adapter slot stacks (lora.ts) kept on the device, as the device contract keeps its KV pools
+ * The device step's adapter slot stacks (lora-grouped.ts) kept on the device, as the device contract keeps its KV pools
  * (device-engine.ts): made zeroed there, then a slot's rows are scattered in when an adapter is written
  * to it, so a step feeds the stacks it holds and only the written adapter's rows cross the bus, once.
  */
@@ -21,18 +22,12 @@ export const LORA_WRITE_PACK = 'lora_rows_packed';
 /** [stacks] int64, read on the host: each stack's share of the pack. */
 export const LORA_WRITE_PACK_SIZES = 'lora_rows_sizes';
 
-/** Every stack's name and shape [L*S, in, R] or [L*S, R, out], in the spec's target order. */
+/** Every device stack's name and shape (lora-grouped.ts), each group's A then its B. */
 export function loraStackShapes(a: ResolvedArchitecture, spec: LoraGraphSpec): [string, number[]][] {
-  const LS = a.n_layer * spec.slots;
-  const R = spec.maxRank;
-  return spec.targets.flatMap((t) => {
-    const d = loraTargetDims(a, t);
-    const n = loraStackNames(t);
-    return [
-      [n.a, [LS, d.in, R]],
-      [n.b, [LS, R, d.out]],
-    ] as [string, number[]][];
-  });
+  return deviceLoraStacks(a, spec).flatMap((s) => [
+    [s.a.name, [...s.a.shape]],
+    [s.b.name, [...s.b.shape]],
+  ]);
 }
 
 /**

@@ -7,17 +7,13 @@ import { GraphBuildError } from './graph-build-error.ts';
  * slot, and each target projection adds that slot's low-rank product to the base output,
  * y = x W + (x A_slot) B_slot, with the adapter's scale folded into B. The slots' matrices are graph
  * inputs, stacked over layers and slots ([L*S, in, R] and [L*S, R, out]); slot 0 is zeros (the base
- * model). Two forms of the same products (LoraForm): on the CPU the step's tokens come grouped into
- * segments of one slot each (engine/runner/adapter-segments.ts): a slot's matrices are gathered once per
- * segment, the segment's tokens multiply against them as one batch row, and each token reads its delta
- * back from its cell. On WebGPU each token gathers its own slot's rows (Punica's BGMV shape): the
- * provider is bound by kernel dispatches, not bytes, and the segment grid's extra nodes and shapes cost
- * it more than the copies they save (bench:lora on the H100: 0.67 of the base model with segments
- * against 0.94 per token). A graph built without a spec has none of this: no inputs, no nodes.
+ * model). This is the host step graph's form (engine.onnx): the step's tokens come grouped into segments
+ * of one slot each (engine/runner/adapter-segments.ts), a slot's matrices are gathered once per segment,
+ * the segment's tokens multiply against them as one batch row, and each token reads its delta back from
+ * its cell. The device step graph gathers per token instead, q, k and v as one (lora-grouped.ts): its
+ * provider is bound by kernel dispatches, not bytes. A graph built without a spec has none of this: no
+ * inputs, no nodes.
  */
-
-/** Segments of one slot (the host step graph) or one gather per token (the device step graph). */
-export type LoraForm = 'segments' | 'tokens';
 
 /** PEFT's names for the projections an adapter may target (Llama-style models). */
 export const LORA_TARGETS = [
@@ -62,7 +58,7 @@ export function loraTargetDims(a: ResolvedArchitecture, t: LoraTarget): { in: nu
   return { in: i, out: o };
 }
 
-/** [T]: each token's slot (the per-token form; int32, unpacked from the device step's pack). */
+/** [T]: each token's slot (the device step's form, lora-grouped.ts: int32, from the step's pack). */
 export const ADAPTER_SLOT_INPUT = 'adapter_slot';
 /** [U]: each segment's slot. */
 export const ADAPTER_SEGMENT_SLOT_INPUT = 'adapter_segment_slot';
@@ -92,28 +88,19 @@ export function checkLoraSpec(a: ResolvedArchitecture, spec: LoraGraphSpec): voi
   }
 }
 
-/** The inputs that place a step's tokens, by form (the per-token form's slots come in the device step's pack). */
-export const loraLayoutInputs = (form: LoraForm): readonly string[] =>
-  form === 'segments'
-    ? [ADAPTER_SEGMENT_SLOT_INPUT, ADAPTER_SEGMENT_TOKENS_INPUT, ADAPTER_TOKEN_ROW_INPUT]
-    : [];
+/** The inputs that place a step's tokens in segments. */
+export const LORA_SEGMENT_INPUTS: readonly string[] = [
+  ADAPTER_SEGMENT_SLOT_INPUT,
+  ADAPTER_SEGMENT_TOKENS_INPUT,
+  ADAPTER_TOKEN_ROW_INPUT,
+];
 
-/**
- * Declares the adapter inputs (in an If's branch this records them for the enclosing graph). The per-token
- * form's slots are no input: the device step unpacks them, as int32, from its pack (step-pack.ts).
- */
-export function declareLoraInputs(
-  g: Graph,
-  a: ResolvedArchitecture,
-  spec: LoraGraphSpec,
-  form: LoraForm,
-): void {
+/** Declares the adapter inputs (in an If's branch this records them for the enclosing graph). */
+export function declareLoraInputs(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec): void {
   const LS = a.n_layer * spec.slots;
-  if (form === 'segments') {
-    g.input(ADAPTER_SEGMENT_SLOT_INPUT, DataType.INT64, ['U']);
-    g.input(ADAPTER_SEGMENT_TOKENS_INPUT, DataType.INT64, ['U', 'P']);
-    g.input(ADAPTER_TOKEN_ROW_INPUT, DataType.INT64, ['T']);
-  }
+  g.input(ADAPTER_SEGMENT_SLOT_INPUT, DataType.INT64, ['U']);
+  g.input(ADAPTER_SEGMENT_TOKENS_INPUT, DataType.INT64, ['U', 'P']);
+  g.input(ADAPTER_TOKEN_ROW_INPUT, DataType.INT64, ['T']);
   for (const t of spec.targets) {
     const d = loraTargetDims(a, t);
     const n = loraStackNames(t);
@@ -126,15 +113,16 @@ export function declareLoraInputs(
 export type LoraApply = (x: string, y: string, l: number, t: LoraTarget) => string;
 
 /** The LoraApply of one graph (or branch): each layer's stack rows and each input's cells are made once. */
-export function loraApply(g: Graph, spec: LoraGraphSpec, form: LoraForm): LoraApply {
-  const slotInput = form === 'segments' ? ADAPTER_SEGMENT_SLOT_INPUT : ADAPTER_SLOT_INPUT;
+export function loraApply(g: Graph, spec: LoraGraphSpec): LoraApply {
   const rows = new Map<number, string>();
   const rowsOf = (l: number) => {
     let r = rows.get(l);
     if (r === undefined) {
       // Layer l's matrices of slot s are row l*S + s of the stacks.
-      const offset = g.const(l * spec.slots, form === 'tokens' ? 'int32' : 'int64');
-      r = l === 0 ? slotInput : g.op('Add', [slotInput, offset]);
+      r =
+        l === 0
+          ? ADAPTER_SEGMENT_SLOT_INPUT
+          : g.op('Add', [ADAPTER_SEGMENT_SLOT_INPUT, g.const(l * spec.slots)]);
       rows.set(l, r);
     }
     return r;
@@ -144,10 +132,7 @@ export function loraApply(g: Graph, spec: LoraGraphSpec, form: LoraForm): LoraAp
   const cells = (x: string) => {
     let c = cellsOf.get(x);
     if (c === undefined) {
-      c =
-        form === 'segments'
-          ? g.op('Gather', [x, ADAPTER_SEGMENT_TOKENS_INPUT], { axis: 0 }) // [U, P, in]
-          : g.op('Unsqueeze', [x, g.const([1])]); // [T, 1, in]
+      c = g.op('Gather', [x, ADAPTER_SEGMENT_TOKENS_INPUT], { axis: 0 }); // [U, P, in]
       cellsOf.set(x, c);
     }
     return c;
@@ -156,13 +141,12 @@ export function loraApply(g: Graph, spec: LoraGraphSpec, form: LoraForm): LoraAp
     if (!spec.targets.includes(t)) return y;
     const n = loraStackNames(t);
     const idx = rowsOf(l);
-    const a = g.op('Gather', [n.a, idx], { axis: 0 }); // [U, in, R] (U = T per token)
+    const a = g.op('Gather', [n.a, idx], { axis: 0 }); // [U, in, R]
     const b = g.op('Gather', [n.b, idx], { axis: 0 }); // [U, R, out]
     const product = g.matmul(g.matmul(cells(x), a), b); // [U, P, out]
-    const delta =
-      form === 'segments'
-        ? g.op('Gather', [g.op('Flatten', [product], { axis: 2 }), ADAPTER_TOKEN_ROW_INPUT], { axis: 0 })
-        : g.op('Squeeze', [product, g.const([1])]);
+    const delta = g.op('Gather', [g.op('Flatten', [product], { axis: 2 }), ADAPTER_TOKEN_ROW_INPUT], {
+      axis: 0,
+    });
     return g.op('Add', [y, delta]);
   };
 }

@@ -1,13 +1,20 @@
 // The adapter slot stacks the device runner holds (device contract, on the CPU provider, where the held
-// tensors are readable): after every slot write, an eviction included, they equal the host arrays, and only
-// the written slot's rows are sent; when the device cannot hold them, the step is fed the host arrays.
+// tensors are readable): after every slot write, an eviction included, they equal the host arrays laid out
+// as graph/lora-grouped.ts states (computed here element by element from that statement: q, k and v's A
+// side by side, their B block-diagonal), and only the written slot's rows are sent; when the device cannot
+// hold them, the step is fed the same layout from the host arrays.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type ort from 'onnxruntime-node';
 import { AdapterMemory, loadPeftAdapter } from '../../../runtime/adapters/index.ts';
 import { DeviceAdapterStacks } from '../../../runtime/engine/runner/device-adapter-stacks.ts';
 import { resolveArchitecture } from '../../../runtime/model/architecture.ts';
-import { LORA_WRITE_ROWS, loraStackNames } from '../../../runtime/model/graph/index.ts';
+import {
+  deviceLoraStacks,
+  type DeviceLoraStacks,
+  LORA_WRITE_ROWS,
+  loraTargetDims,
+} from '../../../runtime/model/graph/index.ts';
 import { type LoadedModel, loadModel, type LoraStackSessions } from '../../../runtime/model/index.ts';
 import { tempHfModelFolder } from '../../support/hf-model-folder.ts';
 import { LORA_ADAPTERS, LORA_SPEC, loraDir } from '../../support/lora-fixtures.ts';
@@ -16,11 +23,14 @@ describe('adapter slot stacks held on the device (cpu provider, device KV)', { t
   let folder: { dir: string; remove(): Promise<void> };
   let model: LoadedModel;
   let memory: AdapterMemory;
+  let layout: DeviceLoraStacks[];
+  let arch: ReturnType<typeof resolveArchitecture>;
   before(async () => {
     folder = await tempHfModelFolder('llama');
     model = await loadModel(folder.dir, { intraOpThreads: 1, deviceKv: 'float32', adapters: LORA_SPEC });
-    const arch = resolveArchitecture(model.manifest.architecture);
+    arch = resolveArchitecture(model.manifest.architecture);
     memory = new AdapterMemory(arch, LORA_SPEC);
+    layout = deviceLoraStacks(arch, LORA_SPEC);
     for (const name of LORA_ADAPTERS)
       assert.ok(memory.register(name, await loadPeftAdapter(loraDir(name), arch, LORA_SPEC)));
     // The r4 fixture's weights under a third id: a third adapter over two slots evicts one.
@@ -31,15 +41,41 @@ describe('adapter slot stacks held on the device (cpu provider, device KV)', { t
     await folder?.remove();
   });
 
+  /**
+   * A group's stacks from the host arrays, element by element: row w of A is [in, n*R] with target m's
+   * A[w][i][r] at (i, m*R + r); row w of B is [n*R, outs] with target m's B[w][r][o] at (m*R + r, m's
+   * first column + o), zeros elsewhere.
+   */
+  const expected = (g: DeviceLoraStacks): { a: Float32Array; b: Float32Array } => {
+    const [W, IN, NR] = g.a.shape;
+    const OUTS = g.b.shape[2];
+    const R = LORA_SPEC.maxRank;
+    const a = new Float32Array(W * IN * NR);
+    const b = new Float32Array(W * NR * OUTS);
+    let first = 0;
+    g.targets.forEach((t, m) => {
+      const host = memory.stacks.stacks.find((s) => s.target === t)!;
+      const OUT = loraTargetDims(arch, t).out;
+      for (let w = 0; w < W; w++)
+        for (let r = 0; r < R; r++) {
+          for (let i = 0; i < IN; i++) a[(w * IN + i) * NR + m * R + r] = host.a[(w * IN + i) * R + r]!;
+          for (let o = 0; o < OUT; o++)
+            b[(w * NR + m * R + r) * OUTS + first + o] = host.b[(w * R + r) * OUT + o]!;
+        }
+      first += OUT;
+    });
+    return { a, b };
+  };
+
   /** Binds the stacks as a step would and checks every one against the host arrays. */
   const expectHeld = async (held: DeviceAdapterStacks, what: string) => {
     const feeds: Record<string, ort.Tensor> = {};
     await held.bind(feeds);
-    for (const s of memory.stacks.stacks) {
-      const n = loraStackNames(s.target);
-      assert.deepEqual(feeds[n.a]!.data, s.a, `${what}: ${n.a}`);
-      assert.deepEqual(feeds[n.b]!.data, s.b, `${what}: ${n.b}`);
-      assert.notEqual(feeds[n.a]!.data, s.a, `${what}: ${n.a} is the held copy, not the host array`);
+    for (const g of layout) {
+      const want = expected(g);
+      assert.deepEqual(feeds[g.a.name]!.dims, g.a.shape, `${what}: ${g.a.name}'s shape`);
+      assert.deepEqual(feeds[g.a.name]!.data, want.a, `${what}: ${g.a.name}`);
+      assert.deepEqual(feeds[g.b.name]!.data, want.b, `${what}: ${g.b.name}`);
     }
   };
 
@@ -58,7 +94,12 @@ describe('adapter slot stacks held on the device (cpu provider, device KV)', { t
       } as unknown as ort.InferenceSession,
     };
     const L = model.manifest.architecture.n_layer;
-    const held = new DeviceAdapterStacks(memory.stacks, counting);
+    // q, k and v are one group, gate and up another.
+    assert.deepEqual(
+      layout.map((g) => g.targets),
+      [['q_proj', 'k_proj', 'v_proj'], ['o_proj'], ['gate_proj', 'up_proj'], ['down_proj']],
+    );
+    const held = new DeviceAdapterStacks(memory.stacks, layout, counting);
     await expectHeld(held, 'zeroed');
     await expectHeld(held, 'no write since');
     assert.deepEqual(sent, [], 'nothing written, nothing sent');
@@ -88,18 +129,20 @@ describe('adapter slot stacks held on the device (cpu provider, device KV)', { t
       write: { run: () => Promise.reject(new Error('buffer too large')) },
     } as unknown as LoraStackSessions;
     for (const held of [
-      new DeviceAdapterStacks(memory.stacks, failing),
-      new DeviceAdapterStacks(memory.stacks, undefined, 'the sessions did not open'),
+      new DeviceAdapterStacks(memory.stacks, layout, failing),
+      new DeviceAdapterStacks(memory.stacks, layout, undefined, 'the sessions did not open'),
     ]) {
-      const feeds: Record<string, ort.Tensor> = {};
-      await held.bind(feeds);
+      await expectHeld(held, 'fallback');
       assert.equal(held.location, 'host');
       assert.match(held.fallback!, /buffer too large|did not open/);
-      for (const s of memory.stacks.stacks) {
-        const n = loraStackNames(s.target);
-        assert.equal(feeds[n.a]!.data, s.a, `${n.a}: the host array itself`);
-        assert.equal(feeds[n.b]!.data, s.b, `${n.b}: the host array itself`);
-      }
+      const feeds: Record<string, ort.Tensor> = {};
+      await held.bind(feeds);
+      const o = memory.stacks.stacks.find((s) => s.target === 'o_proj')!;
+      assert.equal(feeds.lora_a_o_proj!.data, o.a, 'a group of one: the host array itself');
+      // A slot written after: the next step's feeds have it.
+      memory.acquire(LORA_ADAPTERS[1]);
+      await expectHeld(held, 'fallback after a write');
+      memory.release(LORA_ADAPTERS[1]);
     }
   });
 });
