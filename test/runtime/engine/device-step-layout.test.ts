@@ -5,9 +5,15 @@
 // the same layout end to end against full recompute.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildDeviceStepInputs, type PathInputs } from '../../../runtime/engine/runner/device-step-inputs.ts';
+import ort from 'onnxruntime-node';
+import {
+  buildDeviceStepInputs,
+  deviceStepFeeds,
+  type PathInputs,
+} from '../../../runtime/engine/runner/device-step-inputs.ts';
 import type { StepEntry } from '../../../runtime/engine/runner/step-inputs.ts';
 import { INVISIBLE } from '../../../runtime/model/graph/index.ts';
+import { STEP_PACK, STEP_PACK_SIZES, stepPackPieces } from '../../../runtime/model/graph/step-pack.ts';
 import { mulberry32 } from '../../../runtime/random/mulberry32.ts';
 
 function checkLayout(entries: StepEntry[], blockSize: number) {
@@ -99,5 +105,65 @@ describe('device step layout (fused attention)', () => {
     assert.deepEqual([...s.prefill.queryPos], [-1]);
     assert.deepEqual([...s.tokenRow], [1n, 2n]);
     assert.deepEqual([...s.logitsIndex], [0n, 1n]);
+  });
+
+  it("travels packed: the pack splits back into every piece exactly, with the paths' shapes beside it", () => {
+    const view = new ort.Tensor('int64', BigInt64Array.of(-1n, 4n, 8n), [3]);
+    for (let seed = 1; seed <= 20; seed++) {
+      const entries = randomStep(seed, 4);
+      const s = buildDeviceStepInputs(entries, 4);
+      const slots = Int32Array.from({ length: s.numTokens }, (_, t) => (t * 5 + seed) % 7);
+      const feeds = deviceStepFeeds(s, view, slots);
+      const names = stepPackPieces(true);
+      const sizes = [...(feeds[STEP_PACK_SIZES]!.data as BigInt64Array)].map(Number);
+      assert.equal(sizes.length, names.length);
+      const pack = feeds[STEP_PACK]!.data as Float32Array;
+      assert.equal(
+        pack.length,
+        sizes.reduce((a, b) => a + b, 0),
+      );
+      const want: Record<string, ArrayLike<number | bigint>> = {
+        input_ids: s.inputIds,
+        positions: s.positions,
+        token_row: s.tokenRow,
+        logits_index: s.logitsIndex,
+        prefill_blocks: s.prefill.blocks,
+        prefill_key_pos: s.prefill.keyPos,
+        prefill_query: s.prefill.query,
+        prefill_query_pos: s.prefill.queryPos,
+        decode_blocks: s.decode.blocks,
+        decode_key_pos: s.decode.keyPos,
+        decode_query: s.decode.query,
+        decode_query_pos: s.decode.queryPos,
+        adapter_slot: slots,
+      };
+      let at = 0;
+      names.forEach((n, i) => {
+        const got = [...pack.subarray(at, at + sizes[i]!)];
+        assert.deepEqual(got, Array.from(want[n]!, Number), `seed ${seed}: ${n}`);
+        at += sizes[i]!;
+      });
+      for (const [path, p] of [['prefill', s.prefill] as const, ['decode', s.decode] as const]) {
+        const [S, MB, QM] = p.shape;
+        const shape = (of: string) => [...(feeds[`${path}_${of}_shape`]!.data as BigInt64Array)].map(Number);
+        assert.deepEqual(shape('blocks'), [S, MB]);
+        assert.deepEqual(shape('rows'), [S, QM]);
+        assert.deepEqual(shape('keys'), [S, MB * 4]);
+      }
+      // The pool write's slots stay int64, outside the pack.
+      assert.deepEqual([...(feeds.write_slots!.data as BigInt64Array)].map(Number), [...s.slots]);
+    }
+  });
+
+  it('refuses an index float32 cannot hold exactly', () => {
+    const s = buildDeviceStepInputs(
+      [{ tokens: [2 ** 24 + 1], numComputed: 0, numNew: 1, blockTable: [0], samples: true }],
+      4,
+    );
+    const view = new ort.Tensor('int64', BigInt64Array.of(-1n, 4n, 8n), [3]);
+    assert.throws(
+      () => deviceStepFeeds(s, view),
+      /input_ids holds 16777217, outside float32's exact whole numbers/,
+    );
   });
 });
