@@ -31,7 +31,7 @@ export interface PathInputs {
   readonly blocks: BigInt64Array;
   /** [S, L]: the position each column holds for its sequence, or INVISIBLE. */
   readonly keyPos: Float32Array;
-  /** [S, QM]: each query row's token, or T (the graph's zero row) for padding. */
+  /** [S, QM]: each query row's token, or 0 for padding (any token does: the row sees nothing). */
   readonly query: BigInt64Array;
   /** [S, QM]: each query row's position, or -1 for padding (it sees nothing). */
   readonly queryPos: Float32Array;
@@ -58,8 +58,8 @@ export function buildDeviceStepInputs(entries: readonly StepEntry[], blockSize: 
   });
   const T = tokens.numTokens;
   const tokenRow = new BigInt64Array(T);
-  const p = packPath(prefill, T, blockSize, tokenRow, 0);
-  const d = packPath(decode, T, blockSize, tokenRow, p.shape[0] * p.shape[2]);
+  const p = packPath(prefill, blockSize, tokenRow, 0);
+  const d = packPath(decode, blockSize, tokenRow, p.shape[0] * p.shape[2]);
   return { ...tokens, prefill: p, decode: d, tokenRow };
 }
 
@@ -69,7 +69,6 @@ export function buildDeviceStepInputs(entries: readonly StepEntry[], blockSize: 
  */
 function packPath(
   seqs: readonly Sequence[],
-  T: number,
   blockSize: number,
   tokenRow: BigInt64Array,
   rowBase: number,
@@ -80,7 +79,7 @@ function packPath(
   const L = MB * blockSize;
   const blocks = new BigInt64Array(S * MB);
   const keyPos = new Float32Array(S * L).fill(INVISIBLE);
-  const query = new BigInt64Array(S * QM).fill(BigInt(T));
+  const query = new BigInt64Array(S * QM);
   const queryPos = new Float32Array(S * QM).fill(-1);
   seqs.forEach((seq, s) => {
     seq.blocks.forEach((block, j) => (blocks[s * MB + j] = BigInt(block)));

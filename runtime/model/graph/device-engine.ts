@@ -69,7 +69,6 @@ export function deviceEngineGraph(
   attachWeights(g, a, w);
 
   const dims: HeadDims = [KVH, G, Dh];
-  const qPadRow = g.full([1, KVH, G, Dh], 0);
   const writeIndex = g.op('Unsqueeze', [writeSlots, g.const([1])]); // [T,1]: one pool row per token
   const rope = rotaryRows(g, a, step.positions);
   // x is the residual stream, h its norm: each skipNorm adds a block's output to x and norms the sum.
@@ -82,10 +81,9 @@ export function deviceEngineGraph(
     const vOut = `v_pool_out_${l}`;
     g.node('ScatterND', [kPool[l]!, writeIndex, stored(k)], [kOut]);
     g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [vOut]);
-    const qPad = g.op('Concat', [q, qPadRow], { axis: 0 }); // [T+1,KVH,G,Dh]
     const kBlocks = g.op('Reshape', [kOut, blockView]);
     const vBlocks = g.op('Reshape', [vOut, blockView]);
-    const rows = paths.map((p) => pathAttention(g, p, qPad, kBlocks, vBlocks, dims, kvDtype));
+    const rows = paths.map((p) => pathAttention(g, p, q, kBlocks, vBlocks, dims, kvDtype));
     const out = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 }); // [T,H*Dh]
     const attended = skipNorm(g, a, x, outputProjection(g, a, out, l, adapt), layerWeight(l, 'ln2'));
     const next = l + 1 < L ? layerWeight(l + 1, 'ln1') : 'ln_f';

@@ -24,7 +24,7 @@ export const INVISIBLE = 2 ** 30;
 export interface AttentionPath {
   /** [S, MB] the pool blocks of each sequence, in order. */
   readonly blocks: string;
-  /** [S, QM] each query row's token, T for a padding row (the zero row after the step's queries). */
+  /** [S, QM] each query row's token (a padding row: 0, which it reads and does not see). */
   readonly query: string;
   /** [S, 1, QM*G, L] additive mask, built once for every layer (attentionPath). */
   readonly bias: string;
@@ -45,14 +45,14 @@ export function attentionPath(g: Graph, p: PathPieces, G: number): AttentionPath
 }
 
 /**
- * One path's attention output, a row per query row [S*QM, H*Dh], from the queries with a zero row
- * appended (qPad [T+1, KVH, G, Dh]) and the written pools seen as blocks ([blocks, BS, KVH*Dh]); the
- * kernel scales the scores by 1/sqrt(Dh).
+ * One path's attention output, a row per query row [S*QM, H*Dh], from the step's queries (q [T, KVH, G,
+ * Dh]; a padding row reads token 0's, sees nothing, and its output is dropped) and the written pools seen
+ * as blocks ([blocks, BS, KVH*Dh]); the kernel scales the scores by 1/sqrt(Dh).
  */
 export function pathAttention(
   g: Graph,
   p: AttentionPath,
-  qPad: string,
+  q: string,
   kBlocks: string,
   vBlocks: string,
   [KVH, G, Dh]: HeadDims,
@@ -63,10 +63,10 @@ export function pathAttention(
     const f = kvDtype === 'float16' ? g.op('Cast', [t], { to: F }) : t;
     return g.reshape(f, [0, -1, KVH * Dh]); // [S,L,KVH*Dh]
   };
-  let q = g.op('Gather', [qPad, p.query], { axis: 0 }); // [S,QM,KVH,G,Dh]
-  if (G > 1) q = g.transpose(q, [0, 1, 3, 2, 4]); // [S,QM,G,KVH,Dh]
-  q = g.reshape(q, [0, -1, KVH * Dh]); // [S,QM*G,KVH*Dh]
-  const o = g.contrib('MultiHeadAttention', [q, read(kBlocks), read(vBlocks), '', '', p.bias], {
+  let rows = g.op('Gather', [q, p.query], { axis: 0 }); // [S,QM,KVH,G,Dh]
+  if (G > 1) rows = g.transpose(rows, [0, 1, 3, 2, 4]); // [S,QM,G,KVH,Dh]
+  rows = g.reshape(rows, [0, -1, KVH * Dh]); // [S,QM*G,KVH*Dh]
+  const o = g.contrib('MultiHeadAttention', [rows, read(kBlocks), read(vBlocks), '', '', p.bias], {
     num_heads: KVH,
     scale: float(1 / Math.sqrt(Dh)),
   });

@@ -61,11 +61,15 @@ function checkLayout(entries: StepEntry[], blockSize: number) {
         assert.equal(block, e.blockTable[j], `block ${j} of the sequence is read in order`);
     }
   }
+  // Every row that is no token's is padding: it sees nothing (position -1) and reads token 0's query.
+  let rows = 0;
   for (const p of [s.prefill, s.decode]) {
-    p.query.forEach((q, r) => {
-      if (Number(q) === T) assert.equal(p.queryPos[r], -1, `padding row ${r} sees nothing`);
+    p.queryPos.forEach((pos, r) => {
+      if (pos === -1) assert.equal(Number(p.query[r]), 0, `padding row ${r} reads token 0`);
+      else rows++;
     });
   }
+  assert.equal(rows, T, 'one row a token, the rest padding');
   return s;
 }
 
