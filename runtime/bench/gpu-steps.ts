@@ -256,13 +256,7 @@ export async function stepInputsSplit(
     blockTable: kv.blockTable(`s${b}`),
     samples: true,
   }));
-  const a = model.manifest.architecture;
-  const view = new ort.Tensor(
-    'int64',
-    BigInt64Array.from([-1, shape.blockSize, a.n_kv_head * a.head_dim].map(BigInt)),
-    [3],
-  );
-  const hostFeeds = deviceStepFeeds(buildDeviceStepInputs(entries, shape.blockSize), view);
+  const hostFeeds = deviceStepFeeds(buildDeviceStepInputs(entries, shape.blockSize), shape.blockSize);
   const uploaders = new Map<string, ort.InferenceSession>();
   const deviceFeeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(hostFeeds)) {

@@ -67,18 +67,11 @@ export class DeviceKVPool {
     }
   }
 
-  /** Copy-on-write: each copied block's slots, in every pool, from its source block. */
+  /** Copy-on-write: each copied block, in every pool, from its source block. */
   async copy(copies: readonly BlockCopy[]): Promise<void> {
     if (copies.length === 0) return;
-    const bs = this.blockSize;
-    const src = new BigInt64Array(copies.length * bs);
-    const dst = new BigInt64Array(copies.length * bs);
-    copies.forEach((c, i) => {
-      for (let o = 0; o < bs; o++) {
-        src[i * bs + o] = BigInt(c.src * bs + o);
-        dst[i * bs + o] = BigInt(c.dst * bs + o);
-      }
-    });
+    const src = BigInt64Array.from(copies, (c) => BigInt(c.src));
+    const dst = BigInt64Array.from(copies, (c) => BigInt(c.dst));
     const feeds: Record<string, ort.Tensor> = {
       copy_src: new ort.Tensor('int64', src, [src.length]),
       copy_dst: new ort.Tensor('int64', dst, [dst.length]),
@@ -103,7 +96,7 @@ export class DeviceKVPool {
   }
 
   async #make(): Promise<void> {
-    const shape = [this.slots, this.#kvHeads, this.#headDim].map(BigInt);
+    const shape = [this.numBlocks, this.blockSize, this.#kvHeads * this.#headDim].map(BigInt);
     const out = await this.#sessions.init.run({
       pool_shape: new ort.Tensor('int64', BigInt64Array.from(shape), [3]),
     });

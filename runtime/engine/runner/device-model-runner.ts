@@ -21,8 +21,6 @@ import type { StepEntry } from './step-inputs.ts';
 export class DeviceModelRunner {
   readonly #session: ort.InferenceSession;
   readonly #pool: DeviceKVPool;
-  /** [-1, blockSize, KVH*Dh]: the pools as the graph reads them. */
-  readonly #blockView: ort.Tensor;
   /** The adapter stacks, when the model was loaded with adapter slots. */
   readonly adapterStacks: DeviceAdapterStacks | undefined;
 
@@ -35,8 +33,6 @@ export class DeviceModelRunner {
     this.#session = device.step;
     this.#pool = pool;
     const a = model.manifest.architecture;
-    const view = [-1, pool.blockSize, a.n_kv_head * a.head_dim].map(BigInt);
-    this.#blockView = new ort.Tensor('int64', BigInt64Array.from(view), [3]);
     this.adapterStacks =
       opts.adapters &&
       new DeviceAdapterStacks(
@@ -50,7 +46,11 @@ export class DeviceModelRunner {
   async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
     await this.#pool.copy(copies);
     const s = buildDeviceStepInputs(entries, this.#pool.blockSize);
-    const feeds = deviceStepFeeds(s, this.#blockView, this.adapterStacks && tokenSlots(entries, s.numTokens));
+    const feeds = deviceStepFeeds(
+      s,
+      this.#pool.blockSize,
+      this.adapterStacks && tokenSlots(entries, s.numTokens),
+    );
     if (this.adapterStacks) await this.adapterStacks.bind(feeds);
     const fetches: Record<string, ort.Tensor | null> = { logits: null };
     await this.#pool.bind(feeds, fetches);

@@ -96,12 +96,12 @@ function packPath(
 /**
  * The device step's feeds for this layout (graph/step-pack.ts): its small inputs packed in one float32
  * tensor with their lengths and the paths' shapes beside it (read on the host, not sent up), the pool
- * write's slots, and `blockView` ([-1, blockSize, KVH*Dh]). `adapterSlots`: each token's slot, for a
+ * write's index (each token's block and offset in the block-major pools). `adapterSlots`: each token's slot, for a
  * step graph with adapters.
  */
 export function deviceStepFeeds(
   s: DeviceStepInputs,
-  blockView: ort.Tensor,
+  blockSize: number,
   adapterSlots?: Int32Array,
 ): Record<string, ort.Tensor> {
   const pieces: Record<string, BigInt64Array | Int32Array | Float32Array> = {
@@ -143,12 +143,14 @@ export function deviceStepFeeds(
     [STEP_PACK]: new ort.Tensor('float32', packed, [packed.length]),
     [STEP_PACK_SIZES]: i64(sizes),
     ...shapes,
-    write_slots: new ort.Tensor(
+    write_index: new ort.Tensor(
       'int64',
-      BigInt64Array.from(s.slots, (x) => BigInt(x)),
-      [s.numTokens],
+      BigInt64Array.from({ length: 2 * s.numTokens }, (_, k) => {
+        const slot = s.slots[k >> 1]!;
+        return BigInt(k & 1 ? slot % blockSize : Math.floor(slot / blockSize));
+      }),
+      [s.numTokens, 2],
     ),
-    block_view: blockView,
   };
 }
 

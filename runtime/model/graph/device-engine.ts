@@ -12,11 +12,11 @@ import { attachWeights, type WeightSource } from './weights.ts';
 /*
  * device_engine: the paged contract for a KV pool that lives on the accelerator (WebGPU). engine.onnx
  * reads host pools and hands the step's keys and values back for the host to write; here each layer's
- * pool is a device buffer [slots, KVH, Dh] that the graph writes and reads: ScatterND puts the step's
- * keys and values at write_slots and returns the pool as k_pool_out_l / v_pool_out_l, which the runner
- * feeds to the next step (runner/device-kv-pool.ts), so nothing of the pool crosses the bus. Slot s is
- * block * blockSize + offset: the written pools viewed as [blocks, blockSize, KVH*Dh] are what each
- * sequence gathers, its new tokens included, for one MultiHeadAttention per path (fused-attention.ts).
+ * pool is a device buffer [blocks, blockSize, KVH*Dh] that the graph writes and reads: ScatterND puts the
+ * step's keys and values at write_index (each token's block and offset) and returns the pool as
+ * k_pool_out_l / v_pool_out_l, which the runner feeds to the next step (runner/device-kv-pool.ts), so
+ * nothing of the pool crosses the bus. Each sequence gathers its blocks of the written pools, its new
+ * tokens included, for one MultiHeadAttention per path (fused-attention.ts).
  *
  * Attention in one kernel, not partial softmaxes merged as engine.onnx does (attention.ts), and the rest
  * of each layer in ONNX Runtime's fused kernels (device-layers.ts): measured on the H100 (BENCHMARKS.md),
@@ -38,6 +38,9 @@ export type KvDtype = 'float32' | 'float16';
 
 export const kvDataType = (d: KvDtype): DataType => (d === 'float16' ? FLOAT16 : F);
 
+/** A layer's pool: [blocks, block size, KVH*Dh], block-major, as each sequence reads it. */
+const POOL_DIMS = (a: ResolvedArchitecture) => ['NB', 'BS', a.n_kv_head * a.head_dim];
+
 /**
  * Each layer writes the step's keys and values into its pools first, then each path's sequences attend
  * over their gathered blocks, the new tokens included, in one MultiHeadAttention; every token takes its
@@ -54,12 +57,11 @@ export function deviceEngineGraph(
   const g = new Graph('warmgate_device_engine');
   const KV = kvDataType(kvDtype);
   const step = unpackStep(g, lora !== undefined);
-  const kPool = Array.from({ length: L }, (_, l) => g.input(`k_pool_${l}`, KV, ['P', KVH, Dh]));
-  const vPool = Array.from({ length: L }, (_, l) => g.input(`v_pool_${l}`, KV, ['P', KVH, Dh]));
-  // ScatterND's indices are int64 only: the pool write's slots are not in the pack.
-  const writeSlots = g.input('write_slots', I, ['T']);
-  // [-1, block size, KVH*Dh]: the pools seen as blocks, the unit a sequence reads.
-  const blockView = g.input('block_view', I, [3]);
+  // Block-major pools [blocks, block size, KVH*Dh]: the unit a sequence reads, with no view to make.
+  const kPool = Array.from({ length: L }, (_, l) => g.input(`k_pool_${l}`, KV, POOL_DIMS(a)));
+  const vPool = Array.from({ length: L }, (_, l) => g.input(`v_pool_${l}`, KV, POOL_DIMS(a)));
+  // [T, 2]: each token's block and offset. ScatterND's indices are int64 only: not in the pack.
+  const writeIndex = g.input('write_index', I, ['T', 2]);
   const paths = [attentionPath(g, step.prefill, G), attentionPath(g, step.decode, G)];
   // Per token, its row among the prefill path's S*QM rows then the decode path's.
   const tokenRow = step.tokenRow;
@@ -69,21 +71,20 @@ export function deviceEngineGraph(
   attachWeights(g, a, w);
 
   const dims: HeadDims = [KVH, G, Dh];
-  const writeIndex = g.op('Unsqueeze', [writeSlots, g.const([1])]); // [T,1]: one pool row per token
+  // Rotated keys come as RotaryEmbedding's batch of one: their index gets the same leading 1.
+  const batchedIndex = a.position === 'rope' ? g.op('Unsqueeze', [writeIndex, g.const([0])]) : writeIndex;
   const rope = rotaryRows(g, a, step.positions);
   // x is the residual stream, h its norm: each skipNorm adds a block's output to x and norms the sum.
   let x = embed(g, a, step.ids, a.position === 'rope' ? step.positions : step.positionIndex());
   let h = firstNorm(g, a, x, layerWeight(0, 'ln1'));
   for (let l = 0; l < L; l++) {
-    const { q, k, v } = deviceQkv(g, a, h, l, rope, adapt);
+    const { q, k, v, keysBatched } = deviceQkv(g, a, h, l, rope, adapt);
     const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
     const kOut = `k_pool_out_${l}`;
     const vOut = `v_pool_out_${l}`;
-    g.node('ScatterND', [kPool[l]!, writeIndex, stored(k)], [kOut]);
+    g.node('ScatterND', [kPool[l]!, keysBatched ? batchedIndex : writeIndex, stored(k)], [kOut]);
     g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [vOut]);
-    const kBlocks = g.op('Reshape', [kOut, blockView]);
-    const vBlocks = g.op('Reshape', [vOut, blockView]);
-    const rows = paths.map((p) => pathAttention(g, p, q, kBlocks, vBlocks, dims, kvDtype));
+    const rows = paths.map((p) => pathAttention(g, p, q, kOut, vOut, dims, kvDtype));
     const out = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 }); // [T,H*Dh]
     const attended = skipNorm(g, a, x, outputProjection(g, a, out, l, adapt), layerWeight(l, 'ln2'));
     const next = l + 1 < L ? layerWeight(l + 1, 'ln1') : 'ln_f';
@@ -96,18 +97,19 @@ export function deviceEngineGraph(
   g.op('Gemm', [g.op('Gather', [h, logitsIndex], { axis: 0 }), head], { transB: 1 }, 'logits');
   g.output('logits', F, ['R', V]);
   for (let l = 0; l < L; l++) {
-    g.output(`k_pool_out_${l}`, KV, ['P', KVH, Dh]);
-    g.output(`v_pool_out_${l}`, KV, ['P', KVH, Dh]);
+    g.output(`k_pool_out_${l}`, KV, POOL_DIMS(a));
+    g.output(`v_pool_out_${l}`, KV, POOL_DIMS(a));
   }
   return g;
 }
 
 /**
- * A zeroed pool per layer, made on the device: ConstantOfShape of `pool_shape` [P, KVH, Dh]. Open it with
- * the optimizer off: merged as equal subexpressions, the layers' pools would be one buffer.
+ * A zeroed pool per layer, made on the device: ConstantOfShape of `pool_shape` [blocks, block size,
+ * KVH*Dh]. Open it with the optimizer off: merged as equal subexpressions, the layers' pools would be one
+ * buffer.
  */
 export function kvPoolInitGraph(a: ResolvedArchitecture, kvDtype: KvDtype): Graph {
-  const { L, KVH, Dh } = dimsOf(a);
+  const { L } = dimsOf(a);
   const KV = kvDataType(kvDtype);
   const g = new Graph('warmgate_kv_pool_init');
   const shape = g.input('pool_shape', I, [3]);
@@ -116,28 +118,28 @@ export function kvPoolInitGraph(a: ResolvedArchitecture, kvDtype: KvDtype): Grap
       const name = `${side}_pool_${l}`;
       if (kvDtype === 'float32') g.node('ConstantOfShape', [shape], [name]);
       else g.node('Cast', [g.op('ConstantOfShape', [shape])], [name], { to: FLOAT16 });
-      g.output(name, KV, ['P', KVH, Dh]);
+      g.output(name, KV, POOL_DIMS(a));
     }
   }
   return g;
 }
 
 /**
- * Copy-on-write on the device: rows copy_src of every pool go to rows copy_dst (whole blocks, one row
- * a slot), written in place like the engine's writes.
+ * Copy-on-write on the device: blocks copy_src of every pool go to blocks copy_dst, written in place like
+ * the engine's writes.
  */
 export function kvCopyGraph(a: ResolvedArchitecture, kvDtype: KvDtype): Graph {
-  const { L, KVH, Dh } = dimsOf(a);
+  const { L } = dimsOf(a);
   const KV = kvDataType(kvDtype);
   const g = new Graph('warmgate_kv_copy');
   const src = g.input('copy_src', I, ['C']);
   const dst = g.op('Unsqueeze', [g.input('copy_dst', I, ['C']), g.const([1])]);
   for (let l = 0; l < L; l++) {
     for (const side of ['k', 'v']) {
-      const pool = g.input(`${side}_pool_${l}`, KV, ['P', KVH, Dh]);
-      const rows = g.op('Gather', [pool, src], { axis: 0 });
-      g.node('ScatterND', [pool, dst, rows], [`${side}_pool_out_${l}`]);
-      g.output(`${side}_pool_out_${l}`, KV, ['P', KVH, Dh]);
+      const pool = g.input(`${side}_pool_${l}`, KV, POOL_DIMS(a));
+      const blocks = g.op('Gather', [pool, src], { axis: 0 });
+      g.node('ScatterND', [pool, dst, blocks], [`${side}_pool_out_${l}`]);
+      g.output(`${side}_pool_out_${l}`, KV, POOL_DIMS(a));
     }
   }
   return g;

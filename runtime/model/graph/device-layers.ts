@@ -73,7 +73,11 @@ function rotate(g: Graph, x: string, heads: number, r: RotaryRows): string {
   return g.contrib('RotaryEmbedding', [rows, r.offset, r.cos, r.sin], { interleaved: 0, ...attrs });
 }
 
-/** Layer l's queries [T, KVH, G, Dh] (not scaled: the attention kernel scales), keys and values [T, KVH, Dh]. */
+/**
+ * Layer l's queries [T, KVH, G, Dh] (not scaled: the attention kernel scales), and its keys and values as
+ * the pool stores a token's (KVH*Dh wide): keys [1, T, KVH*Dh] when rotated (RotaryEmbedding's batch of
+ * one), else [T, KVH*Dh]; values [T, KVH*Dh].
+ */
 export function deviceQkv(
   g: Graph,
   a: ResolvedArchitecture,
@@ -81,7 +85,7 @@ export function deviceQkv(
   l: number,
   rope: RotaryRows | undefined,
   lora?: LoraApply,
-): { q: string; k: string; v: string } {
+): { q: string; k: string; v: string; keysBatched: boolean } {
   const { H, KVH, G, Dh } = dimsOf(a);
   let q = projection(g, a, h, l, 'q', lora);
   let k = projection(g, a, h, l, 'k', lora);
@@ -91,8 +95,9 @@ export function deviceQkv(
   }
   return {
     q: g.reshape(q, [-1, KVH, G, Dh]),
-    k: g.reshape(k, [-1, KVH, Dh]),
-    v: g.reshape(projection(g, a, h, l, 'v', lora), [-1, KVH, Dh]),
+    k,
+    v: projection(g, a, h, l, 'v', lora),
+    keysBatched: rope !== undefined,
   };
 }
 

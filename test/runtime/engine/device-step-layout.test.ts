@@ -5,7 +5,6 @@
 // the same layout end to end against full recompute.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import ort from 'onnxruntime-node';
 import {
   buildDeviceStepInputs,
   deviceStepFeeds,
@@ -112,12 +111,11 @@ describe('device step layout (fused attention)', () => {
   });
 
   it("travels packed: the pack splits back into every piece exactly, with the paths' shapes beside it", () => {
-    const view = new ort.Tensor('int64', BigInt64Array.of(-1n, 4n, 8n), [3]);
     for (let seed = 1; seed <= 20; seed++) {
       const entries = randomStep(seed, 4);
       const s = buildDeviceStepInputs(entries, 4);
       const slots = Int32Array.from({ length: s.numTokens }, (_, t) => (t * 5 + seed) % 7);
-      const feeds = deviceStepFeeds(s, view, slots);
+      const feeds = deviceStepFeeds(s, 4, slots);
       const names = stepPackPieces(true);
       const sizes = [...(feeds[STEP_PACK_SIZES]!.data as BigInt64Array)].map(Number);
       assert.equal(sizes.length, names.length);
@@ -154,8 +152,14 @@ describe('device step layout (fused attention)', () => {
         assert.deepEqual(shape('rows'), [S, QM]);
         assert.deepEqual(shape('keys'), [S, MB * 4]);
       }
-      // The pool write's slots stay int64, outside the pack.
-      assert.deepEqual([...(feeds.write_slots!.data as BigInt64Array)].map(Number), [...s.slots]);
+      // The pool write's index stays int64, outside the pack: each token's block and offset.
+      const index = [...(feeds.write_index!.data as BigInt64Array)].map(Number);
+      assert.deepEqual(feeds.write_index!.dims, [s.numTokens, 2]);
+      s.slots.forEach((slot, t) => assert.equal(index[2 * t]! * 4 + index[2 * t + 1]!, slot));
+      assert.ok(
+        index.every((v, k) => k % 2 === 0 || v < 4),
+        'offsets within a block',
+      );
     }
   });
 
@@ -164,9 +168,8 @@ describe('device step layout (fused attention)', () => {
       [{ tokens: [2 ** 24 + 1], numComputed: 0, numNew: 1, blockTable: [0], samples: true }],
       4,
     );
-    const view = new ort.Tensor('int64', BigInt64Array.of(-1n, 4n, 8n), [3]);
     assert.throws(
-      () => deviceStepFeeds(s, view),
+      () => deviceStepFeeds(s, 4),
       /input_ids holds 16777217, outside float32's exact whole numbers/,
     );
   });
