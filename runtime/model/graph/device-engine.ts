@@ -84,8 +84,14 @@ export function deviceEngineGraph(
     const vOut = `v_pool_out_${l}`;
     g.node('ScatterND', [kPool[l]!, keysBatched ? batchedIndex : writeIndex, stored(k)], [kOut]);
     g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [vOut]);
-    const rows = paths.map((p) => pathAttention(g, p, q, kOut, vOut, dims, kvDtype));
-    const out = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 }); // [T,H*Dh]
+    // Each query head's row is (g, kv): MultiHeadAttention runs the KV heads as its heads (fused-attention.ts).
+    const byGroup = G > 1 ? g.transpose(q, [0, 2, 1, 3]) : q; // [T,G,KVH,Dh]
+    const rows = paths.map((p) => pathAttention(g, p, byGroup, kOut, vOut, dims, kvDtype));
+    const attendedRows = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 }); // [T,G*KVH*Dh]
+    const out =
+      G > 1
+        ? g.reshape(g.transpose(g.reshape(attendedRows, [-1, G, KVH, Dh]), [0, 2, 1, 3]), [-1, KVH * G * Dh])
+        : attendedRows; // [T,H*Dh]
     const attended = skipNorm(g, a, x, outputProjection(g, a, out, l, adapt), layerWeight(l, 'ln2'));
     const next = l + 1 < L ? layerWeight(l + 1, 'ln1') : 'ln_f';
     const mlped = skipNorm(g, a, attended.sum, deviceMlp(g, a, attended.normed, l, adapt), next);

@@ -45,9 +45,11 @@ export function attentionPath(g: Graph, p: PathPieces, G: number): AttentionPath
 }
 
 /**
- * One path's attention output, a row per query row [S*QM, H*Dh], from the step's queries (q [T, KVH, G,
- * Dh]; a padding row reads token 0's, sees nothing, and its output is dropped) and the written pools seen
- * as blocks ([blocks, BS, KVH*Dh]); the kernel scales the scores by 1/sqrt(Dh).
+ * One path's attention output, a row per query row [S*QM, G*KVH*Dh] with its heads in (g, kv) order,
+ * from the step's queries in that order (q [T, G, KVH, Dh]; a padding row reads token 0's, sees nothing,
+ * and its output is dropped) and the written pools seen as blocks ([blocks, BS, KVH*Dh]); the kernel
+ * scales the scores by 1/sqrt(Dh). The caller puts the heads back in the model's order once for both
+ * paths (a transpose each way a layer, not one a path).
  */
 export function pathAttention(
   g: Graph,
@@ -63,14 +65,10 @@ export function pathAttention(
     const f = kvDtype === 'float16' ? g.op('Cast', [t], { to: F }) : t;
     return g.reshape(f, [0, -1, KVH * Dh]); // [S,L,KVH*Dh]
   };
-  let rows = g.op('Gather', [q, p.query], { axis: 0 }); // [S,QM,KVH,G,Dh]
-  if (G > 1) rows = g.transpose(rows, [0, 1, 3, 2, 4]); // [S,QM,G,KVH,Dh]
-  rows = g.reshape(rows, [0, -1, KVH * Dh]); // [S,QM*G,KVH*Dh]
+  const rows = g.reshape(g.op('Gather', [q, p.query], { axis: 0 }), [0, -1, KVH * Dh]); // [S,QM*G,KVH*Dh]
   const o = g.contrib('MultiHeadAttention', [rows, read(kBlocks), read(vBlocks), '', '', p.bias], {
     num_heads: KVH,
     scale: float(1 / Math.sqrt(Dh)),
   });
-  if (G === 1) return g.reshape(o, [-1, KVH * Dh]);
-  const heads = g.transpose(g.reshape(o, [0, -1, G, KVH, Dh]), [0, 1, 3, 2, 4]); // [S,QM,KVH,G,Dh]
-  return g.reshape(heads, [-1, KVH * G * Dh]);
+  return g.reshape(o, [-1, G * KVH * Dh]); // [S*QM, G*KVH*Dh]
 }
