@@ -29,15 +29,15 @@ function copyGraph(): Uint8Array {
   return encodeModel(g.model({}));
 }
 
-/** y = x reshaped to `shape`, on the device; first = x[0] to the host (a sync). */
-function uploadGraph(): Uint8Array {
+/** y = x (of `dtype`) reshaped to `shape`, on the device; first = x[0] to the host (a sync). */
+function uploadGraph(dtype: DataType): Uint8Array {
   const g = new Graph('bench_upload');
-  const x = g.input('x', DataType.FLOAT, ['N']);
+  const x = g.input('x', dtype, ['N']);
   const shape = g.input('shape', DataType.INT64, ['R']);
   g.node('Reshape', [x, shape], ['y']);
   g.node('Slice', [x, g.const([0]), g.const([1])], ['first']);
-  g.output('y', DataType.FLOAT, ['S']);
-  g.output('first', DataType.FLOAT, [1]);
+  g.output('y', dtype, ['S']);
+  g.output('first', dtype, [1]);
   return encodeModel(g.model({}));
 }
 
@@ -59,19 +59,24 @@ export async function deviceCopyBandwidth(bytes = 2 ** 30, reps = 20): Promise<n
   return (2 * bytes) / percentile(times, 50);
 }
 
-let uploader: ort.InferenceSession | null = null;
+const uploaders = new Map<'float32' | 'int64', Promise<ort.InferenceSession>>();
 
-/** A host array on the device, shaped `dims`. */
+/** A host array (float32 or int64) on the device, shaped `dims`. */
 export async function upload(
-  data: Float32Array,
+  data: Float32Array | BigInt64Array,
   dims: readonly number[] = [data.length],
 ): Promise<ort.Tensor> {
-  uploader ??= await ort.InferenceSession.create(uploadGraph(), {
-    ...GPU,
-    preferredOutputLocation: ON_DEVICE,
-  });
-  const out = await uploader.run({
-    x: new ort.Tensor('float32', data, [data.length]),
+  const type = data instanceof Float32Array ? 'float32' : 'int64';
+  let uploader = uploaders.get(type);
+  if (!uploader) {
+    const graph = uploadGraph(type === 'float32' ? DataType.FLOAT : DataType.INT64);
+    uploader = ort.InferenceSession.create(graph, { ...GPU, preferredOutputLocation: ON_DEVICE });
+    uploaders.set(type, uploader);
+  }
+  const out = await (
+    await uploader
+  ).run({
+    x: new ort.Tensor(type, data, [data.length]),
     shape: new ort.Tensor(
       'int64',
       BigInt64Array.from(dims, (d) => BigInt(d)),
@@ -107,11 +112,58 @@ const cpuNow = () => {
   return (u.user + u.system) / 1000;
 };
 
+/** `run` timed `reps` times after 3 untimed warm-ups: wall time per run, and the process's CPU time. */
+export async function timeRuns(reps: number, run: () => Promise<unknown>): Promise<StepTiming> {
+  const times: number[] = [];
+  let cpu = 0;
+  for (let i = 0; i < reps + 3; i++) {
+    const c = cpuNow();
+    const t = performance.now();
+    await run();
+    if (i >= 3) {
+      times.push(performance.now() - t);
+      cpu += cpuNow() - c;
+    }
+  }
+  return { medianMs: percentile(times, 50), p90Ms: percentile(times, 90), cpuMs: cpu / reps };
+}
+
 /**
- * The engine's decode step on the device-resident pool: `batch` sequences each `context - 1` tokens
- * cached, one new token each, blocks from the engine's allocator grown in turn (as concurrent decodes
- * place them). The pool's contents do not change what a step reads, only where.
+ * `batch` sequences each `context - 1` tokens cached and one new token, their blocks from the engine's
+ * allocator grown in turn (as concurrent decodes place them), on a device pool of `poolFactor` times the
+ * blocks they use. The pool's contents do not change what a step reads, only where.
  */
+function decodeBatch(
+  model: LoadedModel,
+  batch: number,
+  context: number,
+  shape: TileShape,
+  poolFactor: number,
+): { pool: DeviceKVPool; entries: StepEntry[] } {
+  const blocksPerSeq = Math.ceil(context / shape.blockSize);
+  const numBlocks = batch * blocksPerSeq * poolFactor;
+  const kv = new KVCacheManager({
+    numBlocks,
+    blockSize: shape.blockSize,
+    modelId: 'bench',
+    enablePrefixCaching: false,
+    tileBlocks: shape.tileBlocks,
+  });
+  for (let i = 1; i <= blocksPerSeq; i++)
+    for (let b = 0; b < batch; b++) kv.allocateSlots(`s${b}`, Math.min(context, i * shape.blockSize));
+  const pool = new DeviceKVPool(model.manifest.architecture, shape, numBlocks, model.device!);
+  const tokens = Array.from({ length: context }, (_, i) => 3 + (i % 200));
+  const entries: StepEntry[] = Array.from({ length: batch }, (_, b) => ({
+    tokens,
+    numComputed: context - 1,
+    numNew: 1,
+    blockTable: kv.blockTable(`s${b}`),
+    samples: true,
+  }));
+  return { pool, entries };
+}
+
+/** The engine's decode step on the device-resident pool, over decodeBatch's sequences. */
 export async function pagedDecodeStep(
   model: LoadedModel,
   batch: number,
@@ -121,45 +173,12 @@ export async function pagedDecodeStep(
   /** The pool holds this many times the blocks the batch uses (the rest idle, as a serving pool's are). */
   poolFactor = 1,
 ): Promise<StepTiming> {
-  const P = context - 1;
-  const blocksPerSeq = Math.ceil(context / shape.blockSize);
-  const kv = new KVCacheManager({
-    numBlocks: batch * blocksPerSeq * poolFactor,
-    blockSize: shape.blockSize,
-    modelId: 'bench',
-    enablePrefixCaching: false,
-    tileBlocks: shape.tileBlocks,
-  });
-  for (let i = 1; i <= blocksPerSeq; i++)
-    for (let b = 0; b < batch; b++) kv.allocateSlots(`s${b}`, Math.min(context, i * shape.blockSize));
-  const pool = new DeviceKVPool(
-    model.manifest.architecture,
-    shape,
-    batch * blocksPerSeq * poolFactor,
-    model.device!,
-  );
+  const { pool, entries } = decodeBatch(model, batch, context, shape, poolFactor);
   const runner = new DeviceModelRunner(model, pool);
-  const tokens = Array.from({ length: context }, (_, i) => 3 + (i % 200));
-  const entries: StepEntry[] = Array.from({ length: batch }, (_, b) => ({
-    tokens,
-    numComputed: P,
-    numNew: 1,
-    blockTable: kv.blockTable(`s${b}`),
-    samples: true,
-  }));
-  const times: number[] = [];
-  let cpu = 0;
-  for (let i = 0; i < reps + 3; i++) {
-    const c = cpuNow();
-    const t = performance.now();
-    await runner.step(entries, []); // logits come back to the host: the step is whole
-    if (i >= 3) {
-      times.push(performance.now() - t);
-      cpu += cpuNow() - c;
-    }
-  }
+  // The logits come back to the host: the step is whole.
+  const timing = await timeRuns(reps, () => runner.step(entries, []));
   pool.dispose();
-  return { medianMs: percentile(times, 50), p90Ms: percentile(times, 90), cpuMs: cpu / reps };
+  return timing;
 }
 
 /**
@@ -200,29 +219,10 @@ export async function contiguousDecodeStep(
     feeds[`k_past_${l}`] = k;
     feeds[`v_past_${l}`] = v;
   }
-  const times: number[] = [];
-  let cpu = 0;
-  for (let i = 0; i < reps + 3; i++) {
-    const c = cpuNow();
-    const t = performance.now();
-    await session.run(feeds);
-    if (i >= 3) {
-      times.push(performance.now() - t);
-      cpu += cpuNow() - c;
-    }
-  }
+  const timing = await timeRuns(reps, () => session.run(feeds));
   for (const c of caches) c.dispose();
   await session.release();
-  return { medianMs: percentile(times, 50), p90Ms: percentile(times, 90), cpuMs: cpu / reps };
-}
-
-/** y = Identity(x) of `dtype`, kept on the device: a host tensor of that type uploaded as it is. */
-function identityGraph(dtype: DataType): Uint8Array {
-  const g = new Graph('bench_identity');
-  const x = g.input('x', dtype, ['N']);
-  g.node('Reshape', [x, g.input('shape', DataType.INT64, ['R'])], ['y']);
-  g.output('y', dtype, ['S']);
-  return encodeModel(g.model({}));
+  return timing;
 }
 
 /**
@@ -237,42 +237,11 @@ export async function stepInputsSplit(
   shape: TileShape,
   reps: number,
 ): Promise<{ hostInputsMs: number; deviceInputsMs: number; inputs: number }> {
-  const P = context - 1;
-  const blocksPerSeq = Math.ceil(context / shape.blockSize);
-  const kv = new KVCacheManager({
-    numBlocks: batch * blocksPerSeq,
-    blockSize: shape.blockSize,
-    modelId: 'bench',
-    enablePrefixCaching: false,
-    tileBlocks: shape.tileBlocks,
-  });
-  for (let b = 0; b < batch; b++) kv.allocateSlots(`s${b}`, context);
-  const pool = new DeviceKVPool(model.manifest.architecture, shape, batch * blocksPerSeq, model.device!);
-  const tokens = Array.from({ length: context }, (_, i) => 3 + (i % 200));
-  const entries: StepEntry[] = Array.from({ length: batch }, (_, b) => ({
-    tokens,
-    numComputed: P,
-    numNew: 1,
-    blockTable: kv.blockTable(`s${b}`),
-    samples: true,
-  }));
+  const { pool, entries } = decodeBatch(model, batch, context, shape, 1);
   const hostFeeds = deviceStepFeeds(buildDeviceStepInputs(entries, shape.blockSize), shape.blockSize);
-  const uploaders = new Map<string, ort.InferenceSession>();
   const deviceFeeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(hostFeeds)) {
-    const dtype = t.type === 'int64' ? DataType.INT64 : DataType.FLOAT;
-    let u = uploaders.get(t.type);
-    if (!u) {
-      u = await ort.InferenceSession.create(identityGraph(dtype), {
-        ...GPU,
-        preferredOutputLocation: { y: 'gpu-buffer' },
-      });
-      uploaders.set(t.type, u);
-    }
-    const flat = new ort.Tensor(t.type as 'int64', t.data as BigInt64Array, [t.size]);
-    const dims = BigInt64Array.from(t.dims.map(BigInt));
-    deviceFeeds[name] = (await u.run({ x: flat, shape: new ort.Tensor('int64', dims, [dims.length]) })).y!;
-  }
+  for (const [name, t] of Object.entries(hostFeeds))
+    deviceFeeds[name] = await upload(t.data as Float32Array | BigInt64Array, t.dims);
   const session = model.device!.step;
   const time = async (feeds: Record<string, ort.Tensor>) => {
     const times: number[] = [];
@@ -295,7 +264,6 @@ export async function stepInputsSplit(
     device.push(await time(deviceFeeds));
   }
   for (const t of Object.values(deviceFeeds)) t.dispose();
-  for (const u of uploaders.values()) await u.release();
   pool.dispose();
   return {
     hostInputsMs: percentile(host, 50),

@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { DataType, encodeModel, Graph, NEG } from '../model/onnx/index.ts';
+import { timeRuns } from './gpu-steps.ts';
 import { describeMachine } from './machine.ts';
 import { percentile } from './workload.ts';
 
@@ -86,11 +87,6 @@ function chain(link: Link, n: number): Uint8Array {
   return encodeModel(g.model({}));
 }
 
-const cpuNow = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
 async function timeChain(link: Link, n: number): Promise<{ ms: number; cpuMs: number }> {
   const s = await ort.InferenceSession.create(chain(link, n), {
     executionProviders: [o.ep],
@@ -98,19 +94,9 @@ async function timeChain(link: Link, n: number): Promise<{ ms: number; cpuMs: nu
     logSeverityLevel: 3,
   });
   const x = new ort.Tensor('float32', new Float32Array(T * D).fill(1), [T, D]);
-  const times: number[] = [];
-  let cpu = 0;
-  for (let i = 0; i < reps + 3; i++) {
-    const c = cpuNow();
-    const t = performance.now();
-    await s.run({ x });
-    if (i >= 3) {
-      times.push(performance.now() - t);
-      cpu += cpuNow() - c;
-    }
-  }
+  const timing = await timeRuns(reps, () => s.run({ x }));
   await s.release();
-  return { ms: percentile(times, 50), cpuMs: cpu / reps };
+  return { ms: timing.medianMs, cpuMs: timing.cpuMs };
 }
 
 const n = Number(o.nodes);

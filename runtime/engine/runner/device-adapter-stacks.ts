@@ -8,11 +8,12 @@ import {
   type DeviceLoraStacks,
 } from '../../model/graph/index.ts';
 import type { LoraStackSessions } from '../../model/index.ts';
+import { packFloat32 } from './float-pack.ts';
 import { groupedStackRows } from './grouped-stack-rows.ts';
 
 /**
- * The adapter slot stacks as the device step reads them (graph/lora-grouped.ts): held on the device as the KV pool is
- * (device-kv-pool.ts), made zeroed there and, when slots were written since the last step, those slots'
+ * The adapter slot stacks as the device step reads them (graph/lora-grouped.ts): held on the device as
+ * the KV pool is (device-kv-pool.ts), made zeroed there and, when slots were written since the last step, those slots'
  * rows sent up and scattered in (graph/lora-stacks.ts), so a step uploads nothing of the stacks and a
  * slot write uploads that adapter only. The host arrays (SlotStacks) stay the source: they are what a
  * slot write changes, and what the step is fed instead when the device cannot hold the stacks (the
@@ -119,17 +120,13 @@ export class DeviceAdapterStacks {
       for (let l = 0; l < L; l++) rows[i * L + l] = BigInt(l * st.slots + s);
     });
     // Every stack's rows in one tensor, in the write graph's order (each group's A, then its B).
-    const parts = this.#layout.flatMap((g) => {
-      const { a, b } = groupedStackRows(st, g, Array.from(rows, Number));
-      return [a, b];
-    });
-    const packed = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      packed.set(p, at);
-      at += p.length;
-    }
-    const sizes = BigInt64Array.from(parts, (p) => BigInt(p.length));
+    const rowNumbers = Array.from(rows, Number);
+    const { packed, sizes } = packFloat32(
+      this.#layout.flatMap((g) => {
+        const { a, b } = groupedStackRows(st, g, rowNumbers);
+        return [a, b];
+      }),
+    );
     const feeds: Record<string, ort.Tensor> = {
       [LORA_WRITE_ROWS]: new ort.Tensor('int64', rows, [K]),
       [LORA_WRITE_PACK]: new ort.Tensor('float32', packed, [packed.length]),

@@ -7,6 +7,7 @@ import {
   STEP_PACK_SIZES,
   stepPackPieces,
 } from '../../model/graph/step-pack.ts';
+import { packFloat32 } from './float-pack.ts';
 import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
 
 /**
@@ -95,53 +96,37 @@ function packPath(
 
 /**
  * The device step's feeds for this layout (graph/step-pack.ts): its small inputs packed in one float32
- * tensor with their lengths and the paths' shapes beside it (read on the host, not sent up), the pool
- * write's index (each token's block and offset in the block-major pools). `adapterSlots`: each token's slot, for a
- * step graph with adapters.
+ * tensor with their lengths and the paths' shapes beside it (read on the host, not sent up), and the pool
+ * write's index (each token's block and offset in the block-major pools). `adapterSlots`: each token's
+ * slot, for a step graph with adapters.
  */
 export function deviceStepFeeds(
   s: DeviceStepInputs,
   blockSize: number,
   adapterSlots?: Int32Array,
 ): Record<string, ort.Tensor> {
-  const pieces: Record<string, BigInt64Array | Int32Array | Float32Array> = {
-    input_ids: s.inputIds,
-    positions: s.positions,
-    token_row: s.tokenRow,
-    logits_index: s.logitsIndex,
+  const pieces: Record<string, Float32Array> = {
+    input_ids: exact('input_ids', s.inputIds),
+    positions: exact('positions', s.positions),
+    token_row: exact('token_row', s.tokenRow),
+    logits_index: exact('logits_index', s.logitsIndex),
   };
   const shapes: Record<string, ort.Tensor> = {};
   for (const [name, p] of [['prefill', s.prefill] as const, ['decode', s.decode] as const]) {
     const [S, MB, QM] = p.shape;
-    pieces[`${name}_blocks`] = p.blocks;
+    pieces[`${name}_blocks`] = exact(`${name}_blocks`, p.blocks);
     pieces[`${name}_key_pos`] = p.keyPos;
-    pieces[`${name}_query`] = p.query;
+    pieces[`${name}_query`] = exact(`${name}_query`, p.query);
     pieces[`${name}_query_pos`] = p.queryPos;
     shapes[pathShapeInput(name, 'blocks')] = i64([S, MB]);
     shapes[pathShapeInput(name, 'rows')] = i64([S, QM]);
     shapes[pathShapeInput(name, 'keys')] = i64([S, p.keyPos.length / S]);
   }
-  if (adapterSlots) pieces.adapter_slot = adapterSlots;
-  const names = stepPackPieces(adapterSlots !== undefined);
-  const sizes = names.map((n) => pieces[n]!.length);
-  const packed = new Float32Array(sizes.reduce((a, b) => a + b, 0));
-  let at = 0;
-  for (const n of names) {
-    const piece = pieces[n]!;
-    if (piece instanceof Float32Array) packed.set(piece, at);
-    else
-      for (let i = 0; i < piece.length; i++) {
-        // Indices: whole numbers, exact in float32 below 2^24.
-        const v = Number(piece[i]);
-        if (!(v >= 0 && v < STEP_PACK_MAX))
-          throw new Error(`device step: ${n} holds ${v}, outside float32's exact whole numbers`);
-        packed[at + i] = v;
-      }
-    at += piece.length;
-  }
+  if (adapterSlots) pieces.adapter_slot = exact('adapter_slot', adapterSlots);
+  const { packed, sizes } = packFloat32(stepPackPieces(adapterSlots !== undefined).map((n) => pieces[n]!));
   return {
     [STEP_PACK]: new ort.Tensor('float32', packed, [packed.length]),
-    [STEP_PACK_SIZES]: i64(sizes),
+    [STEP_PACK_SIZES]: new ort.Tensor('int64', sizes, [sizes.length]),
     ...shapes,
     write_index: new ort.Tensor(
       'int64',
@@ -152,6 +137,16 @@ export function deviceStepFeeds(
       [s.numTokens, 2],
     ),
   };
+}
+
+/** Indices as float32: whole numbers, exact below 2^24; any other refused with the piece's name. */
+function exact(name: string, values: BigInt64Array | Int32Array): Float32Array {
+  return Float32Array.from(values as ArrayLike<number | bigint>, (x) => {
+    const v = Number(x);
+    if (!(v >= 0 && v < STEP_PACK_MAX))
+      throw new Error(`device step: ${name} holds ${v}, outside float32's exact whole numbers`);
+    return v;
+  });
 }
 
 const i64 = (values: readonly number[]) =>

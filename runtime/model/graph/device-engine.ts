@@ -27,8 +27,8 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * The step's small inputs (ids, positions, each path's layout, the sampled rows) come packed in one
  * float32 tensor and are split here (step-pack.ts): on WebGPU each host tensor costs a copy of its own.
  *
- * With `lora`, the step also takes adapter stacks (lora-grouped.ts: per token, q, k and v as one), as engine.onnx does (the runner holds
- * the slot stacks on the device too: lora-stacks.ts).
+ * With `lora`, the step also takes adapter stacks (lora-grouped.ts: per token, q, k and v as one; the
+ * runner holds them on the device too: lora-stacks.ts).
  */
 
 const { FLOAT: F, INT64: I } = DataType;

@@ -1,7 +1,6 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
 import { DataType, type Graph } from '../onnx/index.ts';
 import {
-  ADAPTER_SLOT_INPUT,
   checkLoraSpec,
   type LoraApply,
   type LoraGraphSpec,
@@ -72,7 +71,6 @@ export const deviceLoraStackNames = (a: ResolvedArchitecture, spec: LoraGraphSpe
  */
 export function groupedLora(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec, slot: string): LoraApply {
   checkLoraSpec(a, spec);
-  if (slot !== ADAPTER_SLOT_INPUT) throw new Error(`the adapter slots must be named ${ADAPTER_SLOT_INPUT}`);
   const groups = deviceLoraStacks(a, spec);
   for (const s of groups) {
     g.input(s.a.name, F, s.a.shape);

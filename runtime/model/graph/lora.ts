@@ -58,8 +58,6 @@ export function loraTargetDims(a: ResolvedArchitecture, t: LoraTarget): { in: nu
   return { in: i, out: o };
 }
 
-/** [T]: each token's slot (the device step's form, lora-grouped.ts: int32, from the step's pack). */
-export const ADAPTER_SLOT_INPUT = 'adapter_slot';
 /** [U]: each segment's slot. */
 export const ADAPTER_SEGMENT_SLOT_INPUT = 'adapter_segment_slot';
 /** [U, P]: the tokens of each segment (padded with one of its own). */

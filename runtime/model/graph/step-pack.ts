@@ -63,7 +63,7 @@ export interface StepPieces {
   readonly logitsIndex: string;
   readonly prefill: PathPieces;
   readonly decode: PathPieces;
-  /** [T] int32 each token's adapter slot, named `adapter_slot` as lora.ts reads it; with adapters only. */
+  /** [T] int32: each token's adapter slot (lora-grouped.ts); with adapters only. */
   readonly adapterSlot?: string;
 }
 
@@ -75,7 +75,7 @@ export function unpackStep(g: Graph, adapters: boolean): StepPieces {
   const raw = names.map((n) => `${n}_packed`);
   g.node('Split', [packed, sizes], raw, { axis: 0 });
   const piece = (n: string) => raw[names.indexOf(n)]!;
-  const index = (n: string, name?: string) => g.op('Cast', [piece(n)], { to: I32 }, name);
+  const index = (n: string) => g.op('Cast', [piece(n)], { to: I32 });
   const shaped = (t: string, shape: string) => g.op('Reshape', [t, shape]);
   const path = (p: StepPath): PathPieces => {
     const rows = g.input(pathShapeInput(p, 'rows'), I, [2]);
@@ -95,6 +95,6 @@ export function unpackStep(g: Graph, adapters: boolean): StepPieces {
     logitsIndex: index('logits_index'),
     prefill: path('prefill'),
     decode: path('decode'),
-    ...(adapters && { adapterSlot: index('adapter_slot', 'adapter_slot') }),
+    ...(adapters && { adapterSlot: index('adapter_slot') }),
   };
 }
