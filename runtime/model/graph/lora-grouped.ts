@@ -1,5 +1,5 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
-import { DataType, type Graph } from '../onnx/index.ts';
+import { DataType, type Graph, text } from '../onnx/index.ts';
 import {
   checkLoraSpec,
   type LoraApply,
@@ -95,8 +95,10 @@ export function groupedLora(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSp
       const idx = rowsOf(l);
       const A = g.op('Gather', [s.a.name, idx], { axis: 0 }); // [T, in, n*R]
       const B = g.op('Gather', [s.b.name, idx], { axis: 0 }); // [T, n*R, outs]
-      const cells = g.op('Unsqueeze', [x, g.const([1])]); // [T, 1, in]
-      const delta = g.op('Squeeze', [g.matmul(g.matmul(cells, A), B), g.const([1])]); // [T, outs]
+      // Each token's row times its own matrices: two nodes, where batched MatMuls need the token's row
+      // made [T, 1, in] and the result made [T, outs] again (four).
+      const down = g.op('Einsum', [x, A], { equation: text('ti,tir->tr') }); // [T, n*R]
+      const delta = g.op('Einsum', [down, B], { equation: text('tr,tro->to') }); // [T, outs]
       if (s.targets.length === 1) d = [delta];
       else {
         d = s.targets.map((t) => `${delta}_${t}`);

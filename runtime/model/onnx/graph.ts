@@ -22,10 +22,14 @@ export type Dim = number | string;
 export type ConstType = 'int64' | 'int32' | 'float32';
 
 /** An attribute value: an integer, a list of integers, or one of the tagged kinds below. */
-export type AttrValue = number | readonly number[] | FloatAttr | GraphAttr;
+export type AttrValue = number | readonly number[] | FloatAttr | StringAttr | GraphAttr;
 interface FloatAttr {
   readonly kind: 'float';
   readonly value: number;
+}
+interface StringAttr {
+  readonly kind: 'string';
+  readonly value: string;
 }
 interface GraphAttr {
   readonly kind: 'graph';
@@ -35,6 +39,8 @@ export type Attrs = Readonly<Record<string, AttrValue>>;
 
 /** A float attribute (a bare number is an integer attribute, as in ONNX's own helper). */
 export const float = (value: number): FloatAttr => ({ kind: 'float', value });
+/** A string attribute (Einsum's equation). */
+export const text = (value: string): StringAttr => ({ kind: 'string', value });
 /** A graph attribute: an If branch. */
 export const subgraph = (graph: GraphProto): GraphAttr => ({ kind: 'graph', graph });
 
@@ -254,8 +260,9 @@ function toAttribute(name: string, v: AttrValue): AttributeProto {
     return { name, i: v, type: AttributeType.INT };
   }
   if (Array.isArray(v)) return { name, ints: [...(v as readonly number[])], type: AttributeType.INTS };
-  const tagged = v as FloatAttr | GraphAttr;
-  return tagged.kind === 'float'
-    ? { name, f: tagged.value, type: AttributeType.FLOAT }
-    : { name, g: tagged.graph, type: AttributeType.GRAPH };
+  const tagged = v as FloatAttr | StringAttr | GraphAttr;
+  if (tagged.kind === 'float') return { name, f: tagged.value, type: AttributeType.FLOAT };
+  if (tagged.kind === 'string')
+    return { name, s: new TextEncoder().encode(tagged.value), type: AttributeType.STRING };
+  return { name, g: tagged.graph, type: AttributeType.GRAPH };
 }

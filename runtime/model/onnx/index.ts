@@ -10,6 +10,7 @@ export {
   NEG,
   OPSET,
   subgraph,
+  text,
 } from './graph.ts';
 export {
   DataType,

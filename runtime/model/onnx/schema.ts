@@ -91,7 +91,7 @@ export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
 
 /** AttributeProto.AttributeType values warmgate uses. */
-export const AttributeType = { FLOAT: 1, INT: 2, GRAPH: 5, INTS: 7 } as const;
+export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, GRAPH: 5, INTS: 7 } as const;
 export type AttributeType = (typeof AttributeType)[keyof typeof AttributeType];
 
 export const DataLocation = { DEFAULT: 0, EXTERNAL: 1 } as const;
