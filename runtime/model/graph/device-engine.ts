@@ -32,6 +32,7 @@ import { attachWeights, type WeightSource } from './weights.ts';
  */
 
 const { FLOAT: F, INT64: I } = DataType;
+const QKV_WEIGHTS = ['wq', 'wk', 'wv'];
 const FLOAT16 = 10 as number as DataType;
 
 export type KvDtype = 'float32' | 'float16';
@@ -78,7 +79,9 @@ export function deviceEngineGraph(
   let x = embed(g, a, step.ids, a.position === 'rope' ? step.positions : step.positionIndex());
   let h = firstNorm(g, a, x, layerWeight(0, 'ln1'));
   for (let l = 0; l < L; l++) {
-    const { q, k, v, keysBatched } = deviceQkv(g, a, h, l, rope, adapt);
+    // q, k and v as one product, unless a weight is 4-bit (MatMulNBits reads each as stored).
+    const fuse = QKV_WEIGHTS.every((n) => w.index[layerWeight(l, n)]?.dtype !== 'uint8');
+    const { q, k, v, keysBatched } = deviceQkv(g, a, h, l, rope, adapt, fuse);
     const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
     const kOut = `k_pool_out_${l}`;
     const vOut = `v_pool_out_${l}`;

@@ -2,6 +2,7 @@ import type { ResolvedArchitecture } from '../architecture.ts';
 import { type Attrs, float, type Graph } from '../onnx/index.ts';
 import { dimsOf, layerWeight as w, linear, norm, projection } from './layers.ts';
 import type { LoraApply, LoraTarget } from './lora.ts';
+import type { GroupedLoraApply } from './lora-grouped.ts';
 import { ropeInvFreq } from './rope.ts';
 
 /*
@@ -76,7 +77,7 @@ function rotate(g: Graph, x: string, heads: number, r: RotaryRows): string {
 /**
  * Layer l's queries [T, KVH, G, Dh] (not scaled: the attention kernel scales), and its keys and values as
  * the pool stores a token's (KVH*Dh wide): keys [1, T, KVH*Dh] when rotated (RotaryEmbedding's batch of
- * one), else [T, KVH*Dh]; values [T, KVH*Dh].
+ * one), else [T, KVH*Dh]; values [T, KVH*Dh]. With `fuse`, q, k and v are one product (fusedQkv).
  */
 export function deviceQkv(
   g: Graph,
@@ -84,21 +85,60 @@ export function deviceQkv(
   h: string,
   l: number,
   rope: RotaryRows | undefined,
-  lora?: LoraApply,
+  lora: GroupedLoraApply | undefined,
+  fuse: boolean,
 ): { q: string; k: string; v: string; keysBatched: boolean } {
   const { H, KVH, G, Dh } = dimsOf(a);
-  let q = projection(g, a, h, l, 'q', lora);
-  let k = projection(g, a, h, l, 'k', lora);
-  if (rope) {
-    q = rotate(g, q, H, rope);
-    k = rotate(g, k, KVH, rope);
-  }
-  return {
-    q: g.reshape(q, [-1, KVH, G, Dh]),
-    k,
-    v: projection(g, a, h, l, 'v', lora),
-    keysBatched: rope !== undefined,
-  };
+  const made = fuse
+    ? fusedQkv(g, a, h, l, lora)
+    : {
+        q: projection(g, a, h, l, 'q', lora),
+        k: projection(g, a, h, l, 'k', lora),
+        v: projection(g, a, h, l, 'v', lora),
+      };
+  const q = rope ? rotate(g, made.q, H, rope) : made.q;
+  const k = rope ? rotate(g, made.k, KVH, rope) : made.k;
+  return { q: g.reshape(q, [-1, KVH, G, Dh]), k, v: made.v, keysBatched: rope !== undefined };
+}
+
+const QKV = ['q', 'k', 'v'] as const;
+const QKV_TARGETS: readonly LoraTarget[] = ['q_proj', 'k_proj', 'v_proj'];
+
+/**
+ * q, k and v as one product split three ways: h @ [Wq | Wk | Wv] (+ [bq | bk | bv]), with the adapters'
+ * q, k and v product added before the split when they are one group (lora-grouped.ts). The weights'
+ * Concat reads initializers only, so ONNX Runtime folds it when the session opens: the step runs one
+ * MatMul (and one bias Add) where it ran three. Not for 4-bit weights, which MatMulNBits reads as they
+ * are stored (the caller decides).
+ */
+function fusedQkv(
+  g: Graph,
+  a: ResolvedArchitecture,
+  h: string,
+  l: number,
+  lora: GroupedLoraApply | undefined,
+) {
+  const { H, KVH, Dh } = dimsOf(a);
+  const weight = g.op(
+    'Concat',
+    QKV.map((s) => w(l, `w${s}`)),
+    { axis: 1 },
+  );
+  let y = g.matmul(h, weight);
+  if (a.qkv_bias)
+    y = g.op('Add', [
+      y,
+      g.op(
+        'Concat',
+        QKV.map((s) => w(l, `b${s}`)),
+        { axis: 0 },
+      ),
+    ]);
+  const whole = lora?.whole?.(h, y, l, QKV_TARGETS);
+  const parts = QKV.map((s) => `${y}_${s}`);
+  g.node('Split', [whole ?? y, g.const([H * Dh, KVH * Dh, KVH * Dh])], parts, { axis: 1 });
+  const [q, k, v] = whole || !lora ? parts : parts.map((p, i) => lora(h, p, l, QKV_TARGETS[i]!));
+  return { q: q!, k: k!, v: v! };
 }
 
 /** Layer l's attention output [T, H*Dh] projected back to the model's width (the residual add is skipNorm's). */

@@ -69,7 +69,12 @@ export const deviceLoraStackNames = (a: ResolvedArchitecture, spec: LoraGraphSpe
  * Declares the stacks and returns the LoraApply: each layer's rows, each group's product (split per
  * target) made once. `slot` is the step's [T] int32 slots.
  */
-export function groupedLora(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec, slot: string): LoraApply {
+export function groupedLora(
+  g: Graph,
+  a: ResolvedArchitecture,
+  spec: LoraGraphSpec,
+  slot: string,
+): GroupedLoraApply {
   checkLoraSpec(a, spec);
   const groups = deviceLoraStacks(a, spec);
   for (const s of groups) {
@@ -87,10 +92,11 @@ export function groupedLora(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSp
     }
     return r;
   };
-  const deltas = new Map<string, string[]>();
-  const deltasOf = (x: string, l: number, s: DeviceLoraStacks) => {
+  // A group's product [T, sum of outs] (its targets' columns side by side), made once a layer.
+  const products = new Map<string, string>();
+  const productOf = (x: string, l: number, s: DeviceLoraStacks) => {
     const key = `${l}|${s.a.name}`;
-    let d = deltas.get(key);
+    let d = products.get(key);
     if (d === undefined) {
       const idx = rowsOf(l);
       const A = g.op('Gather', [s.a.name, idx], { axis: 0 }); // [T, in, n*R]
@@ -98,19 +104,44 @@ export function groupedLora(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSp
       // Each token's row times its own matrices: two nodes, where batched MatMuls need the token's row
       // made [T, 1, in] and the result made [T, outs] again (four).
       const down = g.op('Einsum', [x, A], { equation: text('ti,tir->tr') }); // [T, n*R]
-      const delta = g.op('Einsum', [down, B], { equation: text('tr,tro->to') }); // [T, outs]
+      d = g.op('Einsum', [down, B], { equation: text('tr,tro->to') }); // [T, outs]
+      products.set(key, d);
+    }
+    return d;
+  };
+  // The product split per target, for projections made one by one.
+  const splits = new Map<string, string[]>();
+  const deltasOf = (x: string, l: number, s: DeviceLoraStacks) => {
+    const key = `${l}|${s.a.name}`;
+    let d = splits.get(key);
+    if (d === undefined) {
+      const delta = productOf(x, l, s);
       if (s.targets.length === 1) d = [delta];
       else {
         d = s.targets.map((t) => `${delta}_${t}`);
         g.node('Split', [delta, g.const(s.targets.map((t) => loraTargetDims(a, t).out))], d, { axis: 1 });
       }
-      deltas.set(key, d);
+      splits.set(key, d);
     }
     return d;
   };
-  return (x, y, l, t) => {
+  const apply: GroupedLoraApply = (x, y, l, t) => {
     const s = groupOf.get(t);
     if (!s) return y;
     return g.op('Add', [y, deltasOf(x, l, s)[s.targets.indexOf(t)]!]);
   };
+  apply.whole = (x, y, l, targets) => {
+    const s = groupOf.get(targets[0]!);
+    if (!s || s.targets.join() !== targets.join()) return undefined;
+    return g.op('Add', [y, productOf(x, l, s)]);
+  };
+  return apply;
+}
+
+/**
+ * The device step's LoraApply, and `whole`: a group's product added to the group's projections made as
+ * one ([T, sum of outs], in the group's target order), or undefined when the targets are not one group.
+ */
+export interface GroupedLoraApply extends LoraApply {
+  whole?: (x: string, y: string, l: number, targets: readonly LoraTarget[]) => string | undefined;
 }
