@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
 import { type Architecture, resolveArchitecture } from '../../../../runtime/model/architecture.ts';
+import { buildDeviceGraphs } from '../../../../runtime/model/graph/index.ts';
 import { decodeModel } from '../../../../runtime/model/onnx/index.ts';
 import { writeModelFolder } from './model-folder.ts';
 import { randomModel } from './random-model.ts';
@@ -60,4 +61,53 @@ describe('ONNX Runtime fuses the norm and activation patterns', () => {
       for (const op of gone) assert.ok(!ops.has(op), `${op} left unfused`);
     }),
   );
+});
+
+// The device step writes q, k and v as one product over [Wq | Wk | Wv] (device-layers.ts): the weights'
+// Concat reads initializers only, so the optimizer must fold it when the session opens, or every step
+// would copy those weights before its product.
+describe("the device step's q, k and v weights are concatenated once, when the session opens", () => {
+  const arch: Architecture = {
+    ...base,
+    n_layer: 2,
+    norm: 'rmsnorm',
+    position: 'rope',
+    mlp: 'swiglu',
+    rope: { theta: 10000 },
+    qkv_bias: true,
+  };
+  it('one product a layer for q, k and v, and no Concat of weights left', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wg-graph-qkv-'));
+    try {
+      const resolved = resolveArchitecture(arch);
+      const weights = randomModel(resolved, 7);
+      await writeModelFolder(dir, arch, weights.index, weights.bytes);
+      const step = buildDeviceGraphs(resolved, weights.index, 'float32').step;
+      const written = decodeModel(step).graph!.node!;
+      // As written: the Concat of each layer's three weights (and three biases) is there to be folded.
+      const isWeight = (name: string) => /^l\d+\.[wb][qkv]$/.test(name);
+      const concatsOfWeights = (nodes: typeof written) =>
+        nodes.filter((n) => n.op_type === 'Concat' && n.input!.every(isWeight)).length;
+      assert.equal(concatsOfWeights(written), 2 * resolved.n_layer);
+      const optimized = join(dir, 'step-optimized.onnx');
+      const session = await ort.InferenceSession.create(step, {
+        graphOptimizationLevel: 'all',
+        optimizedModelFilePath: optimized,
+        extra: { session: { model_external_initializers_file_folder_path: dir } },
+      });
+      await session.release();
+      const nodes = decodeModel(await readFile(optimized)).graph!.node!;
+      assert.equal(concatsOfWeights(nodes), 0);
+      assert.ok(
+        !nodes.some((n) => n.input!.some(isWeight)),
+        'a node still reads a q, k or v weight by itself',
+      );
+      // A layer's products: q/k/v as one (its bias Add fused in: Gemm), o, gate, up and down; and the
+      // logits' Gemm. Three separate q, k and v products would make it 7 a layer.
+      const products = nodes.filter((n) => ['MatMul', 'FusedMatMul', 'Gemm'].includes(n.op_type!)).length;
+      assert.equal(products, 5 * resolved.n_layer + 1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
