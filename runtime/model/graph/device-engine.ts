@@ -2,7 +2,15 @@ import type { ResolvedArchitecture } from '../architecture.ts';
 import { DataType, Graph } from '../onnx/index.ts';
 import type { HeadDims } from './attention.ts';
 import { attentionPath, pathAttention } from './fused-attention.ts';
-import { deviceMlp, deviceQkv, firstNorm, outputProjection, rotaryRows, skipNorm } from './device-layers.ts';
+import {
+  deviceMlp,
+  deviceQkv,
+  firstNorm,
+  outputProjection,
+  qkvWeights,
+  rotaryRows,
+  skipNorm,
+} from './device-layers.ts';
 import { dimsOf, embed, layerWeight } from './layers.ts';
 import { checkLoraSpec, type LoraGraphSpec } from './lora.ts';
 import { groupedLora } from './lora-grouped.ts';
@@ -32,7 +40,6 @@ import { attachWeights, type WeightSource } from './weights.ts';
  */
 
 const { FLOAT: F, INT64: I } = DataType;
-const QKV_WEIGHTS = ['wq', 'wk', 'wv'];
 const FLOAT16 = 10 as number as DataType;
 
 export type KvDtype = 'float32' | 'float16';
@@ -80,7 +87,7 @@ export function deviceEngineGraph(
   let h = firstNorm(g, a, x, layerWeight(0, 'ln1'));
   for (let l = 0; l < L; l++) {
     // q, k and v as one product, unless a weight is 4-bit (MatMulNBits reads each as stored).
-    const fuse = QKV_WEIGHTS.every((n) => w.index[layerWeight(l, n)]?.dtype !== 'uint8');
+    const fuse = qkvWeights(l).every((n) => w.index[n]?.dtype !== 'uint8');
     const { q, k, v, keysBatched } = deviceQkv(g, a, h, l, rope, adapt, fuse);
     const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
     const kOut = `k_pool_out_${l}`;

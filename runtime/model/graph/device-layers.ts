@@ -104,11 +104,14 @@ export function deviceQkv(
 const QKV = ['q', 'k', 'v'] as const;
 const QKV_TARGETS: readonly LoraTarget[] = ['q_proj', 'k_proj', 'v_proj'];
 
+/** Layer l's q, k and v weights, in the order fusedQkv puts them side by side. */
+export const qkvWeights = (l: number): string[] => QKV.map((s) => w(l, `w${s}`));
+
 /**
  * q, k and v as one product split three ways: h @ [Wq | Wk | Wv] (+ [bq | bk | bv]), with the adapters'
  * q, k and v product added before the split when they are one group (lora-grouped.ts). The weights'
  * Concat reads initializers only, so ONNX Runtime folds it when the session opens: the step runs one
- * MatMul (and one bias Add) where it ran three. Not for 4-bit weights, which MatMulNBits reads as they
+ * product (with its bias) where it ran three. Not for 4-bit weights, which MatMulNBits reads as they
  * are stored (the caller decides).
  */
 function fusedQkv(
@@ -119,22 +122,10 @@ function fusedQkv(
   lora: GroupedLoraApply | undefined,
 ) {
   const { H, KVH, Dh } = dimsOf(a);
-  const weight = g.op(
-    'Concat',
-    QKV.map((s) => w(l, `w${s}`)),
-    { axis: 1 },
-  );
-  let y = g.matmul(h, weight);
-  if (a.qkv_bias)
-    y = g.op('Add', [
-      y,
-      g.op(
-        'Concat',
-        QKV.map((s) => w(l, `b${s}`)),
-        { axis: 0 },
-      ),
-    ]);
-  const whole = lora?.whole?.(h, y, l, QKV_TARGETS);
+  const weight = g.op('Concat', qkvWeights(l), { axis: 1 });
+  const biases = QKV.map((s) => w(l, `b${s}`));
+  const y = linear(g, h, weight, a.qkv_bias && g.op('Concat', biases, { axis: 0 }));
+  const whole = lora?.whole(h, y, l, QKV_TARGETS);
   const parts = QKV.map((s) => `${y}_${s}`);
   g.node('Split', [whole ?? y, g.const([H * Dh, KVH * Dh, KVH * Dh])], parts, { axis: 1 });
   const [q, k, v] = whole || !lora ? parts : parts.map((p, i) => lora(h, p, l, QKV_TARGETS[i]!));

@@ -125,17 +125,17 @@ export function groupedLora(
     }
     return d;
   };
-  const apply: GroupedLoraApply = (x, y, l, t) => {
+  const apply: LoraApply = (x, y, l, t) => {
     const s = groupOf.get(t);
     if (!s) return y;
     return g.op('Add', [y, deltasOf(x, l, s)[s.targets.indexOf(t)]!]);
   };
-  apply.whole = (x, y, l, targets) => {
+  const whole: GroupedLoraApply['whole'] = (x, y, l, targets) => {
     const s = groupOf.get(targets[0]!);
     if (!s || s.targets.join() !== targets.join()) return undefined;
     return g.op('Add', [y, productOf(x, l, s)]);
   };
-  return apply;
+  return Object.assign(apply, { whole });
 }
 
 /**
@@ -143,5 +143,5 @@ export function groupedLora(
  * one ([T, sum of outs], in the group's target order), or undefined when the targets are not one group.
  */
 export interface GroupedLoraApply extends LoraApply {
-  whole?: (x: string, y: string, l: number, targets: readonly LoraTarget[]) => string | undefined;
+  whole: (x: string, y: string, l: number, targets: readonly LoraTarget[]) => string | undefined;
 }
