@@ -1,6 +1,6 @@
 /**
  * npm run bench:lora [-- --json] [--requests 256] [--slots 65] [--rank 16] [--rounds 3] [--ep webgpu,cpu] [--kv device]
- *   [--partial FILE]
+ *   [--model DIR] [--targets q_proj,k_proj,v_proj,o_proj] [--partial FILE]
  *
  * `--ep webgpu` runs it on the GPU with the KV pool and the adapter slot stacks on the device (`--kv`
  * host|device picks the pool's place, device by default on webgpu; `--kv device` on the CPU runs the
@@ -16,6 +16,7 @@
  * enter a slot; and the first token of a request to an adapter not loaded yet against one loaded.
  * Adapters are seeded random PEFT folders of the demo's shape (runtime/adapters/random-peft-adapter.ts),
  * rank 16 on the attention projections (the demo's MLP is not gated, so q, k, v and o are its targets).
+ * `--model` and `--targets` run it on another model (bench:gpu's 0.5 B import, with gate, up and down too).
  */
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -42,6 +43,7 @@ const { values: o } = parseArgs({
     // 64 adapters fit in one batch with 65 slots (slot 0 is the base model); 512 take turns in them.
     slots: { type: 'string', default: '65' },
     rank: { type: 'string', default: '16' },
+    targets: { type: 'string', default: 'q_proj,k_proj,v_proj,o_proj' },
     threads: { type: 'string', default: '2' },
     'max-batch': { type: 'string', default: '64' },
     // Each configuration runs once a round; figures are medians over rounds.
@@ -56,7 +58,7 @@ const { values: o } = parseArgs({
 });
 const log = (...a: unknown[]) => (o.json ? console.error(...a) : console.log(...a));
 const r2 = (x: number) => Math.round(x * 100) / 100;
-const TARGETS: LoraTarget[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+const TARGETS = o.targets.split(',') as LoraTarget[];
 const rank = Number(o.rank);
 const counts = o.adapters.split(',').map(Number);
 const most = Math.max(...counts);

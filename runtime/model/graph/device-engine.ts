@@ -85,9 +85,11 @@ export function deviceEngineGraph(
   // x is the residual stream, h its norm: each skipNorm adds a block's output to x and norms the sum.
   let x = embed(g, a, step.ids, a.position === 'rope' ? step.positions : step.positionIndex());
   let h = firstNorm(g, a, x, layerWeight(0, 'ln1'));
+  // A 4-bit weight is MatMulNBits, which reads it as stored: no Concat, no Gemm.
+  const isFloat = (n: string) => w.index[n]?.dtype !== 'uint8';
   for (let l = 0; l < L; l++) {
-    // q, k and v as one product, unless a weight is 4-bit (MatMulNBits reads each as stored).
-    const fuse = qkvWeights(l).every((n) => w.index[n]?.dtype !== 'uint8');
+    // q, k and v as one product, unless a weight is 4-bit.
+    const fuse = qkvWeights(l).every(isFloat);
     const { q, k, v, keysBatched } = deviceQkv(g, a, h, l, rope, adapt, fuse);
     const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
     const kOut = `k_pool_out_${l}`;
@@ -102,9 +104,9 @@ export function deviceEngineGraph(
       G > 1
         ? g.reshape(g.transpose(g.reshape(attendedRows, [-1, G, KVH, Dh]), [0, 2, 1, 3]), [-1, KVH * G * Dh])
         : attendedRows; // [T,H*Dh]
-    const attended = skipNorm(g, a, x, outputProjection(g, a, out, l, adapt), layerWeight(l, 'ln2'));
+    const attended = skipNorm(g, a, x, outputProjection(g, a, out, l, isFloat, adapt), layerWeight(l, 'ln2'));
     const next = l + 1 < L ? layerWeight(l + 1, 'ln1') : 'ln_f';
-    const mlped = skipNorm(g, a, attended.sum, deviceMlp(g, a, attended.normed, l, adapt), next);
+    const mlped = skipNorm(g, a, attended.sum, deviceMlp(g, a, attended.normed, l, isFloat, adapt), next);
     x = mlped.sum;
     h = mlped.normed;
   }

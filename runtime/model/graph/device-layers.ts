@@ -1,7 +1,7 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
 import { type Attrs, float, type Graph } from '../onnx/index.ts';
 import { dimsOf, layerWeight as w, linear, norm, projection } from './layers.ts';
-import type { LoraApply, LoraTarget } from './lora.ts';
+import type { LoraTarget } from './lora.ts';
 import type { GroupedLoraApply } from './lora-grouped.ts';
 import { ropeInvFreq } from './rope.ts';
 
@@ -123,14 +123,40 @@ function fusedQkv(
 ) {
   const { H, KVH, Dh } = dimsOf(a);
   const weight = g.op('Concat', qkvWeights(l), { axis: 1 });
-  const biases = QKV.map((s) => w(l, `b${s}`));
-  const y = linear(g, h, weight, a.qkv_bias && g.op('Concat', biases, { axis: 0 }));
-  const whole = lora?.whole(h, y, l, QKV_TARGETS);
+  const bias =
+    a.qkv_bias &&
+    g.op(
+      'Concat',
+      QKV.map((s) => w(l, `b${s}`)),
+      { axis: 0 },
+    );
+  const delta = lora?.delta(h, l, QKV_TARGETS);
+  const y = linearWith(g, h, weight, bias, delta, true);
   const parts = QKV.map((s) => `${y}_${s}`);
-  g.node('Split', [whole ?? y, g.const([H * Dh, KVH * Dh, KVH * Dh])], parts, { axis: 1 });
-  const [q, k, v] = whole || !lora ? parts : parts.map((p, i) => lora(h, p, l, QKV_TARGETS[i]!));
+  g.node('Split', [y, g.const([H * Dh, KVH * Dh, KVH * Dh])], parts, { axis: 1 });
+  const [q, k, v] = delta || !lora ? parts : parts.map((p, i) => lora(h, p, l, QKV_TARGETS[i]!));
   return { q: q!, k: k!, v: v! };
 }
+
+/**
+ * x @ W (+ bias) + an adapter group's product, the product added in the same node where it can be:
+ * Gemm's C, when the weight is float (a 4-bit one is MatMulNBits, which has no C) and there is no bias.
+ */
+function linearWith(
+  g: Graph,
+  x: string,
+  weight: string,
+  bias: string | false,
+  delta: string | undefined,
+  float: boolean,
+): string {
+  if (delta && !bias && float) return g.op('Gemm', [x, weight, delta]);
+  const y = linear(g, x, weight, bias);
+  return delta ? g.op('Add', [y, delta]) : y;
+}
+
+/** Whether a weight is stored as floats (not 4-bit blocks): it can be Gemm's B and be concatenated. */
+export type IsFloatWeight = (name: string) => boolean;
 
 /** Layer l's attention output [T, H*Dh] projected back to the model's width (the residual add is skipNorm's). */
 export function outputProjection(
@@ -138,22 +164,67 @@ export function outputProjection(
   a: ResolvedArchitecture,
   out: string,
   l: number,
-  lora?: LoraApply,
+  isFloat: IsFloatWeight,
+  lora?: GroupedLoraApply,
 ): string {
-  return linear(g, out, w(l, 'wo'), a.o_bias && w(l, 'bo'), lora && { apply: lora, l, t: 'o_proj' });
+  const wo = w(l, 'wo');
+  return linearWith(g, out, wo, a.o_bias && w(l, 'bo'), lora?.delta(out, l, ['o_proj']), isFloat(wo));
 }
 
-/** The MLP of the normed stream h (without the residual add, which the next skipNorm does). */
-export function deviceMlp(g: Graph, a: ResolvedArchitecture, h: string, l: number, lora?: LoraApply): string {
-  const on = (t: LoraTarget) => lora && { apply: lora, l, t };
+/**
+ * The MLP of the normed stream h (without the residual add, which the next skipNorm does). A gated MLP's
+ * gate and up are one product split two ways when both weights are float (as q, k and v are).
+ */
+export function deviceMlp(
+  g: Graph,
+  a: ResolvedArchitecture,
+  h: string,
+  l: number,
+  isFloat: IsFloatWeight,
+  lora?: GroupedLoraApply,
+): string {
   const bias = (name: string) => a.mlp_bias && w(l, name);
+  const down = (x: string) =>
+    linearWith(
+      g,
+      x,
+      w(l, 'w_down'),
+      bias('b_down'),
+      lora?.delta(x, l, ['down_proj']),
+      isFloat(w(l, 'w_down')),
+    );
   if (a.mlp === 'swiglu') {
-    const gate = linear(g, h, w(l, 'w_gate'), bias('b_gate'), on('gate_proj'));
-    const silu = g.contrib('QuickGelu', [gate], { alpha: float(1) });
-    const up = linear(g, h, w(l, 'w_up'), bias('b_up'), on('up_proj'));
-    return linear(g, g.op('Mul', [silu, up]), w(l, 'w_down'), bias('b_down'), on('down_proj'));
+    const [gate, up] = gateUp(g, a, h, l, isFloat, lora);
+    return down(g.op('Mul', [g.contrib('QuickGelu', [gate!], { alpha: float(1) }), up!]));
   }
   const inner = linear(g, h, w(l, 'fc1'), bias('b1'));
   const act = g.contrib(a.mlp === 'gelu' ? 'Gelu' : 'FastGelu', [inner]);
   return linear(g, act, w(l, 'fc2'), bias('b2'));
+}
+
+const GATE_UP = ['gate', 'up'] as const;
+const GATE_UP_TARGETS: readonly LoraTarget[] = ['gate_proj', 'up_proj'];
+
+/** A gated MLP's gate and up projections of h, as one product when both weights are float. */
+function gateUp(
+  g: Graph,
+  a: ResolvedArchitecture,
+  h: string,
+  l: number,
+  isFloat: IsFloatWeight,
+  lora: GroupedLoraApply | undefined,
+): string[] {
+  const weights = GATE_UP.map((s) => w(l, `w_${s}`));
+  const biases = GATE_UP.map((s) => a.mlp_bias && w(l, `b_${s}`));
+  if (!weights.every(isFloat))
+    return GATE_UP.map((_, i) =>
+      linear(g, h, weights[i]!, biases[i]!, lora && { apply: lora, l, t: GATE_UP_TARGETS[i]! }),
+    );
+  const weight = g.op('Concat', weights, { axis: 1 });
+  const bias = a.mlp_bias && g.op('Concat', biases as string[], { axis: 0 });
+  const delta = lora?.delta(h, l, GATE_UP_TARGETS);
+  const y = linearWith(g, h, weight, bias, delta, true);
+  const parts = GATE_UP.map((s) => `${y}_${s}`);
+  g.node('Split', [y, g.const([a.d_ff, a.d_ff])], parts, { axis: 1 });
+  return delta || !lora ? parts : parts.map((p, i) => lora(h, p, l, GATE_UP_TARGETS[i]!));
 }

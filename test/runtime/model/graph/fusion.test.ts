@@ -63,10 +63,10 @@ describe('ONNX Runtime fuses the norm and activation patterns', () => {
   );
 });
 
-// The device step writes q, k and v as one product over [Wq | Wk | Wv] (device-layers.ts): the weights'
-// Concat reads initializers only, so the optimizer must fold it when the session opens, or every step
-// would copy those weights before its product.
-describe("the device step's q, k and v weights are concatenated once, when the session opens", () => {
+// The device step writes q, k and v as one product over [Wq | Wk | Wv], and a gated MLP's gate and up as
+// one over [Wgate | Wup] (device-layers.ts): the weights' Concat reads initializers only, so the optimizer
+// must fold it when the session opens, or every step would copy those weights before its product.
+describe("the device step's q/k/v and gate/up weights are concatenated once, when the session opens", () => {
   const arch: Architecture = {
     ...base,
     n_layer: 2,
@@ -75,8 +75,9 @@ describe("the device step's q, k and v weights are concatenated once, when the s
     mlp: 'swiglu',
     rope: { theta: 10000 },
     qkv_bias: true,
+    mlp_bias: true,
   };
-  it('one product a layer for q, k and v, and no Concat of weights left', async () => {
+  it('one product a layer for q, k and v, one for gate and up, and no Concat of weights left', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wg-graph-qkv-'));
     try {
       const resolved = resolveArchitecture(arch);
@@ -84,11 +85,12 @@ describe("the device step's q, k and v weights are concatenated once, when the s
       await writeModelFolder(dir, arch, weights.index, weights.bytes);
       const step = buildDeviceGraphs(resolved, weights.index, 'float32').step;
       const written = decodeModel(step).graph!.node!;
-      // As written: the Concat of each layer's three weights (and three biases) is there to be folded.
-      const isWeight = (name: string) => /^l\d+\.[wb][qkv]$/.test(name);
+      // As written: the Concat of each layer's three weights (and three biases), and of its gate and up
+      // weights (and biases), is there to be folded.
+      const isWeight = (name: string) => /^l\d+\.([wb][qkv]|[wb]_(gate|up))$/.test(name);
       const concatsOfWeights = (nodes: typeof written) =>
         nodes.filter((n) => n.op_type === 'Concat' && n.input!.every(isWeight)).length;
-      assert.equal(concatsOfWeights(written), 2 * resolved.n_layer);
+      assert.equal(concatsOfWeights(written), 4 * resolved.n_layer);
       const optimized = join(dir, 'step-optimized.onnx');
       const session = await ort.InferenceSession.create(step, {
         graphOptimizationLevel: 'all',
@@ -100,12 +102,69 @@ describe("the device step's q, k and v weights are concatenated once, when the s
       assert.equal(concatsOfWeights(nodes), 0);
       assert.ok(
         !nodes.some((n) => n.input!.some(isWeight)),
-        'a node still reads a q, k or v weight by itself',
+        'a node still reads a q, k, v, gate or up weight by itself',
       );
-      // A layer's products: q/k/v as one (its bias Add fused in: Gemm), o, gate, up and down; and the
-      // logits' Gemm. Three separate q, k and v products would make it 7 a layer.
+      // A layer's products: q/k/v as one (its bias Add fused in: Gemm), o, gate/up as one and down; and
+      // the logits' Gemm. Separate q, k, v, gate and up products would make it 7 a layer.
       const products = nodes.filter((n) => ['MatMul', 'FusedMatMul', 'Gemm'].includes(n.op_type!)).length;
-      assert.equal(products, 5 * resolved.n_layer + 1);
+      assert.equal(products, 4 * resolved.n_layer + 1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// With adapter slots, each group's product (q/k/v, o, gate/up, down: lora-grouped.ts) is the C of its
+// projection's Gemm, and every layer's stack rows come from one Add and one Split: on the WebGPU provider
+// a node costs about a dispatch whatever it computes, so an Add a projection and an Add a layer would
+// cost a sixth more nodes than the products themselves.
+describe("the device step adds the adapters' products inside the projections' Gemms", () => {
+  const arch: Architecture = {
+    ...base,
+    n_layer: 3,
+    norm: 'rmsnorm',
+    position: 'rope',
+    mlp: 'swiglu',
+    rope: { theta: 10000 },
+  };
+  const targets = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+  it("four Gemms a layer with a product as C, no Add of one, one Add for all layers' rows", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wg-graph-lora-'));
+    try {
+      const resolved = resolveArchitecture(arch);
+      const weights = randomModel(resolved, 11);
+      await writeModelFolder(dir, arch, weights.index, weights.bytes);
+      const lora = { slots: 5, maxRank: 4, targets: [...targets] };
+      const step = buildDeviceGraphs(resolved, weights.index, 'float32', 'weights.bin', 'm', lora).step;
+      const optimized = join(dir, 'step-optimized.onnx');
+      const session = await ort.InferenceSession.create(step, {
+        graphOptimizationLevel: 'all',
+        optimizedModelFilePath: optimized,
+        extra: { session: { model_external_initializers_file_folder_path: dir } },
+      });
+      await session.release();
+      const nodes = decodeModel(await readFile(optimized)).graph!.node!;
+      const products = new Set(nodes.filter((n) => n.op_type === 'Einsum').map((n) => n.output![0]!));
+      // Two Einsums a group (down then up), four groups a layer.
+      assert.equal(products.size, 2 * 4 * resolved.n_layer);
+      const readsProduct = (n: (typeof nodes)[number]) => n.input!.some((i) => products.has(i));
+      const gemmsWithProduct = nodes.filter((n) => n.op_type === 'Gemm' && products.has(n.input![2] ?? ''));
+      assert.equal(gemmsWithProduct.length, 4 * resolved.n_layer);
+      const adds = nodes.filter((n) => n.op_type === 'Add');
+      assert.deepEqual(adds.filter(readsProduct), [], 'an Add reads an adapter product');
+      // Every layer's stack rows: one Split of one Add (the slots plus each layer's offset).
+      const stackRows = new Set(
+        nodes.filter((n) => n.op_type === 'Gather' && /^lora_/.test(n.input![0]!)).map((n) => n.input![1]!),
+      );
+      assert.equal(stackRows.size, resolved.n_layer);
+      const splits = nodes.filter((n) => n.op_type === 'Split' && n.output!.some((o) => stackRows.has(o)));
+      assert.equal(splits.length, 1);
+      assert.deepEqual(new Set(splits[0]!.output), stackRows);
+      const rowsAdd = nodes.filter((n) => n.output!.includes(splits[0]!.input![0]!));
+      assert.deepEqual(
+        rowsAdd.map((n) => n.op_type),
+        ['Add'],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
