@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine, type EngineConfig } from '../engine/index.ts';
 import { importModel } from '../model/import/index.ts';
+import type { StepAttention } from '../model/graph/index.ts';
 import { type KvDtype, loadModel } from '../model/index.ts';
 import { agreementWithCpu } from './cpu-agreement.ts';
 import { DATA } from './data-files.ts';
@@ -35,6 +36,9 @@ const { values: o } = parseArgs({
     work: { type: 'string', default: join(tmpdir(), 'warmgate-bench-gpu') },
     dtype: { type: 'string', default: 'float32' },
     'kv-dtype': { type: 'string', default: 'float32' },
+    // The device step's attention: paged (PagedAttention, float16 pools only) or fused; unset, the
+    // loader's choice (paged on float16 pools).
+    attention: { type: 'string' },
     requests: { type: 'string', default: '128' },
     'length-scale': { type: 'string', default: '0.25' },
     'max-batch': { type: 'string', default: '32' },
@@ -102,7 +106,14 @@ const uploadBytesPerMs = await uploadBandwidth();
 log(
   `WebGPU element-wise copy ${(copyBytesPerMs / 1e6).toFixed(0)} GB/s, host-to-device ${(uploadBytesPerMs / 1e6).toFixed(1)} GB/s`,
 );
-const load = { intraOpThreads: 4, executionProviders: ['webgpu', 'cpu'], deviceKv: kvDtype };
+if (o.attention !== undefined && o.attention !== 'paged' && o.attention !== 'fused')
+  throw new Error(`--attention: paged or fused, not ${o.attention}`);
+const load = {
+  intraOpThreads: 4,
+  executionProviders: ['webgpu', 'cpu'],
+  deviceKv: kvDtype,
+  ...(o.attention !== undefined && { deviceAttention: o.attention as StepAttention }),
+};
 const blockSize = Number(o['block-size']);
 const tileBlocks = Number(o['tile-blocks']);
 const maxBatch = Number(o['max-batch']);
@@ -140,6 +151,7 @@ log(
 );
 
 note({
+  device_attention: model.device?.attention ?? null,
   cold_start_ms: cold.totalMs,
   cold_start_load_ms: cold.loadMs,
   cold_start_warm_up_ms: cold.warmUpMs,

@@ -4,9 +4,11 @@
 # every weight dtype against the CPU and transformers (gpu-dtype-check). Needs dist/ built with
 # tsconfig.gpu-tests.json (the npm script does).
 #
-# The test files run as seven processes at once (three groups per pool dtype, and the dtype check): a GPU
-# host has the cores, and the longest group, not the sum, sets how long a run takes. Each process writes
-# its own log; the summary names the ones that failed. WARMGATE_TEST_GPU_LOGS sets the logs' folder.
+# float16 pools run PagedAttention (the loader's choice on WebGPU), and once more the fused step
+# (device-fp16-fused). The test files run as ten processes at once (three groups per pool form, and the
+# dtype check): a GPU host has the cores, and the longest group, not the sum, sets how long a run takes.
+# Each process writes its own log; the summary names the ones that failed. WARMGATE_TEST_GPU_LOGS sets
+# the logs' folder; WARMGATE_TEST_GPU_KV the pool forms to run (default: all three).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 logs=${WARMGATE_TEST_GPU_LOGS:-$(mktemp -d -t warmgate-test-gpu-XXXX)}
@@ -19,11 +21,14 @@ groups=(
 )
 names=()
 pids=()
-for kv in device device-fp16; do
+for form in ${WARMGATE_TEST_GPU_KV:-device device-fp16 device-fp16-fused}; do
+  kv=${form%-fused}
+  attention=$([ "$form" = "$kv" ] || echo fused)
   for i in "${!groups[@]}"; do
-    name="$kv-$((i + 1))"
+    name="$form-$((i + 1))"
     # ${groups[$i]} unquoted: a group is a list of files.
-    WARMGATE_TEST_EP=webgpu WARMGATE_TEST_KV=$kv node --test --test-concurrency=1 ${groups[$i]} >"$logs/$name.log" 2>&1 &
+    WARMGATE_TEST_EP=webgpu WARMGATE_TEST_KV=$kv WARMGATE_TEST_ATTENTION=$attention \
+      node --test --test-concurrency=1 ${groups[$i]} >"$logs/$name.log" 2>&1 &
     names+=("$name")
     pids+=($!)
   done

@@ -7,6 +7,8 @@ import {
   type LoraGraphSpec,
   deviceLoraStackNames,
   loraStackOut,
+  pagedAttentionUnfit,
+  type StepAttention,
   weightIndexOfGraph,
 } from './graph/index.ts';
 import type { ModelManifest } from './manifest.ts';
@@ -22,6 +24,8 @@ export interface DeviceSessions {
   readonly init: ort.InferenceSession;
   readonly copy: ort.InferenceSession;
   readonly kvDtype: KvDtype;
+  /** The step's attention: `paged` writes the pools in place and returns none (graph/paged-attention.ts). */
+  readonly attention: StepAttention;
   /** Where outputs that stay on the device live: 'gpu-buffer' on WebGPU, 'cpu' when the pools are host arrays. */
   readonly poolLocation: 'gpu-buffer' | 'cpu';
   /** How the opening went, ms: the first session (the device opened with it), then the step's (weights uploaded, graph optimized). */
@@ -47,12 +51,16 @@ export async function openDeviceSessions(
   kvDtype: KvDtype,
   options: ort.InferenceSession.SessionOptions,
   lora?: LoraGraphSpec,
+  requested?: StepAttention,
 ): Promise<DeviceSessions> {
   const arch = resolveArchitecture(manifest.architecture);
   const { index, location } = weightIndexOfGraph(decodeModel(engineBytes), arch);
-  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name, lora);
   const providers = (options.executionProviders ?? ['cpu']).map((p) => (typeof p === 'string' ? p : p.name));
   const poolLocation = providers[0] === 'webgpu' ? 'gpu-buffer' : 'cpu';
+  // PagedAttention has WebGPU and CUDA kernels only, for float16: the CPU (CI's tests) runs the fused step.
+  const pagedRuns = poolLocation === 'gpu-buffer' && kvDtype === 'float16' && !pagedAttentionUnfit(arch);
+  const attention = requested ?? (pagedRuns ? 'paged' : 'fused');
+  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name, lora, attention);
   const pools: Record<string, 'gpu-buffer' | 'cpu'> = {};
   for (let l = 0; l < arch.n_layer; l++)
     for (const side of ['k', 'v']) {
@@ -90,7 +98,9 @@ export async function openDeviceSessions(
     t = performance.now();
     const step = await open(graphs.step, {
       ...withWeights,
-      preferredOutputLocation: { logits: 'cpu', ...outputs((n) => n.includes('_out_')) },
+      // The paged step writes the pools in place and returns the logits only.
+      preferredOutputLocation:
+        attention === 'paged' ? { logits: 'cpu' } : { logits: 'cpu', ...outputs((n) => n.includes('_out_')) },
     });
     const stepMs = performance.now() - t;
     const copy = await open(graphs.copy, {
@@ -123,6 +133,7 @@ export async function openDeviceSessions(
       init,
       copy,
       kvDtype,
+      attention,
       poolLocation,
       openMs: { device, step: stepMs },
       ...(loraStacks && { loraStacks }),

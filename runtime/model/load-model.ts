@@ -13,6 +13,7 @@ import {
   type KvDtype,
   type LoraGraphSpec,
   loraStackNames,
+  type StepAttention,
 } from './graph/index.ts';
 import { checkManifest, type ManifestFile, type ModelManifest } from './manifest.ts';
 
@@ -81,6 +82,12 @@ export interface LoadOptions {
    * the step graph is derived from engine.onnx's weights and engine.onnx itself is not opened.
    */
   deviceKv?: KvDtype;
+  /**
+   * The device step's attention (graph/step-pack.ts). Default: `paged` (ONNX Runtime's PagedAttention,
+   * pools written in place) where it runs, on WebGPU with float16 pools and a head size a multiple of
+   * 8; `fused` elsewhere. `fused` forces the gathered form (to compare the two).
+   */
+  deviceAttention?: StepAttention;
   /** Options per execution provider, by name (e.g. `{ webgpu: { validationMode: 'wgpuOnly' } }`). */
   providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Write ONNX Runtime's profile of every session (a JSON file per session, named from this prefix). */
@@ -232,6 +239,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
         options.deviceKv,
         sessionOptions(options),
         options.adapters,
+        options.deviceAttention,
       ).catch((e: unknown) => {
         throw new ModelLoadError(
           'model_graph_invalid',

@@ -5,15 +5,17 @@ import type { TileShape } from './step-inputs.ts';
 
 /**
  * The KV cache's memory on the device: per layer one key and one value pool [slots, KVH, Dh] (slot =
- * block * blockSize + offset), made zeroed on the device. A step reads the pools and returns them with
- * its keys and values written (graph/device-engine.ts); the returned buffers are the pools from then on
- * and the old ones are freed. Nothing of them crosses to the host; copy-on-write runs on the device too.
+ * block * blockSize + offset), made zeroed on the device. The fused step reads the pools and returns
+ * them with its keys and values written (graph/device-engine.ts); the returned buffers are the pools from
+ * then on and the old ones are freed. The paged step (graph/paged-attention.ts) writes them in place and
+ * returns none. Nothing of them crosses to the host; copy-on-write runs on the device too.
  *
- * Why not in place: onnxruntime-node 1.30 runs with IO binding whenever outputs stay on the device, and
- * its binding ignores a preallocated fetch there (measured on an H100: a write to a pool fetched into its
- * own input's buffer did not persist), so ONNX Runtime allocates each output. ScatterND then copies the
- * pool on the device before writing (device bandwidth, no bus), and the allocator's cache reuses the
- * freed buffers step after step.
+ * Why the fused step cannot write in place: onnxruntime-node 1.30 runs with IO binding whenever outputs
+ * stay on the device, and its binding ignores a preallocated fetch there (measured on an H100: a write to
+ * a pool fetched into its own input's buffer did not persist), so ONNX Runtime allocates each output.
+ * ScatterND then copies the pool on the device before writing (device bandwidth, no bus), and the
+ * allocator's cache reuses the freed buffers step after step. PagedAttention, with its cache outputs
+ * left out, writes into the input buffers themselves.
  */
 export class DeviceKVPool {
   readonly numBlocks: number;
@@ -45,6 +47,11 @@ export class DeviceKVPool {
   get bytes(): number {
     const bytes = this.#sessions.kvDtype === 'float16' ? 2 : 4;
     return this.#layers * 2 * this.slots * this.#kvHeads * this.#headDim * bytes;
+  }
+
+  /** The pools as the paged step's inputs, which it writes in place. */
+  async feedInPlace(feeds: Record<string, ort.Tensor>): Promise<void> {
+    Object.assign(feeds, await this.#ready());
   }
 
   /** The pools as a step's or the copy's inputs (`k_pool_l`); their outputs (`k_pool_out_l`) fetched. */
@@ -96,9 +103,12 @@ export class DeviceKVPool {
   }
 
   async #make(): Promise<void> {
-    const shape = [this.numBlocks, this.blockSize, this.#kvHeads * this.#headDim].map(BigInt);
+    // The same bytes either way; PagedAttention names the heads' axis (graph/device-engine.ts poolDims).
+    const perBlock =
+      this.#sessions.attention === 'paged' ? [this.#kvHeads, this.#headDim] : [this.#kvHeads * this.#headDim];
+    const shape = [this.numBlocks, this.blockSize, ...perBlock].map(BigInt);
     const out = await this.#sessions.init.run({
-      pool_shape: new ort.Tensor('int64', BigInt64Array.from(shape), [3]),
+      pool_shape: new ort.Tensor('int64', BigInt64Array.from(shape), [shape.length]),
     });
     const pools: Record<string, ort.Tensor> = {};
     for (let l = 0; l < this.#layers; l++)

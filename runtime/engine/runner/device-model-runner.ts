@@ -7,20 +7,23 @@ import type { BlockCopy } from '../kv/index.ts';
 import { checkAdapterMemory, tokenSlots } from './adapter-feeds.ts';
 import { DeviceAdapterStacks } from './device-adapter-stacks.ts';
 import { DeviceKVPool } from './device-kv-pool.ts';
-import { buildDeviceStepInputs, deviceStepFeeds } from './device-step-inputs.ts';
+import { buildDeviceStepInputs, type DeviceStepInputs, deviceStepFeeds } from './device-step-inputs.ts';
+import { buildPagedStepInputs, type PagedStepInputs, pagedStepFeeds } from './paged-step-inputs.ts';
 import type { StepOutput } from './model-runner.ts';
 import type { StepEntry } from './step-inputs.ts';
 
 /**
  * Runs one step of the device-resident contract (graph/device-engine.ts): only the step's layout goes
  * up and only the sampled rows' logits come down; the graph writes the new keys and values into the
- * pools on the device, then each sequence reads its blocks (device-step-inputs.ts). With adapters, each
+ * pools on the device, then each sequence reads its blocks (device-step-inputs.ts; with PagedAttention,
+ * through its block table, paged-step-inputs.ts). With adapters, each
  * token's slot goes up too (in the step's pack); the slot stacks are held on the device
  * (device-adapter-stacks.ts).
  */
 export class DeviceModelRunner {
   readonly #session: ort.InferenceSession;
   readonly #pool: DeviceKVPool;
+  readonly #paged: boolean;
   /** The adapter stacks, when the model was loaded with adapter slots. */
   readonly adapterStacks: DeviceAdapterStacks | undefined;
 
@@ -32,6 +35,13 @@ export class DeviceModelRunner {
     checkAdapterMemory(model, opts.adapters);
     this.#session = device.step;
     this.#pool = pool;
+    this.#paged = device.attention === 'paged';
+    const bs = pool.blockSize;
+    if (this.#paged && (bs < 16 || (bs & (bs - 1)) !== 0))
+      throw new Error(
+        `block size ${bs}: PagedAttention takes a power of two of 16 or more; ` +
+          `set blockSize to 16 or load the model with deviceAttention 'fused'`,
+      );
     const a = model.manifest.architecture;
     this.adapterStacks =
       opts.adapters &&
@@ -45,19 +55,23 @@ export class DeviceModelRunner {
 
   async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
     await this.#pool.copy(copies);
-    const s = buildDeviceStepInputs(entries, this.#pool.blockSize);
-    const feeds = deviceStepFeeds(
-      s,
-      this.#pool.blockSize,
-      this.adapterStacks && tokenSlots(entries, s.numTokens),
-    );
+    const blockSize = this.#pool.blockSize;
+    const T = entries.reduce((n, e) => n + e.numNew, 0);
+    const slots = this.adapterStacks && tokenSlots(entries, T);
+    // The paged step writes the pools in place and returns none; the fused one returns them written.
+    const paged = this.#paged;
+    const s = paged ? buildPagedStepInputs(entries, blockSize) : buildDeviceStepInputs(entries, blockSize);
+    const feeds = paged
+      ? pagedStepFeeds(s as PagedStepInputs, slots)
+      : deviceStepFeeds(s as DeviceStepInputs, blockSize, slots);
     if (this.adapterStacks) await this.adapterStacks.bind(feeds);
     const fetches: Record<string, ort.Tensor | null> = { logits: null };
-    await this.#pool.bind(feeds, fetches);
+    if (paged) await this.#pool.feedInPlace(feeds);
+    else await this.#pool.bind(feeds, fetches);
     const started = performance.now();
     const out = await this.#session.run(feeds, fetches);
     const runMs = performance.now() - started;
-    this.#pool.adopt(out);
+    if (!paged) this.#pool.adopt(out);
     return {
       logits: out.logits!.data as Float32Array,
       logitsRow: s.logitsRow,

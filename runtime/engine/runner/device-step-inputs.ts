@@ -7,7 +7,7 @@ import {
   STEP_PACK_SIZES,
   stepPackPieces,
 } from '../../model/graph/step-pack.ts';
-import { packFloat32 } from './float-pack.ts';
+import { exactFloats, packFloat32 } from './float-pack.ts';
 import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
 
 /**
@@ -139,15 +139,7 @@ export function deviceStepFeeds(
   };
 }
 
-/** Indices as float32: whole numbers, exact below 2^24; any other refused with the piece's name. */
-function exact(name: string, values: BigInt64Array | Int32Array): Float32Array {
-  return Float32Array.from(values as ArrayLike<number | bigint>, (x) => {
-    const v = Number(x);
-    if (!(v >= 0 && v < STEP_PACK_MAX))
-      throw new Error(`device step: ${name} holds ${v}, outside float32's exact whole numbers`);
-    return v;
-  });
-}
+const exact = (name: string, values: BigInt64Array | Int32Array) => exactFloats(name, values, STEP_PACK_MAX);
 
 const i64 = (values: readonly number[]) =>
   new ort.Tensor(

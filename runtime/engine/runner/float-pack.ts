@@ -12,3 +12,16 @@ export function packFloat32(parts: readonly Float32Array[]): { packed: Float32Ar
   }
   return { packed, sizes: BigInt64Array.from(parts, (p) => BigInt(p.length)) };
 }
+
+/**
+ * Indices as float32 for a pack: whole numbers, exact below `max` (2^24 for float32); any other refused
+ * with the piece's name.
+ */
+export function exactFloats(name: string, values: BigInt64Array | Int32Array, max: number): Float32Array {
+  return Float32Array.from(values as ArrayLike<number | bigint>, (x) => {
+    const v = Number(x);
+    if (!(v >= 0 && v < max))
+      throw new Error(`device step: ${name} holds ${v}, outside float32's exact whole numbers`);
+    return v;
+  });
+}

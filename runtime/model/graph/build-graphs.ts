@@ -3,6 +3,7 @@ import { encodeModel, type Graph } from '../onnx/index.ts';
 import { checkArchitecture } from './check-architecture.ts';
 import { decodeContiguousGraph } from './decode-contiguous.ts';
 import { deviceEngineGraph, type KvDtype, kvCopyGraph, kvPoolInitGraph } from './device-engine.ts';
+import type { StepAttention } from './step-pack.ts';
 import { engineGraph } from './engine.ts';
 import type { LoraGraphSpec } from './lora.ts';
 import { loraStacksInitGraph, loraStacksWriteGraph } from './lora-stacks.ts';
@@ -53,7 +54,8 @@ export interface DeviceGraphs {
 
 /**
  * The graphs of the device-resident KV contract, reading the weights through `index` as engine.onnx does;
- * with `lora`, the step takes the adapter inputs of lora.ts and the stacks' graphs come with it.
+ * with `lora`, the step takes the adapter inputs of lora.ts and the stacks' graphs come with it;
+ * `attention` picks the step's attention (step-pack.ts: fused, or PagedAttention on float16 pools).
  */
 export function buildDeviceGraphs(
   arch: ResolvedArchitecture,
@@ -62,6 +64,7 @@ export function buildDeviceGraphs(
   weightsLocation = 'weights.bin',
   name = 'warmgate-model',
   lora?: LoraGraphSpec,
+  attention: StepAttention = 'fused',
 ): DeviceGraphs {
   checkArchitecture(arch);
   checkWeightIndex(arch, index);
@@ -70,10 +73,10 @@ export function buildDeviceGraphs(
   const stepRole = lora ? 'device_engine_lora' : 'device_engine';
   return {
     step: encodeModel(
-      withMatMulNBits(deviceEngineGraph(arch, w, kvDtype, lora).model(meta(stepRole)), index),
+      withMatMulNBits(deviceEngineGraph(arch, w, kvDtype, lora, attention).model(meta(stepRole)), index),
     ),
-    init: encodeModel(kvPoolInitGraph(arch, kvDtype).model(meta('kv_pool_init'))),
-    copy: encodeModel(kvCopyGraph(arch, kvDtype).model(meta('kv_copy'))),
+    init: encodeModel(kvPoolInitGraph(arch, kvDtype, attention).model(meta('kv_pool_init'))),
+    copy: encodeModel(kvCopyGraph(arch, kvDtype, attention).model(meta('kv_copy'))),
     ...(lora && {
       lora: {
         init: encodeModel(loraStacksInitGraph(arch, lora).model(meta('lora_stacks_init'))),

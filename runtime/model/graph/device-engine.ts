@@ -4,6 +4,7 @@ import type { HeadDims } from './attention.ts';
 import { attentionPath, pathAttention } from './fused-attention.ts';
 import {
   deviceMlp,
+  devicePackedQkv,
   deviceQkv,
   firstNorm,
   outputProjection,
@@ -14,7 +15,9 @@ import {
 import { dimsOf, embed, layerWeight } from './layers.ts';
 import { checkLoraSpec, type LoraGraphSpec } from './lora.ts';
 import { groupedLora } from './lora-grouped.ts';
-import { unpackStep } from './step-pack.ts';
+import { GraphBuildError } from './graph-build-error.ts';
+import { ATTENTION_BOUNDS, pagedAttention, pagedAttentionUnfit, pagedRotary } from './paged-attention.ts';
+import { type StepAttention, unpackStep } from './step-pack.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
 
 /*
@@ -39,72 +42,101 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * runner holds them on the device too: lora-stacks.ts).
  */
 
-const { FLOAT: F, INT64: I } = DataType;
+const { FLOAT: F, INT32: I32, INT64: I } = DataType;
 const FLOAT16 = 10 as number as DataType;
 
 export type KvDtype = 'float32' | 'float16';
 
 export const kvDataType = (d: KvDtype): DataType => (d === 'float16' ? FLOAT16 : F);
 
-/** A layer's pool: [blocks, block size, KVH*Dh], block-major, as each sequence reads it. */
-const POOL_DIMS = (a: ResolvedArchitecture) => ['NB', 'BS', a.n_kv_head * a.head_dim];
+/**
+ * A layer's pool: [blocks, block size, KVH*Dh] for the fused step (block-major, as each sequence reads
+ * it), [blocks, block size, KVH, Dh] for PagedAttention (the same bytes, as that kernel names them).
+ */
+export const poolDims = (a: ResolvedArchitecture, attention: StepAttention): (string | number)[] =>
+  attention === 'paged' ? ['NB', 'BS', a.n_kv_head, a.head_dim] : ['NB', 'BS', a.n_kv_head * a.head_dim];
 
 /**
  * Each layer writes the step's keys and values into its pools first, then each path's sequences attend
  * over their gathered blocks, the new tokens included, in one MultiHeadAttention; every token takes its
- * row back through token_row.
+ * row back through token_row. With `paged` attention (float16 pools, WebGPU), PagedAttention does both
+ * in one node a layer, the pools written in place: the step returns the logits only.
  */
 export function deviceEngineGraph(
   a: ResolvedArchitecture,
   w: WeightSource,
   kvDtype: KvDtype,
   lora?: LoraGraphSpec,
+  attention: StepAttention = 'fused',
 ): Graph {
   const { L, KVH, G, Dh, V } = dimsOf(a);
   if (lora) checkLoraSpec(a, lora);
+  const paged = attention === 'paged';
+  if (paged && kvDtype !== 'float16')
+    throw new GraphBuildError('device_graph_unsupported', 'PagedAttention reads float16 pools only');
+  const unfit = paged ? pagedAttentionUnfit(a) : undefined;
+  if (unfit)
+    throw new GraphBuildError('device_graph_unsupported', `PagedAttention cannot run this model: ${unfit}`);
   const g = new Graph('warmgate_device_engine');
   const KV = kvDataType(kvDtype);
-  const step = unpackStep(g, lora !== undefined);
-  // Block-major pools [blocks, block size, KVH*Dh]: the unit a sequence reads, with no view to make.
-  const kPool = Array.from({ length: L }, (_, l) => g.input(`k_pool_${l}`, KV, POOL_DIMS(a)));
-  const vPool = Array.from({ length: L }, (_, l) => g.input(`v_pool_${l}`, KV, POOL_DIMS(a)));
-  // [T, 2]: each token's block and offset. ScatterND's indices are int64 only: not in the pack.
-  const writeIndex = g.input('write_index', I, ['T', 2]);
-  const paths = [attentionPath(g, step.prefill, G), attentionPath(g, step.decode, G)];
-  // Per token, its row among the prefill path's S*QM rows then the decode path's.
-  const tokenRow = step.tokenRow;
-  const logitsIndex = step.logitsIndex;
+  const step = unpackStep(g, lora !== undefined, attention);
+  const kPool = Array.from({ length: L }, (_, l) => g.input(`k_pool_${l}`, KV, poolDims(a, attention)));
+  const vPool = Array.from({ length: L }, (_, l) => g.input(`v_pool_${l}`, KV, poolDims(a, attention)));
   // The adapter slots come in the pack (step-pack.ts), the stacks as inputs (lora-grouped.ts).
   const adapt = lora && groupedLora(g, a, lora, step.adapterSlot!);
   attachWeights(g, a, w);
+  // A 4-bit weight is MatMulNBits, which reads it as stored: no Concat, no Gemm.
+  const isFloat = (n: string) => w.index[n]?.dtype !== 'uint8';
 
-  const dims: HeadDims = [KVH, G, Dh];
-  // Rotated keys come as RotaryEmbedding's batch of one: their index gets the same leading 1.
-  const batchedIndex = a.position === 'rope' ? g.op('Unsqueeze', [writeIndex, g.const([0])]) : writeIndex;
-  const rope = rotaryRows(g, a, step.positions);
+  // The attention of layer l's normed stream h: [T, H*Dh], heads in the model's order.
+  let attend: (h: string, l: number, fuse: boolean) => string;
+  if (paged) {
+    const rotary = pagedRotary(g, a);
+    const bounds = g.input(ATTENTION_BOUNDS, I32, [2]);
+    attend = (h, l, fuse) =>
+      pagedAttention(
+        g,
+        a,
+        devicePackedQkv(g, a, h, l, adapt, fuse),
+        kPool[l]!,
+        vPool[l]!,
+        step.paged!,
+        rotary,
+        bounds,
+      );
+  } else {
+    const { tokenRow, prefill, decode } = step.fused!;
+    // [T, 2]: each token's block and offset. ScatterND's indices are int64 only: not in the pack.
+    const writeIndex = g.input('write_index', I, ['T', 2]);
+    const paths = [attentionPath(g, prefill, G), attentionPath(g, decode, G)];
+    const dims: HeadDims = [KVH, G, Dh];
+    // Rotated keys come as RotaryEmbedding's batch of one: their index gets the same leading 1.
+    const batchedIndex = a.position === 'rope' ? g.op('Unsqueeze', [writeIndex, g.const([0])]) : writeIndex;
+    const rope = rotaryRows(g, a, step.positions);
+    attend = (h, l, fuse) => {
+      const { q, k, v, keysBatched } = deviceQkv(g, a, h, l, rope, adapt, fuse);
+      const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
+      const kOut = `k_pool_out_${l}`;
+      const vOut = `v_pool_out_${l}`;
+      g.node('ScatterND', [kPool[l]!, keysBatched ? batchedIndex : writeIndex, stored(k)], [kOut]);
+      g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [vOut]);
+      // Each query head's row is (g, kv): MultiHeadAttention runs the KV heads as its heads (fused-attention.ts).
+      const byGroup = G > 1 ? g.transpose(q, [0, 2, 1, 3]) : q; // [T,G,KVH,Dh]
+      const rows = paths.map((p) => pathAttention(g, p, byGroup, kOut, vOut, dims, kvDtype));
+      const attendedRows = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 }); // [T,G*KVH*Dh]
+      return G > 1
+        ? g.reshape(g.transpose(g.reshape(attendedRows, [-1, G, KVH, Dh]), [0, 2, 1, 3]), [-1, KVH * G * Dh])
+        : attendedRows; // [T,H*Dh]
+    };
+  }
+
   // x is the residual stream, h its norm: each skipNorm adds a block's output to x and norms the sum.
   let x = embed(g, a, step.ids, a.position === 'rope' ? step.positions : step.positionIndex());
   let h = firstNorm(g, a, x, layerWeight(0, 'ln1'));
-  // A 4-bit weight is MatMulNBits, which reads it as stored: no Concat, no Gemm.
-  const isFloat = (n: string) => w.index[n]?.dtype !== 'uint8';
   for (let l = 0; l < L; l++) {
     // q, k and v as one product, unless a weight is 4-bit.
-    const fuse = qkvWeights(l).every(isFloat);
-    const { q, k, v, keysBatched } = deviceQkv(g, a, h, l, rope, adapt, fuse);
-    const stored = (t: string) => (kvDtype === 'float16' ? g.op('Cast', [t], { to: FLOAT16 }) : t);
-    const kOut = `k_pool_out_${l}`;
-    const vOut = `v_pool_out_${l}`;
-    g.node('ScatterND', [kPool[l]!, keysBatched ? batchedIndex : writeIndex, stored(k)], [kOut]);
-    g.node('ScatterND', [vPool[l]!, writeIndex, stored(v)], [vOut]);
-    // Each query head's row is (g, kv): MultiHeadAttention runs the KV heads as its heads (fused-attention.ts).
-    const byGroup = G > 1 ? g.transpose(q, [0, 2, 1, 3]) : q; // [T,G,KVH,Dh]
-    const rows = paths.map((p) => pathAttention(g, p, byGroup, kOut, vOut, dims, kvDtype));
-    const attendedRows = g.op('Gather', [g.op('Concat', rows, { axis: 0 }), tokenRow], { axis: 0 }); // [T,G*KVH*Dh]
-    const out =
-      G > 1
-        ? g.reshape(g.transpose(g.reshape(attendedRows, [-1, G, KVH, Dh]), [0, 2, 1, 3]), [-1, KVH * G * Dh])
-        : attendedRows; // [T,H*Dh]
-    const attended = skipNorm(g, a, x, outputProjection(g, a, out, l, isFloat, adapt), layerWeight(l, 'ln2'));
+    const out = attend(h, l, qkvWeights(l).every(isFloat));
+    const attended = skipNorm(g, a, x, outputProjection(g, a, out, l, adapt), layerWeight(l, 'ln2'));
     const next = l + 1 < L ? layerWeight(l + 1, 'ln1') : 'ln_f';
     const mlped = skipNorm(g, a, attended.sum, deviceMlp(g, a, attended.normed, l, isFloat, adapt), next);
     x = mlped.sum;
@@ -112,12 +144,13 @@ export function deviceEngineGraph(
   }
   // h is ln_f of the last layer's output: the sampled rows' logits against the (tied) embedding.
   const head = a.tied_embeddings ? 'tok_emb' : 'lm_head';
-  g.op('Gemm', [g.op('Gather', [h, logitsIndex], { axis: 0 }), head], { transB: 1 }, 'logits');
+  g.op('Gemm', [g.op('Gather', [h, step.logitsIndex], { axis: 0 }), head], { transB: 1 }, 'logits');
   g.output('logits', F, ['R', V]);
-  for (let l = 0; l < L; l++) {
-    g.output(`k_pool_out_${l}`, KV, POOL_DIMS(a));
-    g.output(`v_pool_out_${l}`, KV, POOL_DIMS(a));
-  }
+  if (!paged)
+    for (let l = 0; l < L; l++) {
+      g.output(`k_pool_out_${l}`, KV, poolDims(a, attention));
+      g.output(`v_pool_out_${l}`, KV, poolDims(a, attention));
+    }
   return g;
 }
 
@@ -126,17 +159,21 @@ export function deviceEngineGraph(
  * KVH*Dh]. Open it with the optimizer off: merged as equal subexpressions, the layers' pools would be one
  * buffer.
  */
-export function kvPoolInitGraph(a: ResolvedArchitecture, kvDtype: KvDtype): Graph {
+export function kvPoolInitGraph(
+  a: ResolvedArchitecture,
+  kvDtype: KvDtype,
+  attention: StepAttention = 'fused',
+): Graph {
   const { L } = dimsOf(a);
   const KV = kvDataType(kvDtype);
   const g = new Graph('warmgate_kv_pool_init');
-  const shape = g.input('pool_shape', I, [3]);
+  const shape = g.input('pool_shape', I, [poolDims(a, attention).length]);
   for (let l = 0; l < L; l++) {
     for (const side of ['k', 'v']) {
       const name = `${side}_pool_${l}`;
       if (kvDtype === 'float32') g.node('ConstantOfShape', [shape], [name]);
       else g.node('Cast', [g.op('ConstantOfShape', [shape])], [name], { to: FLOAT16 });
-      g.output(name, KV, POOL_DIMS(a));
+      g.output(name, KV, poolDims(a, attention));
     }
   }
   return g;
@@ -146,7 +183,11 @@ export function kvPoolInitGraph(a: ResolvedArchitecture, kvDtype: KvDtype): Grap
  * Copy-on-write on the device: blocks copy_src of every pool go to blocks copy_dst, written in place like
  * the engine's writes.
  */
-export function kvCopyGraph(a: ResolvedArchitecture, kvDtype: KvDtype): Graph {
+export function kvCopyGraph(
+  a: ResolvedArchitecture,
+  kvDtype: KvDtype,
+  attention: StepAttention = 'fused',
+): Graph {
   const { L } = dimsOf(a);
   const KV = kvDataType(kvDtype);
   const g = new Graph('warmgate_kv_copy');
@@ -154,10 +195,10 @@ export function kvCopyGraph(a: ResolvedArchitecture, kvDtype: KvDtype): Graph {
   const dst = g.op('Unsqueeze', [g.input('copy_dst', I, ['C']), g.const([1])]);
   for (let l = 0; l < L; l++) {
     for (const side of ['k', 'v']) {
-      const pool = g.input(`${side}_pool_${l}`, KV, POOL_DIMS(a));
+      const pool = g.input(`${side}_pool_${l}`, KV, poolDims(a, attention));
       const blocks = g.op('Gather', [pool, src], { axis: 0 });
       g.node('ScatterND', [pool, dst, blocks], [`${side}_pool_out_${l}`]);
-      g.output(`${side}_pool_out_${l}`, KV, POOL_DIMS(a));
+      g.output(`${side}_pool_out_${l}`, KV, poolDims(a, attention));
     }
   }
   return g;

@@ -1,7 +1,7 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
 import { type Attrs, float, type Graph } from '../onnx/index.ts';
 import { dimsOf, layerWeight as w, linear, norm, projection } from './layers.ts';
-import type { LoraTarget } from './lora.ts';
+import type { LoraApply, LoraTarget } from './lora.ts';
 import type { GroupedLoraApply } from './lora-grouped.ts';
 import { ropeInvFreq } from './rope.ts';
 
@@ -121,7 +121,18 @@ function fusedQkv(
   l: number,
   lora: GroupedLoraApply | undefined,
 ) {
-  const { H, KVH, Dh } = dimsOf(a);
+  const { y, delta } = qkvProduct(g, a, h, l, lora);
+  return splitQkv(g, a, y, h, l, delta ? undefined : lora);
+}
+
+/** h @ [Wq | Wk | Wv] (+ biases), with the adapters' q/k/v group product as its C when they are one group. */
+function qkvProduct(
+  g: Graph,
+  a: ResolvedArchitecture,
+  h: string,
+  l: number,
+  lora: GroupedLoraApply | undefined,
+) {
   const weight = g.op('Concat', qkvWeights(l), { axis: 1 });
   const bias =
     a.qkv_bias &&
@@ -131,16 +142,56 @@ function fusedQkv(
       { axis: 0 },
     );
   const delta = lora?.delta(h, l, QKV_TARGETS);
-  const y = linearWith(g, h, weight, bias, delta, true);
+  return { y: linearWith(g, h, weight, bias, delta), delta };
+}
+
+/** The product split three ways, each part with its own adapters' product added (`lora`, when not added yet). */
+function splitQkv(
+  g: Graph,
+  a: ResolvedArchitecture,
+  y: string,
+  h: string,
+  l: number,
+  lora: LoraApply | undefined,
+) {
+  const { H, KVH, Dh } = dimsOf(a);
   const parts = QKV.map((s) => `${y}_${s}`);
   g.node('Split', [y, g.const([H * Dh, KVH * Dh, KVH * Dh])], parts, { axis: 1 });
-  const [q, k, v] = delta || !lora ? parts : parts.map((p, i) => lora(h, p, l, QKV_TARGETS[i]!));
+  const [q, k, v] = lora ? parts.map((p, i) => lora(h, p, l, QKV_TARGETS[i]!)) : parts;
   return { q: q!, k: k!, v: v! };
 }
 
 /**
- * x @ W (+ bias) + an adapter group's product, the product added in the same node where it can be:
- * Gemm's C, when the weight is float (a 4-bit one is MatMulNBits, which has no C) and there is no bias.
+ * Layer l's q, k and v side by side [T, (H + 2*KVH)*Dh], not rotated: what PagedAttention reads
+ * (paged-attention.ts). One product when `fuse` and the adapters (if any) add theirs as one group; else
+ * the three made one by one and concatenated.
+ */
+export function devicePackedQkv(
+  g: Graph,
+  a: ResolvedArchitecture,
+  h: string,
+  l: number,
+  lora: GroupedLoraApply | undefined,
+  fuse: boolean,
+): string {
+  let made;
+  if (fuse) {
+    const { y, delta } = qkvProduct(g, a, h, l, lora);
+    if (delta || !lora) return y;
+    made = splitQkv(g, a, y, h, l, lora);
+  } else
+    made = {
+      q: projection(g, a, h, l, 'q', lora),
+      k: projection(g, a, h, l, 'k', lora),
+      v: projection(g, a, h, l, 'v', lora),
+    };
+  return g.op('Concat', [made.q, made.k, made.v], { axis: 1 });
+}
+
+/**
+ * x @ W (+ bias) + an adapter group's product. The product is added after the MatMul, not given as a
+ * Gemm's C: on the H100 the Gemm form ran the demo's adapter steps about 5% slower than MatMul and Add
+ * though it has fewer nodes (BENCHMARKS.md, LoRA section).
  */
 function linearWith(
   g: Graph,
@@ -148,9 +199,7 @@ function linearWith(
   weight: string,
   bias: string | false,
   delta: string | undefined,
-  float: boolean,
 ): string {
-  if (delta && !bias && float) return g.op('Gemm', [x, weight, delta]);
   const y = linear(g, x, weight, bias);
   return delta ? g.op('Add', [y, delta]) : y;
 }
@@ -164,11 +213,9 @@ export function outputProjection(
   a: ResolvedArchitecture,
   out: string,
   l: number,
-  isFloat: IsFloatWeight,
   lora?: GroupedLoraApply,
 ): string {
-  const wo = w(l, 'wo');
-  return linearWith(g, out, wo, a.o_bias && w(l, 'bo'), lora?.delta(out, l, ['o_proj']), isFloat(wo));
+  return linearWith(g, out, w(l, 'wo'), a.o_bias && w(l, 'bo'), lora?.delta(out, l, ['o_proj']));
 }
 
 /**
@@ -185,14 +232,7 @@ export function deviceMlp(
 ): string {
   const bias = (name: string) => a.mlp_bias && w(l, name);
   const down = (x: string) =>
-    linearWith(
-      g,
-      x,
-      w(l, 'w_down'),
-      bias('b_down'),
-      lora?.delta(x, l, ['down_proj']),
-      isFloat(w(l, 'w_down')),
-    );
+    linearWith(g, x, w(l, 'w_down'), bias('b_down'), lora?.delta(x, l, ['down_proj']));
   if (a.mlp === 'swiglu') {
     const [gate, up] = gateUp(g, a, h, l, isFloat, lora);
     return down(g.op('Mul', [g.contrib('QuickGelu', [gate!], { alpha: float(1) }), up!]));
@@ -223,7 +263,7 @@ function gateUp(
   const weight = g.op('Concat', weights, { axis: 1 });
   const bias = a.mlp_bias && g.op('Concat', biases as string[], { axis: 0 });
   const delta = lora?.delta(h, l, GATE_UP_TARGETS);
-  const y = linearWith(g, h, weight, bias, delta, true);
+  const y = linearWith(g, h, weight, bias, delta);
   const parts = GATE_UP.map((s) => `${y}_${s}`);
   g.node('Split', [y, g.const([a.d_ff, a.d_ff])], parts, { axis: 1 });
   return delta || !lora ? parts : parts.map((p, i) => lora(h, p, l, GATE_UP_TARGETS[i]!));

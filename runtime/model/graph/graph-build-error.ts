@@ -8,7 +8,8 @@ export class GraphBuildError extends Error {
     | 'weight_dtype_unsupported'
     | 'weight_out_of_file'
     | 'weights_size_mismatch'
-    | 'lora_spec_invalid';
+    | 'lora_spec_invalid'
+    | 'device_graph_unsupported';
   constructor(code: GraphBuildError['code'], message: string) {
     super(message);
     this.code = code;

@@ -29,6 +29,8 @@ export {
 export { deviceLoraStackNames, deviceLoraStacks, type DeviceLoraStacks } from './lora-grouped.ts';
 export { type KvDtype } from './device-engine.ts';
 export { INVISIBLE } from './fused-attention.ts';
+export { pagedAttentionUnfit } from './paged-attention.ts';
+export { type StepAttention } from './step-pack.ts';
 export { weightIndexOfGraph } from './weight-index-of-graph.ts';
 export { GraphBuildError } from './graph-build-error.ts';
 export { ropeInvFreq } from './rope.ts';

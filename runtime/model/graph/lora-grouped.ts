@@ -14,10 +14,9 @@ import {
  * slot's matrices and multiplies against them. The projections that read one input (q, k and v; gate and
  * up) do it as one: their A matrices side by side ([in, n*R]) and their B matrices block-diagonal
  * ([n*R, sum of outs]), so a group costs one pair of gathers and products instead of one a projection.
- * Where the group's projections are one product too (device-layers.ts), the group's product is that
- * product's Gemm C: no Add and no split of its own. On ONNX Runtime's WebGPU provider a step costs about
- * a dispatch per node, whatever the node moves (BENCHMARKS.md); the block-diagonal B's zeros are bytes,
- * which are cheap there.
+ * Where the group's projections are one product too (device-layers.ts), the group's product is added
+ * to it once, before its split. On ONNX Runtime's WebGPU provider a step costs about a dispatch per node,
+ * whatever the node moves (BENCHMARKS.md); the block-diagonal B's zeros are bytes, which are cheap there.
  *
  * The stacks are [L*S, in, n*R] and [L*S, n*R, out total], row l*S + s for layer l's slot s as in the
  * host stacks (lora.ts), so a slot write replaces the same rows; a group of one keeps the host stack's
@@ -84,21 +83,29 @@ export function groupedLora(
     g.input(s.b.name, F, s.b.shape);
   }
   const groupOf = new Map(groups.flatMap((s) => s.targets.map((t) => [t, s] as const)));
-  // Layer l's matrices of slot s are row l*S + s: every layer's rows from one Add ([L, T]) and one
-  // Split (L pieces [1, T]), not an Add a layer. The products read the leading 1 as a summed axis.
-  const rows = splitRows(g, a.n_layer, spec.slots, slot);
+  const rows = new Map<number, string>();
+  // Layer l's matrices of slot s are row l*S + s.
+  const rowsOf = (l: number) => {
+    let r = rows.get(l);
+    if (r === undefined) {
+      r = l === 0 ? slot : g.op('Add', [slot, g.const(l * spec.slots, 'int32')]);
+      rows.set(l, r);
+    }
+    return r;
+  };
   // A group's product [T, sum of outs] (its targets' columns side by side), made once a layer.
   const products = new Map<string, string>();
   const productOf = (x: string, l: number, s: DeviceLoraStacks) => {
     const key = `${l}|${s.a.name}`;
     let d = products.get(key);
     if (d === undefined) {
-      const A = g.op('Gather', [s.a.name, rows[l]!], { axis: 0 }); // [1, T, in, n*R]
-      const B = g.op('Gather', [s.b.name, rows[l]!], { axis: 0 }); // [1, T, n*R, outs]
+      const idx = rowsOf(l);
+      const A = g.op('Gather', [s.a.name, idx], { axis: 0 }); // [T, in, n*R]
+      const B = g.op('Gather', [s.b.name, idx], { axis: 0 }); // [T, n*R, outs]
       // Each token's row times its own matrices: two nodes, where batched MatMuls need the token's row
       // made [T, 1, in] and the result made [T, outs] again (four).
-      const down = g.op('Einsum', [x, A], { equation: text('ti,utir->tr') }); // [T, n*R]
-      d = g.op('Einsum', [down, B], { equation: text('tr,utro->to') }); // [T, outs]
+      const down = g.op('Einsum', [x, A], { equation: text('ti,tir->tr') }); // [T, n*R]
+      d = g.op('Einsum', [down, B], { equation: text('tr,tro->to') }); // [T, outs]
       products.set(key, d);
     }
     return d;
@@ -132,24 +139,10 @@ export function groupedLora(
   return Object.assign(apply, { delta });
 }
 
-/** Each layer's stack rows l*S + slot, as L pieces [1, T] int32: one Add and one Split for all layers. */
-function splitRows(g: Graph, L: number, S: number, slot: string): string[] {
-  const offsets = g.const(
-    Array.from({ length: L }, (_, l) => l * S),
-    'int32',
-    [L, 1],
-  );
-  const all = g.op('Add', [slot, offsets]); // [T] + [L, 1]: [L, T]
-  if (L === 1) return [all];
-  const rows = Array.from({ length: L }, (_, l) => `${all}_layer${l}`);
-  g.node('Split', [all, g.const(Array<number>(L).fill(1))], rows, { axis: 0 });
-  return rows;
-}
-
 /**
  * The device step's LoraApply, and `delta`: a group's product for its projections made as one ([T, sum
- * of outs], in the group's target order), which the caller adds in the product's own node (Gemm's C);
- * undefined when the targets are not one group.
+ * of outs], in the group's target order), which the caller adds to that product; undefined when the
+ * targets are not one group.
  */
 export interface GroupedLoraApply extends LoraApply {
   delta: (x: string, l: number, targets: readonly LoraTarget[]) => string | undefined;

@@ -24,18 +24,28 @@ export type StepPath = 'prefill' | 'decode';
 export const pathShapeInput = (path: StepPath, of: 'blocks' | 'rows' | 'keys'): string =>
   `${path}_${of}_shape`;
 
-/** The packed pieces in order: [T] each token's, [R] the sampled rows, each path's four, then [T] adapter slots. */
-export function stepPackPieces(adapters: boolean): string[] {
+/**
+ * How the device step attends (device-engine.ts): `fused`, each path's sequences gathered from the
+ * pools for one MultiHeadAttention; `paged`, ONNX Runtime's PagedAttention reading the pools through the
+ * block table and writing them in place (paged-attention.ts).
+ */
+export type StepAttention = 'fused' | 'paged';
+
+/** [2] int64, read on the host: the paged step's block table's [S, MB]. */
+export const PAGED_BLOCKS_SHAPE = 'paged_block_table_shape';
+
+/**
+ * The packed pieces in order: [T] each token's, [R] the sampled rows; then each path's four (fused) or
+ * each sequence's token boundaries [S+1], cached lengths [S] and block table [S*MB] (paged); then [T]
+ * adapter slots.
+ */
+export function stepPackPieces(adapters: boolean, attention: StepAttention = 'fused'): string[] {
   const path = (p: StepPath) => [`${p}_blocks`, `${p}_key_pos`, `${p}_query`, `${p}_query_pos`];
-  return [
-    'input_ids',
-    'positions',
-    'token_row',
-    'logits_index',
-    ...path('prefill'),
-    ...path('decode'),
-    ...(adapters ? ['adapter_slot'] : []),
-  ];
+  const layout =
+    attention === 'paged'
+      ? ['seq_starts', 'past_lens', 'block_table']
+      : ['token_row', ...path('prefill'), ...path('decode')];
+  return ['input_ids', 'positions', 'logits_index', ...layout, ...(adapters ? ['adapter_slot'] : [])];
 }
 
 /** One path's pieces on the device. */
@@ -50,6 +60,16 @@ export interface PathPieces {
   readonly queryPos: string;
 }
 
+/** The paged step's layout on the device, int32 as PagedAttention reads it. */
+export interface PagedPieces {
+  /** [S+1]: where each sequence's tokens start among the step's, and T. */
+  readonly seqStarts: string;
+  /** [S]: each sequence's tokens already in the pools. */
+  readonly pastLens: string;
+  /** [S, MB]: each sequence's pool blocks. */
+  readonly blockTable: string;
+}
+
 /** The step's small inputs, unpacked on the device. */
 export interface StepPieces {
   /** [T] int32. */
@@ -57,19 +77,18 @@ export interface StepPieces {
   /** [T] float32 (RoPE's angles) and, made on first use, int32 (a learned position table's rows). */
   readonly positions: string;
   positionIndex(): string;
-  /** [T] int32: each token's row among the paths' rows. */
-  readonly tokenRow: string;
   /** [R] int32: the rows whose logits come back. */
   readonly logitsIndex: string;
-  readonly prefill: PathPieces;
-  readonly decode: PathPieces;
+  /** The fused step's: [T] int32, each token's row among the paths' rows, and the two paths. */
+  readonly fused?: { readonly tokenRow: string; readonly prefill: PathPieces; readonly decode: PathPieces };
+  readonly paged?: PagedPieces;
   /** [T] int32: each token's adapter slot (lora-grouped.ts); with adapters only. */
   readonly adapterSlot?: string;
 }
 
 /** Declares the pack and its host-read companions, and splits it. */
-export function unpackStep(g: Graph, adapters: boolean): StepPieces {
-  const names = stepPackPieces(adapters);
+export function unpackStep(g: Graph, adapters: boolean, attention: StepAttention = 'fused'): StepPieces {
+  const names = stepPackPieces(adapters, attention);
   const packed = g.input(STEP_PACK, F, ['N']);
   const sizes = g.input(STEP_PACK_SIZES, I, [names.length]);
   const raw = names.map((n) => `${n}_packed`);
@@ -91,10 +110,16 @@ export function unpackStep(g: Graph, adapters: boolean): StepPieces {
     ids: index('input_ids'),
     positions: piece('positions'),
     positionIndex: () => (positionIndex ??= index('positions')),
-    tokenRow: index('token_row'),
     logitsIndex: index('logits_index'),
-    prefill: path('prefill'),
-    decode: path('decode'),
+    ...(attention === 'fused'
+      ? { fused: { tokenRow: index('token_row'), prefill: path('prefill'), decode: path('decode') } }
+      : {
+          paged: {
+            seqStarts: index('seq_starts'),
+            pastLens: index('past_lens'),
+            blockTable: shaped(index('block_table'), g.input(PAGED_BLOCKS_SHAPE, I, [2])),
+          },
+        }),
     ...(adapters && { adapterSlot: index('adapter_slot') }),
   };
 }

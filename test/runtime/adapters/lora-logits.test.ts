@@ -18,11 +18,11 @@ import { type LoadedModel, loadModel } from '../../../runtime/model/index.ts';
 import { type HfGolden, readHfGolden } from '../../support/hf-golden.ts';
 import { tempHfModelFolder } from '../../support/hf-model-folder.ts';
 import { LORA_ADAPTERS, LORA_SPEC, loraDir, loraGolden, rowRelError } from '../../support/lora-fixtures.ts';
-import { TEST_DEVICE, TEST_KV, testLoadOptions } from '../../support/test-device.ts';
+import { TEST_DEVICE, TEST_KV, testLoadOptions, testBlockSize } from '../../support/test-device.ts';
 
 /** fp32 pools: the engine's own error; a float16 pool rounds every cached key and value. */
 const REL_TOL = TEST_KV === 'float16' ? 1e-3 : 1e-4;
-const BLOCK_SIZE = 4;
+const BLOCK_SIZE = testBlockSize(4);
 
 interface Lane {
   readonly id: string;

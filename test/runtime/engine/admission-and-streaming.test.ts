@@ -16,7 +16,7 @@ import {
   mustSubmit,
   TINY_MODEL_DIR,
 } from '../../support/engine-harness.ts';
-import { testLoadOptions } from '../../support/test-device.ts';
+import { testLoadOptions, testBlockSize, testPoolBlocks } from '../../support/test-device.ts';
 import { Reference } from '../../support/reference.ts';
 
 const tokenizer = new ByteTokenizer();
@@ -39,11 +39,11 @@ describe('admission and streaming', { timeout: 120_000 }, () => {
     await model.release();
   });
 
-  /** bs 4, `blocks` blocks, one ONNX thread. */
+  /** bs 4 (16 under PagedAttention), `blocks` blocks' tokens, one ONNX thread. */
   const small = (blocks: number, extra: Partial<EngineConfig> = {}): Partial<EngineConfig> => ({
     intraOpThreads: 1,
-    blockSize: 4,
-    kvCacheBytes: kvBytesFor(model, 4, blocks),
+    blockSize: testBlockSize(4),
+    kvCacheBytes: kvBytesFor(model, testBlockSize(4), testPoolBlocks(blocks, 4)),
     ...extra,
   });
 
@@ -379,8 +379,9 @@ describe('admission and streaming', { timeout: 120_000 }, () => {
 
     it('n=2 shares the prompt blocks after the fork, and copy-on-write keeps both samples correct', async () => {
       const prompt = bytes('ROMEO:\nBut, soft! what light through yonde'); // 42 tokens: the last block is partial
-      assert.equal(prompt.length % 4, 2);
-      const promptBlocks = Math.ceil(prompt.length / 4);
+      const blockSize = testBlockSize(4);
+      assert.notEqual(prompt.length % blockSize, 0);
+      const promptBlocks = Math.ceil(prompt.length / blockSize);
       /** Per step: tokens sampled so far and blocks in use after the step. */
       type Use = { sampled: number; used: number };
       const record = (log: Use[]) => (e: Engine) => {

@@ -15,7 +15,13 @@ import {
   runAlone,
   TINY_MODEL_DIR,
 } from '../../support/engine-harness.ts';
-import { TEST_KV, testLoadOptions } from '../../support/test-device.ts';
+import {
+  TEST_KV,
+  TEST_PAGED,
+  testBlockSize,
+  testLoadOptions,
+  testPoolBlocks,
+} from '../../support/test-device.ts';
 import { Reference } from '../../support/reference.ts';
 
 // Continuous batching must not change what a request computes: every request of a busy run (chunked
@@ -24,13 +30,15 @@ import { Reference } from '../../support/reference.ts';
 
 const NUM_REQUESTS = 220;
 const FIRST_WAVE = 60;
-const BLOCK_SIZE = 8;
+const BLOCK_SIZE = testBlockSize(8);
 const CHUNK = 16;
-const POOL_BLOCKS = 28;
+const POOL_BLOCKS = testPoolBlocks(28, 8);
 // A float16 KV pool (test:gpu's device-fp16) rounds each key and value to 11 significant bits, so a last
 // bit of difference in how a batch computed a key can move a logprob by ~1e-4 of its own; fp32 pools agree
-// to rounding.
-const LOGPROB_TOL = TEST_KV === 'float16' ? 2e-3 : 1e-4;
+// to rounding. PagedAttention (test:gpu's float16 pools) also takes q, k and v in float16 and attends in
+// float16, with other kernels for a prefill chunk than for a decode: measured on the H100, a batched
+// logprob 2.4e-3 from its request alone, the tokens the same.
+const LOGPROB_TOL = TEST_PAGED ? 5e-3 : TEST_KV === 'float16' ? 2e-3 : 1e-4;
 
 const STEMS = [
   'First Citizen:\nBefore we proceed any further, hear me speak.\nAll:\nSpeak, speak.\nFirst Citizen:\nYou are all',

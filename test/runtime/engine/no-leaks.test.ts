@@ -18,14 +18,14 @@ import {
   randInt,
   TINY_MODEL_DIR,
 } from '../../support/engine-harness.ts';
-import { testLoadOptions } from '../../support/test-device.ts';
+import { testLoadOptions, testBlockSize, testPoolBlocks } from '../../support/test-device.ts';
 
 // Soak: thousands of short requests with every way of leaving early. The KV cache's invariants hold at
 // every step, every stream ends with one finish per sample, and at the end every block is free again.
 
 const TOTAL = 10_000;
-const POOL_BLOCKS = 32;
-const BLOCK_SIZE = 4;
+const POOL_BLOCKS = testPoolBlocks(32, 4);
+const BLOCK_SIZE = testBlockSize(4);
 
 type Exit =
   | 'none'

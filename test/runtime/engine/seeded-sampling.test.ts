@@ -19,7 +19,7 @@ import {
   randInt,
   TINY_MODEL_DIR,
 } from '../../support/engine-harness.ts';
-import { testLoadOptions } from '../../support/test-device.ts';
+import { testLoadOptions, testBlockSize, testPoolBlocks } from '../../support/test-device.ts';
 
 // A seeded request is reproducible: its tokens depend on its prompt, params and seed, never on what
 // else shares its batches, when it arrived, or whether it was preempted and recomputed.
@@ -77,8 +77,8 @@ describe('seeded sampling is reproducible whatever the batch', { timeout: 120_00
   // Small pool, small chunks: the target is chunked, and requests get preempted and recomputed.
   const cramped = (): Partial<EngineConfig> => ({
     intraOpThreads: 1,
-    blockSize: 4,
-    kvCacheBytes: kvBytesFor(model, 4, 40),
+    blockSize: testBlockSize(4),
+    kvCacheBytes: kvBytesFor(model, testBlockSize(4), testPoolBlocks(40, 4)),
     maxPrefillChunk: 8,
     maxBatchedTokens: 24,
     maxRunningSeqs: 6,

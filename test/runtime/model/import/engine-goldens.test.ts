@@ -24,11 +24,11 @@ import {
   logSoftmaxAt,
   readHfGolden,
 } from '../../../support/hf-golden.ts';
-import { TEST_KV, testLoadOptions } from '../../../support/test-device.ts';
+import { TEST_KV, testLoadOptions, testBlockSize, testPoolBlocks } from '../../../support/test-device.ts';
 
-const BLOCK_SIZE = 4;
+const BLOCK_SIZE = testBlockSize(4);
 const CHUNK = 5;
-const POOL_BLOCKS = 20;
+const POOL_BLOCKS = testPoolBlocks(20, 4);
 
 /**
  * Bounds on |logprob - transformers' log-softmax| per stored dtype. float32 is the engine's own error;
