@@ -310,6 +310,7 @@ const result = {
   weights_dtype: dtype,
   peer_weights_dtype: peerDtype,
   kv_dtype: kvDtype,
+  device_attention: model.device?.attention ?? null,
   requests: workload.length,
   continuous_tps: r2(continuousTps),
   static_tps: staticTps && r2(staticTps),
