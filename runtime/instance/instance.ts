@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { InstanceAdapters } from './instance-adapters.ts';
-import type { LoraGraphSpec } from '../model/graph/index.ts';
+import type { LoraGraphSpec, StepAttention } from '../model/graph/index.ts';
 import {
   ByteTokenizer,
   DEFAULT_SAMPLING_PARAMS,
@@ -82,6 +82,11 @@ const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, preferredBatchSizes
  * One runtime instance: one model, loaded, warmed by a real inference, then ready. Readiness is
  * separate from liveness: a loading or draining instance is alive but takes no new work.
  */
+/** Where a generative model's KV pool lives; on the device, its dtype and the step's attention. */
+export type KvPoolReport =
+  | { readonly place: 'host' }
+  | { readonly place: 'device'; readonly dtype: KvDtype; readonly attention: StepAttention };
+
 export class RuntimeInstance {
   readonly kind: 'generative' | 'tensor';
   state: InstanceState = 'loading';
@@ -95,6 +100,8 @@ export class RuntimeInstance {
   readonly metrics: RuntimeMetrics;
   /** The provider the model was opened with; null until start() chose it. */
   executionProvider: string | null = null;
+  /** A generative model's KV pool once loaded (load-report.ts): on the host, or on the device and how. */
+  kvPool: KvPoolReport | undefined = undefined;
   /** start()'s phases, once ready. */
   startPhases: StartPhases | null = null;
   /** The generative model's tokenizer as GET /metadata and GET /tokenizer tell it; null until loaded. */
@@ -180,6 +187,9 @@ export class RuntimeInstance {
       );
       this.#model = model;
       this.executionProvider = providers[0]!;
+      this.kvPool = model.device
+        ? { place: 'device', dtype: model.device.kvDtype, attention: model.device.attention }
+        : { place: 'host' };
       this.servedTokenizer = await tokenizerServing(model);
       loaded = performance.now();
       openMs = model.device?.openMs;

@@ -1,4 +1,4 @@
-import type { InstanceState, RuntimeInstance } from './instance.ts';
+import type { InstanceState, KvPoolReport, RuntimeInstance } from './instance.ts';
 
 /**
  * What the gateway routes on: GET /load answers it, and every /generate and /infer response carries it
@@ -10,6 +10,11 @@ export interface LoadReport {
   readonly kind: 'generative' | 'tensor';
   readonly state: InstanceState;
   readonly executionProvider: string | null;
+  /**
+   * Where a generative model's KV pool lives and how its step attends: `host`, or on the provider's
+   * device as `dtype`, the step `paged` (PagedAttention, pools written in place) or `fused`.
+   */
+  readonly kvPool?: KvPoolReport;
   /** Requests in flight here: generations being streamed and tensor requests. */
   readonly outstanding: number;
   readonly running?: number;
@@ -40,6 +45,7 @@ export function loadReport(inst: RuntimeInstance): LoadReport {
     kind: inst.kind,
     state: inst.state,
     executionProvider: inst.executionProvider,
+    ...(inst.kvPool && { kvPool: inst.kvPool }),
     outstanding: inst.outstanding,
     ...(inst.sequences && { sequences: inst.sequences.open }),
     ...(s

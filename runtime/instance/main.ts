@@ -86,8 +86,11 @@ function load(inst: RuntimeInstance): void {
       const p = inst.startPhases!;
       const parts =
         p.device === undefined ? '' : ` (device ${p.device.toFixed(0)}, weights ${p.weights!.toFixed(0)})`;
+      const kv = inst.kvPool;
+      const pool =
+        kv?.place === 'device' ? `, KV on the device (${kv.dtype}, ${kv.attention} attention)` : '';
       console.log(
-        `instance ready: ${inst.modelName} on ${inst.executionProvider}: load ${p.load.toFixed(0)} ms${parts}, warm-up ${p.warmUp.toFixed(0)} ms`,
+        `instance ready: ${inst.modelName} on ${inst.executionProvider}${pool}: load ${p.load.toFixed(0)} ms${parts}, warm-up ${p.warmUp.toFixed(0)} ms`,
       );
     },
     async (e: unknown) => {

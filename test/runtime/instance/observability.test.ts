@@ -5,7 +5,7 @@ import type { ServerType } from '@hono/node-server';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { RuntimeInstance } from '../../../runtime/instance/instance.ts';
-import type { LoadReport } from '../../../runtime/instance/load-report.ts';
+import { type LoadReport, loadReport } from '../../../runtime/instance/load-report.ts';
 import { createTelemetry, type Telemetry } from '../../../runtime/telemetry/index.ts';
 import { listen, MODELS, parseMetrics, post, sample, until } from './helpers.ts';
 
@@ -195,6 +195,7 @@ describe('runtime instance metrics and load report (generative)', { timeout: 60_
     const load = (await (await fetch(`${url}/load`)).json()) as LoadReport;
     assert.equal(load.outstanding, 0);
     assert.equal(load.executionProvider, 'cpu');
+    assert.deepEqual(load.kvPool, { place: 'host' });
     assert.equal(load.prefixQueryTokens! - before.prefixQueryTokens!, 46, 'the whole prompt was looked up');
     assert.equal(load.prefixHitTokens! - before.prefixHitTokens!, 32, 'two full blocks of 16 hit');
 
@@ -324,3 +325,29 @@ describe('runtime instance spans and metrics (tensor)', { timeout: 30_000 }, () 
     assert.equal(sample(m, 'warmgate_runtime_running_requests', { model }), undefined, 'no engine gauges');
   });
 });
+
+// A GPU instance's /load says where its KV pool lives and how its step attends; the CPU runs the
+// device-resident contract too (`kv: 'device'`, as CI tests it), with the fused step (PagedAttention has
+// no CPU kernel).
+describe(
+  "GET /load names the KV pool: on the device, its dtype and the step's attention",
+  { timeout: 60_000 },
+  () => {
+    it('kv device float16 on the CPU: the fused step', async () => {
+      const inst = new RuntimeInstance({
+        modelDir: `${MODELS}tiny`,
+        kind: 'generative',
+        engine: { kvCacheBytes: 1 << 20, intraOpThreads: 1 },
+        kv: 'device',
+        kvDtype: 'float16',
+        drainTimeoutMs: 5000,
+      });
+      await inst.start();
+      try {
+        assert.deepEqual(loadReport(inst).kvPool, { place: 'device', dtype: 'float16', attention: 'fused' });
+      } finally {
+        await inst.stop();
+      }
+    });
+  },
+);
