@@ -40,6 +40,9 @@ import { attachWeights, type WeightSource } from './weights.ts';
  *
  * With `lora`, the step also takes adapter stacks (lora-grouped.ts: per token, q, k and v as one; the
  * runner holds them on the device too: lora-stacks.ts).
+ *
+ * With `paged` attention (float16 pools on WebGPU), each layer's write and attention are one
+ * PagedAttention node over pools it writes in place (paged-attention.ts); the rest is the same.
  */
 
 const { FLOAT: F, INT32: I32, INT64: I } = DataType;
@@ -85,7 +88,7 @@ export function deviceEngineGraph(
   // The adapter slots come in the pack (step-pack.ts), the stacks as inputs (lora-grouped.ts).
   const adapt = lora && groupedLora(g, a, lora, step.adapterSlot!);
   attachWeights(g, a, w);
-  // A 4-bit weight is MatMulNBits, which reads it as stored: no Concat, no Gemm.
+  // A 4-bit weight is MatMulNBits, which reads it as stored: not concatenated with others.
   const isFloat = (n: string) => w.index[n]?.dtype !== 'uint8';
 
   // The attention of layer l's normed stream h: [T, H*Dh], heads in the model's order.
