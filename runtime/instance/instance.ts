@@ -78,15 +78,15 @@ export interface StartPhases {
 
 const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, preferredBatchSizes: [], maxQueueDelayMs: 2 };
 
-/**
- * One runtime instance: one model, loaded, warmed by a real inference, then ready. Readiness is
- * separate from liveness: a loading or draining instance is alive but takes no new work.
- */
 /** Where a generative model's KV pool lives; on the device, its dtype and the step's attention. */
 export type KvPoolReport =
   | { readonly place: 'host' }
   | { readonly place: 'device'; readonly dtype: KvDtype; readonly attention: StepAttention };
 
+/**
+ * One runtime instance: one model, loaded, warmed by a real inference, then ready. Readiness is
+ * separate from liveness: a loading or draining instance is alive but takes no new work.
+ */
 export class RuntimeInstance {
   readonly kind: 'generative' | 'tensor';
   state: InstanceState = 'loading';

@@ -1,4 +1,5 @@
 import ort from 'onnxruntime-node';
+import { poolBlockDims } from '../../model/graph/index.ts';
 import type { DeviceSessions, ModelManifest } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
 import type { TileShape } from './step-inputs.ts';
@@ -103,9 +104,8 @@ export class DeviceKVPool {
   }
 
   async #make(): Promise<void> {
-    // The same bytes either way; PagedAttention names the heads' axis (graph/device-engine.ts poolDims).
-    const perBlock =
-      this.#sessions.attention === 'paged' ? [this.#kvHeads, this.#headDim] : [this.#kvHeads * this.#headDim];
+    // The same bytes either way; PagedAttention names the heads' axis.
+    const perBlock = poolBlockDims(this.#kvHeads, this.#headDim, this.#sessions.attention);
     const shape = [this.numBlocks, this.blockSize, ...perBlock].map(BigInt);
     const out = await this.#sessions.init.run({
       pool_shape: new ort.Tensor('int64', BigInt64Array.from(shape), [shape.length]),

@@ -7,8 +7,8 @@ import type { BlockCopy } from '../kv/index.ts';
 import { checkAdapterMemory, tokenSlots } from './adapter-feeds.ts';
 import { DeviceAdapterStacks } from './device-adapter-stacks.ts';
 import { DeviceKVPool } from './device-kv-pool.ts';
-import { buildDeviceStepInputs, type DeviceStepInputs, deviceStepFeeds } from './device-step-inputs.ts';
-import { buildPagedStepInputs, type PagedStepInputs, pagedStepFeeds } from './paged-step-inputs.ts';
+import { buildDeviceStepInputs, deviceStepFeeds } from './device-step-inputs.ts';
+import { buildPagedStepInputs, pagedStepFeeds } from './paged-step-inputs.ts';
 import type { StepOutput } from './model-runner.ts';
 import type { StepEntry } from './step-inputs.ts';
 
@@ -56,14 +56,11 @@ export class DeviceModelRunner {
   async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
     await this.#pool.copy(copies);
     const blockSize = this.#pool.blockSize;
-    const T = entries.reduce((n, e) => n + e.numNew, 0);
-    const slots = this.adapterStacks && tokenSlots(entries, T);
     // The paged step writes the pools in place and returns none; the fused one returns them written.
     const paged = this.#paged;
     const s = paged ? buildPagedStepInputs(entries, blockSize) : buildDeviceStepInputs(entries, blockSize);
-    const feeds = paged
-      ? pagedStepFeeds(s as PagedStepInputs, slots)
-      : deviceStepFeeds(s as DeviceStepInputs, blockSize, slots);
+    const slots = this.adapterStacks && tokenSlots(entries, s.numTokens);
+    const feeds = 'seqStarts' in s ? pagedStepFeeds(s, slots) : deviceStepFeeds(s, blockSize, slots);
     if (this.adapterStacks) await this.adapterStacks.bind(feeds);
     const fetches: Record<string, ort.Tensor | null> = { logits: null };
     if (paged) await this.#pool.feedInPlace(feeds);

@@ -1,13 +1,7 @@
 import ort from 'onnxruntime-node';
 import { INVISIBLE } from '../../model/graph/fused-attention.ts';
-import {
-  pathShapeInput,
-  STEP_PACK,
-  STEP_PACK_MAX,
-  STEP_PACK_SIZES,
-  stepPackPieces,
-} from '../../model/graph/step-pack.ts';
-import { exactFloats, packFloat32 } from './float-pack.ts';
+import { pathShapeInput, STEP_PACK, STEP_PACK_SIZES, stepPackPieces } from '../../model/graph/step-pack.ts';
+import { exactFloats as exact, packFloat32 } from './float-pack.ts';
 import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
 
 /**
@@ -138,8 +132,6 @@ export function deviceStepFeeds(
     ),
   };
 }
-
-const exact = (name: string, values: BigInt64Array | Int32Array) => exactFloats(name, values, STEP_PACK_MAX);
 
 const i64 = (values: readonly number[]) =>
   new ort.Tensor(

@@ -1,3 +1,5 @@
+import { STEP_PACK_MAX } from '../../model/graph/step-pack.ts';
+
 /**
  * Float32 arrays laid end to end, with each one's length: how the device step's inputs and an adapter
  * slot write travel (one host tensor a run instead of one an array: on WebGPU each costs a copy of its
@@ -14,13 +16,13 @@ export function packFloat32(parts: readonly Float32Array[]): { packed: Float32Ar
 }
 
 /**
- * Indices as float32 for a pack: whole numbers, exact below `max` (2^24 for float32); any other refused
- * with the piece's name.
+ * Indices as float32 for the step's pack: whole numbers, exact below STEP_PACK_MAX (2^24); any other
+ * refused with the piece's name.
  */
-export function exactFloats(name: string, values: BigInt64Array | Int32Array, max: number): Float32Array {
+export function exactFloats(name: string, values: BigInt64Array | Int32Array): Float32Array {
   return Float32Array.from(values as ArrayLike<number | bigint>, (x) => {
     const v = Number(x);
-    if (!(v >= 0 && v < max))
+    if (!(v >= 0 && v < STEP_PACK_MAX))
       throw new Error(`device step: ${name} holds ${v}, outside float32's exact whole numbers`);
     return v;
   });

@@ -3,11 +3,10 @@ import { ATTENTION_BOUNDS } from '../../model/graph/paged-attention.ts';
 import {
   PAGED_BLOCKS_SHAPE,
   STEP_PACK,
-  STEP_PACK_MAX,
   STEP_PACK_SIZES,
   stepPackPieces,
 } from '../../model/graph/step-pack.ts';
-import { exactFloats, packFloat32 } from './float-pack.ts';
+import { exactFloats as exact, packFloat32 } from './float-pack.ts';
 import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
 
 /**
@@ -73,5 +72,3 @@ export function pagedStepFeeds(s: PagedStepInputs, adapterSlots?: Int32Array): R
     [ATTENTION_BOUNDS]: new ort.Tensor('int32', Int32Array.from(s.bounds), [2]),
   };
 }
-
-const exact = (name: string, values: BigInt64Array | Int32Array) => exactFloats(name, values, STEP_PACK_MAX);

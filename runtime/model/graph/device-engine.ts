@@ -56,8 +56,15 @@ export const kvDataType = (d: KvDtype): DataType => (d === 'float16' ? FLOAT16 :
  * A layer's pool: [blocks, block size, KVH*Dh] for the fused step (block-major, as each sequence reads
  * it), [blocks, block size, KVH, Dh] for PagedAttention (the same bytes, as that kernel names them).
  */
-export const poolDims = (a: ResolvedArchitecture, attention: StepAttention): (string | number)[] =>
-  attention === 'paged' ? ['NB', 'BS', a.n_kv_head, a.head_dim] : ['NB', 'BS', a.n_kv_head * a.head_dim];
+export const poolDims = (a: ResolvedArchitecture, attention: StepAttention): (string | number)[] => [
+  'NB',
+  'BS',
+  ...poolBlockDims(a.n_kv_head, a.head_dim, attention),
+];
+
+/** A pool's dimensions after [blocks, block size] (poolDims): what the runner makes it with. */
+export const poolBlockDims = (kvHeads: number, headDim: number, attention: StepAttention): number[] =>
+  attention === 'paged' ? [kvHeads, headDim] : [kvHeads * headDim];
 
 /**
  * Each layer writes the step's keys and values into its pools first, then each path's sequences attend

@@ -121,44 +121,64 @@ function fusedQkv(
   l: number,
   lora: GroupedLoraApply | undefined,
 ) {
-  const { y, delta } = qkvProduct(g, a, h, l, lora);
-  return splitQkv(g, a, y, h, l, delta ? undefined : lora);
+  return splitQkv(g, a, h, l, qkvProduct(g, a, h, l, lora), lora);
 }
 
-/** h @ [Wq | Wk | Wv] (+ biases), with the adapters' q/k/v group product as its C when they are one group. */
-function qkvProduct(
+/** The q/k/v product split three ways (with each part's own adapters' product when the group's was not added). */
+function splitQkv(
+  g: Graph,
+  a: ResolvedArchitecture,
+  h: string,
+  l: number,
+  product: { y: string; delta: string | undefined },
+  lora: LoraApply | undefined,
+) {
+  const { H, KVH, Dh } = dimsOf(a);
+  const [q, k, v] = splitProduct(g, h, l, product, [H * Dh, KVH * Dh, KVH * Dh], QKV_TARGETS, lora);
+  return { q: q!, k: k!, v: v! };
+}
+
+/** h @ [Wq | Wk | Wv] (+ biases), the adapters' q/k/v product added when they are one group. */
+const qkvProduct = (
   g: Graph,
   a: ResolvedArchitecture,
   h: string,
   l: number,
   lora: GroupedLoraApply | undefined,
-) {
-  const weight = g.op('Concat', qkvWeights(l), { axis: 1 });
-  const bias =
-    a.qkv_bias &&
-    g.op(
-      'Concat',
-      QKV.map((s) => w(l, `b${s}`)),
-      { axis: 0 },
-    );
-  const delta = lora?.delta(h, l, QKV_TARGETS);
+) => groupProduct(g, h, l, qkvWeights(l), a.qkv_bias && QKV.map((s) => w(l, `b${s}`)), QKV_TARGETS, lora);
+
+/**
+ * Projections that read one input as one product: h @ [W1 | W2 ...] (+ [b1 | b2 ...]), with the
+ * adapters' product of those targets added once when they are one group (`delta` says it was).
+ */
+function groupProduct(
+  g: Graph,
+  h: string,
+  l: number,
+  weights: readonly string[],
+  biases: readonly string[] | false,
+  targets: readonly LoraTarget[],
+  lora: GroupedLoraApply | undefined,
+): { y: string; delta: string | undefined } {
+  const weight = g.op('Concat', weights, { axis: 1 });
+  const bias = biases && g.op('Concat', biases, { axis: 0 });
+  const delta = lora?.delta(h, l, targets);
   return { y: linearWith(g, h, weight, bias, delta), delta };
 }
 
-/** The product split three ways, each part with its own adapters' product added (`lora`, when not added yet). */
-function splitQkv(
+/** A group product split per target, each part with its own adapters' product added if the group's was not. */
+function splitProduct(
   g: Graph,
-  a: ResolvedArchitecture,
-  y: string,
   h: string,
   l: number,
+  { y, delta }: { y: string; delta: string | undefined },
+  sizes: readonly number[],
+  targets: readonly LoraTarget[],
   lora: LoraApply | undefined,
-) {
-  const { H, KVH, Dh } = dimsOf(a);
-  const parts = QKV.map((s) => `${y}_${s}`);
-  g.node('Split', [y, g.const([H * Dh, KVH * Dh, KVH * Dh])], parts, { axis: 1 });
-  const [q, k, v] = lora ? parts.map((p, i) => lora(h, p, l, QKV_TARGETS[i]!)) : parts;
-  return { q: q!, k: k!, v: v! };
+): string[] {
+  const parts = targets.map((t) => `${y}_${t}`);
+  g.node('Split', [y, g.const(sizes)], parts, { axis: 1 });
+  return delta || !lora ? parts : parts.map((p, i) => lora(h, p, l, targets[i]!));
 }
 
 /**
@@ -176,9 +196,9 @@ export function devicePackedQkv(
 ): string {
   let made;
   if (fuse) {
-    const { y, delta } = qkvProduct(g, a, h, l, lora);
-    if (delta || !lora) return y;
-    made = splitQkv(g, a, y, h, l, lora);
+    const product = qkvProduct(g, a, h, l, lora);
+    if (product.delta || !lora) return product.y;
+    made = splitQkv(g, a, h, l, product, lora);
   } else
     made = {
       q: projection(g, a, h, l, 'q', lora),
@@ -204,7 +224,7 @@ function linearWith(
   return delta ? g.op('Add', [y, delta]) : y;
 }
 
-/** Whether a weight is stored as floats (not 4-bit blocks): it can be Gemm's B and be concatenated. */
+/** Whether a weight is stored as floats (not 4-bit blocks): it can be concatenated with others. */
 export type IsFloatWeight = (name: string) => boolean;
 
 /** Layer l's attention output [T, H*Dh] projected back to the model's width (the residual add is skipNorm's). */
@@ -255,16 +275,11 @@ function gateUp(
   lora: GroupedLoraApply | undefined,
 ): string[] {
   const weights = GATE_UP.map((s) => w(l, `w_${s}`));
-  const biases = GATE_UP.map((s) => a.mlp_bias && w(l, `b_${s}`));
+  const biases = a.mlp_bias && GATE_UP.map((s) => w(l, `b_${s}`));
   if (!weights.every(isFloat))
     return GATE_UP.map((_, i) =>
-      linear(g, h, weights[i]!, biases[i]!, lora && { apply: lora, l, t: GATE_UP_TARGETS[i]! }),
+      linear(g, h, weights[i]!, biases && biases[i]!, lora && { apply: lora, l, t: GATE_UP_TARGETS[i]! }),
     );
-  const weight = g.op('Concat', weights, { axis: 1 });
-  const bias = a.mlp_bias && g.op('Concat', biases as string[], { axis: 0 });
-  const delta = lora?.delta(h, l, GATE_UP_TARGETS);
-  const y = linearWith(g, h, weight, bias, delta);
-  const parts = GATE_UP.map((s) => `${y}_${s}`);
-  g.node('Split', [y, g.const([a.d_ff, a.d_ff])], parts, { axis: 1 });
-  return delta || !lora ? parts : parts.map((p, i) => lora(h, p, l, GATE_UP_TARGETS[i]!));
+  const product = groupProduct(g, h, l, weights, biases, GATE_UP_TARGETS, lora);
+  return splitProduct(g, h, l, product, [a.d_ff, a.d_ff], GATE_UP_TARGETS, lora);
 }

@@ -27,7 +27,7 @@ export {
   loraStackShapes,
 } from './lora-stacks.ts';
 export { deviceLoraStackNames, deviceLoraStacks, type DeviceLoraStacks } from './lora-grouped.ts';
-export { type KvDtype } from './device-engine.ts';
+export { type KvDtype, poolBlockDims } from './device-engine.ts';
 export { INVISIBLE } from './fused-attention.ts';
 export { pagedAttentionUnfit } from './paged-attention.ts';
 export { type StepAttention } from './step-pack.ts';
