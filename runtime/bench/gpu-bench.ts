@@ -185,20 +185,39 @@ const warm = (e: Engine) =>
   );
 let peakAllocated = 0;
 let wasteAtPeak = 0;
+// Where the continuous run's time goes: steps that decode only against steps with prompt tokens, each
+// as the whole step (engine) and its ONNX Runtime call; the rest of the wall time is between steps.
+const stepKinds = { decode: newStepKind(), prefill: newStepKind() };
+let counting = false;
 const continuousEngine = new Engine(model, config, {
-  onStep: (e) => {
+  onStep: (e, s) => {
     const occ = e.kvOccupancy();
     if (occ.allocatedSlots > peakAllocated) {
       peakAllocated = occ.allocatedSlots;
       wasteAtPeak = occ.allocatedSlots - occ.filledSlots;
     }
+    if (!counting) return;
+    const k = s.tokens === s.seqs ? stepKinds.decode : stepKinds.prefill;
+    k.steps++;
+    k.ms += s.totalMs;
+    k.run_ms += s.runMs;
+    k.tokens += s.tokens;
+    k.seqs += s.seqs;
   },
 });
 await warm(continuousEngine);
+counting = true;
 const continuous = await runContinuous(continuousEngine, workload);
+counting = false;
 const continuousTps = (1000 * continuous.outputTokens) / continuous.wallMs;
-log(`continuous: ${continuousTps.toFixed(1)} tok/s`);
-note({ continuous_tps: continuousTps });
+const continuousSteps = {
+  wall_ms: r2(continuous.wallMs),
+  between_steps_ms: r2(continuous.wallMs - stepKinds.decode.ms - stepKinds.prefill.ms),
+  decode: roundKind(stepKinds.decode),
+  with_prompt_tokens: roundKind(stepKinds.prefill),
+};
+log(`continuous: ${continuousTps.toFixed(1)} tok/s; steps ${JSON.stringify(continuousSteps)}`);
+note({ continuous_tps: continuousTps, continuous_steps: continuousSteps });
 // The peer, right after: the same workload through transformers (its failure is reported, not fatal).
 let peer: Record<string, unknown> | null = null;
 if (o.peer && !skip.has('peer') && checkpoint !== undefined) {
@@ -253,16 +272,25 @@ const cudaCopyGbS = (peer?.['copy_gb_s'] as number | undefined) ?? null;
 const floorBytesPerMs = cudaCopyGbS !== null ? cudaCopyGbS * 1e6 : copyBytesPerMs;
 const context = Number(o['step-context']);
 const kvBytesPerToken = a.n_layer * 2 * a.n_kv_head * a.head_dim * (kvDtype === 'float16' ? 2 : 4);
-const steps: Record<string, { step_ms: number; floor_ms: number; vs_floor: number }> = {};
+// A step of greedy rows, as the workload's requests are, brings down each row's token, not its logits
+// (graph/greedy-rows.ts); the step that brings the logits down (sampled requests) is timed beside it.
+const steps: Record<string, { step_ms: number; logits_step_ms: number; floor_ms: number; vs_floor: number }> =
+  {};
 for (const batch of skip.has('steps') ? [] : o['step-batches'].split(',').map(Number)) {
-  const t = await pagedDecodeStep(model, batch, context, { blockSize, tileBlocks }, Number(o['step-reps']));
+  const shape = { blockSize, tileBlocks };
+  const reps = Number(o['step-reps']);
+  const t = await pagedDecodeStep(model, batch, context, shape, reps, 1, 'greedy');
+  const withLogits = await pagedDecodeStep(model, batch, context, shape, reps, 1, 'logits');
   const floor = (deviceWeightBytes + batch * (context - 1) * kvBytesPerToken) / floorBytesPerMs;
   steps[batch] = {
     step_ms: r2(t.medianMs),
+    logits_step_ms: r2(withLogits.medianMs),
     floor_ms: r2(floor * 1000) / 1000,
     vs_floor: r2(t.medianMs / floor),
   };
-  log(`decode step at batch ${batch}: ${t.medianMs.toFixed(2)} ms, floor ${floor.toFixed(3)} ms`);
+  log(
+    `decode step at batch ${batch}: ${t.medianMs.toFixed(2)} ms (logits down: ${withLogits.medianMs.toFixed(2)} ms), floor ${floor.toFixed(3)} ms`,
+  );
   note({ decode_steps: steps });
 }
 const contiguous = skip.has('steps')
@@ -272,7 +300,7 @@ note({ contiguous_step_ms_b32: contiguous?.medianMs });
 const paged32 = skip.has('steps')
   ? null
   : (steps[32]?.step_ms ??
-    (await pagedDecodeStep(model, 32, context, { blockSize, tileBlocks }, 20)).medianMs);
+    (await pagedDecodeStep(model, 32, context, { blockSize, tileBlocks }, 20, 1, 'greedy')).medianMs);
 
 const peerTps = (k: string) => {
   const p = peer?.[k] as { tps?: number } | undefined;
@@ -313,6 +341,7 @@ const result = {
   device_attention: model.device?.attention ?? null,
   requests: workload.length,
   continuous_tps: r2(continuousTps),
+  continuous_steps: continuousSteps,
   static_tps: staticTps && r2(staticTps),
   sequential_tps: sequentialTps && r2(sequentialTps),
   sequential_requests: sequentialWork.length,
@@ -322,6 +351,7 @@ const result = {
   transformers_continuous_tps: peerTps('continuous_batching') && r2(peerTps('continuous_batching')!),
   warmgate_vs_transformers_tps: bestPeer && r2(continuousTps / bestPeer),
   decode_step_ms: Object.fromEntries(Object.entries(steps).map(([b, s]) => [b, s.step_ms])),
+  decode_step_logits_ms: Object.fromEntries(Object.entries(steps).map(([b, s]) => [b, s.logits_step_ms])),
   decode_floor_ms: Object.fromEntries(Object.entries(steps).map(([b, s]) => [b, s.floor_ms])),
   decode_vs_floor: Object.fromEntries(Object.entries(steps).map(([b, s]) => [b, s.vs_floor])),
   step_context: context,
@@ -348,6 +378,14 @@ const result = {
 if (o.json) console.log(JSON.stringify(result));
 else console.log(result);
 await model.release();
+
+function newStepKind() {
+  return { steps: 0, ms: 0, run_ms: 0, tokens: 0, seqs: 0 };
+}
+
+function roundKind(k: ReturnType<typeof newStepKind>) {
+  return { steps: k.steps, ms: r2(k.ms), run_ms: r2(k.run_ms), tokens: k.tokens, seqs: k.seqs };
+}
 
 function nvidiaSmiMemoryMb(): number | null {
   try {

@@ -16,7 +16,7 @@ mkdir -p "$logs"
 E=dist/test/runtime/engine
 groups=(
   "$E/batched-equals-alone.test.js"
-  "$E/no-leaks.test.js $E/admission-and-streaming.test.js $E/device-step-layout.test.js $E/scheduler.test.js $E/seeded-sampling.test.js"
+  "$E/no-leaks.test.js $E/admission-and-streaming.test.js $E/device-step-layout.test.js $E/scheduler.test.js $E/seeded-sampling.test.js dist/test/runtime/model/graph/greedy-rows.test.js"
   "$E/logits-match-reference.test.js dist/test/runtime/model/import/engine-goldens.test.js $(echo dist/test/runtime/adapters/lora-*.test.js)"
 )
 names=()

@@ -11,11 +11,11 @@ import { RequestState, type RequestTimes } from './request-state.ts';
 import { DeviceKVPool } from './runner/device-kv-pool.ts';
 import { DeviceModelRunner } from './runner/device-model-runner.ts';
 import { KVStore } from './runner/kv-store.ts';
-import { ModelRunner } from './runner/model-runner.ts';
+import { ModelRunner, type StepOutput } from './runner/model-runner.ts';
 import type { StepEntry } from './runner/step-inputs.ts';
 import type { SamplingParams } from './sampling/params.ts';
 import { Rng } from './sampling/rng.ts';
-import { sample } from './sampling/sampler.ts';
+import { greedyFromRows, greedyRowSuffices, sample } from './sampling/sampler.ts';
 import type { ScheduledSeq, SequenceResources } from './scheduler/scheduler.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { PRIORITY, type Priority, Sequence } from './sequence.ts';
@@ -415,16 +415,21 @@ export class Engine {
         samples: s.samples,
         adapterSlot: this.#seqSlots.get(s.seq.id) ?? 0,
       }));
+      // A device step whose sampled rows are all greedy brings down their tokens, not their logits.
+      const greedy =
+        this.#runner instanceof DeviceModelRunner &&
+        plan.scheduled.every((s) => !s.samples || greedyRowSuffices(s.seq.params));
       const out = await this.#runner.step(
         entries,
         plan.scheduled.flatMap((s) => s.copies),
+        greedy ? 'greedy' : 'logits',
       );
       this.#applyAborts(); // a request whose client left during the step gets nothing from it
       let sampled = 0;
       plan.scheduled.forEach((s, i) => {
         if (!this.#requests.has(s.seq.requestId) || !this.#scheduler.computed(s)) return;
         const row = out.logitsRow[i]!;
-        if (row >= 0) sampled += this.#sampleInto(s, out.logits, row);
+        if (row >= 0) sampled += this.#sampleInto(s, out, row);
       });
       const step: StepRecord = {
         totalMs: performance.now() - started,
@@ -440,7 +445,7 @@ export class Engine {
   }
 
   /** Samples the next token of `s.seq` (and of its n-1 siblings when the prompt just finished). */
-  #sampleInto(s: ScheduledSeq, logits: Float32Array, row: number): number {
+  #sampleInto(s: ScheduledSeq, out: StepOutput, row: number): number {
     const state = this.#requests.get(s.seq.requestId)!;
     const seqs = [s.seq];
     if (s.seq.pendingFork) {
@@ -454,7 +459,9 @@ export class Engine {
     const vocab = this.model.manifest.architecture.vocab_size;
     const ctx = this.model.manifest.architecture.context_length;
     for (const seq of seqs) {
-      const r = sample(logits, row * vocab, vocab, seq.params, seq.rng, state.eosTokenIds);
+      const r = out.greedy
+        ? greedyFromRows(out.greedy, row)
+        : sample(out.logits, row * vocab, vocab, seq.params, seq.rng, state.eosTokenIds);
       seq.append(r.token);
       const reason = state.onToken(seq, r, ctx);
       if (reason) this.#finish(seq, reason);

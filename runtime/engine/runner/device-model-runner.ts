@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import type { AdapterMemory } from '../../adapters/index.ts';
 import { resolveArchitecture } from '../../model/architecture.ts';
-import { deviceLoraStacks } from '../../model/graph/index.ts';
+import { deviceLoraStacks, GREEDY_ROWS } from '../../model/graph/index.ts';
 import type { DeviceSessions, LoadedModel } from '../../model/index.ts';
 import type { BlockCopy } from '../kv/index.ts';
 import { checkAdapterMemory, tokenSlots } from './adapter-feeds.ts';
@@ -9,12 +9,14 @@ import { DeviceAdapterStacks } from './device-adapter-stacks.ts';
 import { DeviceKVPool } from './device-kv-pool.ts';
 import { buildDeviceStepInputs, deviceStepFeeds } from './device-step-inputs.ts';
 import { buildPagedStepInputs, pagedStepFeeds } from './paged-step-inputs.ts';
-import type { StepOutput } from './model-runner.ts';
+import type { StepFetch, StepOutput } from './model-runner.ts';
 import type { StepEntry } from './step-inputs.ts';
+
+const NO_LOGITS = new Float32Array(0);
 
 /**
  * Runs one step of the device-resident contract (graph/device-engine.ts): only the step's layout goes
- * up and only the sampled rows' logits come down; the graph writes the new keys and values into the
+ * up and only the sampled rows' logits come down (or, for greedy rows, their token and logprob alone); the graph writes the new keys and values into the
  * pools on the device, then each sequence reads its blocks (device-step-inputs.ts; with PagedAttention,
  * through its block table, paged-step-inputs.ts). With adapters, each
  * token's slot goes up too (in the step's pack); the slot stacks are held on the device
@@ -53,7 +55,12 @@ export class DeviceModelRunner {
       );
   }
 
-  async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
+  /** `fetch` 'greedy': only each sampled row's greedy token and logprob come down, not its logits. */
+  async step(
+    entries: readonly StepEntry[],
+    copies: readonly BlockCopy[],
+    fetch: StepFetch = 'logits',
+  ): Promise<StepOutput> {
     await this.#pool.copy(copies);
     const blockSize = this.#pool.blockSize;
     // The paged step writes the pools in place and returns none; the fused one returns them written.
@@ -62,7 +69,8 @@ export class DeviceModelRunner {
     const slots = this.adapterStacks && tokenSlots(entries, s.numTokens);
     const feeds = 'seqStarts' in s ? pagedStepFeeds(s, slots) : deviceStepFeeds(s, blockSize, slots);
     if (this.adapterStacks) await this.adapterStacks.bind(feeds);
-    const fetches: Record<string, ort.Tensor | null> = { logits: null };
+    const fetches: Record<string, ort.Tensor | null> =
+      fetch === 'greedy' ? { [GREEDY_ROWS]: null } : { logits: null };
     if (paged) await this.#pool.feedInPlace(feeds);
     else await this.#pool.bind(feeds, fetches);
     const started = performance.now();
@@ -70,7 +78,8 @@ export class DeviceModelRunner {
     const runMs = performance.now() - started;
     if (!paged) this.#pool.adopt(out);
     return {
-      logits: out.logits!.data as Float32Array,
+      logits: fetch === 'greedy' ? NO_LOGITS : (out.logits!.data as Float32Array),
+      ...(fetch === 'greedy' && { greedy: out[GREEDY_ROWS]!.data as Float32Array }),
       logitsRow: s.logitsRow,
       runMs,
       numTokens: s.numTokens,

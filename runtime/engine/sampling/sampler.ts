@@ -71,6 +71,29 @@ export function sample(
   };
 }
 
+/**
+ * Whether `params` choose from a row's argmax and its logprob alone (greedy, no alternatives reported,
+ * EOS not masked): then the device's greedy rows (graph/greedy-rows.ts) stand for the whole row.
+ */
+export const greedyRowSuffices = (params: SamplerParams): boolean =>
+  params.temperature === 0 && params.logprobs === 0 && !params.ignoreEos;
+
+/**
+ * sample()'s result for a greedy row from the device's [token, logprob] pair at `row` of `greedy`. A
+ * NaN or infinite logprob means the row had a NaN or infinite logit, or none finite: thrown as a broken
+ * model output, as sample() throws for a row with no usable maximum (on the device, a NaN anywhere in
+ * the row counts, where the host skips it).
+ */
+export function greedyFromRows(greedy: Float32Array, row: number): SampleResult {
+  const token = greedy[2 * row];
+  const logprob = greedy[2 * row + 1];
+  if (token === undefined || logprob === undefined)
+    throw new RangeError(`greedy row ${row} is past the end of ${greedy.length / 2} rows`);
+  if (!Number.isFinite(logprob))
+    throw new RangeError(`logit row ${row} has a NaN or infinite logit (greedy logprob ${logprob})`);
+  return { token, logprob, top: [] };
+}
+
 function logSumExp(logits: Float32Array, offset: number, vocabSize: number): number {
   let max = Number.NEGATIVE_INFINITY;
   for (let i = offset; i < offset + vocabSize; i++) {

@@ -16,6 +16,7 @@ import { dimsOf, embed, layerWeight } from './layers.ts';
 import { checkLoraSpec, type LoraGraphSpec } from './lora.ts';
 import { groupedLora } from './lora-grouped.ts';
 import { GraphBuildError } from './graph-build-error.ts';
+import { greedyRows } from './greedy-rows.ts';
 import { ATTENTION_BOUNDS, pagedAttention, pagedAttentionUnfit, pagedRotary } from './paged-attention.ts';
 import { type StepAttention, unpackStep } from './step-pack.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
@@ -43,6 +44,9 @@ import { attachWeights, type WeightSource } from './weights.ts';
  *
  * With `paged` attention (float16 pools on WebGPU), each layer's write and attention are one
  * PagedAttention node over pools it writes in place (paged-attention.ts); the rest is the same.
+ *
+ * Besides the logits, the step returns each sampled row's greedy token and logprob (greedy-rows.ts): a
+ * step whose rows are all greedy fetches those alone.
  */
 
 const { FLOAT: F, INT32: I32, INT64: I } = DataType;
@@ -156,6 +160,7 @@ export function deviceEngineGraph(
   const head = a.tied_embeddings ? 'tok_emb' : 'lm_head';
   g.op('Gemm', [g.op('Gather', [h, step.logitsIndex], { axis: 0 }), head], { transB: 1 }, 'logits');
   g.output('logits', F, ['R', V]);
+  greedyRows(g, 'logits');
   if (!paged)
     for (let l = 0; l < L; l++) {
       g.output(`k_pool_out_${l}`, KV, poolDims(a, attention));

@@ -1,0 +1,142 @@
+// The device step's greedy rows (graph/greedy-rows.ts) against the host sampler: a greedy request's
+// token and logprob must not depend on which of the two chose it. Runs on the tests' provider (the CPU in
+// CI; WebGPU under `npm run test:gpu`).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import ort from 'onnxruntime-node';
+import { DeviceKVPool } from '../../../../runtime/engine/runner/device-kv-pool.ts';
+import { DeviceModelRunner } from '../../../../runtime/engine/runner/device-model-runner.ts';
+import type { StepEntry } from '../../../../runtime/engine/runner/step-inputs.ts';
+import { greedyFromRows, sample } from '../../../../runtime/engine/sampling/sampler.ts';
+import { GREEDY_ROWS } from '../../../../runtime/model/graph/index.ts';
+import { greedyRows } from '../../../../runtime/model/graph/greedy-rows.ts';
+import { type LoadedModel, loadModel } from '../../../../runtime/model/index.ts';
+import { DataType, encodeModel, Graph } from '../../../../runtime/model/onnx/index.ts';
+import { prng, TINY_MODEL_DIR } from '../../../support/engine-harness.ts';
+import {
+  TEST_DEVICE,
+  TEST_EP,
+  TEST_KV,
+  testBlockSize,
+  testLoadOptions,
+} from '../../../support/test-device.ts';
+
+const GREEDY = { temperature: 0, topK: 0, topP: 1, logprobs: 0, ignoreEos: false };
+const noDraws = { next: (): number => assert.fail('greedy sampling drew a random number') };
+const providers = TEST_EP === 'cpu' ? ['cpu'] : [TEST_EP, 'cpu'];
+
+describe(`greedy rows on the device equal the host sampler's choice (${TEST_DEVICE})`, () => {
+  let session: ort.InferenceSession;
+  before(async () => {
+    const g = new Graph('greedy_rows');
+    g.input('logits', DataType.FLOAT, ['R', 'V']);
+    greedyRows(g, 'logits');
+    session = await ort.InferenceSession.create(encodeModel(g.model({ purpose: 'test' })), {
+      executionProviders: providers,
+    });
+  });
+  after(() => session.release());
+
+  const greedyOf = async (rows: number[][]) => {
+    const V = rows[0]?.length ?? 8;
+    const logits = new Float32Array(rows.flat());
+    const out = await session.run({ logits: new ort.Tensor('float32', logits, [rows.length, V]) });
+    return { logits, V, greedy: out[GREEDY_ROWS]!.data as Float32Array };
+  };
+
+  it('gives the same token and logprob as sample() for random rows, wide and narrow', async () => {
+    const rand = prng(7);
+    for (const [R, V, spread] of [
+      [5, 257, 10],
+      [3, 32000, 30],
+      [4, 50, 1e4],
+    ] as const) {
+      const rows = Array.from({ length: R }, () => Array.from({ length: V }, () => (rand() - 0.5) * spread));
+      const { logits, greedy } = await greedyOf(rows);
+      for (let r = 0; r < R; r++) {
+        const want = sample(logits, r * V, V, GREEDY, noDraws);
+        const got = greedyFromRows(greedy, r);
+        assert.equal(got.token, want.token, `row ${r} of ${R}x${V}`);
+        assert.ok(
+          Math.abs(got.logprob - want.logprob) <= 1e-5 * Math.max(1, Math.abs(want.logprob)),
+          `row ${r} of ${R}x${V}: logprob ${got.logprob}, host ${want.logprob}`,
+        );
+      }
+    }
+  });
+
+  it('keeps the lowest id on ties, as the host does', async () => {
+    const { greedy } = await greedyOf([
+      [0, 3, 1, 3, 3, -1, 0, 2],
+      [5, 5, 5, 5, 5, 5, 5, 5],
+    ]);
+    assert.equal(greedyFromRows(greedy, 0).token, 1);
+    assert.equal(greedyFromRows(greedy, 1).token, 0);
+    assert.ok(Math.abs(greedyFromRows(greedy, 1).logprob - -Math.log(8)) < 1e-6);
+  });
+
+  it('reads a row with NaN or infinite logits as a broken output: an error, not a token', async () => {
+    const { greedy } = await greedyOf([
+      [0, Number.NaN, 1, 2],
+      [0, Number.POSITIVE_INFINITY, 1, 2],
+      [-Infinity, -Infinity, -Infinity, -Infinity],
+      [0, 1, 2, 3],
+    ]);
+    for (const r of [0, 1, 2]) assert.throws(() => greedyFromRows(greedy, r), /NaN or infinite logit/);
+    assert.equal(greedyFromRows(greedy, 3).token, 3);
+  });
+
+  it('handles a step that samples no row', async () => {
+    const out = await session.run({ logits: new ort.Tensor('float32', new Float32Array(0), [0, 16]) });
+    assert.deepEqual([...out[GREEDY_ROWS]!.dims], [0, 2]);
+  });
+});
+
+describe(`a device step asked for greedy rows brings those down, not the logits (${TEST_DEVICE})`, () => {
+  let model: LoadedModel;
+  before(async () => {
+    model = await loadModel(TINY_MODEL_DIR, testLoadOptions({ deviceKv: TEST_KV ?? 'float32' }));
+  });
+  after(() => model.release());
+
+  it('the same step fetched both ways chooses the same tokens', async () => {
+    const blockSize = testBlockSize(4);
+    const pool = new DeviceKVPool(
+      model.manifest.architecture,
+      { blockSize, tileBlocks: 4 },
+      64,
+      model.device!,
+    );
+    const runner = new DeviceModelRunner(model, pool);
+    const V = model.manifest.architecture.vocab_size;
+    const rand = prng(11);
+    // Three prompts in their own blocks, one of them not sampled (a prefill chunk mid-prompt).
+    const lengths = [5, 9, 3];
+    let next = 0;
+    const entries: StepEntry[] = lengths.map((n, i) => {
+      const blocks = Math.ceil(n / blockSize);
+      const blockTable = Array.from({ length: blocks }, () => next++);
+      const tokens = Array.from({ length: n }, () => Math.floor(rand() * V));
+      return { tokens, numComputed: 0, numNew: n, blockTable, samples: i !== 1 };
+    });
+    // The step writes the same keys and values to the same slots either way: running it twice is the same step.
+    const whole = await runner.step(entries, [], 'logits');
+    const greedy = await runner.step(entries, [], 'greedy');
+    assert.equal(greedy.logits.length, 0, 'no logits came down');
+    assert.ok(greedy.greedy, 'the greedy rows came down');
+    assert.deepEqual([...greedy.logitsRow], [...whole.logitsRow]);
+    let rows = 0;
+    for (const row of whole.logitsRow) {
+      if (row < 0) continue;
+      rows++;
+      const want = sample(whole.logits, row * V, V, GREEDY, noDraws);
+      const got = greedyFromRows(greedy.greedy, row);
+      assert.equal(got.token, want.token, `row ${row}`);
+      assert.ok(
+        Math.abs(got.logprob - want.logprob) <= 1e-4,
+        `row ${row}: ${got.logprob} vs ${want.logprob}`,
+      );
+    }
+    assert.equal(rows, 2);
+  });
+});
