@@ -279,8 +279,8 @@ const steps: Record<string, { step_ms: number; logits_step_ms: number; floor_ms:
 for (const batch of skip.has('steps') ? [] : o['step-batches'].split(',').map(Number)) {
   const shape = { blockSize, tileBlocks };
   const reps = Number(o['step-reps']);
-  const t = await pagedDecodeStep(model, batch, context, shape, reps, 1, 'greedy');
-  const withLogits = await pagedDecodeStep(model, batch, context, shape, reps, 1, 'logits');
+  const t = await pagedDecodeStep(model, batch, context, shape, reps, 1, false);
+  const withLogits = await pagedDecodeStep(model, batch, context, shape, reps, 1, true);
   const floor = (deviceWeightBytes + batch * (context - 1) * kvBytesPerToken) / floorBytesPerMs;
   steps[batch] = {
     step_ms: r2(t.medianMs),
@@ -299,8 +299,8 @@ const contiguous = skip.has('steps')
 note({ contiguous_step_ms_b32: contiguous?.medianMs });
 const paged32 = skip.has('steps')
   ? null
-  : (steps[32]?.step_ms ??
-    (await pagedDecodeStep(model, 32, context, { blockSize, tileBlocks }, 20, 1, 'greedy')).medianMs);
+  : (steps[32]?.logits_step_ms ??
+    (await pagedDecodeStep(model, 32, context, { blockSize, tileBlocks }, 20, 1, true)).medianMs);
 
 const peerTps = (k: string) => {
   const p = peer?.[k] as { tps?: number } | undefined;

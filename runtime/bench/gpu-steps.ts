@@ -3,7 +3,6 @@ import ort from 'onnxruntime-node';
 import { KVCacheManager } from '../engine/kv/index.ts';
 import { DeviceKVPool } from '../engine/runner/device-kv-pool.ts';
 import { DeviceModelRunner } from '../engine/runner/device-model-runner.ts';
-import type { StepFetch } from '../engine/runner/model-runner.ts';
 import { buildDeviceStepInputs, deviceStepFeeds } from '../engine/runner/device-step-inputs.ts';
 import type { StepEntry, TileShape } from '../engine/runner/step-inputs.ts';
 import { type LoadedModel, sessionOptions } from '../model/index.ts';
@@ -173,12 +172,14 @@ export async function pagedDecodeStep(
   reps: number,
   /** The pool holds this many times the blocks the batch uses (the rest idle, as a serving pool's are). */
   poolFactor = 1,
-  /** What comes back to the host: the rows' logits, or (as for greedy requests) their tokens alone. */
-  fetch: StepFetch = 'logits',
+  /** false: the rows' greedy tokens come back, not their logits (as for greedy requests). */
+  wholeLogits = true,
 ): Promise<StepTiming> {
-  const { pool, entries } = decodeBatch(model, batch, context, shape, poolFactor);
+  const batchEntries = decodeBatch(model, batch, context, shape, poolFactor);
+  const { pool } = batchEntries;
+  const entries = batchEntries.entries.map((e) => ({ ...e, wholeLogits }));
   const runner = new DeviceModelRunner(model, pool);
-  const timing = await timeRuns(reps, () => runner.step(entries, [], fetch));
+  const timing = await timeRuns(reps, () => runner.step(entries, []));
   pool.dispose();
   return timing;
 }

@@ -413,23 +413,19 @@ export class Engine {
         numNew: s.numNew,
         blockTable: this.#kv.blockTable(s.seq.id),
         samples: s.samples,
+        // A greedy request's token and logprob come from the device step's greedy row: no logits down.
+        wholeLogits: !greedyRowSuffices(s.seq.params),
         adapterSlot: this.#seqSlots.get(s.seq.id) ?? 0,
       }));
-      // A device step whose sampled rows are all greedy brings down their tokens, not their logits.
-      const greedy =
-        this.#runner instanceof DeviceModelRunner &&
-        plan.scheduled.every((s) => !s.samples || greedyRowSuffices(s.seq.params));
       const out = await this.#runner.step(
         entries,
         plan.scheduled.flatMap((s) => s.copies),
-        greedy ? 'greedy' : 'logits',
       );
       this.#applyAborts(); // a request whose client left during the step gets nothing from it
       let sampled = 0;
       plan.scheduled.forEach((s, i) => {
         if (!this.#requests.has(s.seq.requestId) || !this.#scheduler.computed(s)) return;
-        const row = out.logitsRow[i]!;
-        if (row >= 0) sampled += this.#sampleInto(s, out, row);
+        if (out.logitsRow[i]! >= 0 || (out.greedyRow?.[i] ?? -1) >= 0) sampled += this.#sampleInto(s, out, i);
       });
       const step: StepRecord = {
         totalMs: performance.now() - started,
@@ -445,7 +441,7 @@ export class Engine {
   }
 
   /** Samples the next token of `s.seq` (and of its n-1 siblings when the prompt just finished). */
-  #sampleInto(s: ScheduledSeq, out: StepOutput, row: number): number {
+  #sampleInto(s: ScheduledSeq, out: StepOutput, entry: number): number {
     const state = this.#requests.get(s.seq.requestId)!;
     const seqs = [s.seq];
     if (s.seq.pendingFork) {
@@ -459,9 +455,11 @@ export class Engine {
     const vocab = this.model.manifest.architecture.vocab_size;
     const ctx = this.model.manifest.architecture.context_length;
     for (const seq of seqs) {
-      const r = out.greedy
-        ? greedyFromRows(out.greedy, row)
-        : sample(out.logits, row * vocab, vocab, seq.params, seq.rng, state.eosTokenIds);
+      const row = out.logitsRow[entry]!;
+      const r =
+        row >= 0
+          ? sample(out.logits, row * vocab, vocab, seq.params, seq.rng, state.eosTokenIds)
+          : greedyFromRows(out.greedy!, out.greedyRow![entry]!);
       seq.append(r.token);
       const reason = state.onToken(seq, r, ctx);
       if (reason) this.#finish(seq, reason);

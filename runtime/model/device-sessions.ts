@@ -6,6 +6,7 @@ import {
   type KvDtype,
   type LoraGraphSpec,
   deviceLoraStackNames,
+  GREEDY_ROWS,
   loraStackOut,
   pagedAttentionUnfit,
   type StepAttention,
@@ -98,9 +99,13 @@ export async function openDeviceSessions(
     t = performance.now();
     const step = await open(graphs.step, {
       ...withWeights,
-      // The paged step writes the pools in place and returns the logits only.
-      preferredOutputLocation:
-        attention === 'paged' ? { logits: 'cpu' } : { logits: 'cpu', ...outputs((n) => n.includes('_out_')) },
+      // The paged step writes the pools in place and returns what sampling reads only. The binding
+      // takes a run's fetches as all of the outputs when their places are set: the runner fetches all.
+      preferredOutputLocation: {
+        logits: 'cpu',
+        [GREEDY_ROWS]: 'cpu',
+        ...(attention === 'fused' && outputs((n) => n.includes('_out_'))),
+      },
     });
     const stepMs = performance.now() - t;
     const copy = await open(graphs.copy, {

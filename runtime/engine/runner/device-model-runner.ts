@@ -9,14 +9,13 @@ import { DeviceAdapterStacks } from './device-adapter-stacks.ts';
 import { DeviceKVPool } from './device-kv-pool.ts';
 import { buildDeviceStepInputs, deviceStepFeeds } from './device-step-inputs.ts';
 import { buildPagedStepInputs, pagedStepFeeds } from './paged-step-inputs.ts';
-import type { StepFetch, StepOutput } from './model-runner.ts';
+import type { StepOutput } from './model-runner.ts';
 import type { StepEntry } from './step-inputs.ts';
-
-const NO_LOGITS = new Float32Array(0);
 
 /**
  * Runs one step of the device-resident contract (graph/device-engine.ts): only the step's layout goes
- * up and only the sampled rows' logits come down (or, for greedy rows, their token and logprob alone); the graph writes the new keys and values into the
+ * up and only what sampling needs comes down (each sampled row's greedy token and logprob, and the
+ * logits of the rows that need more: sampled-rows.ts); the graph writes the new keys and values into the
  * pools on the device, then each sequence reads its blocks (device-step-inputs.ts; with PagedAttention,
  * through its block table, paged-step-inputs.ts). With adapters, each
  * token's slot goes up too (in the step's pack); the slot stacks are held on the device
@@ -55,12 +54,7 @@ export class DeviceModelRunner {
       );
   }
 
-  /** `fetch` 'greedy': only each sampled row's greedy token and logprob come down, not its logits. */
-  async step(
-    entries: readonly StepEntry[],
-    copies: readonly BlockCopy[],
-    fetch: StepFetch = 'logits',
-  ): Promise<StepOutput> {
+  async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
     await this.#pool.copy(copies);
     const blockSize = this.#pool.blockSize;
     // The paged step writes the pools in place and returns none; the fused one returns them written.
@@ -69,8 +63,7 @@ export class DeviceModelRunner {
     const slots = this.adapterStacks && tokenSlots(entries, s.numTokens);
     const feeds = 'seqStarts' in s ? pagedStepFeeds(s, slots) : deviceStepFeeds(s, blockSize, slots);
     if (this.adapterStacks) await this.adapterStacks.bind(feeds);
-    const fetches: Record<string, ort.Tensor | null> =
-      fetch === 'greedy' ? { [GREEDY_ROWS]: null } : { logits: null };
+    const fetches: Record<string, ort.Tensor | null> = { logits: null, [GREEDY_ROWS]: null };
     if (paged) await this.#pool.feedInPlace(feeds);
     else await this.#pool.bind(feeds, fetches);
     const started = performance.now();
@@ -78,9 +71,10 @@ export class DeviceModelRunner {
     const runMs = performance.now() - started;
     if (!paged) this.#pool.adopt(out);
     return {
-      logits: fetch === 'greedy' ? NO_LOGITS : (out.logits!.data as Float32Array),
-      ...(fetch === 'greedy' && { greedy: out[GREEDY_ROWS]!.data as Float32Array }),
+      logits: out.logits!.data as Float32Array,
       logitsRow: s.logitsRow,
+      greedy: out[GREEDY_ROWS]!.data as Float32Array,
+      greedyRow: s.greedyRow,
       runMs,
       numTokens: s.numTokens,
     };

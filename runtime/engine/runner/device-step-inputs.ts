@@ -2,6 +2,7 @@ import ort from 'onnxruntime-node';
 import { INVISIBLE } from '../../model/graph/fused-attention.ts';
 import { pathShapeInput, STEP_PACK, STEP_PACK_SIZES, stepPackPieces } from '../../model/graph/step-pack.ts';
 import { exactFloats as exact, packFloat32 } from './float-pack.ts';
+import { type SampledRows, sampledRows } from './sampled-rows.ts';
 import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
 
 /**
@@ -14,7 +15,7 @@ import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
  * and a sequence reading whole tiles would read (and attend over, masked) up to tileBlocks times its own
  * keys. The graph sees the pools as [blocks, blockSize, KVH*Dh].
  */
-export interface DeviceStepInputs extends StepTokens {
+export interface DeviceStepInputs extends StepTokens, SampledRows {
   readonly prefill: PathInputs;
   readonly decode: PathInputs;
   /** Per token, its row among the prefill path's S*QM rows, then the decode path's. */
@@ -55,7 +56,7 @@ export function buildDeviceStepInputs(entries: readonly StepEntry[], blockSize: 
   const tokenRow = new BigInt64Array(T);
   const p = packPath(prefill, blockSize, tokenRow, 0);
   const d = packPath(decode, blockSize, tokenRow, p.shape[0] * p.shape[2]);
-  return { ...tokens, prefill: p, decode: d, tokenRow };
+  return { ...tokens, ...sampledRows(entries, tokens), prefill: p, decode: d, tokenRow };
 }
 
 /**
@@ -104,6 +105,7 @@ export function deviceStepFeeds(
     positions: exact('positions', s.positions),
     token_row: exact('token_row', s.tokenRow),
     logits_index: exact('logits_index', s.logitsIndex),
+    whole_rows: exact('whole_rows', s.wholeRows),
   };
   const shapes: Record<string, ort.Tensor> = {};
   for (const [name, p] of [['prefill', s.prefill] as const, ['decode', s.decode] as const]) {

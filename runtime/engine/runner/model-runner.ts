@@ -7,19 +7,15 @@ import type { KVStore } from './kv-store.ts';
 import { layoutFeeds } from './step-feeds.ts';
 import { buildStepInputs, type StepEntry, type StepInputs } from './step-inputs.ts';
 
-/**
- * What a step brings back of its sampled rows: `logits` the whole rows; `greedy` each row's greedy token
- * and logprob alone, where the step computes them (the device step: graph/greedy-rows.ts), else the rows.
- */
-export type StepFetch = 'logits' | 'greedy';
-
 export interface StepOutput {
-  /** Row-major [rows, vocab]; empty when the step brought back its greedy rows only. */
+  /** Row-major [rows, vocab]: the sampled rows that came back whole. */
   readonly logits: Float32Array;
-  /** [rows, 2]: each row's greedy token and its logprob, when the step brought those back. */
-  readonly greedy?: Float32Array;
-  /** Per entry, its logits row or -1. */
+  /** Per entry, its row in `logits`, or -1 (it samples nothing this step, or its row stayed on the device). */
   readonly logitsRow: Int32Array;
+  /** The device step's: [rows, 2], each sampled row's greedy token and logprob (graph/greedy-rows.ts). */
+  readonly greedy?: Float32Array;
+  /** Per entry, its row in `greedy`, or -1. */
+  readonly greedyRow?: Int32Array;
   /** Time inside ONNX Runtime's run(), ms: the part of a step that is model, not engine. */
   readonly runMs: number;
   readonly numTokens: number;
@@ -58,12 +54,8 @@ export class ModelRunner {
     this.#headDim = a.head_dim;
   }
 
-  /** engine.onnx returns whole rows only: a `fetch` of 'greedy' gets them too (the host samples them). */
-  async step(
-    entries: readonly StepEntry[],
-    copies: readonly BlockCopy[],
-    _fetch: StepFetch = 'logits',
-  ): Promise<StepOutput> {
+  /** engine.onnx brings every sampled row back whole, whatever an entry's `wholeLogits`. */
+  async step(entries: readonly StepEntry[], copies: readonly BlockCopy[]): Promise<StepOutput> {
     const store = this.#store;
     store.copy(copies);
     const s = buildStepInputs(entries, store, { inPlace: this.#inPlace });

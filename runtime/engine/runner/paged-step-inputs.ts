@@ -7,6 +7,7 @@ import {
   stepPackPieces,
 } from '../../model/graph/step-pack.ts';
 import { exactFloats as exact, packFloat32 } from './float-pack.ts';
+import { type SampledRows, sampledRows } from './sampled-rows.ts';
 import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
 
 /**
@@ -16,7 +17,7 @@ import { type StepEntry, stepTokens, type StepTokens } from './step-inputs.ts';
  * at each sequence's length). The kernel writes each new token at its position's block and offset, so no
  * write index goes up; its rotation reads the same positions.
  */
-export interface PagedStepInputs extends StepTokens {
+export interface PagedStepInputs extends StepTokens, SampledRows {
   /** [S+1]: where each sequence's tokens start, then T. */
   readonly seqStarts: Int32Array;
   /** [S]: each sequence's tokens already in the pools. */
@@ -45,7 +46,15 @@ export function buildPagedStepInputs(entries: readonly StepEntry[], blockSize: n
     for (let j = 0; j < blocks; j++) blockTable[s * MB + j] = e.blockTable[j]!;
   });
   const bounds = [Math.max(0, ...entries.map((e) => e.numNew)), Math.max(0, ...lengths)] as const;
-  return { ...tokens, seqStarts, pastLens, blockTable, shape: [S, MB], bounds };
+  return {
+    ...tokens,
+    ...sampledRows(entries, tokens),
+    seqStarts,
+    pastLens,
+    blockTable,
+    shape: [S, MB],
+    bounds,
+  };
 }
 
 /**
@@ -58,6 +67,7 @@ export function pagedStepFeeds(s: PagedStepInputs, adapterSlots?: Int32Array): R
     input_ids: exact('input_ids', s.inputIds),
     positions: exact('positions', s.positions),
     logits_index: exact('logits_index', s.logitsIndex),
+    whole_rows: exact('whole_rows', s.wholeRows),
     seq_starts: exact('seq_starts', s.seqStarts),
     past_lens: exact('past_lens', s.pastLens),
     block_table: exact('block_table', s.blockTable),

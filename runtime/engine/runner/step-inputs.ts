@@ -6,6 +6,11 @@ export interface StepEntry {
   readonly numNew: number;
   readonly blockTable: readonly number[];
   readonly samples: boolean;
+  /**
+   * false: a sampled entry needs only its greedy token and logprob, which the device step computes, so
+   * its logits stay on the device. Absent or true: its whole row comes back (the host step always does).
+   */
+  readonly wholeLogits?: boolean;
   /** The LoRA adapter slot its tokens run under (0 or absent: the base model). */
   readonly adapterSlot?: number;
 }

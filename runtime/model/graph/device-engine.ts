@@ -45,8 +45,8 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * With `paged` attention (float16 pools on WebGPU), each layer's write and attention are one
  * PagedAttention node over pools it writes in place (paged-attention.ts); the rest is the same.
  *
- * Besides the logits, the step returns each sampled row's greedy token and logprob (greedy-rows.ts): a
- * step whose rows are all greedy fetches those alone.
+ * The step returns each sampled row's greedy token and logprob (greedy-rows.ts), and the logits of the
+ * rows that need more (whole_rows): a step of greedy requests brings no logits down.
  */
 
 const { FLOAT: F, INT32: I32, INT64: I } = DataType;
@@ -158,9 +158,10 @@ export function deviceEngineGraph(
   }
   // h is ln_f of the last layer's output: the sampled rows' logits against the (tied) embedding.
   const head = a.tied_embeddings ? 'tok_emb' : 'lm_head';
-  g.op('Gemm', [g.op('Gather', [h, step.logitsIndex], { axis: 0 }), head], { transB: 1 }, 'logits');
-  g.output('logits', F, ['R', V]);
-  greedyRows(g, 'logits');
+  const sampled = g.op('Gemm', [g.op('Gather', [h, step.logitsIndex], { axis: 0 }), head], { transB: 1 });
+  greedyRows(g, sampled);
+  g.op('Gather', [sampled, step.wholeRows], { axis: 0 }, 'logits');
+  g.output('logits', F, ['W', V]);
   if (!paged)
     for (let l = 0; l < L; l++) {
       g.output(`k_pool_out_${l}`, KV, poolDims(a, attention));

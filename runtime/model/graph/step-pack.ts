@@ -45,7 +45,14 @@ export function stepPackPieces(adapters: boolean, attention: StepAttention = 'fu
     attention === 'paged'
       ? ['seq_starts', 'past_lens', 'block_table']
       : ['token_row', ...path('prefill'), ...path('decode')];
-  return ['input_ids', 'positions', 'logits_index', ...layout, ...(adapters ? ['adapter_slot'] : [])];
+  return [
+    'input_ids',
+    'positions',
+    'logits_index',
+    'whole_rows',
+    ...layout,
+    ...(adapters ? ['adapter_slot'] : []),
+  ];
 }
 
 /** One path's pieces on the device. */
@@ -77,8 +84,10 @@ export interface StepPieces {
   /** [T] float32 (RoPE's angles) and, made on first use, int32 (a learned position table's rows). */
   readonly positions: string;
   positionIndex(): string;
-  /** [R] int32: the rows whose logits come back. */
+  /** [R] int32: the step tokens whose logits are computed (each gets its greedy row). */
   readonly logitsIndex: string;
+  /** [W] int32: which of the R rows come back whole. */
+  readonly wholeRows: string;
   /** The fused step's: [T] int32, each token's row among the paths' rows, and the two paths. */
   readonly fused?: { readonly tokenRow: string; readonly prefill: PathPieces; readonly decode: PathPieces };
   readonly paged?: PagedPieces;
@@ -111,6 +120,7 @@ export function unpackStep(g: Graph, adapters: boolean, attention: StepAttention
     positions: piece('positions'),
     positionIndex: () => (positionIndex ??= index('positions')),
     logitsIndex: index('logits_index'),
+    wholeRows: index('whole_rows'),
     ...(attention === 'fused'
       ? { fused: { tokenRow: index('token_row'), prefill: path('prefill'), decode: path('decode') } }
       : {

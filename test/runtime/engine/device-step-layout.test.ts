@@ -129,6 +129,7 @@ describe('device step layout (fused attention)', () => {
         positions: s.positions,
         token_row: s.tokenRow,
         logits_index: s.logitsIndex,
+        whole_rows: s.wholeRows,
         prefill_blocks: s.prefill.blocks,
         prefill_key_pos: s.prefill.keyPos,
         prefill_query: s.prefill.query,

@@ -85,21 +85,28 @@ describe(`greedy rows on the device equal the host sampler's choice (${TEST_DEVI
     for (const r of [0, 1, 2]) assert.throws(() => greedyFromRows(greedy, r), /NaN or infinite logit/);
     assert.equal(greedyFromRows(greedy, 3).token, 3);
   });
-
-  it('handles a step that samples no row', async () => {
-    const out = await session.run({ logits: new ort.Tensor('float32', new Float32Array(0), [0, 16]) });
-    assert.deepEqual([...out[GREEDY_ROWS]!.dims], [0, 2]);
-  });
 });
 
-describe(`a device step asked for greedy rows brings those down, not the logits (${TEST_DEVICE})`, () => {
+describe(`a device step brings down the logits of the rows that need them, and greedy rows for all (${TEST_DEVICE})`, () => {
   let model: LoadedModel;
   before(async () => {
     model = await loadModel(TINY_MODEL_DIR, testLoadOptions({ deviceKv: TEST_KV ?? 'float32' }));
   });
   after(() => model.release());
 
-  it('the same step fetched both ways chooses the same tokens', async () => {
+  /** Three prompts in their own blocks; the second is a prefill chunk that samples nothing. */
+  function prompts(blockSize: number, seed: number): StepEntry[] {
+    const V = model.manifest.architecture.vocab_size;
+    const rand = prng(seed);
+    let next = 0;
+    return [5, 9, 3].map((n, i) => {
+      const blockTable = Array.from({ length: Math.ceil(n / blockSize) }, () => next++);
+      const tokens = Array.from({ length: n }, () => Math.floor(rand() * V));
+      return { tokens, numComputed: 0, numNew: n, blockTable, samples: i !== 1 };
+    });
+  }
+
+  it('a greedy entry gets the token and logprob its whole row gives the host sampler', async () => {
     const blockSize = testBlockSize(4);
     const pool = new DeviceKVPool(
       model.manifest.architecture,
@@ -109,34 +116,49 @@ describe(`a device step asked for greedy rows brings those down, not the logits 
     );
     const runner = new DeviceModelRunner(model, pool);
     const V = model.manifest.architecture.vocab_size;
-    const rand = prng(11);
-    // Three prompts in their own blocks, one of them not sampled (a prefill chunk mid-prompt).
-    const lengths = [5, 9, 3];
-    let next = 0;
-    const entries: StepEntry[] = lengths.map((n, i) => {
-      const blocks = Math.ceil(n / blockSize);
-      const blockTable = Array.from({ length: blocks }, () => next++);
-      const tokens = Array.from({ length: n }, () => Math.floor(rand() * V));
-      return { tokens, numComputed: 0, numNew: n, blockTable, samples: i !== 1 };
-    });
-    // The step writes the same keys and values to the same slots either way: running it twice is the same step.
-    const whole = await runner.step(entries, [], 'logits');
-    const greedy = await runner.step(entries, [], 'greedy');
-    assert.equal(greedy.logits.length, 0, 'no logits came down');
-    assert.ok(greedy.greedy, 'the greedy rows came down');
-    assert.deepEqual([...greedy.logitsRow], [...whole.logitsRow]);
-    let rows = 0;
-    for (const row of whole.logitsRow) {
-      if (row < 0) continue;
-      rows++;
+    const entries = prompts(blockSize, 11);
+    // The step writes the same keys and values to the same slots each time: running it again is the same step.
+    const whole = await runner.step(entries, []);
+    assert.deepEqual([...whole.logitsRow], [0, -1, 1]);
+    assert.equal(whole.logits.length, 2 * V);
+    // Only the first entry needs its whole row now; the third's stays on the device.
+    const mixed = await runner.step(
+      entries.map((e, i) => ({ ...e, wholeLogits: i === 0 })),
+      [],
+    );
+    assert.deepEqual([...mixed.logitsRow], [0, -1, -1]);
+    assert.equal(mixed.logits.length, V, 'one row came down');
+    assert.deepEqual([...mixed.logits], [...whole.logits.subarray(0, V)]);
+    assert.deepEqual([...mixed.greedyRow!], [0, -1, 1]);
+    for (const e of [0, 2]) {
+      const row = whole.logitsRow[e]!;
       const want = sample(whole.logits, row * V, V, GREEDY, noDraws);
-      const got = greedyFromRows(greedy.greedy, row);
-      assert.equal(got.token, want.token, `row ${row}`);
+      const got = greedyFromRows(mixed.greedy!, mixed.greedyRow![e]!);
+      assert.equal(got.token, want.token, `entry ${e}`);
       assert.ok(
         Math.abs(got.logprob - want.logprob) <= 1e-4,
-        `row ${row}: ${got.logprob} vs ${want.logprob}`,
+        `entry ${e}: ${got.logprob} vs ${want.logprob}`,
       );
     }
-    assert.equal(rows, 2);
+    pool.dispose();
+  });
+
+  it('a step that samples nothing brings nothing down and reads no row', async () => {
+    const blockSize = testBlockSize(4);
+    const pool = new DeviceKVPool(
+      model.manifest.architecture,
+      { blockSize, tileBlocks: 4 },
+      64,
+      model.device!,
+    );
+    const runner = new DeviceModelRunner(model, pool);
+    const out = await runner.step(
+      prompts(blockSize, 12).map((e) => ({ ...e, samples: false })),
+      [],
+    );
+    assert.deepEqual([...out.logitsRow], [-1, -1, -1]);
+    assert.deepEqual([...out.greedyRow!], [-1, -1, -1]);
+    assert.equal(out.logits.length, 0);
+    pool.dispose();
   });
 });
