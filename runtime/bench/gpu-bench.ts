@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine, type EngineConfig } from '../engine/index.ts';
 import { importModel } from '../model/import/index.ts';
-import type { StepAttention } from '../model/graph/index.ts';
+import type { ComputeDtype, StepAttention } from '../model/graph/index.ts';
 import { type KvDtype, loadModel } from '../model/index.ts';
 import { agreementWithCpu } from './cpu-agreement.ts';
 import { DATA } from './data-files.ts';
@@ -39,6 +39,9 @@ const { values: o } = parseArgs({
     // The device step's attention: paged (PagedAttention, float16 pools only) or fused; unset, the
     // loader's choice (paged on float16 pools).
     attention: { type: 'string' },
+    // The type the paged step computes in (float32 or float16); unset, the loader's choice (float16 for
+    // float16 or int4 weights).
+    compute: { type: 'string' },
     requests: { type: 'string', default: '128' },
     'length-scale': { type: 'string', default: '0.25' },
     'max-batch': { type: 'string', default: '32' },
@@ -106,6 +109,8 @@ const uploadBytesPerMs = await uploadBandwidth();
 log(
   `WebGPU element-wise copy ${(copyBytesPerMs / 1e6).toFixed(0)} GB/s, host-to-device ${(uploadBytesPerMs / 1e6).toFixed(1)} GB/s`,
 );
+if (o.compute !== undefined && o.compute !== 'float32' && o.compute !== 'float16')
+  throw new Error(`--compute: float32 or float16, not ${o.compute}`);
 if (o.attention !== undefined && o.attention !== 'paged' && o.attention !== 'fused')
   throw new Error(`--attention: paged or fused, not ${o.attention}`);
 const load = {
@@ -113,6 +118,7 @@ const load = {
   executionProviders: ['webgpu', 'cpu'],
   deviceKv: kvDtype,
   ...(o.attention !== undefined && { deviceAttention: o.attention as StepAttention }),
+  ...(o.compute !== undefined && { deviceCompute: o.compute as ComputeDtype }),
 };
 const blockSize = Number(o['block-size']);
 const tileBlocks = Number(o['tile-blocks']);
@@ -142,8 +148,13 @@ const standby = await coldStart();
 const model = standby.model;
 const a = model.manifest.architecture;
 const weightBytes = statSync(join(modelDir, model.manifest.files.weights.path)).size;
-// On the device every weight is float32 (float16 ones are cast at load); int4 stays packed.
-const deviceWeightBytes = dtype === 'float16' ? 2 * weightBytes : weightBytes;
+// On the device the float weights are in the step's compute type (cast at load where stored otherwise);
+// int4 stays packed.
+const compute = model.device?.compute ?? 'float32';
+const storedBytesPerWeight = dtype === 'float16' ? 2 : 4;
+const computeBytesPerWeight = compute === 'float16' ? 2 : 4;
+const deviceWeightBytes =
+  dtype === 'int4' ? weightBytes : (weightBytes * computeBytesPerWeight) / storedBytesPerWeight;
 const coldFloorMs = deviceWeightBytes / uploadBytesPerMs;
 log(
   `cold start ${cold.totalMs.toFixed(0)} ms (load ${cold.loadMs.toFixed(0)}, warm-up ${cold.warmUpMs.toFixed(0)}); ` +
@@ -334,11 +345,12 @@ const result = {
   machine: describeMachine(),
   model: model.manifest.name,
   // From the weights' bytes: float32 on the device (int4's packed bytes do not say it).
-  parameters_m: dtype === 'int4' ? null : r2(deviceWeightBytes / 4 / 1e6),
+  parameters_m: dtype === 'int4' ? null : r2(weightBytes / storedBytesPerWeight / 1e6),
   weights_dtype: dtype,
   peer_weights_dtype: peerDtype,
   kv_dtype: kvDtype,
   device_attention: model.device?.attention ?? null,
+  device_compute: compute,
   requests: workload.length,
   continuous_tps: r2(continuousTps),
   continuous_steps: continuousSteps,

@@ -4,8 +4,10 @@
 # every weight dtype against the CPU and transformers (gpu-dtype-check). Needs dist/ built with
 # tsconfig.gpu-tests.json (the npm script does).
 #
-# float16 pools run PagedAttention (the loader's choice on WebGPU), and once more the fused step
-# (device-fp16-fused). The test files run as ten processes at once (three groups per pool form, and the
+# float16 pools run PagedAttention (the loader's choice on WebGPU) on the demo model (the engine's tests
+# run the tiny model elsewhere, whose head size of 8 the kernel refuses), once more the fused step
+# (device-fp16-fused, tiny model), and once more with the paged step computing in float16
+# (device-fp16-half, demo model). The test files run as ten processes at once (three groups per pool form, and the
 # dtype check): a GPU host has the cores, and the longest group, not the sum, sets how long a run takes.
 # Each process writes its own log; the summary names the ones that failed. WARMGATE_TEST_GPU_LOGS sets
 # the logs' folder; WARMGATE_TEST_GPU_KV the pool forms to run (default: all three).
@@ -21,13 +23,17 @@ groups=(
 )
 names=()
 pids=()
-for form in ${WARMGATE_TEST_GPU_KV:-device device-fp16 device-fp16-fused}; do
+for form in ${WARMGATE_TEST_GPU_KV:-device device-fp16 device-fp16-fused device-fp16-half}; do
   kv=${form%-fused}
-  attention=$([ "$form" = "$kv" ] || echo fused)
+  kv=${kv%-half}
+  attention=$([ "$form" = "${form%-fused}" ] || echo fused)
+  compute=$([ "$form" = "${form%-half}" ] || echo float16)
+  # The paged forms run the demo model (head size 32): the tiny model's 8 keeps it on the fused step.
+  model=$([ "$kv" = device-fp16 ] && [ -z "$attention" ] && echo demo || echo tiny)
   for i in "${!groups[@]}"; do
     name="$form-$((i + 1))"
     # ${groups[$i]} unquoted: a group is a list of files.
-    WARMGATE_TEST_EP=webgpu WARMGATE_TEST_KV=$kv WARMGATE_TEST_ATTENTION=$attention \
+    WARMGATE_TEST_EP=webgpu WARMGATE_TEST_KV=$kv WARMGATE_TEST_ATTENTION=$attention WARMGATE_TEST_COMPUTE=$compute WARMGATE_TEST_MODEL=$model \
       node --test --test-concurrency=1 ${groups[$i]} >"$logs/$name.log" 2>&1 &
     names+=("$name")
     pids+=($!)

@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { InstanceAdapters } from './instance-adapters.ts';
-import type { LoraGraphSpec, StepAttention } from '../model/graph/index.ts';
+import type { ComputeDtype, LoraGraphSpec, StepAttention } from '../model/graph/index.ts';
 import {
   ByteTokenizer,
   DEFAULT_SAMPLING_PARAMS,
@@ -78,10 +78,15 @@ export interface StartPhases {
 
 const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, preferredBatchSizes: [], maxQueueDelayMs: 2 };
 
-/** Where a generative model's KV pool lives; on the device, its dtype and the step's attention. */
+/** Where a generative model's KV pool lives; on the device, its dtype, the step's attention and compute type. */
 export type KvPoolReport =
   | { readonly place: 'host' }
-  | { readonly place: 'device'; readonly dtype: KvDtype; readonly attention: StepAttention };
+  | {
+      readonly place: 'device';
+      readonly dtype: KvDtype;
+      readonly attention: StepAttention;
+      readonly compute: ComputeDtype;
+    };
 
 /**
  * One runtime instance: one model, loaded, warmed by a real inference, then ready. Readiness is
@@ -188,7 +193,12 @@ export class RuntimeInstance {
       this.#model = model;
       this.executionProvider = providers[0]!;
       this.kvPool = model.device
-        ? { place: 'device', dtype: model.device.kvDtype, attention: model.device.attention }
+        ? {
+            place: 'device',
+            dtype: model.device.kvDtype,
+            attention: model.device.attention,
+            compute: model.device.compute,
+          }
         : { place: 'host' };
       this.servedTokenizer = await tokenizerServing(model);
       loaded = performance.now();

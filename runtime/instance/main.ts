@@ -88,7 +88,9 @@ function load(inst: RuntimeInstance): void {
         p.device === undefined ? '' : ` (device ${p.device.toFixed(0)}, weights ${p.weights!.toFixed(0)})`;
       const kv = inst.kvPool;
       const pool =
-        kv?.place === 'device' ? `, KV on the device (${kv.dtype}, ${kv.attention} attention)` : '';
+        kv?.place === 'device'
+          ? `, KV on the device (${kv.dtype}, ${kv.attention} attention, ${kv.compute} step)`
+          : '';
       console.log(
         `instance ready: ${inst.modelName} on ${inst.executionProvider}${pool}: load ${p.load.toFixed(0)} ms${parts}, warm-up ${p.warmUp.toFixed(0)} ms`,
       );

@@ -3,6 +3,7 @@ import ort from 'onnxruntime-node';
 import { resolveArchitecture } from './architecture.ts';
 import {
   buildDeviceGraphs,
+  type ComputeDtype,
   type KvDtype,
   type LoraGraphSpec,
   deviceLoraStackNames,
@@ -27,6 +28,8 @@ export interface DeviceSessions {
   readonly kvDtype: KvDtype;
   /** The step's attention: `paged` writes the pools in place and returns none (graph/paged-attention.ts). */
   readonly attention: StepAttention;
+  /** The type the step computes in (graph/device-engine.ts). */
+  readonly compute: ComputeDtype;
   /** Where outputs that stay on the device live: 'gpu-buffer' on WebGPU, 'cpu' when the pools are host arrays. */
   readonly poolLocation: 'gpu-buffer' | 'cpu';
   /** How the opening went, ms: the first session (the device opened with it), then the step's (weights uploaded, graph optimized). */
@@ -52,7 +55,7 @@ export async function openDeviceSessions(
   kvDtype: KvDtype,
   options: ort.InferenceSession.SessionOptions,
   lora?: LoraGraphSpec,
-  requested?: StepAttention,
+  requested: { attention?: StepAttention; compute?: ComputeDtype } = {},
 ): Promise<DeviceSessions> {
   const arch = resolveArchitecture(manifest.architecture);
   const { index, location } = weightIndexOfGraph(decodeModel(engineBytes), arch);
@@ -60,8 +63,16 @@ export async function openDeviceSessions(
   const poolLocation = providers[0] === 'webgpu' ? 'gpu-buffer' : 'cpu';
   // PagedAttention has WebGPU and CUDA kernels only, for float16: the CPU (CI's tests) runs the fused step.
   const pagedRuns = poolLocation === 'gpu-buffer' && kvDtype === 'float16' && !pagedAttentionUnfit(arch);
-  const attention = requested ?? (pagedRuns ? 'paged' : 'fused');
-  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name, lora, attention);
+  const attention = requested.attention ?? (pagedRuns ? 'paged' : 'fused');
+  // float16 where the step can (paged, no adapters): asked for, or the model's float weights are
+  // stored float16 (or 4-bit); float32 otherwise, or when asked for.
+  const halfWeights = Object.values(index).every((e) => e.dtype !== 'float32');
+  const halfRuns = attention === 'paged' && !lora;
+  const compute: ComputeDtype =
+    requested.compute !== 'float32' && halfRuns && (requested.compute === 'float16' || halfWeights)
+      ? 'float16'
+      : 'float32';
+  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name, lora, attention, compute);
   const pools: Record<string, 'gpu-buffer' | 'cpu'> = {};
   for (let l = 0; l < arch.n_layer; l++)
     for (const side of ['k', 'v']) {
@@ -139,6 +150,7 @@ export async function openDeviceSessions(
       copy,
       kvDtype,
       attention,
+      compute,
       poolLocation,
       openMs: { device, step: stepMs },
       ...(loraStacks && { loraStacks }),

@@ -13,6 +13,7 @@ import {
   type KvDtype,
   type LoraGraphSpec,
   loraStackNames,
+  type ComputeDtype,
   type StepAttention,
 } from './graph/index.ts';
 import { checkManifest, type ManifestFile, type ModelManifest } from './manifest.ts';
@@ -85,9 +86,16 @@ export interface LoadOptions {
   /**
    * The device step's attention (graph/step-pack.ts). Default: `paged` (ONNX Runtime's PagedAttention,
    * pools written in place) where it runs, on WebGPU with float16 pools and a head size a multiple of
-   * 8; `fused` elsewhere. `fused` forces the gathered form (to compare the two).
+   * 16; `fused` elsewhere. `fused` forces the gathered form (to compare the two).
    */
   deviceAttention?: StepAttention;
+  /**
+   * The type the device step computes in (graph/device-engine.ts), where the step can: float16 runs
+   * with the paged step and no adapters, so elsewhere the step computes in float32 whatever is asked
+   * (DeviceSessions.compute says which ran). Default: float16 where it can when the model's float
+   * weights are stored float16 (imported with --dtype float16 or int4); float32 otherwise.
+   */
+  deviceCompute?: ComputeDtype;
   /** Options per execution provider, by name (e.g. `{ webgpu: { validationMode: 'wgpuOnly' } }`). */
   providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Write ONNX Runtime's profile of every session (a JSON file per session, named from this prefix). */
@@ -239,7 +247,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
         options.deviceKv,
         sessionOptions(options),
         options.adapters,
-        options.deviceAttention,
+        { attention: options.deviceAttention, compute: options.deviceCompute },
       ).catch((e: unknown) => {
         throw new ModelLoadError(
           'model_graph_invalid',

@@ -11,6 +11,16 @@ import type { LoadedModel } from '../../runtime/model/index.ts';
 // From the repository root: test:gpu runs these tests compiled into dist/.
 export const TINY_MODEL_DIR = join(repoRoot(), 'runtime/models/tiny');
 
+const testModel = process.env.WARMGATE_TEST_MODEL ?? 'tiny';
+if (testModel !== 'tiny' && testModel !== 'demo')
+  throw new Error(`WARMGATE_TEST_MODEL must be tiny or demo, got ${testModel}`);
+/**
+ * The model the engine's equivalence tests run: the tiny one, or (WARMGATE_TEST_MODEL=demo) the demo
+ * model, the same vocabulary and files at a head size of 32, which PagedAttention takes (the tiny
+ * model's 8 it refuses): test:gpu runs the paged step's forms on it.
+ */
+export const TEST_MODEL_DIR = join(repoRoot(), 'runtime/models', testModel);
+
 export type FinishEvent = Extract<GenerationEvent, { type: 'finish' }>;
 
 /** mulberry32: a small seeded PRNG for generating test workloads (not the engine's sampler). */

@@ -18,6 +18,14 @@ const attention = (process.env.WARMGATE_TEST_ATTENTION || undefined) as 'fused' 
 if (attention !== undefined && attention !== 'fused' && attention !== 'paged')
   throw new Error(`WARMGATE_TEST_ATTENTION must be fused or paged, got ${attention}`);
 
+/**
+ * The device step's compute type (WARMGATE_TEST_COMPUTE=float16 or float32); unset, the loader's choice
+ * (float32 for the tests' float32 models). float16 runs where the step can (paged, no adapters).
+ */
+const compute = (process.env.WARMGATE_TEST_COMPUTE || undefined) as 'float32' | 'float16' | undefined;
+if (compute !== undefined && compute !== 'float32' && compute !== 'float16')
+  throw new Error(`WARMGATE_TEST_COMPUTE must be float32 or float16, got ${compute}`);
+
 /** Load options for the model under test, on the configured provider and KV pool. */
 export function testLoadOptions(o: LoadOptions = {}): LoadOptions {
   return {
@@ -25,11 +33,12 @@ export function testLoadOptions(o: LoadOptions = {}): LoadOptions {
     executionProviders: TEST_EP === 'cpu' ? ['cpu'] : [TEST_EP, 'cpu'],
     ...(TEST_KV && { deviceKv: TEST_KV }),
     ...(attention && { deviceAttention: attention }),
+    ...(compute && { deviceCompute: compute }),
   };
 }
 
 /** "cpu, host KV" and the like, for test names and diagnostics. */
-export const TEST_DEVICE = `${TEST_EP}, ${TEST_KV ? `device KV ${TEST_KV}` : 'host KV'}${attention ? `, ${attention} attention` : ''}`;
+export const TEST_DEVICE = `${TEST_EP}, ${TEST_KV ? `device KV ${TEST_KV}` : 'host KV'}${attention ? `, ${attention} attention` : ''}${compute ? `, ${compute} step` : ''}`;
 
 /**
  * PagedAttention runs the tests' steps (WebGPU, float16 pools, the loader's choice): its kernel takes
@@ -38,6 +47,11 @@ export const TEST_DEVICE = `${TEST_EP}, ${TEST_KV ? `device KV ${TEST_KV}` : 'ho
  * themselves at that size.
  */
 export const TEST_PAGED = TEST_EP === 'webgpu' && TEST_KV === 'float16' && attention !== 'fused';
+/**
+ * The paged step computes in float16 (WARMGATE_TEST_COMPUTE=float16): weights and activations rounded to
+ * 11 significant bits, so the tests' bounds against the float32 reference widen (each test says how far).
+ */
+export const TEST_HALF_STEP = TEST_PAGED && compute === 'float16';
 const minBlock = TEST_PAGED ? 16 : Number(process.env.WARMGATE_TEST_MIN_BLOCK ?? 1);
 
 /** A test's block size on this device. */

@@ -2,7 +2,13 @@ import type { ResolvedArchitecture } from '../architecture.ts';
 import { encodeModel, type Graph } from '../onnx/index.ts';
 import { checkArchitecture } from './check-architecture.ts';
 import { decodeContiguousGraph } from './decode-contiguous.ts';
-import { deviceEngineGraph, type KvDtype, kvCopyGraph, kvPoolInitGraph } from './device-engine.ts';
+import {
+  type ComputeDtype,
+  deviceEngineGraph,
+  type KvDtype,
+  kvCopyGraph,
+  kvPoolInitGraph,
+} from './device-engine.ts';
 import type { StepAttention } from './step-pack.ts';
 import { engineGraph } from './engine.ts';
 import type { LoraGraphSpec } from './lora.ts';
@@ -55,7 +61,8 @@ export interface DeviceGraphs {
 /**
  * The graphs of the device-resident KV contract, reading the weights through `index` as engine.onnx does;
  * with `lora`, the step takes the adapter inputs of lora.ts and the stacks' graphs come with it;
- * `attention` picks the step's attention (step-pack.ts: fused, or PagedAttention on float16 pools).
+ * `attention` picks the step's attention (step-pack.ts: fused, or PagedAttention on float16 pools),
+ * `compute` the type it computes in (device-engine.ts).
  */
 export function buildDeviceGraphs(
   arch: ResolvedArchitecture,
@@ -65,6 +72,7 @@ export function buildDeviceGraphs(
   name = 'warmgate-model',
   lora?: LoraGraphSpec,
   attention: StepAttention = 'fused',
+  compute: ComputeDtype = 'float32',
 ): DeviceGraphs {
   checkArchitecture(arch);
   checkWeightIndex(arch, index);
@@ -73,7 +81,10 @@ export function buildDeviceGraphs(
   const stepRole = lora ? 'device_engine_lora' : 'device_engine';
   return {
     step: encodeModel(
-      withMatMulNBits(deviceEngineGraph(arch, w, kvDtype, lora, attention).model(meta(stepRole)), index),
+      withMatMulNBits(
+        deviceEngineGraph(arch, w, kvDtype, lora, attention, compute).model(meta(stepRole)),
+        index,
+      ),
     ),
     init: encodeModel(kvPoolInitGraph(arch, kvDtype, attention).model(meta('kv_pool_init'))),
     copy: encodeModel(kvCopyGraph(arch, kvDtype, attention).model(meta('kv_copy'))),

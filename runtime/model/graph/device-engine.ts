@@ -54,6 +54,13 @@ const FLOAT16 = 10 as number as DataType;
 
 export type KvDtype = 'float32' | 'float16';
 
+/**
+ * The type the device step computes in: float32, or float16 from the embedding to the logits (weights,
+ * activations and PagedAttention's own type: no casts around it, half the weight bytes read a step).
+ * float16 runs with PagedAttention only, and without adapters (their stacks are float32).
+ */
+export type ComputeDtype = 'float32' | 'float16';
+
 export const kvDataType = (d: KvDtype): DataType => (d === 'float16' ? FLOAT16 : F);
 
 /**
@@ -82,10 +89,19 @@ export function deviceEngineGraph(
   kvDtype: KvDtype,
   lora?: LoraGraphSpec,
   attention: StepAttention = 'fused',
+  compute: ComputeDtype = 'float32',
 ): Graph {
   const { L, KVH, G, Dh, V } = dimsOf(a);
   if (lora) checkLoraSpec(a, lora);
   const paged = attention === 'paged';
+  const half = compute === 'float16';
+  if (half && !paged)
+    throw new GraphBuildError('device_graph_unsupported', 'a float16 step runs with PagedAttention only');
+  if (half && lora)
+    throw new GraphBuildError(
+      'device_graph_unsupported',
+      'a step with adapters computes in float32 (the adapter stacks are float32): load it with deviceCompute float32',
+    );
   if (paged && kvDtype !== 'float16')
     throw new GraphBuildError('device_graph_unsupported', 'PagedAttention reads float16 pools only');
   const unfit = paged ? pagedAttentionUnfit(a) : undefined;
@@ -98,7 +114,7 @@ export function deviceEngineGraph(
   const vPool = Array.from({ length: L }, (_, l) => g.input(`v_pool_${l}`, KV, poolDims(a, attention)));
   // The adapter slots come in the pack (step-pack.ts), the stacks as inputs (lora-grouped.ts).
   const adapt = lora && groupedLora(g, a, lora, step.adapterSlot!);
-  attachWeights(g, a, w);
+  attachWeights(g, a, w, compute);
   // A 4-bit weight is MatMulNBits, which reads it as stored: not concatenated with others.
   const isFloat = (n: string) => w.index[n]?.dtype !== 'uint8';
 
@@ -117,6 +133,7 @@ export function deviceEngineGraph(
         step.paged!,
         rotary,
         bounds,
+        half,
       );
   } else {
     const { tokenRow, prefill, decode } = step.fused!;
@@ -158,7 +175,9 @@ export function deviceEngineGraph(
   }
   // h is ln_f of the last layer's output: the sampled rows' logits against the (tied) embedding.
   const head = a.tied_embeddings ? 'tok_emb' : 'lm_head';
-  const sampled = g.op('Gemm', [g.op('Gather', [h, step.logitsIndex], { axis: 0 }), head], { transB: 1 });
+  const product = g.op('Gemm', [g.op('Gather', [h, step.logitsIndex], { axis: 0 }), head], { transB: 1 });
+  // The host samples float32 rows, and the greedy rows' log-sum-exp is summed in float32.
+  const sampled = half ? g.op('Cast', [product], { to: F }) : product;
   greedyRows(g, sampled);
   g.op('Gather', [sampled, step.wholeRows], { axis: 0 }, 'logits');
   g.output('logits', F, ['W', V]);

@@ -27,7 +27,7 @@ export {
   loraStackShapes,
 } from './lora-stacks.ts';
 export { deviceLoraStackNames, deviceLoraStacks, type DeviceLoraStacks } from './lora-grouped.ts';
-export { type KvDtype, poolBlockDims } from './device-engine.ts';
+export { type ComputeDtype, type KvDtype, poolBlockDims } from './device-engine.ts';
 export { INVISIBLE } from './fused-attention.ts';
 export { GREEDY_ROWS } from './greedy-rows.ts';
 export { pagedAttentionUnfit } from './paged-attention.ts';

@@ -59,9 +59,10 @@ export function pagedRotary(g: Graph, a: ResolvedArchitecture): PagedRotary | un
 }
 
 /**
- * Layer l's attention output [T, H*Dh] (float32, heads in the model's order) from its q, k and v packed
- * side by side ([T, (H + 2*KVH)*Dh], not rotated), written into and read from the float16 pools
- * [blocks, block size, KVH, Dh] in place.
+ * Layer l's attention output [T, H*Dh] (heads in the model's order) from its q, k and v packed side by
+ * side ([T, (H + 2*KVH)*Dh], not rotated), written into and read from the float16 pools [blocks, block
+ * size, KVH, Dh] in place. The kernel runs in float16: a float32 step casts q, k and v to it and the
+ * output back; a float16 step (`half`) feeds them as they are.
  */
 export function pagedAttention(
   g: Graph,
@@ -72,9 +73,10 @@ export function pagedAttention(
   p: PagedPieces,
   rotary: PagedRotary | undefined,
   bounds: string,
+  halfStep = false,
 ): string {
   const { H, KVH, Dh } = dimsOf(a);
-  const half = g.op('Cast', [qkv], { to: FLOAT16 });
+  const half = halfStep ? qkv : g.op('Cast', [qkv], { to: FLOAT16 });
   // Inputs by position: 8/9 cos and sin, 10-15 unused (slot mapping, sinks, q/k norms, scales), 16 bounds.
   const inputs = [half, '', '', kPool, vPool, p.seqStarts, p.pastLens, p.blockTable];
   inputs.push(rotary?.cos ?? '', rotary?.sin ?? '', '', '', '', '', '', '', bounds);
@@ -85,5 +87,5 @@ export function pagedAttention(
     do_rotary: rotary ? 1 : 0,
     rotary_interleaved: 0,
   });
-  return g.op('Cast', [out], { to: F });
+  return halfStep ? out : g.op('Cast', [out], { to: F });
 }

@@ -21,12 +21,19 @@ export const blockNames = (weight: string) => ({
 
 /**
  * Declares every weight the architecture reads as an external initializer (a subgraph reads its
- * parent's), as the index stores it. A float16 weight is cast to float32 right after its initializer,
- * under the weight's own name, so every node reads float32 as before and activations and the KV cache
- * stay float32. A 4-bit weight is its codes, scales and zero points; matmul-nbits.ts turns the products
- * that read it into MatMulNBits.
+ * parent's), as the index stores it. A float weight stored in another type than `compute` is cast right
+ * after its initializer, under the weight's own name, so every node reads the compute type (ONNX Runtime
+ * folds the Cast when the session opens: the session holds the weight in that type). A 4-bit weight is
+ * its codes, scales and zero points; matmul-nbits.ts turns the products that read it into MatMulNBits,
+ * whose scales are in the compute type too.
  */
-export function attachWeights(g: Graph, a: ResolvedArchitecture, w: WeightSource): void {
+export function attachWeights(
+  g: Graph,
+  a: ResolvedArchitecture,
+  w: WeightSource,
+  compute: 'float32' | 'float16' = 'float32',
+): void {
+  const want = compute === 'float16' ? FLOAT16 : DataType.FLOAT;
   for (const name of weightNames(a)) {
     const e = w.index[name]!;
     const declare = (tensor: string, dataType: DataType, dims: readonly number[], span: WeightSpan = e) =>
@@ -39,16 +46,20 @@ export function attachWeights(g: Graph, a: ResolvedArchitecture, w: WeightSource
           length: span.byteLength,
         }),
       );
-    if (e.dtype === 'float32') declare(name, DataType.FLOAT, e.shape);
-    else if (e.dtype === 'float16') {
-      const stored = declare(`${name}.fp16`, FLOAT16, e.shape);
-      if (!g.isSubgraph) g.node('Cast', [stored], [name], { to: DataType.FLOAT });
-    } else {
+    // Declared as stored; cast to the compute type under `as` when they differ.
+    const attach = (as: string, stored: DataType, dims: readonly number[], span: WeightSpan = e) => {
+      if (stored === want) return void declare(as, stored, dims, span);
+      const raw = declare(`${as}.${stored === FLOAT16 ? 'fp16' : 'fp32'}`, stored, dims, span);
+      if (!g.isSubgraph) g.node('Cast', [raw], [as], { to: want });
+    };
+    if (e.dtype === 'float32') attach(name, DataType.FLOAT, e.shape);
+    else if (e.dtype === 'float16') attach(name, FLOAT16, e.shape);
+    else {
       const q = e.quantization!;
       const blocks = Math.ceil(q.K / q.blockSize);
       const names = blockNames(name);
       declare(names.codes, UINT8, [q.N, blocks, q.blockSize / 2]);
-      declare(names.scales, DataType.FLOAT, [q.N, blocks], q.scales);
+      attach(names.scales, DataType.FLOAT, [q.N, blocks], q.scales);
       declare(names.zeroPoints, UINT8, [q.N, Math.ceil(blocks / 2)], q.zeroPoints);
     }
   }

@@ -16,7 +16,7 @@ import {
   pick,
   prng,
   randInt,
-  TINY_MODEL_DIR,
+  TEST_MODEL_DIR,
 } from '../../support/engine-harness.ts';
 import { testLoadOptions, testBlockSize, testPoolBlocks } from '../../support/test-device.ts';
 
@@ -69,7 +69,7 @@ interface Tracked {
 describe('no leaks under random aborts', { timeout: 300_000 }, () => {
   let model: LoadedModel;
   before(async () => {
-    model = await loadModel(TINY_MODEL_DIR, testLoadOptions({ intraOpThreads: 1 }));
+    model = await loadModel(TEST_MODEL_DIR, testLoadOptions({ intraOpThreads: 1 }));
   });
   after(() => model.release());
 

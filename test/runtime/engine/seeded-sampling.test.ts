@@ -17,7 +17,7 @@ import {
   pick,
   prng,
   randInt,
-  TINY_MODEL_DIR,
+  TEST_MODEL_DIR,
 } from '../../support/engine-harness.ts';
 import { testLoadOptions, testBlockSize, testPoolBlocks } from '../../support/test-device.ts';
 
@@ -65,7 +65,7 @@ function others(seed: number, count: number): GenerateRequest[] {
 describe('seeded sampling is reproducible whatever the batch', { timeout: 120_000 }, () => {
   let model: LoadedModel;
   before(async () => {
-    model = await loadModel(TINY_MODEL_DIR, testLoadOptions({ intraOpThreads: 1 }));
+    model = await loadModel(TEST_MODEL_DIR, testLoadOptions({ intraOpThreads: 1 }));
   });
   after(() => model.release());
 

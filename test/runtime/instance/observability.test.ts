@@ -330,10 +330,10 @@ describe('runtime instance spans and metrics (tensor)', { timeout: 30_000 }, () 
 // device-resident contract too (`kv: 'device'`, as CI tests it), with the fused step (PagedAttention has
 // no CPU kernel).
 describe(
-  "GET /load names the KV pool: on the device, its dtype and the step's attention",
+  "GET /load names the KV pool: on the device, its dtype, the step's attention and compute type",
   { timeout: 60_000 },
   () => {
-    it('kv device float16 on the CPU: the fused step', async () => {
+    it('kv device float16 on the CPU: the fused step, in float32', async () => {
       const inst = new RuntimeInstance({
         modelDir: `${MODELS}tiny`,
         kind: 'generative',
@@ -344,7 +344,12 @@ describe(
       });
       await inst.start();
       try {
-        assert.deepEqual(loadReport(inst).kvPool, { place: 'device', dtype: 'float16', attention: 'fused' });
+        assert.deepEqual(loadReport(inst).kvPool, {
+          place: 'device',
+          dtype: 'float16',
+          attention: 'fused',
+          compute: 'float32',
+        });
       } finally {
         await inst.stop();
       }

@@ -12,7 +12,7 @@ import { GREEDY_ROWS } from '../../../../runtime/model/graph/index.ts';
 import { greedyRows } from '../../../../runtime/model/graph/greedy-rows.ts';
 import { type LoadedModel, loadModel } from '../../../../runtime/model/index.ts';
 import { DataType, encodeModel, Graph } from '../../../../runtime/model/onnx/index.ts';
-import { prng, TINY_MODEL_DIR } from '../../../support/engine-harness.ts';
+import { prng, TEST_MODEL_DIR } from '../../../support/engine-harness.ts';
 import {
   TEST_DEVICE,
   TEST_EP,
@@ -90,7 +90,7 @@ describe(`greedy rows on the device equal the host sampler's choice (${TEST_DEVI
 describe(`a device step brings down the logits of the rows that need them, and greedy rows for all (${TEST_DEVICE})`, () => {
   let model: LoadedModel;
   before(async () => {
-    model = await loadModel(TINY_MODEL_DIR, testLoadOptions({ deviceKv: TEST_KV ?? 'float32' }));
+    model = await loadModel(TEST_MODEL_DIR, testLoadOptions({ deviceKv: TEST_KV ?? 'float32' }));
   });
   after(() => model.release());
 

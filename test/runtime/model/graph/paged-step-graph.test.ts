@@ -71,4 +71,46 @@ describe('the paged device step: one PagedAttention a layer over pools it writes
     const w = randomModel(narrow, 3).index;
     assert.throws(() => buildDeviceGraphs(narrow, w, 'float16', 'w.bin', 'm', undefined, 'paged'), refused);
   });
+
+  it('a float16 step: weights and activations float16, the kernel fed as they are, the logits cast once', () => {
+    const half = decodeModel(
+      buildDeviceGraphs(a, index, 'float16', 'w.bin', 'm', undefined, 'paged', 'float16').step,
+    ).graph!;
+    const producer = new Map(half.node!.flatMap((n) => n.output!.map((o) => [o, n] as const)));
+    const readers = (t: string) => half.node!.filter((n) => n.input!.includes(t));
+    const paged = half.node!.filter((n) => n.op_type === 'PagedAttention');
+    assert.equal(paged.length, a.n_layer);
+    for (const n of paged) {
+      assert.equal(producer.get(n.input![0]!)!.op_type, 'MatMul', 'q, k and v straight from their product');
+      assert.deepEqual(
+        readers(n.output![0]!).map((r) => r.op_type),
+        ['MatMul'],
+        'the output straight into o_proj',
+      );
+    }
+    // The random model's float32 weights become float16 under their own names (folded at load).
+    const toHalf = half.node!.filter((n) => n.op_type === 'Cast' && n.attribute![0]!.i === 10);
+    assert.ok(toHalf.some((n) => n.output![0] === 'l0.wq' && n.input![0] === 'l0.wq.fp32'));
+    assert.ok(toHalf.some((n) => n.output![0] === 'tok_emb'));
+    // (The greedy rows' token ids are cast too: not an activation.)
+    const toFloat = half.node!.filter(
+      (n) =>
+        n.op_type === 'Cast' && n.attribute![0]!.i === 1 && producer.get(n.input![0]!)?.op_type !== 'ArgMax',
+    );
+    assert.equal(toFloat.length, 1, 'one Cast back to float32');
+    assert.equal(producer.get(toFloat[0]!.input![0]!)!.op_type, 'Gemm', 'the logits');
+  });
+
+  it('a float16 step without PagedAttention, or with adapters, is refused with a stable code', () => {
+    const refused = (e: unknown) => e instanceof GraphBuildError && e.code === 'device_graph_unsupported';
+    assert.throws(
+      () => buildDeviceGraphs(a, index, 'float16', 'w.bin', 'm', undefined, 'fused', 'float16'),
+      refused,
+    );
+    const lora = { slots: 3, maxRank: 4, targets: ['q_proj'] as const };
+    assert.throws(
+      () => buildDeviceGraphs(a, index, 'float16', 'w.bin', 'm', lora as never, 'paged', 'float16'),
+      refused,
+    );
+  });
 });
