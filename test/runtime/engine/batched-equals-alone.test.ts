@@ -18,7 +18,6 @@ import {
 import {
   TEST_KV,
   TEST_HALF_STEP,
-  TEST_PAGED,
   testBlockSize,
   testLoadOptions,
   testPoolBlocks,
@@ -36,11 +35,12 @@ const CHUNK = 16;
 const POOL_BLOCKS = testPoolBlocks(28, 8);
 // A float16 KV pool (test:gpu's device-fp16) rounds each key and value to 11 significant bits, so a last
 // bit of difference in how a batch computed a key can move a logprob by ~1e-4 of its own; fp32 pools agree
-// to rounding. PagedAttention (test:gpu's float16 pools) also takes q, k and v in float16 and attends in
-// float16, with other kernels for a prefill chunk than for a decode: measured on the H100, a batched
-// logprob 2.4e-3 from its request alone, the tokens the same. A float16 step (WARMGATE_TEST_COMPUTE)
-// rounds every activation to 11 significant bits on top: 2e-2.
-const LOGPROB_TOL = TEST_HALF_STEP ? 2e-2 : TEST_PAGED ? 5e-3 : TEST_KV === 'float16' ? 2e-3 : 1e-4;
+// to rounding. test:gpu's float16 pools measured a batched logprob 2.4e-3 from its request alone on the
+// H100 (tiny model, fused step; the tokens the same): the bound for float16 pools is 5e-3. PagedAttention
+// (the demo model under test:gpu) also takes q, k and v in float16 and attends in float16, with other
+// kernels for a prefill chunk than for a decode. A float16 step (WARMGATE_TEST_COMPUTE) rounds every
+// activation to 11 significant bits on top: 2e-2.
+const LOGPROB_TOL = TEST_HALF_STEP ? 2e-2 : TEST_KV === 'float16' ? 5e-3 : 1e-4;
 
 const STEMS = [
   'First Citizen:\nBefore we proceed any further, hear me speak.\nAll:\nSpeak, speak.\nFirst Citizen:\nYou are all',
