@@ -39,8 +39,7 @@ const { values: o } = parseArgs({
     // The device step's attention: paged (PagedAttention, float16 pools only) or fused; unset, the
     // loader's choice (paged on float16 pools).
     attention: { type: 'string' },
-    // The type the paged step computes in (float32 or float16); unset, the loader's choice (float16 for
-    // float16 or int4 weights).
+    // The type the paged step computes in (float32 or float16); unset, the loader's choice (float32).
     compute: { type: 'string' },
     requests: { type: 'string', default: '128' },
     'length-scale': { type: 'string', default: '0.25' },
@@ -163,6 +162,7 @@ log(
 
 note({
   device_attention: model.device?.attention ?? null,
+  device_compute: compute,
   cold_start_ms: cold.totalMs,
   cold_start_load_ms: cold.loadMs,
   cold_start_warm_up_ms: cold.warmUpMs,

@@ -23,6 +23,8 @@ groups=(
 )
 names=()
 pids=()
+# A run stopped from outside (a timeout) stops its tests too.
+trap 'kill "${pids[@]}" 2>/dev/null; exit 143' TERM INT
 for form in ${WARMGATE_TEST_GPU_KV:-device device-fp16 device-fp16-fused device-fp16-half}; do
   kv=${form%-fused}
   kv=${kv%-half}

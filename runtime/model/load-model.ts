@@ -92,8 +92,8 @@ export interface LoadOptions {
   /**
    * The type the device step computes in (graph/device-engine.ts), where the step can: float16 runs
    * with the paged step and no adapters, so elsewhere the step computes in float32 whatever is asked
-   * (DeviceSessions.compute says which ran). Default: float16 where it can when the model's float
-   * weights are stored float16 (imported with --dtype float16 or int4); float32 otherwise.
+   * (DeviceSessions.compute says which ran). Default float32: measured on the H100, the float16 step
+   * ran no faster and agreed less with the CPU (BENCHMARKS.md).
    */
   deviceCompute?: ComputeDtype;
   /** Options per execution provider, by name (e.g. `{ webgpu: { validationMode: 'wgpuOnly' } }`). */

@@ -18,6 +18,7 @@ import {
 import {
   TEST_KV,
   TEST_HALF_STEP,
+  TEST_PAGED,
   testBlockSize,
   testLoadOptions,
   testPoolBlocks,
@@ -38,9 +39,10 @@ const POOL_BLOCKS = testPoolBlocks(28, 8);
 // to rounding. test:gpu's float16 pools measured a batched logprob 2.4e-3 from its request alone on the
 // H100 (tiny model, fused step; the tokens the same): the bound for float16 pools is 5e-3. PagedAttention
 // (the demo model under test:gpu) also takes q, k and v in float16 and attends in float16, with other
-// kernels for a prefill chunk than for a decode. A float16 step (WARMGATE_TEST_COMPUTE) rounds every
-// activation to 11 significant bits on top: 2e-2.
-const LOGPROB_TOL = TEST_HALF_STEP ? 2e-2 : TEST_KV === 'float16' ? 5e-3 : 1e-4;
+// kernels for a prefill chunk than for a decode: measured on an H200, 5.3e-3 (-1.7426 batched, -1.7373
+// alone), so 1e-2. A float16 step (WARMGATE_TEST_COMPUTE) rounds every activation to 11 significant bits
+// on top: 5e-2.
+const LOGPROB_TOL = TEST_HALF_STEP ? 5e-2 : TEST_PAGED ? 1e-2 : TEST_KV === 'float16' ? 5e-3 : 1e-4;
 
 const STEMS = [
   'First Citizen:\nBefore we proceed any further, hear me speak.\nAll:\nSpeak, speak.\nFirst Citizen:\nYou are all',

@@ -14,7 +14,13 @@ import {
 } from '../../../runtime/engine/runner/step-inputs.ts';
 import { type LoadedModel, loadModel } from '../../../runtime/model/index.ts';
 import { bytes, prng, randInt, TEST_MODEL_DIR } from '../../support/engine-harness.ts';
-import { TEST_HALF_STEP, TEST_KV, testLoadOptions, testBlockSize } from '../../support/test-device.ts';
+import {
+  TEST_HALF_STEP,
+  TEST_KV,
+  TEST_PAGED,
+  testLoadOptions,
+  testBlockSize,
+} from '../../support/test-device.ts';
 import { Reference } from '../../support/reference.ts';
 
 // The paged cache must compute the same logits as plain causal attention over the whole sequence.
@@ -24,8 +30,10 @@ import { Reference } from '../../support/reference.ts';
 // largest magnitude measures the error against the size of the numbers the softmax actually sees.)
 // A float16 KV pool (test:gpu's device-fp16) rounds every cached key and value to 11 significant bits.
 
-// A float16 step (WARMGATE_TEST_COMPUTE) computes every activation in float16 too: 2e-2.
-const REL_TOL = TEST_HALF_STEP ? 2e-2 : TEST_KV === 'float16' ? 1e-3 : 1e-4;
+// PagedAttention (test:gpu's paged forms, demo model) takes q, k and v in float16 and attends in float16:
+// measured on an H200, 2.4e-3 worst (a decode after copy-on-write), so 5e-3. A float16 step
+// (WARMGATE_TEST_COMPUTE) computes every activation in float16 too: measured 2.1e-2 worst, so 5e-2.
+const REL_TOL = TEST_HALF_STEP ? 5e-2 : TEST_PAGED ? 5e-3 : TEST_KV === 'float16' ? 1e-3 : 1e-4;
 const BLOCK_SIZE = testBlockSize(4);
 
 function rowRelError(got: Float32Array, want: Float32Array): number {
