@@ -64,7 +64,7 @@ export async function openDeviceSessions(
   // PagedAttention has WebGPU and CUDA kernels only, for float16: the CPU (CI's tests) runs the fused step.
   const pagedRuns = poolLocation === 'gpu-buffer' && kvDtype === 'float16' && !pagedAttentionUnfit(arch);
   const attention = requested.attention ?? (pagedRuns ? 'paged' : 'fused');
-  // float16 only when asked for, where the step can (paged, no adapters): on the H100 it ran the 0.5 B
+  // float16 only when asked for, where the step can (paged, no adapters): on an H200 it ran the 0.5 B
   // bench model no faster than float32 and agreed less with the CPU (BENCHMARKS.md).
   const compute: ComputeDtype =
     requested.compute === 'float16' && attention === 'paged' && !lora ? 'float16' : 'float32';

@@ -92,7 +92,7 @@ export interface LoadOptions {
   /**
    * The type the device step computes in (graph/device-engine.ts), where the step can: float16 runs
    * with the paged step and no adapters, so elsewhere the step computes in float32 whatever is asked
-   * (DeviceSessions.compute says which ran). Default float32: measured on the H100, the float16 step
+   * (DeviceSessions.compute says which ran). Default float32: measured on an H200, the float16 step
    * ran no faster and agreed less with the CPU (BENCHMARKS.md).
    */
   deviceCompute?: ComputeDtype;

@@ -58,7 +58,7 @@ function rewriteNode(n: NodeProto, packed: ReadonlyMap<string, BlockQuantization
     op_type: 'MatMulNBits',
     domain: MS_DOMAIN,
     input: [inputs[0]!, names.codes, names.scales, names.zeroPoints],
-    // Sorted by name, as the builder writes attributes; accuracy_level unset: A stays float32.
+    // Sorted by name, as the builder writes attributes; accuracy_level unset: A stays in its own type.
     attribute: [int('K', q.K), int('N', q.N), int('bits', q.bits), int('block_size', q.blockSize)],
   };
 }

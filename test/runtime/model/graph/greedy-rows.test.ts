@@ -94,6 +94,14 @@ describe(`a device step brings down the logits of the rows that need them, and g
   });
   after(() => model.release());
 
+  /** A runner over a pool of its own. */
+  function freshRunner() {
+    const blockSize = testBlockSize(4);
+    const arch = model.manifest.architecture;
+    const pool = new DeviceKVPool(arch, { blockSize, tileBlocks: 4 }, 64, model.device!);
+    return { blockSize, pool, runner: new DeviceModelRunner(model, pool) };
+  }
+
   /** Three prompts in their own blocks; the second is a prefill chunk that samples nothing. */
   function prompts(blockSize: number, seed: number): StepEntry[] {
     const V = model.manifest.architecture.vocab_size;
@@ -107,14 +115,7 @@ describe(`a device step brings down the logits of the rows that need them, and g
   }
 
   it('a greedy entry gets the token and logprob its whole row gives the host sampler', async () => {
-    const blockSize = testBlockSize(4);
-    const pool = new DeviceKVPool(
-      model.manifest.architecture,
-      { blockSize, tileBlocks: 4 },
-      64,
-      model.device!,
-    );
-    const runner = new DeviceModelRunner(model, pool);
+    const { blockSize, pool, runner } = freshRunner();
     const V = model.manifest.architecture.vocab_size;
     const entries = prompts(blockSize, 11);
     // The step writes the same keys and values to the same slots each time: running it again is the same step.
@@ -144,14 +145,7 @@ describe(`a device step brings down the logits of the rows that need them, and g
   });
 
   it('a step that samples nothing brings nothing down and reads no row', async () => {
-    const blockSize = testBlockSize(4);
-    const pool = new DeviceKVPool(
-      model.manifest.architecture,
-      { blockSize, tileBlocks: 4 },
-      64,
-      model.device!,
-    );
-    const runner = new DeviceModelRunner(model, pool);
+    const { blockSize, pool, runner } = freshRunner();
     const out = await runner.step(
       prompts(blockSize, 12).map((e) => ({ ...e, samples: false })),
       [],
