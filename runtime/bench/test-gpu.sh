@@ -7,10 +7,10 @@
 # float16 pools run PagedAttention (the loader's choice on WebGPU) on the demo model (the engine's tests
 # run the tiny model elsewhere, whose head size of 8 the kernel refuses), once more the fused step
 # (device-fp16-fused, tiny model), and once more with the paged step computing in float16
-# (device-fp16-half, demo model). The test files run as ten processes at once (three groups per pool form, and the
-# dtype check): a GPU host has the cores, and the longest group, not the sum, sets how long a run takes.
-# Each process writes its own log; the summary names the ones that failed. WARMGATE_TEST_GPU_LOGS sets
-# the logs' folder; WARMGATE_TEST_GPU_KV the pool forms to run (default: all three).
+# (device-fp16-half, demo model). The test files run as thirteen processes at once (three groups per form,
+# and the dtype check): a GPU host has the cores, and the longest group, not the sum, sets how long a run
+# takes. Each process writes its own log; the summary names the ones that failed. WARMGATE_TEST_GPU_LOGS
+# sets the logs' folder; WARMGATE_TEST_GPU_KV the forms to run (default: all four).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 logs=${WARMGATE_TEST_GPU_LOGS:-$(mktemp -d -t warmgate-test-gpu-XXXX)}

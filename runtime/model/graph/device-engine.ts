@@ -49,8 +49,7 @@ import { attachWeights, type WeightSource } from './weights.ts';
  * rows that need more (whole_rows): a step of greedy requests brings no logits down.
  */
 
-const { FLOAT: F, INT32: I32, INT64: I } = DataType;
-const FLOAT16 = 10 as number as DataType;
+const { FLOAT: F, FLOAT16, INT32: I32, INT64: I } = DataType;
 
 export type KvDtype = 'float32' | 'float16';
 
@@ -81,7 +80,7 @@ export const poolBlockDims = (kvHeads: number, headDim: number, attention: StepA
  * Each layer writes the step's keys and values into its pools first, then each path's sequences attend
  * over their gathered blocks, the new tokens included, in one MultiHeadAttention; every token takes its
  * row back through token_row. With `paged` attention (float16 pools, WebGPU), PagedAttention does both
- * in one node a layer, the pools written in place: the step returns the logits only.
+ * in one node a layer, the pools written in place: the step returns what sampling reads only.
  */
 export function deviceEngineGraph(
   a: ResolvedArchitecture,

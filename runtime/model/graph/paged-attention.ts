@@ -20,8 +20,7 @@ import type { PagedPieces } from './step-pack.ts';
  * No CPU kernel exists: the CPU runs the fused step.
  */
 
-const { FLOAT: F } = DataType;
-const FLOAT16 = 10 as number as DataType;
+const { FLOAT: F, FLOAT16 } = DataType;
 
 /** [2] int32 on the host: the step's longest new-token run and its longest sequence (PagedAttention's bounds). */
 export const ATTENTION_BOUNDS = 'attention_bounds';

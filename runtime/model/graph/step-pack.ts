@@ -35,7 +35,8 @@ export type StepAttention = 'fused' | 'paged';
 export const PAGED_BLOCKS_SHAPE = 'paged_block_table_shape';
 
 /**
- * The packed pieces in order: [T] each token's, [R] the sampled rows; then each path's four (fused) or
+ * The packed pieces in order: [T] each token's, [R] the sampled rows, [W] those of them that come back
+ * whole; then each path's four (fused) or
  * each sequence's token boundaries [S+1], cached lengths [S] and block table [S*MB] (paged); then [T]
  * adapter slots.
  */

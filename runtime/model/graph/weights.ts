@@ -8,9 +8,7 @@ export interface WeightSource {
   readonly location: string;
 }
 
-// TensorProto.DataType values that runtime/model/onnx's DataType does not list (its graphs had no use).
-const FLOAT16 = 10 as number as DataType;
-const UINT8 = 2 as number as DataType;
+const { FLOAT16, UINT8 } = DataType;
 
 /** The names a 4-bit weight's three initializers take (matmul-nbits.ts reads them). */
 export const blockNames = (weight: string) => ({

@@ -87,7 +87,7 @@ export interface TensorShapeProto {
 }
 
 /** TensorProto.DataType values warmgate uses. */
-export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
 
 /** AttributeProto.AttributeType values warmgate uses. */
