@@ -4,7 +4,7 @@
  * host). No Redis needed; REDIS_URL puts deployments and request history there. WARMGATE_MODEL=DIR serves
  * an imported model folder (`warmgate import`) beside them, as a deployment named after the model.
  * WARMGATE_EP=webgpu runs the generative models on the GPU (ONNX Runtime's WebGPU provider, KV pool on
- * the device; WARMGATE_KV_DTYPE=float16 halves it). Prints example requests; Ctrl-C drains and stops it all.
+ * the device; WARMGATE_KV_DTYPE=float16 halves it; WARMGATE_GPU=N picks the host's GPU N). Prints example requests; Ctrl-C drains and stops it all.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -18,10 +18,15 @@ const ep = process.env.WARMGATE_EP;
 if (ep !== undefined && ep !== 'cpu' && ep !== 'webgpu')
   throw new Error(`WARMGATE_EP must be cpu or webgpu, got '${ep}'`);
 const kvDtype = process.env.WARMGATE_KV_DTYPE === 'float16' ? ('float16' as const) : undefined;
+const gpu = process.env.WARMGATE_GPU === undefined ? undefined : Number(process.env.WARMGATE_GPU);
+if (gpu !== undefined && !(Number.isInteger(gpu) && gpu >= 0 && ep === 'webgpu'))
+  throw new Error(
+    `WARMGATE_GPU takes a GPU's index (0, 1, ...) with WARMGATE_EP=webgpu, got '${process.env.WARMGATE_GPU}'`,
+  );
 /** The generative deployments' runtime: the provider asked for, required (no silent fallback to the CPU). */
 const runtime =
   ep === 'webgpu'
-    ? { runtime: { executionProviders: ['webgpu' as const], requireExecutionProvider: true, kvDtype } }
+    ? { runtime: { executionProviders: ['webgpu' as const], requireExecutionProvider: true, kvDtype, gpu } }
     : {};
 const deployments: DeploymentSpec[] = [
   { name: 'demo', kind: 'generative', model: { path: 'runtime/models/demo' }, scaling, ...runtime },

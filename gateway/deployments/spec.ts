@@ -112,6 +112,12 @@ export interface DeploymentSpec {
     requireExecutionProvider?: boolean;
     kvDtype?: 'float32' | 'float16';
     /**
+     * On a host with several GPUs, the one this deployment's webgpu instances run on (PCI bus order,
+     * nvidia-smi's numbering; runtime/instance/gpu-select.ts). Local instances only: on Kubernetes the
+     * device plugin gives each pod its GPU, and this is ignored.
+     */
+    gpu?: number;
+    /**
      * Serve LoRA adapters on this (base) deployment's instances: `slots` adapters resident at once, each
      * padded to `maxRank` (at most 64; default 16), on these projections (default all seven PEFT names).
      */
@@ -193,6 +199,7 @@ const schema: JSONSchemaType<DeploymentSpec> = {
         },
         requireExecutionProvider: { type: 'boolean', nullable: true },
         kvDtype: { type: 'string', nullable: true, enum: ['float32', 'float16'] },
+        gpu: { type: 'integer', nullable: true, minimum: 0, maximum: 63 },
         adapters: {
           type: 'object',
           nullable: true,

@@ -23,6 +23,8 @@ export interface InstanceConfig {
   readonly drainTimeoutMs: number;
   readonly executionProviders: string[];
   readonly requireExecutionProvider: boolean;
+  /** The host's GPU webgpu runs on (--gpu; gpu-select.ts); unset: the first Vulkan lists. */
+  readonly gpu?: number;
   /** How a GPU instance stores its device-resident KV pool (a CPU instance keeps float32 host pools). */
   readonly kvDtype: KvDtype;
   /** Where the KV pool lives (--kv); unset: on the device on webgpu, host arrays otherwise. */
@@ -72,6 +74,7 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
         'drain-timeout-ms': { type: 'string', default: '30000' },
         ep: { type: 'string', default: 'cpu' },
         'ep-required': { type: 'boolean', default: false },
+        gpu: { type: 'string' },
         'kv-dtype': { type: 'string', default: 'float32' },
         // host | device: device on the CPU runs the device-resident contract there, as CI tests it.
         kv: { type: 'string' },
@@ -109,6 +112,11 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
     if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p))
       throw new InstanceArgsError(`--ep takes a comma list of ${EXECUTION_PROVIDERS.join(', ')}; got ${p}`);
   }
+  const gpu = num('gpu', o.gpu, 0);
+  if (gpu !== undefined && !providers.includes('webgpu'))
+    throw new InstanceArgsError(
+      `--gpu picks the GPU the webgpu provider runs on: add webgpu to --ep (got ${o.ep})`,
+    );
   const kvDtype = o['kv-dtype'];
   if (kvDtype !== 'float32' && kvDtype !== 'float16')
     throw new InstanceArgsError(`--kv-dtype must be float32 or float16, got ${kvDtype}`);
@@ -144,6 +152,7 @@ export function parseInstanceArgs(argv: readonly string[]): InstanceConfig {
     drainTimeoutMs: num('drain-timeout-ms', o['drain-timeout-ms'], 0)!,
     executionProviders: providers,
     requireExecutionProvider: o['ep-required'],
+    ...(gpu !== undefined && { gpu }),
     kvDtype,
     ...(o.kv !== undefined && { kv: o.kv }),
     ...(o['graph-cache'] && { graphCacheDir: o['graph-cache'] }),

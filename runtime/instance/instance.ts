@@ -22,6 +22,7 @@ import { createTelemetry, type Telemetry } from '../telemetry/index.ts';
 import { type Clock, systemClock, unrefTimer } from '../time/clock.ts';
 import { availableExecutionProviders } from './detect-providers.ts';
 import { chooseExecutionProviders, onDevice } from './execution-providers.ts';
+import { type HostGpu, selectGpu } from './gpu-select.ts';
 import { RuntimeMetrics } from './metrics.ts';
 import { type TokenizerServing, tokenizerServing } from './served-tokenizer.ts';
 
@@ -38,6 +39,8 @@ export interface InstanceOptions {
   executionProviders?: string[];
   /** Refuse to start when a requested provider is missing, rather than fall back with a warning. */
   requireExecutionProvider?: boolean;
+  /** On webgpu, the host's GPU to run on (gpu-select.ts: PCI bus order); default the first Vulkan lists. */
+  gpu?: number;
   /** A GPU provider keeps the KV pool on the device, stored as this (default float32). */
   kvDtype?: KvDtype;
   /**
@@ -105,6 +108,8 @@ export class RuntimeInstance {
   readonly metrics: RuntimeMetrics;
   /** The provider the model was opened with; null until start() chose it. */
   executionProvider: string | null = null;
+  /** The GPU it was pinned to (`gpu`), once the model is open on webgpu; null otherwise. */
+  gpu: HostGpu | null = null;
   /** A generative model's KV pool once loaded (load-report.ts): on the host, or on the device and how. */
   kvPool: KvPoolReport | undefined = undefined;
   /** start()'s phases, once ready. */
@@ -137,6 +142,7 @@ export class RuntimeInstance {
     this.metrics.observeInfo(
       () => this.modelName,
       () => this.executionProvider,
+      () => this.gpu?.index ?? null,
     );
     this.metrics.observeStartPhases(
       () => this.modelName,
@@ -175,6 +181,7 @@ export class RuntimeInstance {
   /** Throws ModelLoadError when the model (or a required execution provider) cannot be had. */
   async start(): Promise<void> {
     const chosen = this.#chooseProviders();
+    const gpu = this.#pinGpu(chosen);
     const started = performance.now();
     let loaded: number;
     let openMs: { device: number; step: number } | undefined;
@@ -192,6 +199,7 @@ export class RuntimeInstance {
       );
       this.#model = model;
       this.executionProvider = providers[0]!;
+      this.gpu = providers[0] === 'webgpu' ? gpu : null;
       this.kvPool = model.device
         ? {
             place: 'device',
@@ -223,6 +231,7 @@ export class RuntimeInstance {
       );
       this.#model = model;
       this.executionProvider = providers[0]!;
+      this.gpu = providers[0] === 'webgpu' ? gpu : null;
       loaded = performance.now();
       const seq = this.#options.sequence;
       const problem = seq ? sequenceConfigProblem(model.manifest, seq) : null;
@@ -308,6 +317,20 @@ export class RuntimeInstance {
     if (!choice.ok) throw new ModelLoadError(choice.code, choice.message);
     for (const w of choice.warnings) this.#warn(w);
     return choice.providers;
+  }
+
+  /**
+   * Pins this process to the GPU asked for before WebGPU opens a device (Vulkan reads the selection when
+   * the provider's first session makes its instance). Only for webgpu; a GPU that is not there, or one
+   * that cannot be told apart from the others, is refused rather than served from another.
+   */
+  #pinGpu(providers: readonly string[]): HostGpu | null {
+    const index = this.#options.gpu;
+    if (index === undefined || providers[0] !== 'webgpu') return null;
+    const sel = selectGpu(index, process.env);
+    if (!sel.ok) throw new ModelLoadError(sel.code, sel.message);
+    Object.assign(process.env, sel.env);
+    return sel.gpu;
   }
 
   /**

@@ -10,6 +10,8 @@ export interface LoadReport {
   readonly kind: 'generative' | 'tensor';
   readonly state: InstanceState;
   readonly executionProvider: string | null;
+  /** On webgpu with --gpu: the host's GPU it runs on (index in PCI bus order, and its PCI address). */
+  readonly gpu?: { readonly index: number; readonly pci: string };
   /**
    * Where a generative model's KV pool lives and how its step attends: `host`, or on the provider's
    * device as `dtype`, the step `paged` (PagedAttention, pools written in place) or `fused`.
@@ -45,6 +47,7 @@ export function loadReport(inst: RuntimeInstance): LoadReport {
     kind: inst.kind,
     state: inst.state,
     executionProvider: inst.executionProvider,
+    ...(inst.gpu && { gpu: { index: inst.gpu.index, pci: inst.gpu.pci } }),
     ...(inst.kvPool && { kvPool: inst.kvPool }),
     outstanding: inst.outstanding,
     ...(inst.sequences && { sequences: inst.sequences.open }),

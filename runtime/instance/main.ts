@@ -17,7 +17,8 @@
  * optimizer.
  *
  * --ep cuda,cpu picks ONNX Runtime execution providers in preference order; one this build lacks is
- * skipped with a warning, or, with --ep-required, the process exits 1 saying so. Spans go to
+ * skipped with a warning, or, with --ep-required, the process exits 1 saying so. --gpu N runs webgpu on
+ * the host's GPU N (PCI bus order, nvidia-smi's numbering; runtime/instance/gpu-select.ts). Spans go to
  * OTEL_EXPORTER_OTLP_ENDPOINT (OTLP http/protobuf) when it is set; metrics are on GET /metrics.
  */
 import { serve } from '@hono/node-server';
@@ -66,6 +67,7 @@ function become(c: InstanceConfig, standby?: Standby): RuntimeInstance {
     drainTimeoutMs: c.drainTimeoutMs,
     executionProviders: c.executionProviders,
     requireExecutionProvider: c.requireExecutionProvider,
+    ...(c.gpu !== undefined && { gpu: c.gpu }),
     kvDtype: c.kvDtype,
     ...(c.kv !== undefined && { kv: c.kv }),
     ...(c.graphCacheDir !== undefined && { graphCacheDir: c.graphCacheDir }),
@@ -91,8 +93,9 @@ function load(inst: RuntimeInstance): void {
         kv?.place === 'device'
           ? `, KV on the device (${kv.dtype}, ${kv.attention} attention, ${kv.compute} step)`
           : '';
+      const gpu = inst.gpu ? ` (GPU ${inst.gpu.index}, ${inst.gpu.pci})` : '';
       console.log(
-        `instance ready: ${inst.modelName} on ${inst.executionProvider}${pool}: load ${p.load.toFixed(0)} ms${parts}, warm-up ${p.warmUp.toFixed(0)} ms`,
+        `instance ready: ${inst.modelName} on ${inst.executionProvider}${gpu}${pool}: load ${p.load.toFixed(0)} ms${parts}, warm-up ${p.warmUp.toFixed(0)} ms`,
       );
     },
     async (e: unknown) => {

@@ -77,16 +77,23 @@ export class RuntimeMetrics {
   }
 
   /**
-   * warmgate_runtime_info{model, execution_provider} 1 once a model is loaded: which ONNX Runtime
-   * provider serves it (a GPU deployment that fell back to the CPU shows here).
+   * warmgate_runtime_info{model, execution_provider[, gpu]} 1 once a model is loaded: which ONNX Runtime
+   * provider serves it (a GPU deployment that fell back to the CPU shows here), and on a GPU pinned with
+   * --gpu, its index on the host.
    */
-  observeInfo(model: () => string, provider: () => string | null): void {
+  observeInfo(
+    model: () => string,
+    provider: () => string | null,
+    gpu: () => number | null = () => null,
+  ): void {
     const info = this.#meter.createObservableGauge('warmgate_runtime_info', {
       description: 'The served model and the execution provider it runs on (value 1)',
     });
     info.addCallback((r) => {
       const p = provider();
-      if (p !== null) r.observe(1, { model: model(), execution_provider: p });
+      const g = gpu();
+      if (p !== null)
+        r.observe(1, { model: model(), execution_provider: p, ...(g !== null && { gpu: String(g) }) });
     });
   }
 

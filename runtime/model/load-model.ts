@@ -25,7 +25,8 @@ export class ModelLoadError extends Error {
     | 'model_manifest_invalid'
     | 'model_file_corrupt'
     | 'model_graph_invalid'
-    | 'execution_provider_unavailable';
+    | 'execution_provider_unavailable'
+    | 'gpu_unavailable';
   constructor(code: ModelLoadError['code'], message: string) {
     super(message);
     this.name = 'ModelLoadError';

@@ -3,8 +3,9 @@ import type { DeploymentSpec } from '../../gateway/deployments/index.ts';
 /**
  * The runtime instance's command-line flags for a deployment (see runtime/instance/main.ts). Throws for
  * a URL artifact: the provider resolves it to a local folder (warmpool/artifacts) before calling this.
+ * `pinGpu` false leaves out `runtime.gpu` (a pod sees only the GPU its device plugin gave it).
  */
-export function instanceArgs(d: DeploymentSpec, host: string, port: number): string[] {
+export function instanceArgs(d: DeploymentSpec, host: string, port: number, pinGpu = true): string[] {
   if (d.model === undefined) throw new Error(`deployment ${d.name}: a ${d.kind} has no instances of its own`);
   if (!('path' in d.model))
     throw new Error(
@@ -20,6 +21,7 @@ export function instanceArgs(d: DeploymentSpec, host: string, port: number): str
     ['--max-queue-delay-ms', b.maxQueueDelayMs?.toString()],
     ['--ep', d.runtime?.executionProviders?.join(',')],
     ['--kv-dtype', d.runtime?.kvDtype],
+    ['--gpu', pinGpu ? d.runtime?.gpu?.toString() : undefined],
     ['--adapter-slots', d.runtime?.adapters?.slots.toString()],
     ['--adapter-max-rank', d.runtime?.adapters?.maxRank?.toString()],
     ['--adapter-targets', d.runtime?.adapters?.targets?.join(',')],

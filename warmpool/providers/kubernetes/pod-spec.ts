@@ -80,7 +80,8 @@ const GPU_ENV = { NVIDIA_DRIVER_CAPABILITIES: 'compute,utility,graphics' };
  */
 export function runtimePod(d: DeploymentSpec, instanceId: string, o: PodOptions): V1Pod {
   const port = o.port ?? DEFAULT_PORT;
-  const args = instanceArgs(d, '0.0.0.0', port); // throws for URL artifacts: nothing fetches them yet
+  // Throws for URL artifacts (nothing fetches them yet); no --gpu: the pod sees only the GPU it was given.
+  const args = instanceArgs(d, '0.0.0.0', port, false);
   const command = [...(o.command ?? DEFAULT_COMMAND)];
   const volume: V1Volume | undefined = o.modelVolume && {
     name: 'model',
