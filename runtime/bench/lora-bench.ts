@@ -97,16 +97,39 @@ const workload = await loadWorkload({
 const plain = await loadModel(o.model, placement);
 const warm = (r: readonly WorkloadRequest[]) => r.slice(0, 4).map((q) => ({ ...q, maxTokens: 2 }));
 
+/**
+ * Where a run's model time went: steps of decodes only, and steps with prompt tokens (prefill chunks,
+ * mostly beside decodes; `tokens`: all they computed), each as steps and ms inside ONNX Runtime's run.
+ */
+interface StepKinds {
+  decode: { steps: number; run_ms: number };
+  prompt: { steps: number; run_ms: number; tokens: number };
+}
+
 /** Output tokens/s of the workload on a fresh engine: the base model alone (k null) or k adapters. */
-async function throughput(k: number | null): Promise<number> {
-  const engine = new Engine(k === null ? plain : model, config);
+async function throughput(k: number | null): Promise<{ tps: number; steps: StepKinds }> {
+  const steps: StepKinds = { decode: { steps: 0, run_ms: 0 }, prompt: { steps: 0, run_ms: 0, tokens: 0 } };
+  let counting = false;
+  const engine = new Engine(k === null ? plain : model, config, {
+    onStep: (_, s) => {
+      if (!counting) return;
+      // A step of decodes computes one token per sequence; any more are prompt tokens.
+      const kind = s.tokens === s.seqs ? steps.decode : steps.prompt;
+      kind.steps++;
+      kind.run_ms += s.runMs;
+      if (kind === steps.prompt) steps.prompt.tokens += s.tokens;
+    },
+  });
   for (let i = 0; i < (k ?? 0); i++) await engine.loadAdapter(`a${i}`, pathOf(i));
   // Request i runs under adapter i mod k (k = 0: the base model's requests on the instance with slots).
   const reqs = workload.map((r, i) => (!k ? r : { ...r, adapter: `a${i % k}` }));
   await runContinuous(engine, warm(reqs));
+  counting = true;
   const run = await runContinuous(engine, reqs);
   await engine.idle();
-  return (1000 * run.outputTokens) / run.wallMs;
+  steps.decode.run_ms = r2(steps.decode.run_ms);
+  steps.prompt.run_ms = r2(steps.prompt.run_ms);
+  return { tps: (1000 * run.outputTokens) / run.wallMs, steps };
 }
 
 // Rounds of every configuration, the base model first in each: a figure is the median over rounds, a
@@ -114,6 +137,8 @@ async function throughput(k: number | null): Promise<number> {
 const rounds = Number(o.rounds);
 const base: number[] = [];
 const tpsOf = new Map<number, number[]>(counts.map((k) => [k, []]));
+// Each configuration's split of model time by step kind, from the last round.
+const stepsOf = new Map<number | null, StepKinds>();
 const ratioOf = new Map<number, number[]>(counts.map((k) => [k, []]));
 /** The throughput figures over the rounds run so far (null where a configuration has not run yet). */
 const median = (xs: number[]) => (xs.length === 0 ? null : percentile(xs, 50));
@@ -145,11 +170,13 @@ const notePartial = () => {
   if (o.partial) writeFileSync(o.partial, JSON.stringify({ ...header, ...throughputFigures() }) + '\n');
 };
 for (let r = 0; r < rounds; r++) {
-  const b = await throughput(null);
+  const { tps: b, steps: baseSteps } = await throughput(null);
   base.push(b);
+  stepsOf.set(null, baseSteps);
   log(`round ${r + 1}: base model, no adapter slots: ${b.toFixed(1)} tok/s`);
   for (const k of counts) {
-    const t = await throughput(k);
+    const { tps: t, steps } = await throughput(k);
+    stepsOf.set(k, steps);
     tpsOf.get(k)!.push(t);
     ratioOf.get(k)!.push(t / b);
     log(`round ${r + 1}: ${k} adapters: ${t.toFixed(1)} tok/s (${(t / b).toFixed(3)} of the base model's)`);
@@ -199,6 +226,8 @@ const result = {
   adapter_stacks: stats?.stacks,
   ...(stats?.stacksFallback !== undefined && { adapter_stacks_fallback: stats.stacksFallback }),
   ...throughputFigures(),
+  // The last round's split of model time by step kind, per configuration (base: the model without slots).
+  step_kinds: Object.fromEntries([...stepsOf].map(([k, v]) => [k === null ? 'base' : `${k}_adapters`, v])),
   adapter_load_ms: r2(percentile(loadMs, 50)),
   adapter_load_ms_p90: r2(percentile(loadMs, 90)),
   ttft_cold_adapter_ms: r2(percentile(coldTtft, 50)),
