@@ -23,6 +23,7 @@ import {
   testLoadOptions,
   testPoolBlocks,
 } from '../../support/test-device.ts';
+import { firstDifference, greedyGap } from '../../support/near-tie.ts';
 import { Reference } from '../../support/reference.ts';
 
 // Continuous batching must not change what a request computes: every request of a busy run (chunked
@@ -43,6 +44,12 @@ const POOL_BLOCKS = testPoolBlocks(28, 8);
 // alone), so 1e-2. A float16 step (WARMGATE_TEST_COMPUTE) rounds every activation to 11 significant bits
 // on top: 5e-2.
 const LOGPROB_TOL = TEST_HALF_STEP ? 5e-2 : TEST_PAGED ? 1e-2 : TEST_KV === 'float16' ? 5e-3 : 1e-4;
+// With float16 attention, two runs of one request may part where two tokens are all but tied
+// (near-tie.ts): allowed where the float32 reference sets them within twice the logprob bound, and a
+// few times a run at most. float32 pools allow none.
+const TIES_ALLOWED = TEST_KV === 'float16';
+const NEAR_TIE = 2 * LOGPROB_TOL;
+const MAX_TIES = TIES_ALLOWED ? Math.ceil(NUM_REQUESTS / 20) : 0;
 
 const STEMS = [
   'First Citizen:\nBefore we proceed any further, hear me speak.\nAll:\nSpeak, speak.\nFirst Citizen:\nYou are all',
@@ -168,6 +175,21 @@ describe('batched generation equals generation alone and full recompute', { time
     assert.equal(stats.kvFreeBlocks, stats.kvTotalBlocks);
 
     let worst = { d: 0, at: '' };
+    const vocab = model.manifest.architecture.vocab_size;
+    const ties: string[] = [];
+    /** Runs of one request that part at token k: allowed only at a near-tie (near-tie.ts), float16 only. */
+    const parting = async (label: string, prompt: number[], a: number[], b: number[]) => {
+      const k = firstDifference(a, b);
+      if (k < 0) return a.length;
+      if (!TIES_ALLOWED || k >= Math.min(a.length, b.length)) assert.deepEqual(a, b, label);
+      const gap = await greedyGap(ref, vocab, [...prompt, ...a.slice(0, k)], a[k]!, b[k]!);
+      assert.ok(
+        gap <= NEAR_TIE,
+        `${label}: part at token ${k} (${a[k]} against ${b[k]}), which the reference sets ${gap} apart (a tie is within ${NEAR_TIE})`,
+      );
+      ties.push(`${label} at token ${k}, reference gap ${gap.toExponential(1)}`);
+      return k;
+    };
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
       const got = batched[i]!;
@@ -179,26 +201,29 @@ describe('batched generation equals generation alone and full recompute', { time
         prompt: job.prompt,
         params: params(job),
       });
-      assert.deepEqual(
-        got.tokens[0],
-        alone.collected.tokens[0],
-        `request ${i} (prompt ${job.prompt.length}): batched vs alone`,
+      const label = `request ${i} (prompt ${job.prompt.length})`;
+      const same = await parting(
+        `${label}: batched vs alone`,
+        job.prompt,
+        got.tokens[0]!,
+        alone.collected.tokens[0]!,
       );
       // Equal tokens could hide numeric drift; the logprobs reported with them must agree closely too
       // (held to the bound after every request is compared, so a miss reports the worst, not the first).
-      got.logprobs[0]!.forEach((lp, k) => {
+      got.logprobs[0]!.slice(0, same).forEach((lp, k) => {
         const other = alone.collected.logprobs[0]![k]!;
         const d = Math.abs(lp - other);
         if (d > worst.d)
           worst = { d, at: `request ${i} token ${k}: logprob ${lp} batched vs ${other} alone` };
       });
       const expected = await ref.greedyIgnoringEos(job.prompt, job.maxTokens, eos);
-      assert.deepEqual(
-        got.tokens[0],
-        expected,
-        `request ${i} (prompt ${job.prompt.length}): batched vs reference`,
-      );
+      await parting(`${label}: batched vs reference`, job.prompt, got.tokens[0]!, expected);
     }
+    t.diagnostic(
+      `near-ties where runs parted (float16 only): ${ties.length}${ties.length ? `: ${ties.join('; ')}` : ''}`,
+    );
+    // A tie is rare; many would be a difference that stays under the bound by luck.
+    assert.ok(ties.length <= MAX_TIES, `${ties.length} partings at near-ties (at most ${MAX_TIES})`);
     t.diagnostic(`worst logprob difference, batched vs alone: ${worst.d.toExponential(2)} (${worst.at})`);
     assert.ok(worst.d <= LOGPROB_TOL, `${worst.at} (bound ${LOGPROB_TOL})`);
   });
