@@ -459,7 +459,7 @@ export class Engine {
       const r =
         row >= 0
           ? sample(out.logits, row * vocab, vocab, seq.params, seq.rng, state.eosTokenIds)
-          : greedyFromRows(out.greedy!, out.greedyRow![entry]!);
+          : greedyFromRows(out.greedy!, out.greedyRow![entry]!, seq.params.ignoreEos);
       seq.append(r.token);
       const reason = state.onToken(seq, r, ctx);
       if (reason) this.#finish(seq, reason);

@@ -13,7 +13,7 @@ import {
   type StepAttention,
   weightIndexOfGraph,
 } from './graph/index.ts';
-import type { ModelManifest } from './manifest.ts';
+import { eosTokenIds, type ModelManifest } from './manifest.ts';
 import { decodeModel } from './onnx/index.ts';
 
 /**
@@ -68,7 +68,17 @@ export async function openDeviceSessions(
   // bench model no faster than float32 and agreed less with the CPU (BENCHMARKS.md).
   const compute: ComputeDtype =
     requested.compute === 'float16' && attention === 'paged' && !lora ? 'float16' : 'float32';
-  const graphs = buildDeviceGraphs(arch, index, kvDtype, location, manifest.name, lora, attention, compute);
+  const graphs = buildDeviceGraphs(
+    arch,
+    index,
+    kvDtype,
+    location,
+    manifest.name,
+    lora,
+    attention,
+    compute,
+    eosTokenIds(manifest),
+  );
   const pools: Record<string, 'gpu-buffer' | 'cpu'> = {};
   for (let l = 0; l < arch.n_layer; l++)
     for (const side of ['k', 'v']) {

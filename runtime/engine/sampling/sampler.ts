@@ -1,3 +1,4 @@
+import { GREEDY_ROW_WIDTH } from '../../model/graph/index.ts';
 import type { SamplingParams } from './params.ts';
 import type { RandomSource } from './rng.ts';
 
@@ -72,23 +73,23 @@ export function sample(
 }
 
 /**
- * Whether `params` choose from a row's argmax and its logprob alone (greedy, no alternatives reported,
- * EOS not masked): then the device's greedy rows (graph/greedy-rows.ts) stand for the whole row.
+ * Whether `params` choose from a row's argmax and its logprob alone (greedy, no alternatives reported):
+ * then the device's greedy rows (graph/greedy-rows.ts) stand for the whole row, with EOS masked out of
+ * the choice or not.
  */
 export const greedyRowSuffices = (params: SamplerParams): boolean =>
-  params.temperature === 0 && params.logprobs === 0 && !params.ignoreEos;
+  params.temperature === 0 && params.logprobs === 0;
 
 /**
- * sample()'s result for a greedy row from the device's [token, logprob] pair at `row` of `greedy`. A
- * NaN or infinite logprob means the row had a NaN or infinite logit, or none finite: thrown as a broken
- * model output, as sample() throws for a row with no usable maximum (on the device, a NaN anywhere in
- * the row counts, where the host skips it).
+ * A greedy choice from the device's greedy rows (graph/greedy-rows.ts: GREEDY_ROW_WIDTH floats a row,
+ * the argmax and its logprob, then the same with EOS masked), as sample() would make it from the row.
  */
-export function greedyFromRows(greedy: Float32Array, row: number): SampleResult {
-  const token = greedy[2 * row];
-  const logprob = greedy[2 * row + 1];
+export function greedyFromRows(greedy: Float32Array, row: number, ignoreEos = false): SampleResult {
+  const at = GREEDY_ROW_WIDTH * row + (ignoreEos ? 2 : 0);
+  const token = greedy[at];
+  const logprob = greedy[at + 1];
   if (token === undefined || logprob === undefined)
-    throw new RangeError(`greedy row ${row} is past the end of ${greedy.length / 2} rows`);
+    throw new RangeError(`greedy row ${row} is past the end of ${greedy.length / GREEDY_ROW_WIDTH} rows`);
   if (!Number.isFinite(logprob))
     throw new RangeError(`logit row ${row} has a NaN or infinite logit (greedy logprob ${logprob})`);
   return { token, logprob, top: [] };

@@ -62,7 +62,8 @@ export interface DeviceGraphs {
  * The graphs of the device-resident KV contract, reading the weights through `index` as engine.onnx does;
  * with `lora`, the step takes the adapter inputs of lora.ts and the stacks' graphs come with it;
  * `attention` picks the step's attention (step-pack.ts: fused, or PagedAttention on float16 pools),
- * `compute` the type it computes in (device-engine.ts).
+ * `compute` the type it computes in (device-engine.ts), `eosTokenIds` what the greedy rows can leave out
+ * of their choice (greedy-rows.ts).
  */
 export function buildDeviceGraphs(
   arch: ResolvedArchitecture,
@@ -73,6 +74,7 @@ export function buildDeviceGraphs(
   lora?: LoraGraphSpec,
   attention: StepAttention = 'fused',
   compute: ComputeDtype = 'float32',
+  eosTokenIds: readonly number[] = [],
 ): DeviceGraphs {
   checkArchitecture(arch);
   checkWeightIndex(arch, index);
@@ -82,7 +84,7 @@ export function buildDeviceGraphs(
   return {
     step: encodeModel(
       withMatMulNBits(
-        deviceEngineGraph(arch, w, kvDtype, lora, attention, compute).model(meta(stepRole)),
+        deviceEngineGraph(arch, w, kvDtype, lora, attention, compute, eosTokenIds).model(meta(stepRole)),
         index,
       ),
     ),

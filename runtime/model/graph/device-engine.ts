@@ -89,6 +89,7 @@ export function deviceEngineGraph(
   lora?: LoraGraphSpec,
   attention: StepAttention = 'fused',
   compute: ComputeDtype = 'float32',
+  eosTokenIds: readonly number[] = [],
 ): Graph {
   const { L, KVH, G, Dh, V } = dimsOf(a);
   if (lora) checkLoraSpec(a, lora);
@@ -177,7 +178,7 @@ export function deviceEngineGraph(
   const product = g.op('Gemm', [g.op('Gather', [h, step.logitsIndex], { axis: 0 }), head], { transB: 1 });
   // The host samples float32 rows, and the greedy rows' log-sum-exp is summed in float32.
   const sampled = half ? g.op('Cast', [product], { to: F }) : product;
-  greedyRows(g, sampled);
+  greedyRows(g, sampled, V, eosTokenIds);
   g.op('Gather', [sampled, step.wholeRows], { axis: 0 }, 'logits');
   g.output('logits', F, ['W', V]);
   if (!paged)

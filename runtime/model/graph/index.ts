@@ -29,7 +29,7 @@ export {
 export { deviceLoraStackNames, deviceLoraStacks, type DeviceLoraStacks } from './lora-grouped.ts';
 export { type ComputeDtype, type KvDtype, poolBlockDims } from './device-engine.ts';
 export { INVISIBLE } from './fused-attention.ts';
-export { GREEDY_ROWS } from './greedy-rows.ts';
+export { GREEDY_ROW_WIDTH, GREEDY_ROWS } from './greedy-rows.ts';
 export { pagedAttentionUnfit } from './paged-attention.ts';
 export { type StepAttention } from './step-pack.ts';
 export { weightIndexOfGraph } from './weight-index-of-graph.ts';

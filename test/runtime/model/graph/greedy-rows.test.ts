@@ -10,7 +10,7 @@ import type { StepEntry } from '../../../../runtime/engine/runner/step-inputs.ts
 import { greedyFromRows, sample } from '../../../../runtime/engine/sampling/sampler.ts';
 import { GREEDY_ROWS } from '../../../../runtime/model/graph/index.ts';
 import { greedyRows } from '../../../../runtime/model/graph/greedy-rows.ts';
-import { type LoadedModel, loadModel } from '../../../../runtime/model/index.ts';
+import { eosTokenIds, type LoadedModel, loadModel } from '../../../../runtime/model/index.ts';
 import { DataType, encodeModel, Graph } from '../../../../runtime/model/onnx/index.ts';
 import { prng, TEST_MODEL_DIR } from '../../../support/engine-harness.ts';
 import {
@@ -26,19 +26,25 @@ const noDraws = { next: (): number => assert.fail('greedy sampling drew a random
 const providers = TEST_EP === 'cpu' ? ['cpu'] : [TEST_EP, 'cpu'];
 
 describe(`greedy rows on the device equal the host sampler's choice (${TEST_DEVICE})`, () => {
-  let session: ort.InferenceSession;
-  before(async () => {
-    const g = new Graph('greedy_rows');
-    g.input('logits', DataType.FLOAT, ['R', 'V']);
-    greedyRows(g, 'logits');
-    session = await ort.InferenceSession.create(encodeModel(g.model({ purpose: 'test' })), {
-      executionProviders: providers,
-    });
+  // One session per row width and EOS set (the mask is a constant of the graph).
+  const sessions = new Map<string, ort.InferenceSession>();
+  after(async () => {
+    for (const s of sessions.values()) await s.release();
   });
-  after(() => session.release());
 
-  const greedyOf = async (rows: number[][]) => {
+  const greedyOf = async (rows: number[][], eos: readonly number[] = []) => {
     const V = rows[0]?.length ?? 8;
+    const key = `${V}|${eos.join(',')}`;
+    let session = sessions.get(key);
+    if (!session) {
+      const g = new Graph('greedy_rows');
+      g.input('logits', DataType.FLOAT, ['R', V]);
+      greedyRows(g, 'logits', V, eos);
+      session = await ort.InferenceSession.create(encodeModel(g.model({ purpose: 'test' })), {
+        executionProviders: providers,
+      });
+      sessions.set(key, session);
+    }
     const logits = new Float32Array(rows.flat());
     const out = await session.run({ logits: new ort.Tensor('float32', logits, [rows.length, V]) });
     return { logits, V, greedy: out[GREEDY_ROWS]!.data as Float32Array };
@@ -60,6 +66,36 @@ describe(`greedy rows on the device equal the host sampler's choice (${TEST_DEVI
         assert.ok(
           Math.abs(got.logprob - want.logprob) <= 1e-5 * Math.max(1, Math.abs(want.logprob)),
           `row ${r} of ${R}x${V}: logprob ${got.logprob}, host ${want.logprob}`,
+        );
+      }
+    }
+  });
+
+  it('with EOS masked, the same token and logprob as sample() with ignoreEos, where EOS leads or not', async () => {
+    const rand = prng(9);
+    for (const [R, V, eos] of [
+      [6, 257, [256]],
+      [3, 32000, [2, 31999]],
+    ] as const) {
+      const rows = Array.from({ length: R }, () => Array.from({ length: V }, () => (rand() - 0.5) * 20));
+      // Half the rows have an EOS id as their argmax: masked, the choice moves to the next best.
+      rows.forEach((row, r) => {
+        if (r % 2 === 0) row[eos[r % eos.length]!] = 50;
+      });
+      const { logits, greedy } = await greedyOf(rows, eos);
+      for (let r = 0; r < R; r++) {
+        const want = sample(logits, r * V, V, { ...GREEDY, ignoreEos: true }, noDraws, eos);
+        const got = greedyFromRows(greedy, r, true);
+        assert.equal(got.token, want.token, `row ${r} of ${R}x${V}`);
+        assert.ok(
+          Math.abs(got.logprob - want.logprob) <= 1e-5 * Math.max(1, Math.abs(want.logprob)),
+          `row ${r} of ${R}x${V}: logprob ${got.logprob}, host ${want.logprob}`,
+        );
+        const raw = greedyFromRows(greedy, r);
+        assert.equal(
+          raw.token === want.token,
+          r % 2 === 1,
+          `row ${r}: unmasked choice is EOS only where EOS leads`,
         );
       }
     }
@@ -140,6 +176,12 @@ describe(`a device step brings down the logits of the rows that need them, and g
         Math.abs(got.logprob - want.logprob) <= 1e-4,
         `entry ${e}: ${got.logprob} vs ${want.logprob}`,
       );
+      // With ignoreEos, the row's choice without the model's EOS ids, as the host makes it.
+      const eos = eosTokenIds(model.manifest);
+      const wantNoEos = sample(whole.logits, row * V, V, { ...GREEDY, ignoreEos: true }, noDraws, eos);
+      const gotNoEos = greedyFromRows(mixed.greedy!, mixed.greedyRow![e]!, true);
+      assert.equal(gotNoEos.token, wantNoEos.token, `entry ${e}, EOS masked`);
+      assert.ok(Math.abs(gotNoEos.logprob - wantNoEos.logprob) <= 1e-4, `entry ${e}, EOS masked: logprob`);
     }
     pool.dispose();
   });
