@@ -272,24 +272,19 @@ describe('seeded sampling is reproducible whatever the batch', { timeout: 120_00
       assert.deepEqual(new Set(c.finishes.map((f) => f.index)), new Set([0, 1, 2]));
       for (let i = 0; i < 3; i++) assert.equal(c.tokens[i]!.length, MAX_TOKENS);
     }
-    for (let i = 0; i < 3; i++) {
-      await sameSample(
-        `sample ${i}: batch A vs alone`,
-        PROMPT,
-        seeded(99, 3),
-        i,
-        a.target.tokens[i]!,
-        soloN3.tokens[i]!,
-      );
-      await sameSample(
-        `sample ${i}: batch B vs alone`,
-        PROMPT,
-        seeded(99, 3),
-        i,
-        b.target.tokens[i]!,
-        soloN3.tokens[i]!,
-      );
-    }
+    for (let i = 0; i < 3; i++)
+      for (const [name, batch] of [
+        ['A', a],
+        ['B', b],
+      ] as const)
+        await sameSample(
+          `sample ${i}: batch ${name} vs alone`,
+          PROMPT,
+          seeded(99, 3),
+          i,
+          batch.target.tokens[i]!,
+          soloN3.tokens[i]!,
+        );
     // The streams are independent: the three samples are not all copies of one another.
     const distinct = new Set(soloN3.tokens.map((t) => t.join(','))).size;
     assert.ok(distinct >= 2, 'the three samples of n=3 are identical');

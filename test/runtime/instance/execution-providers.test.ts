@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { availableExecutionProviders } from '../../../runtime/instance/detect-providers.ts';
 import { chooseExecutionProviders } from '../../../runtime/instance/execution-providers.ts';
 import { RuntimeInstance } from '../../../runtime/instance/instance.ts';
 import { loadReport } from '../../../runtime/instance/load-report.ts';
 import { ModelLoadError } from '../../../runtime/model/index.ts';
-import { listen, MODELS } from './helpers.ts';
+import { instanceExit, listen, MODELS } from './helpers.ts';
 
 const fallback = (p: string, to = 'cpu') =>
   `execution provider ${p} is not available in this ONNX Runtime build; falling back to ${to}`;
@@ -109,27 +108,7 @@ describe('runtime instance execution providers', { timeout: 60_000, skip: !missi
   });
 
   it('the process exits 1 with the reason when --ep-required cannot be met', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'runtime/instance/main.ts',
-        '--model',
-        `${MODELS}tiny`,
-        '--port',
-        '0',
-        '--kv-mb',
-        '1',
-        '--ep',
-        missing!,
-        '--ep-required',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const { code, stderr: err } = await instanceExit(['--ep', missing!, '--ep-required']);
     assert.equal(code, 1);
     assert.match(
       err,
@@ -191,27 +170,7 @@ describe('webgpu on a host without a GPU adapter', { timeout: 60_000 }, () => {
 
   it('with --ep-required the process exits 1 naming the provider and what it needs', async (t) => {
     if (!(await webgpuHasNoAdapter())) return t.skip('this host has a WebGPU adapter');
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'runtime/instance/main.ts',
-        '--model',
-        `${MODELS}tiny`,
-        '--port',
-        '0',
-        '--kv-mb',
-        '1',
-        '--ep',
-        'webgpu',
-        '--ep-required',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const { code, stderr: err } = await instanceExit(['--ep', 'webgpu', '--ep-required']);
     assert.equal(code, 1);
     assert.match(
       err,

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { listHostGpus, selectGpu } from '../../../runtime/instance/gpu-select.ts
 import { instanceArgs } from '../../../warmpool/providers/index.ts';
 import { runtimePod } from '../../../warmpool/providers/kubernetes/pod-spec.ts';
 import type { DeploymentSpec } from '../../../gateway/deployments/index.ts';
-import { MODELS } from './helpers.ts';
+import { instanceExit } from './helpers.ts';
 
 // The selection reads sysfs and the Vulkan loader's layer folders; these tests write both as files
 // under a root of their own (a fake host: no machine here has several GPUs).
@@ -129,28 +128,7 @@ describe('GPU index: which GPU of a host an instance runs on (fake sysfs and lay
   });
 
   it('an instance asked for a GPU this host does not have exits 1 saying which it has (real process)', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'runtime/instance/main.ts',
-        '--model',
-        `${MODELS}tiny`,
-        '--port',
-        '0',
-        '--kv-mb',
-        '1',
-        '--ep',
-        'webgpu,cpu',
-        '--gpu',
-        '63',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const { code, stderr: err } = await instanceExit(['--ep', 'webgpu,cpu', '--gpu', '63']);
     assert.equal(code, 1);
     assert.match(
       err,

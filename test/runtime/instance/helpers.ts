@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createInstanceApp } from '../../../runtime/instance/app.ts';
@@ -60,4 +61,33 @@ export function sample(
   );
   assert.ok(hits.length <= 1, `${hits.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return hits[0]?.value;
+}
+
+/**
+ * Starts a real instance process on the tiny model with `args` on top and waits for it to exit: for the
+ * flags that must stop it before it serves. Its exit code and stderr.
+ */
+export async function instanceExit(
+  args: readonly string[],
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'runtime/instance/main.ts',
+      '--model',
+      `${MODELS}tiny`,
+      '--port',
+      '0',
+      '--kv-mb',
+      '1',
+      ...args,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  return { code, stderr };
 }
