@@ -4,7 +4,8 @@
  * host). No Redis needed; REDIS_URL puts deployments and request history there. WARMGATE_MODEL=DIR serves
  * an imported model folder (`warmgate import`) beside them, as a deployment named after the model.
  * WARMGATE_EP=webgpu runs the generative models on the GPU (ONNX Runtime's WebGPU provider, KV pool on
- * the device; WARMGATE_KV_DTYPE=float16 halves it; WARMGATE_GPU=N picks the host's GPU N). Prints example requests; Ctrl-C drains and stops it all.
+ * the device; WARMGATE_KV_DTYPE=float16 halves it; WARMGATE_GPU=N picks the host's GPU N). Prints
+ * example requests; Ctrl-C drains and stops it all.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';

@@ -24,9 +24,8 @@ export function greedyRows(g: Graph, logits: string, vocab: number, eosTokenIds:
     g.op('Cast', [g.op('ArgMax', [row], { axis: 1, keepdims: 1 })], { to: DataType.FLOAT });
   const logprob = g.op('Neg', [logZ]);
   // -inf at the EOS ids: the masked row's max is the best other token's logit.
-  const mask = new Float32Array(vocab);
-  for (const id of eosTokenIds) mask[id] = Number.NEGATIVE_INFINITY;
-  const masked = g.op('Add', [logits, g.const(Array.from(mask), 'float32', [vocab])]);
+  const mask = Array.from({ length: vocab }, (_, id) => (eosTokenIds.includes(id) ? -Infinity : 0));
+  const masked = g.op('Add', [logits, g.const(mask, 'float32', [vocab])]);
   const maskedLogprob = g.op('Sub', [g.op('Sub', [g.reduceMax(masked, 1), max]), logZ]);
   g.op('Concat', [argmax(logits), logprob, argmax(masked), maskedLogprob], { axis: 1 }, GREEDY_ROWS);
   g.output(GREEDY_ROWS, DataType.FLOAT, ['R', GREEDY_ROW_WIDTH]);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createInstanceApp } from '../../../runtime/instance/app.ts';
+import { INSTANCE_MAIN_ARGS } from '../../../runtime/instance/launch.ts';
 import type { RuntimeInstance } from '../../../runtime/instance/instance.ts';
 
 export const MODELS = new URL('../../../runtime/models/', import.meta.url).pathname;
@@ -63,31 +64,19 @@ export function sample(
   return hits[0]?.value;
 }
 
-/**
- * Starts a real instance process on the tiny model with `args` on top and waits for it to exit: for the
- * flags that must stop it before it serves. Its exit code and stderr.
- */
+/** A real instance process on the tiny model, with `args` on top of --model, --port 0 and --kv-mb 1. */
+export function spawnInstance(args: readonly string[], stdio: StdioOptions): ChildProcess {
+  const base = ['--model', `${MODELS}tiny`, '--port', '0', '--kv-mb', '1'];
+  return spawn(process.execPath, [...INSTANCE_MAIN_ARGS, ...base, ...args], { stdio });
+}
+
+/** Starts an instance process that flags must stop before it serves; its exit code and stderr. */
 export async function instanceExit(
   args: readonly string[],
 ): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'runtime/instance/main.ts',
-      '--model',
-      `${MODELS}tiny`,
-      '--port',
-      '0',
-      '--kv-mb',
-      '1',
-      ...args,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawnInstance(args, ['ignore', 'ignore', 'pipe']);
   let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   return { code, stderr };
 }

@@ -5,6 +5,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createInstanceApp } from '../../../runtime/instance/app.ts';
 import { RuntimeInstance } from '../../../runtime/instance/instance.ts';
 import { Reference } from '../../support/reference.ts';
+import { spawnInstance } from './helpers.ts';
 
 const root = new URL('../../../runtime/models/', import.meta.url).pathname;
 
@@ -209,24 +210,9 @@ describe('runtime instance over HTTP (tensor, classifier)', { timeout: 30_000 },
 
 describe('runtime instance process', { timeout: 60_000 }, () => {
   it('serves after warm-up and exits 0 on SIGTERM after draining', async () => {
-    const { spawn } = await import('node:child_process');
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'runtime/instance/main.ts',
-        '--model',
-        `${root}tiny`,
-        '--port',
-        '0',
-        '--kv-mb',
-        '1',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = spawnInstance([], ['ignore', 'pipe', 'inherit']);
     let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     try {
       await until(async () => out.includes('instance ready'), 'the instance to be ready', 30_000);
       const port = /listening on 127\.0\.0\.1:(\d+)/.exec(out)![1];
