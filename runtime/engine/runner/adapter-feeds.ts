@@ -70,18 +70,25 @@ export function hostStackFeeds(stacks: SlotStacks): Record<string, ort.Tensor> {
 
 const ANY = new ort.Tensor('bool', Uint8Array.of(1), [1]);
 const NONE = new ort.Tensor('bool', Uint8Array.of(0), [1]);
+const NO_SEGMENTS = {
+  [ADAPTER_SEGMENT_SLOT_INPUT]: new ort.Tensor('int64', new BigInt64Array(0), [0]),
+  [ADAPTER_SEGMENT_TOKENS_INPUT]: new ort.Tensor('int64', new BigInt64Array(0), [0, 1]),
+};
 
 /**
- * The host runner's adapter feeds: the slots, the host stacks, and whether any token names an adapter
- * (engine.onnx then takes its branch with the adapter nodes; a base-only step skips them).
+ * The host runner's adapter feeds: the slots, the host stacks, and whether any token names an adapter.
+ * A base-only step skips every adapter product (engine.onnx's Ifs on adapter_any) and gets no segments,
+ * so the token cells laid out before those Ifs are empty.
  */
 export function adapterFeeds(
   memory: AdapterMemory,
 ): (entries: readonly StepEntry[], T: number) => Record<string, ort.Tensor> {
   const stacks = hostStackFeeds(memory.stacks);
-  return (entries, T) => ({
-    ...adapterSegmentFeeds(entries, T, memory.stacks.maxRank),
-    ...stacks,
-    [ADAPTER_ANY_INPUT]: entries.some((e) => (e.adapterSlot ?? 0) !== 0) ? ANY : NONE,
-  });
+  return (entries, T) => {
+    const any = entries.some((e) => (e.adapterSlot ?? 0) !== 0);
+    const segments = any
+      ? adapterSegmentFeeds(entries, T, memory.stacks.maxRank)
+      : { ...NO_SEGMENTS, [ADAPTER_TOKEN_ROW_INPUT]: new ort.Tensor('int64', new BigInt64Array(T), [T]) };
+    return { ...segments, ...stacks, [ADAPTER_ANY_INPUT]: any ? ANY : NONE };
+  };
 }

@@ -11,14 +11,7 @@ import {
   type Part,
 } from './attention.ts';
 import { attentionResidual, dimsOf, embed, mlpResidual, qkv, rotaryTables } from './layers.ts';
-import {
-  ADAPTER_ANY_INPUT,
-  checkLoraSpec,
-  declareLoraInputs,
-  type LoraApply,
-  loraApply,
-  type LoraGraphSpec,
-} from './lora.ts';
+import { checkLoraSpec, declareLoraInputs, type LoraApply, loraApply, type LoraGraphSpec } from './lora.ts';
 import { stepOutputs } from './step-outputs.ts';
 import { attachWeights, type WeightSource } from './weights.ts';
 
@@ -37,8 +30,8 @@ const { FLOAT: F, INT64: I, BOOL } = DataType;
 /**
  * An If on decode_only picks the decode-only step or the full step. One session holds both, so the
  * weights, their prepacked copies and the memory arena exist once, not twice. With `lora`, both steps
- * also take the adapter inputs of lora.ts (the tokens in segments by slot, the slot stacks per target),
- * and each is an If on adapter_any between the step with adapter nodes and the step without them.
+ * also take the adapter inputs of lora.ts (the tokens in segments by slot, the slot stacks per target,
+ * and adapter_any, on which each targeted projection's product is skipped or added).
  */
 export function engineGraph(a: ResolvedArchitecture, w: WeightSource, lora?: LoraGraphSpec): Graph {
   if (lora) checkLoraSpec(a, lora);
@@ -59,11 +52,9 @@ export function engineGraph(a: ResolvedArchitecture, w: WeightSource, lora?: Lor
 type StepBuilder = (a: ResolvedArchitecture, w: WeightSource, g: Graph, lora?: LoraApply) => Graph;
 
 /**
- * One branch of the decode_only If. With adapters it is itself an If on adapter_any: the step built with
- * the adapter nodes, or, when every token is the base model's, built without them. The adapters' gathers
- * and products cost as much for slot 0's zeros as for an adapter, so base-model traffic on an instance
- * with adapter slots would otherwise run slower than on one without (the weights are the enclosing
- * graph's, read by every branch).
+ * One branch of the decode_only If. With adapters the step takes the adapter inputs, and each targeted
+ * projection adds its product in an If on adapter_any (lora.ts): a step of base-model tokens only skips
+ * them, while the weights stay one level below the graph that holds them (so they are pre-packed).
  */
 function stepBranch(
   name: string,
@@ -75,20 +66,8 @@ function stepBranch(
 ): Graph {
   const g = new Graph(name, { prefix, subgraph: true });
   if (lora === undefined) return build(a, w, g);
-  const adaptedG = new Graph(`${name}_adapters`, { prefix: `${prefix}adapters/`, subgraph: true });
-  declareLoraInputs(adaptedG, a, lora);
-  const adapted = build(a, w, adaptedG, loraApply(adaptedG, lora));
-  const baseOnly = build(a, w, new Graph(`${name}_base`, { prefix: `${prefix}base/`, subgraph: true }));
-  g.declareInputsOf(adapted); // records, for the enclosing graph, every input either step reads
-  g.input(ADAPTER_ANY_INPUT, BOOL, [1]);
-  g.node(
-    'If',
-    [ADAPTER_ANY_INPUT],
-    ['logits', 'new_keys', 'new_values'].map((o) => prefix + o),
-    { then_branch: subgraph(adapted.asSubgraph()), else_branch: subgraph(baseOnly.asSubgraph()) },
-  );
-  stepOutputDecls(g, a);
-  return g;
+  declareLoraInputs(g, a, lora);
+  return build(a, w, g, loraApply(g, a, lora));
 }
 
 /** The step's outputs, as a graph or branch declares them (the If's, named with the graph's prefix). */

@@ -1,5 +1,5 @@
 import type { ResolvedArchitecture } from '../architecture.ts';
-import { DataType, type Graph } from '../onnx/index.ts';
+import { DataType, Graph, subgraph } from '../onnx/index.ts';
 import { GraphBuildError } from './graph-build-error.ts';
 
 /**
@@ -66,7 +66,7 @@ export const ADAPTER_SEGMENT_TOKENS_INPUT = 'adapter_segment_tokens';
 export const ADAPTER_TOKEN_ROW_INPUT = 'adapter_token_row';
 /**
  * engine.onnx with adapters: true when any token of the step names an adapter. A step of base-model tokens
- * only takes the branch without adapter nodes (their gathers cost as much with slot 0's zeros).
+ * only skips every adapter product (their gathers cost as much with slot 0's zeros).
  */
 export const ADAPTER_ANY_INPUT = 'adapter_any';
 export const loraStackNames = (t: LoraTarget) => ({ a: `lora_a_${t}`, b: `lora_b_${t}` });
@@ -99,6 +99,7 @@ export function declareLoraInputs(g: Graph, a: ResolvedArchitecture, spec: LoraG
   g.input(ADAPTER_SEGMENT_SLOT_INPUT, DataType.INT64, ['U']);
   g.input(ADAPTER_SEGMENT_TOKENS_INPUT, DataType.INT64, ['U', 'P']);
   g.input(ADAPTER_TOKEN_ROW_INPUT, DataType.INT64, ['T']);
+  g.input(ADAPTER_ANY_INPUT, DataType.BOOL, [1]);
   for (const t of spec.targets) {
     const d = loraTargetDims(a, t);
     const n = loraStackNames(t);
@@ -110,21 +111,15 @@ export function declareLoraInputs(g: Graph, a: ResolvedArchitecture, spec: LoraG
 /** Adds the adapters' product to a projection's output y of input x: y, or y + delta when targeted. */
 export type LoraApply = (x: string, y: string, l: number, t: LoraTarget) => string;
 
-/** The LoraApply of one graph (or branch): each layer's stack rows and each input's cells are made once. */
-export function loraApply(g: Graph, spec: LoraGraphSpec): LoraApply {
-  const rows = new Map<number, string>();
-  const rowsOf = (l: number) => {
-    let r = rows.get(l);
-    if (r === undefined) {
-      // Layer l's matrices of slot s are row l*S + s of the stacks.
-      r =
-        l === 0
-          ? ADAPTER_SEGMENT_SLOT_INPUT
-          : g.op('Add', [ADAPTER_SEGMENT_SLOT_INPUT, g.const(l * spec.slots)]);
-      rows.set(l, r);
-    }
-    return r;
-  };
+/**
+ * The LoraApply of one step graph. Each targeted projection's product sits in an If on adapter_any, so a
+ * step of base-model tokens only runs none of it (the gathers cost as much for slot 0's zeros as for an
+ * adapter). The If is around the product, not around the step: ONNX Runtime pre-packs a weight for the
+ * CPU's MatMul only one graph level below the weight, and a step nested in two Ifs ran its projections
+ * unpacked (BENCHMARKS.md, LoRA). Each input's cells are laid out once, outside the Ifs: on a base-only
+ * step the host sends no segments, so they are empty.
+ */
+export function loraApply(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec): LoraApply {
   // q, k and v read one input: its cells are laid out once.
   const cellsOf = new Map<string, string>();
   const cells = (x: string) => {
@@ -138,13 +133,29 @@ export function loraApply(g: Graph, spec: LoraGraphSpec): LoraApply {
   return (x, y, l, t) => {
     if (!spec.targets.includes(t)) return y;
     const n = loraStackNames(t);
-    const idx = rowsOf(l);
-    const a = g.op('Gather', [n.a, idx], { axis: 0 }); // [U, in, R]
-    const b = g.op('Gather', [n.b, idx], { axis: 0 }); // [U, R, out]
-    const product = g.matmul(g.matmul(cells(x), a), b); // [U, P, out]
-    const delta = g.op('Gather', [g.op('Flatten', [product], { axis: 2 }), ADAPTER_TOKEN_ROW_INPUT], {
-      axis: 0,
+    const name = `lora_${l}_${t}`;
+    const adapted = new Graph(`${name}_adapted`, { prefix: `${g.prefix}${name}/`, subgraph: true });
+    // Layer l's matrices of slot s are row l*S + s of the stacks.
+    const rows =
+      l === 0
+        ? ADAPTER_SEGMENT_SLOT_INPUT
+        : adapted.op('Add', [ADAPTER_SEGMENT_SLOT_INPUT, adapted.const(l * spec.slots)]);
+    const ma = adapted.op('Gather', [n.a, rows], { axis: 0 }); // [U, in, R]
+    const mb = adapted.op('Gather', [n.b, rows], { axis: 0 }); // [U, R, out]
+    const product = adapted.matmul(adapted.matmul(cells(x), ma), mb); // [U, P, out]
+    const flat = adapted.op('Flatten', [product], { axis: 2 });
+    const delta = adapted.op('Gather', [flat, ADAPTER_TOKEN_ROW_INPUT], { axis: 0 });
+    adapted.op('Add', [y, delta], {}, 'out');
+    const unchanged = new Graph(`${name}_base`, { prefix: `${g.prefix}${name}/base/`, subgraph: true });
+    unchanged.op('Identity', [y], {}, 'out');
+    const shape = ['T', loraTargetDims(a, t).out];
+    adapted.output('out', DataType.FLOAT, shape);
+    unchanged.output('out', DataType.FLOAT, shape);
+    const out = `${g.prefix}${name}`;
+    g.node('If', [ADAPTER_ANY_INPUT], [out], {
+      then_branch: subgraph(adapted.asSubgraph()),
+      else_branch: subgraph(unchanged.asSubgraph()),
     });
-    return g.op('Add', [y, delta]);
+    return out;
   };
 }
