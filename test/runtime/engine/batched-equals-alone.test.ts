@@ -36,13 +36,14 @@ const BLOCK_SIZE = testBlockSize(8);
 const CHUNK = 16;
 const POOL_BLOCKS = testPoolBlocks(28, 8);
 // A float16 KV pool (test:gpu's device-fp16) rounds each key and value to 11 significant bits, so a last
-// bit of difference in how a batch computed a key can move a logprob by ~1e-4 of its own; fp32 pools agree
-// to rounding. test:gpu's float16 pools measured a batched logprob 2.4e-3 from its request alone on the
-// H100 (tiny model, fused step; the tokens the same): the bound for float16 pools is 5e-3. PagedAttention
-// (the demo model under test:gpu) also takes q, k and v in float16 and attends in float16, with other
-// kernels for a prefill chunk than for a decode: measured on an H200, 5.3e-3 (-1.7426 batched, -1.7373
-// alone), so 1e-2. A float16 step (WARMGATE_TEST_COMPUTE) rounds every activation to 11 significant bits
-// on top: 5e-2.
+// bit of difference in how a batch computed a key moves a logprob; PagedAttention (the demo model under
+// test:gpu) also attends in float16, with other kernels for a prefill chunk than for a decode, and a
+// float16 step (WARMGATE_TEST_COMPUTE) rounds every activation on top. There, batched and alone are each
+// held to the float32 reference (reference.onnx, fed the run's own tokens): a run alone within the form's
+// bound of it, and batching adding no more than that form's own error (the batched run's worst at most
+// twice the alone runs' worst, or the bound's tenth where they are tiny). A bound on batched against
+// alone alone, taken from one run's first miss (1e-2, an H200), was broken by the next (1.63e-2, an
+// H100: BENCHMARKS.md). fp32 pools agree to rounding: batched against alone within 1e-4.
 const LOGPROB_TOL = TEST_HALF_STEP ? 5e-2 : TEST_PAGED ? 1e-2 : TEST_KV === 'float16' ? 5e-3 : 1e-4;
 // With float16 attention, two runs of one request may part where two tokens are all but tied
 // (near-tie.ts): allowed where the float32 reference sets them within twice the logprob bound, and a
@@ -50,6 +51,31 @@ const LOGPROB_TOL = TEST_HALF_STEP ? 5e-2 : TEST_PAGED ? 1e-2 : TEST_KV === 'flo
 const TIES_ALLOWED = TEST_KV === 'float16';
 const NEAR_TIE = 2 * LOGPROB_TOL;
 const MAX_TIES = TIES_ALLOWED ? Math.ceil(NUM_REQUESTS / 20) : 0;
+
+/** The float32 reference's logprob of each of `tokens` after the prompt and the tokens before it. */
+async function referenceLogprobs(ref: Reference, vocab: number, prompt: number[], tokens: number[]) {
+  const logits = await ref.logits([...prompt, ...tokens.slice(0, -1)]);
+  return tokens.map((token, k) => {
+    const row = logits.subarray((prompt.length - 1 + k) * vocab, (prompt.length + k) * vocab);
+    let max = -Infinity;
+    for (const x of row) max = Math.max(max, x);
+    let sum = 0;
+    for (const x of row) sum += Math.exp(x - max);
+    return row[token]! - max - Math.log(sum);
+  });
+}
+
+/** The largest difference seen, and where. */
+class Worst {
+  d = 0;
+  at = '';
+  see(d: number, at: () => string): void {
+    if (d > this.d) [this.d, this.at] = [d, at()];
+  }
+  toString(): string {
+    return `${this.d.toExponential(2)} (${this.at || 'none'})`;
+  }
+}
 
 const STEMS = [
   'First Citizen:\nBefore we proceed any further, hear me speak.\nAll:\nSpeak, speak.\nFirst Citizen:\nYou are all',
@@ -174,7 +200,9 @@ describe('batched generation equals generation alone and full recompute', { time
     assert.equal(stats.waiting, 0);
     assert.equal(stats.kvFreeBlocks, stats.kvTotalBlocks);
 
-    let worst = { d: 0, at: '' };
+    const vsAlone = new Worst();
+    const aloneVsRef = new Worst();
+    const batchedVsRef = new Worst();
     const vocab = model.manifest.architecture.vocab_size;
     const ties: string[] = [];
     /** Runs of one request that part at token k: allowed only at a near-tie (near-tie.ts), float16 only. */
@@ -189,6 +217,14 @@ describe('batched generation equals generation alone and full recompute', { time
       );
       ties.push(`${label} at token ${k}, reference gap ${gap.toExponential(1)}`);
       return k;
+    };
+    /** A run's logprobs against the reference's for its own tokens (float16 forms). */
+    const againstReference = async (worst: Worst, label: string, prompt: number[], run: Collected) => {
+      const tokens = run.tokens[0]!;
+      const expected = await referenceLogprobs(ref, vocab, prompt, tokens);
+      run.logprobs[0]!.forEach((lp, k) =>
+        worst.see(Math.abs(lp - expected[k]!), () => `${label} token ${k}: ${lp} against ${expected[k]}`),
+      );
     };
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
@@ -209,22 +245,34 @@ describe('batched generation equals generation alone and full recompute', { time
         alone.collected.tokens[0]!,
       );
       // Equal tokens could hide numeric drift; the logprobs reported with them must agree closely too
-      // (held to the bound after every request is compared, so a miss reports the worst, not the first).
+      // (held to the bounds after every request is compared, so a miss reports the worst, not the first).
       got.logprobs[0]!.slice(0, same).forEach((lp, k) => {
         const other = alone.collected.logprobs[0]![k]!;
-        const d = Math.abs(lp - other);
-        if (d > worst.d)
-          worst = { d, at: `request ${i} token ${k}: logprob ${lp} batched vs ${other} alone` };
+        vsAlone.see(Math.abs(lp - other), () => `request ${i} token ${k}: ${lp} batched vs ${other} alone`);
       });
+      if (TIES_ALLOWED) {
+        await againstReference(batchedVsRef, `request ${i} batched`, job.prompt, got);
+        await againstReference(aloneVsRef, `request ${i} alone`, job.prompt, alone.collected);
+      }
       const expected = await ref.greedyIgnoringEos(job.prompt, job.maxTokens, eos);
       await parting(`${label}: batched vs reference`, job.prompt, got.tokens[0]!, expected);
     }
     t.diagnostic(
       `near-ties where runs parted (float16 only): ${ties.length}${ties.length ? `: ${ties.join('; ')}` : ''}`,
     );
+    t.diagnostic(`worst logprob difference, batched vs alone: ${vsAlone}`);
     // A tie is rare; many would be a difference that stays under the bound by luck.
     assert.ok(ties.length <= MAX_TIES, `${ties.length} partings at near-ties (at most ${MAX_TIES})`);
-    t.diagnostic(`worst logprob difference, batched vs alone: ${worst.d.toExponential(2)} (${worst.at})`);
-    assert.ok(worst.d <= LOGPROB_TOL, `${worst.at} (bound ${LOGPROB_TOL})`);
+    if (!TIES_ALLOWED) {
+      assert.ok(vsAlone.d <= LOGPROB_TOL, `${vsAlone.at} (bound ${LOGPROB_TOL})`);
+      return;
+    }
+    t.diagnostic(`worst logprob against the float32 reference: alone ${aloneVsRef}; batched ${batchedVsRef}`);
+    assert.ok(aloneVsRef.d <= LOGPROB_TOL, `alone, ${aloneVsRef.at} (bound ${LOGPROB_TOL})`);
+    const batchingBound = Math.max(2 * aloneVsRef.d, LOGPROB_TOL / 10);
+    assert.ok(
+      batchedVsRef.d <= batchingBound,
+      `batching added error: ${batchedVsRef.at}, beyond ${batchingBound.toExponential(2)} (twice the runs alone's worst)`,
+    );
   });
 });
