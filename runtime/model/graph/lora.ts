@@ -116,10 +116,23 @@ export type LoraApply = (x: string, y: string, l: number, t: LoraTarget) => stri
  * step of base-model tokens only runs none of it (the gathers cost as much for slot 0's zeros as for an
  * adapter). The If is around the product, not around the step: ONNX Runtime pre-packs a weight for the
  * CPU's MatMul only one graph level below the weight, and a step nested in two Ifs ran its projections
- * unpacked (BENCHMARKS.md, LoRA). Each input's cells are laid out once, outside the Ifs: on a base-only
- * step the host sends no segments, so they are empty.
+ * unpacked (BENCHMARKS.md, LoRA). Each layer's stack rows and each input's cells are made once, outside
+ * the Ifs: on a base-only step the host sends no segments, so they are empty.
  */
 export function loraApply(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec): LoraApply {
+  // Layer l's matrices of slot s are row l*S + s of the stacks: each layer's rows are made once.
+  const rowsOf = new Map<number, string>();
+  const rows = (l: number) => {
+    let r = rowsOf.get(l);
+    if (r === undefined) {
+      r =
+        l === 0
+          ? ADAPTER_SEGMENT_SLOT_INPUT
+          : g.op('Add', [ADAPTER_SEGMENT_SLOT_INPUT, g.const(l * spec.slots)]);
+      rowsOf.set(l, r);
+    }
+    return r;
+  };
   // q, k and v read one input: its cells are laid out once.
   const cellsOf = new Map<string, string>();
   const cells = (x: string) => {
@@ -135,13 +148,8 @@ export function loraApply(g: Graph, a: ResolvedArchitecture, spec: LoraGraphSpec
     const n = loraStackNames(t);
     const name = `lora_${l}_${t}`;
     const adapted = new Graph(`${name}_adapted`, { prefix: `${g.prefix}${name}/`, subgraph: true });
-    // Layer l's matrices of slot s are row l*S + s of the stacks.
-    const rows =
-      l === 0
-        ? ADAPTER_SEGMENT_SLOT_INPUT
-        : adapted.op('Add', [ADAPTER_SEGMENT_SLOT_INPUT, adapted.const(l * spec.slots)]);
-    const ma = adapted.op('Gather', [n.a, rows], { axis: 0 }); // [U, in, R]
-    const mb = adapted.op('Gather', [n.b, rows], { axis: 0 }); // [U, R, out]
+    const ma = adapted.op('Gather', [n.a, rows(l)], { axis: 0 }); // [U, in, R]
+    const mb = adapted.op('Gather', [n.b, rows(l)], { axis: 0 }); // [U, R, out]
     const product = adapted.matmul(adapted.matmul(cells(x), ma), mb); // [U, P, out]
     const flat = adapted.op('Flatten', [product], { axis: 2 });
     const delta = adapted.op('Gather', [flat, ADAPTER_TOKEN_ROW_INPUT], { axis: 0 });
