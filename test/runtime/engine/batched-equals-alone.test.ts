@@ -46,11 +46,14 @@ const POOL_BLOCKS = testPoolBlocks(28, 8);
 // H100: BENCHMARKS.md). fp32 pools agree to rounding: batched against alone within 1e-4.
 const LOGPROB_TOL = TEST_HALF_STEP ? 5e-2 : TEST_PAGED ? 1e-2 : TEST_KV === 'float16' ? 5e-3 : 1e-4;
 // With float16 attention, two runs of one request may part where two tokens are all but tied
-// (near-tie.ts): allowed where the float32 reference sets them within twice the logprob bound, and a
-// few times a run at most. float32 pools allow none.
+// (near-tie.ts): allowed where the float32 reference sets them within twice the logprob bound, and only
+// as often as the form's error makes such ties: one request in twenty with float16 pools (3 of 220 on
+// an H100), one in four with the float16 step, whose bound is five times wider (38 of 220 on an H100,
+// each at a near-tie: BENCHMARKS.md). What catches a wrong result is every token of every run held to
+// the reference below; the count catches a drift that stays under the bound. float32 pools allow none.
 const TIES_ALLOWED = TEST_KV === 'float16';
 const NEAR_TIE = 2 * LOGPROB_TOL;
-const MAX_TIES = TIES_ALLOWED ? Math.ceil(NUM_REQUESTS / 20) : 0;
+const MAX_TIES = !TIES_ALLOWED ? 0 : Math.ceil(NUM_REQUESTS / (TEST_HALF_STEP ? 4 : 20));
 
 /** The float32 reference's logprob of each of `tokens` after the prompt and the tokens before it. */
 async function referenceLogprobs(ref: Reference, vocab: number, prompt: number[], tokens: number[]) {
