@@ -31,12 +31,13 @@ export function demandAhead(
   const running = pool.inFlight + pool.queued;
   const last = history.lastArrivalAt;
   const recent = last !== undefined && now - last < LONG_RATE_MS;
-  const rate = recent
-    ? Math.max(
-        history.arrivals(now - SHORT_RATE_MS, now) / SHORT_RATE_MS,
-        history.arrivals(now - LONG_RATE_MS, now) / LONG_RATE_MS,
-      )
-    : 0;
+  // A window reaching back before the deployment's first arrival holds no arrivals for that part: the
+  // rate is over the part it has seen (at least a tick), or a new deployment's first burst reads as a
+  // tenth of itself and its instances trickle up one cold start at a time.
+  const seen = now - (history.firstArrivalAt ?? now);
+  const rateOver = (ms: number) =>
+    history.arrivals(now - ms, now) / Math.max(config.tickMs, Math.min(ms, seen));
+  const rate = recent ? Math.max(rateOver(SHORT_RATE_MS), rateOver(LONG_RATE_MS)) : 0;
   const s = Math.max(config.serviceMs, 1);
   const stay = Math.exp(-reachMs / s);
   const arriving = rate * s * (1 - Math.exp(-reachMs / s));

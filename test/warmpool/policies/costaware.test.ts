@@ -95,6 +95,23 @@ describe('costaware policy', () => {
     assert.match(decide(history, now, p, c(1000)).reason, /for ~\d+\.\d in flight a start from now/);
   });
 
+  it("reads a new deployment's rate over the seconds it has seen, not over a window reaching back before them", () => {
+    // 2 a second at 4 s each, for ten minutes or for the deployment's first 4 s: the same rate and the
+    // same 8 in flight, so the same demand a start from now. Over a 10 s window the new one read as 0.8
+    // a second, and its first burst came up an instance a cold start at a time.
+    const c = withCost(100, { serviceMs: 4000 });
+    const p = pool({ instances: 8, ready: 8, inFlight: 8 });
+    const ahead = (times: number[]) => {
+      const now = times.at(-1)! + 500;
+      const reason = decide(historyOf(times, now), now, p, c).reason;
+      return Number(/for ~(\d+\.\d) in flight a start from now/.exec(reason)?.[1]);
+    };
+    const steady = ahead(every(T0, 500, 1200));
+    const fresh = ahead(every(T0, 500, 8));
+    assert.ok(steady >= 7.5, `steady: ${steady}`);
+    assert.ok(Math.abs(fresh - steady) <= 0.15 * steady, `new deployment ${fresh} against steady ${steady}`);
+  });
+
   it('gives bursty arrivals more headroom than a steady stream of the same rate', () => {
     // Same 2 a second over ten minutes: steady, or 120 at once every minute.
     const c = withCost(100, { serviceMs: 4000 });
