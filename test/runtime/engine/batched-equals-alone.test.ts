@@ -23,6 +23,7 @@ import {
   testLoadOptions,
   testPoolBlocks,
 } from '../../support/test-device.ts';
+import { logSoftmaxAt } from '../../support/hf-golden.ts';
 import { firstDifference, greedyGap } from '../../support/near-tie.ts';
 import { Reference } from '../../support/reference.ts';
 
@@ -58,14 +59,9 @@ const MAX_TIES = !TIES_ALLOWED ? 0 : Math.ceil(NUM_REQUESTS / (TEST_HALF_STEP ? 
 /** The float32 reference's logprob of each of `tokens` after the prompt and the tokens before it. */
 async function referenceLogprobs(ref: Reference, vocab: number, prompt: number[], tokens: number[]) {
   const logits = await ref.logits([...prompt, ...tokens.slice(0, -1)]);
-  return tokens.map((token, k) => {
-    const row = logits.subarray((prompt.length - 1 + k) * vocab, (prompt.length + k) * vocab);
-    let max = -Infinity;
-    for (const x of row) max = Math.max(max, x);
-    let sum = 0;
-    for (const x of row) sum += Math.exp(x - max);
-    return row[token]! - max - Math.log(sum);
-  });
+  return tokens.map((token, k) =>
+    logSoftmaxAt(logits.subarray((prompt.length - 1 + k) * vocab, (prompt.length + k) * vocab), token),
+  );
 }
 
 /** The largest difference seen, and where. */
